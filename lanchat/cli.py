@@ -1,0 +1,153 @@
+"""The `lanchat` command line: launcher (default), serve, chat, rooms.
+
+Layer: top; may import everything, but imports the GUI lazily so that `lanchat serve` and
+`lanchat rooms` work on machines without Tk or a display.
+
+Every LanchatError becomes one line on stderr ("lanchat: error: ...") and exit status 2;
+Ctrl-C exits with 130 after a clean shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from lanchat import __version__
+from lanchat.errors import LanchatError
+
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="host rooms on this machine (an IRC server advertised on the LAN)",
+        description=(
+            "Run a lanchat room server. It speaks the IRC protocol, so lanchat's own client and "
+            "any IRC client (irssi, weechat, HexChat, ...) can join. Public rooms are advertised "
+            "on the LAN with mDNS/DNS-SD; history is kept in SQLite in the data directory."
+        ),
+    )
+    p.add_argument("--host", metavar="ADDR", help="address to listen on (default 0.0.0.0: all IPv4 interfaces; '::' for IPv6 too)")
+    p.add_argument("--port", metavar="N", type=int, help="TCP port to listen on (default 6667; 0 picks a free port)")
+    p.add_argument("--data-dir", metavar="DIR", type=Path, help="where the history database lives (default: your user data directory)")
+    p.add_argument("--password", metavar="PASS", help="server password clients must send with PASS (default: none)")
+    p.add_argument("--no-mdns", action="store_true", help="do not advertise rooms on the LAN")
+    p.add_argument("--room", metavar="NAME", action="append", help="room to create at start; repeat for more (default #lobby)")
+    p.add_argument("--config", metavar="FILE", type=Path, help="TOML config file; flags override it")
+    p.add_argument("--name", metavar="NAME", help="server name shown to clients (default lanchat.local)")
+    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv logs raw protocol lines)")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _add_rooms(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "rooms",
+        help="list the rooms advertised on the LAN",
+        description="Browse the LAN for lanchat rooms (DNS-SD type _lanchat._tcp) and list them.",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per room (for scripts)")
+    p.add_argument("--watch", action="store_true", help="keep running and print rooms as they appear, change and disappear")
+    p.add_argument("--timeout", metavar="SECONDS", type=float, default=2.0, help="how long to listen before printing the list (default 2)")
+    p.set_defaults(func=_cmd_rooms)
+
+
+def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "chat",
+        help="open the chat window (rooms on the LAN, or connect by address)",
+        description="Open the lanchat desktop client: browse rooms on the LAN and join them.",
+    )
+    p.add_argument("--nick", metavar="NICK", help="nickname to use (default: remembered, or your user name)")
+    p.add_argument("--connect", metavar="HOST[:PORT]", help="connect to this server straight away")
+    p.add_argument("--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)")
+    p.add_argument("--theme", choices=("light", "dark"), help="colour theme (default: remembered, or light)")
+    p.set_defaults(func=_cmd_chat)
+
+
+def _add_launcher(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "launcher",
+        help="the small window that starts and stops rooms on this machine (the default)",
+        description="Start and stop rooms hosted on this machine and open the chat window.",
+    )
+    p.set_defaults(func=_cmd_launcher)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lanchat",
+        description=(
+            "Chat rooms on your local network that people find without typing an address. "
+            "Without a command, opens the launcher."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"lanchat {__version__}")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_launcher(sub)
+    _add_serve(sub)
+    _add_chat(sub)
+    _add_rooms(sub)
+    parser.set_defaults(func=_cmd_launcher)
+    return parser
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stdout)
+    if verbose < 2:
+        logging.getLogger("zeroconf").setLevel(logging.WARNING)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from lanchat import config as config_mod
+    from lanchat.server.app import serve
+
+    overrides = {
+        "server": {
+            "host": args.host,
+            "port": args.port,
+            "password": args.password,
+            "rooms": args.room,
+            "name": args.name,
+        },
+        "store": {"data_dir": str(args.data_dir) if args.data_dir else None},
+        "discovery": {"enabled": False if args.no_mdns else None},
+    }
+    config = config_mod.load(args.config, overrides)
+    _setup_logging(args.verbose)
+    return serve(config, debug=args.verbose >= 2)
+
+
+def _cmd_rooms(args: argparse.Namespace) -> int:
+    from lanchat.discovery.listing import run_rooms
+
+    return run_rooms(as_json=args.json, watch=args.watch, timeout_s=args.timeout)
+
+
+def _cmd_chat(args: argparse.Namespace) -> int:
+    from lanchat.gui.app import run
+
+    return run(nick=args.nick, connect=args.connect, join=args.join or [], theme=args.theme)
+
+
+def _cmd_launcher(args: argparse.Namespace) -> int:
+    from lanchat.launcher.app import run
+
+    return run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `lanchat` command. Returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except LanchatError as e:
+        print(f"lanchat: error: {e}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED

@@ -1,0 +1,238 @@
+"""The whole configuration of lanchat as one typed, validated structure (Ergo's config.go).
+
+Layer: may import lanchat.errors and the standard library only.
+
+`load()` reads an optional TOML file, applies command-line overrides on top, validates every
+field and returns a frozen `Config`. Every validation failure is one `ConfigError` line that
+names the setting and says what is allowed.
+
+TOML layout (every key optional)::
+
+    [server]
+    host = "0.0.0.0"          # or "::" for IPv6 and IPv4, or "127.0.0.1"
+    port = 6667
+    name = "lanchat.local"    # server name shown as the source of numerics
+    password = ""             # server password (PASS), empty = none
+    rooms = ["#lobby"]        # rooms created at start and kept open
+
+    [limits]                  # see Limits below
+    [flood]                   # see Flood below
+    [store]
+    data_dir = "..."          # default: the per-user data directory
+    [discovery]
+    enabled = true
+    interfaces = []           # addresses to advertise on; empty = every LAN interface
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lanchat.errors import ConfigError
+
+DEFAULT_PORT = 6667
+DEFAULT_ROOM = "#lobby"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory (e.g. ~/.local/share/lanchat on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("lanchat", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Server:
+    host: str = "0.0.0.0"  # listen address; "::" listens on IPv6 and IPv4
+    port: int = DEFAULT_PORT  # TCP port; 0 picks a free one (tests)
+    name: str = "lanchat.local"  # server name, the source of numerics
+    password: str = ""  # server password (PASS); empty means none
+    rooms: tuple[str, ...] = (DEFAULT_ROOM,)  # rooms created at start-up
+    network: str = "lanchat"  # NETWORK= in ISUPPORT
+    motd: tuple[str, ...] = ("Welcome to lanchat: rooms on your local network.",)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_line_bytes: int = 512  # body incl. CRLF (RFC 1459 2.3)
+    max_tag_bytes: int = 8191  # message-tags section (ircv3 message-tags)
+    sendq_bytes: int = 1 << 20  # unsent bytes per connection before "SendQ exceeded"
+    max_connections_per_ip: int = 64  # LAN parties share NATs rarely; classrooms do share
+    registration_timeout_s: float = 30.0  # time allowed to finish NICK/USER/CAP
+    ping_interval_s: float = 90.0  # idle time before the server sends PING
+    ping_timeout_s: float = 60.0  # time to answer that PING
+    nicklen: int = 30
+    channellen: int = 50
+    topiclen: int = 390
+    awaylen: int = 200
+    kicklen: int = 255
+    max_modes: int = 6  # MODES= in ISUPPORT
+    max_targets: int = 4  # TARGMAX for PRIVMSG/NOTICE
+    max_channels_per_user: int = 50  # CHANLIMIT
+    max_list_modes: int = 100  # MAXLIST (bans)
+    whowas_entries: int = 200
+    chathistory_max: int = 1000  # CHATHISTORY= limit per request
+
+
+@dataclass(frozen=True, slots=True)
+class Flood:
+    """Token bucket per connection (Ergo fakelag): bursts are delayed, sustained abuse disconnects."""
+
+    enabled: bool = True
+    burst_lines: int = 20  # lines accepted at once before delaying
+    lines_per_s: float = 4.0  # refill rate once the burst is spent
+    max_delayed_lines: int = 100  # queued lines beyond which the client is disconnected (Excess Flood)
+
+
+@dataclass(frozen=True, slots=True)
+class Store:
+    data_dir: Path = field(default_factory=default_data_dir)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "history.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    enabled: bool = True
+    interfaces: tuple[str, ...] = ()  # interface addresses; empty = all LAN interfaces
+    txt_update_min_interval_s: float = 2.0  # TXT updates are rate-limited to this
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    server: Server = field(default_factory=Server)
+    limits: Limits = field(default_factory=Limits)
+    flood: Flood = field(default_factory=Flood)
+    store: Store = field(default_factory=Store)
+    discovery: Discovery = field(default_factory=Discovery)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "server": Server,
+    "limits": Limits,
+    "flood": Flood,
+    "store": Store,
+    "discovery": Discovery,
+}
+
+
+def _coerce(section: str, name: str, kind: Any, value: Any) -> Any:
+    where = f"[{section}] {name}"
+    kind = str(kind)
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false, not {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number, not {value!r}")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where} must be a number, not {value!r}")
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, not {value!r}")
+        return value
+    if kind == "Path":
+        if not isinstance(value, str | Path):
+            raise ConfigError(f"{where} must be a path, not {value!r}")
+        return Path(value).expanduser()
+    if kind.startswith("tuple[str"):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where} must be a list of strings, not {value!r}")
+        return tuple(value)
+    raise AssertionError(f"unhandled config type {kind} for {where}")
+
+
+def _build(section: str, cls: type[Any], values: dict[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for name, value in values.items():
+        if name not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown setting [{section}] {name}; known settings: {known}")
+        kwargs[name] = _coerce(section, name, fields[name].type, value)
+    return cls(**kwargs)
+
+
+def _validate(config: Config) -> None:
+    s, lim, fl = config.server, config.limits, config.flood
+    if not 0 <= s.port <= 65535:
+        raise ConfigError(f"[server] port must be between 0 and 65535, not {s.port}")
+    for room in s.rooms:
+        if not room.startswith("#") or len(room) < 2 or any(c in room for c in " ,\x07\r\n\0"):
+            raise ConfigError(
+                f"[server] room name {room!r} is not valid: it must start with # "
+                "and contain no spaces or commas"
+            )
+    if not s.name or " " in s.name:
+        raise ConfigError(f"[server] name {s.name!r} must be a non-empty word")
+    if any(c in s.password for c in " \r\n\0"):
+        raise ConfigError("[server] password must not contain spaces or line breaks")
+    for name in ("max_line_bytes", "sendq_bytes", "max_connections_per_ip", "nicklen",
+                 "channellen", "topiclen", "chathistory_max", "max_targets", "max_modes"):
+        if getattr(lim, name) <= 0:
+            raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
+    if lim.max_line_bytes < 512:
+        raise ConfigError("[limits] max_line_bytes must be at least 512 (RFC 1459)")
+    for name in ("registration_timeout_s", "ping_interval_s", "ping_timeout_s"):
+        if getattr(lim, name) <= 0:
+            raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
+    if fl.burst_lines < 1 or fl.lines_per_s <= 0 or fl.max_delayed_lines < 1:
+        raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
+
+
+def load(path: Path | str | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+    """Read the TOML file at `path` (if any), apply `overrides`, validate, return a Config.
+
+    Args:
+        path: a TOML file, or None for the defaults.
+        overrides: {section: {setting: value}} applied on top of the file (command-line flags);
+            values of None are ignored.
+
+    Returns:
+        The validated, frozen configuration.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed, or a value is invalid.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path).expanduser()
+        try:
+            with p.open("rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} does not exist; check the --config path") from None
+        except OSError as e:
+            raise ConfigError(f"cannot read config file {p}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+    for section, values in (overrides or {}).items():
+        merged = dict(data.get(section, {}))
+        merged.update({k: v for k, v in values.items() if v is not None})
+        data[section] = merged
+    unknown = set(data) - set(_SECTIONS)
+    if unknown:
+        raise ConfigError(
+            f"unknown config section [{sorted(unknown)[0]}]; known sections: {', '.join(_SECTIONS)}"
+        )
+    parts = {}
+    for section, cls in _SECTIONS.items():
+        values = data.get(section, {})
+        if not isinstance(values, dict):
+            raise ConfigError(f"[{section}] must be a table of settings")
+        parts[section] = _build(section, cls, values)
+    config = Config(**parts)
+    _validate(config)
+    return config

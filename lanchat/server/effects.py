@@ -1,0 +1,66 @@
+"""What the pure server core asks the asyncio edge to do.
+
+Layer: pure server core; may import protocol, config, errors and lanchat.store.records.
+
+Handlers return a list of effects; the edge (lanchat.server.connection / app) applies them in
+order. This is the server's equivalent of h11's bytes-to-send: the core never writes a socket.
+
+Ordering and durability contract (issue #2, "A message is durable before it is shown"):
+the edge applies effects in order, but every `Send` that comes after a `Persist` (in the same
+list or in any later one) is held back until that `Persist` has been committed to SQLite.
+The edge batches all Persists of one event-loop pass into one transaction (group commit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+
+__all__ = ["Disconnect", "Effect", "Persist", "Query", "RoomChanged", "Send"]
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Write `data` (one or more complete lines) to each connection in `conn_ids`.
+
+    The bytes are serialised once; the edge writes the same object to every recipient.
+    """
+
+    conn_ids: tuple[int, ...]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnect:
+    """Close `conn_id` after flushing what was queued for it; `reason` is for the log."""
+
+    conn_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Persist:
+    """Store a message or a room change durably before any later Send goes out."""
+
+    record: HistoryRecord | RoomRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """Run a history query off the loop; hand the rows to ServerState.history_result()."""
+
+    conn_id: int
+    query: HistoryQuery
+    label: str | None = None  # labeled-response label to echo, if any
+    batch_target: str = ""  # the target as the client wrote it, for the batch header
+
+
+@dataclass(frozen=True, slots=True)
+class RoomChanged:
+    """A room's public face changed (created, users, topic, key, +s, closed): re-advertise it."""
+
+    key: str  # casefolded room name
+
+
+Effect = Send | Disconnect | Persist | Query | RoomChanged

@@ -1,0 +1,64 @@
+"""What the server asks the store to keep: plain values shared by lanchat.server and lanchat.store.
+
+Layer: pure data; standard library only (no sqlite3 here, so the pure server core may import it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["HistoryQuery", "HistoryRecord", "RoomRecord"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecord:
+    """One PRIVMSG / NOTICE / TAGMSG as it was relayed.
+
+    `target_key` is the casefolded room name ("#lobby") for room messages; for private
+    messages it is the conversation key "nickA nickB" (both casefolded, sorted), so both sides
+    find the same conversation.
+    """
+
+    msgid: str  # ircv3 msgid, unique
+    time_ms: int  # server-time, Unix milliseconds
+    command: str  # PRIVMSG, NOTICE or TAGMSG
+    source: str  # nick!user@ip of the sender
+    target: str  # the target as the sender wrote it (room name or nick)
+    target_key: str  # casefolded room name, or the private conversation key
+    text: str  # the last parameter ("" for TAGMSG)
+    tags: dict[str, str] = field(default_factory=dict, hash=False)  # client-only (+) tags
+
+
+@dataclass(frozen=True, slots=True)
+class RoomRecord:
+    """The part of a room that survives a restart."""
+
+    key: str  # casefolded name
+    name: str  # name as created
+    created_s: int  # Unix seconds
+    topic: str = ""
+    topic_setter: str = ""
+    topic_time_s: int = 0
+    modes: str = ""  # simple flag modes, e.g. "nt"
+    password: str = ""  # +k key, "" when none
+    limit: int = 0  # +l, 0 when none
+    bans: tuple[str, ...] = ()  # +b masks
+    deleted: bool = False  # True: forget this room
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryQuery:
+    """One CHATHISTORY request (https://ircv3.net/specs/extensions/chathistory).
+
+    `subcommand` is LATEST, BEFORE, AFTER, AROUND or BETWEEN. Each bound is either a msgid
+    ("msgid=...") or a time ("timestamp=..." already converted to Unix milliseconds), or "*"
+    for LATEST without a bound. TARGETS uses `start`/`end` as timestamps and
+    `target_keys` for the conversations this client may see.
+    """
+
+    subcommand: str
+    target_key: str = ""
+    start: str | int | None = None  # msgid string, Unix ms, or None ("*")
+    end: str | int | None = None  # BETWEEN only
+    limit: int = 100
+    target_keys: tuple[str, ...] = ()  # TARGETS only

@@ -1,0 +1,60 @@
+# Shared set-up for scripts/run, scripts/test and scripts/bench (sourced, not run).
+# Creates .venv with a Python >= 3.11, installs lanchat (editable) with the given extras,
+# and installs missing Debian packages when we are root and apt-get exists.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+find_python() {
+    local c
+    for c in python3.13 python3.12 python3.11 python3; do
+        if command -v "$c" >/dev/null 2>&1 &&
+           "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+            command -v "$c"; return 0
+        fi
+    done
+    return 1
+}
+
+# apt_need CMD:PACKAGE ... installs PACKAGE when CMD is missing.
+apt_need() {
+    local missing=() pair cmd pkg
+    for pair in "$@"; do
+        cmd="${pair%%:*}"; pkg="${pair#*:}"
+        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        say "missing system packages: ${missing[*]} (install them with your package manager)"
+        return 1
+    fi
+    say "installing system packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null || say "apt-get update failed; trying the install anyway"
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ensure_venv EXTRAS: (re)install when pyproject.toml changed since the last install.
+ensure_venv() {
+    local extras="$1" py stamp want
+    py="$(find_python)" || die "Python 3.11 or newer is needed; install python3 (3.11+) and retry"
+    if ! "$py" -c 'import tkinter' 2>/dev/null; then
+        apt_need "__no_such_cmd__:python3-tk" || true
+    fi
+    if [ ! -x "$VENV/bin/python" ]; then
+        say "creating virtualenv in $VENV"
+        "$py" -m venv "$VENV" || die "could not create a virtualenv (Debian: apt-get install python3-venv)"
+    fi
+    stamp="$VENV/.lanchat-installed"
+    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $extras"
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        say "installing lanchat[$extras] into the virtualenv"
+        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+        "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
+        echo "$want" > "$stamp"
+    fi
+}
