@@ -31,15 +31,48 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
             "on the LAN with mDNS/DNS-SD; history is kept in SQLite in the data directory."
         ),
     )
-    p.add_argument("--host", metavar="ADDR", help="address to listen on (default 0.0.0.0: all IPv4 interfaces; '::' for IPv6 too)")
-    p.add_argument("--port", metavar="N", type=int, help="TCP port to listen on (default 6667; 0 picks a free port)")
-    p.add_argument("--data-dir", metavar="DIR", type=Path, help="where the history database lives (default: your user data directory)")
-    p.add_argument("--password", metavar="PASS", help="server password clients must send with PASS (default: none)")
+    p.add_argument(
+        "--host",
+        metavar="ADDR",
+        help="address to listen on (default 0.0.0.0: all IPv4 interfaces; '::' for IPv6 too)",
+    )
+    p.add_argument(
+        "--port",
+        metavar="N",
+        type=int,
+        help="TCP port to listen on (default 6667; 0 picks a free port)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        type=Path,
+        help="where the history database lives (default: your user data directory)",
+    )
+    p.add_argument(
+        "--password",
+        metavar="PASS",
+        help="server password clients must send with PASS (default: none)",
+    )
     p.add_argument("--no-mdns", action="store_true", help="do not advertise rooms on the LAN")
-    p.add_argument("--room", metavar="NAME", action="append", help="room to create at start; repeat for more (default #lobby)")
-    p.add_argument("--config", metavar="FILE", type=Path, help="TOML config file; flags override it")
-    p.add_argument("--name", metavar="NAME", help="server name shown to clients (default lanchat.local)")
-    p.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv logs raw protocol lines)")
+    p.add_argument(
+        "--room",
+        metavar="NAME",
+        action="append",
+        help="room to create at start; repeat for more (default #lobby)",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", type=Path, help="TOML config file; flags override it"
+    )
+    p.add_argument(
+        "--name", metavar="NAME", help="server name shown to clients (default lanchat.local)"
+    )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="more logging (-vv logs raw protocol lines)",
+    )
     p.set_defaults(func=_cmd_serve)
 
 
@@ -49,9 +82,21 @@ def _add_rooms(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="list the rooms advertised on the LAN",
         description="Browse the LAN for lanchat rooms (DNS-SD type _lanchat._tcp) and list them.",
     )
-    p.add_argument("--json", action="store_true", help="print one JSON object per room (for scripts)")
-    p.add_argument("--watch", action="store_true", help="keep running and print rooms as they appear, change and disappear")
-    p.add_argument("--timeout", metavar="SECONDS", type=float, default=2.0, help="how long to listen before printing the list (default 2)")
+    p.add_argument(
+        "--json", action="store_true", help="print one JSON object per room (for scripts)"
+    )
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep running and print rooms as they appear, change and disappear",
+    )
+    p.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=2.0,
+        help="how long to listen before printing the list (default 2)",
+    )
     p.set_defaults(func=_cmd_rooms)
 
 
@@ -61,10 +106,16 @@ def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="open the chat window (rooms on the LAN, or connect by address)",
         description="Open the lanchat desktop client: browse rooms on the LAN and join them.",
     )
-    p.add_argument("--nick", metavar="NICK", help="nickname to use (default: remembered, or your user name)")
+    p.add_argument(
+        "--nick", metavar="NICK", help="nickname to use (default: remembered, or your user name)"
+    )
     p.add_argument("--connect", metavar="HOST[:PORT]", help="connect to this server straight away")
-    p.add_argument("--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)")
-    p.add_argument("--theme", choices=("light", "dark"), help="colour theme (default: remembered, or light)")
+    p.add_argument(
+        "--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)"
+    )
+    p.add_argument(
+        "--theme", choices=("light", "dark"), help="colour theme (default: remembered, or light)"
+    )
     p.set_defaults(func=_cmd_chat)
 
 

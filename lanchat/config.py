@@ -80,12 +80,14 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Flood:
-    """Token bucket per connection (Ergo fakelag): bursts are delayed, sustained abuse disconnects."""
+    """Per-connection token bucket (Ergo fakelag): bursts are delayed, sustained abuse disconnects."""
 
     enabled: bool = True
     burst_lines: int = 20  # lines accepted at once before delaying
     lines_per_s: float = 4.0  # refill rate once the burst is spent
-    max_delayed_lines: int = 100  # queued lines beyond which the client is disconnected (Excess Flood)
+    max_delayed_lines: int = (
+        100  # queued lines beyond which the client is disconnected (Excess Flood)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +181,17 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"[server] name {s.name!r} must be a non-empty word")
     if any(c in s.password for c in " \r\n\0"):
         raise ConfigError("[server] password must not contain spaces or line breaks")
-    for name in ("max_line_bytes", "sendq_bytes", "max_connections_per_ip", "nicklen",
-                 "channellen", "topiclen", "chathistory_max", "max_targets", "max_modes"):
+    for name in (
+        "max_line_bytes",
+        "sendq_bytes",
+        "max_connections_per_ip",
+        "nicklen",
+        "channellen",
+        "topiclen",
+        "chathistory_max",
+        "max_targets",
+        "max_modes",
+    ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
     if lim.max_line_bytes < 512:
@@ -192,7 +203,9 @@ def _validate(config: Config) -> None:
         raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
 
 
-def load(path: Path | str | None = None, overrides: dict[str, dict[str, Any]] | None = None) -> Config:
+def load(
+    path: Path | str | None = None, overrides: dict[str, dict[str, Any]] | None = None
+) -> Config:
     """Read the TOML file at `path` (if any), apply `overrides`, validate, return a Config.
 
     Args:

@@ -7,6 +7,7 @@ received so far.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import Callable
 
@@ -39,8 +40,10 @@ class LineClient:
         reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
         return cls(reader, writer)
 
-    async def register(self, nick: str, user: str | None = None, caps: tuple[str, ...] = ()) -> None:
-        """NICK/USER (with CAP negotiation when `caps` is given) and wait for 001 and end of MOTD."""
+    async def register(
+        self, nick: str, user: str | None = None, caps: tuple[str, ...] = ()
+    ) -> None:
+        """NICK/USER (and CAP negotiation when `caps` is given); wait for 001 and end of MOTD."""
         if caps:
             self.send("CAP LS 302")
             self.send("CAP REQ :" + " ".join(caps))
@@ -123,7 +126,5 @@ class LineClient:
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
