@@ -80,7 +80,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class Flood:
-    """Per-connection token bucket (Ergo fakelag): bursts are delayed, sustained abuse disconnects."""
+    """Per-connection token bucket (Ergo fakelag): bursts delayed, sustained abuse disconnects."""
 
     enabled: bool = True
     burst_lines: int = 20  # lines accepted at once before delaying
