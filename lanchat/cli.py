@@ -155,7 +155,6 @@ def _setup_logging(verbose: int) -> None:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     from lanchat import config as config_mod
-    from lanchat.server.app import serve
 
     overrides = {
         "server": {
@@ -170,6 +169,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     }
     config = config_mod.load(args.config, overrides)
     _setup_logging(args.verbose)
+    from lanchat.server.app import serve
+
     return serve(config, debug=args.verbose >= 2)
 
 

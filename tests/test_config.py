@@ -1,0 +1,68 @@
+"""Configuration: defaults, TOML file, command-line overrides, one-line errors."""
+
+from pathlib import Path
+
+import pytest
+
+from lanchat import config
+from lanchat.errors import ConfigError
+
+
+def test_defaults_listen_on_6667_with_lobby(tmp_path: Path) -> None:
+    cfg = config.load(overrides={"store": {"data_dir": str(tmp_path)}})
+    assert cfg.server.port == 6667
+    assert cfg.server.host == "0.0.0.0"
+    assert cfg.server.rooms == ("#lobby",)
+    assert cfg.store.db_path == tmp_path / "history.sqlite3"
+    assert cfg.discovery.enabled
+
+
+def test_default_data_dir_is_per_user() -> None:
+    assert "lanchat" in str(config.default_data_dir())
+
+
+def test_toml_file_is_read_and_flags_override_it(tmp_path: Path) -> None:
+    f = tmp_path / "lanchat.toml"
+    f.write_text(
+        '[server]\nport = 7000\nrooms = ["#a", "#b"]\npassword = "pw"\n'
+        "[flood]\nenabled = false\n[limits]\nping_timeout_s = 5\n"
+    )
+    cfg = config.load(f, {"server": {"port": 7001, "host": None}})
+    assert cfg.server.port == 7001
+    assert cfg.server.rooms == ("#a", "#b")
+    assert cfg.server.password == "pw"
+    assert cfg.flood.enabled is False
+    assert cfg.limits.ping_timeout_s == 5.0
+
+
+@pytest.mark.parametrize(
+    ("toml", "fragment"),
+    [
+        ("[server]\nport = 70000\n", "port must be between 0 and 65535"),
+        ("[server]\nport = 'x'\n", "port must be a whole number"),
+        ("[server]\nrooms = ['lobby']\n", "must start with #"),
+        ("[server]\nbogus = 1\n", "unknown setting [server] bogus"),
+        ("[nope]\n", "unknown config section [nope]"),
+        ("[limits]\nmax_line_bytes = 100\n", "at least 512"),
+        ("[flood]\nenabled = 'yes'\n", "must be true or false"),
+        ("[server\n", "not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_clear_line(tmp_path: Path, toml: str, fragment: str) -> None:
+    f = tmp_path / "bad.toml"
+    f.write_text(toml)
+    with pytest.raises(ConfigError) as e:
+        config.load(f)
+    assert fragment in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_config_file_says_check_the_path(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist; check the --config path"):
+        config.load(tmp_path / "missing.toml")
+
+
+def test_config_is_frozen(tmp_path: Path) -> None:
+    cfg = config.load(overrides={"store": {"data_dir": str(tmp_path)}})
+    with pytest.raises(AttributeError):
+        cfg.server.port = 1  # type: ignore[misc]
