@@ -1,0 +1,418 @@
+"""What the client library tells the GUI (events) and what the GUI asks of it (commands).
+
+Layer: plain values; imports the standard library only, so the Tk side can use them without
+pulling in asyncio or sockets.
+
+Events are past-tense frozen dataclasses (`MessageReceived`), each carrying the `server_id` the
+GUI chose in `Connect`, so one window can talk to several rooms on several hosts. Commands are
+imperative (`Join`, `Say`). `NetworkThread.events` (lanchat.client.bridge) also carries the
+room-discovery events `RoomAdded`, `RoomUpdated` and `RoomRemoved` of lanchat.discovery.browser,
+re-exported by the bridge.
+
+Times are milliseconds since the Unix epoch (`time_ms`), taken from the IRCv3 `server-time` tag
+when the server sends it (https://ircv3.net/specs/extensions/server-time), else the local clock.
+Room and nick names are given as the server spells them; compare them with
+`lanchat.protocol.casefold`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "Action",
+    "AwayChanged",
+    "BrowseRooms",
+    "ChangeNick",
+    "ClientEvent",
+    "Connect",
+    "ConnectFailed",
+    "Connecting",
+    "Disconnected",
+    "GuiCommand",
+    "HistoryLoaded",
+    "Join",
+    "Joined",
+    "Kicked",
+    "Member",
+    "MembersChanged",
+    "MessageKind",
+    "MessageReceived",
+    "NickChanged",
+    "Part",
+    "Parted",
+    "Quit",
+    "Registered",
+    "RequestHistory",
+    "Say",
+    "SendRaw",
+    "ServerError",
+    "ServerNotice",
+    "SetAway",
+    "SetTopic",
+    "TopicChanged",
+    "UserQuit",
+]
+
+MessageKind = Literal["privmsg", "notice", "action"]
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class Connecting:
+    """A TCP connection to `host`:`port` is being opened; `attempt` counts from 1 and grows
+    while reconnecting after a drop."""
+
+    server_id: str
+    host: str
+    port: int
+    attempt: int
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """The server accepted us: we are `nick` (maybe not the nick asked for, see 433 fallback)
+    on `network` (ISUPPORT NETWORK, "" if not sent), served by `server_name`. Sent after the
+    end of the MOTD, so ISUPPORT is known."""
+
+    server_id: str
+    nick: str
+    network: str
+    server_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected:
+    """The connection was lost or closed. If `will_retry`, a new attempt starts in
+    `retry_in_s` seconds (rooms are rejoined and the gap is filled from history)."""
+
+    server_id: str
+    reason: str
+    will_retry: bool
+    retry_in_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectFailed:
+    """The first connection attempt failed; nothing more is tried until the next `Connect`.
+    `reason` is what happened, `hint` plain words saying what to do."""
+
+    server_id: str
+    reason: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReceived:
+    """A PRIVMSG, NOTICE or CTCP ACTION (`kind`).
+
+    Attributes:
+        target: where it belongs: the room ("#lobby"), or for a private message the other
+            person's nick (even when we sent it), so the GUI can key tabs on it.
+        nick: who sent it ("" when the server sent it).
+        ip: the sender's address as the server shows it (the host of nick!user@host).
+        text: the message text, without the ACTION wrapper.
+        time_ms: when the server received it.
+        msgid: the server's message id (IRCv3 msgid tag), or None.
+        own: we sent it (with echo-message this is the server's echo, the truth).
+        private: a private message rather than a room message.
+        highlight: our nick is mentioned (whole word, casefolded) or it is private and not own.
+        history: it comes from CHATHISTORY (recent history on join or a filled gap).
+    """
+
+    server_id: str
+    target: str
+    nick: str
+    ip: str
+    text: str
+    time_ms: int
+    msgid: str | None
+    kind: MessageKind
+    own: bool
+    private: bool
+    highlight: bool
+    history: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Joined:
+    """`nick` (from `ip`) joined `room`; `own` if it is us."""
+
+    server_id: str
+    room: str
+    nick: str
+    ip: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Parted:
+    """`nick` left `room` saying `reason` ("" if none); `own` if it is us."""
+
+    server_id: str
+    room: str
+    nick: str
+    reason: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Kicked:
+    """`nick` was removed from `room` by `by`, saying `reason`; `own` if we were kicked."""
+
+    server_id: str
+    room: str
+    nick: str
+    by: str
+    reason: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class UserQuit:
+    """`nick` left the server saying `reason`; `rooms` are the rooms we shared with them."""
+
+    server_id: str
+    nick: str
+    reason: str
+    rooms: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NickChanged:
+    """`old` is now known as `new`; `own` if it is us."""
+
+    server_id: str
+    old: str
+    new: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TopicChanged:
+    """The topic of `room` is `topic` ("" = none), set by `setter` at `time_ms` (0 if unknown).
+    Sent on join (RPL_TOPIC) and on every TOPIC change."""
+
+    server_id: str
+    room: str
+    topic: str
+    setter: str
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One person in a room: `prefixes` are the status characters ("@" op, "+" voice, "@+"),
+    `ip` their address ("" until known), `away` whether they are marked away."""
+
+    nick: str
+    prefixes: str
+    ip: str
+    away: bool
+
+
+@dataclass(frozen=True, slots=True)
+class MembersChanged:
+    """The full member list of `room`, sorted by status then nick; sent whenever it changes."""
+
+    server_id: str
+    room: str
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AwayChanged:
+    """`nick` is now away with `message` (`away` True) or back (`away` False, message "")."""
+
+    server_id: str
+    nick: str
+    away: bool
+    message: str
+    own: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServerNotice:
+    """Informational text from the server (MOTD lines, server NOTICEs, unhandled numerics)."""
+
+    server_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServerError:
+    """The server refused something: the numeric `code` ("433"), its `text`, and a `hint` in
+    plain words saying what to do ("That nickname is taken; pick another")."""
+
+    server_id: str
+    code: str
+    text: str
+    hint: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryLoaded:
+    """A history request for `target` finished with `count` messages (sent before this, as
+    MessageReceived with history=True, oldest first)."""
+
+    server_id: str
+    target: str
+    count: int
+
+
+ClientEvent = (
+    Connecting
+    | Registered
+    | Disconnected
+    | ConnectFailed
+    | MessageReceived
+    | Joined
+    | Parted
+    | Kicked
+    | UserQuit
+    | NickChanged
+    | TopicChanged
+    | MembersChanged
+    | AwayChanged
+    | ServerNotice
+    | ServerError
+    | HistoryLoaded
+)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Connect to `host`:`port` as `nick` and join `rooms` once registered.
+
+    `server_id` is the GUI's own name for this connection (any unique string, e.g. "host:port");
+    every event about it carries it back. `keys[i]` is the key of `rooms[i]` ("" for none; may
+    be shorter than `rooms`). `password` is the server password (PASS), or None. Connecting
+    again with a `server_id` in use closes the old connection first.
+    """
+
+    server_id: str
+    host: str
+    port: int
+    nick: str
+    password: str | None = None
+    rooms: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """Join `room`, with `key` if it needs one."""
+
+    server_id: str
+    room: str
+    key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Leave `room`, saying `reason`."""
+
+    server_id: str
+    room: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Say:
+    """Send `text` to `target` (a room or a nick) as PRIVMSG. Sent as typed: no slash-command
+    parsing here ("/me" is `Action`). Several lines are sent as several messages."""
+
+    server_id: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """Send `text` to `target` as a CTCP ACTION ("/me waves")."""
+
+    server_id: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeNick:
+    """Change our nick to `nick` (a refusal comes back as ServerError 432/433)."""
+
+    server_id: str
+    nick: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTopic:
+    """Set the topic of `room` ("" clears it)."""
+
+    server_id: str
+    room: str
+    topic: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetAway:
+    """Mark us away with `message`, or back when `message` is ""."""
+
+    server_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestHistory:
+    """Ask for up to `limit` messages of `target` before the message `before_msgid`
+    (None: the latest). Answers come as MessageReceived(history=True), then HistoryLoaded."""
+
+    server_id: str
+    target: str
+    before_msgid: str | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SendRaw:
+    """Send one raw IRC line as typed (e.g. "/quote WHOIS bob" without the slash command)."""
+
+    server_id: str
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Quit:
+    """Quit the server saying `reason` and stop reconnecting; ends with Disconnected
+    (will_retry False)."""
+
+    server_id: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseRooms:
+    """Start (`on` True) or stop discovering rooms on the LAN (RoomAdded/Updated/Removed)."""
+
+    on: bool
+
+
+GuiCommand = (
+    Connect
+    | Join
+    | Part
+    | Say
+    | Action
+    | ChangeNick
+    | SetTopic
+    | SetAway
+    | RequestHistory
+    | SendRaw
+    | Quit
+    | BrowseRooms
+)
