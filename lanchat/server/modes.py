@@ -1,0 +1,296 @@
+"""MODE strings: parse a client's mode changes, apply them to room modes, render them back.
+
+Layer: pure server core; may import lanchat.protocol only (no rooms or users: the handler in
+lanchat.server.handlers.rooms checks privileges and membership and turns problems into numerics).
+
+Spec: https://modern.ircdocs.horse/#mode-message and https://modern.ircdocs.horse/#channel-modes.
+lanchat's modes, as advertised in RPL_ISUPPORT (https://modern.ircdocs.horse/#chanmodes-parameter):
+
+    PREFIX=(ov)@+        o = room operator, v = voice; each always takes a nick parameter
+    CHANMODES=b,k,l,imnst
+      type A  b          list mode: "+b mask" / "-b mask" always take a mask; "+b" alone lists
+      type B  k          key: "+k key" takes the key; "-k" takes one if given (ignored)
+      type C  l          limit: "+l N" takes a number; "-l" takes none
+      type D  imnst      flags without a parameter
+    MODES=6              at most this many parameter-taking changes in one MODE command
+    user modes: i        invisible (hidden from WHO/NAMES of people who share no room)
+
+Grammar of the mode string (modern.ircdocs "MODE message")::
+
+    modestring  =  1*( modeset )
+    modeset     =  plusminus *( modechar )
+    plusminus   =  %x2B / %x2D   ; "+" or "-"; a string that starts without one means "+"
+
+A change that lacks its parameter is dropped silently, as most servers do (modern.ircdocs:
+"the server SHOULD ignore it"); an unknown letter is reported once with 472 / 501.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from lanchat.protocol.casemap import casefold
+
+__all__ = [
+    "CHANMODES",
+    "MAX_KEY_CHARS",
+    "PREFIX",
+    "PREFIX_MODES",
+    "ROOM_FLAG_MODES",
+    "USER_MODES",
+    "ModeChange",
+    "ParsedModes",
+    "RoomModes",
+    "apply_room_changes",
+    "normalize_ban_mask",
+    "parse_room_modes",
+    "parse_user_modes",
+    "prefix_symbols",
+    "render_changes",
+]
+
+ROOM_FLAG_MODES = "imnst"  # type D, in the order they are shown
+LIST_MODES = "b"  # type A
+KEY_MODE = "k"  # type B
+LIMIT_MODE = "l"  # type C
+PREFIX_MODES = "ov"  # membership modes, highest first
+PREFIX_SYMBOLS = "@+"  # shown before nicks in NAMES / WHO, same order as PREFIX_MODES
+PREFIX = f"({PREFIX_MODES}){PREFIX_SYMBOLS}"
+CHANMODES = f"{LIST_MODES},{KEY_MODE},{LIMIT_MODE},{ROOM_FLAG_MODES}"
+USER_MODES = "i"
+MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys are cut
+MAX_LIMIT = 1_000_000  # +l values above this are clamped: a LAN room never gets near it
+
+
+@dataclass(frozen=True, slots=True)
+class ModeChange:
+    """One requested or applied change: `+o alice`, `-k`, `+b` (a ban-list query)."""
+
+    adding: bool
+    mode: str  # one letter
+    param: str | None = None  # nick, mask, key or number; None for flags and list queries
+
+
+@dataclass(slots=True)
+class ParsedModes:
+    """What a MODE command asked for, before any permission check."""
+
+    changes: list[ModeChange] = field(default_factory=list)  # in the order given
+    unknown: list[str] = field(default_factory=list)  # letters we do not know, each once
+    list_queries: list[str] = field(default_factory=list)  # list modes asked without a mask
+
+
+@dataclass(slots=True)
+class RoomModes:
+    """The mode state of one room (everything but who has +o/+v, which lives on members)."""
+
+    flags: set[str] = field(default_factory=lambda: {"n", "t"})  # type D letters that are set
+    key: str = ""  # +k, "" when none
+    limit: int = 0  # +l, 0 when none
+    bans: list[str] = field(default_factory=list)  # +b masks, normalised, in the order set
+
+    def flag_string(self) -> str:
+        """The letters of the simple flags, in canonical order ("nt")."""
+        return "".join(m for m in ROOM_FLAG_MODES if m in self.flags)
+
+    def render(self, *, show_key: bool) -> tuple[str, ...]:
+        """The modestring and its arguments for RPL_CHANNELMODEIS (324).
+
+        Args:
+            show_key: False hides the key from people outside the room (they see "*"), as
+                Hybrid and Ergo do.
+
+        Returns:
+            ("+ntkl", key, limit) style parameters; ("+",) when nothing is set.
+        """
+        letters, args = "+" + self.flag_string(), []
+        if self.key:
+            letters += KEY_MODE
+            args.append(self.key if show_key else "*")
+        if self.limit:
+            letters += LIMIT_MODE
+            args.append(str(self.limit))
+        return (letters, *args)
+
+
+def _takes_param(mode: str, adding: bool) -> bool:
+    if mode in PREFIX_MODES or mode in LIST_MODES or mode == KEY_MODE:
+        return True
+    return mode == LIMIT_MODE and adding
+
+
+def parse_room_modes(params: Sequence[str], max_param_modes: int) -> ParsedModes:
+    """Split `MODE #room <modestring> <args>...` into changes (after the room name).
+
+    Args:
+        params: the modestring and its arguments, e.g. ("+ok-l", "alice", "secret").
+        max_param_modes: MODES= limit; parameter-taking changes beyond it are dropped.
+
+    Returns:
+        The changes in order, the unknown letters, and the list modes asked without a mask.
+        "-k" without a key is a change with param None; "-k key" keeps the key as its param.
+    """
+    parsed = ParsedModes()
+    if not params:
+        return parsed
+    args = list(params[1:])
+    adding = True
+    with_param = 0
+    known = ROOM_FLAG_MODES + LIST_MODES + KEY_MODE + LIMIT_MODE + PREFIX_MODES
+    for ch in params[0]:
+        if ch in "+-":
+            adding = ch == "+"
+            continue
+        if ch not in known:
+            if ch not in parsed.unknown:
+                parsed.unknown.append(ch)
+            continue
+        param: str | None = None
+        if _takes_param(ch, adding):
+            if not args:
+                if ch in LIST_MODES:
+                    if ch not in parsed.list_queries:
+                        parsed.list_queries.append(ch)
+                elif ch == KEY_MODE and not adding:
+                    parsed.changes.append(ModeChange(False, ch))
+                continue
+            param = args.pop(0)
+            with_param += 1
+            if with_param > max_param_modes:
+                continue
+        parsed.changes.append(ModeChange(adding, ch, param))
+    return parsed
+
+
+def parse_user_modes(modestring: str) -> tuple[list[ModeChange], list[str]]:
+    """Split a user modestring ("+i", "-i") into changes and unknown letters.
+
+    Returns:
+        (changes, unknown letters); the caller replies 501 once if any letter is unknown.
+    """
+    changes: list[ModeChange] = []
+    unknown: list[str] = []
+    adding = True
+    for ch in modestring:
+        if ch in "+-":
+            adding = ch == "+"
+        elif ch in USER_MODES:
+            changes.append(ModeChange(adding, ch))
+        elif ch not in unknown:
+            unknown.append(ch)
+    return changes, unknown
+
+
+def normalize_ban_mask(mask: str) -> str:
+    """Complete a ban mask to nick!user@host form, as every ircd does.
+
+    "bob" → "bob!*@*", "bob!u" → "bob!u@*", "u@10.0.0.*" → "*!u@10.0.0.*"; empty parts
+    become "*".
+    """
+    if "!" in mask:
+        nick, _, rest = mask.partition("!")
+        user, _, host = rest.partition("@")
+    elif "@" in mask:
+        nick, (user, _, host) = "*", mask.partition("@")
+    else:
+        nick, user, host = mask, "*", "*"
+    return f"{nick or '*'}!{user or '*'}@{host or '*'}"
+
+
+def apply_room_changes(
+    modes: RoomModes, changes: Iterable[ModeChange], *, max_bans: int
+) -> tuple[list[ModeChange], list[ModeChange]]:
+    """Apply the room-wide changes (flags, k, l, b) to `modes`; skip +o/+v.
+
+    Changes that set what is already set, or unset what is not set, are dropped, so that the
+    broadcast shows only what really changed.
+
+    Args:
+        modes: the room's modes, updated in place.
+        changes: parsed changes; membership changes (o, v) are left to the caller.
+        max_bans: MAXLIST for b; a +b beyond it is rejected.
+
+    Returns:
+        (applied, rejected). `applied` is in the form to broadcast: masks normalised, "-k *"
+        for a removed key. `rejected` holds a +k or +l with an unusable parameter (the caller
+        replies 696 ERR_INVALIDMODEPARAM) and a +b over the limit (478 ERR_BANLISTFULL).
+    """
+    applied: list[ModeChange] = []
+    rejected: list[ModeChange] = []
+    for change in changes:
+        mode, adding, param = change.mode, change.adding, change.param
+        if mode in ROOM_FLAG_MODES:
+            if adding != (mode in modes.flags):
+                (modes.flags.add if adding else modes.flags.discard)(mode)
+                applied.append(ModeChange(adding, mode))
+        elif mode == KEY_MODE:
+            if not adding:
+                if modes.key:
+                    modes.key = ""
+                    applied.append(ModeChange(False, mode, "*"))
+                continue
+            key = (param or "")[:MAX_KEY_CHARS]
+            # JOIN splits keys on commas, so a key holding one could never be given.
+            if not key or "," in key:
+                rejected.append(change)
+            elif key != modes.key:
+                modes.key = key
+                applied.append(ModeChange(True, mode, key))
+        elif mode == LIMIT_MODE:
+            if not adding:
+                if modes.limit:
+                    modes.limit = 0
+                    applied.append(ModeChange(False, mode))
+                continue
+            limit = int(param) if param and param.isdigit() else 0
+            if limit <= 0:
+                rejected.append(change)
+            elif min(limit, MAX_LIMIT) != modes.limit:
+                modes.limit = min(limit, MAX_LIMIT)
+                applied.append(ModeChange(True, mode, str(modes.limit)))
+        elif mode in LIST_MODES and param is not None:
+            mask = normalize_ban_mask(param)
+            mask_key = casefold(mask)
+            present = next((b for b in modes.bans if casefold(b) == mask_key), None)
+            if adding and present is None:
+                if len(modes.bans) >= max_bans:
+                    rejected.append(change)
+                else:
+                    modes.bans.append(mask)
+                    applied.append(ModeChange(True, mode, mask))
+            elif not adding and present is not None:
+                modes.bans.remove(present)
+                applied.append(ModeChange(False, mode, present))
+    return applied, rejected
+
+
+def render_changes(changes: Sequence[ModeChange]) -> tuple[str, ...]:
+    """Render applied changes as MODE parameters: ("+o-v", "alice", "bob").
+
+    Consecutive changes with the same sign share one "+" or "-".
+    """
+    letters: list[str] = []
+    args: list[str] = []
+    sign = ""
+    for change in changes:
+        want = "+" if change.adding else "-"
+        if want != sign:
+            letters.append(want)
+            sign = want
+        letters.append(change.mode)
+        if change.param is not None:
+            args.append(change.param)
+    return ("".join(letters), *args)
+
+
+def prefix_symbols(member_modes: Iterable[str], *, multi_prefix: bool) -> str:
+    """The prefix shown before a nick: "@" for +o, "+" for +v, "@+" with multi-prefix.
+
+    Args:
+        member_modes: the membership letters the member has ("o", "v").
+        multi_prefix: the asker negotiated multi-prefix (ircv3 multi-prefix): show all.
+    """
+    have = set(member_modes)
+    symbols = "".join(s for m, s in zip(PREFIX_MODES, PREFIX_SYMBOLS, strict=True) if m in have)
+    return symbols if multi_prefix else symbols[:1]

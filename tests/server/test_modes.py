@@ -1,0 +1,186 @@
+"""MODE parsing, applying and rendering (lanchat.server.modes), by plain function calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanchat.server.modes import (
+    CHANMODES,
+    MAX_KEY_CHARS,
+    PREFIX,
+    ModeChange,
+    RoomModes,
+    apply_room_changes,
+    normalize_ban_mask,
+    parse_room_modes,
+    parse_user_modes,
+    prefix_symbols,
+    render_changes,
+)
+
+
+def test_isupport_values_match_the_modes_we_implement() -> None:
+    assert PREFIX == "(ov)@+"
+    assert CHANMODES == "b,k,l,imnst"
+
+
+def test_flags_and_parameters_are_taken_in_order() -> None:
+    parsed = parse_room_modes(("+ntk-l+o", "sekrit", "alice"), 6)
+    assert parsed.changes == [
+        ModeChange(True, "n"),
+        ModeChange(True, "t"),
+        ModeChange(True, "k", "sekrit"),
+        ModeChange(False, "l"),
+        ModeChange(True, "o", "alice"),
+    ]
+    assert parsed.unknown == []
+
+
+def test_modestring_without_sign_means_adding() -> None:
+    assert parse_room_modes(("m",), 6).changes == [ModeChange(True, "m")]
+
+
+def test_unknown_letters_are_reported_once_each() -> None:
+    parsed = parse_room_modes(("+zQz",), 6)
+    assert parsed.unknown == ["z", "Q"]
+    assert parsed.changes == []
+
+
+def test_ban_without_mask_is_a_list_query() -> None:
+    parsed = parse_room_modes(("+b",), 6)
+    assert parsed.list_queries == ["b"]
+    assert parsed.changes == []
+
+
+def test_change_missing_its_parameter_is_dropped() -> None:
+    assert parse_room_modes(("+ov",), 6).changes == []
+    assert parse_room_modes(("+l",), 6).changes == []
+
+
+def test_minus_k_takes_an_optional_key() -> None:
+    assert parse_room_modes(("-k",), 6).changes == [ModeChange(False, "k")]
+    assert parse_room_modes(("-k", "old"), 6).changes == [ModeChange(False, "k", "old")]
+
+
+def test_parameter_modes_beyond_the_modes_limit_are_dropped() -> None:
+    parsed = parse_room_modes(("+vvvn", "a", "b", "c"), 2)
+    assert parsed.changes == [
+        ModeChange(True, "v", "a"),
+        ModeChange(True, "v", "b"),
+        ModeChange(True, "n"),
+    ]
+
+
+def test_user_modes_accept_only_invisible() -> None:
+    changes, unknown = parse_user_modes("+iw-x")
+    assert changes == [ModeChange(True, "i")]
+    assert unknown == ["w", "x"]
+
+
+@pytest.mark.parametrize(
+    ("mask", "full"),
+    [
+        ("bob", "bob!*@*"),
+        ("bob!u", "bob!u@*"),
+        ("u@10.0.0.*", "*!u@10.0.0.*"),
+        ("*!*@10.0.0.7", "*!*@10.0.0.7"),
+        ("!@", "*!*@*"),
+    ],
+)
+def test_ban_masks_are_completed_to_nick_user_host(mask: str, full: str) -> None:
+    assert normalize_ban_mask(mask) == full
+
+
+def test_setting_a_set_flag_changes_nothing() -> None:
+    modes = RoomModes()
+    applied, rejected = apply_room_changes(
+        modes, [ModeChange(True, "n"), ModeChange(True, "s")], max_bans=10
+    )
+    assert applied == [ModeChange(True, "s")]
+    assert rejected == []
+    assert modes.flag_string() == "nst"
+
+
+def test_key_is_set_replaced_and_removed_as_star() -> None:
+    modes = RoomModes()
+    applied, _ = apply_room_changes(modes, [ModeChange(True, "k", "one")], max_bans=10)
+    assert applied == [ModeChange(True, "k", "one")]
+    applied, _ = apply_room_changes(modes, [ModeChange(True, "k", "two")], max_bans=10)
+    assert modes.key == "two"
+    applied, _ = apply_room_changes(modes, [ModeChange(False, "k", "whatever")], max_bans=10)
+    assert applied == [ModeChange(False, "k", "*")]
+    assert modes.key == ""
+
+
+def test_overlong_key_is_cut_and_comma_key_is_rejected() -> None:
+    modes = RoomModes()
+    apply_room_changes(modes, [ModeChange(True, "k", "x" * 40)], max_bans=10)
+    assert modes.key == "x" * MAX_KEY_CHARS
+    _, rejected = apply_room_changes(modes, [ModeChange(True, "k", "a,b")], max_bans=10)
+    assert rejected == [ModeChange(True, "k", "a,b")]
+
+
+def test_limit_must_be_a_positive_number() -> None:
+    modes = RoomModes()
+    applied, rejected = apply_room_changes(
+        modes, [ModeChange(True, "l", "ten"), ModeChange(True, "l", "0")], max_bans=10
+    )
+    assert applied == []
+    assert len(rejected) == 2
+    applied, _ = apply_room_changes(modes, [ModeChange(True, "l", "5")], max_bans=10)
+    assert (applied, modes.limit) == ([ModeChange(True, "l", "5")], 5)
+    applied, _ = apply_room_changes(modes, [ModeChange(False, "l")], max_bans=10)
+    assert (applied, modes.limit) == ([ModeChange(False, "l")], 0)
+
+
+def test_bans_are_normalised_deduplicated_casefolded_and_removed() -> None:
+    modes = RoomModes()
+    applied, _ = apply_room_changes(
+        modes, [ModeChange(True, "b", "Bob"), ModeChange(True, "b", "bob!*@*")], max_bans=10
+    )
+    assert applied == [ModeChange(True, "b", "Bob!*@*")]
+    applied, _ = apply_room_changes(modes, [ModeChange(False, "b", "BOB")], max_bans=10)
+    assert applied == [ModeChange(False, "b", "Bob!*@*")]
+    assert modes.bans == []
+
+
+def test_ban_list_limit_countermeasure() -> None:
+    modes = RoomModes()
+    _, rejected = apply_room_changes(
+        modes, [ModeChange(True, "b", "a"), ModeChange(True, "b", "b")], max_bans=1
+    )
+    assert modes.bans == ["a!*@*"]
+    assert rejected == [ModeChange(True, "b", "b")]
+
+
+def test_membership_changes_are_left_to_the_caller() -> None:
+    applied, rejected = apply_room_changes(
+        RoomModes(), [ModeChange(True, "o", "alice")], max_bans=10
+    )
+    assert (applied, rejected) == ([], [])
+
+
+def test_render_groups_signs_and_appends_parameters() -> None:
+    rendered = render_changes(
+        [
+            ModeChange(True, "o", "alice"),
+            ModeChange(True, "m"),
+            ModeChange(False, "v", "bob"),
+            ModeChange(False, "k", "*"),
+        ]
+    )
+    assert rendered == ("+om-vk", "alice", "bob", "*")
+
+
+def test_channel_mode_reply_hides_the_key_from_outsiders() -> None:
+    modes = RoomModes(flags={"n", "t", "s"}, key="pw", limit=9)
+    assert modes.render(show_key=True) == ("+nstkl", "pw", "9")
+    assert modes.render(show_key=False) == ("+nstkl", "*", "9")
+    assert RoomModes(flags=set()).render(show_key=True) == ("+",)
+
+
+def test_prefix_shows_highest_or_all_with_multi_prefix() -> None:
+    assert prefix_symbols("vo", multi_prefix=False) == "@"
+    assert prefix_symbols("vo", multi_prefix=True) == "@+"
+    assert prefix_symbols("v", multi_prefix=False) == "+"
+    assert prefix_symbols("", multi_prefix=True) == ""
