@@ -1,0 +1,210 @@
+"""A room advertisement as DNS-SD data: `RoomAd` <-> (instance name, TXT record).
+
+Layer: pure; imports the standard library and lanchat.protocol only (no zeroconf, no sockets),
+so every naming and TXT rule is tested with plain function calls.
+
+Spec: DNS-SD, RFC 6763 https://www.rfc-editor.org/rfc/rfc6763 -- section 4.1.1 (instance
+names are any UTF-8 text up to 63 bytes), section 6 (TXT: "key=value" strings of at most 255
+bytes, keys of at most 9 characters, unknown keys ignored, version key "v" in section 6.7).
+
+Instance names are `<room> on <host>`, e.g. `#lobby on alice-laptop`: readable in any
+DNS-SD browser (avahi-browse, dns-sd -B) and unique per host. When two hosts share a name,
+the advertiser's probe renames the second `#lobby on alice-laptop-2` (RFC 6762 section 9),
+so names leave `RENAME_RESERVE_BYTES` free for that suffix.
+
+TXT keys of protocol version "1":
+
+    v      "1"   protocol/TXT version; a browser lists unknown versions too (RFC 6763 6.7)
+    room   the room name, e.g. "#lobby" (the instance name may be truncated, this is exact)
+    topic  the topic, truncated at a character boundary to fit 255 bytes
+    users  number of users in the room, decimal
+    key    "1" if joining needs a key (+k), else "0"
+    host   readable host label, e.g. the machine's hostname
+
+Parsing never raises: a missing or garbled value falls back to a default, because one broken
+advertiser on the LAN must not hide the other rooms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from lanchat.protocol.casemap import casefold
+
+__all__ = [
+    "INSTANCE_MAX_BYTES",
+    "PROTOCOL_VERSION",
+    "RENAME_RESERVE_BYTES",
+    "SERVICE_TYPE",
+    "TXT_VALUE_MAX_BYTES",
+    "RoomAd",
+    "from_txt",
+    "instance_name",
+    "room_key",
+    "to_txt",
+    "truncate_utf8",
+]
+
+SERVICE_TYPE = "_lanchat._tcp.local."
+PROTOCOL_VERSION = "1"
+INSTANCE_MAX_BYTES = 63  # RFC 6763 4.1.1 / RFC 1035 label limit
+RENAME_RESERVE_BYTES = 4  # room for the "-NN" suffix a conflicting probe appends
+TXT_VALUE_MAX_BYTES = 255  # RFC 6763 6.1: one "key=value" string is at most 255 bytes
+_ELLIPSIS = "\u2026"
+# A "." inside a label would be written as a label separator by python-zeroconf and read by
+# other DNS-SD browsers as a sub-domain, so dots become the look-alike ONE DOT LEADER.
+_DOT_LOOKALIKE = "\u2024"
+_HOST_MIN_BYTES = 16  # when cutting a long name, the host keeps at least this much
+
+
+@dataclass(frozen=True, slots=True)
+class RoomAd:
+    """One advertised room, as the advertiser publishes it and a browser sees it."""
+
+    room: str  # "#lobby"
+    host: str  # readable host label, e.g. the machine's hostname
+    port: int
+    users: int = 0
+    topic: str = ""
+    key_required: bool = False
+    addresses: tuple[str, ...] = ()  # IP literals (filled by the browser from the resolved record)
+    instance: str = ""  # DNS-SD instance name (filled by the browser; unique key on the LAN)
+    version: str = PROTOCOL_VERSION  # protocol/TXT version
+
+
+def room_key(room: str) -> str:
+    """The casefolded form of a room name, used to key rooms (CASEMAPPING=rfc1459)."""
+    return casefold(room)
+
+
+def truncate_utf8(text: str, max_bytes: int, marker: str = "") -> str:
+    """Cut `text` so its UTF-8 form is at most `max_bytes`, never inside a character.
+
+    Args:
+        text: the text to shorten.
+        max_bytes: the byte budget (>= 0).
+        marker: appended when the text was cut (e.g. an ellipsis); counted in the budget and
+            dropped if even the marker does not fit.
+
+    Returns:
+        `text` itself if it fits, else the longest prefix (plus `marker`) that fits.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text
+    marker_bytes = len(marker.encode("utf-8"))
+    if marker_bytes > max_bytes:
+        marker, marker_bytes = "", 0
+    # errors="ignore" drops the partial character the byte cut may leave at the end.
+    head = data[: max_bytes - marker_bytes].decode("utf-8", errors="ignore")
+    return head + marker
+
+
+def _clean(text: str) -> str:
+    # RFC 6763 4.1.1: no ASCII control characters in instance names.
+    return "".join(c for c in text if c >= " " and c != "\x7f").replace(".", _DOT_LOOKALIKE)
+
+
+def instance_name(room: str, host: str) -> str:
+    """The DNS-SD instance name of `room` on `host`: `#lobby on alice-laptop`.
+
+    Fits INSTANCE_MAX_BYTES - RENAME_RESERVE_BYTES bytes of UTF-8. When it does not fit, the
+    longer part is cut at a character boundary (marked with an ellipsis) so that both the room
+    and the host stay recognisable.
+
+    Args:
+        room: the room name as people see it.
+        host: the host label.
+
+    Returns:
+        A valid, readable instance name (no dots, no control characters).
+    """
+    room, host = _clean(room), _clean(host) or "?"
+    budget = INSTANCE_MAX_BYTES - RENAME_RESERVE_BYTES
+    joiner = " on "
+    room_bytes = len(room.encode("utf-8"))
+    host_bytes = len(host.encode("utf-8"))
+    available = budget - len(joiner)
+    if room_bytes + host_bytes > available:
+        host_budget = min(host_bytes, max(_HOST_MIN_BYTES, available - room_bytes))
+        room = truncate_utf8(room, available - host_budget, _ELLIPSIS)
+        host = truncate_utf8(host, available - len(room.encode("utf-8")), _ELLIPSIS)
+    return f"{room}{joiner}{host}"
+
+
+def _fit(key: str, value: str) -> str:
+    return truncate_utf8(value, TXT_VALUE_MAX_BYTES - len(key) - 1)
+
+
+def to_txt(ad: RoomAd) -> dict[str, str]:
+    """The TXT record of `ad`: every "key=value" string fits in 255 bytes.
+
+    Args:
+        ad: the room to advertise (addresses and instance are not part of the TXT record).
+
+    Returns:
+        A dict of TXT keys to string values, for python-zeroconf's `properties`.
+    """
+    return {
+        "v": _fit("v", ad.version),
+        "room": _fit("room", ad.room),
+        "topic": _fit("topic", ad.topic),
+        "users": str(max(0, ad.users)),
+        "key": "1" if ad.key_required else "0",
+        "host": _fit("host", ad.host),
+    }
+
+
+def _text(value: bytes | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def from_txt(
+    instance: str,
+    txt: Mapping[bytes, bytes | None] | Mapping[str, str | None],
+    *,
+    port: int,
+    addresses: tuple[str, ...] = (),
+) -> RoomAd:
+    """Rebuild the RoomAd a browser saw from its instance name and TXT record.
+
+    Never raises: missing or garbled values get defaults (room and host come from the instance
+    name, users 0, no key, version "1"), and unknown keys or versions are accepted, so that
+    rooms from newer or buggy advertisers are still listed.
+
+    Args:
+        instance: the DNS-SD instance name (without the service type).
+        txt: the TXT record as python-zeroconf decodes it (bytes keys and values) or as str.
+        port: the port of the SRV record.
+        addresses: IP literals of the host, preferred first.
+
+    Returns:
+        The advertised room.
+    """
+    values: dict[str, str] = {}
+    for raw_key, raw_value in txt.items():
+        key, value = _text(raw_key), _text(raw_value)
+        # RFC 6763 6.4: keys are case-insensitive; the first occurrence wins.
+        if key is not None and value is not None and key.lower() not in values:
+            values[key.lower()] = value
+    named_room, _, named_host = instance.partition(" on ")
+    try:
+        users = max(0, int(values.get("users", "0").strip()))
+    except ValueError:
+        users = 0
+    return RoomAd(
+        room=values.get("room") or named_room or instance,
+        host=values.get("host") or named_host,
+        port=port,
+        users=users,
+        topic=values.get("topic", ""),
+        key_required=values.get("key", "0").strip().lower() in ("1", "true", "yes"),
+        addresses=addresses,
+        instance=instance,
+        version=values.get("v") or PROTOCOL_VERSION,
+    )
