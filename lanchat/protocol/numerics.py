@@ -1,0 +1,178 @@
+"""Every numeric reply the server sends, defined once by its spec name, with its default text.
+
+Layer: sans-I/O protocol core; standard library only.
+Spec: https://modern.ircdocs.horse/#numerics (names, parameters and texts below follow that
+list; where it shows `<client>` the server puts the recipient's nick, or "*" before NICK).
+
+Use the names, never the digits: `ctx.numeric(ERR_NOSUCHNICK, target)` reads like the spec.
+`DEFAULT_TEXT` holds the human text that ends a numeric when the caller gives none; numerics
+whose last parameter is data (RPL_NAMREPLY's names, RPL_TOPIC's topic, ...) have no entry.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Connection registration (modern.ircdocs "Connection Registration").
+RPL_WELCOME: Final = "001"
+RPL_YOURHOST: Final = "002"
+RPL_CREATED: Final = "003"
+RPL_MYINFO: Final = "004"
+RPL_ISUPPORT: Final = "005"
+
+# LUSERS (modern.ircdocs "LUSERS message").
+RPL_LUSERCLIENT: Final = "251"
+RPL_LUSEROP: Final = "252"
+RPL_LUSERUNKNOWN: Final = "253"
+RPL_LUSERCHANNELS: Final = "254"
+RPL_LUSERME: Final = "255"
+RPL_LOCALUSERS: Final = "265"
+RPL_GLOBALUSERS: Final = "266"
+
+# User queries and AWAY.
+RPL_UMODEIS: Final = "221"
+RPL_AWAY: Final = "301"
+RPL_USERHOST: Final = "302"
+RPL_ISON: Final = "303"
+RPL_UNAWAY: Final = "305"
+RPL_NOWAWAY: Final = "306"
+RPL_WHOISUSER: Final = "311"
+RPL_WHOISSERVER: Final = "312"
+RPL_WHOISOPERATOR: Final = "313"
+RPL_WHOWASUSER: Final = "314"
+RPL_ENDOFWHO: Final = "315"
+RPL_WHOISIDLE: Final = "317"
+RPL_ENDOFWHOIS: Final = "318"
+RPL_WHOISCHANNELS: Final = "319"
+RPL_WHOISACTUALLY: Final = "338"
+RPL_ENDOFWHOWAS: Final = "369"
+RPL_WHOREPLY: Final = "352"
+
+# Rooms (channels).
+RPL_LISTSTART: Final = "321"
+RPL_LIST: Final = "322"
+RPL_LISTEND: Final = "323"
+RPL_CHANNELMODEIS: Final = "324"
+RPL_CREATIONTIME: Final = "329"
+RPL_NOTOPIC: Final = "331"
+RPL_TOPIC: Final = "332"
+RPL_TOPICWHOTIME: Final = "333"
+RPL_INVITING: Final = "341"
+RPL_INVITELIST: Final = "346"
+RPL_ENDOFINVITELIST: Final = "347"
+RPL_NAMREPLY: Final = "353"
+RPL_ENDOFNAMES: Final = "366"
+RPL_BANLIST: Final = "367"
+RPL_ENDOFBANLIST: Final = "368"
+
+# MOTD.
+RPL_MOTD: Final = "372"
+RPL_MOTDSTART: Final = "375"
+RPL_ENDOFMOTD: Final = "376"
+ERR_NOMOTD: Final = "422"
+
+# Errors.
+ERR_UNKNOWNERROR: Final = "400"
+ERR_NOSUCHNICK: Final = "401"
+ERR_NOSUCHSERVER: Final = "402"
+ERR_NOSUCHCHANNEL: Final = "403"
+ERR_CANNOTSENDTOCHAN: Final = "404"
+ERR_TOOMANYCHANNELS: Final = "405"
+ERR_WASNOSUCHNICK: Final = "406"
+ERR_TOOMANYTARGETS: Final = "407"
+ERR_NOORIGIN: Final = "409"
+ERR_NORECIPIENT: Final = "411"
+ERR_NOTEXTTOSEND: Final = "412"
+ERR_INPUTTOOLONG: Final = "417"
+ERR_UNKNOWNCOMMAND: Final = "421"
+ERR_NONICKNAMEGIVEN: Final = "431"
+ERR_ERRONEUSNICKNAME: Final = "432"
+ERR_NICKNAMEINUSE: Final = "433"
+ERR_USERNOTINCHANNEL: Final = "441"
+ERR_NOTONCHANNEL: Final = "442"
+ERR_USERONCHANNEL: Final = "443"
+ERR_NOTREGISTERED: Final = "451"
+ERR_NEEDMOREPARAMS: Final = "461"
+ERR_ALREADYREGISTERED: Final = "462"
+ERR_PASSWDMISMATCH: Final = "464"
+ERR_CHANNELISFULL: Final = "471"
+ERR_UNKNOWNMODE: Final = "472"
+ERR_INVITEONLYCHAN: Final = "473"
+ERR_BANNEDFROMCHAN: Final = "474"
+ERR_BADCHANNELKEY: Final = "475"
+ERR_BADCHANMASK: Final = "476"
+ERR_NOPRIVILEGES: Final = "481"
+ERR_CHANOPRIVSNEEDED: Final = "482"
+ERR_UMODEUNKNOWNFLAG: Final = "501"
+ERR_USERSDONTMATCH: Final = "502"
+ERR_INVALIDKEY: Final = "525"
+ERR_INVALIDMODEPARAM: Final = "696"
+
+# Default texts, as modern.ircdocs.horse gives them (shortened where it shows a placeholder).
+DEFAULT_TEXT: Final[dict[str, str]] = {
+    RPL_ISUPPORT: "are supported by this server",
+    RPL_LUSEROP: "operator(s) online",
+    RPL_LUSERUNKNOWN: "unknown connection(s)",
+    RPL_LUSERCHANNELS: "channels formed",
+    RPL_UNAWAY: "You are no longer marked as being away",
+    RPL_NOWAWAY: "You have been marked as being away",
+    RPL_WHOISOPERATOR: "is an IRC operator",
+    RPL_ENDOFWHO: "End of WHO list",
+    RPL_WHOISIDLE: "seconds idle, signon time",
+    RPL_ENDOFWHOIS: "End of /WHOIS list",
+    RPL_WHOISACTUALLY: "is actually using host",
+    RPL_ENDOFWHOWAS: "End of WHOWAS",
+    RPL_LISTEND: "End of /LIST",
+    RPL_NOTOPIC: "No topic is set",
+    RPL_ENDOFINVITELIST: "End of /INVITE list",
+    RPL_ENDOFNAMES: "End of /NAMES list",
+    RPL_ENDOFBANLIST: "End of channel ban list",
+    RPL_ENDOFMOTD: "End of /MOTD command.",
+    ERR_NOMOTD: "MOTD File is missing",
+    ERR_NOSUCHNICK: "No such nick/channel",
+    ERR_NOSUCHSERVER: "No such server",
+    ERR_NOSUCHCHANNEL: "No such channel",
+    ERR_CANNOTSENDTOCHAN: "Cannot send to channel",
+    ERR_TOOMANYCHANNELS: "You have joined too many channels",
+    ERR_WASNOSUCHNICK: "There was no such nickname",
+    ERR_TOOMANYTARGETS: "Too many targets",
+    ERR_NOORIGIN: "No origin specified",
+    ERR_NORECIPIENT: "No recipient given",
+    ERR_NOTEXTTOSEND: "No text to send",
+    ERR_INPUTTOOLONG: "Input line was too long",
+    ERR_UNKNOWNCOMMAND: "Unknown command",
+    ERR_NONICKNAMEGIVEN: "No nickname given",
+    ERR_ERRONEUSNICKNAME: "Erroneus nickname",
+    ERR_NICKNAMEINUSE: "Nickname is already in use",
+    ERR_USERNOTINCHANNEL: "They aren't on that channel",
+    ERR_NOTONCHANNEL: "You're not on that channel",
+    ERR_USERONCHANNEL: "is already on channel",
+    ERR_NOTREGISTERED: "You have not registered",
+    ERR_NEEDMOREPARAMS: "Not enough parameters",
+    ERR_ALREADYREGISTERED: "You may not reregister",
+    ERR_PASSWDMISMATCH: "Password incorrect",
+    ERR_CHANNELISFULL: "Cannot join channel (+l)",
+    ERR_UNKNOWNMODE: "is unknown mode char to me",
+    ERR_INVITEONLYCHAN: "Cannot join channel (+i)",
+    ERR_BANNEDFROMCHAN: "Cannot join channel (+b)",
+    ERR_BADCHANNELKEY: "Cannot join channel (+k)",
+    ERR_BADCHANMASK: "Bad Channel Mask",
+    ERR_NOPRIVILEGES: "Permission Denied- You're not an IRC operator",
+    ERR_CHANOPRIVSNEEDED: "You're not channel operator",
+    ERR_UMODEUNKNOWNFLAG: "Unknown MODE flag",
+    ERR_USERSDONTMATCH: "Cant change mode for other users",
+    ERR_INVALIDKEY: "Key is not well-formed",
+    ERR_INVALIDMODEPARAM: "Invalid mode parameter",
+}
+
+
+def default_text(numeric: str) -> str | None:
+    """The spec's default human text for `numeric`, or None when its last parameter is data.
+
+    Args:
+        numeric: a three-digit reply code, e.g. ERR_NOSUCHNICK.
+
+    Returns:
+        The text to end the reply with, or None.
+    """
+    return DEFAULT_TEXT.get(numeric)

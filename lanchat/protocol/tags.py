@@ -1,0 +1,199 @@
+"""Message tags the server adds or relays: server-time, msgid and client-only (+) tags.
+
+Layer: sans-I/O protocol core; standard library and lanchat.errors only.
+Spec: https://ircv3.net/specs/extensions/message-tags (client-only tags, size limits),
+https://ircv3.net/specs/extensions/server-time (the `time` tag format) and
+https://ircv3.net/specs/extensions/message-ids (`msgid`).
+
+Which tags a recipient gets depends on its capabilities; `TagForm` names the three forms a
+relayed line can take, so fan-out serialises each form once (issue #4):
+
+    NONE       neither message-tags nor server-time: no tags at all
+    TIME       server-time only: `time`
+    FULL       message-tags: `time` (if server-time), `msgid` and the client-only tags
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import itertools
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from lanchat.errors import MalformedLine
+from lanchat.protocol.message import escape_tag_value
+
+__all__ = [
+    "MAX_CLIENT_TAG_BYTES",
+    "TagForm",
+    "client_only_tags",
+    "format_server_time",
+    "msgid_factory",
+    "parse_server_time",
+    "tag_form",
+    "tags_for_form",
+    "tags_wire_bytes",
+]
+
+# ircv3 message-tags "Size limit": clients may send at most 4094 bytes of tag data
+# (excluding the leading '@' and the trailing space).
+MAX_CLIENT_TAG_BYTES = 4094
+
+
+class TagForm(enum.IntEnum):
+    """The tag set a recipient can receive; see the module docstring."""
+
+    NONE = 0
+    TIME = 1
+    FULL = 2
+    FULL_NO_TIME = 3  # message-tags without server-time: msgid and client tags, no time
+
+
+def tag_form(caps: Iterable[str] | frozenset[str] | set[str]) -> TagForm:
+    """The form of relayed lines a client with `caps` gets.
+
+    Args:
+        caps: the client's enabled capabilities.
+
+    Returns:
+        The TagForm to group the client under for fan-out.
+    """
+    caps = caps if isinstance(caps, set | frozenset) else set(caps)
+    if "message-tags" in caps:
+        return TagForm.FULL if "server-time" in caps else TagForm.FULL_NO_TIME
+    return TagForm.TIME if "server-time" in caps else TagForm.NONE
+
+
+def tags_for_form(
+    form: TagForm,
+    *,
+    time_tag: str = "",
+    msgid: str = "",
+    client_tags: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The tags one form of a relayed line carries.
+
+    Args:
+        form: the recipient group's TagForm.
+        time_tag: the formatted server-time ("" for none).
+        msgid: the message id ("" for none).
+        client_tags: the sender's client-only tags, already filtered.
+
+    Returns:
+        The tag dict, in wire order: time, msgid, then client tags.
+    """
+    tags: dict[str, str] = {}
+    if time_tag and form in (TagForm.TIME, TagForm.FULL):
+        tags["time"] = time_tag
+    if form in (TagForm.FULL, TagForm.FULL_NO_TIME):
+        if msgid:
+            tags["msgid"] = msgid
+        if client_tags:
+            tags.update(client_tags)
+    return tags
+
+
+def format_server_time(seconds: float) -> str:
+    """Format Unix time as the server-time tag value, e.g. "2026-11-25T18:00:00.123Z".
+
+    Args:
+        seconds: Unix time in seconds.
+
+    Returns:
+        ISO 8601 UTC with millisecond precision (ircv3 server-time).
+    """
+    ms = int(seconds * 1000)
+    stamp = dt.datetime.fromtimestamp(ms // 1000, tz=dt.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+
+
+def parse_server_time(value: str) -> int:
+    """Parse a server-time / CHATHISTORY timestamp back to Unix milliseconds.
+
+    Args:
+        value: "YYYY-MM-DDThh:mm:ss[.sss]Z" (a numeric UTC offset is accepted too).
+
+    Returns:
+        Unix time in milliseconds.
+
+    Raises:
+        MalformedLine: the value is not such a timestamp.
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        stamp = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise MalformedLine(f"{value!r} is not a timestamp like 2026-11-25T18:00:00.000Z") from None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return round(stamp.timestamp() * 1000)
+
+
+def msgid_factory(clock: Callable[[], float] = time.time) -> Callable[[], str]:
+    """Make a generator of unique, time-sortable message ids.
+
+    An id is the clock in milliseconds (11 base-32 digits) followed by a per-process random
+    prefix and a counter, so ids from one server sort by creation and never repeat, even
+    within one millisecond or across restarts.
+
+    Args:
+        clock: returns Unix seconds.
+
+    Returns:
+        A function returning a new msgid at each call.
+    """
+    boot = os.urandom(4).hex()
+    counter = itertools.count()
+
+    def new_msgid() -> str:
+        ms = int(clock() * 1000)
+        return f"{_base32(ms, 11)}{boot}{_base32(next(counter), 6)}"
+
+    return new_msgid
+
+
+_DIGITS = "0123456789abcdefghijklmnopqrstuv"
+
+
+def _base32(value: int, width: int) -> str:
+    out = []
+    for _ in range(width):
+        value, digit = divmod(value, 32)
+        out.append(_DIGITS[digit])
+    return "".join(reversed(out))
+
+
+def client_only_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The tags of a client message that may be relayed: only client-only ('+') tags.
+
+    ircv3 message-tags: servers relay client-only tags to other clients that enabled
+    message-tags and drop any other tag a client sends (servers set those themselves).
+
+    Args:
+        tags: the tags as the client sent them.
+
+    Returns:
+        A new dict with only the '+' tags, in their original order.
+    """
+    return {k: v for k, v in tags.items() if k.startswith("+")}
+
+
+def tags_wire_bytes(tags: Mapping[str, str]) -> int:
+    """The size of `tags` on the wire, without the leading '@' and trailing space.
+
+    Used to hold clients to MAX_CLIENT_TAG_BYTES (ircv3 message-tags "Size limit").
+
+    Args:
+        tags: unescaped tag values.
+
+    Returns:
+        The number of UTF-8 bytes the tag section takes.
+    """
+    if not tags:
+        return 0
+    text = ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in tags.items())
+    return len(text.encode("utf-8"))

@@ -1,0 +1,196 @@
+"""The server's nouns: User, Room, Membership, whowas entries and the public RoomInfo.
+
+Layer: pure server core; may import lanchat.protocol, lanchat.store.records and the standard
+library. No I/O.
+
+Identity rules (issue #2, "everything casefolded"): a User is found by its `conn_id` or by its
+casefolded nick `key`; a Room by its casefolded name `key`. Room members are keyed by conn_id,
+so a nick change never re-keys a room.
+Spec: https://modern.ircdocs.horse/#clients and https://modern.ircdocs.horse/#channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lanchat.protocol.casemap import casefold
+from lanchat.protocol.hostmask import host_for_ip
+from lanchat.protocol.tags import TagForm, tag_form
+from lanchat.store.records import RoomRecord
+
+__all__ = ["Membership", "Room", "RoomInfo", "User", "WhowasEntry"]
+
+# Membership prefixes in rank order (ISUPPORT PREFIX=(ov)@+).
+PREFIX_MODES = "ov"
+PREFIX_CHARS = "@+"
+
+
+@dataclass(slots=True, eq=False)
+class User:
+    """One client connection and the person behind it (registered or not)."""
+
+    conn_id: int  # the edge's connection id
+    ip: str  # peer IP literal as accepted ("127.0.0.1", "::1")
+    connected_at: float  # clock() at connect
+    nick: str = "*"  # "*" until NICK is accepted (modern.ircdocs: "<client>" before NICK)
+    key: str = ""  # casefolded nick; "" until NICK is accepted
+    username: str = ""  # from USER (a "~" is not added: there is no ident lookup)
+    realname: str = ""  # from USER / SETNAME
+    registered: bool = False  # 001 was sent
+    caps: set[str] = field(default_factory=set)  # enabled IRCv3 capabilities
+    cap_version: int = 0  # highest CAP LS version seen (302 enables values and cap-notify)
+    cap_negotiating: bool = False  # CAP LS/REQ seen and no CAP END yet: registration waits
+    password_ok: bool = False  # PASS matched the server password (or none is configured)
+    away: str = ""  # AWAY message; "" when present
+    modes: set[str] = field(default_factory=set)  # user modes, e.g. {"i"}
+    rooms: dict[str, Room] = field(default_factory=dict)  # room key -> Room
+    last_seen: float = 0.0  # clock() when the last line arrived (ping timer)
+    last_message: float = 0.0  # clock() of the last PRIVMSG/NOTICE (WHOIS idle)
+    ping_sent_at: float | None = None  # clock() of our unanswered PING, if any
+    form: TagForm = TagForm.NONE  # tag form of relayed lines, cached from caps
+
+    @property
+    def host(self) -> str:
+        """The host part of the hostmask (the IP, "0"-prefixed if it starts with ':')."""
+        return host_for_ip(self.ip)
+
+    @property
+    def source(self) -> str:
+        """The full hostmask nick!user@host used as the source of this user's lines."""
+        return f"{self.nick}!{self.username}@{self.host}"
+
+    def has(self, cap: str) -> bool:
+        """True if the client enabled capability `cap`."""
+        return cap in self.caps
+
+    def caps_changed(self) -> None:
+        """Recompute cached values that depend on `caps`; call after every CAP change."""
+        self.form = tag_form(self.caps)
+
+
+@dataclass(slots=True, eq=False)
+class Membership:
+    """A user's seat in one room, with its prefix modes (o, v)."""
+
+    user: User
+    modes: set[str] = field(default_factory=set)  # subset of PREFIX_MODES
+    joined_at: float = 0.0
+
+    def prefixes(self, multi: bool = False) -> str:
+        """The NAMES/WHO prefix: highest only, or all in rank order with multi-prefix."""
+        chars = "".join(
+            c for m, c in zip(PREFIX_MODES, PREFIX_CHARS, strict=True) if m in self.modes
+        )
+        return chars if multi else chars[:1]
+
+    @property
+    def is_op(self) -> bool:
+        return "o" in self.modes
+
+    @property
+    def can_speak_moderated(self) -> bool:
+        """Voice or op: may talk in a +m room (modern.ircdocs "Moderated Channel Mode")."""
+        return bool(self.modes & {"o", "v"})
+
+
+@dataclass(slots=True, eq=False)
+class Room:
+    """A room (IRC channel): members, topic, modes, key, limit, bans and invites."""
+
+    name: str  # as created, e.g. "#Lobby"
+    key: str  # casefolded name
+    created_s: int  # Unix seconds (RPL_CREATIONTIME)
+    topic: str = ""
+    topic_setter: str = ""
+    topic_time_s: int = 0
+    modes: set[str] = field(default_factory=lambda: {"n", "t"})  # flag modes: i m n s t
+    password: str = ""  # +k key; "" when none
+    limit: int = 0  # +l; 0 when none
+    bans: list[str] = field(default_factory=list)  # +b masks
+    invited: set[str] = field(default_factory=set)  # casefolded nicks invited while +i
+    members: dict[int, Membership] = field(default_factory=dict)  # conn_id -> Membership
+    permanent: bool = False  # configured room: kept open when empty
+
+    @classmethod
+    def from_record(cls, record: RoomRecord, *, permanent: bool = False) -> Room:
+        """Rebuild a room from what the store kept."""
+        return cls(
+            name=record.name,
+            key=record.key,
+            created_s=record.created_s,
+            topic=record.topic,
+            topic_setter=record.topic_setter,
+            topic_time_s=record.topic_time_s,
+            modes=set(record.modes),
+            password=record.password,
+            limit=record.limit,
+            bans=list(record.bans),
+            permanent=permanent,
+        )
+
+    @classmethod
+    def create(cls, name: str, created_s: int, *, permanent: bool = False) -> Room:
+        """A new room with the default modes +nt."""
+        return cls(name=name, key=casefold(name), created_s=created_s, permanent=permanent)
+
+    def to_record(self, *, deleted: bool = False) -> RoomRecord:
+        """What survives a restart (see lanchat.store.records.RoomRecord)."""
+        return RoomRecord(
+            key=self.key,
+            name=self.name,
+            created_s=self.created_s,
+            topic=self.topic,
+            topic_setter=self.topic_setter,
+            topic_time_s=self.topic_time_s,
+            modes="".join(sorted(self.modes)),
+            password=self.password,
+            limit=self.limit,
+            bans=tuple(self.bans),
+            deleted=deleted,
+        )
+
+    def member(self, user: User) -> Membership | None:
+        """The user's membership, or None if not in the room."""
+        return self.members.get(user.conn_id)
+
+    def mode_string(self) -> str:
+        """ "+ntk" style flags with parameters omitted (RPL_CHANNELMODEIS shows them separately)."""
+        flags = "".join(sorted(self.modes))
+        if self.password:
+            flags += "k"
+        if self.limit:
+            flags += "l"
+        return "+" + flags
+
+    def info(self) -> RoomInfo:
+        """The public face of the room, for discovery."""
+        return RoomInfo(
+            name=self.name,
+            topic=self.topic,
+            user_count=len(self.members),
+            key_required=bool(self.password),
+            secret="s" in self.modes,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoomInfo:
+    """What discovery advertises about a room (ServerState.room_info)."""
+
+    name: str
+    topic: str
+    user_count: int
+    key_required: bool  # +k is set
+    secret: bool  # +s is set: not advertised
+
+
+@dataclass(frozen=True, slots=True)
+class WhowasEntry:
+    """A nick that left, for WHOWAS (modern.ircdocs "WHOWAS message")."""
+
+    nick: str
+    key: str
+    username: str
+    host: str
+    realname: str
+    left_at: float

@@ -1,0 +1,274 @@
+"""ServerState: the whole sans-I/O IRC server — users, rooms, whowas — driven by events.
+
+Layer: pure server core; may import lanchat.protocol, lanchat.config, lanchat.errors,
+lanchat.store.records and lanchat.server.{model,effects,dispatch,handlers}. No sockets, no
+asyncio, no sqlite3: every method takes an event and returns the effects (effects.py) the
+asyncio edge applies, in order. Time comes from the injected `clock`.
+Spec: https://modern.ircdocs.horse/ (client protocol) and https://ircv3.net/ (extensions).
+
+Connection life cycle as the edge sees it::
+
+    connect(conn_id, ip)          a TCP connection was accepted
+    receive(conn_id, msg)         one parsed line      (repeat)
+    reject_line(conn_id, error)   one unparsable/over-long line; the connection is kept
+    tick()                        about once a second: PINGs, ping and registration timeouts
+    disconnected(conn_id, reason) the socket is gone (idempotent: after the core itself asked
+                                  for a Disconnect the user is already removed, and this
+                                  returns [])
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+
+from lanchat.config import Config
+from lanchat.errors import InvalidUtf8, LineTooLong, ProtocolError
+from lanchat.protocol import numerics as n
+from lanchat.protocol.casemap import casefold
+from lanchat.protocol.lines import TooLong
+from lanchat.protocol.message import Message
+from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
+from lanchat.protocol.tags import msgid_factory as default_msgid_factory
+from lanchat.server.dispatch import Context, dispatch, history_renderer, load_handlers
+from lanchat.server.effects import Effect, Query, Send
+from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
+from lanchat.store.records import HistoryRecord, RoomRecord
+
+__all__ = ["ServerState"]
+
+
+class ServerState:
+    """All users and rooms of one server. Not thread-safe: one event loop drives it."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        rooms: Iterable[RoomRecord] = (),
+        msgid_factory: Callable[[], str] | None = None,
+    ) -> None:
+        """Build the server state.
+
+        Args:
+            config: the validated configuration.
+            clock: returns Unix seconds; tests inject a fake one.
+            rooms: rooms the store kept (deleted ones are ignored).
+            msgid_factory: returns a new unique msgid at each call (default: time-sortable).
+        """
+        load_handlers()
+        self.config = config  # the whole validated configuration
+        self.clock = clock  # Unix seconds; the only source of time
+        self.new_msgid = msgid_factory or default_msgid_factory(clock)  # msgid per message
+        self.created_at = clock()  # RPL_CREATED
+        self.users: dict[int, User] = {}  # conn_id -> user, registered or not
+        self.nicks: dict[str, User] = {}  # casefolded nick -> user holding it
+        self.rooms: dict[str, Room] = {}  # casefolded room name -> room
+        self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
+        self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
+        permanent = {casefold(name) for name in config.server.rooms}
+        for record in rooms:
+            if not record.deleted:
+                self.rooms[record.key] = Room.from_record(record, permanent=record.key in permanent)
+        for name in config.server.rooms:
+            key = casefold(name)
+            if key not in self.rooms:
+                self.rooms[key] = Room.create(name, int(self.created_at), permanent=True)
+
+    # ----------------------------------------------------------------- events from the edge
+
+    def connect(self, conn_id: int, ip: str) -> list[Effect]:
+        """A new TCP connection from `ip` (an IP literal). Registration starts now."""
+        now = self.clock()
+        self.users[conn_id] = User(conn_id=conn_id, ip=ip, connected_at=now, last_seen=now)
+        return []
+
+    def receive(self, conn_id: int, msg: Message) -> list[Effect]:
+        """One parsed line from `conn_id`: dispatch it through the COMMANDS table."""
+        user = self.users.get(conn_id)
+        if user is None:
+            return []
+        label = msg.tags.get("label") if "labeled-response" in user.caps else None
+        ctx = Context(self, user, label=label or None)
+        user.last_seen = ctx.now
+        user.ping_sent_at = None  # any line proves the client is alive (Ergo's idle timer)
+        if msg.tags and tags_wire_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
+            # ircv3 message-tags "Size limit": reject, keep the connection.
+            ctx.numeric(n.ERR_INPUTTOOLONG)
+        else:
+            dispatch(ctx, msg)
+        return ctx.finish()
+
+    def reject_line(self, conn_id: int, problem: ProtocolError | TooLong) -> list[Effect]:
+        """A line that could not be used: tell the client why, keep the connection (Ergo).
+
+        Args:
+            conn_id: the connection.
+            problem: TooLong / LineTooLong (-> 417 ERR_INPUTTOOLONG), InvalidUtf8 (-> FAIL *
+                INVALID_UTF8, https://ircv3.net/specs/extensions/utf8-only) or any other
+                ProtocolError (-> a NOTICE naming the problem).
+
+        Returns:
+            The reply effects.
+        """
+        user = self.users.get(conn_id)
+        if user is None:
+            return []
+        ctx = Context(self, user)
+        if isinstance(problem, TooLong | LineTooLong):
+            ctx.numeric(n.ERR_INPUTTOOLONG)
+        elif isinstance(problem, InvalidUtf8):
+            ctx.reply(
+                Message(
+                    "FAIL",
+                    ("*", "INVALID_UTF8", "Your line was not valid UTF-8 and was ignored"),
+                    source=self.config.server.name,
+                )
+            )
+        else:
+            ctx.notice(f"Your line was ignored: {problem}")
+        return ctx.finish()
+
+    def disconnected(self, conn_id: int, reason: str) -> list[Effect]:
+        """The peer went away or was dropped: QUIT to its rooms, whowas entry, nick freed."""
+        user = self.users.get(conn_id)
+        if user is None:
+            return []
+        ctx = Context(self, user)
+        self.quit_user(ctx, reason)
+        return ctx.finish()
+
+    def tick(self) -> list[Effect]:
+        """Time passed: PING idle clients, drop silent and never-registering ones."""
+        limits = self.config.limits
+        now = self.clock()
+        effects: list[Effect] = []
+        ping = Message("PING", (self.config.server.name,)).to_bytes()
+        to_ping: list[int] = []
+        for user in list(self.users.values()):
+            if not user.registered:
+                if now - user.connected_at >= limits.registration_timeout_s:
+                    effects += self._drop(user, "Registration timeout")
+            elif user.ping_sent_at is not None:
+                waited = now - user.ping_sent_at
+                if waited >= limits.ping_timeout_s:
+                    effects += self._drop(user, f"Ping timeout: {int(waited)} seconds")
+            elif now - user.last_seen >= limits.ping_interval_s:
+                user.ping_sent_at = now
+                to_ping.append(user.conn_id)
+        if to_ping:
+            effects.insert(0, Send(tuple(to_ping), ping))
+        return effects
+
+    def history_result(self, query: Query, records: Sequence[HistoryRecord]) -> list[Effect]:
+        """Rows for an earlier Query effect: render them (handlers/history.py) for the client."""
+        user = self.users.get(query.conn_id)
+        renderer = history_renderer()
+        if user is None or renderer is None:
+            return []
+        ctx = Context(self, user, label=query.label)
+        renderer(ctx, query, records)
+        return ctx.finish()
+
+    def shutdown(self, reason: str) -> list[Effect]:
+        """The server stops: ERROR :Closing Link to every connection, then Disconnect each."""
+        effects: list[Effect] = []
+        for user in list(self.users.values()):
+            ctx = Context(self, user)
+            ctx.reply(Message("ERROR", (f"Closing Link: {user.host} ({reason})",)))
+            ctx.disconnect(reason)
+            effects += ctx.finish()
+        self.users.clear()
+        self.nicks.clear()
+        for room in self.rooms.values():
+            room.members.clear()
+        return effects
+
+    def room_info(self, key: str) -> RoomInfo | None:
+        """The public face of room `key` (casefolded name) for discovery, or None."""
+        room = self.rooms.get(key)
+        return room.info() if room is not None else None
+
+    def room_keys(self) -> list[str]:
+        """The casefolded names of every open room."""
+        return list(self.rooms)
+
+    # ------------------------------------------------------------- helpers for the handlers
+
+    def find_user(self, nick: str) -> User | None:
+        """The registered-or-not user holding `nick` (compared casefolded), or None."""
+        return self.nicks.get(casefold(nick))
+
+    def find_room(self, name: str) -> Room | None:
+        """The room called `name` (compared casefolded), or None."""
+        return self.rooms.get(casefold(name))
+
+    def new_batch_ref(self) -> str:
+        """A batch reference unique for this server run (ircv3 batch)."""
+        return f"b{next(self._batch_refs)}"
+
+    def neighbours(self, user: User) -> list[User]:
+        """Every other user sharing at least one room with `user`, each once."""
+        seen: dict[int, User] = {}
+        for room in user.rooms.values():
+            for conn_id, membership in room.members.items():
+                if conn_id != user.conn_id:
+                    seen[conn_id] = membership.user
+        return list(seen.values())
+
+    def conversation_key(self, a: User, b: User) -> str:
+        """The history target_key of a private conversation: both casefolded nicks, sorted."""
+        return " ".join(sorted((a.key, b.key)))
+
+    def add_room(self, ctx: Context, name: str) -> Room:
+        """Create room `name` (not yet existing), persist it and tell discovery."""
+        room = Room.create(name, int(ctx.now))
+        self.rooms[room.key] = room
+        ctx.persist(room.to_record())
+        ctx.room_changed(room.key)
+        return room
+
+    def remove_member(self, ctx: Context, room: Room, user: User) -> None:
+        """Take `user` out of `room`; close the room if it is now empty and not configured.
+
+        The caller sends the PART/KICK/QUIT line; this only updates state and emits
+        Persist(deleted) / RoomChanged.
+        """
+        room.members.pop(user.conn_id, None)
+        user.rooms.pop(room.key, None)
+        if not room.members and not room.permanent:
+            del self.rooms[room.key]
+            ctx.persist(room.to_record(deleted=True))
+        ctx.room_changed(room.key)
+
+    def quit_user(self, ctx: Context, reason: str) -> None:
+        """Remove ctx.user from the server: QUIT to neighbours, whowas, rooms, nick.
+
+        The caller adds the ERROR line and the Disconnect (or the socket is already gone).
+        """
+        user = ctx.user
+        if user.registered:
+            quit_msg = Message("QUIT", (reason,), source=user.source)
+            ctx.relay(self.neighbours(user), quit_msg)
+            self.whowas.appendleft(
+                WhowasEntry(user.nick, user.key, user.username, user.host, user.realname, ctx.now)
+            )
+        for room in list(user.rooms.values()):
+            self.remove_member(ctx, room, user)
+        if user.key and self.nicks.get(user.key) is user:
+            del self.nicks[user.key]
+        self.users.pop(user.conn_id, None)
+
+    def close_link(self, ctx: Context, reason: str, *, quit_reason: str | None = None) -> None:
+        """Send ERROR :Closing Link, remove the user (QUIT to others) and disconnect it."""
+        ctx.reply(Message("ERROR", (f"Closing Link: {ctx.user.host} ({reason})",)))
+        self.quit_user(ctx, quit_reason if quit_reason is not None else reason)
+        ctx.disconnect(reason)
+
+    def _drop(self, user: User, reason: str) -> list[Effect]:
+        ctx = Context(self, user)
+        self.close_link(ctx, reason)
+        return ctx.finish()
