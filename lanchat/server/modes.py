@@ -1,7 +1,8 @@
 """MODE strings: parse a client's mode changes, apply them to room modes, render them back.
 
-Layer: pure server core; may import lanchat.protocol only (no rooms or users: the handler in
-lanchat.server.handlers.rooms checks privileges and membership and turns problems into numerics).
+Layer: pure server core; may import lanchat.protocol and lanchat.server.model. Privileges and
+membership are the MODE handler's business (lanchat.server.handlers.rooms): this module only
+reads and changes a Room's mode fields and turns problems into values the handler reports.
 
 Spec: https://modern.ircdocs.horse/#mode-message and https://modern.ircdocs.horse/#channel-modes.
 lanchat's modes, as advertised in RPL_ISUPPORT (https://modern.ircdocs.horse/#chanmodes-parameter):
@@ -31,32 +32,29 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from lanchat.protocol.casemap import casefold
+from lanchat.protocol.hostmask import normalize_mask
+from lanchat.server.model import PREFIX_CHARS, PREFIX_MODES, Room
 
 __all__ = [
     "CHANMODES",
     "MAX_KEY_CHARS",
     "PREFIX",
-    "PREFIX_MODES",
     "ROOM_FLAG_MODES",
     "USER_MODES",
     "ModeChange",
     "ParsedModes",
-    "RoomModes",
     "apply_room_changes",
-    "normalize_ban_mask",
     "parse_room_modes",
     "parse_user_modes",
-    "prefix_symbols",
     "render_changes",
+    "room_mode_params",
 ]
 
 ROOM_FLAG_MODES = "imnst"  # type D, in the order they are shown
 LIST_MODES = "b"  # type A
 KEY_MODE = "k"  # type B
 LIMIT_MODE = "l"  # type C
-PREFIX_MODES = "ov"  # membership modes, highest first
-PREFIX_SYMBOLS = "@+"  # shown before nicks in NAMES / WHO, same order as PREFIX_MODES
-PREFIX = f"({PREFIX_MODES}){PREFIX_SYMBOLS}"
+PREFIX = f"({PREFIX_MODES}){PREFIX_CHARS}"
 CHANMODES = f"{LIST_MODES},{KEY_MODE},{LIMIT_MODE},{ROOM_FLAG_MODES}"
 USER_MODES = "i"
 MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys are cut
@@ -81,37 +79,23 @@ class ParsedModes:
     list_queries: list[str] = field(default_factory=list)  # list modes asked without a mask
 
 
-@dataclass(slots=True)
-class RoomModes:
-    """The mode state of one room (everything but who has +o/+v, which lives on members)."""
+def room_mode_params(room: Room, *, show_key: bool) -> tuple[str, ...]:
+    """The modestring and its arguments for RPL_CHANNELMODEIS (324).
 
-    flags: set[str] = field(default_factory=lambda: {"n", "t"})  # type D letters that are set
-    key: str = ""  # +k, "" when none
-    limit: int = 0  # +l, 0 when none
-    bans: list[str] = field(default_factory=list)  # +b masks, normalised, in the order set
+    Args:
+        room: the room.
+        show_key: False hides the key from people outside the room (they see "*"), as
+            Hybrid and Ergo do.
 
-    def flag_string(self) -> str:
-        """The letters of the simple flags, in canonical order ("nt")."""
-        return "".join(m for m in ROOM_FLAG_MODES if m in self.flags)
-
-    def render(self, *, show_key: bool) -> tuple[str, ...]:
-        """The modestring and its arguments for RPL_CHANNELMODEIS (324).
-
-        Args:
-            show_key: False hides the key from people outside the room (they see "*"), as
-                Hybrid and Ergo do.
-
-        Returns:
-            ("+ntkl", key, limit) style parameters; ("+",) when nothing is set.
-        """
-        letters, args = "+" + self.flag_string(), []
-        if self.key:
-            letters += KEY_MODE
-            args.append(self.key if show_key else "*")
-        if self.limit:
-            letters += LIMIT_MODE
-            args.append(str(self.limit))
-        return (letters, *args)
+    Returns:
+        ("+ntkl", key, limit) style parameters; ("+",) when nothing is set.
+    """
+    args: list[str] = []
+    if room.password:
+        args.append(room.password if show_key else "*")
+    if room.limit:
+        args.append(str(room.limit))
+    return (room.mode_string(), *args)
 
 
 def _takes_param(mode: str, adding: bool) -> bool:
@@ -182,32 +166,16 @@ def parse_user_modes(modestring: str) -> tuple[list[ModeChange], list[str]]:
     return changes, unknown
 
 
-def normalize_ban_mask(mask: str) -> str:
-    """Complete a ban mask to nick!user@host form, as every ircd does.
-
-    "bob" → "bob!*@*", "bob!u" → "bob!u@*", "u@10.0.0.*" → "*!u@10.0.0.*"; empty parts
-    become "*".
-    """
-    if "!" in mask:
-        nick, _, rest = mask.partition("!")
-        user, _, host = rest.partition("@")
-    elif "@" in mask:
-        nick, (user, _, host) = "*", mask.partition("@")
-    else:
-        nick, user, host = mask, "*", "*"
-    return f"{nick or '*'}!{user or '*'}@{host or '*'}"
-
-
 def apply_room_changes(
-    modes: RoomModes, changes: Iterable[ModeChange], *, max_bans: int
+    room: Room, changes: Iterable[ModeChange], *, max_bans: int
 ) -> tuple[list[ModeChange], list[ModeChange]]:
-    """Apply the room-wide changes (flags, k, l, b) to `modes`; skip +o/+v.
+    """Apply the room-wide changes (flags, k, l, b) to `room`; skip +o/+v.
 
     Changes that set what is already set, or unset what is not set, are dropped, so that the
     broadcast shows only what really changed.
 
     Args:
-        modes: the room's modes, updated in place.
+        room: the room; its modes, password, limit and bans are updated in place.
         changes: parsed changes; membership changes (o, v) are left to the caller.
         max_bans: MAXLIST for b; a +b beyond it is rejected.
 
@@ -221,46 +189,46 @@ def apply_room_changes(
     for change in changes:
         mode, adding, param = change.mode, change.adding, change.param
         if mode in ROOM_FLAG_MODES:
-            if adding != (mode in modes.flags):
-                (modes.flags.add if adding else modes.flags.discard)(mode)
+            if adding != (mode in room.modes):
+                (room.modes.add if adding else room.modes.discard)(mode)
                 applied.append(ModeChange(adding, mode))
         elif mode == KEY_MODE:
             if not adding:
-                if modes.key:
-                    modes.key = ""
+                if room.password:
+                    room.password = ""
                     applied.append(ModeChange(False, mode, "*"))
                 continue
             key = (param or "")[:MAX_KEY_CHARS]
             # JOIN splits keys on commas, so a key holding one could never be given.
             if not key or "," in key:
                 rejected.append(change)
-            elif key != modes.key:
-                modes.key = key
+            elif key != room.password:
+                room.password = key
                 applied.append(ModeChange(True, mode, key))
         elif mode == LIMIT_MODE:
             if not adding:
-                if modes.limit:
-                    modes.limit = 0
+                if room.limit:
+                    room.limit = 0
                     applied.append(ModeChange(False, mode))
                 continue
             limit = int(param) if param and param.isdigit() else 0
             if limit <= 0:
                 rejected.append(change)
-            elif min(limit, MAX_LIMIT) != modes.limit:
-                modes.limit = min(limit, MAX_LIMIT)
-                applied.append(ModeChange(True, mode, str(modes.limit)))
+            elif min(limit, MAX_LIMIT) != room.limit:
+                room.limit = min(limit, MAX_LIMIT)
+                applied.append(ModeChange(True, mode, str(room.limit)))
         elif mode in LIST_MODES and param is not None:
-            mask = normalize_ban_mask(param)
+            mask = normalize_mask(param)
             mask_key = casefold(mask)
-            present = next((b for b in modes.bans if casefold(b) == mask_key), None)
+            present = next((b for b in room.bans if casefold(b) == mask_key), None)
             if adding and present is None:
-                if len(modes.bans) >= max_bans:
+                if len(room.bans) >= max_bans:
                     rejected.append(change)
                 else:
-                    modes.bans.append(mask)
+                    room.bans.append(mask)
                     applied.append(ModeChange(True, mode, mask))
             elif not adding and present is not None:
-                modes.bans.remove(present)
+                room.bans.remove(present)
                 applied.append(ModeChange(False, mode, present))
     return applied, rejected
 
@@ -282,15 +250,3 @@ def render_changes(changes: Sequence[ModeChange]) -> tuple[str, ...]:
         if change.param is not None:
             args.append(change.param)
     return ("".join(letters), *args)
-
-
-def prefix_symbols(member_modes: Iterable[str], *, multi_prefix: bool) -> str:
-    """The prefix shown before a nick: "@" for +o, "+" for +v, "@+" with multi-prefix.
-
-    Args:
-        member_modes: the membership letters the member has ("o", "v").
-        multi_prefix: the asker negotiated multi-prefix (ircv3 multi-prefix): show all.
-    """
-    have = set(member_modes)
-    symbols = "".join(s for m, s in zip(PREFIX_MODES, PREFIX_SYMBOLS, strict=True) if m in have)
-    return symbols if multi_prefix else symbols[:1]

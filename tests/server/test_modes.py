@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import pytest
-
+from lanchat.server.model import Room
 from lanchat.server.modes import (
     CHANMODES,
     MAX_KEY_CHARS,
     PREFIX,
     ModeChange,
-    RoomModes,
     apply_room_changes,
-    normalize_ban_mask,
     parse_room_modes,
     parse_user_modes,
-    prefix_symbols,
     render_changes,
+    room_mode_params,
 )
+
+
+def _room() -> Room:
+    return Room.create("#Room", created_s=1_700_000_000)
 
 
 def test_isupport_values_match_the_modes_we_implement() -> None:
@@ -77,86 +78,70 @@ def test_user_modes_accept_only_invisible() -> None:
     assert unknown == ["w", "x"]
 
 
-@pytest.mark.parametrize(
-    ("mask", "full"),
-    [
-        ("bob", "bob!*@*"),
-        ("bob!u", "bob!u@*"),
-        ("u@10.0.0.*", "*!u@10.0.0.*"),
-        ("*!*@10.0.0.7", "*!*@10.0.0.7"),
-        ("!@", "*!*@*"),
-    ],
-)
-def test_ban_masks_are_completed_to_nick_user_host(mask: str, full: str) -> None:
-    assert normalize_ban_mask(mask) == full
-
-
 def test_setting_a_set_flag_changes_nothing() -> None:
-    modes = RoomModes()
+    room = _room()
     applied, rejected = apply_room_changes(
-        modes, [ModeChange(True, "n"), ModeChange(True, "s")], max_bans=10
+        room, [ModeChange(True, "n"), ModeChange(True, "s")], max_bans=10
     )
     assert applied == [ModeChange(True, "s")]
     assert rejected == []
-    assert modes.flag_string() == "nst"
+    assert room.modes == {"n", "s", "t"}
 
 
 def test_key_is_set_replaced_and_removed_as_star() -> None:
-    modes = RoomModes()
-    applied, _ = apply_room_changes(modes, [ModeChange(True, "k", "one")], max_bans=10)
+    room = _room()
+    applied, _ = apply_room_changes(room, [ModeChange(True, "k", "one")], max_bans=10)
     assert applied == [ModeChange(True, "k", "one")]
-    applied, _ = apply_room_changes(modes, [ModeChange(True, "k", "two")], max_bans=10)
-    assert modes.key == "two"
-    applied, _ = apply_room_changes(modes, [ModeChange(False, "k", "whatever")], max_bans=10)
+    applied, _ = apply_room_changes(room, [ModeChange(True, "k", "two")], max_bans=10)
+    assert room.password == "two"
+    applied, _ = apply_room_changes(room, [ModeChange(False, "k", "whatever")], max_bans=10)
     assert applied == [ModeChange(False, "k", "*")]
-    assert modes.key == ""
+    assert room.password == ""
 
 
 def test_overlong_key_is_cut_and_comma_key_is_rejected() -> None:
-    modes = RoomModes()
-    apply_room_changes(modes, [ModeChange(True, "k", "x" * 40)], max_bans=10)
-    assert modes.key == "x" * MAX_KEY_CHARS
-    _, rejected = apply_room_changes(modes, [ModeChange(True, "k", "a,b")], max_bans=10)
+    room = _room()
+    apply_room_changes(room, [ModeChange(True, "k", "x" * 40)], max_bans=10)
+    assert room.password == "x" * MAX_KEY_CHARS
+    _, rejected = apply_room_changes(room, [ModeChange(True, "k", "a,b")], max_bans=10)
     assert rejected == [ModeChange(True, "k", "a,b")]
 
 
 def test_limit_must_be_a_positive_number() -> None:
-    modes = RoomModes()
+    room = _room()
     applied, rejected = apply_room_changes(
-        modes, [ModeChange(True, "l", "ten"), ModeChange(True, "l", "0")], max_bans=10
+        room, [ModeChange(True, "l", "ten"), ModeChange(True, "l", "0")], max_bans=10
     )
     assert applied == []
     assert len(rejected) == 2
-    applied, _ = apply_room_changes(modes, [ModeChange(True, "l", "5")], max_bans=10)
-    assert (applied, modes.limit) == ([ModeChange(True, "l", "5")], 5)
-    applied, _ = apply_room_changes(modes, [ModeChange(False, "l")], max_bans=10)
-    assert (applied, modes.limit) == ([ModeChange(False, "l")], 0)
+    applied, _ = apply_room_changes(room, [ModeChange(True, "l", "5")], max_bans=10)
+    assert (applied, room.limit) == ([ModeChange(True, "l", "5")], 5)
+    applied, _ = apply_room_changes(room, [ModeChange(False, "l")], max_bans=10)
+    assert (applied, room.limit) == ([ModeChange(False, "l")], 0)
 
 
 def test_bans_are_normalised_deduplicated_casefolded_and_removed() -> None:
-    modes = RoomModes()
+    room = _room()
     applied, _ = apply_room_changes(
-        modes, [ModeChange(True, "b", "Bob"), ModeChange(True, "b", "bob!*@*")], max_bans=10
+        room, [ModeChange(True, "b", "Bob"), ModeChange(True, "b", "bob!*@*")], max_bans=10
     )
     assert applied == [ModeChange(True, "b", "Bob!*@*")]
-    applied, _ = apply_room_changes(modes, [ModeChange(False, "b", "BOB")], max_bans=10)
+    applied, _ = apply_room_changes(room, [ModeChange(False, "b", "BOB")], max_bans=10)
     assert applied == [ModeChange(False, "b", "Bob!*@*")]
-    assert modes.bans == []
+    assert room.bans == []
 
 
 def test_ban_list_limit_countermeasure() -> None:
-    modes = RoomModes()
+    room = _room()
     _, rejected = apply_room_changes(
-        modes, [ModeChange(True, "b", "a"), ModeChange(True, "b", "b")], max_bans=1
+        room, [ModeChange(True, "b", "a"), ModeChange(True, "b", "b")], max_bans=1
     )
-    assert modes.bans == ["a!*@*"]
+    assert room.bans == ["a!*@*"]
     assert rejected == [ModeChange(True, "b", "b")]
 
 
 def test_membership_changes_are_left_to_the_caller() -> None:
-    applied, rejected = apply_room_changes(
-        RoomModes(), [ModeChange(True, "o", "alice")], max_bans=10
-    )
+    applied, rejected = apply_room_changes(_room(), [ModeChange(True, "o", "alice")], max_bans=10)
     assert (applied, rejected) == ([], [])
 
 
@@ -173,14 +158,11 @@ def test_render_groups_signs_and_appends_parameters() -> None:
 
 
 def test_channel_mode_reply_hides_the_key_from_outsiders() -> None:
-    modes = RoomModes(flags={"n", "t", "s"}, key="pw", limit=9)
-    assert modes.render(show_key=True) == ("+nstkl", "pw", "9")
-    assert modes.render(show_key=False) == ("+nstkl", "*", "9")
-    assert RoomModes(flags=set()).render(show_key=True) == ("+",)
-
-
-def test_prefix_shows_highest_or_all_with_multi_prefix() -> None:
-    assert prefix_symbols("vo", multi_prefix=False) == "@"
-    assert prefix_symbols("vo", multi_prefix=True) == "@+"
-    assert prefix_symbols("v", multi_prefix=False) == "+"
-    assert prefix_symbols("", multi_prefix=True) == ""
+    room = _room()
+    room.modes.add("s")
+    room.password, room.limit = "pw", 9
+    assert room_mode_params(room, show_key=True) == ("+nstkl", "pw", "9")
+    assert room_mode_params(room, show_key=False) == ("+nstkl", "*", "9")
+    room.modes.clear()
+    room.password, room.limit = "", 0
+    assert room_mode_params(room, show_key=True) == ("+",)
