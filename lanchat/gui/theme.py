@@ -1,0 +1,196 @@
+"""The look of lanchat's windows: a "clam"-based ttk theme in light and dark, and its fonts.
+
+Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.viewmodel (nick palettes).
+
+ttk's "clam" theme draws every element itself (no native images), so recolouring it gives the
+same flat, modern look on Linux, macOS and Windows. Classic Tk widgets (Text, Listbox) do not
+follow ttk styles; `Palette` carries their colours and the widgets read them from here.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+import tkinter.font as tkfont
+from dataclasses import dataclass
+from tkinter import ttk
+
+from lanchat.gui.viewmodel import NICK_PALETTES
+
+__all__ = ["PALETTES", "Palette", "apply_theme", "transcript_font"]
+
+
+@dataclass(frozen=True, slots=True)
+class Palette:
+    """The colours of one theme."""
+
+    name: str  # "light" or "dark"
+    bg: str  # window background
+    surface: str  # entries, lists, the transcript
+    fg: str  # text
+    muted: str  # time stamps, notices, secondary text
+    border: str  # frames and separators
+    accent: str  # buttons in focus, selected tab, links
+    accent_fg: str  # text on the accent colour
+    select_bg: str  # selected rows and text
+    highlight_bg: str  # background of a line that mentions us
+    error: str  # error notices
+    own: str  # "You" in our own lines
+
+    @property
+    def nicks(self) -> tuple[str, ...]:
+        return NICK_PALETTES[self.name]
+
+
+PALETTES: dict[str, Palette] = {
+    "light": Palette(
+        name="light",
+        bg="#f3f4f6",
+        surface="#ffffff",
+        fg="#1f2328",
+        muted="#656d76",
+        border="#d0d7de",
+        accent="#0b57d0",
+        accent_fg="#ffffff",
+        select_bg="#cfe0fc",
+        highlight_bg="#fff4c2",
+        error="#b3261e",
+        own="#0b57d0",
+    ),
+    "dark": Palette(
+        name="dark",
+        bg="#16181d",
+        surface="#1e2127",
+        fg="#e6e6e6",
+        muted="#9aa0a6",
+        border="#343a46",
+        accent="#8ab4f8",
+        accent_fg="#0d1117",
+        select_bg="#2f4a75",
+        highlight_bg="#4a3f12",
+        error="#ff8a80",
+        own="#8ab4f8",
+    ),
+}
+
+# Fonts with wide Unicode coverage, in order of preference; the first one installed wins.
+# Glyphs a font lacks (emoji, CJK) are drawn by Tk's font fallback (fontconfig on X11, the
+# system on macOS and Windows), so any installed emoji font is used without naming it here.
+_UI_FAMILIES = ("Segoe UI", "SF Pro Text", "Cantarell", "Noto Sans", "DejaVu Sans")
+
+
+def _pick_family(root: tk.Misc, wanted: tuple[str, ...], fallback: str) -> str:
+    have = set(tkfont.families(root))
+    return next((f for f in wanted if f in have), fallback)
+
+
+def transcript_font(root: tk.Misc) -> tkfont.Font:
+    """The named font of chat transcripts ("LanchatText"), created on first use."""
+    try:
+        return tkfont.nametofont("LanchatText", root=root)
+    except tk.TclError:
+        base = tkfont.nametofont("TkDefaultFont", root=root).actual()
+        return tkfont.Font(root=root, name="LanchatText", family=base["family"], size=11)
+
+
+def apply_theme(root: tk.Tk, name: str) -> Palette:
+    """Tk thread only. Restyle every ttk widget of `root` with theme `name`.
+
+    Args:
+        root: the application's root window.
+        name: "light" or "dark" (anything else means light).
+
+    Returns:
+        The palette, for the classic Tk widgets to colour themselves.
+    """
+    pal = PALETTES.get(name, PALETTES["light"])
+    default = tkfont.nametofont("TkDefaultFont", root=root)
+    family = _pick_family(root, _UI_FAMILIES, default.actual()["family"])
+    default.configure(family=family, size=10)
+    tkfont.nametofont("TkTextFont", root=root).configure(family=family, size=10)
+    tkfont.nametofont("TkHeadingFont", root=root).configure(family=family, size=10, weight="bold")
+    transcript_font(root).configure(family=family, size=11)
+
+    style = ttk.Style(root)
+    style.theme_use("clam")
+    style.configure(
+        ".",
+        background=pal.bg,
+        foreground=pal.fg,
+        fieldbackground=pal.surface,
+        bordercolor=pal.border,
+        lightcolor=pal.bg,
+        darkcolor=pal.bg,
+        troughcolor=pal.bg,
+        focuscolor=pal.accent,
+        selectbackground=pal.select_bg,
+        selectforeground=pal.fg,
+        insertcolor=pal.fg,
+        arrowcolor=pal.fg,
+        font="TkDefaultFont",
+    )
+    style.map(".", foreground=[("disabled", pal.muted)])
+    style.configure("TButton", padding=(12, 5), background=pal.surface, relief="flat")
+    style.map(
+        "TButton",
+        background=[("pressed", pal.select_bg), ("active", pal.select_bg)],
+        bordercolor=[("focus", pal.accent)],
+    )
+    style.configure(
+        "Accent.TButton", background=pal.accent, foreground=pal.accent_fg, bordercolor=pal.accent
+    )
+    style.map(
+        "Accent.TButton",
+        background=[("pressed", pal.fg), ("active", pal.fg)],
+        foreground=[("active", pal.bg), ("disabled", pal.muted)],
+    )
+    style.configure("TEntry", padding=(6, 4), insertcolor=pal.fg)
+    style.map("TEntry", bordercolor=[("focus", pal.accent)], lightcolor=[("focus", pal.accent)])
+    style.configure("TCombobox", padding=(6, 4), arrowcolor=pal.fg)
+    style.map(
+        "TCombobox",
+        fieldbackground=[("readonly", pal.surface)],
+        bordercolor=[("focus", pal.accent)],
+    )
+    style.configure("TLabel", background=pal.bg, foreground=pal.fg)
+    style.configure("Muted.TLabel", foreground=pal.muted)
+    style.configure("Error.TLabel", foreground=pal.error)
+    style.configure("Title.TLabel", font=(family, 14, "bold"))
+    style.configure("Topic.TLabel", background=pal.surface, padding=(8, 6))
+    style.configure("Status.TLabel", foreground=pal.muted, padding=(8, 3))
+    style.configure("TNotebook", background=pal.bg, borderwidth=0, tabmargins=(6, 6, 6, 0))
+    style.configure(
+        "TNotebook.Tab", background=pal.bg, foreground=pal.muted, padding=(14, 6), borderwidth=0
+    )
+    style.map(
+        "TNotebook.Tab",
+        background=[("selected", pal.surface)],
+        foreground=[("selected", pal.fg)],
+        lightcolor=[("selected", pal.accent)],
+    )
+    style.configure(
+        "Treeview",
+        background=pal.surface,
+        fieldbackground=pal.surface,
+        foreground=pal.fg,
+        rowheight=26,
+        borderwidth=0,
+    )
+    style.map(
+        "Treeview",
+        background=[("selected", pal.select_bg)],
+        foreground=[("selected", pal.fg)],
+    )
+    style.configure(
+        "Treeview.Heading", background=pal.bg, foreground=pal.muted, relief="flat", padding=4
+    )
+    style.map("Treeview.Heading", background=[("active", pal.border)])
+    style.configure("TScrollbar", background=pal.bg, bordercolor=pal.bg, arrowcolor=pal.muted)
+    style.configure("TSeparator", background=pal.border)
+    style.configure("Card.TFrame", background=pal.surface)
+    style.configure("Card.TLabel", background=pal.surface)
+    root.configure(background=pal.bg)
+    root.option_add("*TCombobox*Listbox.background", pal.surface)
+    root.option_add("*TCombobox*Listbox.foreground", pal.fg)
+    root.option_add("*Menu.background", pal.surface)
+    root.option_add("*Menu.foreground", pal.fg)
+    return pal

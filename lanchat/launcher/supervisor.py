@@ -1,0 +1,337 @@
+"""Start and stop `lanchat serve` child processes for the rooms hosted on this machine.
+
+Layer: launcher back end; standard library, lanchat.errors, lanchat.protocol and the store
+(to set a room's key before its server starts). No Tk: the launcher window polls
+`Supervisor.events` with after(), so nothing here ever blocks the Tk thread except
+`stop_all()`, which the window calls only when quitting.
+
+Each hosted room is one `python -m lanchat serve --room NAME --port N --data-dir DIR` process
+with its own data directory (so its history survives a restart of the room). The child
+prints its join addresses and then `ready: port <N>` once it listens, its store is open and
+its room is advertised (the CLI contract of `lanchat serve`); a reader thread per child
+turns its output into events:
+
+    RoomReady(hosted)            the readiness line arrived; hosted.port is the bound port
+    RoomFailed(hosted, reason)   the child exited before it was ready; reason is its error line
+    RoomStopped(hosted, code)    a ready child exited (after stop(), or on its own)
+
+Stopping sends SIGTERM (the server notifies its clients and withdraws its mDNS records) and
+escalates to SIGKILL when the child has not exited after `stop_timeout_s`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from lanchat.errors import ConfigError
+from lanchat.protocol import casefold, is_valid_channel
+
+__all__ = [
+    "HostedRoom",
+    "RoomFailed",
+    "RoomReady",
+    "RoomStopped",
+    "Supervisor",
+    "SupervisorEvent",
+    "default_data_root",
+]
+
+_READY = re.compile(r"^ready: port (\d+)\s*$")
+_OUTPUT_LINES = 30  # lines of child output kept for error reports
+
+
+def default_data_root() -> Path:
+    """Where hosted rooms keep their history: <user data dir>/hosted/<room>."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("lanchat", appauthor=False)) / "hosted"
+
+
+class HostedRoom:
+    """One room served by a child process. Its fields are written by the supervisor's threads;
+    read them on the thread that drains `Supervisor.events` after the matching event."""
+
+    def __init__(self, room: str, key: str, requested_port: int, data_dir: Path) -> None:
+        self.room = room  # "#lobby", as typed
+        self.key = key  # room key (+k) clients must give, "" for none
+        self.requested_port = requested_port  # 0 lets the server pick a free port
+        self.data_dir = data_dir  # the child's --data-dir
+        self.port = 0  # the bound port, known once ready
+        self.state = "starting"  # starting → running → stopping → stopped | failed
+        self.output: deque[str] = deque(maxlen=_OUTPUT_LINES)  # last lines the child printed
+        self.process: subprocess.Popen[str] | None = None
+        self.stop_requested = False  # True once stop() was called: the exit is expected
+
+    def join_address(self, host: str) -> str:
+        """What people type to connect by hand: "host:port" (port "?" until ready)."""
+        return f"{host}:{self.port or '?'}"
+
+    def error_line(self) -> str:
+        """The child's own explanation of a failure: its "lanchat: error:" line if any, else
+        its last line of output."""
+        for line in reversed(self.output):
+            if line.startswith("lanchat: error:"):
+                return line.removeprefix("lanchat: error:").strip()
+        return self.output[-1] if self.output else "it printed nothing"
+
+    def __repr__(self) -> str:
+        return f"HostedRoom({self.room!r}, port={self.port}, state={self.state!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class RoomReady:
+    """The room's server is listening on `hosted.port` and advertised."""
+
+    hosted: HostedRoom
+
+
+@dataclass(frozen=True, slots=True)
+class RoomFailed:
+    """The room's server exited before it was ready; `reason` says why in plain words."""
+
+    hosted: HostedRoom
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoomStopped:
+    """The room's server exited with `exit_code`; `expected` is False if nobody asked it to."""
+
+    hosted: HostedRoom
+    exit_code: int
+    expected: bool
+
+
+SupervisorEvent = RoomReady | RoomFailed | RoomStopped
+
+
+class Supervisor:
+    """Owns the `lanchat serve` children of this launcher.
+
+    Args:
+        data_root: parent of the per-room data directories (default `default_data_root()`).
+        python: the interpreter that runs `-m lanchat serve`.
+        serve_args: extra arguments for every child (e.g. ["--host", "127.0.0.1"]).
+        prefix: a command the child runs under (e.g. ["ip", "netns", "exec", "ns1"]).
+        env: extra environment variables for the children.
+        stop_timeout_s: how long a stopping child may take before it is killed.
+    """
+
+    def __init__(
+        self,
+        *,
+        data_root: Path | None = None,
+        python: str = sys.executable,
+        serve_args: Sequence[str] = (),
+        prefix: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+        stop_timeout_s: float = 5.0,
+    ) -> None:
+        self.data_root = data_root or default_data_root()
+        self.python = python
+        self.serve_args = tuple(serve_args)
+        self.prefix = tuple(prefix)
+        self.env = dict(env or {})
+        self.stop_timeout_s = stop_timeout_s
+        self.events: queue.SimpleQueue[SupervisorEvent] = queue.SimpleQueue()
+        self._rooms: list[HostedRoom] = []
+        self._lock = threading.Lock()  # guards _rooms against the reader threads
+
+    def hosted(self) -> list[HostedRoom]:
+        """Rooms started and not yet exited, in start order."""
+        with self._lock:
+            return [h for h in self._rooms if h.state in ("starting", "running", "stopping")]
+
+    def validate(self, room: str, port: str) -> tuple[str, int]:
+        """Check what the user typed in "Start a room".
+
+        Args:
+            room: the room name; "#" is added when missing.
+            port: "" for any free port, else a number from 1 to 65535.
+
+        Returns:
+            (room name with "#", port number or 0).
+
+        Raises:
+            ConfigError: the name or port is not usable; the message says what to type.
+        """
+        room = room.strip()
+        if room and not room.startswith("#"):
+            room = "#" + room
+        if not is_valid_channel(room):
+            raise ConfigError(
+                "Type a room name like #lobby: letters or digits, no spaces or commas."
+            )
+        port = port.strip()
+        if not port:
+            number = 0
+        elif not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ConfigError(
+                f"The port must be a number from 1 to 65535 (or empty for any), not {port!r}."
+            )
+        else:
+            number = int(port)
+        key = casefold(room)
+        if any(casefold(h.room) == key for h in self.hosted()):
+            raise ConfigError(f"{room} is already hosted here; stop it first to restart it.")
+        return room, number
+
+    def start(self, room: str, *, key: str = "", port: int = 0) -> HostedRoom:
+        """Start serving `room`; returns at once (RoomReady or RoomFailed follows).
+
+        Args:
+            room: a valid room name ("#lobby"); see `validate()`.
+            key: the room key people must give to join, "" for none.
+            port: the TCP port, 0 for any free one.
+
+        Returns:
+            The hosted room (state "starting").
+
+        Raises:
+            ConfigError: the process could not be started (the message says why).
+            StoreError: the room's history database cannot be opened to set its key.
+        """
+        data_dir = self.data_root / _dir_name(room)
+        hosted = HostedRoom(room, key, port, data_dir)
+        cmd = [
+            *self.prefix,
+            self.python,
+            "-m",
+            "lanchat",
+            "serve",
+            "--room",
+            room,
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            *self.serve_args,
+        ]
+        _set_room_key(data_dir, room, key)
+        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            hosted.process = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=env,
+                start_new_session=True,  # Ctrl-C in the launcher's terminal stays ours
+            )
+        except OSError as e:
+            raise ConfigError(f"Could not start the room server ({e.strerror}).") from None
+        with self._lock:
+            self._rooms.append(hosted)
+        threading.Thread(
+            target=self._watch, args=(hosted,), name=f"serve {room}", daemon=True
+        ).start()
+        return hosted
+
+    def stop(self, hosted: HostedRoom) -> None:
+        """Ask `hosted` to stop cleanly; returns at once (RoomStopped follows).
+
+        A child that has not exited after `stop_timeout_s` is killed.
+        """
+        proc = hosted.process
+        if proc is None or proc.poll() is not None or hosted.stop_requested:
+            return
+        hosted.stop_requested = True
+        hosted.state = "stopping"
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        threading.Thread(target=self._reap, args=(proc,), daemon=True).start()
+
+    def stop_all(self, timeout_s: float | None = None) -> None:
+        """Stop every hosted room and wait until they have exited (used when quitting).
+
+        Args:
+            timeout_s: the longest wait per child before killing it (default stop_timeout_s).
+        """
+        rooms = self.hosted()
+        for h in rooms:
+            self.stop(h)
+        for h in rooms:
+            if h.process is not None:
+                try:
+                    h.process.wait(timeout_s or self.stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    h.process.kill()
+                    h.process.wait()
+
+    def _reap(self, proc: subprocess.Popen[str]) -> None:
+        try:
+            proc.wait(self.stop_timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+    def _watch(self, hosted: HostedRoom) -> None:
+        proc = hosted.process
+        assert proc is not None and proc.stdout is not None
+        for raw in proc.stdout:
+            line = raw.rstrip("\r\n")
+            hosted.output.append(line)
+            m = _READY.match(line)
+            if m and hosted.state == "starting":
+                hosted.port = int(m.group(1))
+                hosted.state = "running"
+                self.events.put(RoomReady(hosted))
+        code = proc.wait()
+        if hosted.port == 0:
+            hosted.state = "failed"
+            self.events.put(RoomFailed(hosted, _failure(hosted, code)))
+        else:
+            hosted.state = "stopped"
+            self.events.put(RoomStopped(hosted, code, hosted.stop_requested))
+
+
+def _failure(hosted: HostedRoom, code: int) -> str:
+    if hosted.stop_requested:
+        return f"{hosted.room} was stopped before it was ready."
+    return f"{hosted.room} could not start: {hosted.error_line()} (exit status {code})"
+
+
+def _set_room_key(data_dir: Path, room: str, key: str) -> None:
+    """Store the room's key (+k) in its database before the server loads it.
+
+    `lanchat serve` has no key flag: rooms, with their modes and key, are restored from the
+    store at start-up, so writing the record first makes the room start locked (or unlocked)
+    and advertised as such. Topic and bans of an existing room are kept.
+    """
+    from lanchat.config import Store
+    from lanchat.store.db import HistoryDB
+    from lanchat.store.records import RoomRecord
+
+    db = HistoryDB(Store(data_dir=data_dir).db_path)
+    try:
+        folded = casefold(room)
+        old = next((r for r in db.load_rooms() if r.key == folded), None)
+        if old is None:
+            if key:
+                db.append([RoomRecord(folded, room, int(time.time()), modes="nt", password=key)])
+        elif old.password != key:
+            db.append([dataclasses.replace(old, password=key)])
+    finally:
+        db.close()
+
+
+def _dir_name(room: str) -> str:
+    # Room names may hold any character but space, comma, BEL and NUL; keep file names tame.
+    name = re.sub(r"[^0-9A-Za-z_-]", "_", casefold(room).lstrip("#"))
+    return name or "room"

@@ -1,0 +1,140 @@
+"""Hosting rooms as `lanchat serve` child processes (lanchat.launcher.supervisor).
+
+These start the real server on 127.0.0.1 (no mDNS: discovery is tested end to end in
+tests/gui/test_end_to_end.py) and talk IRC to it over a real socket.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lanchat.errors import ConfigError
+from lanchat.launcher.supervisor import (
+    RoomFailed,
+    RoomReady,
+    RoomStopped,
+    Supervisor,
+    SupervisorEvent,
+)
+from tests.support import free_port
+
+START_TIMEOUT_S = 20.0
+
+
+@pytest.fixture
+def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
+    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    yield sup
+    sup.stop_all()
+
+
+def next_event(sup: Supervisor, timeout_s: float = START_TIMEOUT_S) -> SupervisorEvent:
+    try:
+        return sup.events.get(timeout=timeout_s)
+    except queue.Empty:
+        raise AssertionError(f"no supervisor event within {timeout_s}s") from None
+
+
+def irc_lines(port: int, *lines: str, until: str) -> list[str]:
+    """Send `lines` to the server and read until a line containing `until`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall("".join(f"{line}\r\n" for line in lines).encode())
+        got, buf = [], b""
+        while True:
+            chunk = s.recv(4096)
+            if not chunk:
+                return got
+            buf += chunk
+            *done, buf = buf.split(b"\r\n")
+            got += [d.decode() for d in done]
+            if any(until in d for d in done):
+                return got
+
+
+def test_started_room_reports_ready_and_serves_irc(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#party")
+    event = next_event(supervisor)
+    assert event == RoomReady(hosted)
+    assert hosted.port > 0 and hosted.state == "running"
+    assert supervisor.hosted() == [hosted]
+    got = irc_lines(hosted.port, "NICK amy", "USER amy 0 * :Amy", "JOIN #party", until=" 366 ")
+    assert any(" JOIN " in line and "#party" in line for line in got)
+
+
+def test_stopped_room_reports_an_expected_exit(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#party")
+    assert isinstance(next_event(supervisor), RoomReady)
+    supervisor.stop(hosted)
+    event = next_event(supervisor)
+    assert isinstance(event, RoomStopped) and event.expected
+    assert hosted.state == "stopped"
+    assert supervisor.hosted() == []
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", hosted.port), timeout=2).close()
+
+
+def test_room_started_on_a_port_in_use_fails_in_plain_words(supervisor: Supervisor) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        hosted = supervisor.start("#party", port=blocker.getsockname()[1])
+        event = next_event(supervisor)
+    assert isinstance(event, RoomFailed)
+    assert event.hosted is hosted and hosted.state == "failed"
+    assert event.reason.startswith("#party could not start: ")
+    assert "Traceback" not in event.reason
+
+
+def test_room_with_a_key_refuses_joins_without_it(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#secret", key="hunter2", port=free_port())
+    assert isinstance(next_event(supervisor), RoomReady)
+    got = irc_lines(hosted.port, "NICK amy", "USER amy 0 * :Amy", "JOIN #secret", until=" 475 ")
+    assert any(" 475 " in line for line in got)
+    got = irc_lines(
+        hosted.port, "NICK bo", "USER bo 0 * :Bo", "JOIN #secret hunter2", until=" 366 "
+    )
+    assert any(" 366 " in line for line in got)
+
+
+def test_stop_all_waits_for_every_room(supervisor: Supervisor) -> None:
+    rooms = [supervisor.start(name) for name in ("#a", "#b")]
+    for _ in rooms:
+        assert isinstance(next_event(supervisor), RoomReady)
+    supervisor.stop_all()
+    assert all(h.process is not None and h.process.poll() is not None for h in rooms)
+    assert supervisor.hosted() == []
+
+
+@pytest.mark.parametrize(
+    ("room", "port", "result"),
+    [("lobby", "", ("#lobby", 0)), ("#dev", " 7000 ", ("#dev", 7000))],
+)
+def test_validate_accepts_names_and_ports(
+    tmp_path: Path, room: str, port: str, result: tuple[str, int]
+) -> None:
+    assert Supervisor(data_root=tmp_path).validate(room, port) == result
+
+
+@pytest.mark.parametrize(
+    ("room", "port", "message"),
+    [
+        ("", "", "Type a room name like #lobby"),
+        ("two words", "", "Type a room name like #lobby"),
+        ("#ok", "http", "The port must be a number from 1 to 65535"),
+        ("#ok", "70000", "The port must be a number from 1 to 65535"),
+    ],
+)
+def test_validate_explains_bad_input(tmp_path: Path, room: str, port: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        Supervisor(data_root=tmp_path).validate(room, port)
+
+
+def test_validate_refuses_a_room_already_hosted(supervisor: Supervisor) -> None:
+    supervisor.start("#party")
+    with pytest.raises(ConfigError, match="#Party is already hosted here"):
+        supervisor.validate("#Party", "")
