@@ -1,0 +1,513 @@
+"""The history database: schema, migrations and CHATHISTORY queries over plain sqlite3.
+
+Layer: store; may import lanchat.errors, lanchat.store.records and the standard library
+(never the server, discovery, client or GUI). Synchronous code: a `HistoryDB` is used by one
+thread at a time (StoreWriter gives each of its threads its own connection).
+
+Queries follow the IRCv3 chathistory extension,
+https://ircv3.net/specs/extensions/chathistory ("Subcommands"):
+
+- messages are totally ordered by (time_ms, id), id being the insertion order, so two messages
+  with the same timestamp still page deterministically ("Returned message notes": "determinately
+  orders any two messages (even if they share a timestamp)");
+- every bound is exclusive; a timestamp bound excludes every message at that millisecond;
+- results are always returned in ascending (chronological) order, whatever the direction.
+
+Durability (issue #2, "a message is durable before it is shown"): the database runs in WAL mode
+with `synchronous=NORMAL`. A COMMIT appends the transaction to the -wal file with write(2)
+before it returns, so once `append()` returns the data is in the operating system's page cache
+and survives the *process* dying in any way (kill -9, crash, OOM killer). The WAL is fsynced only
+at checkpoints, so an OS crash or power loss can lose the last transactions (never corrupt the
+database). `fsync_each_commit=True` selects `synchronous=FULL`, which also survives power loss at
+the cost of one fsync per group commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeAlias
+
+from lanchat.errors import StoreError
+from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+
+__all__ = ["SCHEMA_VERSION", "HistoryDB"]
+
+# Each migration takes the schema from version i to i + 1 (PRAGMA user_version). Append new
+# ones; never edit a released one, databases in the field already ran it.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE messages (
+            id         INTEGER PRIMARY KEY,  -- insertion order, the tie-break of equal times
+            msgid      TEXT    NOT NULL UNIQUE,
+            time_ms    INTEGER NOT NULL,
+            target_key TEXT    NOT NULL,
+            command    TEXT    NOT NULL,
+            source     TEXT    NOT NULL,
+            target     TEXT    NOT NULL,
+            text       TEXT    NOT NULL,
+            tags       TEXT    NOT NULL DEFAULT ''  -- JSON object of client-only tags, or ''
+        )""",
+        # Every CHATHISTORY query is one range scan of this index. The rowid (id) is stored in
+        # each index entry, so the order (target_key, time_ms, id) needs no sort step.
+        "CREATE INDEX messages_by_target_time ON messages (target_key, time_ms)",
+        """CREATE TABLE rooms (
+            key          TEXT PRIMARY KEY,
+            name         TEXT    NOT NULL,
+            created_s    INTEGER NOT NULL,
+            topic        TEXT    NOT NULL,
+            topic_setter TEXT    NOT NULL,
+            topic_time_s INTEGER NOT NULL,
+            modes        TEXT    NOT NULL,
+            password     TEXT    NOT NULL,
+            user_limit   INTEGER NOT NULL,
+            bans         TEXT    NOT NULL  -- JSON array of ban masks
+        ) WITHOUT ROWID""",
+    ),
+)
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"})
+_MAX_ID = (1 << 63) - 1  # larger than any rowid: "after timestamp T" means after (T, _MAX_ID)
+_COLUMNS = "msgid, time_ms, command, source, target, target_key, text, tags"
+_INSERT_MESSAGE = (
+    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    # A msgid is unique; storing the same record twice (a retried persist) is not an error.
+    " ON CONFLICT (msgid) DO NOTHING"
+)
+_UPSERT_ROOM = (
+    "INSERT OR REPLACE INTO rooms (key, name, created_s, topic, topic_setter, topic_time_s,"
+    " modes, password, user_limit, bans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+# A position in the total order of one conversation: (time_ms, id).
+_Position: TypeAlias = tuple[int, int]
+
+
+def _describe(error: sqlite3.Error) -> str:
+    """What SQLite said, as a short lower-case phrase ("database or disk is full")."""
+    return str(error) or getattr(error, "sqlite_errorname", type(error).__name__)
+
+
+def _record(row: tuple[Any, ...]) -> HistoryRecord:
+    msgid, time_ms, command, source, target, target_key, text, tags = row
+    return HistoryRecord(
+        msgid, time_ms, command, source, target, target_key, text, json.loads(tags) if tags else {}
+    )
+
+
+def _room(row: tuple[Any, ...]) -> RoomRecord:
+    key, name, created_s, topic, topic_setter, topic_time_s, modes, password, limit, bans = row
+    return RoomRecord(
+        key,
+        name,
+        created_s,
+        topic,
+        topic_setter,
+        topic_time_s,
+        modes,
+        password,
+        limit,
+        tuple(json.loads(bans)),
+    )
+
+
+class HistoryDB:
+    """One connection to the history database (messages and rooms).
+
+    Opening it creates the data directory and the database if needed, switches to WAL, checks
+    the file is a healthy lanchat database and runs pending schema migrations. It never deletes,
+    recreates or overwrites an existing file that is not a usable lanchat database: that is a
+    StoreError telling the user what to do.
+    """
+
+    def __init__(
+        self, path: Path, *, fsync_each_commit: bool = False, integrity_check: bool = True
+    ) -> None:
+        """Open (creating if needed) the history database at `path`.
+
+        Args:
+            path: the database file, e.g. <data dir>/history.sqlite3.
+            fsync_each_commit: survive power loss too (synchronous=FULL), see the module
+                docstring; the default survives any crash of the process.
+            integrity_check: run `PRAGMA quick_check` (reads the whole file once). A second
+                connection to a database this process already checked skips it.
+
+        Raises:
+            StoreError: the directory cannot be created or written, the file is not a
+                database, is corrupt, or was written by a newer lanchat.
+        """
+        self.path = Path(path)  # the database file
+        _make_directory(self.path.parent)
+        if self.path.exists() and not self.path.is_file():
+            raise StoreError(
+                f"history database {self.path} is not a regular file; "
+                "remove it or choose another directory with --data-dir"
+            )
+        try:
+            # check_same_thread=False: the connection is created on the loop thread and then
+            # used by exactly one store thread (see lanchat.store.writer).
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, cached_statements=64
+            )
+        except sqlite3.Error as e:
+            raise _open_error(self.path, e) from None
+        try:
+            self._open(fsync_each_commit=fsync_each_commit, integrity_check=integrity_check)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _open(self, *, fsync_each_commit: bool, integrity_check: bool) -> None:
+        conn = self._conn
+        try:
+            # Read before anything writes: a file that is not a database, or a damaged one,
+            # must fail here, before `journal_mode=WAL` would rewrite its header.
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if integrity_check:
+                problems = [row[0] for row in conn.execute("PRAGMA quick_check(3)")]
+                if problems != ["ok"]:
+                    raise _corrupt(self.path, "; ".join(problems))
+        except sqlite3.Error as e:
+            raise _open_error(self.path, e) from None
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"history database {self.path} was written by a newer lanchat (schema "
+                f"{version}, this program knows up to {SCHEMA_VERSION}); upgrade lanchat or "
+                "choose another directory with --data-dir"
+            )
+        if version == 0 and tables:
+            raise StoreError(
+                f"{self.path} is an SQLite database but not a lanchat history database; "
+                "move it aside or choose another directory with --data-dir"
+            )
+        try:
+            conn.execute("PRAGMA busy_timeout = 5000")  # another lanchat on the same data dir
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":
+                raise StoreError(
+                    f"history database {self.path} cannot use write-ahead logging (journal "
+                    f"mode stays {mode}); choose a directory on a local disk with --data-dir"
+                )
+            conn.execute(f"PRAGMA synchronous = {'FULL' if fsync_each_commit else 'NORMAL'}")
+            if version < SCHEMA_VERSION:
+                self._transaction(self._migrate)
+        except sqlite3.Error as e:
+            raise _open_error(self.path, e) from None
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """Bring the schema to SCHEMA_VERSION (inside the caller's write transaction)."""
+        # Read again under the write lock: another lanchat may have migrated meanwhile.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number in range(version, SCHEMA_VERSION):
+            for statement in _MIGRATIONS[number]:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
+
+    def _transaction(self, write: Callable[[sqlite3.Connection], None]) -> None:
+        """Run `write` in one write transaction; roll back if it fails."""
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            write(conn)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def append(self, records: Sequence[HistoryRecord | RoomRecord]) -> None:
+        """Store messages and room changes in ONE transaction, committed when this returns.
+
+        Records are applied in order, so a room created and then deleted in the same call ends
+        up deleted. A message whose msgid is already stored is skipped (retries are harmless).
+
+        Args:
+            records: HistoryRecords to keep, and RoomRecords to upsert (or delete when
+                `deleted` is set).
+
+        Raises:
+            StoreError: the transaction could not be committed (disk full, I/O error, ...);
+                nothing of `records` is stored then.
+        """
+        # Consecutive messages go to one executemany; a room change splits the run so the
+        # order of `records` is kept.
+        runs: list[list[tuple[Any, ...]] | RoomRecord] = []
+        for record in records:
+            if isinstance(record, RoomRecord):
+                runs.append(record)
+                continue
+            if not runs or isinstance(runs[-1], RoomRecord):
+                runs.append([])
+            run = runs[-1]
+            assert isinstance(run, list)
+            run.append(
+                (
+                    record.msgid,
+                    record.time_ms,
+                    record.command,
+                    record.source,
+                    record.target,
+                    record.target_key,
+                    record.text,
+                    json.dumps(record.tags, ensure_ascii=False) if record.tags else "",
+                )
+            )
+        if not runs:
+            return
+
+        def write(conn: sqlite3.Connection) -> None:
+            for item in runs:
+                if isinstance(item, RoomRecord):
+                    _store_room(conn, item)
+                else:
+                    conn.executemany(_INSERT_MESSAGE, item)
+
+        try:
+            self._transaction(write)
+        except sqlite3.Error as e:
+            raise StoreError(
+                f"cannot write to history database {self.path} ({_describe(e)}); "
+                "check free disk space and permissions of the data directory"
+            ) from None
+
+    def load_rooms(self) -> list[RoomRecord]:
+        """Every stored (not deleted) room, by key.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        try:
+            rows = self._conn.execute(
+                "SELECT key, name, created_s, topic, topic_setter, topic_time_s, modes,"
+                " password, user_limit, bans FROM rooms ORDER BY key"
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise self._read_error(e) from None
+        return [_room(row) for row in rows]
+
+    def query(self, q: HistoryQuery) -> list[HistoryRecord]:
+        """Answer one CHATHISTORY request, in chronological order.
+
+        LATEST/BEFORE/AFTER/AROUND/BETWEEN return messages of `q.target_key`. TARGETS returns,
+        for each conversation in `q.target_keys` with a message strictly between the two
+        timestamps `q.start` and `q.end`, its latest message in that window; like BETWEEN, the
+        `q.limit` conversations counted from `q.start` are kept (the newest ones when `start`
+        is the later time), ordered by that message's time.
+
+        A msgid bound must name a message of the same conversation; an unknown msgid gives an
+        empty result, as does `limit <= 0`.
+
+        Args:
+            q: the request; a str bound is a msgid ("msgid=" prefix allowed), an int bound Unix
+                milliseconds, None the `*` of LATEST.
+
+        Returns:
+            The matching records, oldest first.
+
+        Raises:
+            ValueError: unknown subcommand, or a bound missing where the subcommand needs one.
+            StoreError: the database cannot be read.
+        """
+        sub = q.subcommand.upper()
+        if sub not in _SUBCOMMANDS:
+            raise ValueError(f"unknown CHATHISTORY subcommand {q.subcommand!r}")
+        if q.limit <= 0:
+            return []
+        try:
+            if sub == "TARGETS":
+                return self._targets(q)
+            return self._messages(sub, q)
+        except sqlite3.Error as e:
+            raise self._read_error(e) from None
+
+    def close(self) -> None:
+        """Close the connection (idempotent). Committed data is already durable."""
+        self._conn.close()
+
+    # -- queries -------------------------------------------------------------------------
+
+    def _messages(self, sub: str, q: HistoryQuery) -> list[HistoryRecord]:
+        key, limit = q.target_key, q.limit
+        if sub == "LATEST" and q.start is None:
+            return self._newest(key, None, None, limit)
+        start = self._position(key, q.start)
+        if start is None:
+            return []
+        if sub == "LATEST":
+            return self._newest(key, _after(start, q.start), None, limit)
+        if sub == "BEFORE":
+            return self._newest(key, None, start, limit)
+        if sub == "AFTER":
+            return self._oldest(key, _after(start, q.start), None, limit)
+        if sub == "AROUND":
+            return self._around(key, start, limit)
+        end = self._position(key, q.end)
+        if end is None:
+            return []
+        if start <= end:
+            return self._oldest(key, _after(start, q.start), end, limit)
+        return self._newest(key, _after(end, q.end), start, limit)
+
+    def _around(self, key: str, pivot: _Position, limit: int) -> list[HistoryRecord]:
+        """Up to `limit` messages centred on `pivot`; the message at a msgid pivot is included.
+
+        The spec leaves the split to the server: half before, half from the pivot on, and
+        when one side runs short the other side fills the rest of the limit.
+        """
+        before = self._newest(key, None, pivot, limit)
+        after = self._oldest(key, (pivot[0], pivot[1] - 1), None, limit)
+        n_before = min(len(before), limit // 2)
+        n_after = min(len(after), limit - n_before)
+        n_before = min(len(before), limit - n_after)
+        return before[len(before) - n_before :] + after[:n_after]
+
+    def _newest(
+        self, key: str, low: _Position | None, high: _Position | None, limit: int
+    ) -> list[HistoryRecord]:
+        """The `limit` latest messages strictly between `low` and `high`, oldest first."""
+        rows = self._range(key, low, high, limit, "DESC")
+        rows.reverse()
+        return [_record(row) for row in rows]
+
+    def _oldest(
+        self, key: str, low: _Position | None, high: _Position | None, limit: int
+    ) -> list[HistoryRecord]:
+        """The `limit` earliest messages strictly between `low` and `high`, oldest first."""
+        return [_record(row) for row in self._range(key, low, high, limit, "ASC")]
+
+    def _range(
+        self,
+        key: str,
+        low: _Position | None,
+        high: _Position | None,
+        limit: int,
+        order: str,
+    ) -> list[tuple[Any, ...]]:
+        # Written as a range on time_ms plus a tie-break filter on id, so that SQLite walks
+        # the (target_key, time_ms) index from one end and stops after `limit` rows.
+        where = ["target_key = ?"]
+        args: list[object] = [key]
+        if low is not None:
+            where.append("time_ms >= ? AND (time_ms > ? OR id > ?)")
+            args += [low[0], low[0], low[1]]
+        if high is not None:
+            where.append("time_ms <= ? AND (time_ms < ? OR id < ?)")
+            args += [high[0], high[0], high[1]]
+        sql = (
+            f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)}"
+            f" ORDER BY time_ms {order}, id {order} LIMIT ?"
+        )
+        return self._conn.execute(sql, [*args, limit]).fetchall()
+
+    def _position(self, key: str, bound: str | int | None) -> _Position | None:
+        """Where a bound sits in `key`'s order: (time, id) of a msgid, (T, 0) of a timestamp.
+
+        None when a msgid names no message of this conversation.
+        """
+        if bound is None:
+            raise ValueError("this CHATHISTORY subcommand needs a msgid or timestamp bound")
+        if isinstance(bound, int):
+            return (bound, 0)
+        msgid = bound.removeprefix("msgid=")
+        row = self._conn.execute(
+            "SELECT time_ms, id FROM messages WHERE msgid = ? AND target_key = ?", (msgid, key)
+        ).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    def _targets(self, q: HistoryQuery) -> list[HistoryRecord]:
+        if not isinstance(q.start, int) or not isinstance(q.end, int):
+            raise ValueError("CHATHISTORY TARGETS needs two timestamps")
+        low, high = sorted((q.start, q.end))
+        latest: list[HistoryRecord] = []
+        # One index probe per conversation the client may see: the newest message inside the
+        # window. Cheaper than a GROUP BY over the window, which grows with traffic.
+        for key in dict.fromkeys(q.target_keys):
+            rows = self._range(key, (low, _MAX_ID), (high, 0), 1, "DESC")
+            if rows:
+                latest.append(_record(rows[0]))
+        latest.sort(key=lambda r: r.time_ms)
+        return latest[: q.limit] if q.start <= q.end else latest[-q.limit :]
+
+    def _read_error(self, error: sqlite3.Error) -> StoreError:
+        return StoreError(
+            f"cannot read history database {self.path} ({_describe(error)}); "
+            "if this persists, stop lanchat and move the file aside"
+        )
+
+
+def _after(position: _Position, bound: str | int | None) -> _Position:
+    """The exclusive lower bound "after `bound`": after every message at a timestamp."""
+    return (position[0], _MAX_ID) if isinstance(bound, int) else position
+
+
+def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
+    if room.deleted:
+        conn.execute("DELETE FROM rooms WHERE key = ?", (room.key,))
+        return
+    conn.execute(
+        _UPSERT_ROOM,
+        (
+            room.key,
+            room.name,
+            room.created_s,
+            room.topic,
+            room.topic_setter,
+            room.topic_time_s,
+            room.modes,
+            room.password,
+            room.limit,
+            json.dumps(list(room.bans), ensure_ascii=False),
+        ),
+    )
+
+
+def _make_directory(directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise StoreError(
+            f"cannot use data directory {directory}: it exists but is not a directory; "
+            "choose another with --data-dir"
+        ) from None
+    except NotADirectoryError:
+        raise StoreError(
+            f"cannot create data directory {directory}: part of that path is a file, not a "
+            "directory; choose another with --data-dir"
+        ) from None
+    except OSError as e:
+        raise StoreError(
+            f"cannot create data directory {directory} ({(e.strerror or str(e)).lower()}); "
+            "choose another with --data-dir"
+        ) from None
+
+
+def _corrupt(path: Path, detail: str) -> StoreError:
+    return StoreError(
+        f"history database {path} is corrupt ({detail}); "
+        "move it aside to start a new one (lanchat never overwrites it)"
+    )
+
+
+def _open_error(path: Path, error: sqlite3.Error) -> StoreError:
+    """Turn what sqlite3 raised while opening `path` into one line a person can act on."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return _corrupt(path, _describe(error))
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
+        return StoreError(
+            f"cannot write to data directory {path.parent} ({_describe(error)}); "
+            "check its permissions or choose another with --data-dir"
+        )
+    if name == "SQLITE_FULL":
+        return StoreError(
+            f"cannot open history database {path}: the disk is full; free some space "
+            "or choose another directory with --data-dir"
+        )
+    return StoreError(
+        f"cannot open history database {path} ({_describe(error)}); "
+        "check the data directory or choose another with --data-dir"
+    )
