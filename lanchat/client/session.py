@@ -274,6 +274,7 @@ class ClientSession:
         from history.
         """
         self._reset_connection()
+        self._outbox = []  # lines for the previous connection are stale
         self.nick = self.wanted_nick
         self._send("CAP", "LS", "302")
         if self.password:

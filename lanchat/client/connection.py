@@ -1,0 +1,330 @@
+"""The asyncio driver of one client connection: sockets, reconnects and backoff.
+
+Layer: asyncio edge of the client; may import asyncio, lanchat.protocol and lanchat.client.*;
+never tkinter, the server or the store. All protocol decisions are in the sans-I/O
+`ClientSession`; this module moves bytes and keeps time.
+
+Spec: https://modern.ircdocs.horse/#connection-registration (what is sent when a connection
+opens) and https://ircv3.net/specs/extensions/chathistory (filling the gap after a reconnect,
+done by the session when it rejoins).
+
+Reconnect policy: the first connection either registers or ends with `ConnectFailed` (a wrong
+address or password is the person's to fix, retrying would only hide it). Once registered, a
+lost connection is retried with exponential backoff, 1, 2, 4 ... at most 30 s, each delay
+jittered by +-20% so that a room's clients do not all come back in the same instant after a
+server restart (issue #3, "reconnects with backoff").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+from collections.abc import Callable
+
+from lanchat.client.events import (
+    Action,
+    ChangeNick,
+    ClientEvent,
+    ConnectFailed,
+    Connecting,
+    Disconnected,
+    GuiCommand,
+    Join,
+    Part,
+    Registered,
+    RequestHistory,
+    Say,
+    SendRaw,
+    ServerError,
+    SetAway,
+    SetTopic,
+)
+from lanchat.client.session import ClientSession
+from lanchat.errors import ProtocolError
+from lanchat.protocol import LineReader, TooLong, parse
+
+__all__ = ["ClientConnection", "backoff_s", "connect_hint"]
+
+log = logging.getLogger(__name__)
+
+_READ_BYTES = 65536
+_CONNECT_TIMEOUT_S = 10.0  # a LAN host answers in milliseconds; 10 s means it is not there
+_QUIT_TIMEOUT_S = 2.0  # how long a polite QUIT waits for the server to close
+
+
+def backoff_s(attempt: int, initial_s: float, max_s: float, rng: Callable[[], float]) -> float:
+    """The delay before reconnect attempt `attempt` (1, 2, ...): initial_s * 2**(attempt-1),
+    capped at `max_s`, times a jitter factor between 0.8 and 1.2.
+
+    Args:
+        attempt: the number of the attempt about to be made, from 1.
+        initial_s: the delay before the first retry.
+        max_s: the longest delay.
+        rng: a uniform random number in [0, 1) (injected so tests are exact).
+
+    Returns:
+        Seconds to wait.
+    """
+    base = min(max_s, initial_s * 2.0 ** min(attempt - 1, 30))
+    return base * (0.8 + 0.4 * rng())
+
+
+def connect_hint(error: BaseException, host: str, port: int) -> str:
+    """Plain words saying what to do when connecting to `host`:`port` failed with `error`.
+
+    Args:
+        error: the exception from opening the connection.
+        host: the host we tried.
+        port: the port we tried.
+
+    Returns:
+        A one-line hint.
+    """
+    if isinstance(error, ConnectionRefusedError):
+        return f"Nobody is answering at {host}:{port}: is the room still running?"
+    if isinstance(error, socket.gaierror):
+        return f"Cannot find the computer {host!r}: check the name, or use its IP address"
+    if isinstance(error, TimeoutError):
+        return f"{host}:{port} does not answer: check the address and that you are on its network"
+    return f"Cannot reach {host}:{port}: check the address and your network connection"
+
+
+class ClientConnection:
+    """One connection to one server, kept alive until `quit()`. Loop thread only.
+
+    Events go to `emit` (called on the loop thread) in the order they happen.
+    """
+
+    def __init__(
+        self,
+        session: ClientSession,
+        host: str,
+        port: int,
+        emit: Callable[[ClientEvent], None],
+        *,
+        backoff_initial_s: float = 1.0,
+        backoff_max_s: float = 30.0,
+        idle_ping_s: float = 60.0,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        """Prepare a connection; nothing happens until `start()`.
+
+        Args:
+            session: the sans-I/O session (its `server_id` labels the events).
+            host: the server's host name or IP address.
+            port: the server's TCP port.
+            emit: receives every event, on the loop thread.
+            backoff_initial_s: delay before the first reconnect attempt.
+            backoff_max_s: the longest delay between attempts.
+            idle_ping_s: after this long without a line from the server we PING it; after
+                twice this long the connection is considered dead.
+            rng: uniform random numbers for the backoff jitter.
+        """
+        self.session = session
+        self.host = host
+        self.port = port
+        self.emit = emit
+        self.backoff_initial_s = backoff_initial_s
+        self.backoff_max_s = backoff_max_s
+        self.idle_ping_s = idle_ping_s
+        self.rng = rng
+        self._writer: asyncio.StreamWriter | None = None  # None while not connected
+        self._task: asyncio.Task[None] | None = None  # run(), until quit
+        self._quitting = asyncio.Event()  # set by quit(): stop reconnecting, wake from backoff
+
+    @property
+    def server_id(self) -> str:
+        """The GUI's name for this connection."""
+        return self.session.server_id
+
+    @property
+    def connected(self) -> bool:
+        """True while a TCP connection is open."""
+        return self._writer is not None
+
+    def start(self) -> None:
+        """Loop thread only. Start connecting in a task of its own."""
+        self._task = asyncio.get_running_loop().create_task(
+            self.run(), name=f"lanchat-client-{self.server_id}"
+        )
+
+    async def wait_closed(self) -> None:
+        """Wait until the connection has given up or quit."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+
+    async def run(self) -> None:
+        """Connect, read until the connection drops, and reconnect with backoff until quit."""
+        attempt = 1
+        ever_registered = False
+        while not self._quitting.is_set():
+            self.emit(Connecting(self.server_id, self.host, self.port, attempt))
+            try:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(self.host, self.port, limit=_READ_BYTES),
+                    _CONNECT_TIMEOUT_S,
+                )
+            except (OSError, TimeoutError) as e:
+                reason = _describe(e, self.host, self.port)
+                if not ever_registered:
+                    self.emit(
+                        ConnectFailed(self.server_id, reason, connect_hint(e, self.host, self.port))
+                    )
+                    return
+            else:
+                registered, reason = await self._serve(reader, writer)
+                if registered:
+                    ever_registered, attempt = True, 1
+                if self._quitting.is_set():
+                    break
+                if not ever_registered:
+                    self.emit(ConnectFailed(self.server_id, reason, self._refusal_hint()))
+                    return
+            delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
+            self.emit(Disconnected(self.server_id, reason, True, round(delay, 1)))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._quitting.wait(), delay)
+            attempt += 1
+        self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
+
+    def _refusal_hint(self) -> str:
+        if self.session.last_error:
+            return "The server turned you away; check the password and your nickname"
+        return "The server closed the connection; check the address (is it a lanchat room?)"
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[bool, str]:
+        """Run one TCP connection to its end. Returns (registered, why it ended)."""
+        self._writer = writer
+        lines = LineReader()
+        registered = False
+        idle = False  # we sent a PING and wait for any line
+        reason = "The connection was closed by the server"
+        try:
+            self.session.start()
+            self._flush()
+            while True:
+                try:
+                    data = await asyncio.wait_for(reader.read(_READ_BYTES), self.idle_ping_s)
+                except TimeoutError:
+                    if idle:
+                        reason = f"The server did not answer for {2 * self.idle_ping_s:.0f} s"
+                        break
+                    idle = True
+                    self._write_line("PING :lanchat")
+                    continue
+                if not data:
+                    reason = self.session.last_error or reason
+                    break
+                idle = False
+                for line in lines.feed(data):
+                    for event in self._receive(line):
+                        registered = registered or isinstance(event, Registered)
+                        self.emit(event)
+                self._flush()
+                await writer.drain()
+        except OSError as e:
+            reason = f"The connection broke ({e.strerror or e.__class__.__name__})"
+        finally:
+            self._writer = None
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+        return registered, reason
+
+    def _receive(self, line: bytes | TooLong) -> list[ClientEvent]:
+        if isinstance(line, TooLong):
+            log.warning("%s: dropped an over-long line from the server", self.server_id)
+            return []
+        try:
+            msg = parse(line)
+        except ProtocolError as e:
+            log.warning("%s: dropped a malformed line from the server: %s", self.server_id, e)
+            return []
+        log.debug("%s < %s", self.server_id, msg.to_line())
+        return self.session.feed(msg)
+
+    def _flush(self) -> None:
+        """Write what the session queued (dropped while not connected: the session sends what
+        matters again on the next connection, rooms included)."""
+        for msg in self.session.data_to_send():
+            if self._writer is not None:
+                log.debug("%s > %s", self.server_id, msg.to_line())
+                self._writer.write(msg.to_bytes())
+
+    def _write_line(self, line: str) -> None:
+        if self._writer is not None:
+            self._writer.write(line.encode("utf-8") + b"\r\n")
+
+    def handle(self, cmd: GuiCommand) -> None:
+        """Loop thread only. Carry out a command aimed at this server.
+
+        Messages typed while disconnected are not queued (they would arrive out of context
+        minutes later); a ServerError says so instead.
+        """
+        events: list[ClientEvent] = []
+        if isinstance(cmd, Say | Action) and not (self.connected and self.session.welcomed):
+            events.append(
+                ServerError(
+                    self.server_id,
+                    "not-connected",
+                    "Your message was not sent: not connected",
+                    "Wait until the connection is back, then send it again",
+                )
+            )
+        elif isinstance(cmd, Say):
+            events = self.session.say(cmd.target, cmd.text)
+        elif isinstance(cmd, Action):
+            events = self.session.say(cmd.target, cmd.text, action=True)
+        elif isinstance(cmd, Join):
+            self.session.join(cmd.room, cmd.key)
+        elif isinstance(cmd, Part):
+            self.session.part(cmd.room, cmd.reason)
+        elif isinstance(cmd, ChangeNick):
+            self.session.change_nick(cmd.nick)
+        elif isinstance(cmd, SetTopic):
+            self.session.set_topic(cmd.room, cmd.topic)
+        elif isinstance(cmd, SetAway):
+            self.session.set_away(cmd.message)
+        elif isinstance(cmd, RequestHistory):
+            self.session.request_history(cmd.target, cmd.before_msgid, cmd.limit)
+        elif isinstance(cmd, SendRaw):
+            try:
+                self.session.send_raw(cmd.line)
+            except ProtocolError as e:
+                events.append(
+                    ServerError(self.server_id, "bad-line", str(e), "Check the command's syntax")
+                )
+        for event in events:
+            self.emit(event)
+        self._flush()
+
+    async def quit(self, reason: str = "", timeout_s: float = _QUIT_TIMEOUT_S) -> None:
+        """Loop thread only. Send QUIT, wait up to `timeout_s` for the server to close, stop
+        reconnecting. Ends with Disconnected(will_retry=False)."""
+        self._quitting.set()
+        if self._writer is not None:
+            self.session.quit(reason)
+            self._flush()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
+        except TimeoutError:
+            # The server did not close in time: close our side; the goodbye was said.
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
+
+
+def _describe(error: BaseException, host: str, port: int) -> str:
+    if isinstance(error, TimeoutError):
+        return f"Connecting to {host}:{port} timed out"
+    if isinstance(error, ConnectionRefusedError):
+        return f"Connection to {host}:{port} refused"
+    return f"Cannot connect to {host}:{port}: {getattr(error, 'strerror', None) or error}"
