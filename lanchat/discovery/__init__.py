@@ -1,0 +1,36 @@
+"""Room discovery on the LAN: DNS-SD over mDNS with python-zeroconf.
+
+Layer: may import zeroconf, lanchat.protocol and lanchat.errors; never the server, client,
+store or gui (import-linter contract). records.py is pure; advertiser.py and browser.py are
+the asyncio edge; listing.py is `lanchat rooms`.
+
+Spec: RFC 6763 (DNS-SD) https://www.rfc-editor.org/rfc/rfc6763 and RFC 6762 (mDNS)
+https://www.rfc-editor.org/rfc/rfc6762. Each public room is one instance of
+`_lanchat._tcp.local.` named `<room> on <host>`, with the TXT keys listed in records.py.
+
+    server loop:  Advertiser(port=...).start(); publish(RoomAd(...)); withdraw(room); close()
+    GUI:          BrowserThread(callback).start(); callback gets RoomAdded/Updated/Removed
+"""
+
+from lanchat.discovery.advertiser import Advertiser
+from lanchat.discovery.browser import (
+    BrowserThread,
+    RoomAdded,
+    RoomBrowser,
+    RoomEvent,
+    RoomRemoved,
+    RoomUpdated,
+)
+from lanchat.discovery.records import SERVICE_TYPE, RoomAd
+
+__all__ = [
+    "SERVICE_TYPE",
+    "Advertiser",
+    "BrowserThread",
+    "RoomAd",
+    "RoomAdded",
+    "RoomBrowser",
+    "RoomEvent",
+    "RoomRemoved",
+    "RoomUpdated",
+]
