@@ -81,6 +81,7 @@ ERR_TOOMANYCHANNELS: Final = "405"
 ERR_WASNOSUCHNICK: Final = "406"
 ERR_TOOMANYTARGETS: Final = "407"
 ERR_NOORIGIN: Final = "409"
+ERR_INVALIDCAPCMD: Final = "410"
 ERR_NORECIPIENT: Final = "411"
 ERR_NOTEXTTOSEND: Final = "412"
 ERR_INPUTTOOLONG: Final = "417"
@@ -137,6 +138,7 @@ DEFAULT_TEXT: Final[dict[str, str]] = {
     ERR_WASNOSUCHNICK: "There was no such nickname",
     ERR_TOOMANYTARGETS: "Too many targets",
     ERR_NOORIGIN: "No origin specified",
+    ERR_INVALIDCAPCMD: "Invalid CAP command",
     ERR_NORECIPIENT: "No recipient given",
     ERR_NOTEXTTOSEND: "No text to send",
     ERR_INPUTTOOLONG: "Input line was too long",

@@ -39,6 +39,8 @@ from lanchat.store.records import HistoryRecord, RoomRecord
 
 __all__ = ["ServerState"]
 
+_LABEL_CAPS = frozenset({"labeled-response", "batch"})
+
 
 class ServerState:
     """All users and rooms of one server. Not thread-safe: one event loop drives it."""
@@ -68,6 +70,8 @@ class ServerState:
         self.nicks: dict[str, User] = {}  # casefolded nick -> user holding it
         self.rooms: dict[str, Room] = {}  # casefolded room name -> room
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
+        self.registered_users = 0  # users past 001 (LUSERS)
+        self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
         self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:
@@ -91,7 +95,8 @@ class ServerState:
         user = self.users.get(conn_id)
         if user is None:
             return []
-        label = msg.tags.get("label") if "labeled-response" in user.caps else None
+        # ircv3 labeled-response: honoured only with batch negotiated too ("Dependencies").
+        label = msg.tags.get("label") if user.caps >= _LABEL_CAPS else None
         ctx = Context(self, user, label=label or None)
         user.last_seen = ctx.now
         user.ping_sent_at = None  # any line proves the client is alive (Ergo's idle timer)
@@ -183,6 +188,7 @@ class ServerState:
             effects += ctx.finish()
         self.users.clear()
         self.nicks.clear()
+        self.registered_users = 0
         for room in self.rooms.values():
             room.members.clear()
         return effects
@@ -251,6 +257,7 @@ class ServerState:
         """
         user = ctx.user
         if user.registered:
+            self.registered_users -= 1
             quit_msg = Message("QUIT", (reason,), source=user.source)
             ctx.relay(self.neighbours(user), quit_msg)
             self.whowas.appendleft(

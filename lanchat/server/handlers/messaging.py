@@ -1,0 +1,155 @@
+"""PRIVMSG, NOTICE and TAGMSG to rooms and to users.
+
+Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
+Spec: https://modern.ircdocs.horse/#privmsg-message, #notice-message;
+https://ircv3.net/specs/extensions/message-tags (TAGMSG, client-only tags),
+https://ircv3.net/specs/extensions/echo-message, .../server-time, .../message-ids.
+
+Each accepted message is persisted before it is shown (issue #2): Persist, then the Sends.
+Fan-out serialises the line once per tag form and hands the same bytes to every recipient of
+that form (issue #4); the sender gets its copy only with echo-message.
+NOTICE never gets an error reply ("servers MUST NOT send any error reply in response").
+"""
+
+from __future__ import annotations
+
+from lanchat.protocol import numerics as n
+from lanchat.protocol.casemap import CHANTYPES, casefold
+from lanchat.protocol.hostmask import mask_matches
+from lanchat.protocol.message import Message
+from lanchat.protocol.tags import client_only_tags
+from lanchat.server.dispatch import Context, command
+from lanchat.server.model import Room, User
+from lanchat.store.records import HistoryRecord
+
+__all__ = ["can_send_to_room"]
+
+
+# PRIVMSG <target>{,<target>} <text to be sent>
+@command("PRIVMSG")
+def handle_privmsg(ctx: Context, msg: Message) -> None:
+    """Send text to rooms and users."""
+    _deliver(ctx, msg, "PRIVMSG")
+
+
+# NOTICE <target>{,<target>} <text to be sent>
+@command("NOTICE")
+def handle_notice(ctx: Context, msg: Message) -> None:
+    """Like PRIVMSG, but no automatic replies and no errors, ever."""
+    _deliver(ctx, msg, "NOTICE")
+
+
+# TAGMSG <target>{,<target>}
+@command("TAGMSG", min_params=1)
+def handle_tagmsg(ctx: Context, msg: Message) -> None:
+    """A message with only tags (typing notifications, reactions)."""
+    _deliver(ctx, msg, "TAGMSG")
+
+
+def can_send_to_room(room: Room, user: User) -> bool:
+    """True if `user` may speak in `room`: +n, +m and bans (modern.ircdocs channel modes).
+
+    Args:
+        room: the target room.
+        user: the sender.
+
+    Returns:
+        Whether the message is accepted (otherwise ERR_CANNOTSENDTOCHAN).
+    """
+    member = room.member(user)
+    if member is None and "n" in room.modes:
+        return False
+    privileged = member is not None and member.can_speak_moderated
+    if "m" in room.modes and not privileged:
+        return False
+    return privileged or not any(mask_matches(mask, user.source) for mask in room.bans)
+
+
+def _deliver(ctx: Context, msg: Message, verb: str) -> None:
+    quiet = verb == "NOTICE"
+    with_text = verb != "TAGMSG"
+    if not msg.params or not msg.params[0]:
+        if not quiet:
+            ctx.numeric(n.ERR_NORECIPIENT, text=f"No recipient given ({verb})")
+        return
+    text = ""
+    if with_text:
+        if len(msg.params) < 2 or not msg.params[1]:
+            if not quiet:
+                ctx.numeric(n.ERR_NOTEXTTOSEND)
+            return
+        text = msg.params[1]
+    targets = list(dict.fromkeys(t for t in msg.params[0].split(",") if t))
+    if len(targets) > ctx.state.config.limits.max_targets:
+        if not quiet:
+            ctx.numeric(n.ERR_TOOMANYTARGETS, msg.params[0])
+        return
+    client_tags = client_only_tags(msg.tags)
+    if with_text:
+        ctx.user.last_message = ctx.now  # WHOIS idle time counts from the last message
+    for target in targets:
+        if target[0] in CHANTYPES:
+            _to_room(ctx, verb, target, text, client_tags)
+        else:
+            _to_user(ctx, verb, target, text, client_tags)
+
+
+def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]) -> None:
+    user = ctx.user
+    room = ctx.state.find_room(target)
+    if room is None:
+        if verb != "NOTICE":
+            ctx.numeric(n.ERR_NOSUCHCHANNEL, target)
+        return
+    if not can_send_to_room(room, user):
+        if verb != "NOTICE":
+            ctx.numeric(n.ERR_CANNOTSENDTOCHAN, room.name)
+        return
+    recipients = [m.user for cid, m in room.members.items() if cid != user.conn_id]
+    _publish(ctx, verb, room.name, room.key, text, client_tags, recipients)
+
+
+def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]) -> None:
+    user, state = ctx.user, ctx.state
+    peer = state.nicks.get(casefold(target))
+    if peer is None or not peer.registered:
+        if verb != "NOTICE":
+            ctx.numeric(n.ERR_NOSUCHNICK, target)
+        return
+    key = state.conversation_key(user, peer)
+    _publish(ctx, verb, peer.nick, key, text, client_tags, [peer])
+    if verb == "PRIVMSG" and peer.away:
+        ctx.numeric(n.RPL_AWAY, peer.nick, text=peer.away)
+
+
+def _publish(
+    ctx: Context,
+    verb: str,
+    target: str,
+    target_key: str,
+    text: str,
+    client_tags: dict[str, str],
+    recipients: list[User],
+) -> None:
+    """Persist the message, relay it to `recipients`, echo it to the sender if asked."""
+    user = ctx.user
+    msgid = ctx.state.new_msgid()
+    ctx.persist(
+        HistoryRecord(
+            msgid=msgid,
+            time_ms=int(ctx.now * 1000),
+            command=verb,
+            source=user.source,
+            target=target,
+            target_key=target_key,
+            text=text,
+            tags=client_tags,
+        )
+    )
+    line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=user.source)
+    if verb == "TAGMSG":
+        # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
+        recipients = [u for u in recipients if u.has("message-tags")]
+    ctx.relay(recipients, line, msgid=msgid, client_tags=client_tags)
+    if user.has("echo-message"):
+        ctx.reply(ctx.tagged(line, user.form, msgid=msgid, client_tags=client_tags))

@@ -1,0 +1,189 @@
+"""Transcript tests for the pure server core: feed lines to ServerState, read what each client got.
+
+No sockets and no event loop (h11's ConnectionPair, ircstates' tests): `Transcript` owns a
+ServerState with a fake clock and deterministic msgids, applies its effects like the edge
+would (every Send decoded into the inbox of each recipient) and keeps every effect in
+`effects` for assertions on Persist / RoomChanged / Disconnect and on Send grouping.
+
+    t = Transcript()
+    alice = t.register("alice", caps=("echo-message",))
+    bob = t.register("bob")
+    alice.send("JOIN #lobby")
+    alice.send("PRIVMSG bob :hi")
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+    expect_numeric(alice.send_take("PRIVMSG nobody :x"), "401")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+
+from lanchat.config import Config
+from lanchat.errors import ProtocolError
+from lanchat.protocol.lines import TooLong
+from lanchat.protocol.message import Message, parse
+from lanchat.server.effects import Disconnect, Effect, Send
+from lanchat.server.state import ServerState
+from lanchat.store.records import RoomRecord
+
+START = 1_764_093_600.0  # 2025-11-25T18:00:00Z: a fixed, readable start for the fake clock
+
+
+class FakeClock:
+    """An injected clock: `now` only moves when a test calls `advance`."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def msg(line: str) -> Message:
+    """Parse one line: expected messages read like the wire."""
+    return parse(line)
+
+
+def make_config(**limits: object) -> Config:
+    """A default Config with some [limits] replaced, e.g. make_config(ping_timeout_s=5)."""
+    base = Config()
+    return dataclasses.replace(base, limits=dataclasses.replace(base.limits, **limits))
+
+
+class Conn:
+    """One fake client connection of a Transcript."""
+
+    def __init__(self, transcript: Transcript, conn_id: int) -> None:
+        self.t = transcript
+        self.conn_id = conn_id
+        self.inbox: list[Message] = []  # received and not yet taken
+        self.closed: str | None = None  # Disconnect reason once the core closed us
+
+    def send(self, line: str) -> list[Effect]:
+        """Feed one client line; returns the effects it produced."""
+        return self.t.feed(self.conn_id, line)
+
+    def take(self) -> list[Message]:
+        """Everything received since the last take (and forget it)."""
+        got, self.inbox = self.inbox, []
+        return got
+
+    def take_lines(self) -> list[str]:
+        """Like take(), as wire lines without CRLF."""
+        return [m.to_line() for m in self.take()]
+
+    def send_take(self, line: str) -> list[Message]:
+        """Send a line and return what this client received in consequence."""
+        self.take()
+        self.send(line)
+        return self.take()
+
+
+class Transcript:
+    """A ServerState driven by hand, with one inbox per connection."""
+
+    def __init__(self, config: Config | None = None, *, rooms: Iterable[RoomRecord] = ()) -> None:
+        self.clock = FakeClock()
+        self._msgids = iter(range(1, 1 << 30))
+        self.state = ServerState(
+            config or Config(),
+            clock=self.clock,
+            rooms=rooms,
+            msgid_factory=lambda: f"m{next(self._msgids)}",
+        )
+        self.conns: dict[int, Conn] = {}
+        self.effects: list[Effect] = []  # every effect so far, in order
+        self._next_id = 1
+
+    def apply(self, effects: Sequence[Effect]) -> list[Effect]:
+        """Deliver Sends into inboxes and mark Disconnects, as the edge would."""
+        effects = list(effects)
+        self.effects += effects
+        for effect in effects:
+            if isinstance(effect, Send):
+                lines = [parse(raw) for raw in effect.data.split(b"\r\n") if raw]
+                for conn_id in effect.conn_ids:
+                    self.conns[conn_id].inbox += lines
+            elif isinstance(effect, Disconnect):
+                self.conns[effect.conn_id].closed = effect.reason
+        return effects
+
+    def connect(self, ip: str = "127.0.0.1") -> Conn:
+        """Open a new connection from `ip`."""
+        conn = Conn(self, self._next_id)
+        self._next_id += 1
+        self.conns[conn.conn_id] = conn
+        self.apply(self.state.connect(conn.conn_id, ip))
+        return conn
+
+    def feed(self, conn_id: int, line: str) -> list[Effect]:
+        """Parse and feed one line from `conn_id`."""
+        return self.apply(self.state.receive(conn_id, parse(line)))
+
+    def reject(self, conn: Conn, problem: ProtocolError | TooLong) -> list[Effect]:
+        """Report an unusable line from `conn` (what the edge does on a parse error)."""
+        return self.apply(self.state.reject_line(conn.conn_id, problem))
+
+    def tick(self, advance_s: float = 0.0) -> list[Effect]:
+        """Move the clock on and run the periodic timers."""
+        self.clock.advance(advance_s)
+        return self.apply(self.state.tick())
+
+    def disconnect(self, conn: Conn, reason: str = "Connection reset by peer") -> list[Effect]:
+        """The peer went away."""
+        conn.closed = reason
+        return self.apply(self.state.disconnected(conn.conn_id, reason))
+
+    def register(
+        self,
+        nick: str,
+        *,
+        caps: Sequence[str] = (),
+        user: str | None = None,
+        ip: str = "127.0.0.1",
+        password: str | None = None,
+    ) -> Conn:
+        """Connect and register `nick` (with CAP negotiation for `caps`); inbox left empty."""
+        conn = self.connect(ip)
+        if caps:
+            conn.send("CAP LS 302")
+            conn.send("CAP REQ :" + " ".join(caps))
+        if password is not None:
+            conn.send(f"PASS {password}")
+        conn.send(f"NICK {nick}")
+        conn.send(f"USER {user or nick} 0 * :{nick} Example")
+        if caps:
+            conn.send("CAP END")
+        got = conn.take()
+        expect_numeric(got, "001")
+        return conn
+
+    def sends(self, effects: Sequence[Effect]) -> list[Send]:
+        """The Send effects among `effects`."""
+        return [e for e in effects if isinstance(e, Send)]
+
+
+def expect_numeric(messages: Sequence[Message], numeric: str) -> Message:
+    """The first message with command `numeric`; fails listing what came instead.
+
+    Args:
+        messages: what a client received.
+        numeric: e.g. "433".
+
+    Returns:
+        The matching message.
+    """
+    for m in messages:
+        if m.command == numeric:
+            return m
+    got = "\n  ".join(m.to_line() for m in messages) or "(nothing)"
+    raise AssertionError(f"expected numeric {numeric}; got:\n  {got}")
+
+
+def commands(messages: Sequence[Message]) -> list[str]:
+    """The commands of `messages`, in order: a compact view for assertions."""
+    return [m.command for m in messages]
