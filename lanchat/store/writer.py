@@ -1,0 +1,207 @@
+"""The history store seen from the event loop: writes and reads run on their own threads.
+
+Layer: store; may import lanchat.errors, lanchat.store.db/records and the standard library
+(never the server). Only asyncio futures cross into the loop, through
+`loop.call_soon_threadsafe`, so the loop never waits on SQLite.
+
+Writes use group commit (issue #2, "group commit is fine; batch the messages of one event-loop
+pass"; issue #4, "batch the SQLite writes of one loop pass in one transaction"): ONE writer
+thread owns the write connection. Each turn it takes everything queued, writes all of it in a
+single transaction, commits, and resolves every waiting future in one hop to the loop. While a
+commit runs, new `persist()` calls queue up and become the next transaction, so under load the
+number of commits per second stays bounded while the rows per commit grow.
+
+Reads run on a second thread with a second connection: in WAL mode readers see the last
+committed state and never wait for the writer, so a CHATHISTORY request is not delayed by a
+burst of messages being stored (https://www.sqlite.org/wal.html, "Concurrency").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TypeAlias
+
+from lanchat.errors import StoreError
+from lanchat.store.db import HistoryDB
+from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+
+__all__ = ["StoreWriter"]
+
+log = logging.getLogger(__name__)
+
+_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord]
+_Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
+_STOP = None  # queued by close(): the writer commits what came before it, then exits
+
+
+class StoreWriter:
+    """The asyncio face of the history database: `persist()` and `query()` return futures.
+
+    `persist`, `query` and `close` are for the loop thread only; `commits` may be read
+    anywhere (tests use it to see that calls were grouped).
+    """
+
+    def __init__(self, path: Path, *, fsync_each_commit: bool = False) -> None:
+        """Open the database (both connections) and start the writer and reader threads.
+
+        Args:
+            path: the database file, e.g. `config.store.db_path`.
+            fsync_each_commit: also survive power loss, one fsync per commit (see
+                lanchat.store.db).
+
+        Raises:
+            StoreError: the database cannot be opened (see HistoryDB).
+        """
+        self.path = Path(path)  # the database file
+        self.commits = 0  # transactions committed by the writer thread (for tests/benchmarks)
+        self._write_db = HistoryDB(self.path, fsync_each_commit=fsync_each_commit)
+        try:
+            # The writer's open already checked the file and migrated the schema.
+            self._read_db = HistoryDB(self.path, integrity_check=False)
+        except BaseException:
+            self._write_db.close()
+            raise
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # loop → writer
+        # One worker thread: the reader connection is only ever used by it.
+        self._reader = concurrent.futures.ThreadPoolExecutor(1, "lanchat-store-reader")
+        self._closed = False  # persist()/query() refuse once close() started
+        self._closing: asyncio.Future[None] | None = None  # the shutdown, once close() ran
+        self._thread = threading.Thread(
+            target=self._write_loop, name="lanchat-store-writer", daemon=True
+        )
+        self._thread.start()
+
+    def load_rooms(self) -> list[RoomRecord]:
+        """Every stored room, read synchronously (start-up, before serving).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        return self._reader.submit(self._read_db.load_rooms).result()
+
+    def persist(self, records: _Records) -> asyncio.Future[None]:
+        """Loop thread only. Queue `records` to be committed in the writer's next transaction.
+
+        Args:
+            records: messages and room changes, applied in order.
+
+        Returns:
+            A future of the running loop that resolves once the records are committed, or
+            fails with StoreError if that transaction failed (nothing of it is stored).
+
+        Raises:
+            StoreError: the store is closed.
+        """
+        self._check_open()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._jobs.put((records, future))
+        return future
+
+    def query(self, q: HistoryQuery) -> asyncio.Future[list[HistoryRecord]]:
+        """Loop thread only. Run a CHATHISTORY query on the reader thread.
+
+        Args:
+            q: the request (see HistoryDB.query).
+
+        Returns:
+            A future of the running loop with the records, oldest first; it fails with
+            StoreError if the database cannot be read.
+
+        Raises:
+            StoreError: the store is closed.
+        """
+        self._check_open()
+        return asyncio.wrap_future(self._reader.submit(self._read_db.query, q))
+
+    async def close(self) -> None:
+        """Loop thread only. Commit everything queued, stop both threads, close the database.
+
+        Idempotent; concurrent callers all wait for the same shutdown.
+        """
+        if self._closing is None:
+            self._closed = True
+            self._jobs.put(_STOP)
+            # Joining threads blocks, so it happens on a helper thread, not on the loop.
+            self._closing = asyncio.ensure_future(asyncio.to_thread(self._stop_threads))
+        await asyncio.shield(self._closing)
+
+    def _stop_threads(self) -> None:
+        self._thread.join()  # after the last commit; its futures are already on their way
+        self._reader.shutdown(wait=True)  # lets a query in progress finish
+        self._read_db.close()
+        self._write_db.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreError(f"history store {self.path} is closed; nothing more can be stored")
+
+    # -- writer thread -------------------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        stopping = False
+        while not stopping:
+            jobs: list[_Job] = []
+            job = self._jobs.get()  # sleep until there is work
+            while True:
+                if job is _STOP:
+                    stopping = True
+                else:
+                    jobs.append(job)
+                try:
+                    job = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+            if jobs:
+                self._commit(jobs)
+
+    def _commit(self, jobs: list[_Job]) -> None:
+        """Write `jobs` in one transaction and resolve their futures."""
+        try:
+            self._write_db.append([r for records, _ in jobs for r in records])
+        except StoreError as e:
+            error = e
+        except Exception as e:
+            # A record SQLite cannot take (e.g. an int over 64 bits) is a bug upstream, but the
+            # writer thread must live on and every waiting future must hear about it.
+            log.exception("cannot store records in %s", self.path)
+            error = StoreError(f"cannot store records in {self.path}: {e!r}")
+        else:
+            self.commits += 1
+            self._resolve_all(jobs, None)
+            return
+        if len(jobs) == 1:
+            self._resolve_all(jobs, error)
+            return
+        # One caller's records may be the reason (a value SQLite refuses); retry each caller
+        # alone so the others are not lost with it. A full disk fails them all.
+        log.warning("group commit failed (%s); retrying each batch alone", error)
+        for job in jobs:
+            self._commit([job])
+
+    def _resolve_all(self, jobs: list[_Job], error: StoreError | None) -> None:
+        by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        for _, future in jobs:
+            by_loop.setdefault(future.get_loop(), []).append(future)
+        for loop, futures in by_loop.items():
+            try:
+                # One hop per loop for the whole group, not one per message.
+                loop.call_soon_threadsafe(_settle, futures, error)
+            except RuntimeError:
+                log.debug("event loop closed before %d commits were reported", len(futures))
+
+
+def _settle(futures: list[asyncio.Future[None]], error: StoreError | None) -> None:
+    """On the loop: resolve each future that is still waiting (some may be cancelled)."""
+    for future in futures:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
