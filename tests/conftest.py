@@ -1,1 +1,28 @@
 """Shared fixtures. Test helpers live in tests/support.py."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from lanchat.server.app import LanchatServer, running_server
+from tests.support import ServerProcess, run_serve_process, server_config
+
+
+@pytest.fixture
+async def irc_server(tmp_path: Path) -> AsyncIterator[LanchatServer]:
+    """An in-process server on 127.0.0.1 (free port, tmp data dir, no mDNS); `.port`, `.state`."""
+    async with running_server(server_config(tmp_path / "data")) as server:
+        yield server
+
+
+@pytest.fixture
+def serve_process(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[ServerProcess]]:
+    """`async with serve_process(*flags) as (proc, port):` runs `lanchat serve` on 127.0.0.1
+    (port 0, tmp data dir, --no-mdns), waits for `ready: port N` and stops it afterwards (see
+    tests.support.run_serve_process; the yielded ServerProcess also has `.output`)."""
+    return partial(run_serve_process, tmp_path / "data")

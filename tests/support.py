@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
-from collections.abc import Callable
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+from lanchat.config import Config
+from lanchat.config import load as config_load
 from lanchat.protocol import Message, parse
 
 DEFAULT_TIMEOUT_S = 5.0
@@ -128,3 +134,144 @@ class LineClient:
         self.writer.close()
         with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
+
+
+def server_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
+    """A test server configuration: 127.0.0.1, a free port (0), `data_dir`, no mDNS.
+
+    Args:
+        data_dir: where the history database goes (a tmp_path).
+        sections: extra settings per config section, e.g. limits={"sendq_bytes": 4096}.
+    """
+    overrides: dict[str, dict[str, Any]] = {
+        "server": {"host": "127.0.0.1", "port": 0},
+        "store": {"data_dir": str(data_dir)},
+        "discovery": {"enabled": False},
+    }
+    for section, values in sections.items():
+        overrides.setdefault(section, {}).update(values)
+    return config_load(None, overrides)
+
+
+SERVE_READY_TIMEOUT_S = 30.0  # interpreter start-up + imports on a loaded 2-core machine
+
+
+class ServerProcess:
+    """A `python -m lanchat serve` child process that has printed `ready: port N`.
+
+    Unpacks as `(proc, port)`. Its stdout is read continuously into `output` (so the server
+    never blocks on a full pipe); `wait_for_output()` waits for a line to appear.
+    """
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc  # the child
+        self.port = 0  # the port from its readiness line
+        self.output: list[str] = []  # stdout lines so far, without line ends
+        self._changed = asyncio.Event()  # set whenever a line arrives or stdout closes
+        self._eof = False
+        self._reader = asyncio.create_task(self._read())
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.proc, self.port))
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        async for raw in self.proc.stdout:
+            self.output.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            self._changed.set()
+        self._eof = True
+        self._changed.set()
+
+    async def wait_for_output(
+        self, predicate: str | Callable[[str], bool], timeout_s: float = DEFAULT_TIMEOUT_S
+    ) -> str:
+        """The first stdout line containing `predicate` (or matching it); fails on timeout/exit."""
+
+        def ok(line: str) -> bool:
+            return predicate in line if isinstance(predicate, str) else predicate(line)
+
+        async def scan() -> str:
+            seen = 0
+            while True:
+                for line in self.output[seen:]:
+                    if ok(line):
+                        return line
+                seen = len(self.output)
+                if self._eof:
+                    raise AssertionError(f"server exited before printing {predicate!r}")
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(scan(), timeout_s)
+        except TimeoutError:
+            tail = "\n  ".join(self.output[-20:])
+            raise AssertionError(
+                f"server printed no {predicate!r} within {timeout_s}s; got:\n  {tail}"
+            ) from None
+
+    async def stderr_text(self) -> str:
+        """Everything the child wrote to stderr (waits for it to exit)."""
+        assert self.proc.stderr is not None
+        return (await self.proc.stderr.read()).decode("utf-8", "replace")
+
+    async def wait(self, timeout_s: float = SERVE_READY_TIMEOUT_S) -> int:
+        """Wait for the child to exit (stdout fully read); return its exit status."""
+        status = await asyncio.wait_for(self.proc.wait(), timeout_s)
+        await asyncio.wait_for(self._reader, timeout_s)
+        return status
+
+    async def stop(self) -> None:
+        """SIGTERM (then SIGKILL after a timeout) if still running; reap it."""
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), SERVE_READY_TIMEOUT_S)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+
+async def start_lanchat(*args: str) -> asyncio.subprocess.Process:
+    """Start `python -m lanchat ARGS...` with stdout and stderr piped (and unbuffered)."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lanchat",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@contextlib.asynccontextmanager
+async def run_serve_process(data_dir: Path, *args: str) -> AsyncIterator[ServerProcess]:
+    """Run `lanchat serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...`.
+
+    Later flags win, so ARGS may override the host or port. Waits for `ready: port N`.
+
+    Yields:
+        The ServerProcess (unpacks as `(proc, port)`); SIGTERMed and reaped on exit.
+    """
+    proc = await start_lanchat(
+        "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
+        "--no-mdns", *args,
+    )  # fmt: skip
+    server = ServerProcess(proc)
+    try:
+        try:
+            ready = await server.wait_for_output(
+                lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
+            )
+        except AssertionError as e:
+            if proc.returncode is None:
+                raise
+            raise AssertionError(f"{e}\nstderr: {await server.stderr_text()}") from None
+        server.port = int(ready.split()[-1])
+        yield server
+    finally:
+        await server.stop()

@@ -1,0 +1,10 @@
+"""The lanchat room server: an IRC server (modern.ircdocs.horse + IRCv3) for the LAN.
+
+Layer: the package itself imports nothing, so the pure core (state, model, modes, effects,
+dispatch, handlers, flood) stays importable without asyncio, sockets or SQLite.
+
+- pure core: `lanchat.server.state.ServerState` and its handlers turn events into effects;
+- asyncio edge: `lanchat.server.connection` (one asyncio.Protocol per TCP connection, the hub
+  that applies effects) and `lanchat.server.app` (`serve()` for `lanchat serve`,
+  `running_server()` for in-process tests).
+"""

@@ -1,0 +1,340 @@
+"""The running lanchat server: start-up, the listening sockets, mDNS, the tick, signals, shutdown.
+
+Layer: asyncio edge (top of the server); may import asyncio, socket, the pure server core,
+lanchat.server.connection, lanchat.store.writer and lanchat.discovery.advertiser.
+Spec: issue #2 ("What a user does", "History and durability", "Discovery").
+
+Start-up, in this order, so that every failure is one clear line before anyone can connect::
+
+    StoreWriter(db)       StoreError: corrupt / not a database / unwritable -> one line, exit 2
+    load_rooms()          rooms (topic, modes, key) as they were when the server last stopped
+    bind                  "port 6667 on 0.0.0.0 is already in use ..." -> one line, exit 2
+    Advertiser            every non-secret room published (unless --no-mdns)
+    tick                  ServerState.tick() once a second (PINGs, timeouts)
+    print                 server name, irc://ADDR:PORT/#room per LAN address, "ready: port N"
+
+Shutdown (SIGINT, SIGTERM), in this order: stop accepting; ServerState.shutdown (every client
+gets ERROR) and wait until those bytes are written; withdraw the rooms from mDNS (goodbye
+packets); close the store (everything pending committed); exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
+
+from lanchat.config import Config
+from lanchat.errors import ConfigError
+from lanchat.server.connection import Hub, IrcConnection
+from lanchat.server.state import ServerState
+from lanchat.store.writer import StoreWriter
+
+if TYPE_CHECKING:
+    from lanchat.discovery.advertiser import Advertiser
+
+__all__ = ["LanchatServer", "join_urls", "running_server", "serve"]
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0  # ServerState.tick() period: timeouts are whole seconds
+SHUTDOWN_REASON = "Server shutting down"
+_BACKLOG = 4096  # a LAN party connecting at once must not see refused connections
+_DRAIN_TIMEOUT_S = 5.0  # shutdown: longest wait for goodbyes to be written and peers to close
+_ADVERTISE_TIMEOUT_S = 5.0  # start-up: longest wait for mDNS announcements before "ready"
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on `host`:`port`; "::" is dual-stack (IPv6 and IPv4).
+
+    Raises:
+        ConfigError: the port is in use, not allowed, or `host` is not an address of this
+            machine.
+    """
+    where = f"port {port} on {host}"
+    try:
+        if host == "::":
+            return socket.create_server(
+                ("::", port),
+                family=socket.AF_INET6,
+                backlog=_BACKLOG,
+                dualstack_ipv6=socket.has_dualstack_ipv6(),
+            )
+        family, _, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        return socket.create_server(address, family=family, backlog=_BACKLOG)
+    except socket.gaierror as e:
+        raise ConfigError(
+            f"cannot listen on {host!r}: {e.strerror}; give an IP address of this machine with "
+            "--host (0.0.0.0 for every IPv4 interface, :: for IPv6 too)"
+        ) from None
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"{where} is already in use (another lanchat or IRC server?); stop it or pick "
+                "another port with --port"
+            ) from None
+        if e.errno == errno.EADDRNOTAVAIL:
+            raise ConfigError(
+                f"cannot listen on {host}: it is not an address of this machine; pick one with "
+                "--host (0.0.0.0 for every IPv4 interface)"
+            ) from None
+        if e.errno == errno.EACCES:
+            raise ConfigError(
+                f"not allowed to listen on {where} (ports below 1024 need administrator "
+                "rights); pick another port with --port"
+            ) from None
+        raise ConfigError(f"cannot listen on {where}: {e.strerror or e}") from None
+
+
+def _lan_addresses(want_v6: bool) -> list[str]:
+    import ifaddr
+
+    found: list[str] = []
+    for adapter in ifaddr.get_adapters():
+        for entry in adapter.ips:
+            if isinstance(entry.ip, str):
+                found.append(entry.ip)
+            elif want_v6:
+                found.append(entry.ip[0])
+    usable = []
+    for text in found:
+        ip = ipaddress.ip_address(text)
+        # Link-local IPv6 needs a zone index nobody can type; loopback is not "the LAN".
+        if not ip.is_loopback and not ip.is_link_local and text not in usable:
+            usable.append(text)
+    return usable
+
+
+def join_urls(host: str, port: int, rooms: list[str]) -> list[str]:
+    """The irc:// URLs people can use to join, one per LAN address of this machine and room.
+
+    Args:
+        host: the listen address ("0.0.0.0" and "::" mean every interface).
+        port: the bound port.
+        rooms: room names, e.g. ["#lobby"].
+
+    Returns:
+        Lines like "irc://192.168.1.5:6667/#lobby" (IPv6 addresses in brackets). Loopback
+        appears only when the server listens on it, or when this machine has no LAN address.
+    """
+    if host in ("0.0.0.0", "::"):
+        addresses = _lan_addresses(want_v6=host == "::") or ["127.0.0.1"]
+    else:
+        addresses = [host]
+    urls = []
+    for address in addresses:
+        shown = f"[{address}]" if ":" in address else address
+        urls += [f"irc://{shown}:{port}/{room}" for room in rooms]
+    return urls
+
+
+class LanchatServer:
+    """One running server: store, state, listening sockets, advertiser, tick. Loop thread only.
+
+    Use `running_server()` (tests) or `serve()` (the command line) rather than this directly.
+    """
+
+    def __init__(self, config: Config, *, debug: bool = False) -> None:
+        self.config = config
+        self.debug = debug  # log raw lines (lanchat serve -vv)
+        self.port = 0  # the bound port, known after start()
+        self.state: ServerState = None  # type: ignore[assignment]  # set by start()
+        self.hub: Hub = None  # type: ignore[assignment]  # set by start()
+        self._store: StoreWriter | None = None
+        self._listeners: list[asyncio.Server] = []
+        self._advertiser: Advertiser | None = None
+        self._tick: asyncio.TimerHandle | None = None
+
+    async def start(self) -> None:
+        """Open the store, restore rooms, listen, advertise, start the tick.
+
+        Raises:
+            StoreError: the database cannot be opened (corrupt, unwritable, newer schema).
+            ConfigError: the port cannot be bound.
+            DiscoveryError: mDNS advertising cannot start.
+        """
+        config = self.config
+        self._store = StoreWriter(config.store.db_path)
+        try:
+            self.state = ServerState(config, rooms=self._store.load_rooms())
+            self.hub = Hub(
+                config,
+                self.state,
+                self._store,
+                on_room_changed=self._room_changed,
+                debug=self.debug,
+            )
+            sock = _listen(config.server.host, config.server.port)
+            loop = asyncio.get_running_loop()
+            hub = self.hub
+            self._listeners.append(await loop.create_server(lambda: IrcConnection(hub), sock=sock))
+            self.port = int(sock.getsockname()[1])
+            if config.discovery.enabled:
+                await self._advertise()
+        except BaseException:
+            await self._close_resources()
+            raise
+        self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
+
+    async def _advertise(self) -> None:
+        from lanchat.discovery.advertiser import Advertiser
+
+        discovery = self.config.discovery
+        self._advertiser = Advertiser(
+            port=self.port,
+            interfaces=discovery.interfaces,
+            min_update_interval_s=discovery.txt_update_min_interval_s,
+        )
+        await self._advertiser.start()
+        for key in self.state.room_keys():
+            self._room_changed(key)
+        try:
+            await asyncio.wait_for(self._advertiser.flush(), _ADVERTISE_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("mDNS announcements are slow; rooms will appear on the LAN shortly")
+
+    def _room_changed(self, key: str) -> None:
+        advertiser = self._advertiser
+        if advertiser is None:
+            return
+        info = self.state.room_info(key)
+        if info is None or info.secret:
+            advertiser.withdraw(key)
+            return
+        from lanchat.discovery.records import RoomAd
+
+        advertiser.publish(
+            RoomAd(
+                room=info.name,
+                host=advertiser.host_label,
+                port=self.port,
+                users=info.user_count,
+                topic=info.topic,
+                key_required=info.key_required,
+            )
+        )
+
+    def _on_tick(self) -> None:
+        self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
+        self.hub.apply(self.state.tick())
+
+    def public_rooms(self) -> list[str]:
+        """Names of the rooms open now that are not secret (+s), sorted."""
+        infos = (self.state.room_info(key) for key in self.state.room_keys())
+        return sorted(info.name for info in infos if info is not None and not info.secret)
+
+    async def stop(self, reason: str = SHUTDOWN_REASON) -> None:
+        """Shut down in order: clients get ERROR, mDNS goodbyes, store flushed and closed.
+
+        Loop thread only. Safe to call more than once.
+        """
+        if self._tick is not None:
+            self._tick.cancel()
+            self._tick = None
+        for listener in self._listeners:
+            listener.close()
+        if self.hub is not None:
+            self.hub.apply(self.state.shutdown(reason))
+            try:
+                await asyncio.wait_for(self.hub.wait_idle(), _DRAIN_TIMEOUT_S)
+                await asyncio.wait_for(self.hub.wait_closed(), _DRAIN_TIMEOUT_S)
+            except TimeoutError:
+                log.warning("some clients did not take their goodbye in time; dropping them")
+            self.hub.abort_all()
+        await self._close_resources()
+
+    async def _close_resources(self) -> None:
+        for listener in self._listeners:
+            listener.close()
+        self._listeners.clear()
+        if self._advertiser is not None:
+            advertiser, self._advertiser = self._advertiser, None
+            await advertiser.close()
+        if self._store is not None:
+            store, self._store = self._store, None
+            await store.close()
+
+
+@contextlib.asynccontextmanager
+async def running_server(config: Config, *, debug: bool = False) -> AsyncIterator[LanchatServer]:
+    """Run a server on the current loop for the duration of the block (in-process tests).
+
+    Args:
+        config: the configuration; port 0 picks a free port (see `.port`).
+        debug: log raw protocol lines.
+
+    Yields:
+        The started server: `.port` is the bound port, `.state` the ServerState.
+
+    Raises:
+        StoreError, ConfigError, DiscoveryError: as LanchatServer.start().
+    """
+    server = LanchatServer(config, debug=debug)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
+
+
+def _print_banner(server: LanchatServer) -> None:
+    config = server.config
+    rooms = server.public_rooms()
+    print(f"lanchat server {config.server.name}: history in {config.store.db_path}")
+    if rooms:
+        print("join with lanchat or any IRC client:")
+        for url in join_urls(config.server.host, server.port, rooms):
+            print(f"  {url}")
+    print(f"ready: port {server.port}", flush=True)
+
+
+async def _serve(config: Config, debug: bool) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        # Windows has no add_signal_handler; Ctrl-C then ends asyncio.Runner as usual.
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    async with running_server(config, debug=debug) as server:
+        _print_banner(server)
+        await stop.wait()
+        log.info("shutting down")
+    return 0
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
+
+
+def serve(config: Config, *, debug: bool = False) -> int:
+    """Run the server until SIGINT or SIGTERM (`lanchat serve`). Blocking; uses uvloop if present.
+
+    Args:
+        config: the validated configuration.
+        debug: log every raw protocol line at DEBUG ("<" received, ">" sent).
+
+    Returns:
+        The exit status: 0 after a clean shutdown.
+
+    Raises:
+        StoreError: the history database cannot be opened.
+        ConfigError: the listening socket cannot be bound (port in use, bad --host).
+        DiscoveryError: mDNS advertising cannot start.
+    """
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        status = runner.run(_serve(config, debug))
+    sys.stdout.flush()
+    return status
