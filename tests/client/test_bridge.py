@@ -1,0 +1,92 @@
+"""The thread bridge: commands in from the main thread, events out on a queue, clean stop.
+
+Runs the real NetworkThread (its own thread and asyncio loop) against real sockets on
+127.0.0.1; waits use `queue.get(timeout=...)`, never sleeps.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import TypeVar
+
+import pytest
+
+from lanchat.client.bridge import BridgeEvent, NetworkThread
+from lanchat.client.events import (
+    Connect as ConnectCmd,
+)
+from lanchat.client.events import (
+    ConnectFailed,
+    Connecting,
+    Join,
+    Quit,
+    ServerError,
+)
+from tests.support import free_port
+
+T = TypeVar("T")
+TIMEOUT_S = 10.0
+
+
+def next_of(bridge: NetworkThread, kind: type[T], timeout_s: float = TIMEOUT_S) -> T:
+    """The next event of type `kind` on the bridge's queue (others are skipped, and shown if
+    it never comes)."""
+    skipped: list[BridgeEvent] = []
+    while True:
+        try:
+            event = bridge.events.get(timeout=timeout_s)
+        except queue.Empty:
+            raise AssertionError(f"no {kind.__name__} within {timeout_s}s; got {skipped}") from None
+        if isinstance(event, kind):
+            return event
+        skipped.append(event)
+
+
+@pytest.fixture
+def bridge() -> Iterator[NetworkThread]:
+    b = NetworkThread(browse=False)
+    b.start()
+    yield b
+    b.stop()
+
+
+def test_connect_to_a_closed_port_reports_connect_failed_with_a_hint(
+    bridge: NetworkThread,
+) -> None:
+    port = free_port()
+    bridge.submit(ConnectCmd("lan", "127.0.0.1", port, "alice"))
+    assert next_of(bridge, Connecting) == Connecting("lan", "127.0.0.1", port, 1)
+    failed = next_of(bridge, ConnectFailed)
+    assert failed.server_id == "lan"
+    assert failed.hint == f"Nobody is answering at 127.0.0.1:{port}: is the room still running?"
+
+
+def test_command_for_an_unknown_server_is_answered_with_an_error(bridge: NetworkThread) -> None:
+    bridge.submit(Join("nowhere", "#lobby"))
+    error = next_of(bridge, ServerError)
+    assert (error.server_id, error.code) == ("nowhere", "not-connected")
+
+
+def test_submit_from_another_thread_works(bridge: NetworkThread) -> None:
+    worker = threading.Thread(target=bridge.submit, args=(Quit("ghost"),))
+    worker.start()
+    worker.join()
+    assert next_of(bridge, ServerError).server_id == "ghost"
+
+
+def test_stop_joins_the_thread_and_leaves_no_thread_behind() -> None:
+    before = set(threading.enumerate())
+    b = NetworkThread(browse=False)
+    b.start()
+    assert b.alive
+    b.stop(timeout_s=5.0)
+    assert not b.alive
+    assert set(threading.enumerate()) <= before
+    b.stop()  # a second stop is harmless
+
+
+def test_submit_before_start_raises() -> None:
+    with pytest.raises(RuntimeError, match="start"):
+        NetworkThread(browse=False).submit(Join("lan", "#lobby"))
