@@ -47,6 +47,7 @@ __all__ = [
     "Segment",
     "Typed",
     "UsageError",
+    "conversation_key",
     "format_event",
     "format_message",
     "format_time",
@@ -248,15 +249,21 @@ def format_event(text: str, time_ms: int | None = None, *, tag: str = "event") -
 # --- conversations (tabs) --------------------------------------------------------------------
 
 
+def conversation_key(server_id: str, name: str) -> str:
+    """The identity of a tab: the same room name on two servers is two tabs."""
+    return f"{server_id} {casefold(name)}"
+
+
 @dataclass(slots=True)
 class Conversation:
-    """One tab: a room, a private conversation, or the server tab.
+    """One tab: a room, a private conversation, or the server tab of one connection.
 
     `lines` is the whole history of this session; the Text widget shows the last
     `visible_limit` of them (trimming the view, never the history).
     """
 
-    name: str  # as first seen ("#Lobby", "bob", or "server")
+    server_id: str  # the connection this tab belongs to
+    name: str  # as first seen ("#Lobby", "bob", or the server's label)
     kind: str  # "room", "private" or "server"
     visible_limit: int = DEFAULT_VISIBLE_LINES
     lines: list[Line] = field(default_factory=list)
@@ -269,7 +276,7 @@ class Conversation:
 
     @property
     def key(self) -> str:
-        return casefold(self.name)
+        return conversation_key(self.server_id, self.name)
 
     def add(self, line: Line, *, seen: bool, counts: bool = True) -> bool:
         """Append `line`; count it as unread unless the tab is `seen` (visible, window focused).
@@ -334,86 +341,97 @@ class Conversation:
 
 
 class ChatModel:
-    """All tabs of one chat window, which one is active, and the window title."""
+    """All tabs of one chat window (over any number of connections), which one is active,
+    our nick on each connection, and the window title."""
 
-    def __init__(self, nick: str = "", *, visible_limit: int = DEFAULT_VISIBLE_LINES) -> None:
-        self.nick = nick  # our current nick on the server
+    def __init__(self, *, visible_limit: int = DEFAULT_VISIBLE_LINES) -> None:
         self.visible_limit = visible_limit  # lines shown per tab
-        self.conversations: dict[str, Conversation] = {}  # casefolded name → tab, in tab order
-        self.active = ""  # key of the tab in front
+        self.nicks: dict[str, str] = {}  # server_id → our nick there
+        self.conversations: dict[str, Conversation] = {}  # conversation_key → tab, tab order
+        self.active = ""  # key of the tab in front ("" when none, e.g. the Rooms page)
         self.focused = True  # the window has the keyboard focus
 
-    def get(self, name: str) -> Conversation | None:
-        return self.conversations.get(casefold(name))
+    def get(self, server_id: str, name: str) -> Conversation | None:
+        return self.conversations.get(conversation_key(server_id, name))
 
-    def ensure(self, name: str, kind: str) -> tuple[Conversation, bool]:
-        """The tab for `name`, created when missing. Returns (tab, created)."""
-        key = casefold(name)
+    def ensure(self, server_id: str, name: str, kind: str) -> tuple[Conversation, bool]:
+        """The tab for `name` on `server_id`, created when missing. Returns (tab, created)."""
+        key = conversation_key(server_id, name)
         conv = self.conversations.get(key)
         if conv is not None:
             return conv, False
-        conv = Conversation(name, kind, self.visible_limit)
+        conv = Conversation(server_id, name, kind, self.visible_limit)
         self.conversations[key] = conv
-        if not self.active:
-            self.active = key
         return conv, True
 
-    def close(self, name: str) -> None:
-        """Forget the tab `name`; the next tab (if any) becomes active."""
-        key = casefold(name)
+    def close(self, key: str) -> None:
+        """Forget the tab `key`."""
         self.conversations.pop(key, None)
         if self.active == key:
-            self.active = next(iter(self.conversations), "")
+            self.active = ""
 
-    def activate(self, name: str) -> None:
-        """Bring tab `name` to the front and mark it read."""
-        key = casefold(name)
-        if key in self.conversations:
-            self.active = key
+    def activate(self, key: str) -> None:
+        """Bring tab `key` to the front and mark it read ("" for a page that is not a tab)."""
+        self.active = key if key in self.conversations else ""
+        if self.active:
             self.conversations[key].mark_read()
 
-    def is_seen(self, name: str) -> bool:
-        """True when the user is looking at tab `name` right now."""
-        return self.focused and self.active == casefold(name)
+    def is_seen(self, conv: Conversation) -> bool:
+        """True when the user is looking at `conv` right now."""
+        return self.focused and self.active == conv.key
 
-    def add(self, name: str, kind: str, line: Line, *, counts: bool = True) -> bool:
-        """Append `line` to tab `name` (created if needed). Returns False for a duplicate."""
-        conv, _ = self.ensure(name, kind)
-        return conv.add(line, seen=self.is_seen(name), counts=counts)
+    def add(
+        self, server_id: str, name: str, kind: str, line: Line, *, counts: bool = True
+    ) -> tuple[Conversation, bool]:
+        """Append `line` to tab `name` (created if needed).
+
+        Returns:
+            (the tab, False when the line was a duplicate and was dropped).
+        """
+        conv, _ = self.ensure(server_id, name, kind)
+        return conv, conv.add(line, seen=self.is_seen(conv), counts=counts)
 
     def unread_total(self) -> int:
         return sum(c.unread for c in self.conversations.values())
 
     def window_title(self) -> str:
-        """ "lanchat — alice", prefixed with the unread count ("(4) ") and "* " on a mention."""
-        base = f"lanchat — {self.nick}" if self.nick else "lanchat"
+        """ "lanchat — alice" (our nick where the active tab is), prefixed with the unread
+        count ("(4) ") and "* " when something unread mentions us."""
+        active = self.conversations.get(self.active)
+        nick = self.nicks.get(active.server_id, "") if active else ""
+        if not nick and len(set(self.nicks.values())) == 1:
+            nick = next(iter(self.nicks.values()))
+        base = f"lanchat — {nick}" if nick else "lanchat"
         total = self.unread_total()
         if not total:
             return base
         star = "* " if any(c.highlighted for c in self.conversations.values()) else ""
         return f"{star}({total}) {base}"
 
-    def rename_nick(self, old: str, new: str) -> list[Conversation]:
-        """Apply a nick change to every member list (and a private tab's name).
+    def rename_nick(self, server_id: str, old: str, new: str) -> list[Conversation]:
+        """Apply a nick change on `server_id` to every member list and a private tab's name.
 
         Returns:
             The tabs `old` was part of, so each can show the notice.
         """
-        old_key, touched = casefold(old), []
+        old_folded, touched = casefold(old), []
         for conv in list(self.conversations.values()):
-            if old_key in conv.members:
-                prefixes, _ = conv.members.pop(old_key)
+            if conv.server_id != server_id:
+                continue
+            if old_folded in conv.members:
+                prefixes, _ = conv.members.pop(old_folded)
                 conv.members[casefold(new)] = (prefixes, new)
                 touched.append(conv)
-            elif conv.kind == "private" and conv.key == old_key:
+            elif conv.kind == "private" and casefold(conv.name) == old_folded:
                 touched.append(conv)
+        old_key = conversation_key(server_id, old)
         private = self.conversations.get(old_key)
-        if private is not None and private.kind == "private" and casefold(new) != old_key:
+        if private is not None and private.kind == "private" and casefold(new) != old_folded:
             del self.conversations[old_key]
             private.name = new
-            self.conversations[casefold(new)] = private
+            self.conversations[private.key] = private
             if self.active == old_key:
-                self.active = casefold(new)
+                self.active = private.key
         return touched
 
 
@@ -474,10 +492,14 @@ class RoomListModel:
     def __init__(self) -> None:
         self.rows: dict[str, RoomRow] = {}  # instance → row
 
-    def upsert(self, ad: AdLike) -> str:
-        """Add or update the room `ad` describes. Returns "added", "updated" or "same"."""
+    def upsert(self, ad: AdLike) -> tuple[str, RoomRow]:
+        """Add or update the room `ad` describes.
+
+        Returns:
+            ("added" | "updated" | "same", the row).
+        """
         row = RoomRow(
-            ad.instance or f"{ad.room}@{ad.host}:{ad.port}",
+            _instance_of(ad),
             ad.room,
             ad.host,
             ad.port,
@@ -489,12 +511,12 @@ class RoomListModel:
         old = self.rows.get(row.instance)
         self.rows[row.instance] = row
         if old is None:
-            return "added"
-        return "same" if old == row else "updated"
+            return "added", row
+        return ("same" if old == row else "updated"), row
 
-    def remove(self, ad: AdLike) -> bool:
-        """Forget the room `ad` describes. Returns False when it was not listed."""
-        return self.rows.pop(ad.instance or f"{ad.room}@{ad.host}:{ad.port}", None) is not None
+    def remove(self, ad: AdLike) -> RoomRow | None:
+        """Forget the room `ad` describes. Returns its row, or None if it was not listed."""
+        return self.rows.pop(_instance_of(ad), None)
 
     def sorted(self) -> list[RoomRow]:
         return sorted(self.rows.values(), key=lambda r: (casefold(r.room), r.host, r.port))
@@ -502,6 +524,11 @@ class RoomListModel:
     def index_of(self, instance: str) -> int:
         """Position of `instance` in sorted(), for inserting a Treeview row in order."""
         return [r.instance for r in self.sorted()].index(instance)
+
+
+def _instance_of(ad: AdLike) -> str:
+    # The browser always fills `instance`; a hand-made ad without one is keyed by its address.
+    return ad.instance or f"{ad.room}@{ad.host}:{ad.port}"
 
 
 # --- the input line ---------------------------------------------------------------------------

@@ -15,8 +15,10 @@ from lanchat.gui.viewmodel import (
     Conversation,
     Help,
     InputHistory,
+    Line,
     RoomListModel,
     UsageError,
+    conversation_key,
     format_event,
     format_message,
     format_time,
@@ -172,7 +174,7 @@ def test_mentions_use_irc_case_mapping() -> None:
 
 
 def test_unseen_tab_counts_unread_and_highlights() -> None:
-    conv = Conversation("#lobby", "room")
+    conv = Conversation("s", "#lobby", "room")
     conv.add(format_message(nick="b", ip="", text="x", time_ms=T0, own=False), seen=False)
     conv.add(
         format_message(nick="b", ip="", text="alice", time_ms=T0, own=False, highlight=True),
@@ -184,14 +186,14 @@ def test_unseen_tab_counts_unread_and_highlights() -> None:
 
 
 def test_seen_tab_and_notices_do_not_count() -> None:
-    conv = Conversation("#lobby", "room")
+    conv = Conversation("s", "#lobby", "room")
     conv.add(format_message(nick="b", ip="", text="x", time_ms=T0, own=False), seen=True)
     conv.add(format_event("bob joined"), seen=False, counts=False)
     assert conv.unread == 0
 
 
 def test_duplicate_msgid_is_dropped() -> None:
-    conv = Conversation("#lobby", "room")
+    conv = Conversation("s", "#lobby", "room")
     line = format_message(nick="b", ip="", text="x", time_ms=T0, own=False, msgid="m1")
     assert conv.add(line, seen=True)
     assert not conv.add(line, seen=True)
@@ -199,7 +201,7 @@ def test_duplicate_msgid_is_dropped() -> None:
 
 
 def test_view_is_trimmed_but_history_is_kept() -> None:
-    conv = Conversation("#big", "room", visible_limit=100)
+    conv = Conversation("s", "#big", "room", visible_limit=100)
     for i in range(10_000):
         conv.add(format_event(f"line {i}", T0), seen=True)
     assert len(conv.lines) == 10_000
@@ -209,56 +211,76 @@ def test_view_is_trimmed_but_history_is_kept() -> None:
 
 
 def test_member_rows_put_ops_first_and_mark_own_nick() -> None:
-    conv = Conversation("#lobby", "room")
+    conv = Conversation("s", "#lobby", "room")
     conv.set_members([("", "zed"), ("+", "carol"), ("@", "bob"), ("", "alice")])
     assert conv.member_rows("Alice") == ["@bob", "+carol", "alice (you)", "zed"]
 
 
+def msg(text: str, *, highlight: bool = False) -> Line:
+    return format_message(nick="x", ip="", text=text, time_ms=T0, own=False, highlight=highlight)
+
+
+def test_same_room_on_two_servers_is_two_tabs() -> None:
+    model = ChatModel()
+    a, _ = model.ensure("pc1:6667", "#lobby", "room")
+    b, created = model.ensure("pc2:6667", "#LOBBY", "room")
+    assert created and a is not b
+    assert model.get("pc2:6667", "#lobby") is b
+
+
 def test_window_title_shows_unread_total_and_mention_star() -> None:
-    model = ChatModel("alice")
-    model.ensure("#a", "room")
-    model.ensure("#b", "room")
-    assert model.active == "#a"
-    model.add("#b", "room", format_message(nick="x", ip="", text="hey", time_ms=T0, own=False))
+    model = ChatModel()
+    model.nicks["s"] = "alice"
+    a, _ = model.ensure("s", "#a", "room")
+    model.activate(a.key)
+    model.add("s", "#b", "room", msg("hey"))
     assert model.window_title() == "(1) lanchat — alice"
-    model.add(
-        "bob",
-        "private",
-        format_message(nick="bob", ip="", text="psst", time_ms=T0, own=False, highlight=True),
-    )
+    model.add("s", "bob", "private", msg("psst", highlight=True))
     assert model.window_title() == "* (2) lanchat — alice"
-    model.activate("#b")
-    model.activate("bob")
+    model.activate(conversation_key("s", "#b"))
+    model.activate(conversation_key("s", "bob"))
     assert model.window_title() == "lanchat — alice"
 
 
-def test_unfocused_window_counts_active_tab_as_unread() -> None:
-    model = ChatModel("alice")
-    model.ensure("#a", "room")
+def test_active_tab_does_not_count_unless_window_is_unfocused() -> None:
+    model = ChatModel()
+    a, _ = model.ensure("s", "#a", "room")
+    model.activate(a.key)
+    model.add("s", "#a", "room", msg("seen"))
     model.focused = False
-    model.add("#a", "room", format_event("x"))
-    assert model.get("#a").unread == 1  # type: ignore[union-attr]
+    model.add("s", "#a", "room", msg("not seen"))
+    assert a.unread == 1
+
+
+def test_duplicate_history_line_is_reported() -> None:
+    model = ChatModel()
+    line = format_message(nick="b", ip="", text="x", time_ms=T0, own=False, msgid="m1")
+    assert model.add("s", "#a", "room", line)[1]
+    assert not model.add("s", "#a", "room", line)[1]
 
 
 def test_nick_change_renames_members_and_private_tab() -> None:
-    model = ChatModel("alice")
-    room, _ = model.ensure("#a", "room")
+    model = ChatModel()
+    room, _ = model.ensure("s", "#a", "room")
     room.set_members([("@", "bob"), ("", "alice")])
-    model.ensure("bob", "private")
-    model.activate("bob")
-    touched = model.rename_nick("bob", "robert")
+    other, _ = model.ensure("t", "#b", "room")
+    other.set_members([("", "bob")])
+    private, _ = model.ensure("s", "bob", "private")
+    model.activate(private.key)
+    touched = model.rename_nick("s", "bob", "robert")
     assert {c.name for c in touched} == {"#a", "robert"}
     assert room.member_rows("alice") == ["@robert", "alice (you)"]
-    assert model.get("robert") is not None and model.get("bob") is None
-    assert model.active == "robert"
+    assert other.member_rows("alice") == ["bob"]
+    assert model.get("s", "robert") is private and model.get("s", "bob") is None
+    assert model.active == private.key
 
 
-def test_closing_active_tab_activates_another() -> None:
-    model = ChatModel("alice")
-    model.ensure("#a", "room")
-    model.ensure("#b", "room")
-    model.close("#a")
-    assert model.active == "#b"
+def test_closing_active_tab_leaves_no_active_tab() -> None:
+    model = ChatModel()
+    a, _ = model.ensure("s", "#a", "room")
+    model.activate(a.key)
+    model.close(a.key)
+    assert model.active == "" and model.get("s", "#a") is None
 
 
 # --- rooms page ---
@@ -267,19 +289,15 @@ def test_closing_active_tab_activates_another() -> None:
 def test_room_list_adds_updates_and_removes_by_instance() -> None:
     rooms = RoomListModel()
     ad = Ad("#lobby", "pc1", 6667, users=2, addresses=("192.168.1.5",), instance="lobby@pc1")
-    assert rooms.upsert(ad) == "added"
-    assert rooms.upsert(ad) == "same"
-    assert (
-        rooms.upsert(
-            Ad("#lobby", "pc1", 6667, users=3, addresses=("192.168.1.5",), instance="lobby@pc1")
-        )
-        == "updated"
-    )
-    assert rooms.upsert(Ad("#lobby", "pc2", 6667, instance="lobby@pc2")) == "added"
+    assert rooms.upsert(ad)[0] == "added"
+    assert rooms.upsert(ad)[0] == "same"
+    more = Ad("#lobby", "pc1", 6667, users=3, addresses=("192.168.1.5",), instance="lobby@pc1")
+    assert rooms.upsert(more)[0] == "updated"
+    assert rooms.upsert(Ad("#lobby", "pc2", 6667, instance="lobby@pc2"))[0] == "added"
     assert [r.host for r in rooms.sorted()] == ["pc1", "pc2"]
     assert rooms.sorted()[0].values() == ("#lobby", "pc1", "3", "", "192.168.1.5:6667")
-    assert rooms.remove(ad)
-    assert not rooms.remove(ad)
+    assert rooms.remove(ad) is not None
+    assert rooms.remove(ad) is None
     assert [r.host for r in rooms.sorted()] == ["pc2"]
 
 

@@ -1,0 +1,254 @@
+"""The chat widgets: one conversation's transcript, topic bar and member list; the input line.
+
+Layer: GUI (Tk main thread only); imports tkinter, lanchat.gui.viewmodel and lanchat.gui.theme.
+The widgets are thin: every line arrives already formatted (viewmodel.Line, with its tags) and
+the input line asks the view-model for history and completion.
+
+The transcript is a read-only Text widget that still lets people select and copy; it holds at
+most `visible_limit` lines (older ones are deleted from the widget, not from the history), so
+a busy room stays as fast as a quiet one (issue #3: "trim the view, not the history").
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+import webbrowser
+from collections.abc import Callable, Iterable, Sequence
+from tkinter import ttk
+
+from lanchat.gui.theme import Palette, transcript_font
+from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, Completer, InputHistory, Line
+
+__all__ = ["ConversationView", "InputBar"]
+
+
+class ConversationView(ttk.Frame):
+    """Tk thread only. Topic bar above a transcript, with the member list on the right."""
+
+    def __init__(
+        self,
+        master: tk.Misc,
+        palette: Palette,
+        *,
+        members: bool = True,
+        visible_limit: int = DEFAULT_VISIBLE_LINES,
+        open_url: Callable[[str], object] = webbrowser.open,
+    ) -> None:
+        super().__init__(master)
+        self.visible_limit = visible_limit  # lines kept in the Text widget
+        self._open_url = open_url
+        self.topic = ttk.Label(self, text="", style="Topic.TLabel", anchor="w")
+        self.topic.pack(fill="x")
+        body = ttk.PanedWindow(self, orient="horizontal")
+        body.pack(fill="both", expand=True)
+        left = ttk.Frame(body)
+        self.text = tk.Text(
+            left,
+            wrap="word",
+            font=transcript_font(self),
+            relief="flat",
+            borderwidth=0,
+            padx=10,
+            pady=6,
+            spacing1=2,
+            spacing3=2,
+            undo=False,
+            cursor="arrow",
+            takefocus=False,
+        )
+        scroll = ttk.Scrollbar(left, orient="vertical", command=self.text.yview)
+        self.text.configure(yscrollcommand=scroll.set, state="disabled")
+        scroll.pack(side="right", fill="y")
+        self.text.pack(side="left", fill="both", expand=True)
+        body.add(left, weight=5)
+        self.members: tk.Listbox | None = None
+        if members:
+            right = ttk.Frame(body)
+            self.member_count = ttk.Label(right, text="", style="Muted.TLabel", padding=(8, 4))
+            self.member_count.pack(fill="x")
+            self.members = tk.Listbox(
+                right, relief="flat", borderwidth=0, activestyle="none", width=18
+            )
+            self.members.pack(fill="both", expand=True)
+            body.add(right, weight=1)
+        self.text.tag_bind("url", "<Button-1>", self._click_url)
+        self.text.tag_bind("url", "<Enter>", lambda _e: self.text.configure(cursor="hand2"))
+        self.text.tag_bind("url", "<Leave>", lambda _e: self.text.configure(cursor="arrow"))
+        self.apply_palette(palette)
+
+    def apply_palette(self, pal: Palette) -> None:
+        """Colour the Text and Listbox (classic widgets do not follow the ttk theme)."""
+        self.text.configure(
+            background=pal.surface,
+            foreground=pal.fg,
+            selectbackground=pal.select_bg,
+            selectforeground=pal.fg,
+            insertbackground=pal.fg,
+            inactiveselectbackground=pal.select_bg,
+        )
+        self.text.tag_configure("time", foreground=pal.muted)
+        self.text.tag_configure("event", foreground=pal.muted)
+        self.text.tag_configure("error", foreground=pal.error)
+        self.text.tag_configure("notice", foreground=pal.muted)
+        self.text.tag_configure("own", foreground=pal.own, font=_bold(self))
+        self.text.tag_configure("highlight", background=pal.highlight_bg)
+        self.text.tag_configure("url", foreground=pal.accent, underline=True)
+        self.text.tag_configure("action", font=_italic(self))
+        for i, colour in enumerate(pal.nicks):
+            self.text.tag_configure(f"nick{i}", foreground=colour, font=_bold(self))
+        self.text.tag_raise("sel")
+        if self.members is not None:
+            self.members.configure(
+                background=pal.surface,
+                foreground=pal.fg,
+                selectbackground=pal.select_bg,
+                selectforeground=pal.fg,
+                highlightthickness=0,
+            )
+
+    def show(self, lines: Iterable[Line]) -> None:
+        """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed)."""
+        self.text.configure(state="normal")
+        self.text.delete("1.0", "end")
+        self._insert(lines)
+        self.text.configure(state="disabled")
+        self.text.see("end")
+
+    def append(self, lines: Sequence[Line]) -> None:
+        """Add `lines` at the bottom, trimming the oldest beyond `visible_limit`.
+
+        Scrolls to the new lines only when the view was already at the bottom, so reading
+        older lines is not interrupted by new ones.
+        """
+        if not lines:
+            return
+        at_bottom = self.text.yview()[1] >= 0.999
+        self.text.configure(state="normal")
+        self._insert(lines[-self.visible_limit :])
+        excess = self.line_count() - self.visible_limit
+        if excess > 0:
+            self.text.delete("1.0", f"{excess + 1}.0")
+        self.text.configure(state="disabled")
+        if at_bottom:
+            self.text.see("end")
+
+    def _insert(self, lines: Iterable[Line]) -> None:
+        for line in lines:
+            if self.text.compare("end-1c", "!=", "1.0"):
+                self.text.insert("end", "\n")
+            for seg in line.segments:
+                self.text.insert("end", seg.text, seg.tags)
+
+    def line_count(self) -> int:
+        """Lines in the Text widget now."""
+        if self.text.compare("end-1c", "==", "1.0"):
+            return 0
+        return int(self.text.index("end-1c").split(".")[0])
+
+    def contents(self) -> str:
+        """The transcript as plain text (what a select-all copy would give)."""
+        return self.text.get("1.0", "end-1c")
+
+    def set_topic(self, topic: str) -> None:
+        self.topic.configure(text=topic or "No topic. Set one with /topic")
+
+    def set_members(self, rows: Sequence[str]) -> None:
+        """Show the member list (rows already ordered and marked by the view-model)."""
+        if self.members is None:
+            return
+        self.members.delete(0, "end")
+        self.members.insert("end", *rows)
+        self.member_count.configure(text=f"{len(rows)} here")
+
+    def member_rows(self) -> list[str]:
+        return list(self.members.get(0, "end")) if self.members is not None else []
+
+    def _click_url(self, event: tk.Event[tk.Text]) -> None:
+        index = self.text.index(f"@{event.x},{event.y}")
+        ranges = self.text.tag_prevrange("url", f"{index}+1c")
+        if ranges:
+            url = self.text.get(*ranges)
+            self._open_url(url if "://" in url else "https://" + url)
+
+
+def _bold(widget: tk.Misc) -> tuple[str, int, str]:
+    f = transcript_font(widget)
+    return (str(f.actual("family")), int(f.actual("size")), "bold")
+
+
+def _italic(widget: tk.Misc) -> tuple[str, int, str]:
+    f = transcript_font(widget)
+    return (str(f.actual("family")), int(f.actual("size")), "italic")
+
+
+class InputBar(ttk.Frame):
+    """Tk thread only. The line people type in: Return sends, Up/Down recall, Tab completes.
+
+    Args:
+        master: parent widget.
+        on_send: called with the typed line (not empty) when Return is pressed.
+        nicks: returns the nicks to complete in the current tab.
+    """
+
+    def __init__(
+        self,
+        master: tk.Misc,
+        on_send: Callable[[str], None],
+        nicks: Callable[[], Sequence[str]],
+    ) -> None:
+        super().__init__(master, padding=(8, 6))
+        self._on_send = on_send
+        self._nicks = nicks
+        self.history = InputHistory()
+        self.completer = Completer()
+        self.var = tk.StringVar(self)
+        self.entry = ttk.Entry(self, textvariable=self.var, font=transcript_font(self))
+        self.entry.pack(side="left", fill="x", expand=True)
+        self.send_button = ttk.Button(self, text="Send", style="Accent.TButton", command=self.send)
+        self.send_button.pack(side="left", padx=(6, 0))
+        self.entry.bind("<Return>", self._on_return)
+        self.entry.bind("<KP_Enter>", self._on_return)
+        self.entry.bind("<Up>", self._on_up)
+        self.entry.bind("<Down>", self._on_down)
+        self.entry.bind("<Tab>", self._on_tab)
+        self.entry.bind("<Key>", self._on_other_key, add="+")
+
+    def send(self) -> None:
+        text = self.var.get()
+        if not text.strip():
+            return
+        self.history.push(text)
+        self.var.set("")
+        self._on_send(text)
+
+    def set_enabled(self, enabled: bool) -> None:
+        state = "normal" if enabled else "disabled"
+        self.entry.configure(state=state)
+        self.send_button.configure(state=state)
+
+    def _on_return(self, _event: tk.Event[ttk.Entry]) -> str:
+        self.send()
+        return "break"
+
+    def _set(self, text: str, cursor: int | None = None) -> None:
+        self.var.set(text)
+        self.entry.icursor(len(text) if cursor is None else cursor)
+
+    def _on_up(self, _event: tk.Event[ttk.Entry]) -> str:
+        self._set(self.history.up(self.var.get()))
+        return "break"
+
+    def _on_down(self, _event: tk.Event[ttk.Entry]) -> str:
+        self._set(self.history.down(self.var.get()))
+        return "break"
+
+    def _on_tab(self, _event: tk.Event[ttk.Entry]) -> str:
+        line, cursor = self.completer.complete(
+            self.var.get(), self.entry.index("insert"), self._nicks()
+        )
+        self._set(line, cursor)
+        return "break"  # keep the focus in the entry
+
+    def _on_other_key(self, event: tk.Event[ttk.Entry]) -> None:
+        if event.keysym not in ("Tab", "Shift_L", "Shift_R"):
+            self.completer.reset()

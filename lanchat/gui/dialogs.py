@@ -1,0 +1,175 @@
+"""Checking what people type to connect, and the small "this room needs a key" dialog.
+
+Layer: GUI; imports tkinter, lanchat.protocol (name rules) and lanchat.gui.theme. The checks
+are plain functions (IDLE's `entry_ok` pattern) so they are tested without a display; each
+problem is one sentence that says what to type instead.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable
+from dataclasses import dataclass
+from tkinter import ttk
+
+from lanchat.protocol import is_valid_channel, is_valid_nick
+
+__all__ = [
+    "DEFAULT_PORT",
+    "ConnectRequest",
+    "InputProblem",
+    "KeyDialog",
+    "check_nick",
+    "check_room",
+    "parse_address",
+    "validate_connect",
+]
+
+DEFAULT_PORT = 6667
+
+
+class InputProblem(ValueError):
+    """What was typed cannot be used; str(e) says what to type instead."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectRequest:
+    """A checked "Connect manually" form."""
+
+    host: str
+    port: int
+    nick: str
+    password: str | None  # server password, None when empty
+    room: str  # "" when no room was given
+
+    @property
+    def address(self) -> str:
+        """ "host:port", with brackets around an IPv6 literal."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+def check_nick(nick: str) -> str:
+    """Return the nickname stripped, or raise InputProblem saying what a nickname may be."""
+    nick = nick.strip()
+    if not nick:
+        raise InputProblem("Type a nickname: it is how others see you.")
+    if not is_valid_nick(nick):
+        raise InputProblem(
+            f"{nick!r} cannot be a nickname: start with a letter and use letters, digits "
+            "or - _ [ ] { } \\ ` ^ | (at most 30, no spaces)."
+        )
+    return nick
+
+
+def check_room(room: str) -> str:
+    """Return the room name with its "#" ("" stays ""), or raise InputProblem."""
+    room = room.strip()
+    if not room:
+        return ""
+    if not room.startswith("#"):
+        room = "#" + room
+    if not is_valid_channel(room):
+        raise InputProblem(f"{room!r} cannot be a room name: no spaces, commas or control keys.")
+    return room
+
+
+def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int]:
+    """Split "host", "host:port", "[v6]:port" or a bare IPv6 address.
+
+    Raises:
+        InputProblem: empty host, or a port that is not a number from 1 to 65535.
+    """
+    text = text.strip()
+    host, port_text = text, ""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest.removeprefix(":")
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    host = host.strip()
+    if not host or " " in host:
+        raise InputProblem(
+            "Type the host: a name like alice-laptop or an address like 192.168.1.20."
+        )
+    return host, check_port(port_text, default_port)
+
+
+def check_port(text: str, default_port: int = DEFAULT_PORT) -> int:
+    """A port number from `text` ("" means `default_port`), or raise InputProblem."""
+    text = text.strip()
+    if not text:
+        return default_port
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise InputProblem(
+            f"The port must be a number from 1 to 65535 (usually 6667), not {text!r}."
+        )
+    return int(text)
+
+
+def validate_connect(host: str, port: str, nick: str, password: str, room: str) -> ConnectRequest:
+    """Check the "Connect manually" form.
+
+    Args:
+        host: host name or address; may carry ":port", which wins over `port`.
+        port: the port field ("" for 6667).
+        nick: the nickname.
+        password: the server password ("" for none).
+        room: the room to join ("" for none; "#" is added when missing).
+
+    Returns:
+        The checked request.
+
+    Raises:
+        InputProblem: the first field that is wrong, in form order, in plain words.
+    """
+    default = check_port(port)
+    host, port_number = parse_address(host, default)
+    return ConnectRequest(
+        host=host,
+        port=port_number,
+        nick=check_nick(nick),
+        password=password or None,
+        room=check_room(room),
+    )
+
+
+class KeyDialog(tk.Toplevel):
+    """Tk thread only. Asks for the key of a locked room; calls `on_done(key)` or nothing.
+
+    Not modal in the wait_window sense: the caller's event loop keeps running (network events
+    keep arriving), the dialog just grabs input for itself while it is open.
+    """
+
+    def __init__(self, master: tk.Misc, room: str, on_done: Callable[[str], None]) -> None:
+        super().__init__(master)
+        self.title(f"Key for {room}")
+        self.resizable(False, False)
+        self.transient(master.winfo_toplevel())
+        self._on_done = on_done
+        frame = ttk.Frame(self, padding=16)
+        frame.pack(fill="both", expand=True)
+        ttk.Label(frame, text=f"{room} is locked. Type its key (ask whoever runs it):").pack(
+            anchor="w"
+        )
+        self.key = tk.StringVar(self)
+        self.entry = ttk.Entry(frame, textvariable=self.key, show="•", width=32)
+        self.entry.pack(fill="x", pady=(8, 4))
+        self.problem = ttk.Label(frame, text="", style="Error.TLabel")
+        self.problem.pack(anchor="w")
+        buttons = ttk.Frame(frame)
+        buttons.pack(fill="x", pady=(8, 0))
+        self.ok = ttk.Button(buttons, text="Join", style="Accent.TButton", command=self.submit)
+        self.ok.pack(side="right")
+        ttk.Button(buttons, text="Cancel", command=self.destroy).pack(side="right", padx=6)
+        self.entry.bind("<Return>", lambda _e: self.submit())
+        self.bind("<Escape>", lambda _e: self.destroy())
+        self.entry.focus_set()
+
+    def submit(self) -> None:
+        key = self.key.get()
+        if not key or " " in key:
+            self.problem.configure(text="Type the key (it has no spaces).")
+            return
+        self.destroy()
+        self._on_done(key)

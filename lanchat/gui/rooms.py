@@ -1,0 +1,215 @@
+"""The two ways in: the Rooms page (rooms found on the LAN) and the Connect manually page.
+
+Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{viewmodel,dialogs,theme}.
+The Rooms page mirrors a viewmodel.RoomListModel in a Treeview, row id = DNS-SD instance, so
+an update or removal touches exactly one row however often the LAN changes. The checks of the
+manual form live in lanchat.gui.dialogs.
+"""
+
+from __future__ import annotations
+
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from tkinter import ttk
+
+from lanchat.gui.dialogs import (
+    DEFAULT_PORT,
+    ConnectRequest,
+    InputProblem,
+    check_nick,
+    validate_connect,
+)
+from lanchat.gui.viewmodel import AdLike, RoomListModel, RoomRow
+
+__all__ = ["ConnectPage", "RoomsPage"]
+
+_COLUMNS = (("room", "Room", 170), ("host", "Host", 150), ("users", "People", 70),
+            ("topic", "Topic", 300), ("address", "Address", 150))  # fmt: skip
+_EMPTY = "Looking for rooms on your network… Start one with the launcher, or connect manually."
+
+
+class RoomsPage(ttk.Frame):
+    """Tk thread only. Nickname field, the live list of rooms, and Join.
+
+    Args:
+        master: parent widget.
+        nick: the remembered nickname.
+        on_join: called with (row, nick) when a room is chosen and the nick is valid.
+        on_manual: called when "Connect manually" is pressed.
+    """
+
+    def __init__(
+        self,
+        master: tk.Misc,
+        nick: str,
+        on_join: Callable[[RoomRow, str], None],
+        on_manual: Callable[[], None],
+    ) -> None:
+        super().__init__(master, padding=16)
+        self.model = RoomListModel()
+        self._on_join = on_join
+        head = ttk.Frame(self)
+        head.pack(fill="x")
+        ttk.Label(head, text="Rooms on your network", style="Title.TLabel").pack(side="left")
+        ttk.Button(head, text="Connect manually…", command=on_manual).pack(side="right")
+        nick_row = ttk.Frame(self)
+        nick_row.pack(fill="x", pady=(12, 8))
+        ttk.Label(nick_row, text="Your nickname").pack(side="left")
+        self.nick = tk.StringVar(self, nick)
+        self.nick_entry = ttk.Entry(nick_row, textvariable=self.nick, width=24)
+        self.nick_entry.pack(side="left", padx=8)
+        self.problem = ttk.Label(nick_row, text="", style="Error.TLabel")
+        self.problem.pack(side="left")
+        table = ttk.Frame(self)
+        table.pack(fill="both", expand=True)
+        self.tree = ttk.Treeview(
+            table, columns=[c[0] for c in _COLUMNS], show="headings", selectmode="browse"
+        )
+        for name, title, width in _COLUMNS:
+            self.tree.heading(name, text=title, anchor="w")
+            self.tree.column(name, width=width, anchor="w", stretch=name == "topic")
+        scroll = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
+        self.tree.configure(yscrollcommand=scroll.set)
+        scroll.pack(side="right", fill="y")
+        self.tree.pack(side="left", fill="both", expand=True)
+        foot = ttk.Frame(self)
+        foot.pack(fill="x", pady=(10, 0))
+        self.status = ttk.Label(foot, text=_EMPTY, style="Muted.TLabel")
+        self.status.pack(side="left")
+        self.join_button = ttk.Button(
+            foot, text="Join", style="Accent.TButton", command=self.join_selected
+        )
+        self.join_button.pack(side="right")
+        self.tree.bind("<Double-1>", lambda _e: self.join_selected())
+        self.tree.bind("<Return>", lambda _e: self.join_selected())
+
+    def upsert(self, ad: AdLike) -> None:
+        """A room appeared or changed: add or refresh its row, keeping the sort order."""
+        change, row = self.model.upsert(ad)
+        instance = row.instance
+        if change == "added":
+            self.tree.insert("", self.model.index_of(instance), iid=instance, values=row.values())
+        elif change == "updated":
+            self.tree.item(instance, values=row.values())
+            self.tree.move(instance, "", self.model.index_of(instance))
+        self._update_status()
+
+    def remove(self, ad: AdLike) -> None:
+        """A room went away (withdrawn, or its host stopped answering): drop its row."""
+        row = self.model.remove(ad)
+        if row is not None:
+            self.tree.delete(row.instance)
+        self._update_status()
+
+    def shown_rows(self) -> list[tuple[str, ...]]:
+        """The Treeview's rows, top to bottom, as displayed."""
+        return [
+            tuple(str(v) for v in self.tree.item(i, "values")) for i in self.tree.get_children()
+        ]
+
+    def select(self, instance: str) -> None:
+        self.tree.selection_set(instance)
+        self.tree.focus(instance)
+
+    def join_selected(self) -> None:
+        """Join the selected room with the typed nickname (or say what is missing)."""
+        chosen = self.tree.selection()
+        try:
+            nick = check_nick(self.nick.get())
+        except InputProblem as e:
+            self.problem.configure(text=str(e))
+            self.nick_entry.focus_set()
+            return
+        self.problem.configure(text="")
+        if not chosen:
+            self.status.configure(text="Pick a room in the list first, then press Join.")
+            return
+        self._on_join(self.model.rows[chosen[0]], nick)
+
+    def _update_status(self) -> None:
+        n = len(self.model.rows)
+        text = _EMPTY if not n else f"{n} room{'s' if n != 1 else ''} found. Double-click to join."
+        self.status.configure(text=text)
+
+
+class ConnectPage(ttk.Frame):
+    """Tk thread only. Host, port, nickname, optional password and room; Connect.
+
+    Args:
+        master: parent widget.
+        nick: the remembered nickname.
+        recent: recent "host:port" addresses, newest first (offered in the host box).
+        on_connect: called with the checked request.
+    """
+
+    def __init__(
+        self,
+        master: tk.Misc,
+        nick: str,
+        recent: Sequence[str],
+        on_connect: Callable[[ConnectRequest], None],
+    ) -> None:
+        super().__init__(master, padding=16)
+        self._on_connect = on_connect
+        ttk.Label(self, text="Connect to a server", style="Title.TLabel").grid(
+            row=0, column=0, columnspan=2, sticky="w", pady=(0, 4)
+        )
+        ttk.Label(
+            self,
+            text="For rooms that are not listed (another network, or mDNS blocked). "
+            "Any IRC server works too.",
+            style="Muted.TLabel",
+        ).grid(row=1, column=0, columnspan=2, sticky="w", pady=(0, 12))
+        self.host = tk.StringVar(self, recent[0].rpartition(":")[0] if recent else "")
+        self.port = tk.StringVar(self, recent[0].rpartition(":")[2] if recent else "")
+        self.nick = tk.StringVar(self, nick)
+        self.password = tk.StringVar(self)
+        self.room = tk.StringVar(self, "#lobby")
+        self.host_box = ttk.Combobox(self, textvariable=self.host, values=list(recent), width=30)
+        self.host_box.bind("<<ComboboxSelected>>", self._recent_chosen)
+        fields: list[tuple[str, tk.Widget]] = [
+            ("Host or address", self.host_box),
+            ("Port", ttk.Entry(self, textvariable=self.port, width=8)),
+            ("Nickname", ttk.Entry(self, textvariable=self.nick, width=24)),
+            ("Server password", ttk.Entry(self, textvariable=self.password, show="•", width=24)),
+            ("Room", ttk.Entry(self, textvariable=self.room, width=24)),
+        ]
+        for i, (label, widget) in enumerate(fields, start=2):
+            ttk.Label(self, text=label).grid(row=i, column=0, sticky="w", padx=(0, 12), pady=4)
+            widget.grid(row=i, column=1, sticky="w", pady=4)
+            widget.bind("<Return>", lambda _e: self.submit())
+        ttk.Label(self, text=f"empty: {DEFAULT_PORT}", style="Muted.TLabel").grid(
+            row=3, column=1, sticky="w", padx=(90, 0)
+        )
+        self.problem = ttk.Label(self, text="", style="Error.TLabel", wraplength=520)
+        self.problem.grid(row=8, column=0, columnspan=2, sticky="w", pady=(8, 0))
+        self.connect_button = ttk.Button(
+            self, text="Connect", style="Accent.TButton", command=self.submit
+        )
+        self.connect_button.grid(row=9, column=1, sticky="e", pady=(12, 0))
+        self.columnconfigure(1, weight=1)
+
+    def submit(self) -> None:
+        """Check the form; show the first problem, or hand the request on."""
+        try:
+            request = validate_connect(
+                self.host.get(),
+                self.port.get(),
+                self.nick.get(),
+                self.password.get(),
+                self.room.get(),
+            )
+        except InputProblem as e:
+            self.problem.configure(text=str(e))
+            return
+        self.problem.configure(text="")
+        self._on_connect(request)
+
+    def set_recent(self, recent: Sequence[str]) -> None:
+        self.host_box.configure(values=list(recent))
+
+    def _recent_chosen(self, _event: object) -> None:
+        host, _, port = self.host.get().rpartition(":")
+        if host:
+            self.host.set(host)
+            self.port.set(port)
