@@ -34,6 +34,7 @@ from lanchat.client.events import (
     GuiCommand,
     Join,
     Part,
+    Reconnect,
     Registered,
     RequestHistory,
     Say,
@@ -133,7 +134,8 @@ class ClientConnection:
         self.rng = rng
         self._writer: asyncio.StreamWriter | None = None  # None while not connected
         self._task: asyncio.Task[None] | None = None  # run(), until quit
-        self._quitting = asyncio.Event()  # set by quit(): stop reconnecting, wake from backoff
+        self._quitting = False  # set by quit(): stop reconnecting
+        self._wake = asyncio.Event()  # ends a backoff wait early (quit or Reconnect)
 
     @property
     def server_id(self) -> str:
@@ -160,7 +162,7 @@ class ClientConnection:
         """Connect, read until the connection drops, and reconnect with backoff until quit."""
         attempt = 1
         ever_registered = False
-        while not self._quitting.is_set():
+        while not self._quitting:
             self.emit(Connecting(self.server_id, self.host, self.port, attempt))
             try:
                 reader, writer = await asyncio.wait_for(
@@ -178,7 +180,7 @@ class ClientConnection:
                 registered, reason = await self._serve(reader, writer)
                 if registered:
                     ever_registered, attempt = True, 1
-                if self._quitting.is_set():
+                if self._quitting:
                     break
                 if not ever_registered:
                     self.emit(ConnectFailed(self.server_id, reason, self._refusal_hint()))
@@ -186,7 +188,8 @@ class ClientConnection:
             delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
             self.emit(Disconnected(self.server_id, reason, True, round(delay, 1)))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._quitting.wait(), delay)
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
             attempt += 1
         self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
 
@@ -292,6 +295,8 @@ class ClientConnection:
             self.session.set_away(cmd.message)
         elif isinstance(cmd, RequestHistory):
             self.session.request_history(cmd.target, cmd.before_msgid, cmd.limit)
+        elif isinstance(cmd, Reconnect):
+            self.reconnect_now()
         elif isinstance(cmd, SendRaw):
             try:
                 self.session.send_raw(cmd.line)
@@ -303,10 +308,17 @@ class ClientConnection:
             self.emit(event)
         self._flush()
 
+    def reconnect_now(self) -> None:
+        """Loop thread only. End the current backoff wait and try at once (no-op while
+        connected)."""
+        if not self.connected:
+            self._wake.set()
+
     async def quit(self, reason: str = "", timeout_s: float = _QUIT_TIMEOUT_S) -> None:
         """Loop thread only. Send QUIT, wait up to `timeout_s` for the server to close, stop
         reconnecting. Ends with Disconnected(will_retry=False)."""
-        self._quitting.set()
+        self._quitting = True
+        self._wake.set()
         if self._writer is not None:
             self.session.quit(reason)
             self._flush()

@@ -43,6 +43,7 @@ __all__ = [
     "Part",
     "Parted",
     "Quit",
+    "Reconnect",
     "Registered",
     "RequestHistory",
     "Say",
@@ -396,6 +397,14 @@ class Quit:
 
 
 @dataclass(frozen=True, slots=True)
+class Reconnect:
+    """Try to reconnect now instead of waiting out the backoff delay ("Retry now" button);
+    does nothing while connected."""
+
+    server_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class BrowseRooms:
     """Start (`on` True) or stop discovering rooms on the LAN (RoomAdded/Updated/Removed)."""
 
@@ -414,5 +423,6 @@ GuiCommand = (
     | RequestHistory
     | SendRaw
     | Quit
+    | Reconnect
     | BrowseRooms
 )
