@@ -1,0 +1,408 @@
+"""HistoryDB against real SQLite files: round trips, every CHATHISTORY subcommand, bad files.
+
+CHATHISTORY semantics: https://ircv3.net/specs/extensions/chathistory ("Subcommands").
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lanchat.errors import StoreError
+from lanchat.store import SCHEMA_VERSION, HistoryDB, HistoryQuery, HistoryRecord, RoomRecord
+
+LOBBY = "#lobby"
+PRIVATE = "alice bob"  # the conversation key of alice and bob (casefolded, sorted)
+
+
+def message(
+    msgid: str,
+    time_ms: int,
+    key: str = LOBBY,
+    text: str = "hi",
+    *,
+    command: str = "PRIVMSG",
+    tags: dict[str, str] | None = None,
+) -> HistoryRecord:
+    """A message from alice to `key` (a room, or the private conversation with bob)."""
+    target = "bob" if key == PRIVATE else key
+    return HistoryRecord(
+        msgid, time_ms, command, "alice!alice@192.0.2.7", target, key, text, tags or {}
+    )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[HistoryDB]:
+    db = HistoryDB(tmp_path / "history.sqlite3")
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def lobby(db: HistoryDB) -> HistoryDB:
+    """#lobby holds m0..m9 at 1000, 1000, 1001, 1001, ... 1004 (two messages per ms).
+
+    Other conversations are interleaved with it, to show queries never leak across keys.
+    """
+    records = []
+    for i in range(10):
+        records.append(message(f"m{i}", 1000 + i // 2))
+        records.append(message(f"other{i}", 1000 + i // 2, key="#other"))
+        records.append(message(f"p{i}", 1000 + i // 2, key=PRIVATE))
+    db.append(records)
+    return db
+
+
+Bound = str | int | None
+
+
+def ids(
+    db: HistoryDB,
+    subcommand: str,
+    start: Bound = None,
+    end: Bound = None,
+    limit: int = 100,
+    key: str = LOBBY,
+) -> list[str]:
+    """The msgids CHATHISTORY `subcommand` returns for `key`, in the order returned."""
+    query = HistoryQuery(subcommand, key, start, end, limit)
+    return [r.msgid for r in db.query(query)]
+
+
+# -- round trips ---------------------------------------------------------------------------
+
+
+def test_message_round_trip_keeps_every_field_tags_and_unicode(db: HistoryDB) -> None:
+    original = message(
+        "abc", 1_700_000_000_123, text="héllo 👋 wörld", tags={"+draft/react": "🎉", "+x": "a;b c"}
+    )
+    db.append([original])
+    assert db.query(HistoryQuery("LATEST", LOBBY, None)) == [original]
+
+
+def test_tagmsg_with_empty_text_round_trips(db: HistoryDB) -> None:
+    tagmsg = message("t1", 5, command="TAGMSG", text="", tags={"+typing": "active"})
+    db.append([tagmsg])
+    assert db.query(HistoryQuery("LATEST", LOBBY, None)) == [tagmsg]
+
+
+def test_storing_the_same_msgid_twice_keeps_one_copy(db: HistoryDB) -> None:
+    db.append([message("dup", 1)])
+    db.append([message("dup", 1), message("new", 2)])
+    assert ids(db, "LATEST") == ["dup", "new"]
+
+
+def test_room_round_trip_update_and_delete(db: HistoryDB) -> None:
+    room = RoomRecord(
+        "#lobby",
+        "#Lobby",
+        1_700_000_000,
+        topic="Snacks 🍕",
+        modes="nt",
+        password="s3cret",
+        limit=20,
+        bans=("*!*@192.0.2.9", "bad!*@*"),
+    )
+    db.append([room, RoomRecord("#zoo", "#Zoo", 1)])
+    assert db.load_rooms() == [room, RoomRecord("#zoo", "#Zoo", 1)]
+
+    changed = RoomRecord(
+        "#lobby",
+        "#Lobby",
+        1_700_000_000,
+        topic="new",
+        topic_setter="bob",
+        topic_time_s=1_700_000_500,
+    )
+    db.append([changed, RoomRecord("#zoo", "#Zoo", 1, deleted=True)])
+    assert db.load_rooms() == [changed]
+
+
+def test_room_changes_in_one_append_apply_in_order(db: HistoryDB) -> None:
+    created = RoomRecord("#tmp", "#tmp", 1)
+    db.append(
+        [
+            created,
+            message("a", 1),
+            RoomRecord("#tmp", "#tmp", 1, deleted=True),
+            message("b", 2),
+            RoomRecord("#tmp", "#TMP", 2),
+        ]
+    )
+    assert db.load_rooms() == [RoomRecord("#tmp", "#TMP", 2)]
+    assert ids(db, "LATEST") == ["a", "b"]
+
+
+def test_messages_and_rooms_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    first = HistoryDB(path)
+    first.append([message("kept", 1), RoomRecord("#lobby", "#lobby", 1, topic="t")])
+    first.close()
+    again = HistoryDB(path)
+    assert ids(again, "LATEST") == ["kept"]
+    assert again.load_rooms() == [RoomRecord("#lobby", "#lobby", 1, topic="t")]
+    again.close()
+
+
+def test_new_database_has_the_current_schema_version_and_wal(db: HistoryDB) -> None:
+    with sqlite3.connect(db.path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+# -- CHATHISTORY LATEST --------------------------------------------------------------------
+
+
+def test_latest_star_returns_the_newest_messages_oldest_first(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", None, limit=3) == ["m7", "m8", "m9"]
+
+
+def test_latest_with_msgid_returns_only_messages_after_it(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", "m6", limit=10) == ["m7", "m8", "m9"]
+    assert ids(lobby, "LATEST", "m2", limit=2) == ["m8", "m9"]
+
+
+def test_latest_with_timestamp_excludes_messages_at_that_time(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", 1003, limit=10) == ["m8", "m9"]
+
+
+def test_latest_on_an_empty_conversation_is_empty(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", key="#nobody") == []
+
+
+# -- BEFORE / AFTER ------------------------------------------------------------------------
+
+
+def test_before_msgid_breaks_time_ties_by_storage_order(lobby: HistoryDB) -> None:
+    # m3 shares its millisecond with m2: m2 is before it, m3 itself is excluded.
+    assert ids(lobby, "BEFORE", "m3", limit=2) == ["m1", "m2"]
+
+
+def test_before_timestamp_excludes_messages_at_that_time(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BEFORE", 1002, limit=3) == ["m1", "m2", "m3"]
+
+
+def test_after_msgid_returns_the_earliest_messages_after_it(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AFTER", "m2", limit=3) == ["m3", "m4", "m5"]
+
+
+def test_after_timestamp_excludes_messages_at_that_time(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AFTER", 1001, limit=2) == ["m4", "m5"]
+
+
+def test_before_the_first_and_after_the_last_message_are_empty(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BEFORE", "m0") == []
+    assert ids(lobby, "AFTER", "m9") == []
+
+
+def test_msgid_prefix_is_accepted(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AFTER", "msgid=m8") == ["m9"]
+
+
+def test_unknown_msgid_gives_an_empty_result(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BEFORE", "no-such-id") == []
+
+
+def test_msgid_of_another_conversation_gives_an_empty_result(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AFTER", "other2") == []
+
+
+def test_zero_limit_gives_an_empty_result(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", None, limit=0) == []
+
+
+# -- AROUND --------------------------------------------------------------------------------
+
+
+def test_around_msgid_includes_it_with_half_before(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AROUND", "m5", limit=4) == ["m3", "m4", "m5", "m6"]
+
+
+def test_around_timestamp_splits_at_that_time(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AROUND", 1002, limit=3) == ["m3", "m4", "m5"]
+
+
+def test_around_near_an_end_fills_the_limit_from_the_other_side(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AROUND", "m1", limit=6) == ["m0", "m1", "m2", "m3", "m4", "m5"]
+    assert ids(lobby, "AROUND", "m9", limit=4) == ["m6", "m7", "m8", "m9"]
+
+
+# -- BETWEEN -------------------------------------------------------------------------------
+
+
+def test_between_forwards_counts_from_the_first_bound(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BETWEEN", "m1", "m8", limit=3) == ["m2", "m3", "m4"]
+
+
+def test_between_backwards_counts_from_the_first_bound(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BETWEEN", "m8", "m1", limit=3) == ["m5", "m6", "m7"]
+
+
+def test_between_excludes_both_bounds(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BETWEEN", "m1", "m4") == ["m2", "m3"]
+    assert ids(lobby, "BETWEEN", 1000, 1003) == ["m2", "m3", "m4", "m5"]
+
+
+def test_between_mixes_msgid_and_timestamp_bounds(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BETWEEN", 1001, "m7") == ["m4", "m5", "m6"]
+    assert ids(lobby, "BETWEEN", "m7", 1001, limit=1) == ["m6"]
+
+
+def test_between_with_nothing_in_between_is_empty(lobby: HistoryDB) -> None:
+    assert ids(lobby, "BETWEEN", "m2", "m3") == []
+    assert ids(lobby, "BETWEEN", 1002, 1002) == []
+
+
+# -- private conversations and TARGETS -----------------------------------------------------
+
+
+def test_private_conversation_is_queried_by_its_key(lobby: HistoryDB) -> None:
+    assert ids(lobby, "LATEST", None, limit=2, key=PRIVATE) == ["p8", "p9"]
+    assert ids(lobby, "BEFORE", "p1", key=PRIVATE) == ["p0"]
+
+
+def targets(
+    db: HistoryDB, start: int, end: int, keys: tuple[str, ...], limit: int = 10
+) -> list[tuple[str, str]]:
+    query = HistoryQuery("TARGETS", start=start, end=end, limit=limit, target_keys=keys)
+    return [(r.target_key, r.msgid) for r in db.query(query)]
+
+
+@pytest.fixture
+def conversations(db: HistoryDB) -> HistoryDB:
+    """Latest messages: #a at 100, "alice carol" at 200, #b at 300 (and #a again at 400)."""
+    db.append(
+        [
+            message("a1", 50, key="#a"),
+            message("a2", 100, key="#a"),
+            message("c1", 200, key="alice carol"),
+            message("b1", 300, key="#b"),
+            message("a3", 400, key="#a"),
+        ]
+    )
+    return db
+
+
+def test_targets_lists_each_conversation_with_its_latest_message_in_the_window(
+    conversations: HistoryDB,
+) -> None:
+    keys = ("#a", "#b", "alice carol", "#never")
+    assert targets(conversations, 0, 350, keys) == [
+        ("#a", "a2"),
+        ("alice carol", "c1"),
+        ("#b", "b1"),
+    ]
+
+
+def test_targets_only_lists_the_conversations_the_client_may_see(conversations: HistoryDB) -> None:
+    assert targets(conversations, 0, 1000, ("#b",)) == [("#b", "b1")]
+    assert targets(conversations, 0, 1000, ()) == []
+
+
+def test_targets_bounds_are_exclusive(conversations: HistoryDB) -> None:
+    assert targets(conversations, 200, 400, ("#a", "#b", "alice carol")) == [("#b", "b1")]
+
+
+def test_targets_limit_counts_from_the_first_timestamp(conversations: HistoryDB) -> None:
+    keys = ("#a", "#b", "alice carol")
+    assert targets(conversations, 0, 350, keys, limit=2) == [("#a", "a2"), ("alice carol", "c1")]
+    assert targets(conversations, 350, 0, keys, limit=2) == [("alice carol", "c1"), ("#b", "b1")]
+
+
+def test_unknown_subcommand_is_a_value_error(db: HistoryDB) -> None:
+    with pytest.raises(ValueError, match="FETCH"):
+        db.query(HistoryQuery("FETCH", LOBBY))
+
+
+# -- unusable files ------------------------------------------------------------------------
+
+
+def assert_refused_untouched(path: Path, match: str) -> None:
+    """Opening `path` raises StoreError(match) and changes no byte of it, creating no file."""
+    before = path.read_bytes()
+    siblings = sorted(path.parent.iterdir())
+    with pytest.raises(StoreError, match=match) as caught:
+        HistoryDB(path)
+    assert "\n" not in str(caught.value)
+    assert path.read_bytes() == before
+    assert sorted(path.parent.iterdir()) == siblings
+
+
+def test_random_bytes_are_refused_as_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    path.write_bytes(os.urandom(8192))
+    assert_refused_untouched(
+        path,
+        r"history database .*history.sqlite3 is corrupt \(file is not a database\); "
+        "move it aside to start a new one",
+    )
+
+
+def filled_database(path: Path) -> bytes:
+    db = HistoryDB(path)
+    db.append([message(f"m{i}", i, text="x" * 200) for i in range(2000)])
+    db.close()
+    return path.read_bytes()
+
+
+def test_truncated_database_is_refused_as_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    data = filled_database(path)
+    path.write_bytes(data[: len(data) // 2])
+    assert_refused_untouched(path, r"is corrupt \(.*\); move it aside")
+
+
+def test_damaged_page_is_found_by_the_integrity_check(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    data = bytearray(filled_database(path))
+    page = 4096
+    middle = len(data) // page // 2 * page
+    data[middle : middle + page] = os.urandom(page)
+    path.write_bytes(bytes(data))
+    assert_refused_untouched(path, r"is corrupt \(.+\); move it aside")
+
+
+def test_other_sqlite_database_is_not_taken_over(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE photos (name TEXT)")
+    conn.close()
+    assert_refused_untouched(path, "is an SQLite database but not a lanchat history database")
+
+
+def test_database_of_a_newer_lanchat_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryDB(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match=r"written by a newer lanchat .*upgrade lanchat"):
+        HistoryDB(path)
+
+
+def test_data_directory_below_a_regular_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file")
+    with pytest.raises(
+        StoreError,
+        match=r"cannot create data directory .*choose another with "
+        "--data-dir",
+    ):
+        HistoryDB(blocker / "lanchat" / "history.sqlite3")
+
+
+def test_data_directory_that_is_a_file_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "lanchat"
+    blocker.write_text("a file")
+    with pytest.raises(StoreError, match=r"it exists but is not a directory"):
+        HistoryDB(blocker / "history.sqlite3")
+
+
+def test_database_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "history.sqlite3").mkdir()
+    with pytest.raises(StoreError, match=r"is not a regular file"):
+        HistoryDB(tmp_path / "history.sqlite3")
