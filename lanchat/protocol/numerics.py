@@ -178,3 +178,9 @@ def default_text(numeric: str) -> str | None:
         The text to end the reply with, or None.
     """
     return DEFAULT_TEXT.get(numeric)
+
+
+# Rooms and queries (added for lanchat.server.handlers.rooms / queries; modern.ircdocs
+# "ERR_BANLISTFULL (478)": "<client> <channel> <char> :Channel list is full").
+ERR_BANLISTFULL: Final = "478"
+DEFAULT_TEXT[ERR_BANLISTFULL] = "Channel list is full"

@@ -1,0 +1,496 @@
+"""Room commands: JOIN PART TOPIC NAMES LIST KICK INVITE MODE.
+
+Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
+Spec: https://modern.ircdocs.horse/#channel-operations (JOIN, PART, TOPIC, NAMES, LIST, INVITE,
+KICK), https://modern.ircdocs.horse/#mode-message, https://ircv3.net/specs/extensions/
+extended-join, multi-prefix, userhost-in-names and invite-notify.
+
+Every change to what a room keeps across a restart (created, topic, modes, key, limit, bans)
+is followed by `ctx.persist(room.to_record())`; every change to what discovery advertises
+(user count, topic, key, +s, created, closed) by `ctx.room_changed(key)` (issue #2, "Rooms
+survive a restart"). A line that every member sees is built once per tag form and sent with
+`ctx.relay` / `ctx.fanout`, so each distinct form is serialised once (issue #4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from lanchat.protocol import numerics as n
+from lanchat.protocol.casemap import is_valid_channel
+from lanchat.protocol.hostmask import mask_matches
+from lanchat.protocol.message import Message
+from lanchat.protocol.tags import TagForm
+from lanchat.server.dispatch import Context, command
+from lanchat.server.model import Membership, Room, User
+from lanchat.server.modes import (
+    ModeChange,
+    apply_room_changes,
+    parse_room_modes,
+    parse_user_modes,
+    render_changes,
+    room_mode_params,
+)
+
+__all__ = ["can_see_room", "echo_param", "pack_words", "send_names", "send_to_room"]
+
+MAX_LINE_BYTES = 510  # a reply line without its CRLF (modern.ircdocs "Message format")
+_PUBLIC_FACE_MODES = frozenset("ks")  # modes discovery advertises (key required, secret)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def pack_words(head: str, words: Iterable[str]) -> Iterator[str]:
+    """Group `words` into space-separated runs that fit on one line after `head`.
+
+    Args:
+        head: everything of the line before the words, e.g. ":srv 353 nick = #room :".
+        words: nicks, room names, ...
+
+    Yields:
+        Trailing parameters, each short enough that head + it fits in 510 bytes.
+    """
+    budget = MAX_LINE_BYTES - len(head.encode("utf-8"))
+    run: list[str] = []
+    used = 0
+    for word in words:
+        size = len(word.encode("utf-8")) + (1 if run else 0)
+        if run and used + size > budget:
+            yield " ".join(run)
+            run, used = [], 0
+            size -= 1
+        run.append(word)
+        used += size
+    if run:
+        yield " ".join(run)
+
+
+def can_see_room(room: Room, user: User) -> bool:
+    """A +s room is visible only to its members (modern.ircdocs "Secret Channel Mode")."""
+    return "s" not in room.modes or user.conn_id in room.members
+
+
+def send_to_room(ctx: Context, room: Room, msg: Message) -> None:
+    """Send `msg` to every member of `room`: the sender's copy as a reply, one Send per form.
+
+    Args:
+        ctx: the call; ctx.user gets its copy through `reply` (so it carries the label).
+        room: the room whose members see the line.
+        msg: the line, without tags; server-time is added per recipient's caps.
+    """
+    ctx.relay((m.user for m in room.members.values() if m.user is not ctx.user), msg)
+    if ctx.user.conn_id in room.members:
+        ctx.reply(ctx.tagged(msg, ctx.user.form))
+
+
+def _visible_members(room: Room, asker: User) -> list[Membership]:
+    # modern.ircdocs "Invisible User Mode": +i users are left out for people outside the room.
+    if asker.conn_id in room.members:
+        return list(room.members.values())
+    return [m for m in room.members.values() if "i" not in m.user.modes]
+
+
+def send_names(ctx: Context, room: Room) -> None:
+    """RPL_NAMREPLY lines then RPL_ENDOFNAMES for `room`, as the asker may see it.
+
+    multi-prefix shows every prefix ("@+alice"); userhost-in-names shows nick!user@host.
+    """
+    asker = ctx.user
+    if can_see_room(room, asker):
+        multi = asker.has("multi-prefix")
+        full = asker.has("userhost-in-names")
+        names = [
+            m.prefixes(multi) + (m.user.source if full else m.user.nick)
+            for m in _visible_members(room, asker)
+        ]
+        symbol = "@" if "s" in room.modes else "="
+        head = f":{ctx.server_name} {n.RPL_NAMREPLY} {asker.nick} {symbol} {room.name} :"
+        for run in pack_words(head, names):
+            ctx.numeric(n.RPL_NAMREPLY, symbol, room.name, text=run)
+    ctx.numeric(n.RPL_ENDOFNAMES, room.name)
+
+
+def _send_topic(ctx: Context, room: Room) -> None:
+    if room.topic:
+        ctx.numeric(n.RPL_TOPIC, room.name, text=room.topic)
+        ctx.numeric(n.RPL_TOPICWHOTIME, room.name, room.topic_setter, str(room.topic_time_s))
+    else:
+        ctx.numeric(n.RPL_NOTOPIC, room.name)
+
+
+def _is_banned(room: Room, user: User) -> bool:
+    return any(mask_matches(mask, user.source) for mask in room.bans)
+
+
+def echo_param(text: str) -> str:
+    """`text` if it can stand as a middle parameter of a reply, else "*".
+
+    Names the client sent come back in numerics ("403 nick <channel> :No such channel"); one
+    that is empty, holds a space or starts with ':' (possible inside a trailing parameter)
+    would not serialise, so it is replaced rather than echoed.
+    """
+    return text if text and " " not in text and text[0] != ":" else "*"
+
+
+# ----------------------------------------------------------------------------- JOIN
+
+
+# JOIN <channel>{,<channel>} [<key>{,<key>}]
+# JOIN 0
+@command("JOIN", min_params=1)
+def handle_join(ctx: Context, msg: Message) -> None:
+    """Join rooms, creating the ones that do not exist yet (the creator gets +o)."""
+    names = msg.params[0].split(",")
+    keys = msg.params[1].split(",") if len(msg.params) > 1 else []
+    for i, name in enumerate(names):
+        if name == "0":
+            # modern.ircdocs "JOIN message": "JOIN 0" parts every room the client is in.
+            for room in list(ctx.user.rooms.values()):
+                _part(ctx, room, "")
+        elif name:
+            _join(ctx, name, keys[i] if i < len(keys) else "")
+
+
+def _join(ctx: Context, name: str, key: str) -> None:
+    user, state = ctx.user, ctx.state
+    limits = state.config.limits
+    if not name.startswith("#"):
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        return
+    if not is_valid_channel(name, limits.channellen):
+        ctx.numeric(n.ERR_BADCHANMASK, echo_param(name))
+        return
+    room = state.find_room(name)
+    if room is not None and user.conn_id in room.members:
+        return
+    if len(user.rooms) >= limits.max_channels_per_user:
+        ctx.numeric(n.ERR_TOOMANYCHANNELS, name)
+        return
+    if room is None:
+        room = state.add_room(ctx, name)
+        modes = {"o"}
+    else:
+        invited = user.key in room.invited
+        # modern.ircdocs "JOIN message" lists these checks; an invite also lifts +i and bans
+        # (as in Ergo and Hybrid), so an operator can let one person in.
+        if room.password and key != room.password:
+            ctx.numeric(n.ERR_BADCHANNELKEY, room.name)
+            return
+        if room.limit and len(room.members) >= room.limit:
+            ctx.numeric(n.ERR_CHANNELISFULL, room.name)
+            return
+        if "i" in room.modes and not invited:
+            ctx.numeric(n.ERR_INVITEONLYCHAN, room.name)
+            return
+        if not invited and _is_banned(room, user):
+            ctx.numeric(n.ERR_BANNEDFROMCHAN, room.name)
+            return
+        room.invited.discard(user.key)
+        modes = set()
+        ctx.room_changed(room.key)
+    room.members[user.conn_id] = Membership(user, modes, joined_at=ctx.now)
+    user.rooms[room.key] = room
+
+    plain = Message("JOIN", (room.name,), source=user.source)
+    # ircv3 extended-join: "JOIN <channel> <account> :<realname>", account "*" when logged out.
+    extended = Message("JOIN", (room.name, "*", user.realname), source=user.source)
+
+    def form_of(member: User) -> tuple[bool, TagForm]:
+        return member.has("extended-join"), member.form
+
+    def render(form: tuple[bool, TagForm]) -> Message:
+        return ctx.tagged(extended if form[0] else plain, form[1])
+
+    others = (m.user for m in room.members.values() if m.user is not user)
+    ctx.fanout(others, form_of, render)
+    ctx.reply(render(form_of(user)))
+    if room.topic:
+        _send_topic(ctx, room)
+    send_names(ctx, room)
+
+
+# ----------------------------------------------------------------------------- PART
+
+
+# PART <channel>{,<channel>} [<reason>]
+@command("PART", min_params=1)
+def handle_part(ctx: Context, msg: Message) -> None:
+    """Leave rooms; a room created by users closes when its last member leaves."""
+    reason = msg.params[1] if len(msg.params) > 1 else ""
+    for name in filter(None, msg.params[0].split(",")):
+        room = ctx.state.find_room(name)
+        if room is None:
+            ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        elif ctx.user.conn_id not in room.members:
+            ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        else:
+            _part(ctx, room, reason)
+
+
+def _part(ctx: Context, room: Room, reason: str) -> None:
+    params = (room.name, reason) if reason else (room.name,)
+    send_to_room(ctx, room, Message("PART", params, source=ctx.user.source))
+    ctx.state.remove_member(ctx, room, ctx.user)
+
+
+# ----------------------------------------------------------------------------- TOPIC
+
+
+# TOPIC <channel> [<topic>]
+@command("TOPIC", min_params=1)
+def handle_topic(ctx: Context, msg: Message) -> None:
+    """Show the topic, or set it (with +t only operators may)."""
+    room = ctx.state.find_room(msg.params[0])
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
+        return
+    member = room.member(ctx.user)
+    if len(msg.params) == 1:
+        if member is None and "s" in room.modes:
+            ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        else:
+            _send_topic(ctx, room)
+        return
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if "t" in room.modes and not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    # modern.ircdocs TOPICLEN: a longer topic is cut, not refused.
+    room.topic = msg.params[1][: ctx.state.config.limits.topiclen]
+    room.topic_setter = ctx.user.source if room.topic else ""
+    room.topic_time_s = int(ctx.now) if room.topic else 0
+    ctx.persist(room.to_record())
+    ctx.room_changed(room.key)
+    send_to_room(ctx, room, Message("TOPIC", (room.name, room.topic), source=ctx.user.source))
+
+
+# ----------------------------------------------------------------------------- NAMES, LIST
+
+
+# NAMES [<channel>{,<channel>}]
+@command("NAMES")
+def handle_names(ctx: Context, msg: Message) -> None:
+    """Members of each room, or only RPL_ENDOFNAMES for a room the asker may not see."""
+    if not msg.params:
+        # modern.ircdocs "NAMES message": without a parameter a server may answer just 366.
+        ctx.numeric(n.RPL_ENDOFNAMES, "*")
+        return
+    for name in filter(None, msg.params[0].split(",")):
+        room = ctx.state.find_room(name)
+        if room is None or not can_see_room(room, ctx.user):
+            ctx.numeric(n.RPL_ENDOFNAMES, echo_param(name))
+        else:
+            send_names(ctx, room)
+
+
+# LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]
+@command("LIST")
+def handle_list(ctx: Context, msg: Message) -> None:
+    """RPL_LIST for every visible room; takes room names or masks and ">N" / "<N" counts."""
+    masks: list[str] = []
+    more_than, less_than = -1, None
+    for param in msg.params[:2]:
+        for item in filter(None, param.split(",")):
+            # modern.ircdocs ELIST "U": ">N" and "<N" filter on the user count.
+            if item[0] in "<>" and item[1:].isdigit():
+                if item[0] == ">":
+                    more_than = int(item[1:])
+                else:
+                    less_than = int(item[1:])
+            else:
+                masks.append(item)
+    ctx.numeric(n.RPL_LISTSTART, "Channel", text="Users  Name")
+    for room in ctx.state.rooms.values():
+        count = len(room.members)
+        if not can_see_room(room, ctx.user) or count <= more_than:
+            continue
+        if less_than is not None and count >= less_than:
+            continue
+        if masks and not any(mask_matches(mask, room.name) for mask in masks):
+            continue
+        ctx.numeric(n.RPL_LIST, room.name, str(count), text=room.topic)
+    ctx.numeric(n.RPL_LISTEND)
+
+
+# ----------------------------------------------------------------------------- KICK, INVITE
+
+
+# KICK <channel> <user>{,<user>} [<comment>]
+@command("KICK", min_params=2)
+def handle_kick(ctx: Context, msg: Message) -> None:
+    """Operators remove members; each KICK is seen by the whole room."""
+    room = ctx.state.find_room(msg.params[0])
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
+        return
+    member = room.member(ctx.user)
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    comment = msg.params[2] if len(msg.params) > 2 else ctx.user.nick
+    comment = comment[: ctx.state.config.limits.kicklen]
+    for nick in filter(None, msg.params[1].split(",")):
+        target = ctx.state.find_user(nick)
+        if target is None:
+            ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+            continue
+        if target.conn_id not in room.members:
+            ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
+            continue
+        kick = Message("KICK", (room.name, target.nick, comment), source=ctx.user.source)
+        send_to_room(ctx, room, kick)
+        ctx.state.remove_member(ctx, room, target)
+
+
+# INVITE <nickname> <channel>
+@command("INVITE", min_params=2)
+def handle_invite(ctx: Context, msg: Message) -> None:
+    """Invite someone into a room; the invite lets them past +i and bans once."""
+    nick, name = msg.params[0], msg.params[1]
+    target = ctx.state.find_user(nick)
+    if target is None or not target.registered:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return
+    room = ctx.state.find_room(name)
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        return
+    member = room.member(ctx.user)
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if "i" in room.modes and not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    if target.conn_id in room.members:
+        ctx.numeric(n.ERR_USERONCHANNEL, target.nick, room.name)
+        return
+    room.invited.add(target.key)
+    ctx.numeric(n.RPL_INVITING, target.nick, room.name)
+    invite = Message("INVITE", (target.nick, room.name), source=ctx.user.source)
+    ctx.relay([target], invite)
+    # ircv3 invite-notify: operators with the cap learn about it; the inviter has its 341.
+    watchers = [
+        m.user
+        for m in room.members.values()
+        if m.is_op and m.user is not ctx.user and m.user.has("invite-notify")
+    ]
+    ctx.relay(watchers, invite)
+
+
+# ----------------------------------------------------------------------------- MODE
+
+
+# MODE <target> [<modestring> [<mode arguments>...]]
+@command("MODE", min_params=1)
+def handle_mode(ctx: Context, msg: Message) -> None:
+    """Show or change a room's modes, or the sender's own user modes."""
+    target = msg.params[0]
+    if target.startswith("#"):
+        _room_mode(ctx, target, msg.params[1:])
+    else:
+        _user_mode(ctx, target, msg.params[1:])
+
+
+def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
+    state = ctx.state
+    room = state.find_room(name)
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        return
+    member = room.member(ctx.user)
+    if not params:
+        shown = room_mode_params(room, show_key=member is not None)
+        ctx.numeric(n.RPL_CHANNELMODEIS, room.name, *shown)
+        ctx.numeric(n.RPL_CREATIONTIME, room.name, str(room.created_s))
+        return
+    parsed = parse_room_modes(params, state.config.limits.max_modes)
+    for letter in parsed.unknown:
+        ctx.numeric(n.ERR_UNKNOWNMODE, letter)
+    for _ in parsed.list_queries:  # only "b" is a list mode
+        if can_see_room(room, ctx.user):
+            for mask in room.bans:
+                ctx.numeric(n.RPL_BANLIST, room.name, mask)
+        ctx.numeric(n.RPL_ENDOFBANLIST, room.name)
+    if not parsed.changes:
+        return
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    applied: list[ModeChange] = []
+    max_bans = state.config.limits.max_list_modes
+    for change in parsed.changes:
+        if change.mode in "ov":
+            applied += _member_mode(ctx, room, change)
+            continue
+        done, rejected = apply_room_changes(room, [change], max_bans=max_bans)
+        applied += done
+        for bad in rejected:
+            if bad.mode == "b":
+                ctx.numeric(n.ERR_BANLISTFULL, room.name, "b")
+            else:
+                why = "Key must be 1 to 23 characters without a comma"
+                if bad.mode == "l":
+                    why = "Limit must be a positive number"
+                ctx.numeric(
+                    n.ERR_INVALIDMODEPARAM,
+                    room.name,
+                    bad.mode,
+                    echo_param(bad.param or ""),
+                    text=why,
+                )
+    if not applied:
+        return
+    if any(c.mode not in "ov" for c in applied):
+        ctx.persist(room.to_record())
+    if any(c.mode in _PUBLIC_FACE_MODES for c in applied):
+        ctx.room_changed(room.key)
+    mode = Message("MODE", (room.name, *render_changes(applied)), source=ctx.user.source)
+    send_to_room(ctx, room, mode)
+
+
+def _member_mode(ctx: Context, room: Room, change: ModeChange) -> list[ModeChange]:
+    nick = change.param or ""
+    target = ctx.state.find_user(nick)
+    if target is None:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return []
+    membership = room.member(target)
+    if membership is None:
+        ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
+        return []
+    if change.adding == (change.mode in membership.modes):
+        return []
+    (membership.modes.add if change.adding else membership.modes.discard)(change.mode)
+    return [ModeChange(change.adding, change.mode, target.nick)]
+
+
+def _user_mode(ctx: Context, nick: str, params: tuple[str, ...]) -> None:
+    user = ctx.user
+    target = ctx.state.find_user(nick)
+    if target is None:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return
+    if target is not user:
+        ctx.numeric(n.ERR_USERSDONTMATCH)
+        return
+    if not params:
+        ctx.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(user.modes)))
+        return
+    changes, unknown = parse_user_modes(params[0])
+    if unknown:
+        ctx.numeric(n.ERR_UMODEUNKNOWNFLAG)
+    applied = [c for c in changes if c.adding != (c.mode in user.modes)]
+    for change in applied:
+        (user.modes.add if change.adding else user.modes.discard)(change.mode)
+    if applied:
+        ctx.reply(Message("MODE", (user.nick, *render_changes(applied)), source=user.source))
