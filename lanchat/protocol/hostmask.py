@@ -80,19 +80,20 @@ def normalize_mask(mask: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _compile(mask: str) -> re.Pattern[str]:
+    """The casefolded regular expression of a wildcard mask."""
     out = []
     i = 0
     while i < len(mask):
         ch = mask[i]
         if ch == "\\" and i + 1 < len(mask):
             i += 1
-            out.append(re.escape(mask[i]))
+            out.append(re.escape(casefold(mask[i])))
         elif ch == "*":
             out.append(".*")
         elif ch == "?":
             out.append(".")
         else:
-            out.append(re.escape(ch))
+            out.append(re.escape(casefold(ch)))
         i += 1
     return re.compile("".join(out), re.DOTALL)
 
@@ -107,4 +108,5 @@ def mask_matches(mask: str, name: str | Hostmask) -> bool:
     Returns:
         Whether the whole of `name` matches.
     """
-    return _compile(casefold(mask)).fullmatch(casefold(str(name))) is not None
+    # Escapes are read before folding: rfc1459 folds "\\" itself (to "|").
+    return _compile(mask).fullmatch(casefold(str(name))) is not None

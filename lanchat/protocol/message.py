@@ -20,7 +20,8 @@ and from ircv3 message-tags::
     <key>           ::= [ <client_prefix> ] [ <vendor> '/' ] <key_name>
     <client_prefix> ::= '+'
     <key_name>      ::= <non-empty sequence of ascii letters, digits, hyphens ('-')>
-    <escaped_value> ::= <sequence of zero or more utf8 characters except NUL, CR, LF, semicolon (`;`) and SPACE>
+    <escaped_value> ::= <sequence of zero or more utf8 characters except NUL, CR, LF,
+                         semicolon (`;`) and SPACE>
 """
 
 from __future__ import annotations
@@ -93,9 +94,7 @@ class Message:
         if self.tags:
             parts.append(
                 "@"
-                + ";".join(
-                    f"{k}={escape_tag_value(v)}" if v else k for k, v in self.tags.items()
-                )
+                + ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in self.tags.items())
             )
         if self.source:
             parts.append(":" + self.source)
@@ -176,7 +175,8 @@ def parse(line: bytes | str) -> Message:
         trailing = tail
     elif rest.startswith(":"):
         raise MalformedLine("line has no command")
-    words = head.split()
+    # Only SPACE (0x20) separates parameters; a tab or form feed is part of a parameter.
+    words = [w for w in head.split(" ") if w]
     if not words:
         raise MalformedLine("line has no command")
     command, *params = words
