@@ -31,4 +31,4 @@ def test_tokens_are_split_into_lines_of_at_most_13() -> None:
     lines = isupport_lines(Limits(), network="lanchat")
     assert len(lines) >= 2
     assert all(0 < len(line) <= TOKENS_PER_LINE for line in lines)
-    assert sum(lines, []) == isupport_tokens(Limits(), network="lanchat")
+    assert [t for line in lines for t in line] == isupport_tokens(Limits(), network="lanchat")
