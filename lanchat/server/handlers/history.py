@@ -1,0 +1,204 @@
+"""CHATHISTORY: validate a history request, ask the store through a Query, render the batch.
+
+Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
+No sqlite here: the handler returns a `Query` effect, the edge runs it off the loop and hands
+the rows to ServerState.history_result(), which calls `render_history` below.
+Spec: https://ircv3.net/specs/extensions/chathistory (subcommands, FAIL codes, TARGETS),
+https://ircv3.net/specs/extensions/batch and batches/chathistory, and
+https://ircv3.net/specs/extensions/labeled-response (the label goes on the opening BATCH).
+
+Grammar (ircv3 chathistory "CHATHISTORY Command")::
+
+    CHATHISTORY LATEST  <target> <* | msgref> <limit>
+    CHATHISTORY BEFORE  <target> <msgref> <limit>
+    CHATHISTORY AFTER   <target> <msgref> <limit>
+    CHATHISTORY AROUND  <target> <msgref> <limit>
+    CHATHISTORY BETWEEN <target> <msgref> <msgref> <limit>
+    CHATHISTORY TARGETS <timestamp=...> <timestamp=...> <limit>
+    msgref = "timestamp=" YYYY-MM-DDThh:mm:ss.sssZ / "msgid=" <msgid>
+
+Who may read what: a room's history only while in the room (the spec's "servers MAY wish to
+disallow clients from querying the history of channels they are not joined to"); a private
+conversation only between the asker's current nick and the target nick. lanchat has no
+accounts yet, so a conversation belongs to the nicks, not to people: whoever holds a nick
+later can read that nick's conversations (issue #2 leaves accounts for later).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from lanchat.errors import MalformedLine
+from lanchat.protocol.casemap import casefold, is_valid_nick
+from lanchat.protocol.message import Message
+from lanchat.protocol.tags import format_server_time, parse_server_time, tags_for_form
+from lanchat.server.dispatch import Context, command, on_history_result
+from lanchat.server.effects import Query
+from lanchat.server.handlers.rooms import echo_param
+from lanchat.store.records import HistoryQuery, HistoryRecord
+
+__all__ = ["render_history"]
+
+# Parameters after the subcommand, per subcommand.
+_ARITY = {"LATEST": 3, "BEFORE": 3, "AFTER": 3, "AROUND": 3, "BETWEEN": 4, "TARGETS": 3}
+# Without draft/event-playback only PRIVMSG and NOTICE may appear in a reply batch (spec,
+# "Returned message notes"); lanchat does not offer event-playback, so TAGMSG stays out.
+_REPLAYED = frozenset({"PRIVMSG", "NOTICE"})
+
+
+class _Invalid(Exception):
+    """A parameter that cannot be used: becomes FAIL CHATHISTORY INVALID_PARAMS."""
+
+    def __init__(self, *context: str) -> None:
+        super().__init__(*context)
+        self.context = context  # the offending parameter (if any) and the description
+
+
+def _fail(ctx: Context, code: str, *context: str) -> None:
+    # ircv3 standard-replies: FAIL <command> <code> [<context>...] :<description>
+    ctx.reply(Message("FAIL", ("CHATHISTORY", code, *context), source=ctx.server_name))
+
+
+def _msgref(sub: str, text: str, *, star: bool = False) -> str | int | None:
+    """A bound: msgid string, Unix ms, or None for LATEST's "*"."""
+    if star and text == "*":
+        return None
+    kind, _, value = text.partition("=")
+    if kind == "timestamp" and value:
+        try:
+            return parse_server_time(value)
+        except MalformedLine:
+            raise _Invalid(sub, echo_param(text), "Invalid timestamp") from None
+    if kind == "msgid" and value and sub != "TARGETS":
+        return value
+    raise _Invalid(sub, echo_param(text), "Invalid message reference: use timestamp= or msgid=")
+
+
+def _limit(ctx: Context, sub: str, text: str) -> int:
+    if not text.isdigit():
+        raise _Invalid(sub, echo_param(text), "Invalid limit: use a whole number")
+    maximum = ctx.state.config.limits.chathistory_max
+    # 0 asks for as many as allowed, as in Ergo; more than the maximum is capped to it.
+    return min(int(text), maximum) or maximum
+
+
+# CHATHISTORY <subcommand> <target> <timestamp | msgid | *> [<timestamp | msgid>] <limit>
+# CHATHISTORY TARGETS <timestamp> <timestamp> <limit>
+@command("CHATHISTORY")
+def handle_chathistory(ctx: Context, msg: Message) -> None:
+    """Check the request and its rights; hand a HistoryQuery to the edge."""
+    if not msg.params:
+        _fail(ctx, "INVALID_PARAMS", "*", "Insufficient parameters")
+        return
+    sub = msg.params[0].upper()
+    args = msg.params[1:]
+    if sub not in _ARITY:
+        _fail(ctx, "INVALID_PARAMS", echo_param(msg.params[0]), "Unknown command")
+        return
+    if len(args) != _ARITY[sub]:
+        problem = "Insufficient parameters" if len(args) < _ARITY[sub] else "Too many parameters"
+        _fail(ctx, "INVALID_PARAMS", sub, problem)
+        return
+    try:
+        if sub == "TARGETS":
+            _targets(ctx, args)
+        else:
+            _messages(ctx, sub, args)
+    except _Invalid as bad:
+        _fail(ctx, "INVALID_PARAMS", *bad.context)
+
+
+def _messages(ctx: Context, sub: str, args: Sequence[str]) -> None:
+    target = args[0]
+    start = _msgref(sub, args[1], star=sub == "LATEST")
+    end = _msgref(sub, args[2]) if sub == "BETWEEN" else None
+    limit = _limit(ctx, sub, args[-1])
+    user = ctx.user
+    if target.startswith("#"):
+        room = ctx.state.find_room(target)
+        if room is None or user.conn_id not in room.members:
+            _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
+            return
+        key, shown = room.key, room.name
+    elif is_valid_nick(target, ctx.state.config.limits.nicklen):
+        other = ctx.state.find_user(target)
+        key = " ".join(sorted((user.key, casefold(target))))
+        shown = other.nick if other is not None else target
+    else:
+        _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
+        return
+    query = HistoryQuery(sub, target_key=key, start=start, end=end, limit=limit)
+    ctx.query(query, batch_target=shown)
+
+
+def _targets(ctx: Context, args: Sequence[str]) -> None:
+    start = _msgref("TARGETS", args[0])
+    end = _msgref("TARGETS", args[1])
+    limit = _limit(ctx, "TARGETS", args[2])
+    user, state = ctx.user, ctx.state
+    # The conversations this client may see: its rooms, and a private conversation with every
+    # nick online or in the whowas ring (the store keys private history by the nick pair).
+    nicks = {u.key for u in state.users.values() if u.key and u is not user}
+    nicks.update(entry.key for entry in state.whowas)
+    nicks.discard(user.key)
+    keys = [*user.rooms, *(" ".join(sorted((user.key, other))) for other in sorted(nicks))]
+    query = HistoryQuery("TARGETS", start=start, end=end, limit=limit, target_keys=tuple(keys))
+    ctx.query(query)
+
+
+@on_history_result
+def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord]) -> None:
+    """Send the rows of a CHATHISTORY query to the client that asked, in one batch.
+
+    With the batch capability the lines are wrapped in `BATCH +ref chathistory <target>` (or
+    `draft/chathistory-targets` for TARGETS) and the labeled-response label, if any, is put on
+    the opening BATCH; without it the lines are sent bare (Ergo #2066). Each message keeps
+    its original source, msgid and time, plus its client-only tags for message-tags clients.
+
+    Args:
+        ctx: a Context for the asking client; ctx.label is the request's label.
+        query: the Query effect the handler emitted.
+        records: the rows, oldest first.
+    """
+    user, server = ctx.user, ctx.server_name
+    label, ctx.label = ctx.label, None  # the batch carries the label: no ACK, no wrapping
+    ref = ctx.state.new_batch_ref() if user.has("batch") else ""
+    lines: list[Message] = []
+    if query.query.subcommand == "TARGETS":
+        kind: tuple[str, ...] = ("draft/chathistory-targets",)
+        for record in records:
+            when = format_server_time(record.time_ms / 1000)
+            shown = _target_name(ctx, record)
+            lines.append(Message("CHATHISTORY", ("TARGETS", shown, when), source=server))
+    else:
+        kind = ("chathistory", query.batch_target)
+        for record in records:
+            if record.command not in _REPLAYED:
+                continue
+            tags = tags_for_form(
+                user.form,
+                time_tag=format_server_time(record.time_ms / 1000),
+                msgid=record.msgid,
+                client_tags=record.tags,
+            )
+            params = (record.target, record.text)
+            lines.append(Message(record.command, params, source=record.source, tags=tags))
+    if ref:
+        opening_tags = {"label": label} if label else {}
+        opening = Message("BATCH", (f"+{ref}", *kind), source=server, tags=opening_tags)
+        lines = [
+            opening,
+            *(Message(m.command, m.params, m.source, {"batch": ref, **m.tags}) for m in lines),
+            Message("BATCH", (f"-{ref}",), source=server),
+        ]
+    if lines:
+        ctx.send((user.conn_id,), b"".join(m.to_bytes() for m in lines))
+
+
+def _target_name(ctx: Context, record: HistoryRecord) -> str:
+    """How the client names a conversation: the room's name, or the other person's nick."""
+    if record.target.startswith("#"):
+        room = ctx.state.rooms.get(record.target_key)
+        return room.name if room is not None else record.target
+    sender = record.source.partition("!")[0]
+    return record.target if casefold(sender) == ctx.user.key else sender
