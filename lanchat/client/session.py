@@ -266,6 +266,7 @@ class ClientSession:
         self.last_error = ""  # the ERROR line's reason, for Disconnected
         self._batches: dict[str, _Batch] = {}
         self._filling_gaps: set[str] = set()  # room keys with a CHATHISTORY AFTER in flight
+        self._history_pending: list[str] = []  # targets of unanswered CHATHISTORY, oldest first
 
     def start(self) -> None:
         """Begin registration on a fresh connection: CAP LS 302, PASS, NICK, USER.
@@ -371,9 +372,9 @@ class ClientSession:
         if not self.history_enabled:
             return
         if before_msgid:
-            self._send("CHATHISTORY", "BEFORE", target, f"msgid={before_msgid}", str(limit))
+            self._ask_history("BEFORE", target, f"msgid={before_msgid}", limit)
         else:
-            self._send("CHATHISTORY", "LATEST", target, "*", str(limit))
+            self._ask_history("LATEST", target, "*", limit)
 
     def history_request_after_join(self, room: str) -> None:
         """Ask for what we missed in `room`: after the last message we saw there (a rejoin
@@ -382,12 +383,16 @@ class ClientSession:
             return
         last = self.last_seen.get(self.fold(room))
         if last is None:
-            self._send("CHATHISTORY", "LATEST", room, "*", str(HISTORY_LIMIT))
+            self._ask_history("LATEST", room, "*", HISTORY_LIMIT)
             return
         msgid, time_ms = last
         bound = f"msgid={msgid}" if msgid else f"timestamp={_format_time(time_ms)}"
         self._filling_gaps.add(self.fold(room))
-        self._send("CHATHISTORY", "AFTER", room, bound, str(HISTORY_LIMIT))
+        self._ask_history("AFTER", room, bound, HISTORY_LIMIT)
+
+    def _ask_history(self, subcommand: str, target: str, bound: str, limit: int) -> None:
+        self._history_pending.append(self.fold(target))
+        self._send("CHATHISTORY", subcommand, target, bound, str(limit))
 
     def send_raw(self, line: str) -> None:
         """Queue one raw line, parsed so that it is well-formed.
@@ -502,6 +507,31 @@ class ClientSession:
         if code in _QUIET_NUMERICS:
             return []
         return [ServerNotice(self.server_id, " ".join(msg.params[1:]) if msg.params else text)]
+
+    def _on_unknown_command(self, msg: Message) -> list[ClientEvent]:
+        # 421 <client> <command> :Unknown command
+        if len(msg.params) >= 2 and msg.params[1].upper() == "CHATHISTORY":
+            return self._history_failed()
+        return [ServerError(self.server_id, msg.command, self._error_text(msg), hint_for("421"))]
+
+    def _on_fail(self, msg: Message) -> list[ClientEvent]:
+        # FAIL <command> <code> [<context>...] :<description>  (ircv3 standard-replies)
+        if len(msg.params) < 3:
+            return []
+        if msg.params[0].upper() == "CHATHISTORY":
+            return self._history_failed()
+        code = f"{msg.params[0]} {msg.params[1]}"
+        return [ServerError(self.server_id, code, msg.params[-1], hint_for(code))]
+
+    def _history_failed(self) -> list[ClientEvent]:
+        """The oldest history request was refused: it ends with no messages (history is a
+        nicety; the room works without it, so this is not shown as an error)."""
+        if not self._history_pending:
+            return []
+        key = self._history_pending.pop(0)
+        self._filling_gaps.discard(key)
+        room = self.rooms.get(key)
+        return [HistoryLoaded(self.server_id, room.name if room else key, 0)]
 
     def _error_text(self, msg: Message) -> str:
         # "<client> <subject> :<text>": show the subject (the nick or room refused) with the text.
@@ -878,16 +908,12 @@ class ClientSession:
         if batch is None or batch.kind not in ("chathistory", "draft/chathistory"):
             return []
         key = self.fold(batch.target)
+        if key in self._history_pending:
+            self._history_pending.remove(key)
         full_page = batch.received >= HISTORY_LIMIT and batch.last_msgid is not None
         if key in self._filling_gaps and full_page and key in self.rooms:
             # A full page of a gap after a reconnect: there may be more; ask for the next page.
-            self._send(
-                "CHATHISTORY",
-                "AFTER",
-                batch.target,
-                f"msgid={batch.last_msgid}",
-                str(HISTORY_LIMIT),
-            )
+            self._ask_history("AFTER", batch.target, f"msgid={batch.last_msgid}", HISTORY_LIMIT)
         else:
             self._filling_gaps.discard(key)
         events: list[ClientEvent] = list(batch.events)
@@ -914,6 +940,7 @@ _HANDLERS: dict[str, _Handler] = {
     "PRIVMSG": ClientSession._on_privmsg,
     "NOTICE": ClientSession._on_privmsg,
     "BATCH": ClientSession._on_batch,
+    "FAIL": ClientSession._on_fail,
 }
 
 # Numerics with their own handler (names from modern.ircdocs.horse "Numerics").
@@ -923,6 +950,7 @@ _NUMERICS: dict[str, _Handler] = {
     "376": ClientSession._on_end_of_motd,  # RPL_ENDOFMOTD
     "422": ClientSession._on_end_of_motd,  # ERR_NOMOTD (registration is still complete)
     "433": ClientSession._on_nick_in_use,  # ERR_NICKNAMEINUSE
+    "421": ClientSession._on_unknown_command,  # ERR_UNKNOWNCOMMAND
     "353": ClientSession._on_names_reply,  # RPL_NAMREPLY
     "366": ClientSession._on_end_of_names,  # RPL_ENDOFNAMES
     "332": ClientSession._on_topic_reply,  # RPL_TOPIC

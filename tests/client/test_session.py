@@ -586,3 +586,22 @@ def test_informational_numerics_become_server_notices() -> None:
         ServerNotice("lan", "- Welcome to the lobby")
     ]
     assert feed(s, ":srv 004 alice srv lanchat-0.1 o imnst") == []
+
+
+def test_refused_history_request_ends_with_nothing_loaded_and_no_error() -> None:
+    s = registered()
+    feed(s, f":{ALICE} JOIN #lobby")
+    sent(s)
+    assert feed(s, ":srv 421 alice CHATHISTORY :Unknown command") == [
+        HistoryLoaded("lan", "#lobby", 0)
+    ]
+    feed(s, f":{ALICE} JOIN #dev")
+    assert feed(s, ":srv FAIL CHATHISTORY MESSAGE_ERROR #dev :Messages could not be retrieved") == [
+        HistoryLoaded("lan", "#dev", 0)
+    ]
+
+
+def test_other_standard_replies_are_server_errors() -> None:
+    s = registered()
+    (event,) = feed(s, ":srv FAIL SETNAME INVALID_REALNAME :Realname is too long")
+    assert event == ServerError("lan", "SETNAME INVALID_REALNAME", "Realname is too long", "")

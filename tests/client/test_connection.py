@@ -1,0 +1,217 @@
+"""The asyncio client driver against the real lanchat server on 127.0.0.1.
+
+Two real client connections talk through a real server (in-process, or `lanchat serve` as a
+subprocess for the restart test). Every wait is an asyncio timeout on the next event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, TypeVar
+
+from lanchat.client.connection import ClientConnection, backoff_s
+from lanchat.client.events import (
+    ClientEvent,
+    ConnectFailed,
+    Disconnected,
+    HistoryLoaded,
+    Joined,
+    MembersChanged,
+    MessageReceived,
+    Registered,
+    Say,
+    ServerError,
+)
+from lanchat.client.session import ClientSession
+from lanchat.server.app import LanchatServer
+from tests.support import DEFAULT_TIMEOUT_S, ServerProcess, free_port
+
+T = TypeVar("T")
+
+
+class Peer:
+    """A real ClientConnection whose events are collected for `expect()`."""
+
+    def __init__(self, port: int, nick: str, rooms: tuple[str, ...] = ("#lobby",), **kw: Any):
+        self.queue: asyncio.Queue[ClientEvent] = asyncio.Queue()
+        self.seen: list[ClientEvent] = []  # every event, in order
+        self._pending: list[ClientEvent] = []  # received, not consumed by expect() yet
+        session = ClientSession(nick, server_id=nick)
+        for room in rooms:
+            session.join(room)
+        self.conn = ClientConnection(session, "127.0.0.1", port, self._emit, **kw)
+
+    def _emit(self, event: ClientEvent) -> None:
+        self.seen.append(event)
+        self.queue.put_nowait(event)
+
+    @property
+    def session(self) -> ClientSession:
+        return self.conn.session
+
+    async def expect(
+        self,
+        kind: type[T],
+        where: Callable[[T], bool] | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> T:
+        """The first event not yet consumed of type `kind` (matching `where`); fails with
+        what came instead. Events that do not match stay available to later calls, in order."""
+
+        def ok(event: ClientEvent) -> bool:
+            return isinstance(event, kind) and (where is None or where(event))
+
+        for i, event in enumerate(self._pending):
+            if ok(event):
+                del self._pending[i]
+                return event  # type: ignore[return-value]  # ok() checked the type
+
+        async def wait() -> T:
+            while True:
+                event = await self.queue.get()
+                if ok(event):
+                    return event  # type: ignore[return-value]
+                self._pending.append(event)
+
+        try:
+            return await asyncio.wait_for(wait(), timeout_s)
+        except TimeoutError:
+            got = "\n  ".join(map(repr, self._pending[-20:]))
+            raise AssertionError(f"no {kind.__name__} within {timeout_s}s; got:\n  {got}") from None
+
+    async def ready(self, room: str = "#lobby") -> None:
+        """Wait until registered, in `room`, and its history (if any) is loaded."""
+        await self.expect(Registered)
+        await self.expect(Joined, lambda e: e.own and e.room == room)
+        await self.expect(HistoryLoaded, lambda e: e.target == room)
+
+    def say(self, target: str, text: str) -> None:
+        self.conn.handle(Say(self.session.server_id, target, text))
+
+    def texts(self, room: str = "#lobby") -> list[str]:
+        """Texts of every message received in `room`, in order."""
+        return [e.text for e in self.seen if isinstance(e, MessageReceived) and e.target == room]
+
+
+@asynccontextmanager
+async def peer(port: int, nick: str, **kw: Any) -> AsyncIterator[Peer]:
+    """A started Peer that is made to QUIT at the end of the block."""
+    p = Peer(port, nick, **kw)
+    p.conn.start()
+    try:
+        yield p
+    finally:
+        await p.conn.quit("test over")
+
+
+async def test_two_clients_exchange_messages_and_see_each_others_ip(
+    irc_server: LanchatServer,
+) -> None:
+    async with peer(irc_server.port, "alice") as alice, peer(irc_server.port, "bob") as bob:
+        await alice.ready()
+        await bob.ready()
+        members = await alice.expect(MembersChanged, lambda e: len(e.members) == 2)
+        assert {(m.nick, m.ip) for m in members.members} == {
+            ("alice", "127.0.0.1"),
+            ("bob", "127.0.0.1"),
+        }
+        alice.say("#lobby", "hello bob")
+        got = await bob.expect(MessageReceived)
+        assert (got.nick, got.ip, got.text, got.own, got.history) == (
+            "alice", "127.0.0.1", "hello bob", False, False,
+        )  # fmt: skip
+        echo = await alice.expect(MessageReceived)
+        assert echo.own and echo.msgid == got.msgid and echo.msgid
+        bob.say("alice", "psst, bob")
+        private = await alice.expect(MessageReceived, lambda e: e.private)
+        assert (private.target, private.nick, private.highlight) == ("bob", "bob", True)
+
+
+async def test_join_shows_the_recent_history_of_the_room(irc_server: LanchatServer) -> None:
+    async with peer(irc_server.port, "alice") as alice:
+        await alice.ready()
+        for i in range(3):
+            alice.say("#lobby", f"earlier {i}")
+            await alice.expect(MessageReceived, lambda e: e.own)
+        async with peer(irc_server.port, "bob") as bob:
+            loaded = await bob.expect(HistoryLoaded)
+            assert loaded.count == 3
+            history = [e for e in bob.seen if isinstance(e, MessageReceived)]
+            assert [(e.text, e.history, e.nick) for e in history] == [
+                (f"earlier {i}", True, "alice") for i in range(3)
+            ]
+
+
+async def test_taken_nick_falls_back_to_an_underscore(irc_server: LanchatServer) -> None:
+    async with peer(irc_server.port, "alice") as first:
+        await first.ready()
+        async with peer(irc_server.port, "alice", rooms=()) as second:
+            registered = await second.expect(Registered)
+            assert registered.nick == "alice_"
+
+
+async def test_connection_refused_is_connect_failed_with_a_hint() -> None:
+    port = free_port()
+    p = Peer(port, "alice")
+    await asyncio.wait_for(p.conn.run(), DEFAULT_TIMEOUT_S)
+    failed = await p.expect(ConnectFailed)
+    assert failed.hint == f"Nobody is answering at 127.0.0.1:{port}: is the room still running?"
+
+
+async def test_message_typed_while_disconnected_is_refused_not_queued() -> None:
+    p = Peer(free_port(), "alice")
+    p.say("#lobby", "anyone?")
+    error = await p.expect(ServerError)
+    assert error.code == "not-connected"
+    assert p.session.data_to_send() == []
+
+
+async def test_quit_ends_with_disconnected_without_retry(irc_server: LanchatServer) -> None:
+    p = Peer(irc_server.port, "alice")
+    p.conn.start()
+    await p.ready()
+    await p.conn.quit("bye")
+    assert await p.expect(Disconnected) == Disconnected("alice", "You left the server", False, 0.0)
+
+
+def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:
+    def middle() -> float:
+        return 0.5
+
+    assert [backoff_s(n, 1.0, 30.0, middle) for n in range(1, 8)] == [1, 2, 4, 8, 16, 30, 30]
+    assert backoff_s(1, 1.0, 30.0, lambda: 0.0) == 0.8
+    assert backoff_s(1, 1.0, 30.0, lambda: 0.999999) < 1.2
+
+
+async def test_reconnect_after_server_restart_fills_the_gap_without_duplicates(
+    serve_process: Callable[..., AbstractAsyncContextManager[ServerProcess]],
+) -> None:
+    async with serve_process() as first:
+        port = first.port
+        # Bob waits a minute before retrying, so the gap is made before he is back;
+        # Reconnect then ends his wait (the GUI's "Retry now").
+        bob = Peer(port, "bob", backoff_initial_s=60.0)
+        bob.conn.start()
+        await bob.ready()
+        async with peer(port, "alice") as alice:
+            await alice.ready()
+            for i in range(3):
+                alice.say("#lobby", f"before {i}")
+                await bob.expect(MessageReceived, lambda e, i=i: e.text == f"before {i}")
+    # The server stopped (SIGTERM): bob is told it will retry.
+    dropped = await bob.expect(Disconnected)
+    assert dropped.will_retry
+    async with serve_process("--port", str(port)):
+        async with peer(port, "carol") as carol:
+            await carol.ready()
+            for i in range(3):
+                carol.say("#lobby", f"missed {i}")
+                await carol.expect(MessageReceived, lambda e, i=i: e.text == f"missed {i}")
+        bob.conn.reconnect_now()
+        await bob.expect(Registered)
+        loaded = await bob.expect(HistoryLoaded, lambda e: e.target == "#lobby")
+        assert loaded.count == 3
+        assert bob.texts() == [f"before {i}" for i in range(3)] + [f"missed {i}" for i in range(3)]
+        await bob.conn.quit()
