@@ -1,0 +1,642 @@
+"""The chat window (`lanchat chat`): Rooms and Connect pages, one tab per room or person.
+
+Layer: GUI (Tk main thread only); imports tkinter, lanchat.client.events (plain values),
+lanchat.client.bridge (the NetworkThread, the only object shared with the network thread) and
+lanchat.gui.*; never asyncio, socket or zeroconf (an import-linter contract).
+
+Threads (IDLE's rule, STYLE.md): the network runs in `NetworkThread`; its events arrive on a
+queue that `ChatApp` drains with `after()`: at most `batch` events per tick, the next tick
+after 1 ms while there is a backlog (so Tk can redraw and handle input in between) and after
+`poll_ms` when idle. Closing cancels the pending after() first, then stops the network
+thread, then destroys the window, so no callback ever runs on a destroyed widget.
+
+Spec of the behaviour: lanchat issue #3 ("The client").
+"""
+
+from __future__ import annotations
+
+import queue
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from tkinter import ttk
+from typing import Any, Protocol
+
+from lanchat.client import events as ev
+from lanchat.gui import settings as settings_mod
+from lanchat.gui.chat import ConversationView, InputBar
+from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
+from lanchat.gui.rooms import ConnectPage, RoomsPage
+from lanchat.gui.theme import Palette, apply_theme
+from lanchat.gui.viewmodel import (
+    ChatModel,
+    Conversation,
+    Help,
+    Line,
+    RoomRow,
+    UsageError,
+    conversation_key,
+    format_event,
+    format_message,
+    parse_input,
+)
+
+__all__ = ["ChatApp", "Network", "run"]
+
+EXIT_OK = 0
+
+
+class Network(Protocol):
+    """What the window needs of lanchat.client.bridge.NetworkThread."""
+
+    events: queue.SimpleQueue[Any]
+
+    def submit(self, cmd: ev.GuiCommand) -> None: ...
+
+    def stop(self, timeout_s: float = 3.0) -> None: ...
+
+
+@dataclass(slots=True)
+class _Server:
+    """One connection as the window knows it."""
+
+    host: str
+    port: int
+    nick: str  # the nick we asked for, then the one the server gave us
+    state: str = "connecting"  # connecting | connected | reconnecting | failed | closed
+    rooms_wanted: tuple[str, ...] = ()  # rooms to show tabs for right away
+
+    @property
+    def label(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+
+class ChatApp:
+    """Tk thread only. The chat window: builds the widgets and applies network events to them.
+
+    Args:
+        root: the Tk root (the window).
+        network: the started network thread (events queue + submit + stop).
+        settings: remembered nick, theme and recent servers.
+        settings_path: where to save settings (None: the per-user default).
+        poll_ms: delay between queue checks when idle.
+        batch: most events applied per tick.
+        bell: ring the bell on a mention while the window is not focused.
+    """
+
+    def __init__(
+        self,
+        root: tk.Tk,
+        network: Network,
+        settings: settings_mod.Settings,
+        *,
+        settings_path: Path | None = None,
+        poll_ms: int = 50,
+        batch: int = 200,
+        bell: bool = True,
+    ) -> None:
+        self.root = root
+        self.network = network
+        self.settings = settings
+        self.settings_path = settings_path
+        self.poll_ms = poll_ms
+        self.batch = batch
+        self.bell = bell
+        self.model = ChatModel()
+        self.servers: dict[str, _Server] = {}  # server_id → connection state
+        self.views: dict[str, ConversationView] = {}  # conversation key → its tab
+        self._dirty: set[str] = set()  # tabs whose title changed during this drain
+        self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
+        self._after_id: str | None = None  # the scheduled drain, cancelled on close
+        self._closed = False
+        self.palette: Palette = apply_theme(root, settings.theme)
+        root.title("lanchat")
+        root.geometry("980x640")
+        root.minsize(640, 420)
+        self._build()
+        root.protocol("WM_DELETE_WINDOW", self.close)
+        root.bind("<FocusIn>", self._focus_in, add="+")
+        root.bind("<FocusOut>", self._focus_out, add="+")
+
+    # ------------------------------------------------------------------ layout
+
+    def _build(self) -> None:
+        self.banner = ttk.Frame(self.root, padding=(12, 6))
+        self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)
+        self.banner_text.pack(side="left", fill="x", expand=True)
+        ttk.Button(self.banner, text="Dismiss", command=self.hide_banner).pack(side="right")
+        self.tabs = ttk.Notebook(self.root)
+        self.tabs.pack(fill="both", expand=True)
+        self.rooms_page = RoomsPage(
+            self.tabs, self.settings.nick, self.join_room, lambda: self.tabs.select(1)
+        )
+        self.connect_page = ConnectPage(
+            self.tabs, self.settings.nick, self.settings.recent, self.connect_manually
+        )
+        self.tabs.add(self.rooms_page, text="Rooms")
+        self.tabs.add(self.connect_page, text="Connect manually")
+        self.tabs.bind("<<NotebookTabChanged>>", self._tab_changed)
+        self.input = InputBar(self.root, self.submit_line, self._current_nicks)
+        self.input.pack(fill="x")
+        self.input.set_enabled(False)
+        bar = ttk.Frame(self.root)
+        bar.pack(fill="x")
+        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel")
+        self.status.pack(side="left", fill="x", expand=True)
+        self.close_tab_button = ttk.Button(bar, text="Close tab", command=self.close_current_tab)
+        self.close_tab_button.pack(side="right", padx=4, pady=2)
+        self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
+        self.theme_button.pack(side="right", padx=4, pady=2)
+
+    def _theme_label(self) -> str:
+        return "Dark theme" if self.palette.name == "light" else "Light theme"
+
+    # ------------------------------------------------------------------ the event pump
+
+    def start(self) -> None:
+        """Begin draining the network events."""
+        self._after_id = self.root.after(0, self.drain)
+
+    def drain(self) -> None:
+        """Apply up to `batch` queued events, refresh what changed, reschedule."""
+        self._after_id = None
+        if self._closed:
+            return
+        for _ in range(self.batch):
+            try:
+                event = self.network.events.get_nowait()
+            except queue.Empty:
+                backlog = False
+                break
+            self.handle(event)
+        else:
+            backlog = not self.network.events.empty()
+        self._flush()
+        self._after_id = self.root.after(1 if backlog else self.poll_ms, self.drain)
+
+    def _flush(self) -> None:
+        for key, lines in self._pending.items():
+            view = self.views.get(key)
+            if view is not None:
+                view.append(lines)
+        self._pending.clear()
+        for key in self._dirty:
+            conv, view = self.model.conversations.get(key), self.views.get(key)
+            if conv is not None and view is not None:
+                self.tabs.tab(view, text=conv.title())
+        self._dirty.clear()
+        self.root.title(self.model.window_title())
+
+    def handle(self, event: object) -> None:
+        """Apply one network event (client or room discovery) to the window."""
+        name = type(event).__name__
+        if name in ("RoomAdded", "RoomUpdated"):
+            self.rooms_page.upsert(event.ad)  # type: ignore[attr-defined]
+            return
+        if name == "RoomRemoved":
+            self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
+            return
+        handler: Callable[[Any], None] | None = getattr(self, f"_on_{name}", None)
+        if handler is not None:
+            handler(event)
+
+    # ------------------------------------------------------------------ adding lines
+
+    def _add(self, server_id: str, name: str, kind: str, line: Line, *, counts: bool) -> None:
+        conv, added = self.model.add(server_id, name, kind, line, counts=counts)
+        if not added:
+            return
+        self._ensure_view(conv)
+        self._pending.setdefault(conv.key, []).append(line)
+        if conv.unread:
+            self._dirty.add(conv.key)
+        if line.highlight and not self.model.is_seen(conv) and self.bell:
+            self.root.bell()
+
+    def _note(self, server_id: str, name: str, text: str, *, tag: str = "event") -> None:
+        conv = self.model.get(server_id, name)
+        kind = conv.kind if conv else ("room" if name.startswith("#") else "server")
+        self._add(server_id, name, kind, format_event(text, tag=tag), counts=False)
+
+    def _note_server(self, server_id: str, text: str, *, tag: str = "event") -> None:
+        """Show `text` in the active tab if it belongs to `server_id`, else its server tab."""
+        active = self.model.conversations.get(self.model.active)
+        if active is not None and active.server_id == server_id:
+            self._note(server_id, active.name, text, tag=tag)
+        else:
+            self._note(server_id, self.servers[server_id].label, text, tag=tag)
+
+    def _ensure_view(self, conv: Conversation) -> ConversationView:
+        view = self.views.get(conv.key)
+        if view is None:
+            view = ConversationView(self.tabs, self.palette, members=conv.kind == "room")
+            if conv.kind == "room":
+                view.set_topic(conv.topic)
+            else:
+                view.topic.pack_forget()
+            self.views[conv.key] = view
+            self.tabs.add(view, text=conv.title())
+        return view
+
+    def show_tab(self, conv: Conversation) -> None:
+        """Bring `conv`'s tab to the front (and count it as seen from now on)."""
+        self.tabs.select(self._ensure_view(conv))
+        self.model.activate(conv.key)
+        self.input.set_enabled(True)
+        self._dirty.add(conv.key)
+
+    # ------------------------------------------------------------------ client events
+
+    # Handlers are named _on_<EventClass> so handle() can find them with getattr.
+    def _on_Connecting(self, e: ev.Connecting) -> None:
+        srv = self.servers.get(e.server_id)
+        if srv is None:
+            return
+        if e.attempt > 1:
+            srv.state = "reconnecting"
+            self.set_status(f"Reconnecting to {srv.label} (attempt {e.attempt})…")
+        else:
+            self.set_status(f"Connecting to {srv.label}…")
+
+    def _on_Registered(self, e: ev.Registered) -> None:
+        srv = self.servers.get(e.server_id)
+        if srv is None:
+            return
+        was_reconnecting = srv.state == "reconnecting"
+        srv.state, srv.nick = "connected", e.nick
+        self.model.nicks[e.server_id] = e.nick
+        self.hide_banner()
+        self.set_status(f"Connected to {srv.label} as {e.nick}.")
+        if was_reconnecting:
+            self._note_server(e.server_id, "Reconnected; missed messages are filled in.")
+
+    def _on_Disconnected(self, e: ev.Disconnected) -> None:
+        srv = self.servers.get(e.server_id)
+        if srv is None:
+            return
+        if e.will_retry:
+            srv.state = "reconnecting"
+            text = f"Connection to {srv.label} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
+        else:
+            srv.state = "closed"
+            text = f"Disconnected from {srv.label} ({e.reason})."
+        self.set_status(text)
+        for conv in self.model.conversations.values():
+            if conv.server_id == e.server_id and conv.kind == "room" and conv.joined:
+                self._note(e.server_id, conv.name, text, tag="error")
+
+    def _on_ConnectFailed(self, e: ev.ConnectFailed) -> None:
+        srv = self.servers.get(e.server_id)
+        if srv is not None:
+            srv.state = "failed"
+        self.show_banner(f"{e.reason}. {e.hint}")
+        self.set_status("Not connected.")
+
+    def _on_MessageReceived(self, e: ev.MessageReceived) -> None:
+        kind = "private" if e.private else "room"
+        name = e.target or e.nick
+        line = format_message(
+            nick=e.nick or self.servers[e.server_id].label,
+            ip=e.ip,
+            text=e.text,
+            time_ms=e.time_ms,
+            own=e.own,
+            kind=e.kind,
+            highlight=e.highlight,
+            msgid=e.msgid or "",
+        )
+        if not e.private and self.model.get(e.server_id, name) is None:
+            kind = "room"
+        self._add(e.server_id, name, kind, line, counts=not e.history)
+
+    def _on_Joined(self, e: ev.Joined) -> None:
+        if e.own:
+            conv, _ = self.model.ensure(e.server_id, e.room, "room")
+            conv.joined = True
+            self.show_tab(conv)
+            self._note(e.server_id, e.room, f"You joined {e.room}.")
+            self.input.entry.focus_set()
+        else:
+            who = f"{e.nick} ({e.ip})" if e.ip else e.nick
+            self._note(e.server_id, e.room, f"{who} joined.")
+
+    def _on_Parted(self, e: ev.Parted) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        if e.own:
+            conv = self.model.get(e.server_id, e.room)
+            if conv is not None:
+                conv.joined = False
+            self._note(e.server_id, e.room, f"You left {e.room}{why}.")
+        else:
+            self._note(e.server_id, e.room, f"{e.nick} left{why}.")
+
+    def _on_Kicked(self, e: ev.Kicked) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        if e.own:
+            conv = self.model.get(e.server_id, e.room)
+            if conv is not None:
+                conv.joined = False
+            text = f"{e.by} removed you from {e.room}{why}. /join {e.room} to go back."
+            self._note(e.server_id, e.room, text, tag="error")
+        else:
+            self._note(e.server_id, e.room, f"{e.by} removed {e.nick}{why}.")
+
+    def _on_UserQuit(self, e: ev.UserQuit) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        for room in e.rooms:
+            self._note(e.server_id, room, f"{e.nick} quit{why}.")
+
+    def _on_NickChanged(self, e: ev.NickChanged) -> None:
+        if e.own:
+            self.model.nicks[e.server_id] = e.new
+            self.servers[e.server_id].nick = e.new
+        old_key = conversation_key(e.server_id, e.old)
+        touched = self.model.rename_nick(e.server_id, e.old, e.new)
+        moved = self.model.get(e.server_id, e.new)
+        if old_key in self.views and moved is not None and moved.key != old_key:
+            self.views[moved.key] = self.views.pop(old_key)
+            self._dirty.add(moved.key)
+        text = f"You are now {e.new}." if e.own else f"{e.old} is now {e.new}."
+        for conv in touched:
+            self._note(e.server_id, conv.name, text)
+            self._refresh_members(conv)
+        if e.own and not touched:
+            self._note_server(e.server_id, text)
+
+    def _on_TopicChanged(self, e: ev.TopicChanged) -> None:
+        conv, _ = self.model.ensure(e.server_id, e.room, "room")
+        conv.topic = e.topic
+        self._ensure_view(conv).set_topic(e.topic)
+        if e.setter:
+            said = f'"{e.topic}"' if e.topic else "nothing"
+            self._note(e.server_id, e.room, f"{e.setter} set the topic to {said}.")
+
+    def _on_MembersChanged(self, e: ev.MembersChanged) -> None:
+        conv, _ = self.model.ensure(e.server_id, e.room, "room")
+        conv.set_members((m.prefixes, m.nick) for m in e.members)
+        self._refresh_members(conv)
+
+    def _refresh_members(self, conv: Conversation) -> None:
+        view = self.views.get(conv.key)
+        if view is not None and conv.kind == "room":
+            view.set_members(conv.member_rows(self.model.nicks.get(conv.server_id, "")))
+
+    def _on_AwayChanged(self, e: ev.AwayChanged) -> None:
+        if e.own:
+            text = f"You are away: {e.message}" if e.away else "You are back."
+            self._note_server(e.server_id, text)
+
+    def _on_ServerNotice(self, e: ev.ServerNotice) -> None:
+        srv = self.servers.get(e.server_id)
+        if srv is not None:
+            self._note(e.server_id, srv.label, e.text)
+
+    def _on_ServerError(self, e: ev.ServerError) -> None:
+        text = e.hint or e.text
+        self._note_server(e.server_id, text, tag="error")
+        self.set_status(text)
+        if e.code in ("433", "432", "464", "465", "471", "473", "474", "475"):
+            self.show_banner(text)
+
+    def _on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
+        if e.count:
+            self._note(e.server_id, e.target, f"Above: the last {e.count} messages.")
+
+    # ------------------------------------------------------------------ user actions
+
+    def connect(
+        self,
+        host: str,
+        port: int,
+        nick: str,
+        *,
+        password: str | None = None,
+        rooms: Sequence[str] = (),
+        keys: Sequence[str] = (),
+    ) -> str:
+        """Open a connection (or join more rooms on an open one). Returns its server_id."""
+        srv = _Server(host, port, nick, rooms_wanted=tuple(rooms))
+        server_id = srv.label
+        existing = self.servers.get(server_id)
+        if existing is not None and existing.state in ("connecting", "connected", "reconnecting"):
+            for i, room in enumerate(rooms):
+                self.network.submit(ev.Join(server_id, room, keys[i] if i < len(keys) else ""))
+            return server_id
+        self.servers[server_id] = srv
+        self.model.nicks[server_id] = nick
+        self.set_status(f"Connecting to {srv.label}…")
+        self.network.submit(
+            ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys))
+        )
+        self._remember(nick=nick)
+        return server_id
+
+    def join_room(self, row: RoomRow, nick: str) -> None:
+        """The Rooms page chose `row`: ask for a key if it is locked, then connect and join."""
+        if row.locked:
+            KeyDialog(self.root, row.room, lambda key: self._join_row(row, nick, key))
+        else:
+            self._join_row(row, nick, "")
+
+    def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
+        self.connect(row.connect_host(), row.port, nick, rooms=(row.room,), keys=(key,))
+
+    def connect_manually(self, request: ConnectRequest) -> None:
+        """The Connect manually page was submitted and checked."""
+        rooms = (request.room,) if request.room else ()
+        self.connect(request.host, request.port, request.nick, password=request.password,
+                     rooms=rooms)  # fmt: skip
+        self._remember(recent=request.address)
+        self.connect_page.set_recent(self.settings.recent)
+        if not rooms:
+            self._note(request.address, request.address, "Connecting… type /join #room.")
+            conv = self.model.get(request.address, request.address)
+            if conv is not None:
+                self.show_tab(conv)
+
+    def submit_line(self, text: str) -> None:
+        """Enter was pressed in the input line of the current tab."""
+        conv = self.model.conversations.get(self.model.active)
+        if conv is None:
+            return
+        target = "" if conv.kind == "server" else conv.name
+        try:
+            cmd = parse_input(text, target=target, server_id=conv.server_id)
+        except UsageError as e:
+            self._note(conv.server_id, conv.name, str(e), tag="error")
+            self._flush()
+            return
+        if isinstance(cmd, Help):
+            for line in cmd.lines:
+                self._note(conv.server_id, conv.name, line)
+            self._flush()
+            return
+        if isinstance(cmd, ev.Say) and cmd.target != target:
+            private, _ = self.model.ensure(conv.server_id, cmd.target, "private")
+            self.show_tab(private)
+        if isinstance(cmd, ev.ChangeNick):
+            self._remember(nick=cmd.nick)
+        self.network.submit(cmd)
+        if isinstance(cmd, ev.Quit):
+            self.close()
+
+    def close_current_tab(self) -> None:
+        """Leave the room (or close the conversation) in front."""
+        conv = self.model.conversations.get(self.model.active)
+        if conv is None:
+            return
+        if conv.kind == "room" and conv.joined and self._connected(conv.server_id):
+            self.network.submit(ev.Part(conv.server_id, conv.name, ""))
+        elif conv.kind == "server" and self._connected(conv.server_id):
+            self.network.submit(ev.Quit(conv.server_id, "Closing"))
+            self.servers[conv.server_id].state = "closed"
+        view = self.views.pop(conv.key, None)
+        self.model.close(conv.key)
+        if view is not None:
+            self.tabs.forget(view)
+            view.destroy()
+
+    def _connected(self, server_id: str) -> bool:
+        srv = self.servers.get(server_id)
+        return srv is not None and srv.state in ("connecting", "connected", "reconnecting")
+
+    def toggle_theme(self) -> None:
+        self.set_theme("dark" if self.palette.name == "light" else "light")
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the light and dark theme and remember the choice."""
+        self.palette = apply_theme(self.root, name)
+        for view in self.views.values():
+            view.apply_palette(self.palette)
+        self.theme_button.configure(text=self._theme_label())
+        self._remember(theme=self.palette.name)
+
+    def _remember(
+        self, *, nick: str | None = None, theme: str | None = None, recent: str | None = None
+    ) -> None:
+        s = self.settings
+        if nick is not None:
+            s = s.with_nick(nick)
+        if theme is not None:
+            s = s.with_theme(theme)
+        if recent is not None:
+            s = s.with_recent(recent)
+        if s != self.settings:
+            self.settings = s
+            problem = settings_mod.save(s, self.settings_path)
+            if problem:
+                self.set_status(problem)
+
+    def set_status(self, text: str) -> None:
+        self.status.configure(text=text)
+
+    def show_banner(self, text: str) -> None:
+        """Show a problem above the tabs until dismissed (never a modal box: the window keeps
+        working while it is shown)."""
+        self.banner_text.configure(text=text)
+        if not self.banner.winfo_ismapped():
+            self.banner.pack(fill="x", before=self.tabs)
+
+    def hide_banner(self) -> None:
+        self.banner.pack_forget()
+
+    def banner_message(self) -> str:
+        return str(self.banner_text.cget("text")) if self.banner.winfo_manager() else ""
+
+    def _current_nicks(self) -> list[str]:
+        conv = self.model.conversations.get(self.model.active)
+        if conv is None:
+            return []
+        return conv.nicks() if conv.kind == "room" else [conv.name]
+
+    def _tab_changed(self, _event: object) -> None:
+        try:
+            selected = self.tabs.nametowidget(self.tabs.select())
+        except (KeyError, tk.TclError):
+            return
+        key = next((k for k, v in self.views.items() if v is selected), "")
+        self.model.activate(key)
+        self.input.set_enabled(bool(key))
+        if key:
+            self._dirty.add(key)
+            self._flush()
+
+    def _focus_in(self, _event: object) -> None:
+        if not self.model.focused:
+            self.model.focused = True
+            self.model.activate(self.model.active)
+            if self.model.active:
+                self._dirty.add(self.model.active)
+            self._flush()
+
+    def _focus_out(self, _event: object) -> None:
+        self.model.focused = self.root.focus_get() is not None
+
+    # ------------------------------------------------------------------ shutdown
+
+    def close(self) -> None:
+        """Cancel the pending drain, stop the network thread, destroy the window."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._after_id is not None:
+            self.root.after_cancel(self._after_id)
+            self._after_id = None
+        self.network.stop()
+        self.root.destroy()
+
+
+def _connect_argument(text: str) -> tuple[str, int]:
+    try:
+        return parse_address(text)
+    except InputProblem as e:
+        from lanchat.errors import ConfigError
+
+        raise ConfigError(f"--connect {text!r}: {e}") from None
+
+
+def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str | None) -> int:
+    """Open the chat window and run until it is closed (`lanchat chat`).
+
+    Args:
+        nick: the nickname (None: the remembered one).
+        connect: "host[:port]" to connect to at once, or None to start on the Rooms page.
+        join: rooms to join after connecting.
+        theme: "light" or "dark" (None: the remembered one).
+
+    Returns:
+        The exit status (0).
+
+    Raises:
+        ConfigError: `connect` or `nick` is malformed, or there is no display.
+    """
+    from lanchat.client.bridge import NetworkThread
+    from lanchat.errors import ConfigError
+    from lanchat.gui.dialogs import check_nick, check_room
+
+    settings = settings_mod.load()
+    try:
+        if nick:
+            settings = settings.with_nick(check_nick(nick))
+        rooms = tuple(check_room(r) for r in join)
+    except InputProblem as e:
+        raise ConfigError(str(e)) from None
+    if theme:
+        settings = settings.with_theme(theme)
+    address = _connect_argument(connect) if connect else None
+    try:
+        root = tk.Tk(className="lanchat")
+    except tk.TclError as e:
+        raise ConfigError(
+            f"cannot open a window ({e}); run lanchat chat on a desktop, or set DISPLAY"
+        ) from None
+    network = NetworkThread(browse=True)
+    network.start()
+    app = ChatApp(root, network, settings)
+    app.start()
+    if address is not None:
+        app.connect(address[0], address[1], settings.nick, rooms=rooms or ("#lobby",))
+    root.mainloop()
+    return EXIT_OK

@@ -1,0 +1,364 @@
+"""The launcher (`lanchat`, `lanchat launcher`): a small window that hosts rooms and opens chat.
+
+Layer: launcher UI (Tk main thread only); imports tkinter, lanchat.launcher.supervisor,
+lanchat.gui.theme / viewmodel (shared look and room rows) and, in `run()`, the discovery
+BrowserThread. Spec: lanchat issue #3 ("The launcher").
+
+Nothing here waits on a child process or the network in a Tk callback: the supervisor's and
+the browser's events arrive on queues drained with after(), like the chat window's. Quitting
+with rooms still hosted asks first (in the window, not a modal box) and then stops them
+cleanly: each server notifies its clients and withdraws its mDNS records.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import subprocess
+import sys
+import tkinter as tk
+from collections.abc import Callable, Sequence
+from tkinter import ttk
+from typing import Any
+
+from lanchat.errors import LanchatError
+from lanchat.gui.theme import apply_theme
+from lanchat.gui.viewmodel import RoomListModel, RoomRow
+from lanchat.launcher.supervisor import (
+    HostedRoom,
+    RoomFailed,
+    RoomReady,
+    RoomStopped,
+    Supervisor,
+)
+from lanchat.protocol import casefold
+
+__all__ = ["LauncherApp", "open_chat", "run"]
+
+EXIT_OK = 0
+
+
+def open_chat(args: Sequence[str] = ()) -> None:
+    """Start a chat window as its own process (`python -m lanchat chat ARGS`).
+
+    A separate process keeps each window's Tk and network thread independent of the
+    launcher, so closing a chat window never stops the rooms hosted here.
+    """
+    subprocess.Popen(
+        [sys.executable, "-m", "lanchat", "chat", *args],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+class LauncherApp:
+    """Tk thread only. Start a room, the rooms hosted here (Stop), rooms on the LAN (Join).
+
+    Args:
+        root: the Tk root.
+        supervisor: starts and stops the `lanchat serve` children.
+        room_events: discovery events (RoomAdded/Updated/Removed), fed by a BrowserThread.
+        open_chat: opens a chat window with the given `lanchat chat` arguments.
+        host_label: how this machine is named in join addresses.
+        theme: "light" or "dark".
+        poll_ms: delay between queue checks.
+    """
+
+    def __init__(
+        self,
+        root: tk.Tk,
+        supervisor: Supervisor,
+        room_events: queue.SimpleQueue[Any],
+        *,
+        open_chat: Callable[[Sequence[str]], None] = open_chat,
+        host_label: str | None = None,
+        theme: str = "light",
+        poll_ms: int = 100,
+    ) -> None:
+        self.root = root
+        self.supervisor = supervisor
+        self.room_events = room_events
+        self._open_chat = open_chat
+        self.host_label = host_label or socket.gethostname()
+        self.poll_ms = poll_ms
+        self.lan = RoomListModel()  # rooms discovered on the LAN
+        self._rows: dict[str, HostedRoom] = {}  # Treeview iid → hosted room
+        self._after_id: str | None = None
+        self._closed = False
+        self.palette = apply_theme(root, theme)
+        root.title("lanchat launcher")
+        root.geometry("560x600")
+        root.minsize(460, 480)
+        self._build()
+        root.protocol("WM_DELETE_WINDOW", self.request_quit)
+
+    def _build(self) -> None:
+        outer = ttk.Frame(self.root, padding=14)
+        outer.pack(fill="both", expand=True)
+        head = ttk.Frame(outer)
+        head.pack(fill="x")
+        ttk.Label(head, text="lanchat", style="Title.TLabel").pack(side="left")
+        self.open_button = ttk.Button(
+            head, text="Open chat", style="Accent.TButton", command=lambda: self._open_chat(())
+        )
+        self.open_button.pack(side="right")
+
+        start = ttk.LabelFrame(outer, text="Start a room", padding=10)
+        start.pack(fill="x", pady=(12, 8))
+        self.room = tk.StringVar(self.root, "#lobby")
+        self.key = tk.StringVar(self.root)
+        self.port = tk.StringVar(self.root)
+        for col, (label, var, width, show) in enumerate(
+            [
+                ("Room", self.room, 16, ""),
+                ("Key (optional)", self.key, 12, "•"),
+                ("Port (optional)", self.port, 7, ""),
+            ]
+        ):
+            ttk.Label(start, text=label, style="Muted.TLabel").grid(row=0, column=col, sticky="w")
+            entry = ttk.Entry(start, textvariable=var, width=width, show=show)
+            entry.grid(row=1, column=col, sticky="we", padx=(0, 8))
+            entry.bind("<Return>", lambda _e: self.start_room())
+        self.start_button = ttk.Button(
+            start, text="Start", style="Accent.TButton", command=self.start_room
+        )
+        self.start_button.grid(row=1, column=3, sticky="e")
+        start.columnconfigure(0, weight=1)
+        self.problem = ttk.Label(start, text="", style="Error.TLabel", wraplength=480)
+        self.problem.grid(row=2, column=0, columnspan=4, sticky="w", pady=(6, 0))
+
+        ttk.Label(outer, text="Hosted on this computer").pack(anchor="w", pady=(8, 2))
+        hosted = ttk.Frame(outer)
+        hosted.pack(fill="both", expand=True)
+        self.hosted_tree = _tree(
+            hosted,
+            (
+                ("room", "Room", 110),
+                ("address", "Join address", 170),
+                ("users", "People", 60),
+                ("state", "State", 80),
+            ),
+            height=4,
+        )
+        self.stop_button = ttk.Button(hosted, text="Stop", command=self.stop_selected)
+        self.stop_button.pack(side="right", anchor="n", padx=(8, 0))
+        self.hosted_tree.pack(side="left", fill="both", expand=True)
+
+        ttk.Label(outer, text="Rooms on your network").pack(anchor="w", pady=(12, 2))
+        lan = ttk.Frame(outer)
+        lan.pack(fill="both", expand=True)
+        self.lan_tree = _tree(
+            lan, (("room", "Room", 110), ("host", "Host", 150), ("users", "People", 60)), height=5
+        )
+        self.join_button = ttk.Button(lan, text="Join", command=self.join_selected)
+        self.join_button.pack(side="right", anchor="n", padx=(8, 0))
+        self.lan_tree.pack(side="left", fill="both", expand=True)
+        self.lan_tree.bind("<Double-1>", lambda _e: self.join_selected())
+
+        self.confirm = ttk.Frame(outer, padding=(0, 8, 0, 0))
+        self.confirm_text = ttk.Label(self.confirm, text="", wraplength=300)
+        self.confirm_text.pack(side="left", fill="x", expand=True)
+        self.keep_button = ttk.Button(self.confirm, text="Keep running", command=self._keep)
+        self.keep_button.pack(side="right")
+        self.quit_button = ttk.Button(
+            self.confirm, text="Stop rooms and quit", style="Accent.TButton", command=self.quit
+        )
+        self.quit_button.pack(side="right", padx=6)
+        self.status = ttk.Label(outer, text="", style="Muted.TLabel")
+        self.status.pack(anchor="w", side="bottom", pady=(8, 0))
+
+    # ------------------------------------------------------------------ polling
+
+    def start(self) -> None:
+        """Begin polling the supervisor and the room browser."""
+        self._after_id = self.root.after(0, self.poll)
+
+    def poll(self) -> None:
+        """Apply supervisor and discovery events, then reschedule."""
+        self._after_id = None
+        if self._closed:
+            return
+        while True:
+            try:
+                self.handle_supervisor(self.supervisor.events.get_nowait())
+            except queue.Empty:
+                break
+        for _ in range(200):
+            try:
+                self.handle_room_event(self.room_events.get_nowait())
+            except queue.Empty:
+                break
+        self._after_id = self.root.after(self.poll_ms, self.poll)
+
+    def handle_supervisor(self, event: RoomReady | RoomFailed | RoomStopped) -> None:
+        h = event.hosted
+        if isinstance(event, RoomReady):
+            self.status.configure(text=f"{h.room} is open at {h.join_address(self.host_label)}.")
+        elif isinstance(event, RoomFailed):
+            self.problem.configure(text=event.reason)
+        elif not event.expected:
+            self.problem.configure(
+                text=f"{h.room} stopped on its own (exit status {event.exit_code}): "
+                f"{h.error_line()}. Start it again to reopen it."
+            )
+        else:
+            self.status.configure(text=f"{h.room} is closed.")
+        self._refresh_hosted()
+
+    def handle_room_event(self, event: object) -> None:
+        name = type(event).__name__
+        ad = getattr(event, "ad", None)
+        if ad is None:
+            return
+        if name == "RoomRemoved":
+            row = self.lan.remove(ad)
+            if row is not None and self.lan_tree.exists(row.instance):
+                self.lan_tree.delete(row.instance)
+        else:
+            change, row = self.lan.upsert(ad)
+            values = (row.room + (" \N{LOCK}" if row.locked else ""), row.host, str(row.users))
+            if change == "added":
+                index = self.lan.index_of(row.instance)
+                self.lan_tree.insert("", index, iid=row.instance, values=values)
+            elif change == "updated":
+                self.lan_tree.item(row.instance, values=values)
+        self._refresh_hosted()
+
+    def _refresh_hosted(self) -> None:
+        hosted = self.supervisor.hosted()
+        live = {f"h{id(h)}": h for h in hosted}
+        for iid in self.hosted_tree.get_children():
+            if iid not in live:
+                self.hosted_tree.delete(iid)
+        for i, (iid, h) in enumerate(live.items()):
+            values = (h.room, h.join_address(self.host_label), self._users(h), h.state)
+            if self.hosted_tree.exists(iid):
+                self.hosted_tree.item(iid, values=values)
+            else:
+                self.hosted_tree.insert("", i, iid=iid, values=values)
+        self._rows = live
+
+    def _users(self, h: HostedRoom) -> str:
+        # The count comes from the room's own advertisement: the launcher asks nothing of
+        # the server directly.
+        for row in self.lan.rows.values():
+            if row.port == h.port and casefold(row.room) == casefold(h.room):
+                return str(row.users)
+        return "?"
+
+    # ------------------------------------------------------------------ actions
+
+    def start_room(self) -> None:
+        """Check the "Start a room" fields and start hosting (the result arrives by poll)."""
+        try:
+            room, port = self.supervisor.validate(self.room.get(), self.port.get())
+            self.supervisor.start(room, key=self.key.get().strip(), port=port)
+        except LanchatError as e:
+            self.problem.configure(text=str(e))
+            return
+        self.problem.configure(text="")
+        self.status.configure(text=f"Starting {room}…")
+        self._refresh_hosted()
+
+    def stop_selected(self) -> None:
+        for iid in self.hosted_tree.selection():
+            h = self._rows.get(iid)
+            if h is not None:
+                self.supervisor.stop(h)
+                self.status.configure(text=f"Stopping {h.room}…")
+        self._refresh_hosted()
+
+    def join_selected(self) -> None:
+        """Open a chat window joined to the selected LAN room."""
+        chosen = self.lan_tree.selection()
+        if not chosen:
+            self.status.configure(text="Pick a room in the list first.")
+            return
+        row: RoomRow = self.lan.rows[chosen[0]]
+        host = row.connect_host()
+        address = f"[{host}]:{row.port}" if ":" in host else f"{host}:{row.port}"
+        self._open_chat(["--connect", address, "--join", row.room])
+
+    def hosted_rows(self) -> list[tuple[str, ...]]:
+        return _rows(self.hosted_tree)
+
+    def lan_rows(self) -> list[tuple[str, ...]]:
+        return _rows(self.lan_tree)
+
+    # ------------------------------------------------------------------ quitting
+
+    def request_quit(self) -> None:
+        """Window closed: quit at once, or ask first when rooms are still hosted here."""
+        hosted = self.supervisor.hosted()
+        if not hosted:
+            self.quit()
+            return
+        names = ", ".join(h.room for h in hosted)
+        self.confirm_text.configure(
+            text=f"{names} {'is' if len(hosted) == 1 else 'are'} hosted here. Quitting stops "
+            "them and disconnects everyone in them."
+        )
+        self.confirm.pack(fill="x", before=self.status)
+
+    def _keep(self) -> None:
+        self.confirm.pack_forget()
+
+    def quit(self) -> None:
+        """Stop every hosted room cleanly, then close the window."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._after_id is not None:
+            self.root.after_cancel(self._after_id)
+            self._after_id = None
+        self.supervisor.stop_all()
+        self.root.destroy()
+
+
+def _tree(master: tk.Misc, columns: Sequence[tuple[str, str, int]], height: int) -> ttk.Treeview:
+    tree = ttk.Treeview(
+        master, columns=[c[0] for c in columns], show="headings", height=height,
+        selectmode="browse",
+    )  # fmt: skip
+    for name, title, width in columns:
+        tree.heading(name, text=title, anchor="w")
+        tree.column(name, width=width, anchor="w", stretch=True)
+    return tree
+
+
+def _rows(tree: ttk.Treeview) -> list[tuple[str, ...]]:
+    return [tuple(map(str, tree.item(i, "values"))) for i in tree.get_children()]
+
+
+def run() -> int:
+    """Open the launcher and run until it is closed (`lanchat`, `lanchat launcher`).
+
+    Returns:
+        The exit status (0).
+
+    Raises:
+        ConfigError: there is no display to open the window on.
+    """
+    from lanchat.discovery.browser import BrowserThread
+    from lanchat.errors import ConfigError
+    from lanchat.gui import settings as settings_mod
+
+    try:
+        root = tk.Tk(className="lanchat")
+    except tk.TclError as e:
+        raise ConfigError(
+            f"cannot open a window ({e}); use `lanchat serve` to host a room without a desktop"
+        ) from None
+    room_events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    browser = BrowserThread(room_events.put)
+    app = LauncherApp(root, Supervisor(), room_events, theme=settings_mod.load().theme)
+    try:
+        browser.start()
+    except LanchatError as e:
+        app.status.configure(text=f"Cannot list rooms on the network: {e}")
+    app.start()
+    try:
+        root.mainloop()
+    finally:
+        browser.stop()
+    return EXIT_OK
