@@ -1,0 +1,136 @@
+"""The COMMANDS table, its central 421/451/461 gating, and Context output rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanchat.protocol.message import Message
+from lanchat.server.dispatch import COMMANDS, Command, Context, command, load_handlers
+from lanchat.server.effects import Send
+from tests.server.transcript import Transcript, msg
+
+load_handlers()  # the table is filled when a ServerState is built; these tests read it first
+
+
+@pytest.mark.parametrize(
+    ("verb", "min_params", "before_registration"),
+    [
+        ("CAP", 1, True),
+        ("NICK", 0, True),
+        ("USER", 4, True),
+        ("PASS", 1, True),
+        ("PING", 1, True),
+        ("PONG", 0, True),
+        ("QUIT", 0, True),
+        ("SETNAME", 1, False),
+        ("PRIVMSG", 0, False),
+        ("NOTICE", 0, False),
+        ("TAGMSG", 1, False),
+    ],
+)
+def test_table_rows_for_registration_and_messaging(
+    verb: str, min_params: int, before_registration: bool
+) -> None:
+    row = COMMANDS[verb]
+    assert (row.min_params, row.before_registration) == (min_params, before_registration)
+
+
+def test_loading_handlers_twice_changes_nothing() -> None:
+    before = dict(COMMANDS)
+    load_handlers()
+    assert before == COMMANDS
+
+
+def test_a_second_handler_for_a_verb_is_refused() -> None:
+    with pytest.raises(ValueError, match="two handlers for PRIVMSG"):
+        command("PRIVMSG")(lambda ctx, m: None)
+
+
+def test_verbs_are_dispatched_case_insensitively() -> None:
+    t = Transcript()
+    c = t.connect()
+    assert c.send_take("ping :x") == [msg(":lanchat.local PONG lanchat.local x")]
+
+
+def test_missing_parameters_reply_461_with_the_verb(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Message] = []
+    monkeypatch.setitem(COMMANDS, "FROB", Command(lambda ctx, m: calls.append(m), 2))
+    t = Transcript()
+    c = t.register("alice")
+    assert c.send_take("frob one") == [msg(":lanchat.local 461 alice FROB :Not enough parameters")]
+    c.send("FROB one two")
+    assert calls == [Message("FROB", ("one", "two"))]
+
+
+def _context(t: Transcript, nick: str = "alice") -> Context:
+    user = t.state.find_user(nick)
+    assert user is not None
+    return Context(t.state, user)
+
+
+def test_numeric_without_default_text_ends_with_its_data() -> None:
+    t = Transcript()
+    t.register("alice")
+    ctx = _context(t)
+    ctx.numeric("353", "=", "#a", "@alice bob")
+    (send,) = ctx.finish()
+    assert isinstance(send, Send)
+    assert send.data == b":lanchat.local 353 alice = #a :@alice bob\r\n"
+
+
+def test_fanout_renders_each_distinct_form_once() -> None:
+    t = Transcript()
+    users = [t.register(f"u{i}") for i in range(5)]
+    ctx = _context(t, "u0")
+    rendered: list[int] = []
+
+    def render(form: int) -> Message:
+        rendered.append(form)
+        return Message("NOTICE", ("*", f"form {form}"))
+
+    targets = [t.state.users[c.conn_id] for c in users]
+    ctx.fanout(targets, lambda u: u.conn_id % 2, render)
+    sends = ctx.finish()
+    assert sorted(rendered) == [0, 1]
+    assert sorted(len(s.conn_ids) for s in sends if isinstance(s, Send)) == [2, 3]
+
+
+def test_relay_to_nobody_sends_nothing() -> None:
+    t = Transcript()
+    t.register("alice")
+    ctx = _context(t)
+    ctx.relay([], Message("NOTICE", ("*", "x")))
+    assert ctx.finish() == []
+
+
+def test_replies_come_after_other_effects_and_disconnect_last() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    ctx = _context(t)
+    ctx.notice("first for alice")
+    ctx.send([bob.conn_id], b"PING x\r\n")
+    ctx.disconnect("done")
+    effects = ctx.finish()
+    assert [type(e).__name__ for e in effects] == ["Send", "Send", "Disconnect"]
+    assert effects[0] == Send((bob.conn_id,), b"PING x\r\n")
+    assert effects[1] == Send((alice.conn_id,), b":lanchat.local NOTICE alice :first for alice\r\n")
+
+
+def test_labeled_batch_keeps_lines_already_in_a_nested_batch() -> None:
+    t = Transcript()
+    t.register("alice")
+    ctx = _context(t)
+    ctx.label = "L"
+    ctx.reply(Message("BATCH", ("+inner", "chathistory", "#a"), source="s"))
+    ctx.reply(Message("PRIVMSG", ("#a", "old"), source="bob", tags={"batch": "inner"}))
+    ctx.reply(Message("BATCH", ("-inner",), source="s"))
+    (send,) = ctx.finish()
+    assert isinstance(send, Send)
+    lines = send.data.decode().split("\r\n")[:-1]
+    assert lines == [
+        "@label=L :lanchat.local BATCH +b1 labeled-response",
+        "@batch=b1 :s BATCH +inner chathistory #a",
+        "@batch=inner :bob PRIVMSG #a old",
+        "@batch=b1 :s BATCH -inner",
+        ":lanchat.local BATCH -b1",
+    ]

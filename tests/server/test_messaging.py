@@ -1,0 +1,333 @@
+"""PRIVMSG / NOTICE / TAGMSG by transcript: delivery, errors, caps, persistence, fan-out forms."""
+
+from __future__ import annotations
+
+from lanchat.server.effects import Persist, Send
+from lanchat.store.records import HistoryRecord
+from tests.server.transcript import Conn, Transcript, expect_numeric, make_config, msg
+
+TIME = "2025-11-25T18:00:00.000Z"
+
+
+def _room(t: Transcript, *conns: Conn, name: str = "#lobby") -> None:
+    for c in conns:
+        c.send(f"JOIN {name}")
+    for c in t.conns.values():
+        c.take()
+
+
+def test_room_message_reaches_other_members_but_not_the_sender() -> None:
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
+    _room(t, alice, bob)
+    alice.send("PRIVMSG #lobby :hello all")
+    line = msg(":alice!alice@127.0.0.1 PRIVMSG #lobby :hello all")
+    assert bob.take() == [line]
+    assert alice.take() == []
+    assert carol.take() == []
+
+
+def test_room_target_is_matched_casefolded() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice, bob)
+    alice.send("PRIVMSG #LOBBY :hi")
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG #lobby :hi")]
+
+
+def test_private_message_reaches_the_user() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("PRIVMSG BOB :psst")
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :psst")]
+    assert alice.take() == []
+
+
+def test_private_message_to_unknown_nick_replies_401() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    got = alice.send_take("PRIVMSG nobody :x")
+    assert got == [msg(":lanchat.local 401 alice nobody :No such nick/channel")]
+
+
+def test_message_to_unknown_room_replies_403() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    expect_numeric(alice.send_take("PRIVMSG #nowhere :x"), "403")
+
+
+def test_privmsg_without_target_replies_411_and_without_text_412() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    assert alice.send_take("PRIVMSG") == [
+        msg(":lanchat.local 411 alice :No recipient given (PRIVMSG)")
+    ]
+    assert alice.send_take("PRIVMSG bob") == [msg(":lanchat.local 412 alice :No text to send")]
+    assert alice.send_take("PRIVMSG bob :") == [msg(":lanchat.local 412 alice :No text to send")]
+
+
+def test_notice_never_gets_error_replies() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    for line in (
+        "NOTICE",
+        "NOTICE bob",
+        "NOTICE nobody :x",
+        "NOTICE #nowhere :x",
+        "NOTICE a,b,c,d,e :x",
+    ):
+        assert alice.send_take(line) == []
+
+
+def test_notice_is_delivered_like_privmsg() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("NOTICE bob :fyi")
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 NOTICE bob :fyi")]
+
+
+def test_away_target_sends_301_to_privmsg_sender_only() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    bob.send("AWAY :at lunch")
+    got = alice.send_take("PRIVMSG bob :hi")
+    assert got == [msg(":lanchat.local 301 alice bob :at lunch")]
+    assert alice.send_take("NOTICE bob :hi") == []
+
+
+def test_multiple_targets_each_get_the_message() -> None:
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
+    got = alice.send_take("PRIVMSG bob,carol,nobody :hi")
+    assert got == [msg(":lanchat.local 401 alice nobody :No such nick/channel")]
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+    assert carol.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG carol :hi")]
+
+
+def test_duplicate_targets_are_delivered_once() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("PRIVMSG bob,bob :hi")
+    assert len(bob.take()) == 1
+
+
+def test_more_targets_than_targmax_replies_407_and_delivers_nothing() -> None:
+    t = Transcript(make_config(max_targets=2))
+    alice, bob = t.register("alice"), t.register("bob")
+    expect_numeric(alice.send_take("PRIVMSG bob,carol,dave :hi"), "407")
+    assert bob.take() == []
+
+
+def test_outsider_cannot_send_to_a_no_external_messages_room() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice)
+    got = bob.send_take("PRIVMSG #lobby :let me in")
+    assert got == [msg(":lanchat.local 404 bob #lobby :Cannot send to channel")]
+    assert alice.take() == []
+
+
+def test_outsider_can_send_when_the_room_allows_external_messages() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice, name="#open")
+    alice.send("MODE #open -n")
+    alice.take()
+    bob.send("PRIVMSG #open :knock knock")
+    assert alice.take() == [msg(":bob!bob@127.0.0.1 PRIVMSG #open :knock knock")]
+
+
+def test_moderated_room_needs_voice_to_speak() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice, bob, name="#mod")
+    alice.send("MODE #mod +m")
+    _room(t)
+    expect_numeric(bob.send_take("PRIVMSG #mod :hi"), "404")
+    alice.send("MODE #mod +v bob")
+    _room(t)
+    assert bob.send_take("PRIVMSG #mod :hi") == []
+    assert alice.take() == [msg(":bob!bob@127.0.0.1 PRIVMSG #mod :hi")]
+
+
+def test_banned_member_cannot_speak() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    bob = t.register("bob", ip="192.168.1.40")
+    _room(t, alice, bob, name="#b")
+    alice.send("MODE #b +b *!*@192.168.1.*")
+    _room(t)
+    expect_numeric(bob.send_take("PRIVMSG #b :hi"), "404")
+    assert alice.take() == []
+
+
+def test_every_accepted_message_is_persisted_before_it_is_sent() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice, bob)
+    effects = alice.send("PRIVMSG #lobby :durable")
+    assert isinstance(effects[0], Persist)
+    assert effects[0].record == HistoryRecord(
+        msgid="m1",
+        time_ms=1_764_093_600_000,
+        command="PRIVMSG",
+        source="alice!alice@127.0.0.1",
+        target="#lobby",
+        target_key="#lobby",
+        text="durable",
+    )
+    assert all(isinstance(e, Send) for e in effects[1:])
+
+
+def test_private_messages_are_persisted_under_the_sorted_conversation_key() -> None:
+    t = Transcript()
+    zed, amy = t.register("Zed"), t.register("Amy")
+    effects = zed.send("NOTICE amy :x")
+    (persist,) = [e for e in effects if isinstance(e, Persist)]
+    assert isinstance(persist.record, HistoryRecord)
+    assert persist.record.target_key == "amy zed"
+    assert persist.record.command == "NOTICE"
+    amy.take()
+
+
+def test_rejected_messages_are_not_persisted() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    effects = alice.send("PRIVMSG nobody,#nowhere :x")
+    assert not any(isinstance(e, Persist) for e in effects)
+
+
+def test_fan_out_sends_one_shared_bytes_object_per_tag_form() -> None:
+    """Issue #4: no per-recipient serialisation; one Send per distinct form."""
+    t = Transcript()
+    plain = [t.register(f"p{i}") for i in range(3)]
+    timed = [t.register(f"t{i}", caps=("server-time",)) for i in range(2)]
+    tagged = [t.register(f"g{i}", caps=("server-time", "message-tags")) for i in range(2)]
+    sender = t.register("sender")
+    _room(t, sender, *plain, *timed, *tagged)
+    effects = sender.send("@+typing=done PRIVMSG #lobby :once")
+    sends = t.sends(effects)
+    assert len(sends) == 3
+    by_ids = {frozenset(s.conn_ids): s.data for s in sends}
+    assert by_ids[frozenset(c.conn_id for c in plain)] == (
+        b":sender!sender@127.0.0.1 PRIVMSG #lobby once\r\n"
+    )
+    assert by_ids[frozenset(c.conn_id for c in timed)] == (
+        b"@time=" + TIME.encode() + b" :sender!sender@127.0.0.1 PRIVMSG #lobby once\r\n"
+    )
+    assert by_ids[frozenset(c.conn_id for c in tagged)] == (
+        b"@time=" + TIME.encode() + b";msgid=m1;+typing=done"
+        b" :sender!sender@127.0.0.1 PRIVMSG #lobby once\r\n"
+    )
+
+
+def test_client_only_tags_reach_only_message_tags_clients_and_server_tags_are_dropped() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("message-tags",))
+    bob = t.register("bob", caps=("message-tags",))
+    carol = t.register("carol")
+    _room(t, alice, bob, carol)
+    alice.send("@+draft/react=👍;time=1999-01-01T00:00:00Z;msgid=fake PRIVMSG #lobby :yay")
+    assert bob.take() == [
+        msg("@msgid=m1;+draft/react=👍 :alice!alice@127.0.0.1 PRIVMSG #lobby :yay")
+    ]
+    assert carol.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG #lobby :yay")]
+
+
+def test_client_tags_over_4094_bytes_reply_417_and_deliver_nothing() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("message-tags",))
+    bob = t.register("bob", caps=("message-tags",))
+    got = alice.send_take(f"@+big={'x' * 4100} PRIVMSG bob :hi")
+    assert got == [msg(":lanchat.local 417 alice :Input line was too long")]
+    assert bob.take() == []
+
+
+def test_tagmsg_goes_only_to_message_tags_clients() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("message-tags",))
+    bob = t.register("bob", caps=("message-tags",))
+    carol = t.register("carol")
+    _room(t, alice, bob, carol)
+    effects = alice.send("@+typing=active TAGMSG #lobby")
+    assert bob.take() == [msg("@msgid=m1;+typing=active :alice!alice@127.0.0.1 TAGMSG #lobby")]
+    assert carol.take() == []
+    persisted = [e.record for e in effects if isinstance(e, Persist)]
+    assert [r.command for r in persisted] == ["TAGMSG"]  # type: ignore[union-attr]
+
+
+def test_tagmsg_without_target_replies_461() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("message-tags",))
+    expect_numeric(alice.send_take("TAGMSG"), "461")
+
+
+def test_echo_message_returns_the_message_to_the_sender_with_its_tags() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("echo-message", "server-time", "message-tags"))
+    bob = t.register("bob")
+    _room(t, alice, bob)
+    got = alice.send_take("@+x=1 PRIVMSG #lobby :echoed")
+    assert got == [msg(f"@time={TIME};msgid=m1;+x=1 :alice!alice@127.0.0.1 PRIVMSG #lobby :echoed")]
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG #lobby :echoed")]
+
+
+def test_echo_message_of_a_private_message_to_oneself_arrives_twice() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("echo-message",))
+    got = alice.send_take("PRIVMSG alice :note to self")
+    assert got == [msg(":alice!alice@127.0.0.1 PRIVMSG alice :note to self")] * 2
+
+
+def test_labeled_echo_carries_the_label() -> None:
+    t = Transcript()
+    caps = ("echo-message", "labeled-response", "batch", "message-tags")
+    alice = t.register("alice", caps=caps)
+    bob = t.register("bob")
+    got = alice.send_take("@label=L1 PRIVMSG bob :hi")
+    assert got == [msg("@label=L1;msgid=m1 :alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+
+
+def test_labeled_command_without_reply_gets_ack() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("labeled-response", "batch"))
+    t.register("bob")
+    assert alice.send_take("@label=q PRIVMSG bob :hi") == [msg("@label=q :lanchat.local ACK")]
+
+
+def test_labeled_error_reply_carries_the_label() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("labeled-response", "batch"))
+    got = alice.send_take("@label=e PRIVMSG nobody :hi")
+    assert got == [msg("@label=e :lanchat.local 401 alice nobody :No such nick/channel")]
+
+
+def test_labeled_multi_line_reply_is_wrapped_in_a_labeled_response_batch() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("labeled-response", "batch", "echo-message"))
+    t.register("bob")
+    got = alice.send_take("@label=b PRIVMSG nobody,bob :hi")
+    assert got == [
+        msg("@label=b :lanchat.local BATCH +b1 labeled-response"),
+        msg("@batch=b1 :lanchat.local 401 alice nobody :No such nick/channel"),
+        msg("@batch=b1 :alice!alice@127.0.0.1 PRIVMSG bob :hi"),
+        msg(":lanchat.local BATCH -b1"),
+    ]
+
+
+def test_label_is_ignored_without_labeled_response_and_batch() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("labeled-response",))
+    t.register("bob")
+    assert alice.send_take("@label=x PRIVMSG bob :hi") == []
+
+
+def test_sending_updates_whois_idle_time() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    t.register("bob")
+    t.clock.advance(30)
+    alice.send("PRIVMSG bob :hi")
+    user = t.state.find_user("alice")
+    assert user is not None and user.last_message == t.clock.now

@@ -1,0 +1,172 @@
+"""ServerState's edge-facing events: connect, reject_line, disconnected, tick, shutdown, rooms."""
+
+from __future__ import annotations
+
+import pytest
+
+from lanchat.config import Config
+from lanchat.errors import InvalidUtf8, LineTooLong, MalformedLine
+from lanchat.protocol.lines import TOO_LONG
+from lanchat.protocol.message import Message
+from lanchat.server.effects import Disconnect, Persist, Query, RoomChanged, Send
+from lanchat.server.model import RoomInfo
+from lanchat.server.state import ServerState
+from lanchat.store.records import HistoryQuery, RoomRecord
+from tests.server.transcript import Transcript, make_config, msg
+
+
+def test_connect_sends_nothing_until_the_client_speaks() -> None:
+    t = Transcript()
+    c = t.connect()
+    assert c.take() == []
+    assert t.state.users[c.conn_id].ip == "127.0.0.1"
+
+
+def test_lines_from_unknown_connections_are_ignored() -> None:
+    state = ServerState(Config())
+    assert state.receive(99, Message("NICK", ("x",))) == []
+    assert state.reject_line(99, TOO_LONG) == []
+    assert state.disconnected(99, "gone") == []
+
+
+@pytest.mark.parametrize("problem", [TOO_LONG, LineTooLong("512 bytes")])
+def test_line_too_long_replies_417_and_keeps_the_connection(problem: object) -> None:
+    t = Transcript()
+    c = t.register("alice")
+    effects = t.reject(c, problem)  # type: ignore[arg-type]
+    assert c.take() == [msg(":lanchat.local 417 alice :Input line was too long")]
+    assert not any(isinstance(e, Disconnect) for e in effects)
+    assert c.send_take("PING x") == [msg(":lanchat.local PONG lanchat.local x")]
+
+
+def test_invalid_utf8_replies_fail_invalid_utf8() -> None:
+    t = Transcript()
+    c = t.register("alice")
+    t.reject(c, InvalidUtf8("byte 3"))
+    (fail,) = c.take()
+    assert (fail.command, fail.params[:2]) == ("FAIL", ("*", "INVALID_UTF8"))
+
+
+def test_malformed_line_is_explained_in_a_notice() -> None:
+    t = Transcript()
+    c = t.connect()
+    t.reject(c, MalformedLine("line has no command"))
+    assert c.take() == [msg(":lanchat.local NOTICE * :Your line was ignored: line has no command")]
+
+
+def test_disconnect_tells_room_members_and_frees_the_nick() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("JOIN #x")
+    bob.send("JOIN #x")
+    bob.take()
+    t.disconnect(alice, "Connection reset by peer")
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 QUIT :Connection reset by peer")]
+    assert t.state.find_user("alice") is None
+    assert t.state.whowas[0].nick == "alice"
+    t.register("alice")
+
+
+def test_last_member_leaving_closes_a_created_room() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    alice.send("JOIN #temp")
+    effects = t.disconnect(alice)
+    assert "#temp" not in t.state.room_keys()
+    deleted = [e.record for e in effects if isinstance(e, Persist)]
+    assert deleted and isinstance(deleted[0], RoomRecord) and deleted[0].deleted
+    assert RoomChanged("#temp") in effects
+
+
+def test_configured_rooms_stay_open_when_empty() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    alice.send("JOIN #lobby")
+    t.disconnect(alice)
+    assert t.state.room_info("#lobby") == RoomInfo("#lobby", "", 0, False, False)
+
+
+def test_stored_rooms_are_restored_and_deleted_ones_ignored() -> None:
+    rooms = [
+        RoomRecord("#kept", "#Kept", 1, topic="hi", modes="nst", password="k"),
+        RoomRecord("#gone", "#gone", 1, deleted=True),
+    ]
+    t = Transcript(rooms=rooms)
+    assert sorted(t.state.room_keys()) == ["#kept", "#lobby"]
+    assert t.state.room_info("#kept") == RoomInfo("#Kept", "hi", 0, True, True)
+    assert t.state.room_info("#gone") is None
+
+
+def test_idle_registered_client_is_pinged_then_dropped_without_pong() -> None:
+    t = Transcript(make_config(ping_interval_s=90, ping_timeout_s=60))
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("JOIN #lobby")
+    bob.send("JOIN #lobby")
+    bob.take()
+    assert t.tick(89) == []
+    effects = t.tick(1)
+    assert effects == [Send((alice.conn_id, bob.conn_id), b"PING lanchat.local\r\n")]
+    bob.send("PONG lanchat.local")
+    t.tick(59)
+    assert alice.closed is None
+    t.tick(1)
+    assert alice.take()[-1] == msg("ERROR :Closing Link: 127.0.0.1 (Ping timeout: 60 seconds)")
+    assert alice.closed == "Ping timeout: 60 seconds"
+    assert bob.take() == [
+        msg("PING lanchat.local"),
+        msg(":alice!alice@127.0.0.1 QUIT :Ping timeout: 60 seconds"),
+    ]
+    assert bob.closed is None
+
+
+def test_any_line_counts_as_activity_for_the_ping_timer() -> None:
+    t = Transcript(make_config(ping_interval_s=90))
+    alice = t.register("alice")
+    t.tick(80)
+    alice.send("PING keepalive")
+    assert t.tick(80) == []
+
+
+def test_unregistered_connection_is_dropped_after_the_registration_timeout() -> None:
+    t = Transcript(make_config(registration_timeout_s=30))
+    c = t.connect()
+    c.send("NICK slow")
+    t.tick(29)
+    assert c.closed is None
+    t.tick(1)
+    assert c.closed == "Registration timeout"
+    assert c.take() == [msg("ERROR :Closing Link: 127.0.0.1 (Registration timeout)")]
+    assert t.state.find_user("slow") is None
+
+
+def test_shutdown_sends_error_then_disconnects_everyone() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    effects = t.state.shutdown("Server shutting down")
+    t.apply(effects)
+    assert [type(e) for e in effects] == [Send, Disconnect, Send, Disconnect]
+    assert alice.take() == [msg("ERROR :Closing Link: 127.0.0.1 (Server shutting down)")]
+    assert bob.closed == "Server shutting down"
+    assert t.state.users == {}
+
+
+def test_history_result_without_the_client_is_dropped() -> None:
+    t = Transcript()
+    query = Query(conn_id=42, query=HistoryQuery("LATEST", "#lobby"))
+    assert t.state.history_result(query, []) == []
+
+
+def test_history_result_is_rendered_for_the_asking_client() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("batch", "server-time", "message-tags"))
+    query = Query(
+        conn_id=alice.conn_id, query=HistoryQuery("LATEST", "#lobby"), batch_target="#lobby"
+    )
+    t.apply(t.state.history_result(query, []))
+    got = alice.take()
+    assert got[0].command == "BATCH" and got[-1].command == "BATCH"
+
+
+def test_msgids_default_to_a_unique_factory() -> None:
+    state = ServerState(Config())
+    assert state.new_msgid() != state.new_msgid()
