@@ -52,7 +52,7 @@ def irc_lines(port: int, *lines: str, until: str) -> list[str]:
             buf += chunk
             *done, buf = buf.split(b"\r\n")
             got += [d.decode() for d in done]
-            if any(until in d for d in done):
+            if any(until in d for d in got):
                 return got
 
 
