@@ -245,6 +245,8 @@ class Advertiser:
                     continue
             except Exception as e:  # a failed announcement must not stop later ones
                 log.warning("could not advertise room %s on the LAN: %s", ad.room if ad else key, e)
+            if not room.changed.is_set():
+                room.idle.set()
             # Rate limit (RFC 6762 8.4): hold further updates, but never a withdraw.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(room.withdrawn.wait(), self.min_update_interval_s)

@@ -1,0 +1,157 @@
+"""`lanchat rooms`: list the rooms advertised on the LAN, like `avahi-browse _lanchat._tcp`.
+
+Layer: discovery's command-line front; may import lanchat.discovery and the standard library;
+never the server, client, store or gui.
+
+Browses for `timeout_s` seconds with a RoomBrowser (so only rooms whose server answers are
+listed, issue #2) and prints an aligned table for people, or one JSON object per line for
+scripts. With `watch`, prints `+` / `~` / `-` lines as rooms appear, change and disappear until
+Ctrl-C. Text that comes off the network is stripped of control characters before it reaches
+the terminal (a TXT record must not be able to send escape sequences).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from lanchat.discovery.browser import RoomAdded, RoomBrowser, RoomEvent, RoomUpdated
+from lanchat.discovery.records import RoomAd
+
+__all__ = ["NO_ROOMS", "run_rooms"]
+
+NO_ROOMS = "No rooms found on the LAN (is a lanchat server running, and on this network?)"
+_HEADER = ("ROOM", "HOST", "ADDRESS", "USERS", "KEY", "TOPIC")
+_WATCH_WIDTHS = (16, 16, 21, 5, 3)  # fixed columns for streamed lines (the topic is last)
+_RIGHT_ALIGNED = {3}  # the users column
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def _address(ad: RoomAd) -> str:
+    if not ad.addresses:
+        return f"?:{ad.port}"
+    first = ad.addresses[0]
+    return f"[{first}]:{ad.port}" if ":" in first else f"{first}:{ad.port}"
+
+
+def _row(ad: RoomAd) -> tuple[str, ...]:
+    return (
+        _printable(ad.room),
+        _printable(ad.host),
+        _address(ad),
+        str(ad.users),
+        "key" if ad.key_required else "",
+        _printable(ad.topic),
+    )
+
+
+def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
+    parts = [
+        cell.rjust(width) if i in _RIGHT_ALIGNED else cell.ljust(width)
+        for i, (cell, width) in enumerate(zip(cells, widths, strict=False))
+    ]
+    parts.extend(cells[len(widths) :])
+    return "  ".join(parts).rstrip()
+
+
+def format_table(rooms: Sequence[RoomAd]) -> str:
+    """An aligned table of `rooms` with a header line, sorted by room then host.
+
+    Args:
+        rooms: the rooms to show.
+
+    Returns:
+        The table, lines joined with newlines (no trailing newline).
+    """
+    rows = [_row(ad) for ad in sorted(rooms, key=lambda a: (a.room.lower(), a.host.lower()))]
+    widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER) - 1)]
+    return "\n".join(_line(r, widths) for r in [_HEADER, *rows])
+
+
+def to_json(ad: RoomAd, event: str | None = None) -> str:
+    """One room as a JSON object on one line (with "event" when watching).
+
+    Args:
+        ad: the room.
+        event: "added", "updated" or "removed" in watch mode, else None.
+
+    Returns:
+        The JSON text: the RoomAd fields plus "address" (first address with the port).
+    """
+    obj: dict[str, Any] = {"event": event} if event else {}
+    obj.update(asdict(ad))
+    obj["address"] = _address(ad)
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _event_name(event: RoomEvent) -> str:
+    if isinstance(event, RoomAdded):
+        return "added"
+    if isinstance(event, RoomUpdated):
+        return "updated"
+    return "removed"
+
+
+_SIGNS = {"added": "+", "updated": "~", "removed": "-"}
+
+
+def _watch_line(event: RoomEvent, as_json: bool) -> str:
+    name = _event_name(event)
+    if as_json:
+        return to_json(event.ad, name)
+    return f"{_SIGNS[name]} {_line(_row(event.ad), _WATCH_WIDTHS)}"
+
+
+async def _browse(as_json: bool, watch: bool, timeout_s: float, interfaces: Sequence[str]) -> int:
+    def on_event(event: RoomEvent) -> None:
+        if watch:
+            print(_watch_line(event, as_json), flush=True)
+
+    browser = RoomBrowser(on_event, interfaces=interfaces)
+    await browser.start()
+    try:
+        if watch:
+            # Runs until Ctrl-C cancels us; cli.main turns that into exit status 130.
+            await asyncio.Event().wait()
+        else:
+            await asyncio.sleep(timeout_s)
+        rooms = browser.rooms()
+    finally:
+        await browser.close()
+    if not rooms:
+        # Scripts reading --json get an empty stdout; the hint goes to stderr.
+        print(NO_ROOMS, file=sys.stderr if as_json else sys.stdout)
+    elif as_json:
+        for ad in sorted(rooms, key=lambda a: (a.room.lower(), a.host.lower())):
+            print(to_json(ad))
+    else:
+        print(format_table(rooms))
+    return 0
+
+
+def run_rooms(
+    *, as_json: bool, watch: bool, timeout_s: float, interfaces: Sequence[str] = ()
+) -> int:
+    """Browse the LAN and print its rooms: the `lanchat rooms` command.
+
+    Args:
+        as_json: one JSON object per line instead of a table.
+        watch: keep printing `+`/`~`/`-` lines (or JSON with "event") until Ctrl-C.
+        timeout_s: how long to listen before printing the list.
+        interfaces: IP addresses of the interfaces to browse on; empty means all of them.
+
+    Returns:
+        The exit status: 0, also when no room was found.
+
+    Raises:
+        DiscoveryError: the mDNS sockets cannot be opened.
+        KeyboardInterrupt: Ctrl-C (after the browser is closed).
+    """
+    return asyncio.run(_browse(as_json, watch, timeout_s, interfaces))

@@ -1,0 +1,129 @@
+"""A small discovery process for the namespace tests: advertise or browse, JSON lines on stdio.
+
+Run inside a network namespace with `ip netns exec NS python tests/discovery/agent.py ...`.
+
+    agent.py advertise --host LABEL [--interface ADDR] [--interval S]
+        Listens on a real TCP port (the "server" the browser probes), prints
+        {"event": "ready", "port": N}, then reads commands from stdin:
+            {"op": "publish", "room": "#x", "users": 1, "topic": "...", "key": false}
+                -> {"event": "published", "room": ..., "instance": ..., "t": <monotonic s>}
+                   once the records are announced ("t" is when publish() was called);
+                   the next command does not wait for that
+            {"op": "withdraw", "room": "#x"} -> {"event": "withdrawn", "room": ...}
+        EOF on stdin closes the advertiser (goodbye packets) and exits.
+
+    agent.py browse [--interface ADDR]
+        Prints {"event": "ready"}, then {"event": "added"|"updated"|"removed", "ad": {...},
+        "t": <monotonic s>} for every RoomEvent of a BrowserThread, until stdin closes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import socket
+import sys
+import time
+from typing import Any
+
+from lanchat.discovery import (
+    Advertiser,
+    BrowserThread,
+    RoomAd,
+    RoomAdded,
+    RoomEvent,
+    RoomUpdated,
+)
+
+
+def _say(obj: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+async def _report_published(advertiser: Advertiser, room: str, t: float) -> None:
+    await advertiser.flush()
+    _say({"event": "published", "room": room, "instance": advertiser.instance(room), "t": t})
+
+
+async def _advertise(args: argparse.Namespace) -> None:
+    loop = asyncio.get_running_loop()
+    listener = socket.create_server(("0.0.0.0", 0))
+    port = listener.getsockname()[1]
+    advertiser = Advertiser(
+        port=port,
+        host_label=args.host,
+        interfaces=args.interface,
+        min_update_interval_s=args.interval,
+    )
+    await advertiser.start()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    _say({"event": "ready", "port": port})
+    pending: set[asyncio.Task[None]] = set()
+    while line := await reader.readline():
+        cmd = json.loads(line)
+        room = cmd["room"]
+        if cmd["op"] == "publish":
+            t = time.monotonic()
+            advertiser.publish(
+                RoomAd(
+                    room=room,
+                    host="",
+                    port=0,
+                    users=cmd.get("users", 0),
+                    topic=cmd.get("topic", ""),
+                    key_required=cmd.get("key", False),
+                )
+            )
+            # Reported once announced; meanwhile later commands run (rooms register together).
+            task = asyncio.create_task(_report_published(advertiser, room, t))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+        elif cmd["op"] == "withdraw":
+            advertiser.withdraw(room)
+            await advertiser.flush()
+            _say({"event": "withdrawn", "room": room})
+    await advertiser.close()
+    listener.close()
+
+
+def _browse(args: argparse.Namespace) -> None:
+    def report(event: RoomEvent) -> None:
+        kind = (
+            "added"
+            if isinstance(event, RoomAdded)
+            else "updated"
+            if isinstance(event, RoomUpdated)
+            else "removed"
+        )
+        _say({"event": kind, "ad": dataclasses.asdict(event.ad), "t": time.monotonic()})
+
+    browser = BrowserThread(report, interfaces=args.interface)
+    browser.start()
+    _say({"event": "ready"})
+    for _ in sys.stdin:
+        pass  # the test closes stdin to stop us
+    browser.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="mode", required=True)
+    adv = sub.add_parser("advertise")
+    adv.add_argument("--host", required=True)
+    adv.add_argument("--interface", action="append", default=[])
+    adv.add_argument("--interval", type=float, default=0.5)
+    brw = sub.add_parser("browse")
+    brw.add_argument("--interface", action="append", default=[])
+    args = parser.parse_args()
+    if args.mode == "advertise":
+        asyncio.run(_advertise(args))
+    else:
+        _browse(args)
+
+
+if __name__ == "__main__":
+    main()

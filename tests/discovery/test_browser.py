@@ -1,0 +1,144 @@
+"""RoomBrowser / BrowserThread against real advertisers, across two network namespaces.
+
+Real mDNS (RFC 6762) over a veth pair: the advertiser agent runs in namespace A, the browser
+agent (a BrowserThread printing its events) in namespace B. See tests/discovery/netns.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.discovery.netns import Agent, Namespace
+
+pytestmark = pytest.mark.netns
+
+
+async def start_browser(agents: list[Agent], ns: Namespace) -> Agent:
+    browser = await Agent.start(ns, "browse")
+    agents.append(browser)
+    await browser.expect("ready")
+    return browser
+
+
+async def start_advertiser(
+    agents: list[Agent], ns: Namespace, host: str = "alice-laptop", interval_s: float = 0.5
+) -> tuple[Agent, int]:
+    advertiser = await Agent.start(ns, "advertise", "--host", host, "--interval", str(interval_s))
+    agents.append(advertiser)
+    ready = await advertiser.expect("ready")
+    return advertiser, int(ready["port"])
+
+
+def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    """Matches an event of room `name` whose ad has these field values."""
+
+    def match(obj: dict[str, Any]) -> bool:
+        ad = obj["ad"]
+        return bool(ad["room"] == name and all(ad[k] == v for k, v in fields.items()))
+
+    return match
+
+
+async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_txt(
+    pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
+) -> None:
+    a, b = pair
+    browser, (advertiser, port) = await asyncio.gather(
+        start_browser(agents, b), start_advertiser(agents, a)
+    )
+    names = [f"#room{i}" for i in range(5)]
+    for name in names:
+        advertiser.send(op="publish", room=name, users=2, topic=f"about {name}", key=True)
+    latencies_ms = []
+    for name in names:
+        added = await browser.expect("added", room(name))
+        published = await advertiser.expect("published", lambda o, n=name: o["room"] == n)
+        latencies_ms.append((added["t"] - published["t"]) * 1000)
+        assert added["ad"] == {
+            "room": name,
+            "host": "alice-laptop",
+            "port": port,
+            "users": 2,
+            "topic": f"about {name}",
+            "key_required": True,
+            "addresses": [a.address],
+            "instance": f"{name} on alice-laptop",
+            "version": "1",
+        }
+    median = statistics.median(latencies_ms)
+    record_property("publish_to_added_median_ms", round(median))
+    print(f"\npublish() -> RoomAdded across namespaces, 5 rooms: median {median:.0f} ms")
+
+
+async def test_topic_and_user_count_changes_arrive_as_room_updated(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b), start_advertiser(agents, a)
+    )
+    advertiser.send(op="publish", room="#lobby", users=1, topic="welcome")
+    await browser.expect("added", room("#lobby", users=1, topic="welcome"))
+    advertiser.send(op="publish", room="#lobby", users=4, topic="release party", key=True)
+    await browser.expect(
+        "updated", room("#lobby", users=4, topic="release party", key_required=True)
+    )
+
+
+async def test_withdrawn_room_is_removed_by_its_goodbye_while_the_server_still_answers(
+    pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
+) -> None:
+    # The agent's TCP port stays open, so only the goodbye packet can remove the room.
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b), start_advertiser(agents, a)
+    )
+    advertiser.send(op="publish", room="#lobby")
+    advertiser.send(op="publish", room="#dev")
+    await browser.expect("added", room("#lobby"))
+    await browser.expect("added", room("#dev"))
+    withdrawn_at = time.monotonic()
+    advertiser.send(op="withdraw", room="#lobby")
+    removed = await browser.expect("removed", room("#lobby"))
+    record_property("withdraw_to_removed_ms", round((removed["t"] - withdrawn_at) * 1000))
+    print(f"\nwithdraw() -> RoomRemoved (goodbye): {(removed['t'] - withdrawn_at) * 1000:.0f} ms")
+    assert not [e for e in browser.seen if e["event"] == "removed" and e["ad"]["room"] == "#dev"]
+
+
+async def test_room_of_a_killed_server_is_removed_by_the_tcp_probe(
+    pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
+) -> None:
+    # SIGKILL: no goodbye, and the records' TTL is 75 minutes; only the probe notices.
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b), start_advertiser(agents, a)
+    )
+    advertiser.send(op="publish", room="#lobby")
+    await browser.expect("added", room("#lobby"))
+    await advertiser.expect("published")
+    killed_at = time.monotonic()  # CLOCK_MONOTONIC is shared by all namespaces
+    advertiser.kill()
+    removed = await browser.expect("removed", room("#lobby"))
+    record_property("kill_to_removed_ms", round((removed["t"] - killed_at) * 1000))
+    print(f"\nSIGKILL -> RoomRemoved (TCP probe): {(removed['t'] - killed_at) * 1000:.0f} ms")
+
+
+async def test_closing_the_advertiser_removes_all_its_rooms(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b), start_advertiser(agents, a)
+    )
+    for name in ("#one", "#two"):
+        advertiser.send(op="publish", room=name)
+        await browser.expect("added", room(name))
+    assert await advertiser.close() == 0
+    await browser.expect("removed", room("#one"))
+    await browser.expect("removed", room("#two"))
