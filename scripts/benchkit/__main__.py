@@ -1,0 +1,263 @@
+"""The command line of the benchmark (`scripts/bench`): run scenarios interleaved, report.
+
+Layer: top of benchkit; imports lanchat.store only to prefill the history database of
+scenario 6. Spec: issue #4 ("The benchmark").
+
+Runs are interleaved: run 1 of every scenario on every server, then run 2 (in a rotated server
+order), and so on, so that the noise of a shared machine falls on every server alike. Each
+scenario run gets a freshly started server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchkit import loadgen, report, servers
+from benchkit.loadgen import Load
+
+ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid"]
+ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history"]
+HISTORY_ROOM = "#bench"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Scenario sizes: the issue's full sizes, or tiny ones for --quick (CI)."""
+
+    fanout: Load
+    latency: Load
+    bigroom: Load
+    memory: Load
+    storm: Load
+    history_messages: int
+    history_limit: int = 1000
+    history_queries: int = 5
+
+
+def sizes(quick: bool, duration_s: float) -> Sizes:
+    """The issue's sizes (duration_s per measured run), or seconds-long ones for --quick."""
+    if quick:
+        d = dict(duration_s=0.5, warmup_s=0.2, drain_s=3.0)
+        return Sizes(
+            fanout=Load(n=20, senders=4, window=16, **d),
+            latency=Load(n=20, senders=4, rate=100, **d),
+            bigroom=Load(n=60, senders=4, rate=40, **d),
+            memory=Load(n=50),
+            storm=Load(n=50, drain_s=10.0),
+            history_messages=5000,
+            history_queries=2,
+        )
+    d = dict(duration_s=duration_s, warmup_s=1.0, drain_s=10.0)
+    return Sizes(
+        fanout=Load(n=200, senders=20, window=160, **d),
+        latency=Load(n=200, senders=20, rate=200, **d),
+        bigroom=Load(n=2000, senders=20, rate=100, **d),
+        memory=Load(n=5000),
+        storm=Load(n=2000, drain_s=60.0),
+        history_messages=1_000_000,
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _run_async(coro: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    with asyncio.Runner(loop_factory=_new_loop) as runner:
+        return runner.run(coro)
+
+
+def prefill_history(path: Path, count: int) -> Path:
+    """A history database with `count` messages in HISTORY_ROOM, built once and cached.
+
+    Returns:
+        The path of the cached database file (copied into each lanchat run's data dir).
+    """
+    from lanchat.store.db import HistoryDB
+    from lanchat.store.records import HistoryRecord
+
+    db_file = path / f"history-{count}.sqlite3"
+    if db_file.exists():
+        return db_file
+    tmp = path / f"history-{count}.building"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    db = HistoryDB(tmp / "history.sqlite3")
+    base_ms = int(time.time() * 1000) - count
+    batch = 50_000
+    for start in range(0, count, batch):
+        db.append(
+            [
+                HistoryRecord(
+                    msgid=f"bench{i:08d}",
+                    time_ms=base_ms + i,
+                    command="PRIVMSG",
+                    source="filler!filler@127.0.0.1",
+                    target=HISTORY_ROOM,
+                    target_key=HISTORY_ROOM,
+                    text=f"prefilled history message number {i}",
+                )
+                for i in range(start, min(count, start + batch))
+            ]
+        )
+    db.close()
+    (tmp / "history.sqlite3").rename(db_file)
+    shutil.rmtree(tmp)
+    return db_file
+
+
+def run_one(
+    scenario: str, server: str, sz: Sizes, history_db: Callable[[], Path]
+) -> dict[str, Any]:
+    """One run of one scenario on a fresh instance of one server."""
+    if scenario == "history" and server != "lanchat":
+        return {"error": "no CHATHISTORY"}
+    prefill = history_db() if scenario == "history" else None
+    with servers.running(server, history_db=prefill) as srv:
+        pid = srv.pid
+
+        def cpu() -> float:
+            return servers.cpu_seconds(pid)
+
+        def rss() -> int:
+            return servers.rss_kib(pid)
+
+        jobs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
+            "fanout": lambda: loadgen.fanout(srv.port, sz.fanout, cpu),
+            "latency": lambda: loadgen.paced(srv.port, sz.latency, cpu),
+            "bigroom": lambda: loadgen.paced(srv.port, sz.bigroom, cpu),
+            "memory": lambda: loadgen.memory(srv.port, sz.memory, rss),
+            "storm": lambda: loadgen.storm(srv.port, sz.storm),
+            "history": lambda: loadgen.history(
+                srv.port, HISTORY_ROOM, sz.history_queries, sz.history_limit
+            ),
+        }
+        try:
+            result = _run_async(jobs[scenario]())
+        except (loadgen.SetupFailed, OSError, TimeoutError) as e:
+            result = {"error": f"{type(e).__name__}: {e}"}
+        if srv.proc.poll() is not None:
+            result = {"error": f"server died ({srv.proc.returncode}): {srv.log_tail(2)}"}
+        return result
+
+
+def _machine() -> dict[str, Any]:
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    debs = sorted((servers.CACHE_DIR / "debs").glob("*.deb"))
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "server_packages": [p.name.replace("%3a", ":") for p in debs],
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line, run the scenarios interleaved, print and save the results."""
+    p = argparse.ArgumentParser(
+        prog="scripts/bench",
+        description="Side-by-side benchmark of lanchat against ngIRCd, InspIRCd and "
+        "ircd-hybrid (issue #4). Prints a table; saves JSON and a PNG under --out.",
+    )
+    p.add_argument(
+        "--servers",
+        default=",".join(ALL_SERVERS),
+        help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay: the generator's yardstick)",
+    )
+    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help=",".join(ALL_SCENARIOS))
+    p.add_argument("--runs", type=int, help="interleaved runs per cell (default 3; --quick 1)")
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds (default 10)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes, 1 run: checks it works (CI)")
+    p.add_argument("--out", type=Path, default=servers.REPO / "bench-results", help="output dir")
+    args = p.parse_args(argv)
+
+    chosen = [s.strip() for s in args.servers.split(",") if s.strip()]
+    scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if bad := [s for s in chosen if s not in ALL_SERVERS]:
+        p.error(f"unknown server {bad[0]!r}; choose from {','.join(ALL_SERVERS)}")
+    if bad := [s for s in scenarios if s not in ALL_SCENARIOS]:
+        p.error(f"unknown scenario {bad[0]!r}; choose from {','.join(ALL_SCENARIOS)}")
+    runs = args.runs or (1 if args.quick else 3)
+    sz = sizes(args.quick, args.duration)
+    nofile = servers.raise_nofile()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    cached: dict[str, Path] = {}
+
+    def history_db() -> Path:
+        if "db" not in cached:
+            print(f"prefilling {sz.history_messages:,} history messages …", flush=True)
+            cached["db"] = prefill_history(args.out / "cache", sz.history_messages)
+        return cached["db"]
+
+    broken: dict[str, str] = {}
+    results: report.Results = {s: {name: [] for name in chosen} for s in scenarios}
+    t_start = time.monotonic()
+    for run in range(runs):
+        order = chosen[run % len(chosen) :] + chosen[: run % len(chosen)]
+        for scenario in scenarios:
+            for name in order:
+                if name in broken:
+                    results[scenario][name].append({"error": broken[name]})
+                    continue
+                t0 = time.monotonic()
+                try:
+                    r = run_one(scenario, name, sz, history_db)
+                except servers.SetupError as e:
+                    broken[name] = f"not set up: {e}"
+                    r = {"error": broken[name]}
+                results[scenario][name].append(r)
+                shown = {k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}
+                print(
+                    f"[run {run + 1}/{runs}] {scenario:8} {name:9} "
+                    f"{time.monotonic() - t0:5.1f}s {shown}",
+                    flush=True,
+                )
+    meta = {
+        "machine": _machine(),
+        "command": " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]),
+        "runs": runs,
+        "quick": args.quick,
+        "duration_s": args.duration,
+        "rlimit_nofile": nofile,
+        "wall_s": round(time.monotonic() - t_start, 1),
+        "limits_not_lifted": {s: servers.LIMITS_NOT_LIFTED.get(s, []) for s in chosen},
+        "sizes": {k: str(v) for k, v in vars(sz).items()},
+    }
+    text = report.table(results, chosen)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    json_path = args.out / f"bench-{stamp}.json"
+    report.save_json(json_path, meta, results)
+    (args.out / "latest.md").write_text(text)
+    print(text)
+    for name in chosen:
+        for limit in servers.LIMITS_NOT_LIFTED.get(name, []):
+            print(f"  {name}: {limit}")
+    print(f"results: {json_path}")
+    print(report.save_chart(args.out / f"bench-{stamp}.png", results, chosen))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,183 @@
+"""Turn raw benchmark runs into the table, the lanchat/best-other ratios, JSON and a PNG chart.
+
+Layer: standard library (+ matplotlib, the optional `bench` extra, for the chart only).
+
+Every cell is "median (min–max)" over the runs of one server in one scenario. The ratio column
+divides lanchat's median by the best median among the C/C++ servers (ngircd, inspircd,
+hybrid); the relay is the load generator's yardstick and is never "best other".
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+C_SERVERS = ("ngircd", "inspircd", "hybrid")
+
+# scenario -> [(metric, label, higher_is_better)]
+HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
+    "fanout": [
+        ("deliveries_per_s", "deliveries/s", True),
+        ("cpu_us_per_delivery", "CPU µs/delivery", False),
+    ],
+    "latency": [
+        ("p50_ms", "p50 ms", False),
+        ("p99_ms", "p99 ms", False),
+        ("max_ms", "max ms", False),
+    ],
+    "bigroom": [("deliveries_per_s", "deliveries/s", True), ("p99_ms", "p99 ms", False)],
+    "memory": [("kib_per_conn", "KiB/conn", False)],
+    "storm": [("registrations_per_s", "registrations/s", True), ("failed", "failed", False)],
+    "history": [("ms", "ms", False)],
+}
+TITLES = {
+    "fanout": "1 fan-out saturation",
+    "latency": "2 latency at moderate load",
+    "bigroom": "3 big room",
+    "memory": "4 memory, idle clients",
+    "storm": "5 connection storm",
+    "history": "6 CHATHISTORY LATEST",
+}
+_CHECKS = ("lost", "reordered", "disconnected")
+
+Runs = list[dict[str, Any]]
+Results = dict[str, dict[str, Runs]]  # scenario -> server -> runs (each a metrics dict or error)
+
+
+def _values(runs: Runs, metric: str) -> list[float]:
+    return [float(r[metric]) for r in runs if metric in r and not math.isnan(float(r[metric]))]
+
+
+def median(runs: Runs, metric: str) -> float | None:
+    """The median of `metric` over the successful runs, or None."""
+    vals = _values(runs, metric)
+    return statistics.median(vals) if vals else None
+
+
+def _fmt(x: float) -> str:
+    if x >= 1000:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.0f}"
+    if x >= 1:
+        return f"{x:.2f}"
+    return f"{x:.3f}"
+
+
+def cell(runs: Runs, metric: str) -> str:
+    """'median (min–max)' of a metric, or the first error of the runs."""
+    vals = _values(runs, metric)
+    if not vals:
+        errors = [r["error"] for r in runs if "error" in r]
+        return f"— ({errors[0]})" if errors else "—"
+    m = statistics.median(vals)
+    if len(vals) == 1:
+        return _fmt(m)
+    return f"{_fmt(m)} ({_fmt(min(vals))}–{_fmt(max(vals))})"
+
+
+def ratio(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
+    """lanchat's median / the best C/C++ server's median, with 'better'/'worse' spelled out."""
+    mine = median(results.get("lanchat", []), metric)
+    others = [
+        (m, name) for name in C_SERVERS if (m := median(results.get(name, []), metric)) is not None
+    ]
+    if mine is None or not others:
+        return "—"
+    best, who = (max if higher_better else min)(others)
+    if best == 0:
+        return f"lanchat {_fmt(mine)} vs {who} 0"
+    r = mine / best
+    good = r >= 1.0 if higher_better else r <= 1.0
+    return f"{r:.2f}× {who} ({'meets' if good else 'short'})"
+
+
+def table(results: Results, servers: list[str]) -> str:
+    """The results as Markdown tables, one per scenario, plus check columns."""
+    out: list[str] = []
+    for scenario, per_server in results.items():
+        metrics = HEADLINE[scenario]
+        head = [
+            "server",
+            *(label for _m, label, _h in metrics),
+            "lost/reordered/disc.",
+            "srv CPU %",
+            "gen CPU %",
+        ]
+        out.append(f"\n### {TITLES[scenario]}\n")
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "---|" * len(head))
+        for name in servers:
+            runs = per_server.get(name)
+            if runs is None:
+                continue
+            checks = "/".join(
+                str(int(sum(_values(runs, k)))) if _values(runs, k) else "—" for k in _CHECKS
+            )
+            row = [
+                name,
+                *(cell(runs, m) for m, _l, _h in metrics),
+                checks,
+                cell(runs, "server_cpu_pct"),
+                cell(runs, "gen_cpu_pct"),
+            ]
+            out.append("| " + " | ".join(row) + " |")
+        if "lanchat" in per_server:
+            ratios = [ratio(per_server, m, h) for m, _l, h in metrics]
+            out.append("| lanchat / best C | " + " | ".join(ratios) + " | | | |")
+    return "\n".join(out) + "\n"
+
+
+def save_json(path: Path, meta: dict[str, Any], results: Results) -> None:
+    """Write every run of every server and scenario, with the run's metadata."""
+    path.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
+
+
+def save_chart(path: Path, results: Results, servers: list[str]) -> str:
+    """A bar chart per headline metric (median, min–max whiskers). Returns a note for stdout."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "chart skipped: matplotlib is not installed (pip install 'lanchat[bench]')"
+    panels = [
+        (scenario, m, label, h)
+        for scenario, per in results.items()
+        for m, label, h in HEADLINE[scenario]
+        if any(_values(per.get(s, []), m) for s in servers)
+    ]
+    if not panels:
+        return "chart skipped: no successful runs"
+    cols = 3
+    rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
+    for ax, (scenario, m, label, higher) in zip(axes.flat, panels, strict=False):
+        names, meds, lo, hi = [], [], [], []
+        for s in servers:
+            vals = _values(results[scenario].get(s, []), m)
+            if vals:
+                med = statistics.median(vals)
+                names.append(s)
+                meds.append(med)
+                lo.append(med - min(vals))
+                hi.append(max(vals) - med)
+        colors = [
+            "tab:orange" if n == "lanchat" else "tab:gray" if n == "relay" else "tab:blue"
+            for n in names
+        ]
+        ax.bar(names, meds, yerr=[lo, hi], color=colors, capsize=3)
+        ax.set_title(
+            f"{TITLES[scenario]}\n{label} ({'higher' if higher else 'lower'} is better)", fontsize=9
+        )
+        ax.tick_params(axis="x", labelsize=8, rotation=20)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"chart: {path}"
