@@ -140,7 +140,7 @@ def echo_param(text: str) -> str:
 # JOIN 0
 @command("JOIN", min_params=1)
 def handle_join(ctx: Context, msg: Message) -> None:
-    """Join rooms, creating the ones that do not exist yet (the creator gets +o)."""
+    """Join rooms, creating the ones that do not exist yet; the first one in gets +o."""
     names = msg.params[0].split(",")
     keys = msg.params[1].split(",") if len(msg.params) > 1 else []
     for i, name in enumerate(names):
@@ -169,7 +169,6 @@ def _join(ctx: Context, name: str, key: str) -> None:
         return
     if room is None:
         room = state.add_room(ctx, name)
-        modes = {"o"}
     else:
         invited = user.key in room.invited
         # modern.ircdocs "JOIN message" lists these checks; an invite also lifts +i and bans
@@ -187,8 +186,10 @@ def _join(ctx: Context, name: str, key: str) -> None:
             ctx.numeric(n.ERR_BANNEDFROMCHAN, room.name)
             return
         room.invited.discard(user.key)
-        modes = set()
         ctx.room_changed(room.key)
+    # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is also how
+    # configured and restored rooms, which outlive their members, get an operator again.
+    modes = set() if room.members else {"o"}
     room.members[user.conn_id] = Membership(user, modes, joined_at=ctx.now)
     user.rooms[room.key] = room
 
