@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from functools import partial
 from pathlib import Path
 
 import pytest
+import uvloop
 
 from lanchat.server.app import LanchatServer, running_server
 from tests.support import ServerProcess, run_serve_process, server_config
@@ -26,3 +28,16 @@ def serve_process(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[S
     (port 0, tmp data dir, --no-mdns), waits for `ready: port N` and stops it afterwards (see
     tests.support.run_serve_process; the yielded ServerProcess also has `.output`)."""
     return partial(run_serve_process, tmp_path / "data")
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Async tests run on the standard loop; a module that sets `ALSO_ON_UVLOOP = True` runs
+    each test on uvloop as well (what `lanchat serve` uses when it is installed)."""
+    factories: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+        "asyncio": asyncio.new_event_loop
+    }
+    if getattr(getattr(item, "module", None), "ALSO_ON_UVLOOP", False):
+        factories["uvloop"] = uvloop.new_event_loop
+    return factories

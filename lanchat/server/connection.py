@@ -38,9 +38,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from lanchat.config import Config
 from lanchat.errors import ProtocolError
@@ -64,6 +65,10 @@ EXCESS_FLOOD = "Excess Flood"
 # Transport buffer above this: pause_writing() tells us the peer is not keeping up.
 _WRITE_HIGH_WATER = 64 * 1024
 _WRITE_LOW_WATER = 16 * 1024
+# The kernel's send buffer per connection. Linux grows it up to 4 MB on its own, which a stuck
+# peer would hold on top of the SendQ; 256 KiB is still far more than a LAN's bandwidth-delay
+# product, so fixing it costs no throughput and makes `sendq_bytes` the bound that matters.
+_KERNEL_SNDBUF = 256 * 1024
 # A closed connection whose peer does not take the last bytes is aborted after this long, so a
 # dead peer cannot hold a socket for the minutes TCP would retry.
 _CLOSE_LINGER_S = 10.0
@@ -161,6 +166,9 @@ class Hub:
         self.connections[conn.conn_id] = conn
         self._closed.clear()
         transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER, low=_WRITE_LOW_WATER)
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _KERNEL_SNDBUF)
         if self.debug:
             log.debug("%d connected from %s", conn.conn_id, ip)
         self.apply(self.state.connect(conn.conn_id, ip))
@@ -391,9 +399,9 @@ class IrcConnection(asyncio.Protocol):
     # ------------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.hub.accept(self, transport)
+        # A stream transport (uvloop's are not asyncio.Transport subclasses, hence the cast).
+        self.transport = cast(asyncio.Transport, transport)
+        self.hub.accept(self, self.transport)
 
     def data_received(self, data: bytes) -> None:
         if self.closing or not self.conn_id:
@@ -498,8 +506,11 @@ class IrcConnection(asyncio.Protocol):
         if self.transport.is_closing():
             return
         if self._out:
+            # A peer that kept up so far (buffer under the high-water mark) gets this pass's
+            # bytes even if they are many: one busy moment is not a client that stopped reading.
             if (
-                self._out_bytes + self.transport.get_write_buffer_size()
+                self._paused
+                and self._out_bytes + self.transport.get_write_buffer_size()
                 > self.hub.config.limits.sendq_bytes
             ):
                 self._out.clear()

@@ -1,0 +1,243 @@
+"""The asyncio edge (lanchat.server.connection) through real sockets on 127.0.0.1 and ::1.
+
+Each limit's test is named after its countermeasure (h11 style): line length, invalid UTF-8,
+flood, sendq, connections per IP, registration and ping timeouts. Every test runs on the
+standard asyncio loop and on uvloop (what `lanchat serve` uses when it is installed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lanchat.server.app import LanchatServer, running_server
+from tests.support import LineClient, server_config
+
+ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
+
+
+@contextlib.asynccontextmanager
+async def server_with(tmp_path: Path, **sections: dict[str, Any]) -> AsyncIterator[LanchatServer]:
+    async with running_server(server_config(tmp_path / "data", **sections)) as server:
+        yield server
+
+
+async def registered(port: int, nick: str, *rooms: str, host: str = "127.0.0.1") -> LineClient:
+    """A registered client that has joined `rooms` (and seen its own JOINs)."""
+    client = await LineClient.connect(port, host)
+    await client.register(nick)
+    for room in rooms:
+        client.send(f"JOIN {room}")
+        await client.expect("366")  # RPL_ENDOFNAMES: the join burst is complete
+    return client
+
+
+async def test_privmsg_is_relayed_between_two_registered_clients(irc_server: LanchatServer) -> None:
+    alice = await registered(irc_server.port, "alice", "#lobby")
+    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice.send("PRIVMSG #lobby :hello bob")
+    got = await bob.expect("PRIVMSG")
+    assert got.params == ("#lobby", "hello bob")
+    assert got.source == "alice!alice@127.0.0.1"
+    bob.send("PRIVMSG alice :hi alice")
+    got = await alice.expect("PRIVMSG")
+    assert got.params == ("alice", "hi alice")
+
+
+async def test_line_over_limit_countermeasure_replies_417_and_keeps_connection(
+    irc_server: LanchatServer,
+) -> None:
+    alice = await registered(irc_server.port, "alice", "#lobby")
+    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice.send("PRIVMSG #lobby :" + "x" * 600)
+    await alice.expect_numeric("417")
+    alice.send("PRIVMSG #lobby :short enough")
+    assert (await bob.expect("PRIVMSG")).params[1] == "short enough"
+
+
+async def test_line_longer_than_the_reader_buffer_replies_417_once(
+    irc_server: LanchatServer,
+) -> None:
+    alice = await registered(irc_server.port, "alice")
+    alice.send(b"PRIVMSG alice :" + b"y" * 20000 + b"\r\n")
+    await alice.expect_numeric("417")
+    alice.send("PING :after")
+    pong = await alice.expect("PONG")
+    assert pong.params[-1] == "after"
+    assert [m.command for m in alice.seen[-2:]] == ["417", "PONG"]
+
+
+async def test_tags_over_8191_bytes_countermeasure_replies_417(irc_server: LanchatServer) -> None:
+    alice = await registered(irc_server.port, "alice")
+    alice.send("@+example=" + "v" * 8200 + " PING :tagged")
+    await alice.expect_numeric("417")
+    alice.send("PING :plain")
+    assert (await alice.expect("PONG")).params[-1] == "plain"
+
+
+async def test_invalid_utf8_countermeasure_replies_fail_and_nothing_else_happens(
+    irc_server: LanchatServer,
+) -> None:
+    alice = await registered(irc_server.port, "alice", "#lobby")
+    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice.send(b"PRIVMSG #lobby :caf\xe9\r\n")
+    fail = await alice.expect("FAIL")
+    assert fail.params[:2] == ("*", "INVALID_UTF8")
+    # Nothing reached the room: up to the answer to his own PING, bob saw no message.
+    bob.send("PING :check")
+    await bob.expect("PONG")
+    assert [m for m in bob.seen if m.command in ("PRIVMSG", "NOTICE")] == []
+
+
+async def test_unknown_command_replies_421(irc_server: LanchatServer) -> None:
+    alice = await registered(irc_server.port, "alice")
+    alice.send("FROBNICATE now")
+    reply = await alice.expect_numeric("421")
+    assert reply.params[1] == "FROBNICATE"
+
+
+async def test_http_request_on_the_irc_port_gets_errors_and_the_server_carries_on(
+    irc_server: LanchatServer,
+) -> None:
+    browser = await LineClient.connect(irc_server.port)
+    browser.send("GET / HTTP/1.1\r\nHost: lanchat.local\r\nUser-Agent: curl/8\r\n\r\n")
+    error = await browser.expect(lambda m: m.command in ("421", "451"))
+    assert error.command in ("421", "451")
+    alice = await registered(irc_server.port, "alice")
+    alice.send("PING :alive")
+    await alice.expect("PONG")
+
+
+async def test_burst_over_the_flood_limit_is_delayed_not_dropped(tmp_path: Path) -> None:
+    flood = {"burst_lines": 5, "lines_per_s": 50.0, "max_delayed_lines": 40}
+    async with server_with(tmp_path, flood=flood) as server:
+        alice = await registered(server.port, "alice")
+        for i in range(30):
+            alice.send(f"PING :n{i}")
+        for i in range(30):
+            assert (await alice.expect("PONG")).params[-1] == f"n{i}"
+
+
+async def test_flood_countermeasure_disconnects_with_excess_flood_and_spares_others(
+    tmp_path: Path,
+) -> None:
+    flood = {"burst_lines": 10, "lines_per_s": 1.0, "max_delayed_lines": 20}
+    async with server_with(tmp_path, flood=flood) as server:
+        flooder = await registered(server.port, "flooder", "#lobby")
+        bob = await registered(server.port, "bob", "#lobby")
+        flooder.send("".join(f"PRIVMSG #lobby :spam {i}\r\n" for i in range(200)))
+        got = await flooder.expect_closed()
+        assert any(m.command == "ERROR" and "Excess Flood" in m.params[-1] for m in got)
+        quit_ = await bob.expect("QUIT")
+        assert quit_.source is not None and quit_.source.startswith("flooder!")
+        assert "Excess Flood" in quit_.params[-1]
+        carol = await registered(server.port, "carol", "#lobby")
+        carol.send("PRIVMSG #lobby :still here")
+        assert (await bob.expect("PRIVMSG", lambda m: m.params[1] == "still here")).source
+
+
+async def test_too_many_registration_lines_countermeasure_is_excess_flood(tmp_path: Path) -> None:
+    flood = {"burst_lines": 10, "lines_per_s": 1.0, "max_delayed_lines": 20}
+    async with server_with(tmp_path, flood=flood) as server:
+        client = await LineClient.connect(server.port)
+        client.send("".join(f"NICK guess{i}\r\n" for i in range(100)))
+        got = await client.expect_closed()
+        assert any(m.command == "ERROR" and "Excess Flood" in m.params[-1] for m in got)
+
+
+async def test_slow_reader_sendq_countermeasure(tmp_path: Path) -> None:
+    limits = {"sendq_bytes": 64 * 1024}
+    async with server_with(tmp_path, limits=limits, flood={"enabled": False}) as server:
+        # A client that never reads, with a tiny receive window.
+        slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.setblocking(False)
+        loop = asyncio.get_running_loop()
+        await loop.sock_connect(slow, ("127.0.0.1", server.port))
+        await loop.sock_sendall(slow, b"NICK slow\r\nUSER slow 0 * :slow\r\nJOIN #lobby\r\n")
+        talker = await registered(server.port, "talker", "#lobby")
+        reader = await registered(server.port, "reader", "#lobby")
+        names = await reader.expect("353")  # the slow client is in the room
+        assert "slow" in names.params[-1].split()
+        line = "z" * 400
+        chunks, per_chunk = 30, 100  # ~1.3 MB in all: far beyond the sendq and kernel buffers
+        for chunk in range(chunks):
+            first = chunk * per_chunk
+            talker.send(
+                "".join(f"PRIVMSG #lobby :{first + i} {line}\r\n" for i in range(per_chunk))
+            )
+            # The reader keeps up: each chunk arrives whole, in order, before the next is sent.
+            for i in range(per_chunk):
+                got = await reader.expect("PRIVMSG")
+                assert got.params[1].split()[0] == str(first + i)
+        quit_ = await reader.expect("QUIT", lambda m: (m.source or "").startswith("slow!"))
+        assert quit_.params[-1] == "SendQ exceeded"
+        slow.close()
+
+
+async def test_connections_per_ip_countermeasure(tmp_path: Path) -> None:
+    async with server_with(tmp_path, limits={"max_connections_per_ip": 2}) as server:
+        first = await registered(server.port, "first")
+        second = await LineClient.connect(server.port)
+        third = await LineClient.connect(server.port)
+        got = await third.expect_closed()
+        assert [m.to_line() for m in got] == ["ERROR :Too many connections from your address"]
+        await first.close()
+        await first.expect_closed()
+        await second.register("second")
+        fourth = await registered(server.port, "fourth")
+        fourth.send("PING :ok")
+        await fourth.expect("PONG")
+
+
+async def test_registration_timeout_countermeasure(tmp_path: Path) -> None:
+    async with server_with(tmp_path, limits={"registration_timeout_s": 1.0}) as server:
+        idle = await LineClient.connect(server.port)
+        idle.send("NICK never")
+        got = await idle.expect_closed()
+        assert got[-1].command == "ERROR"
+        assert "Registration timeout" in got[-1].params[-1]
+
+
+async def test_ping_timeout_countermeasure(tmp_path: Path) -> None:
+    limits = {"ping_interval_s": 1.0, "ping_timeout_s": 1.0}
+    async with server_with(tmp_path, limits=limits) as server:
+        alice = await registered(server.port, "alice")
+        await alice.expect("PING")  # matched, so not answered
+        got = await alice.expect_closed()
+        assert got[-1].command == "ERROR"
+        assert "Ping timeout" in got[-1].params[-1]
+
+
+async def test_answering_ping_keeps_the_connection(tmp_path: Path) -> None:
+    limits = {"ping_interval_s": 1.0, "ping_timeout_s": 1.0}
+    async with server_with(tmp_path, limits=limits) as server:
+        alice = await registered(server.port, "alice")
+        for _ in range(3):
+            ping = await alice.expect("PING")
+            alice.send(f"PONG :{ping.params[-1]}")
+        alice.send("PING :still")
+        assert (await alice.expect("PONG")).params[-1] == "still"
+
+
+@pytest.mark.parametrize("listen", ["::1", "::"])
+async def test_ipv6_client_hostmask_host_is_0_prefixed(tmp_path: Path, listen: str) -> None:
+    async with server_with(tmp_path, server={"host": listen}) as server:
+        alice = await registered(server.port, "alice", host="::1")
+        alice.send("JOIN #lobby")
+        join = await alice.expect("JOIN")
+        assert join.source == "alice!alice@0::1"
+
+
+async def test_dual_stack_listener_shows_ipv4_clients_as_plain_ipv4(tmp_path: Path) -> None:
+    async with server_with(tmp_path, server={"host": "::"}) as server:
+        alice = await registered(server.port, "alice", host="127.0.0.1")
+        alice.send("JOIN #lobby")
+        join = await alice.expect("JOIN")
+        assert join.source == "alice!alice@127.0.0.1"
