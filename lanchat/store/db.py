@@ -355,15 +355,16 @@ class HistoryDB:
     def _around(self, key: str, pivot: _Position, limit: int) -> list[HistoryRecord]:
         """Up to `limit` messages centred on `pivot`; the message at a msgid pivot is included.
 
-        The spec leaves the split to the server: half before, half from the pivot on, and
-        when one side runs short the other side fills the rest of the limit.
+        The spec leaves the split to the server: half before, the rest from the pivot on, and
+        when one side runs short the other side fills the limit. Usually two scans of half the
+        limit each; a third only when the newer side ran short.
         """
-        before = self._newest(key, None, pivot, limit)
-        after = self._oldest(key, (pivot[0], pivot[1] - 1), None, limit)
-        n_before = min(len(before), limit // 2)
-        n_after = min(len(after), limit - n_before)
-        n_before = min(len(before), limit - n_after)
-        return before[len(before) - n_before :] + after[:n_after]
+        half = limit // 2
+        before = self._newest(key, None, pivot, half) if half else []
+        after = self._oldest(key, (pivot[0], pivot[1] - 1), None, limit - len(before))
+        if len(before) == half and len(before) + len(after) < limit:
+            before = self._newest(key, None, pivot, limit - len(after))
+        return before + after
 
     def _newest(
         self, key: str, low: _Position | None, high: _Position | None, limit: int

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,6 +233,14 @@ def test_around_near_an_end_fills_the_limit_from_the_other_side(lobby: HistoryDB
     assert ids(lobby, "AROUND", "m9", limit=4) == ["m6", "m7", "m8", "m9"]
 
 
+def test_around_with_limit_one_returns_the_message_itself(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AROUND", "m4", limit=1) == ["m4"]
+
+
+def test_around_a_time_after_everything_returns_the_latest(lobby: HistoryDB) -> None:
+    assert ids(lobby, "AROUND", 9999, limit=3) == ["m7", "m8", "m9"]
+
+
 # -- BETWEEN -------------------------------------------------------------------------------
 
 
@@ -406,3 +416,55 @@ def test_database_path_that_is_a_directory_is_refused(tmp_path: Path) -> None:
     (tmp_path / "history.sqlite3").mkdir()
     with pytest.raises(StoreError, match=r"is not a regular file"):
         HistoryDB(tmp_path / "history.sqlite3")
+
+
+# Run as root in a private mount namespace: a read-only bind mount refuses writes even to root,
+# which plain permission bits would not. Prints what opening each kind of directory said.
+_OPEN_IN_READ_ONLY_DIR = """
+import sys
+from pathlib import Path
+from lanchat.errors import StoreError
+from lanchat.store import HistoryDB
+for name in ("existing", "empty", "missing"):
+    try:
+        HistoryDB(Path(sys.argv[1]) / name / "history.sqlite3")
+        print("opened")
+    except StoreError as e:
+        print(e)
+"""
+
+
+def test_read_only_data_directory_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    HistoryDB(tmp_path / "existing" / "history.sqlite3").close()
+    (tmp_path / "empty").mkdir()
+    mount_read_only_then_run = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && '
+    mount_read_only_then_run += 'exec "$2" -c "$3" "$1"'
+    result = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            mount_read_only_then_run,
+            "sh",
+            str(tmp_path),
+            sys.executable,
+            _OPEN_IN_READ_ONLY_DIR,
+        ],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    existing, empty, missing = result.stdout.splitlines()
+    for line, name in ((existing, "existing"), (empty, "empty")):
+        assert line == (
+            f"cannot write to data directory {tmp_path / name} (unable to open database file); "
+            "check its permissions or choose another with --data-dir"
+        )
+    assert missing == (
+        f"cannot create data directory {tmp_path / 'missing'} (read-only file system); "
+        "choose another with --data-dir"
+    )
