@@ -182,7 +182,7 @@ class Context:
     other effect, so that labeled-response can wrap them and every Persist precedes them.
     """
 
-    __slots__ = ("_closing", "_lines", "effects", "label", "now", "state", "time_tag", "user")
+    __slots__ = ("_closing", "_lines", "_time_tag", "effects", "label", "now", "state", "user")
 
     def __init__(self, state: ServerState, user: User, *, label: str | None = None) -> None:
         self.state = state  # the server
@@ -190,9 +190,16 @@ class Context:
         self.label = label  # labeled-response label of the command, if any
         self.effects: list[Effect] = []  # effects in order, replies excluded
         self.now = state.clock()  # one timestamp for everything this event produces
-        self.time_tag = format_server_time(self.now)  # server-time of relayed lines
+        self._time_tag = ""  # server-time of relayed lines, formatted on first use
         self._lines: list[Message] = []  # lines for the sender, flushed by finish()
         self._closing: str | None = None  # disconnect reason, applied after the replies
+
+    @property
+    def time_tag(self) -> str:
+        """The server-time tag value of everything this event relays (ircv3 server-time)."""
+        if not self._time_tag:
+            self._time_tag = format_server_time(self.now)
+        return self._time_tag
 
     @property
     def server_name(self) -> str:

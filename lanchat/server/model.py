@@ -154,7 +154,7 @@ class Room:
         return self.members.get(user.conn_id)
 
     def mode_string(self) -> str:
-        """ "+ntk" style flags with parameters omitted (RPL_CHANNELMODEIS shows them separately)."""
+        """The flag modes as "+kl..." (parameters are rendered by lanchat.server.modes)."""
         flags = "".join(sorted(self.modes))
         if self.password:
             flags += "k"

@@ -32,6 +32,15 @@ def test_serialise_matches_ircdocs_join_vector(case: dict[str, object]) -> None:
     assert _atoms_message(case["atoms"]).to_line() in case["matches"]  # type: ignore[arg-type,operator]
 
 
+def test_parse_skips_empty_tag_items() -> None:
+    assert parse("@a=b;;c FOO").tags == {"a": "b", "c": ""}
+
+
+def test_parse_rejects_a_trailing_parameter_in_place_of_the_command() -> None:
+    with pytest.raises(MalformedLine):
+        parse(":src :text")
+
+
 def test_parse_accepts_bytes_with_crlf() -> None:
     assert parse(b"PING :x y\r\n") == Message("PING", ("x y",))
 
