@@ -6,6 +6,7 @@ Runs the real NetworkThread (its own thread and asyncio loop) against real socke
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Iterator
@@ -20,10 +21,17 @@ from lanchat.client.events import (
 from lanchat.client.events import (
     ConnectFailed,
     Connecting,
+    Disconnected,
+    HistoryLoaded,
     Join,
+    MessageReceived,
     Quit,
+    Registered,
+    Say,
     ServerError,
+    UserQuit,
 )
+from lanchat.server.app import LanchatServer
 from tests.support import free_port
 
 T = TypeVar("T")
@@ -90,3 +98,40 @@ def test_stop_joins_the_thread_and_leaves_no_thread_behind() -> None:
 def test_submit_before_start_raises() -> None:
     with pytest.raises(RuntimeError, match="start"):
         NetworkThread(browse=False).submit(Join("lan", "#lobby"))
+
+
+async def next_of_async(bridge: NetworkThread, kind: type[T]) -> T:
+    """`next_of` off the test's loop, so the in-process server keeps running meanwhile."""
+    return await asyncio.to_thread(next_of, bridge, kind)
+
+
+async def test_two_connections_through_the_bridge_talk_and_stop_quits_politely(
+    irc_server: LanchatServer,
+) -> None:
+    b = NetworkThread(browse=False)
+    b.start()
+    try:
+        port = irc_server.port
+        b.submit(ConnectCmd("a", "127.0.0.1", port, "alice", rooms=("#lobby",)))
+        assert (await next_of_async(b, Registered)).nick == "alice"
+        await next_of_async(b, HistoryLoaded)
+        b.submit(ConnectCmd("b", "127.0.0.1", port, "bob", rooms=("#lobby",)))
+        assert (await next_of_async(b, Registered)).server_id == "b"
+        await next_of_async(b, HistoryLoaded)
+        b.submit(Say("a", "#lobby", "hi from the main thread"))
+        seen = [await next_of_async(b, MessageReceived) for _ in range(2)]
+        assert {(m.server_id, m.own, m.text) for m in seen} == {
+            ("a", True, "hi from the main thread"),
+            ("b", False, "hi from the main thread"),
+        }
+        b.submit(Quit("b", "see you"))
+        assert await next_of_async(b, UserQuit) == UserQuit(
+            "a", "bob", "Quit: see you", ("#lobby",)
+        )
+        gone = await next_of_async(b, Disconnected)
+        assert (gone.server_id, gone.will_retry) == ("b", False)
+    finally:
+        await asyncio.to_thread(b.stop)
+    assert not b.alive
+    gone = await next_of_async(b, Disconnected)
+    assert (gone.server_id, gone.will_retry) == ("a", False)
