@@ -366,12 +366,13 @@ def test_truncated_database_is_refused_as_corrupt(tmp_path: Path) -> None:
     assert_refused_untouched(path, r"is corrupt \(.*\); move it aside")
 
 
-def test_damaged_page_is_found_by_the_integrity_check(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", [0.5, 0.9])
+def test_damaged_page_is_found_by_the_integrity_check(tmp_path: Path, where: float) -> None:
     path = tmp_path / "history.sqlite3"
     data = bytearray(filled_database(path))
     page = 4096
-    middle = len(data) // page // 2 * page
-    data[middle : middle + page] = os.urandom(page)
+    start = int(len(data) // page * where) * page
+    data[start : start + page] = b"\xff" * page
     path.write_bytes(bytes(data))
     assert_refused_untouched(path, r"is corrupt \(.+\); move it aside")
 
