@@ -1,0 +1,260 @@
+"""CHATHISTORY by transcript: request validation, the Query effect, and batch rendering.
+
+The store is not involved: the tests take the Query effect the handler emitted and feed
+synthetic HistoryRecords to ServerState.history_result(), as the edge does with the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from lanchat.server.effects import Effect, Query
+from lanchat.store.records import HistoryQuery, HistoryRecord
+from tests.server.transcript import Conn, Transcript, make_config, msg
+
+FULL_CAPS = ("batch", "server-time", "message-tags", "labeled-response", "draft/chathistory")
+T0_MS = 1_764_093_600_123  # 2025-11-25T18:00:00.123Z
+
+
+def _record(
+    n: int, *, command: str = "PRIVMSG", source: str = "bob!bob@127.0.0.1", target: str = "#lobby"
+) -> HistoryRecord:
+    key = target if target.startswith("#") else "alice bob"
+    return HistoryRecord(
+        msgid=f"id{n}",
+        time_ms=T0_MS + n,
+        command=command,
+        source=source,
+        target=target,
+        target_key=key,
+        text=f"message {n}" if command != "TAGMSG" else "",
+        tags={"+draft/reply": f"id{n - 1}"} if n > 1 else {},
+    )
+
+
+def _query(effects: Sequence[Effect]) -> Query:
+    queries = [e for e in effects if isinstance(e, Query)]
+    assert len(queries) == 1, effects
+    return queries[0]
+
+
+def _answer(t: Transcript, conn: Conn, line: str, records: Sequence[HistoryRecord]) -> list[str]:
+    """Send a CHATHISTORY line, answer its Query with `records`, return what came back."""
+    conn.take()
+    query = _query(conn.send(line))
+    t.apply(t.state.history_result(query, records))
+    return conn.take_lines()
+
+
+def _fail(conn: Conn, line: str) -> tuple[str, ...]:
+    got = conn.send_take(line)
+    assert [m.command for m in got] == ["FAIL"], got
+    return got[0].params[1:]
+
+
+@pytest.fixture
+def t() -> Transcript:
+    return Transcript(make_config(chathistory_max=50))
+
+
+@pytest.fixture
+def alice(t: Transcript) -> Conn:
+    conn = t.register("alice", caps=FULL_CAPS)
+    conn.send("JOIN #lobby")
+    conn.take()
+    return conn
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+def test_unknown_subcommand_fails_invalid_params(alice: Conn) -> None:
+    assert _fail(alice, "CHATHISTORY FETCH #lobby") == (
+        "INVALID_PARAMS",
+        "FETCH",
+        "Unknown command",
+    )
+    assert _fail(alice, "CHATHISTORY") == ("INVALID_PARAMS", "*", "Insufficient parameters")
+
+
+def test_missing_or_extra_parameters_fail_invalid_params(alice: Conn) -> None:
+    assert _fail(alice, "CHATHISTORY LATEST #lobby *") == (
+        "INVALID_PARAMS",
+        "LATEST",
+        "Insufficient parameters",
+    )
+    assert _fail(alice, "CHATHISTORY BEFORE #lobby msgid=a 10 extra")[2] == "Too many parameters"
+    assert _fail(alice, "CHATHISTORY BETWEEN #lobby msgid=a 10")[2] == "Insufficient parameters"
+
+
+def test_bad_references_and_limits_fail_invalid_params(alice: Conn) -> None:
+    assert _fail(alice, "CHATHISTORY BEFORE #lobby timestamp=yesterday 10") == (
+        "INVALID_PARAMS",
+        "BEFORE",
+        "timestamp=yesterday",
+        "Invalid timestamp",
+    )
+    assert _fail(alice, "CHATHISTORY AFTER #lobby 12345 10")[:3] == (
+        "INVALID_PARAMS",
+        "AFTER",
+        "12345",
+    )
+    # "*" is only for LATEST.
+    assert _fail(alice, "CHATHISTORY BEFORE #lobby * 10")[:3] == ("INVALID_PARAMS", "BEFORE", "*")
+    assert _fail(alice, "CHATHISTORY AFTER #lobby msgid= 10")[1] == "AFTER"
+    assert _fail(alice, "CHATHISTORY LATEST #lobby * -5")[:3] == ("INVALID_PARAMS", "LATEST", "-5")
+    assert _fail(alice, "CHATHISTORY TARGETS msgid=a timestamp=2025-01-01T00:00:00Z 5")[2] == (
+        "msgid=a"
+    )
+
+
+def test_room_history_needs_membership_invalid_target(t: Transcript, alice: Conn) -> None:
+    bob = t.register("bob", caps=FULL_CAPS)
+    alice.send("JOIN #private")
+    expected = ("INVALID_TARGET", "LATEST", "#private", "Messages could not be retrieved")
+    assert _fail(bob, "CHATHISTORY LATEST #private * 10") == expected
+    assert _fail(bob, "CHATHISTORY LATEST #nowhere * 10")[2] == "#nowhere"
+    assert _fail(bob, "CHATHISTORY LATEST * * 10")[:3] == ("INVALID_TARGET", "LATEST", "*")
+
+
+# ----------------------------------------------------------------------------- the Query
+
+
+def test_latest_star_asks_the_store_for_the_room_capped_at_the_maximum(alice: Conn) -> None:
+    query = _query(alice.send("@label=q1 CHATHISTORY LATEST #LOBBY * 500"))
+    assert query == Query(
+        alice.conn_id,
+        HistoryQuery("LATEST", target_key="#lobby", start=None, limit=50),
+        label="q1",
+        batch_target="#lobby",
+    )
+    # A Query is the labeled response: no ACK goes out now.
+    assert alice.take() == []
+
+
+def test_references_become_msgids_and_unix_milliseconds(alice: Conn) -> None:
+    query = _query(alice.send("CHATHISTORY BEFORE #lobby timestamp=2025-11-25T18:00:00.123Z 10"))
+    assert query.query == HistoryQuery("BEFORE", "#lobby", start=T0_MS, limit=10)
+    query = _query(alice.send("CHATHISTORY AROUND #lobby msgid=id7 4"))
+    assert query.query == HistoryQuery("AROUND", "#lobby", start="id7", limit=4)
+    query = _query(
+        alice.send("CHATHISTORY BETWEEN #lobby msgid=id9 timestamp=2025-11-25T18:00:00.000Z 0")
+    )
+    assert query.query == HistoryQuery("BETWEEN", "#lobby", start="id9", end=T0_MS - 123, limit=50)
+    query = _query(alice.send("chathistory after #lobby msgid=id1 3"))
+    assert query.query.subcommand == "AFTER"
+
+
+def test_private_history_is_keyed_by_both_nicks(t: Transcript, alice: Conn) -> None:
+    t.register("Bob")
+    query = _query(alice.send("CHATHISTORY LATEST bob * 10"))
+    assert query.query.target_key == "alice bob"
+    assert query.batch_target == "Bob"
+    # The other side need not be online: the conversation is still the asker's.
+    query = _query(alice.send("CHATHISTORY LATEST Zed * 10"))
+    assert (query.query.target_key, query.batch_target) == ("alice zed", "Zed")
+
+
+def test_targets_asks_for_the_askers_rooms_and_conversations(t: Transcript, alice: Conn) -> None:
+    bob = t.register("bob")
+    gone = t.register("carol")
+    t.disconnect(gone)
+    alice.send("JOIN #games")
+    query = _query(
+        alice.send(
+            "CHATHISTORY TARGETS timestamp=2025-11-25T00:00:00Z timestamp=2025-11-26T00:00:00Z 9"
+        )
+    )
+    assert query.query == HistoryQuery(
+        "TARGETS",
+        start=1_764_028_800_000,
+        end=1_764_115_200_000,
+        limit=9,
+        target_keys=("#lobby", "#games", "alice bob", "alice carol"),
+    )
+    assert bob.take() == []
+
+
+# ----------------------------------------------------------------------------- rendering
+
+
+def test_history_batch_carries_label_time_msgid_and_client_tags(t: Transcript, alice: Conn) -> None:
+    got = _answer(t, alice, "@label=L CHATHISTORY LATEST #lobby * 10", [_record(1), _record(2)])
+    assert got == [
+        "@label=L :lanchat.local BATCH +b1 chathistory #lobby",
+        "@batch=b1;time=2025-11-25T18:00:00.124Z;msgid=id1 :bob!bob@127.0.0.1 PRIVMSG #lobby "
+        ":message 1",
+        "@batch=b1;time=2025-11-25T18:00:00.125Z;msgid=id2;+draft/reply=id1 "
+        ":bob!bob@127.0.0.1 PRIVMSG #lobby :message 2",
+        ":lanchat.local BATCH -b1",
+    ]
+
+
+def test_empty_history_is_an_empty_batch(t: Transcript, alice: Conn) -> None:
+    assert _answer(t, alice, "CHATHISTORY LATEST #lobby * 10", []) == [
+        ":lanchat.local BATCH +b1 chathistory #lobby",
+        ":lanchat.local BATCH -b1",
+    ]
+
+
+def test_tagmsg_is_not_replayed_without_event_playback(t: Transcript, alice: Conn) -> None:
+    records = [_record(1), _record(2, command="TAGMSG"), _record(3, command="NOTICE")]
+    got = _answer(t, alice, "CHATHISTORY LATEST #lobby * 10", records)
+    assert [msg(line).command for line in got] == ["BATCH", "PRIVMSG", "NOTICE", "BATCH"]
+
+
+def test_client_tags_and_msgid_need_message_tags(t: Transcript) -> None:
+    conn = t.register("alice", caps=("batch", "server-time"))
+    conn.send("JOIN #lobby")
+    got = _answer(t, conn, "CHATHISTORY LATEST #lobby * 10", [_record(2)])
+    assert got[1] == (
+        "@batch=b1;time=2025-11-25T18:00:00.125Z :bob!bob@127.0.0.1 PRIVMSG #lobby :message 2"
+    )
+
+
+def test_without_batch_the_lines_come_bare(t: Transcript) -> None:
+    conn = t.register("alice")
+    conn.send("JOIN #lobby")
+    got = _answer(t, conn, "CHATHISTORY LATEST #lobby * 10", [_record(1)])
+    assert got == [":bob!bob@127.0.0.1 PRIVMSG #lobby :message 1"]
+    assert _answer(t, conn, "CHATHISTORY LATEST #lobby * 10", []) == []
+
+
+def test_private_history_keeps_both_directions(t: Transcript, alice: Conn) -> None:
+    records = [
+        _record(1, target="alice"),
+        _record(2, source="alice!alice@127.0.0.1", target="bob"),
+    ]
+    got = _answer(t, alice, "CHATHISTORY LATEST bob * 10", records)
+    assert [msg(line).source for line in got[1:3]] == [
+        "bob!bob@127.0.0.1",
+        "alice!alice@127.0.0.1",
+    ]
+    assert got[0] == ":lanchat.local BATCH +b1 chathistory bob"
+
+
+def test_targets_batch_names_rooms_and_the_other_side(t: Transcript, alice: Conn) -> None:
+    records = [
+        _record(1, source="alice!alice@127.0.0.1", target="Bob"),
+        _record(2, source="Carol!c@10.0.0.3", target="alice"),
+        _record(3),
+    ]
+    line = (
+        "@label=T CHATHISTORY TARGETS "
+        "timestamp=2025-11-25T00:00:00Z timestamp=2025-11-26T00:00:00Z 9"
+    )
+    assert _answer(t, alice, line, records) == [
+        "@label=T :lanchat.local BATCH +b1 draft/chathistory-targets",
+        "@batch=b1 :lanchat.local CHATHISTORY TARGETS Bob 2025-11-25T18:00:00.124Z",
+        "@batch=b1 :lanchat.local CHATHISTORY TARGETS Carol 2025-11-25T18:00:00.125Z",
+        "@batch=b1 :lanchat.local CHATHISTORY TARGETS #lobby 2025-11-25T18:00:00.126Z",
+        ":lanchat.local BATCH -b1",
+    ]
+
+
+def test_result_for_a_client_that_left_is_dropped(t: Transcript, alice: Conn) -> None:
+    query = _query(alice.send("CHATHISTORY LATEST #lobby * 10"))
+    t.disconnect(alice)
+    assert t.state.history_result(query, [_record(1)]) == []
