@@ -1,0 +1,138 @@
+"""`lanchat serve` as people run it: a child process, its output, signals and start-up errors.
+
+Spec: issue #2 "What a user does" (join addresses, the room log line, clean shutdown on SIGINT
+and SIGTERM) and "Bad input and load" (port in use, bad config, unreadable data dir: one clear
+line and a non-zero exit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+
+from tests.support import SERVE_READY_TIMEOUT_S, LineClient, ServerProcess, start_lanchat
+
+ServeProcess = Callable[..., AbstractAsyncContextManager[ServerProcess]]
+
+
+async def run_to_exit(*args: str) -> tuple[int, str, str]:
+    """Run `lanchat ARGS...` to completion; return (status, stdout, stderr)."""
+    proc = await start_lanchat(*args)
+    out, err = await asyncio.wait_for(proc.communicate(), SERVE_READY_TIMEOUT_S)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def serve_args(data_dir: Path, *extra: str) -> tuple[str, ...]:
+    return ("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
+            "--no-mdns", *extra)  # fmt: skip
+
+
+async def test_serve_prints_join_addresses_then_ready(serve_process: ServeProcess) -> None:
+    async with serve_process("--room", "#lobby", "--room", "#games") as server:
+        output = server.output
+        ready = output.index(f"ready: port {server.port}")
+        urls = [line.strip() for line in output[:ready] if "irc://" in line]
+        assert urls == [
+            f"irc://127.0.0.1:{server.port}/#games",
+            f"irc://127.0.0.1:{server.port}/#lobby",
+        ]
+        client = await LineClient.connect(server.port)
+        await client.register("alice")
+
+
+async def test_room_message_is_logged_once_with_the_sender_ip(serve_process: ServeProcess) -> None:
+    async with serve_process() as server:
+        alice = await LineClient.connect(server.port)
+        bob = await LineClient.connect(server.port)
+        await alice.register("alice")
+        await bob.register("bob")
+        for client in (alice, bob):
+            client.send("JOIN #lobby")
+            await client.expect("366")
+        alice.send("PRIVMSG bob :a private word")
+        await bob.expect("PRIVMSG")
+        alice.send("PRIVMSG #lobby :hello")
+        await bob.expect("PRIVMSG")
+        await server.wait_for_output("<127.0.0.1> alice #lobby: hello")
+        assert server.output.count("<127.0.0.1> alice #lobby: hello") == 1
+        assert not any("private word" in line for line in server.output)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_sends_clients_error_and_exits_0(
+    serve_process: ServeProcess, signum: signal.Signals
+) -> None:
+    async with serve_process() as server:
+        alice = await LineClient.connect(server.port)
+        await alice.register("alice")
+        server.proc.send_signal(signum)
+        got = await alice.expect_closed()
+        assert got[-1].command == "ERROR"
+        assert "Server shutting down" in got[-1].params[-1]
+        assert await server.wait() == 0
+
+
+async def test_port_in_use_is_one_line_and_nonzero_exit(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        status, _, err = await run_to_exit(*serve_args(tmp_path, "--port", str(port)))
+    assert status != 0
+    assert err.splitlines() == [
+        f"lanchat: error: port {port} on 127.0.0.1 is already in use (another lanchat or IRC "
+        "server?); stop it or pick another port with --port"
+    ]
+
+
+async def test_host_that_is_not_this_machine_is_one_line(tmp_path: Path) -> None:
+    status, _, err = await run_to_exit(*serve_args(tmp_path, "--host", "192.0.2.123"))
+    assert status != 0
+    [line] = err.splitlines()
+    assert line.startswith("lanchat: error: cannot listen on 192.0.2.123")
+
+
+async def test_corrupt_database_is_one_line_and_the_file_is_untouched(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    garbage = bytes(range(256)) * 64
+    (data_dir / "history.sqlite3").write_bytes(garbage)
+    status, out, err = await run_to_exit(*serve_args(data_dir))
+    assert status != 0
+    [line] = err.splitlines()
+    assert line.startswith("lanchat: error: ")
+    assert "history.sqlite3" in line
+    assert "ready:" not in out
+    assert (data_dir / "history.sqlite3").read_bytes() == garbage
+
+
+async def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    status, _, err = await run_to_exit(*serve_args(blocker / "data"))
+    assert status != 0
+    [line] = err.splitlines()
+    assert line.startswith("lanchat: error: ")
+    assert str(blocker) in line
+
+
+async def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    status, _, err = await run_to_exit(*serve_args(tmp_path, "--config", str(missing)))
+    assert status == 2
+    assert err.splitlines() == [
+        f"lanchat: error: config file {missing} does not exist; check the --config path"
+    ]
+
+
+async def test_invalid_config_value_is_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "lanchat.toml"
+    config.write_text("[limits]\nsendq_bytes = -5\n")
+    status, _, err = await run_to_exit(*serve_args(tmp_path, "--config", str(config)))
+    assert status == 2
+    assert err.splitlines() == ["lanchat: error: [limits] sendq_bytes must be positive, not -5"]
