@@ -91,6 +91,20 @@ def _describe(error: sqlite3.Error) -> str:
     return str(error) or getattr(error, "sqlite_errorname", type(error).__name__)
 
 
+def _row(record: HistoryRecord) -> tuple[Any, ...]:
+    """The values of `_INSERT_MESSAGE` for `record`."""
+    return (
+        record.msgid,
+        record.time_ms,
+        record.command,
+        record.source,
+        record.target,
+        record.target_key,
+        record.text,
+        json.dumps(record.tags, ensure_ascii=False) if record.tags else "",
+    )
+
+
 def _record(row: tuple[Any, ...]) -> HistoryRecord:
     msgid, time_ms, command, source, target, target_key, text, tags = row
     return HistoryRecord(
@@ -176,11 +190,7 @@ class HistoryDB:
         except sqlite3.Error as e:
             raise _open_error(self.path, e) from None
         if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"history database {self.path} was written by a newer lanchat (schema "
-                f"{version}, this program knows up to {SCHEMA_VERSION}); upgrade lanchat or "
-                "choose another directory with --data-dir"
-            )
+            raise self._newer_schema(version)
         if version == 0 and tables:
             raise StoreError(
                 f"{self.path} is an SQLite database but not a lanchat history database; "
@@ -204,10 +214,19 @@ class HistoryDB:
         """Bring the schema to SCHEMA_VERSION (inside the caller's write transaction)."""
         # Read again under the write lock: another lanchat may have migrated meanwhile.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise self._newer_schema(version)
         for number in range(version, SCHEMA_VERSION):
             for statement in _MIGRATIONS[number]:
                 conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _newer_schema(self, version: int) -> StoreError:
+        return StoreError(
+            f"history database {self.path} was written by a newer lanchat (schema {version}, "
+            f"this program knows up to {SCHEMA_VERSION}); upgrade lanchat or choose another "
+            "directory with --data-dir"
+        )
 
     def _transaction(self, write: Callable[[sqlite3.Connection], None]) -> None:
         """Run `write` in one write transaction; roll back if it fails."""
@@ -238,26 +257,16 @@ class HistoryDB:
         # Consecutive messages go to one executemany; a room change splits the run so the
         # order of `records` is kept.
         runs: list[list[tuple[Any, ...]] | RoomRecord] = []
+        rows: list[tuple[Any, ...]] | None = None  # the run of messages being gathered
         for record in records:
             if isinstance(record, RoomRecord):
                 runs.append(record)
+                rows = None
                 continue
-            if not runs or isinstance(runs[-1], RoomRecord):
-                runs.append([])
-            run = runs[-1]
-            assert isinstance(run, list)
-            run.append(
-                (
-                    record.msgid,
-                    record.time_ms,
-                    record.command,
-                    record.source,
-                    record.target,
-                    record.target_key,
-                    record.text,
-                    json.dumps(record.tags, ensure_ascii=False) if record.tags else "",
-                )
-            )
+            if rows is None:
+                rows = []
+                runs.append(rows)
+            rows.append(_row(record))
         if not runs:
             return
 
