@@ -5,7 +5,8 @@ membership are the MODE handler's business (lanchat.server.handlers.rooms): this
 reads and changes a Room's mode fields and turns problems into values the handler reports.
 
 Spec: https://modern.ircdocs.horse/#mode-message and https://modern.ircdocs.horse/#channel-modes.
-lanchat's modes, as advertised in RPL_ISUPPORT (https://modern.ircdocs.horse/#chanmodes-parameter):
+lanchat's modes, as lanchat.protocol.isupport advertises them
+(https://modern.ircdocs.horse/#chanmodes-parameter):
 
     PREFIX=(ov)@+        o = room operator, v = voice; each always takes a nick parameter
     CHANMODES=b,k,l,imnst
@@ -33,12 +34,13 @@ from dataclasses import dataclass, field
 
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.hostmask import normalize_mask
-from lanchat.server.model import PREFIX_CHARS, PREFIX_MODES, Room
+from lanchat.server.model import PREFIX_MODES, Room
 
 __all__ = [
-    "CHANMODES",
+    "KEY_MODE",
+    "LIMIT_MODE",
+    "LIST_MODES",
     "MAX_KEY_CHARS",
-    "PREFIX",
     "ROOM_FLAG_MODES",
     "USER_MODES",
     "ModeChange",
@@ -54,8 +56,6 @@ ROOM_FLAG_MODES = "imnst"  # type D, in the order they are shown
 LIST_MODES = "b"  # type A
 KEY_MODE = "k"  # type B
 LIMIT_MODE = "l"  # type C
-PREFIX = f"({PREFIX_MODES}){PREFIX_CHARS}"
-CHANMODES = f"{LIST_MODES},{KEY_MODE},{LIMIT_MODE},{ROOM_FLAG_MODES}"
 USER_MODES = "i"
 MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys are cut
 MAX_LIMIT = 1_000_000  # +l values above this are clamped: a LAN room never gets near it

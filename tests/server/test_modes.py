@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from lanchat.server.model import Room
+from lanchat.protocol.isupport import CHANMODES, PREFIX
+from lanchat.server.model import PREFIX_CHARS, PREFIX_MODES, Room
 from lanchat.server.modes import (
-    CHANMODES,
+    KEY_MODE,
+    LIMIT_MODE,
+    LIST_MODES,
     MAX_KEY_CHARS,
-    PREFIX,
+    ROOM_FLAG_MODES,
     ModeChange,
     apply_room_changes,
     parse_room_modes,
@@ -20,9 +23,9 @@ def _room() -> Room:
     return Room.create("#Room", created_s=1_700_000_000)
 
 
-def test_isupport_values_match_the_modes_we_implement() -> None:
-    assert PREFIX == "(ov)@+"
-    assert CHANMODES == "b,k,l,imnst"
+def test_isupport_advertises_exactly_the_modes_we_implement() -> None:
+    assert f"({PREFIX_MODES}){PREFIX_CHARS}" == PREFIX
+    assert f"{LIST_MODES},{KEY_MODE},{LIMIT_MODE},{ROOM_FLAG_MODES}" == CHANMODES
 
 
 def test_flags_and_parameters_are_taken_in_order() -> None:

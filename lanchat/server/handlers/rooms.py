@@ -22,7 +22,7 @@ from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm
 from lanchat.server.dispatch import Context, command
-from lanchat.server.model import Membership, Room, User
+from lanchat.server.model import PREFIX_MODES, Membership, Room, User
 from lanchat.server.modes import (
     ModeChange,
     apply_room_changes,
@@ -430,7 +430,7 @@ def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
     applied: list[ModeChange] = []
     max_bans = state.config.limits.max_list_modes
     for change in parsed.changes:
-        if change.mode in "ov":
+        if change.mode in PREFIX_MODES:
             applied += _member_mode(ctx, room, change)
             continue
         done, rejected = apply_room_changes(room, [change], max_bans=max_bans)
@@ -451,7 +451,7 @@ def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
                 )
     if not applied:
         return
-    if any(c.mode not in "ov" for c in applied):
+    if any(c.mode not in PREFIX_MODES for c in applied):
         ctx.persist(room.to_record())
     if any(c.mode in _PUBLIC_FACE_MODES for c in applied):
         ctx.room_changed(room.key)
