@@ -36,10 +36,13 @@ async def start_advertiser(
 
 
 def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
-    """Matches an event of room `name` whose ad has these field values."""
+    """Matches an event of room `name` whose ad has these field values.
+
+    Agent events carry the room under "ad"; `lanchat rooms --watch --json` lines are flat.
+    """
 
     def match(obj: dict[str, Any]) -> bool:
-        ad = obj["ad"]
+        ad = obj.get("ad", obj)
         return bool(ad["room"] == name and all(ad[k] == v for k, v in fields.items()))
 
     return match

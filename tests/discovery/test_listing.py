@@ -1,0 +1,149 @@
+"""`lanchat rooms`: the table and JSON formats, and the command end to end over real mDNS.
+
+The end-to-end tests run `python -m lanchat rooms` inside namespace B while an advertiser
+agent publishes in namespace A (tests/discovery/netns.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+
+import pytest
+
+from lanchat.discovery.listing import NO_ROOMS, format_table, to_json
+from lanchat.discovery.records import RoomAd
+from tests.discovery.netns import REPO, Agent, Namespace
+from tests.discovery.test_browser import room, start_advertiser
+
+LOBBY = RoomAd(
+    room="#lobby",
+    host="alice-laptop",
+    port=6667,
+    users=12,
+    topic="welcome",
+    addresses=("192.168.1.5", "10.0.0.5"),
+    instance="#lobby on alice-laptop",
+)
+DEV = RoomAd(
+    room="#dev",
+    host="bob",
+    port=7000,
+    users=1,
+    key_required=True,
+    addresses=("fe80::1%2",),
+    instance="#dev on bob",
+)
+
+
+def test_table_has_a_header_and_aligned_columns_sorted_by_room() -> None:
+    lines = format_table([LOBBY, DEV]).splitlines()
+    assert lines == [
+        "ROOM    HOST          ADDRESS           USERS  KEY  TOPIC",
+        "#dev    bob           [fe80::1%2]:7000      1  key",
+        "#lobby  alice-laptop  192.168.1.5:6667     12       welcome",
+    ]
+
+
+def test_table_replaces_control_characters_from_the_network() -> None:
+    evil = RoomAd(room="#x", host="h\x1b[2J", port=1, topic="a\x1b]0;pwned\x07b")
+    table = format_table([evil])
+    assert "\x1b" not in table and "\x07" not in table
+
+
+def test_json_has_every_field_and_the_address_to_connect_to() -> None:
+    assert json.loads(to_json(LOBBY)) == {
+        "room": "#lobby",
+        "host": "alice-laptop",
+        "port": 6667,
+        "users": 12,
+        "topic": "welcome",
+        "key_required": False,
+        "addresses": ["192.168.1.5", "10.0.0.5"],
+        "instance": "#lobby on alice-laptop",
+        "version": "1",
+        "address": "192.168.1.5:6667",
+    }
+    assert json.loads(to_json(DEV, "removed"))["event"] == "removed"
+
+
+async def run_rooms(ns: Namespace, *args: str) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *ns.argv(sys.executable, "-m", "lanchat", "rooms", *args),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.netns
+async def test_rooms_json_lists_the_advertised_room_within_the_default_two_seconds(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    advertiser, port = await start_advertiser(agents, a)
+    advertiser.send(op="publish", room="#lobby", users=3, topic="hello", key=True)
+    await advertiser.expect("published")
+    status, out, err = await run_rooms(b, "--json")
+    assert status == 0, err
+    assert [json.loads(line) for line in out.splitlines()] == [
+        {
+            "room": "#lobby",
+            "host": "alice-laptop",
+            "port": port,
+            "users": 3,
+            "topic": "hello",
+            "key_required": True,
+            "addresses": [a.address],
+            "instance": "#lobby on alice-laptop",
+            "version": "1",
+            "address": f"{a.address}:{port}",
+        }
+    ]
+
+
+@pytest.mark.netns
+async def test_rooms_table_shows_room_host_address_users_and_key(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    advertiser, port = await start_advertiser(agents, a)
+    advertiser.send(op="publish", room="#lobby", users=3, topic="hello", key=True)
+    await advertiser.expect("published")
+    status, out, _ = await run_rooms(b)
+    assert status == 0
+    header, row = out.splitlines()
+    assert header.split() == ["ROOM", "HOST", "ADDRESS", "USERS", "KEY", "TOPIC"]
+    assert row.split() == ["#lobby", "alice-laptop", f"{a.address}:{port}", "3", "key", "hello"]
+
+
+@pytest.mark.netns
+async def test_rooms_with_nothing_advertised_says_so_and_exits_0(
+    pair: tuple[Namespace, Namespace],
+) -> None:
+    _, b = pair
+    status, out, _ = await run_rooms(b, "--timeout", "0.5")
+    assert (status, out) == (0, NO_ROOMS + "\n")
+
+
+@pytest.mark.netns
+async def test_rooms_watch_prints_added_and_removed_until_ctrl_c(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    watch = await Agent.start(b, "-m", "lanchat", "rooms", "--watch", "--json", script=False)
+    agents.append(watch)
+    advertiser, _ = await start_advertiser(agents, a)
+    advertiser.send(op="publish", room="#lobby", users=1)
+    await watch.expect("added", room("#lobby", users=1))
+    advertiser.send(op="publish", room="#lobby", users=2)
+    await watch.expect("updated", room("#lobby", users=2))
+    advertiser.send(op="withdraw", room="#lobby")
+    await watch.expect("removed", room("#lobby"))
+    watch.proc.send_signal(signal.SIGINT)
+    assert await asyncio.wait_for(watch.proc.wait(), 10) == 130

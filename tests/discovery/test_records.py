@@ -1,0 +1,131 @@
+"""records.py: RoomAd <-> DNS-SD instance name and TXT record (RFC 6763 4.1.1 and 6).
+
+Pure functions, plus python-zeroconf's own name validation and TXT encoding as the judge of
+what goes on the wire.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+from zeroconf import ServiceInfo
+from zeroconf._utils.name import service_type_name
+
+from lanchat.discovery.records import (
+    INSTANCE_MAX_BYTES,
+    SERVICE_TYPE,
+    RoomAd,
+    from_txt,
+    instance_name,
+    to_txt,
+    truncate_utf8,
+)
+
+
+def through_the_wire(ad: RoomAd) -> dict[bytes, bytes | None]:
+    """The TXT record as a browser decodes it after python-zeroconf encoded it."""
+    sent = ServiceInfo(SERVICE_TYPE, f"x.{SERVICE_TYPE}", port=ad.port, properties=to_txt(ad))
+    received = ServiceInfo(SERVICE_TYPE, f"x.{SERVICE_TYPE}", properties=sent.text)
+    return received.properties
+
+
+def test_instance_name_is_room_on_host() -> None:
+    assert instance_name("#lobby", "alice-laptop") == "#lobby on alice-laptop"
+
+
+def test_instance_name_replaces_dots_and_drops_control_characters() -> None:
+    name = instance_name("#v1.2", "alice\x07.lan")
+    assert "." not in name
+    assert name == "#v1\u20242 on alice\u2024lan"
+
+
+def test_long_multibyte_instance_name_is_cut_at_a_character_boundary_keeping_both_parts() -> None:
+    name = instance_name("#" + "é" * 40, "ホスト" * 10)
+    assert len(name.encode("utf-8")) <= INSTANCE_MAX_BYTES - 4
+    room_part, host_part = name.split(" on ")
+    assert room_part.startswith("#éééé") and room_part.endswith("…")
+    assert host_part.startswith("ホスト") and host_part.endswith("…")
+
+
+@given(st.text(min_size=1), st.text())
+def test_every_instance_name_is_valid_even_after_a_conflict_rename(room: str, host: str) -> None:
+    name = instance_name(room, host)
+    assert len(name.encode("utf-8")) <= INSTANCE_MAX_BYTES - 4
+    assert not any(c < " " or c in ".\x7f" for c in name)
+    renamed = f"{name}-99"  # what a probe conflict makes of it (RFC 6762 9)
+    assert len(renamed.encode("utf-8")) <= INSTANCE_MAX_BYTES
+    service_type_name(f"{renamed}.{SERVICE_TYPE}")
+
+
+def test_truncate_utf8_never_splits_a_character() -> None:
+    assert truncate_utf8("aé", 2) == "a"
+    assert truncate_utf8("aé", 3) == "aé"
+    assert truncate_utf8("€€€", 7, "…") == "€…"
+    assert truncate_utf8("abcdef", 2, "…") == "ab"  # the marker alone does not fit
+
+
+def test_txt_round_trips_through_zeroconf_encoding() -> None:
+    ad = RoomAd(
+        room="#lobby", host="alice-laptop", port=6667, users=3, topic="hi", key_required=True
+    )
+    got = from_txt(
+        "#lobby on alice-laptop", through_the_wire(ad), port=6667, addresses=("10.0.0.5",)
+    )
+    assert got == RoomAd(
+        room="#lobby",
+        host="alice-laptop",
+        port=6667,
+        users=3,
+        topic="hi",
+        key_required=True,
+        addresses=("10.0.0.5",),
+        instance="#lobby on alice-laptop",
+        version="1",
+    )
+
+
+@given(st.text(max_size=400))
+def test_topic_is_cut_to_fit_one_255_byte_txt_string(topic: str) -> None:
+    ad = RoomAd(room="#x", host="h", port=1, topic=topic)
+    for key, value in to_txt(ad).items():
+        assert len(f"{key}={value}".encode()) <= 255
+    got = from_txt("#x on h", through_the_wire(ad), port=1)
+    assert topic.startswith(got.topic)
+    assert len(got.topic.encode()) >= min(len(topic.encode()), 255 - len("topic=") - 3)
+
+
+def test_garbage_txt_values_fall_back_to_defaults() -> None:
+    txt = {
+        b"users": b"lots",
+        b"key": b"maybe",
+        b"topic": b"\xff\xfeoops",
+        b"v": b"",
+        b"extra": b"ignored",
+        b"room": None,
+    }
+    got = from_txt("#lobby on bob", txt, port=6667)
+    assert (got.room, got.host, got.users, got.key_required) == ("#lobby", "bob", 0, False)
+    assert got.topic == "\ufffd\ufffdoops"
+    assert got.version == "1"
+
+
+def test_negative_user_count_reads_as_zero_and_keys_are_case_insensitive() -> None:
+    got = from_txt("i", {b"USERS": b"-5", b"Key": b"1", b"key": b"0"}, port=1)
+    assert (got.users, got.key_required) == (0, True)
+
+
+def test_unknown_future_version_is_still_read() -> None:
+    got = from_txt("#a on b", {b"v": b"7", b"room": b"#a", b"users": b"2"}, port=1)
+    assert (got.version, got.room, got.users) == ("7", "#a", 2)
+
+
+def test_instance_without_on_gives_the_whole_name_as_room() -> None:
+    got = from_txt("someone's printer", {}, port=1)
+    assert (got.room, got.host) == ("someone's printer", "")
+
+
+@given(st.dictionaries(st.binary(max_size=12), st.none() | st.binary(max_size=300)), st.text())
+def test_any_txt_record_parses_without_raising(txt: dict[bytes, bytes | None], inst: str) -> None:
+    ad = from_txt(inst, txt, port=6667)
+    assert ad.users >= 0
+    assert ad.instance == inst
