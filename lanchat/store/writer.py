@@ -70,8 +70,9 @@ class StoreWriter:
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # loop → writer
         # One worker thread: the reader connection is only ever used by it.
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "lanchat-store-reader")
-        self._closed = False  # persist()/query() refuse once close() started
         self._closing: asyncio.Future[None] | None = None  # the shutdown, once close() ran
+        # A daemon, so a server that dies without close() still exits; whatever was queued
+        # then was never acknowledged to anyone, so nothing promised is lost.
         self._thread = threading.Thread(
             target=self._write_loop, name="lanchat-store-writer", daemon=True
         )
@@ -89,7 +90,8 @@ class StoreWriter:
         """Loop thread only. Queue `records` to be committed in the writer's next transaction.
 
         Args:
-            records: messages and room changes, applied in order.
+            records: messages and room changes, applied in order (copied: the caller may
+                reuse its list).
 
         Returns:
             A future of the running loop that resolves once the records are committed, or
@@ -100,7 +102,7 @@ class StoreWriter:
         """
         self._check_open()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._jobs.put((records, future))
+        self._jobs.put((tuple(records), future))
         return future
 
     def query(self, q: HistoryQuery) -> asyncio.Future[list[HistoryRecord]]:
@@ -122,10 +124,11 @@ class StoreWriter:
     async def close(self) -> None:
         """Loop thread only. Commit everything queued, stop both threads, close the database.
 
+        When it returns, every future persist() gave out is resolved: the writer hands its
+        last results to the loop before its thread ends, and the end is reported after them.
         Idempotent; concurrent callers all wait for the same shutdown.
         """
         if self._closing is None:
-            self._closed = True
             self._jobs.put(_STOP)
             # Joining threads blocks, so it happens on a helper thread, not on the loop.
             self._closing = asyncio.ensure_future(asyncio.to_thread(self._stop_threads))
@@ -138,7 +141,7 @@ class StoreWriter:
         self._write_db.close()
 
     def _check_open(self) -> None:
-        if self._closed:
+        if self._closing is not None:
             raise StoreError(f"history store {self.path} is closed; nothing more can be stored")
 
     # -- writer thread -------------------------------------------------------------------
