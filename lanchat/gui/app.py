@@ -123,6 +123,19 @@ class ChatApp:
     # ------------------------------------------------------------------ layout
 
     def _build(self) -> None:
+        # The status bar and input line are packed first, at the bottom, so that when the
+        # window is small the tabs shrink rather than pushing them out of sight.
+        bar = ttk.Frame(self.root)
+        bar.pack(side="bottom", fill="x")
+        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel")
+        self.status.pack(side="left", fill="x", expand=True)
+        self.close_tab_button = ttk.Button(bar, text="Close tab", command=self.close_current_tab)
+        self.close_tab_button.pack(side="right", padx=4, pady=2)
+        self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
+        self.theme_button.pack(side="right", padx=4, pady=2)
+        self.input = InputBar(self.root, self.submit_line, self._current_nicks)
+        self.input.pack(side="bottom", fill="x")
+        self.input.set_enabled(False)
         self.banner = ttk.Frame(self.root, padding=(12, 6))
         self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)
         self.banner_text.pack(side="left", fill="x", expand=True)
@@ -138,17 +151,6 @@ class ChatApp:
         self.tabs.add(self.rooms_page, text="Rooms")
         self.tabs.add(self.connect_page, text="Connect manually")
         self.tabs.bind("<<NotebookTabChanged>>", self._tab_changed)
-        self.input = InputBar(self.root, self.submit_line, self._current_nicks)
-        self.input.pack(fill="x")
-        self.input.set_enabled(False)
-        bar = ttk.Frame(self.root)
-        bar.pack(fill="x")
-        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel")
-        self.status.pack(side="left", fill="x", expand=True)
-        self.close_tab_button = ttk.Button(bar, text="Close tab", command=self.close_current_tab)
-        self.close_tab_button.pack(side="right", padx=4, pady=2)
-        self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
-        self.theme_button.pack(side="right", padx=4, pady=2)
 
     def _theme_label(self) -> str:
         return "Dark theme" if self.palette.name == "light" else "Light theme"
@@ -585,6 +587,7 @@ class ChatApp:
             self.root.after_cancel(self._after_id)
             self._after_id = None
         self.network.stop()
+        self.root.update_idletasks()  # pending idle handlers (theme changes) run first
         self.root.destroy()
 
 

@@ -312,6 +312,7 @@ class LauncherApp:
             self.root.after_cancel(self._after_id)
             self._after_id = None
         self.supervisor.stop_all()
+        self.root.update_idletasks()  # pending idle handlers (theme changes) run first
         self.root.destroy()
 
 

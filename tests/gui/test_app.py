@@ -1,0 +1,354 @@
+"""The chat window with real Tk widgets under Xvfb (lanchat.gui.app).
+
+Events are posted into a real NetworkThread's queue from another thread, exactly as its loop
+thread posts them, and the tests read what the widgets then display; the network parts run
+against a real `lanchat serve` (tests/gui/test_chat_server.py).
+"""
+
+from __future__ import annotations
+
+import threading
+import tkinter as tk
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lanchat.client import events as ev
+from lanchat.client.bridge import NetworkThread, RoomAdded, RoomRemoved, RoomUpdated
+from lanchat.discovery.records import RoomAd
+from lanchat.gui import settings
+from lanchat.gui.app import ChatApp, _Server
+from lanchat.gui.chat import ConversationView
+from lanchat.gui.dialogs import KeyDialog
+from lanchat.gui.settings import Settings
+from lanchat.gui.theme import PALETTES
+from lanchat.gui.viewmodel import conversation_key
+from tests.gui.tk_support import focus, run_until, tk_root
+
+pytestmark = pytest.mark.gui
+
+SID = "10.0.0.1:6667"
+T0 = 1_700_000_000_000
+
+
+@pytest.fixture
+def network() -> Iterator[NetworkThread]:
+    net = NetworkThread(browse=False)
+    net.start()
+    yield net
+    net.stop()
+
+
+@pytest.fixture
+def app(network: NetworkThread, tmp_path: Path) -> Iterator[ChatApp]:
+    with tk_root() as root:
+        chat = ChatApp(
+            root, network, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
+        )
+        # as if connected: the events below are what a server at SID would cause
+        chat.servers[SID] = _Server("10.0.0.1", 6667, "alice", state="connected")
+        chat.model.nicks[SID] = "alice"
+        chat.start()
+        yield chat
+        chat.close()
+
+
+def post(app: ChatApp, *events: object) -> None:
+    """Put events on the bridge queue from another thread, as the network thread does."""
+    t = threading.Thread(target=lambda: [app.network.events.put(e) for e in events])
+    t.start()
+    t.join()
+
+
+def msg(
+    text: str, *, nick: str = "bob", target: str = "#lobby", **kw: object
+) -> ev.MessageReceived:
+    fields: dict[str, object] = dict(
+        server_id=SID,
+        target=target,
+        nick=nick,
+        ip="10.0.0.7",
+        text=text,
+        time_ms=T0,
+        msgid=None,
+        kind="privmsg",
+        own=False,
+        private=False,
+        highlight=False,
+        history=False,
+    )
+    fields.update(kw)
+    return ev.MessageReceived(**fields)
+
+
+def joined_lobby(app: ChatApp) -> None:
+    post(
+        app,
+        ev.Joined(SID, "#lobby", "alice", "10.0.0.2", True),
+        ev.TopicChanged(SID, "#lobby", "Friday games", "", 0),
+        ev.MembersChanged(
+            SID,
+            "#lobby",
+            (ev.Member("bob", "@", "10.0.0.7", False), ev.Member("alice", "", "10.0.0.2", False)),
+        ),
+    )
+    key = conversation_key(SID, "#lobby")
+    run_until(app.root, lambda: key in app.views and bool(app.views[key].member_rows()), "#lobby")
+
+
+def view(app: ChatApp, name: str) -> ConversationView:
+    return app.views[conversation_key(SID, name)]
+
+
+def tab_texts(app: ChatApp) -> list[str]:
+    return [app.tabs.tab(t, "text") for t in app.tabs.tabs()]
+
+
+def test_events_from_the_network_thread_fill_the_room_tab(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, msg("hi there 👋"))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "hi there" in lobby.contents(), lobby.contents)
+    assert tab_texts(app) == ["Rooms", "Connect manually", "#lobby"]
+    assert lobby.contents().splitlines()[-1].endswith("bob (10.0.0.7): hi there 👋")
+    assert lobby.member_rows() == ["@bob", "alice (you)"]
+    assert lobby.topic.cget("text") == "Friday games"
+    assert app.input.entry.instate(["!disabled"])
+
+
+def test_a_backlog_is_applied_in_bounded_batches(app: ChatApp) -> None:
+    joined_lobby(app)
+    ticks = []
+    original = app.drain
+
+    def counted() -> None:
+        ticks.append(app.network.events.qsize())
+        original()
+
+    app.drain = counted  # type: ignore[method-assign]
+    post(app, *(msg(f"line {i}") for i in range(1000)))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "line 999" in lobby.contents(), "line 999")
+    # every tick takes at most `batch` (200) events, leaving the rest for the next tick
+    assert [t for t in ticks if t] == [800, 600, 400, 200]
+
+
+def test_background_tab_gets_unread_badge_and_title_count(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, ev.Joined(SID, "#dev", "alice", "", True))
+    run_until(app.root, lambda: "#dev" in tab_texts(app), "#dev tab")
+    post(app, msg("psst", target="#lobby"), msg("alice, look", highlight=True))
+    run_until(app.root, lambda: "#lobby (2!)" in tab_texts(app), lambda: str(tab_texts(app)))
+    assert app.root.title() == "* (2) lanchat — alice"
+    app.tabs.select(view(app, "#lobby"))
+    run_until(app.root, lambda: "#lobby" in tab_texts(app), lambda: str(tab_texts(app)))
+    assert app.root.title() == "lanchat — alice"
+
+
+def test_mention_is_highlighted_in_the_transcript(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, msg("hey alice", highlight=True))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "hey alice" in lobby.contents(), lobby.contents)
+    start = lobby.text.search("hey alice", "1.0")
+    assert "highlight" in lobby.text.tag_names(start)
+
+
+def test_private_message_opens_its_own_tab(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, msg("secret", target="bob", private=True, highlight=True))
+    run_until(app.root, lambda: "bob (1!)" in tab_texts(app), lambda: str(tab_texts(app)))
+    assert view(app, "bob").contents().endswith("bob (10.0.0.7): secret")
+
+
+def test_history_lines_come_first_without_duplicates(app: ChatApp) -> None:
+    joined_lobby(app)
+    old = [msg(f"old {i}", msgid=f"m{i}", history=True) for i in range(3)]
+    post(app, *old, ev.HistoryLoaded(SID, "#lobby", 3), msg("old 2", msgid="m2"))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "last 3 messages" in lobby.contents(), lobby.contents)
+    assert lobby.contents().count("old 2") == 1
+
+
+def test_notices_for_joins_parts_nicks_and_kicks(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(
+        app,
+        ev.Joined(SID, "#lobby", "carol", "10.0.0.9", False),
+        ev.MembersChanged(SID, "#lobby", (ev.Member("carol", "", "10.0.0.9", False),)),
+        ev.NickChanged(SID, "carol", "caro", False),
+        ev.Parted(SID, "#lobby", "caro", "bye", False),
+        ev.Kicked(SID, "#lobby", "bob", "alice", "spam", False),
+        ev.TopicChanged(SID, "#lobby", "New topic", "bob", T0),
+    )
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "set the topic" in lobby.contents(), lobby.contents)
+    text = lobby.contents()
+    for expected in (
+        "carol (10.0.0.9) joined.",
+        "carol is now caro.",
+        "caro left (bye).",
+        "alice removed bob (spam).",
+        'bob set the topic to "New topic".',
+    ):
+        assert expected in text
+    assert lobby.topic.cget("text") == "New topic"
+
+
+def test_reconnect_state_shows_in_the_status_bar(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, ev.Disconnected(SID, "connection reset", True, 2.0))
+    run_until(app.root, lambda: "retrying" in app.status.cget("text"), "retry status")
+    assert app.status.cget("text") == (
+        "Connection to 10.0.0.1:6667 lost (connection reset); retrying in 2 s."
+    )
+    post(app, ev.Connecting(SID, "10.0.0.1", 6667, 2), ev.Registered(SID, "alice", "", "x"))
+    run_until(app.root, lambda: "Connected" in app.status.cget("text"), "connected status")
+    assert "Reconnected; missed messages are filled in." in view(app, "#lobby").contents()
+
+
+def test_server_errors_are_shown_in_plain_words(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(
+        app,
+        ev.ServerError(SID, "475", "Cannot join channel (+k)", "This room needs a key (password)"),
+    )
+    run_until(app.root, lambda: bool(app.banner_message()), "the banner")
+    assert app.banner_message() == "This room needs a key (password)"
+    app.hide_banner()
+    assert app.banner_message() == ""
+
+
+def test_rooms_page_follows_discovery(app: ChatApp) -> None:
+    ad = RoomAd(
+        "#lobby",
+        "pc1",
+        6667,
+        users=2,
+        topic="hi",
+        addresses=("10.0.0.1",),
+        instance="#lobby on pc1",
+    )
+    other = RoomAd(
+        "#dev", "pc2", 7000, key_required=True, addresses=("10.0.0.2",), instance="#dev on pc2"
+    )
+    post(app, RoomAdded(ad), RoomAdded(other))
+    page = app.rooms_page
+    run_until(app.root, lambda: len(page.shown_rows()) == 2, lambda: str(page.shown_rows()))
+    assert page.shown_rows() == [
+        ("#dev \N{LOCK}", "pc2", "0", "", "10.0.0.2:7000"),
+        ("#lobby", "pc1", "2", "hi", "10.0.0.1:6667"),
+    ]
+    post(
+        app,
+        RoomUpdated(
+            RoomAd(
+                "#lobby",
+                "pc1",
+                6667,
+                users=5,
+                topic="hi",
+                addresses=("10.0.0.1",),
+                instance="#lobby on pc1",
+            )
+        ),
+        RoomRemoved(other),
+    )
+    run_until(app.root, lambda: len(page.shown_rows()) == 1, lambda: str(page.shown_rows()))
+    assert page.shown_rows() == [("#lobby", "pc1", "5", "hi", "10.0.0.1:6667")]
+    assert page.status.cget("text") == "1 room found. Double-click to join."
+
+
+def test_locked_room_asks_for_its_key_before_joining(app: ChatApp) -> None:
+    locked = RoomAd("#dev", "pc2", 1, key_required=True, addresses=("127.0.0.1",), instance="d")
+    post(app, RoomAdded(locked))
+    page = app.rooms_page
+    run_until(app.root, lambda: bool(page.shown_rows()), "the room row")
+    page.select("d")
+    page.join_button.invoke()
+    dialogs = [w for w in app.root.winfo_children() if isinstance(w, KeyDialog)]
+    assert len(dialogs) == 1
+    dialogs[0].ok.invoke()
+    assert dialogs[0].problem.cget("text") == "Type the key (it has no spaces)."
+    dialogs[0].key.set("hunter2")
+    dialogs[0].ok.invoke()
+    assert "127.0.0.1:1" in app.servers
+    # nobody listens on port 1: the refusal comes back in plain words
+    run_until(app.root, lambda: bool(app.banner_message()), "the refusal")
+    assert "Nobody is answering at 127.0.0.1:1" in app.banner_message()
+
+
+def test_join_without_nickname_says_what_is_missing(app: ChatApp) -> None:
+    page = app.rooms_page
+    page.nick.set("")
+    page.join_button.invoke()
+    assert page.problem.cget("text") == "Type a nickname: it is how others see you."
+    page.nick.set("alice")
+    page.join_button.invoke()
+    assert page.status.cget("text") == "Pick a room in the list first, then press Join."
+
+
+def test_manual_connect_checks_the_form(app: ChatApp) -> None:
+    form = app.connect_page
+    form.host.set("")
+    form.connect_button.invoke()
+    assert form.problem.cget("text").startswith("Type the host")
+    form.host.set("127.0.0.1")
+    form.port.set("99999")
+    form.connect_button.invoke()
+    assert form.problem.cget("text").startswith("The port must be a number from 1 to 65535")
+    form.port.set("1")
+    form.connect_button.invoke()
+    assert form.problem.cget("text") == ""
+    assert settings.load(app.settings_path).recent == ("127.0.0.1:1",)
+
+
+def test_input_history_and_completion_in_the_entry(app: ChatApp) -> None:
+    joined_lobby(app)
+    entry = app.input.entry
+    focus(entry)
+    for line in ("/help", "/frob"):
+        app.input.var.set(line)
+        entry.event_generate("<Return>")
+    lobby = view(app, "#lobby")
+    assert "/join #room [key] — join a room" in lobby.contents()
+    assert lobby.contents().endswith("/frob is not a command here; type /help for the list")
+    entry.event_generate("<Up>")
+    assert app.input.var.get() == "/frob"
+    entry.event_generate("<Up>")
+    assert app.input.var.get() == "/help"
+    entry.event_generate("<Down>")
+    entry.event_generate("<Down>")
+    assert app.input.var.get() == ""
+    app.input.var.set("b")
+    entry.icursor("end")
+    entry.event_generate("<Tab>")
+    assert app.input.var.get() == "bob: "
+
+
+def test_theme_switch_recolours_and_is_remembered(app: ChatApp) -> None:
+    joined_lobby(app)
+    app.theme_button.invoke()
+    assert view(app, "#lobby").text.cget("background") == PALETTES["dark"].surface
+    assert app.theme_button.cget("text") == "Light theme"
+    assert settings.load(app.settings_path).theme == "dark"
+
+
+def test_close_tab_leaves_the_room(app: ChatApp) -> None:
+    joined_lobby(app)
+    app.close_tab_button.invoke()
+    assert "#lobby" not in tab_texts(app)
+
+
+def test_closing_the_window_stops_the_network_thread(
+    network: NetworkThread, tmp_path: Path
+) -> None:
+    with tk_root() as root:
+        chat = ChatApp(root, network, Settings(nick="a"), settings_path=tmp_path / "s.json")
+        chat.start()
+        root.update()
+        chat.close()
+        assert not network.alive
+        with pytest.raises(tk.TclError):
+            root.winfo_exists()

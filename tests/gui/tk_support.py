@@ -1,0 +1,95 @@
+"""Helpers for real-Tk tests under Xvfb: a withdrawn root, and running the Tk loop until
+something is on screen.
+
+Waiting means running Tk's own event loop (`wait_variable`) with a check on every
+`check_ms` tick and a deadline; nothing sleeps, and a failed wait says what was shown.
+"""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import tkinter as tk
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DEFAULT_TIMEOUT_S = 10.0
+
+
+@contextmanager
+def tk_root(*, withdrawn: bool = True) -> Iterator[tk.Tk]:
+    """A Tk root for one test; destroyed after update_idletasks() at the end."""
+    root = tk.Tk(className="lanchat-test")
+    if withdrawn:
+        root.withdraw()
+    try:
+        yield root
+    finally:
+        try:
+            root.update_idletasks()
+            root.destroy()
+        except tk.TclError:
+            pass  # the test closed the window itself (e.g. /quit)
+        # Tk variables left in reference cycles must be freed here, on the Tk thread: freed by
+        # a garbage collection on another thread they raise "main thread is not in main loop".
+        gc.collect()
+
+
+def focus(widget: tk.Misc) -> None:
+    """Map the window and give `widget` the keyboard focus: X delivers key events (also
+    generated ones) only to a mapped window that has the focus."""
+    top = widget.winfo_toplevel()
+    top.deiconify()
+    top.update()
+    widget.focus_force()
+    top.update()
+
+
+def run_until(
+    root: tk.Misc,
+    predicate: Callable[[], bool],
+    what: str | Callable[[], str],
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    check_ms: int = 20,
+) -> None:
+    """Run the Tk event loop until `predicate()` holds; fail with `what` after `timeout_s`.
+
+    Args:
+        root: any widget of the application.
+        predicate: checked every `check_ms` while Tk processes events.
+        what: the expectation (or a function returning it) for the failure message.
+        timeout_s: the deadline.
+        check_ms: how often the predicate is checked.
+    """
+    done = tk.StringVar(root, "")
+    ids: list[str] = []
+
+    def check() -> None:
+        if predicate():
+            done.set("ok")
+        else:
+            ids[0] = root.after(check_ms, check)
+
+    ids.append(root.after(0, check))
+    deadline = root.after(int(timeout_s * 1000), lambda: done.set("timeout"))
+    if not predicate():
+        root.wait_variable(done)
+    root.after_cancel(ids[0])
+    root.after_cancel(deadline)
+    check = None  # type: ignore[assignment]  # break the closure's self-reference cycle
+    if done.get() == "timeout" and not predicate():
+        message = what() if callable(what) else what
+        raise AssertionError(f"not shown within {timeout_s}s: {message}")
+
+
+def screenshot(window: tk.Misc, path: Path) -> None:
+    """Save what `window` shows now as a PNG (ImageMagick `import` of its X window)."""
+    window.update()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["import", "-window", window.winfo_toplevel().wm_frame(), str(path)],
+        check=True,
+        capture_output=True,
+    )
