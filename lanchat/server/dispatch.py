@@ -263,13 +263,18 @@ class Context:
     ) -> None:
         """Send `msg` to `users` with server-time / msgid / client tags per their caps.
 
-        One Send per tag form; the bytes of each form are built once (issue #4).
+        One Send per tag form; the bytes of each form are built once (issue #4). This is the
+        hot path of every room message, so it groups inline rather than through `fanout`.
         """
-
-        def render(form: TagForm) -> Message:
-            return self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
-
-        self.fanout(users, _form_of, render)
+        groups: dict[TagForm, list[int]] = {}
+        for user in users:
+            ids = groups.get(user.form)
+            if ids is None:
+                ids = groups[user.form] = []
+            ids.append(user.conn_id)
+        for form, conn_ids in groups.items():
+            line = self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
+            self.effects.append(Send(tuple(conn_ids), line.to_bytes()))
 
     def fanout(
         self, users: Iterable[User], form_of: Callable[[User], K], render: Callable[[K], Message]
@@ -350,7 +355,3 @@ class Context:
 
 def _with_tags(msg: Message, tags: dict[str, str]) -> Message:
     return Message(msg.command, msg.params, source=msg.source, tags=tags)
-
-
-def _form_of(user: User) -> TagForm:
-    return user.form
