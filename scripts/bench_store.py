@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
 import sys
 import tempfile
@@ -98,6 +99,10 @@ async def persist_rate(path: Path, total: int, batch: int, *, fsync: bool, await
     )
 
 
+def open_and_close(path: Path, integrity_check: bool) -> None:
+    HistoryDB(path, integrity_check=integrity_check).close()
+
+
 def build_room(path: Path, count: int) -> None:
     db = HistoryDB(path)
     have = len(db.query(HistoryQuery("LATEST", ROOM, None, limit=1)))
@@ -142,7 +147,7 @@ async def main() -> None:
             "LATEST * 100": HistoryQuery("LATEST", ROOM, None, limit=100),
         }
         for name, q in queries.items():
-            med, lo, hi = median_ms(lambda q=q: db.query(q))
+            med, lo, hi = median_ms(functools.partial(db.query, q))
             rows.append(
                 f"query    {name:<28} HistoryDB   {med:>8.2f} ms  (min {lo:.2f}, max {hi:.2f})"
             )
@@ -154,7 +159,7 @@ async def main() -> None:
         rows.append(f"query    {name:<28} StoreWriter {med:>8.2f} ms  (min {lo:.2f}, max {hi:.2f})")
         await store.close()
         for check in (False, True):
-            med, lo, hi = median_ms(lambda c=check: HistoryDB(big, integrity_check=c).close())
+            med, lo, hi = median_ms(functools.partial(open_and_close, big, check))
             what = "with quick_check" if check else "without quick_check"
             rows.append(
                 f"open     {what:<28} {big.stat().st_size / 1e6:>6.0f} MB {med:>8.1f} ms"
