@@ -256,6 +256,18 @@ def test_tagmsg_goes_only_to_message_tags_clients() -> None:
     assert [r.command for r in persisted] == ["TAGMSG"]  # type: ignore[union-attr]
 
 
+def test_tagmsg_is_echoed_only_to_a_sender_with_message_tags() -> None:
+    t = Transcript()
+    tagger = t.register("tagger", caps=("echo-message", "message-tags"))
+    plain = t.register("plain", caps=("echo-message",))
+    assert plain.send_take("@+typing=active TAGMSG tagger") == []
+    assert tagger.take() == [msg("@msgid=m1;+typing=active :plain!plain@127.0.0.1 TAGMSG tagger")]
+    assert tagger.send_take("@+typing=paused TAGMSG plain") == [
+        msg("@msgid=m2;+typing=paused :tagger!tagger@127.0.0.1 TAGMSG plain")
+    ]
+    assert plain.take() == []
+
+
 def test_tagmsg_without_target_replies_461() -> None:
     t = Transcript()
     alice = t.register("alice", caps=("message-tags",))

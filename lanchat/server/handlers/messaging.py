@@ -147,9 +147,10 @@ def _publish(
         )
     )
     line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=user.source)
-    if verb == "TAGMSG":
+    tags_only = verb == "TAGMSG"
+    if tags_only:
         # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
         recipients = [u for u in recipients if u.has("message-tags")]
     ctx.relay(recipients, line, msgid=msgid, client_tags=client_tags)
-    if user.has("echo-message"):
+    if user.has("echo-message") and (not tags_only or user.has("message-tags")):
         ctx.reply(ctx.tagged(line, user.form, msgid=msgid, client_tags=client_tags))
