@@ -1,7 +1,8 @@
-"""CHATHISTORY by transcript: request validation, the Query effect, and batch rendering.
+"""CHATHISTORY: request validation, the Query effect, and batch rendering.
 
-The store is not involved: the tests take the Query effect the handler emitted and feed
-synthetic HistoryRecords to ServerState.history_result(), as the edge does with the rows.
+The transcript tests leave the store out: they take the Query effect the handler emitted and
+feed synthetic HistoryRecords to ServerState.history_result(), as the edge does with the rows.
+The socket test at the end runs the same path through the edge and a real SQLite store.
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from collections.abc import Sequence
 
 import pytest
 
+from lanchat.protocol.message import Message
+from lanchat.server.app import LanchatServer
 from lanchat.server.effects import Effect, Query
 from lanchat.store.records import HistoryQuery, HistoryRecord
 from tests.server.transcript import Conn, Transcript, make_config, msg
+from tests.support import LineClient
 
 FULL_CAPS = ("batch", "server-time", "message-tags", "labeled-response", "draft/chathistory")
 T0_MS = 1_764_093_600_123  # 2025-11-25T18:00:00.123Z
@@ -258,3 +262,54 @@ def test_result_for_a_client_that_left_is_dropped(t: Transcript, alice: Conn) ->
     query = _query(alice.send("CHATHISTORY LATEST #lobby * 10"))
     t.disconnect(alice)
     assert t.state.history_result(query, [_record(1)]) == []
+
+
+# ----------------------------------------------------------------------------- real sockets
+
+HISTORY_CAPS = ("batch", "draft/chathistory", "message-tags", "server-time", "labeled-response")
+
+
+async def _batch(client: LineClient, line: str) -> tuple[Message, list[Message]]:
+    """Send a CHATHISTORY line; return the opening BATCH and the lines inside it."""
+    client.send(line)
+    start = await client.expect("BATCH", lambda m: m.params[0].startswith("+"))
+    ref = start.params[0][1:]
+    inside = []
+    while True:
+        got = await client.expect(lambda m: m.tags.get("batch") == ref or m.command == "BATCH")
+        if got.command == "BATCH":
+            return start, inside
+        inside.append(got)
+
+
+async def test_history_pages_through_the_real_store_by_msgid(irc_server: LanchatServer) -> None:
+    alice = await LineClient.connect(irc_server.port)
+    bob = await LineClient.connect(irc_server.port)
+    await alice.register("alice", caps=HISTORY_CAPS)
+    await bob.register("bob")
+    for client in (alice, bob):
+        client.send("JOIN #lobby")
+        await client.expect("366")
+    for i in range(5):
+        bob.send(f"PRIVMSG #lobby :message {i}")
+    bob.send("PRIVMSG alice :psst")
+    for _ in range(6):
+        await alice.expect("PRIVMSG")
+
+    start, latest = await _batch(alice, "@label=p1 CHATHISTORY LATEST #lobby * 3")
+    assert start.tags == {"label": "p1"}
+    assert start.params[1:] == ("chathistory", "#lobby")
+    assert [m.params[1] for m in latest] == ["message 2", "message 3", "message 4"]
+    assert all(m.source and m.source.startswith("bob!bob@") for m in latest)
+    _, older = await _batch(alice, f"CHATHISTORY BEFORE #lobby msgid={latest[0].tags['msgid']} 10")
+    assert [m.params[1] for m in older] == ["message 0", "message 1"]
+    _, private = await _batch(alice, "CHATHISTORY LATEST bob * 10")
+    assert [(m.params[0], m.params[1]) for m in private] == [("alice", "psst")]
+
+    _, targets = await _batch(
+        alice,
+        "CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00Z timestamp=2100-01-01T00:00:00Z 10",
+    )
+    assert [m.params[1] for m in targets] == ["#lobby", "bob"]
+    for client in (alice, bob):
+        await client.close()

@@ -1,8 +1,13 @@
-"""Query commands by transcript: WHO WHOIS WHOWAS ISON USERHOST AWAY LUSERS MOTD."""
+"""Query commands: WHO WHOIS WHOWAS ISON USERHOST AWAY LUSERS MOTD.
+
+Transcript tests, then WHOIS and away-notify once more through a real server on 127.0.0.1.
+"""
 
 from __future__ import annotations
 
+from lanchat.server.app import LanchatServer
 from tests.server.transcript import START, Transcript, commands, expect_numeric, make_config, msg
+from tests.support import LineClient
 
 # ----------------------------------------------------------------------------- WHO
 
@@ -218,3 +223,31 @@ def test_motd_command_repeats_the_welcome_motd() -> None:
     t = Transcript()
     alice = t.register("alice")
     assert commands(alice.send_take("MOTD")) == ["375", "372", "376"]
+
+
+# ----------------------------------------------------------------------------- real sockets
+
+
+async def test_whois_and_away_notify_over_sockets(irc_server: LanchatServer) -> None:
+    alice = await LineClient.connect(irc_server.port)
+    bob = await LineClient.connect(irc_server.port)
+    await alice.register("alice", caps=("away-notify",))
+    await bob.register("bob")
+    for client in (alice, bob):
+        client.send("JOIN #lobby")
+        await client.expect("366")
+    bob.send("AWAY :making tea")
+    await bob.expect_numeric("306")
+    away = await alice.expect("AWAY")
+    assert away.source == "bob!bob@127.0.0.1"
+    assert away.params == ("making tea",)
+    alice.send("WHOIS bob")
+    replies = [await alice.expect_numeric("311")]
+    while replies[-1].command != "318":
+        replies.append(
+            await alice.expect(lambda m: m.command in ("319", "312", "301", "317", "318"))
+        )
+    assert [m.command for m in replies] == ["311", "319", "312", "301", "317", "318"]
+    assert replies[0].params[1:4] == ("bob", "bob", "127.0.0.1")
+    for client in (alice, bob):
+        await client.close()

@@ -1,12 +1,16 @@
-"""Room commands by transcript: JOIN PART TOPIC NAMES LIST KICK INVITE MODE.
+"""Room commands: JOIN PART TOPIC NAMES LIST KICK INVITE MODE.
 
-Pure tests (no sockets): lines go into a ServerState, the lines each client got and the
-effects (Persist, RoomChanged, the grouping of Sends) are checked.
+Transcript tests (no sockets): lines go into a ServerState, the lines each client got and the
+effects (Persist, RoomChanged, the grouping of Sends) are checked. The socket test at the end
+restarts a real server on the same data directory to check that rooms come back.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from lanchat.protocol.message import Message
+from lanchat.server.app import running_server
 from lanchat.server.effects import Effect, Persist, RoomChanged, Send
 from lanchat.store.records import RoomRecord
 from tests.server.transcript import (
@@ -18,6 +22,7 @@ from tests.server.transcript import (
     make_config,
     msg,
 )
+from tests.support import LineClient, server_config
 
 
 def _persisted(effects: list[Effect]) -> list[RoomRecord]:
@@ -678,3 +683,42 @@ def test_sends_never_go_to_departed_users() -> None:
     bob.send("PART #a")
     effects = alice.send("TOPIC #a :after bob left")
     assert all(bob.conn_id not in s.conn_ids for s in effects if isinstance(s, Send))
+
+
+# ----------------------------------------------------------------------------- real sockets
+
+
+async def _client(port: int, nick: str) -> LineClient:
+    client = await LineClient.connect(port)
+    await client.register(nick)
+    return client
+
+
+async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Path) -> None:
+    config = server_config(tmp_path / "data")
+    async with running_server(config) as server:
+        alice = await _client(server.port, "alice")
+        alice.send("JOIN #games,#brief")
+        alice.send("TOPIC #games :tonight at 8")
+        alice.send("MODE #games +kb sesame eve")
+        await alice.expect("MODE")
+        alice.send("PART #brief")
+        await alice.expect("PART")
+        # The server stops with alice still in #games: the room is kept, #brief is gone.
+
+    async with running_server(config) as server:
+        bob = await _client(server.port, "bob")
+        bob.send("LIST")
+        listed = []
+        while (reply := await bob.expect(lambda m: m.command in ("322", "323"))).command == "322":
+            listed.append(reply.params[1:])
+        assert sorted(listed) == [("#games", "0", "tonight at 8"), ("#lobby", "0", "")]
+        bob.send("JOIN #games sesame")
+        assert (await bob.expect_numeric("332")).params[-1] == "tonight at 8"
+        bob.send("MODE #games +b")
+        assert (await bob.expect_numeric("367")).params[2] == "eve!*@*"
+        eve = await _client(server.port, "eve")
+        eve.send("JOIN #games sesame")
+        await eve.expect_numeric("474")
+        for client in (bob, eve):
+            await client.close()
