@@ -84,11 +84,9 @@ def test_unescape_drops_lone_trailing_backslash_and_unknown_escapes() -> None:
     assert unescape_tag_value(escape_tag_value("; \\\r\n")) == "; \\\r\n"
 
 
-_TEXT = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\0"), max_size=40
-)
+_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\0"), max_size=40)
 _WORD = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\0 "),
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r\n\0 "),
     min_size=1,
     max_size=20,
 )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from lanchat.config import Config
 from lanchat.errors import ProtocolError
@@ -48,7 +49,7 @@ def msg(line: str) -> Message:
     return parse(line)
 
 
-def make_config(**limits: object) -> Config:
+def make_config(**limits: Any) -> Config:
     """A default Config with some [limits] replaced, e.g. make_config(ping_timeout_s=5)."""
     base = Config()
     return dataclasses.replace(base, limits=dataclasses.replace(base.limits, **limits))
