@@ -40,6 +40,10 @@ def test_flags_and_parameters_are_taken_in_order() -> None:
     assert parsed.unknown == []
 
 
+def test_no_modestring_means_no_changes() -> None:
+    assert parse_room_modes((), 6).changes == []
+
+
 def test_modestring_without_sign_means_adding() -> None:
     assert parse_room_modes(("m",), 6).changes == [ModeChange(True, "m")]
 

@@ -57,6 +57,7 @@ def test_who_mask_hides_invisible_users_who_share_no_room() -> None:
     def who(line: str) -> list[str]:
         return [m.params[5] for m in alice.send_take(line) if m.command == "352"]
 
+    t.connect()  # not registered yet: nobody to list
     assert who("WHO *") == ["alice", "carol"]
     assert who("WHO 0") == ["alice", "carol"]
     assert who("WHO *@127.0.0.1") == ["alice", "carol"]
