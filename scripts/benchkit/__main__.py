@@ -47,19 +47,19 @@ class Sizes:
 def sizes(quick: bool, duration_s: float) -> Sizes:
     """The issue's sizes (duration_s per measured run), or seconds-long ones for --quick."""
     if quick:
-        d = dict(duration_s=0.5, warmup_s=0.2, drain_s=3.0)
+        d = dict(duration_s=0.3, warmup_s=0.1, drain_s=3.0)
         return Sizes(
             fanout=Load(n=20, senders=4, window=16, **d),
             latency=Load(n=20, senders=4, rate=100, **d),
             bigroom=Load(n=60, senders=4, rate=40, **d),
-            memory=Load(n=50),
-            storm=Load(n=50, drain_s=10.0),
+            memory=Load(n=40),
+            storm=Load(n=20, drain_s=10.0),
             history_messages=5000,
             history_queries=2,
         )
     d = dict(duration_s=duration_s, warmup_s=1.0, drain_s=10.0)
     return Sizes(
-        fanout=Load(n=200, senders=20, window=160, **d),
+        fanout=Load(n=200, senders=20, window=400, **d),
         latency=Load(n=200, senders=20, rate=200, **d),
         bigroom=Load(n=2000, senders=20, rate=100, **d),
         memory=Load(n=5000),

@@ -2,7 +2,7 @@
 
 Layer: standard library (+ matplotlib, the optional `bench` extra, for the chart only).
 
-Every cell is "median (min–max)" over the runs of one server in one scenario. The ratio column
+Every cell is "median (min-max)" over the runs of one server in one scenario. The ratio column
 divides lanchat's median by the best median among the C/C++ servers (ngircd, inspircd,
 hybrid); the relay is the load generator's yardstick and is never "best other".
 """
@@ -67,16 +67,16 @@ def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
-def cell(runs: Runs, metric: str) -> str:
-    """'median (min–max)' of a metric, or the first error of the runs."""
+def cell(runs: Runs, metric: str, why: bool = True) -> str:
+    """'median (min-max)' of a metric, or the first error of the runs."""
     vals = _values(runs, metric)
     if not vals:
         errors = [r["error"] for r in runs if "error" in r]
-        return f"— ({errors[0]})" if errors else "—"
+        return f"— ({errors[0]})" if errors and why else "—"
     m = statistics.median(vals)
     if len(vals) == 1:
         return _fmt(m)
-    return f"{_fmt(m)} ({_fmt(min(vals))}–{_fmt(max(vals))})"
+    return f"{_fmt(m)} ({_fmt(min(vals))}-{_fmt(max(vals))})"
 
 
 def ratio(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
@@ -89,10 +89,10 @@ def ratio(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
         return "—"
     best, who = (max if higher_better else min)(others)
     if best == 0:
-        return f"lanchat {_fmt(mine)} vs {who} 0"
+        return "both 0" if mine == 0 else f"{_fmt(mine)} vs 0 ({who})"
     r = mine / best
     good = r >= 1.0 if higher_better else r <= 1.0
-    return f"{r:.2f}× {who} ({'meets' if good else 'short'})"
+    return f"{r:.2f}x {who} ({'meets' if good else 'short'})"
 
 
 def table(results: Results, servers: list[str]) -> str:
@@ -119,10 +119,11 @@ def table(results: Results, servers: list[str]) -> str:
             )
             row = [
                 name,
-                *(cell(runs, m) for m, _l, _h in metrics),
+                cell(runs, metrics[0][0]),
+                *(cell(runs, m, why=False) for m, _l, _h in metrics[1:]),
                 checks,
-                cell(runs, "server_cpu_pct"),
-                cell(runs, "gen_cpu_pct"),
+                cell(runs, "server_cpu_pct", why=False),
+                cell(runs, "gen_cpu_pct", why=False),
             ]
             out.append("| " + " | ".join(row) + " |")
         if "lanchat" in per_server:
@@ -137,7 +138,7 @@ def save_json(path: Path, meta: dict[str, Any], results: Results) -> None:
 
 
 def save_chart(path: Path, results: Results, servers: list[str]) -> str:
-    """A bar chart per headline metric (median, min–max whiskers). Returns a note for stdout."""
+    """A bar chart per headline metric (median, min-max whiskers). Returns a note for stdout."""
     try:
         import matplotlib
 
@@ -149,7 +150,7 @@ def save_chart(path: Path, results: Results, servers: list[str]) -> str:
         (scenario, m, label, h)
         for scenario, per in results.items()
         for m, label, h in HEADLINE[scenario]
-        if any(_values(per.get(s, []), m) for s in servers)
+        if m != "failed" and any(_values(per.get(s, []), m) for s in servers)
     ]
     if not panels:
         return "chart skipped: no successful runs"
