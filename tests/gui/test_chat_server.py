@@ -1,0 +1,153 @@
+"""The chat window against a real `lanchat serve` on 127.0.0.1 (started by the launcher's
+supervisor), with a plain IRC client as the other person."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lanchat.client.bridge import NetworkThread
+from lanchat.gui.app import ChatApp
+from lanchat.gui.chat import ConversationView
+from lanchat.gui.settings import Settings
+from lanchat.gui.viewmodel import conversation_key
+from lanchat.launcher.supervisor import HostedRoom, RoomReady, Supervisor
+from tests.gui.tk_support import focus, run_until, tk_root
+
+pytestmark = pytest.mark.gui
+
+
+class RawClient:
+    """A plain IRC connection whose received lines are collected by a reader thread."""
+
+    def __init__(self, port: int, nick: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
+
+    def send(self, *lines: str) -> None:
+        self.sock.sendall("".join(f"{line}\r\n" for line in lines).encode())
+
+    def _read(self) -> None:
+        buf = b""
+        while chunk := self._recv():
+            buf += chunk
+            *done, buf = buf.split(b"\r\n")
+            for raw in done:
+                line = raw.decode("utf-8", "replace")
+                if line.startswith("PING"):
+                    self.send("PONG" + line[4:])
+                self.lines.append(line)
+
+    def _recv(self) -> bytes:
+        try:
+            return self.sock.recv(65536)
+        except OSError:
+            return b""
+
+    def saw(self, text: str) -> bool:
+        return any(text in line for line in list(self.lines))
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Iterator[HostedRoom]:
+    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    hosted = sup.start("#party")
+    assert isinstance(sup.events.get(timeout=20), RoomReady)
+    yield hosted
+    sup.stop_all()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[ChatApp]:
+    net = NetworkThread(browse=False, backoff_initial_s=0.2)
+    net.start()
+    with tk_root() as root:
+        chat = ChatApp(
+            root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
+        )
+        chat.start()
+        yield chat
+        chat.close()
+
+
+def party(app: ChatApp, port: int) -> ConversationView:
+    key = conversation_key(f"127.0.0.1:{port}", "#party")
+    run_until(app.root, lambda: key in app.views, "the #party tab")
+    return app.views[key]
+
+
+def test_two_people_talk_and_see_each_others_address(app: ChatApp, room: HostedRoom) -> None:
+    form = app.connect_page
+    form.host.set("127.0.0.1")
+    form.port.set(str(room.port))
+    form.room.set("party")
+    form.connect_button.invoke()
+    view = party(app, room.port)
+    run_until(app.root, lambda: view.member_rows() == ["@alice (you)"], view.member_rows)
+    bob = RawClient(room.port, "bob")
+    bob.send("JOIN #party")
+    run_until(app.root, lambda: "bob (127.0.0.1) joined." in view.contents(), view.contents)
+    bob.send("PRIVMSG #party :hi alice 👋")
+    run_until(app.root, lambda: "hi alice" in view.contents(), view.contents)
+    assert "bob (127.0.0.1): hi alice 👋" in view.contents()
+    assert "highlight" in view.text.tag_names(view.text.search("hi alice", "1.0"))
+    focus(app.input.entry)
+    for line in ("hello bob, ünïcode ok", "/me waves"):
+        app.input.var.set(line)
+        app.input.entry.event_generate("<Return>")
+    run_until(app.root, lambda: bob.saw("ACTION waves"), lambda: str(bob.lines[-5:]))
+    assert bob.saw("PRIVMSG #party :hello bob, ünïcode ok")
+    run_until(app.root, lambda: "* alice waves" in view.contents(), view.contents)
+    assert "You: hello bob, ünïcode ok" in view.contents()
+    assert (
+        sorted(view.member_rows()) == ["alice (you)", "bob"] or "@alice (you)" in view.member_rows()
+    )
+    bob.close()
+
+
+def test_history_is_shown_on_join(app: ChatApp, room: HostedRoom) -> None:
+    bob = RawClient(room.port, "bob")
+    bob.send("JOIN #party", "PRIVMSG #party :said before you came")
+    run_until(app.root, lambda: bob.saw(" 366 "), lambda: str(bob.lines))
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    view = party(app, room.port)
+    run_until(app.root, lambda: "said before you came" in view.contents(), view.contents)
+    bob.close()
+
+
+def test_nick_in_use_is_explained(app: ChatApp, room: HostedRoom) -> None:
+    bob = RawClient(room.port, "bob")
+    run_until(app.root, lambda: bob.saw(" 001 "), lambda: str(bob.lines))
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    view = party(app, room.port)
+    focus(app.input.entry)
+    app.input.var.set("/nick bob")
+    app.input.entry.event_generate("<Return>")
+    run_until(app.root, lambda: bool(app.banner_message()), "a banner")
+    assert "taken" in app.banner_message().lower()
+    assert "Traceback" not in view.contents()
+    bob.close()
+
+
+def test_server_going_away_shows_reconnecting(app: ChatApp, tmp_path: Path) -> None:
+    sup = Supervisor(data_root=tmp_path / "h", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    hosted = sup.start("#party")
+    assert isinstance(sup.events.get(timeout=20), RoomReady)
+    app.connect("127.0.0.1", hosted.port, "alice", rooms=("#party",))
+    view = party(app, hosted.port)
+    run_until(app.root, lambda: view.member_rows() == ["@alice (you)"], view.member_rows)
+    sup.stop_all()
+    run_until(
+        app.root, lambda: "retrying" in app.status.cget("text"), lambda: app.status.cget("text")
+    )
+    assert app.status.cget("text").startswith(f"Connection to 127.0.0.1:{hosted.port} lost")
