@@ -1,0 +1,124 @@
+"""The launcher window with real Tk under Xvfb and real `lanchat serve` children
+(lanchat.launcher.app)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lanchat.client.bridge import RoomAdded, RoomRemoved
+from lanchat.discovery.records import RoomAd
+from lanchat.launcher.app import LauncherApp
+from lanchat.launcher.supervisor import Supervisor
+from tests.gui.tk_support import run_until, tk_root
+
+pytestmark = pytest.mark.gui
+
+START_TIMEOUT_S = 20.0
+
+
+class Launched:
+    """The `lanchat chat` argument lists the launcher asked to open."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args: Sequence[str]) -> None:
+        self.calls.append(list(args))
+
+
+@pytest.fixture
+def launched() -> Launched:
+    return Launched()
+
+
+@pytest.fixture
+def launcher(tmp_path: Path, launched: Launched) -> Iterator[LauncherApp]:
+    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    events: queue.SimpleQueue[Any] = queue.SimpleQueue()
+    with tk_root() as root:
+        app = LauncherApp(root, sup, events, open_chat=launched, host_label="testhost", poll_ms=20)
+        app.start()
+        yield app
+        if not app._closed:
+            app.quit()
+    sup.stop_all()
+
+
+def post(app: LauncherApp, *events: object) -> None:
+    t = threading.Thread(target=lambda: [app.room_events.put(e) for e in events])
+    t.start()
+    t.join()
+
+
+def started(app: LauncherApp) -> bool:
+    rows = app.hosted_rows()
+    return bool(rows) and rows[0][3] == "running"
+
+
+def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> None:
+    launcher.room.set("party")
+    launcher.start_button.invoke()
+    assert launcher.status.cget("text") == "Starting #party…"
+    run_until(
+        launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
+    )
+    port = launcher.supervisor.hosted()[0].port
+    assert launcher.hosted_rows() == [("#party", f"testhost:{port}", "?", "running")]
+    assert launcher.status.cget("text") == f"#party is open at testhost:{port}."
+    # the room's own advertisement carries its user count
+    post(
+        launcher,
+        RoomAdded(RoomAd("#party", "testhost", port, users=3, instance="#party on testhost")),
+    )
+    run_until(launcher.root, lambda: launcher.hosted_rows()[0][2] == "3", launcher.hosted_rows)
+    launcher.hosted_tree.selection_set(launcher.hosted_tree.get_children()[0])
+    launcher.stop_button.invoke()
+    run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
+    assert launcher.status.cget("text") == "#party is closed."
+
+
+def test_start_with_a_bad_port_says_what_to_type(launcher: LauncherApp) -> None:
+    launcher.port.set("http")
+    launcher.start_button.invoke()
+    assert launcher.problem.cget("text").startswith("The port must be a number from 1 to 65535")
+    assert launcher.hosted_rows() == []
+
+
+def test_quitting_with_hosted_rooms_asks_first_and_stops_them(launcher: LauncherApp) -> None:
+    launcher.start_button.invoke()
+    run_until(
+        launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
+    )
+    hosted = launcher.supervisor.hosted()[0]
+    launcher.request_quit()
+    assert launcher.confirm.winfo_manager() == "pack"
+    assert launcher.confirm_text.cget("text").startswith("#lobby is hosted here.")
+    launcher.keep_button.invoke()
+    assert launcher.confirm.winfo_manager() == ""
+    launcher.request_quit()
+    launcher.quit_button.invoke()
+    assert hosted.process is not None and hosted.process.poll() is not None
+
+
+def test_rooms_on_the_network_are_listed_and_join_opens_chat(
+    launcher: LauncherApp, launched: Launched
+) -> None:
+    ad = RoomAd(
+        "#games", "pc2", 7000, users=4, addresses=("192.168.1.9",), instance="#games on pc2"
+    )
+    post(launcher, RoomAdded(ad))
+    run_until(launcher.root, lambda: bool(launcher.lan_rows()), launcher.lan_rows)
+    assert launcher.lan_rows() == [("#games", "pc2", "4")]
+    launcher.lan_tree.selection_set("#games on pc2")
+    launcher.join_button.invoke()
+    assert launched.calls == [["--connect", "192.168.1.9:7000", "--join", "#games"]]
+    launcher.open_button.invoke()
+    assert launched.calls[-1] == []
+    post(launcher, RoomRemoved(ad))
+    run_until(launcher.root, lambda: not launcher.lan_rows(), launcher.lan_rows)
