@@ -14,11 +14,9 @@ from typing import TypeVar
 
 import pytest
 
-from lanchat.client.bridge import BridgeEvent, NetworkThread
+from lanchat.client.bridge import BridgeEvent, NetworkThread, RoomAdded, RoomRemoved
 from lanchat.client.events import (
-    Connect as ConnectCmd,
-)
-from lanchat.client.events import (
+    BrowseRooms,
     ConnectFailed,
     Connecting,
     Disconnected,
@@ -31,7 +29,11 @@ from lanchat.client.events import (
     ServerError,
     UserQuit,
 )
+from lanchat.client.events import (
+    Connect as ConnectCmd,
+)
 from lanchat.server.app import LanchatServer
+from tests.discovery.netns import Agent, host_link
 from tests.support import free_port
 
 T = TypeVar("T")
@@ -135,3 +137,27 @@ async def test_two_connections_through_the_bridge_talk_and_stop_quits_politely(
     assert not b.alive
     gone = await next_of_async(b, Disconnected)
     assert (gone.server_id, gone.will_retry) == ("a", False)
+
+
+@pytest.mark.netns
+async def test_browse_rooms_forwards_rooms_advertised_on_the_lan() -> None:
+    # A real advertiser in a network namespace, reached over our own veth link (never eth0).
+    with host_link() as (host_address, ns):
+        agent = await Agent.start(ns, "advertise", "--host", "far-host", "--interval", "0.5")
+        b = NetworkThread(browse=False, interfaces=(host_address,))
+        b.start()
+        try:
+            await agent.expect("ready")
+            agent.send(op="publish", room="#lanparty", users=2, topic="games", key=True)
+            b.submit(BrowseRooms(True))
+            added = (await next_of_async(b, RoomAdded)).ad
+            assert (added.room, added.host, added.users, added.topic, added.key_required) == (
+                "#lanparty", "far-host", 2, "games", True,
+            )  # fmt: skip
+            assert added.addresses == (ns.address,)
+            agent.send(op="withdraw", room="#lanparty")
+            assert (await next_of_async(b, RoomRemoved)).ad.room == "#lanparty"
+            b.submit(BrowseRooms(False))
+        finally:
+            await asyncio.to_thread(b.stop)
+            await agent.close()
