@@ -85,13 +85,30 @@ class ServerState:
     # ----------------------------------------------------------------- events from the edge
 
     def connect(self, conn_id: int, ip: str) -> list[Effect]:
-        """A new TCP connection from `ip` (an IP literal). Registration starts now."""
+        """A new TCP connection: registration (and its timeout) starts now.
+
+        Args:
+            conn_id: the edge's id for the connection, unique while it is open.
+            ip: the peer's IP literal ("192.168.1.7", "::1"); it becomes the hostmask host.
+
+        Returns:
+            No effects today (the server speaks only when spoken to); kept for symmetry.
+        """
         now = self.clock()
         self.users[conn_id] = User(conn_id=conn_id, ip=ip, connected_at=now, last_seen=now)
         return []
 
     def receive(self, conn_id: int, msg: Message) -> list[Effect]:
-        """One parsed line from `conn_id`: dispatch it through the COMMANDS table."""
+        """One parsed line from `conn_id`: dispatch it through the COMMANDS table.
+
+        Args:
+            conn_id: the sending connection (unknown ids are ignored).
+            msg: the parsed line.
+
+        Returns:
+            The effects, in order: Persists before the Sends they guard, the sender's
+            replies, then any Disconnect.
+        """
         user = self.users.get(conn_id)
         if user is None:
             return []
@@ -138,7 +155,15 @@ class ServerState:
         return ctx.finish()
 
     def disconnected(self, conn_id: int, reason: str) -> list[Effect]:
-        """The peer went away or was dropped: QUIT to its rooms, whowas entry, nick freed."""
+        """The peer went away or was dropped: QUIT to its rooms, whowas entry, nick freed.
+
+        Args:
+            conn_id: the closed connection; unknown (already removed) ids return [].
+            reason: the QUIT reason others see, e.g. "Connection reset by peer".
+
+        Returns:
+            The QUIT fan-out and any room closing effects.
+        """
         user = self.users.get(conn_id)
         if user is None:
             return []
@@ -147,7 +172,16 @@ class ServerState:
         return ctx.finish()
 
     def tick(self) -> list[Effect]:
-        """Time passed: PING idle clients, drop silent and never-registering ones."""
+        """Time passed: PING idle clients, drop silent and never-registering ones.
+
+        Registered clients idle for ping_interval_s get one PING (a single Send for all of
+        them); those that stay silent ping_timeout_s longer are dropped with
+        "Ping timeout: N seconds". Connections not registered within
+        registration_timeout_s are dropped with "Registration timeout".
+
+        Returns:
+            The PING Send, then ERROR + QUIT + Disconnect effects of each dropped client.
+        """
         limits = self.config.limits
         now = self.clock()
         effects: list[Effect] = []
@@ -169,7 +203,15 @@ class ServerState:
         return effects
 
     def history_result(self, query: Query, records: Sequence[HistoryRecord]) -> list[Effect]:
-        """Rows for an earlier Query effect: render them (handlers/history.py) for the client."""
+        """Rows for an earlier Query effect: render them (handlers/history.py) for the client.
+
+        Args:
+            query: the Query effect the core emitted (it carries the label and batch target).
+            records: the rows the store returned, in chronological order.
+
+        Returns:
+            The history lines for the client, or [] if it has gone meanwhile.
+        """
         user = self.users.get(query.conn_id)
         renderer = history_renderer()
         if user is None or renderer is None:
@@ -179,7 +221,14 @@ class ServerState:
         return ctx.finish()
 
     def shutdown(self, reason: str) -> list[Effect]:
-        """The server stops: ERROR :Closing Link to every connection, then Disconnect each."""
+        """The server stops: ERROR :Closing Link to every connection, then Disconnect each.
+
+        Args:
+            reason: shown in the ERROR line, e.g. "Server shutting down".
+
+        Returns:
+            For each connection a Send of its ERROR line followed by its Disconnect.
+        """
         effects: list[Effect] = []
         for user in list(self.users.values()):
             ctx = Context(self, user)
@@ -194,7 +243,15 @@ class ServerState:
         return effects
 
     def room_info(self, key: str) -> RoomInfo | None:
-        """The public face of room `key` (casefolded name) for discovery, or None."""
+        """The public face of a room, for discovery.
+
+        Args:
+            key: the casefolded room name.
+
+        Returns:
+            Name, topic, user count, key_required (+k) and secret (+s), or None if the room
+            does not exist (any more).
+        """
         room = self.rooms.get(key)
         return room.info() if room is not None else None
 
@@ -230,7 +287,15 @@ class ServerState:
         return " ".join(sorted((a.key, b.key)))
 
     def add_room(self, ctx: Context, name: str) -> Room:
-        """Create room `name` (not yet existing), persist it and tell discovery."""
+        """Create room `name` (not yet existing), persist it and tell discovery.
+
+        Args:
+            ctx: the event's context (for the effects).
+            name: the valid room name as the creator wrote it.
+
+        Returns:
+            The new, empty room (default modes +nt).
+        """
         room = Room.create(name, int(ctx.now))
         self.rooms[room.key] = room
         ctx.persist(room.to_record())
@@ -242,6 +307,11 @@ class ServerState:
 
         The caller sends the PART/KICK/QUIT line; this only updates state and emits
         Persist(deleted) / RoomChanged.
+
+        Args:
+            ctx: the event's context (for the effects).
+            room: the room to leave.
+            user: the member leaving.
         """
         room.members.pop(user.conn_id, None)
         user.rooms.pop(room.key, None)
@@ -254,6 +324,10 @@ class ServerState:
         """Remove ctx.user from the server: QUIT to neighbours, whowas, rooms, nick.
 
         The caller adds the ERROR line and the Disconnect (or the socket is already gone).
+
+        Args:
+            ctx: the context of the leaving user.
+            reason: the QUIT reason its neighbours see.
         """
         user = ctx.user
         if user.registered:
@@ -269,10 +343,15 @@ class ServerState:
             del self.nicks[user.key]
         self.users.pop(user.conn_id, None)
 
-    def close_link(self, ctx: Context, reason: str, *, quit_reason: str | None = None) -> None:
-        """Send ERROR :Closing Link, remove the user (QUIT to others) and disconnect it."""
+    def close_link(self, ctx: Context, reason: str) -> None:
+        """Send ERROR :Closing Link, remove the user (QUIT `reason` to others), disconnect.
+
+        Args:
+            ctx: the context of the user to drop.
+            reason: the QUIT reason, also shown in the ERROR line and the Disconnect.
+        """
         ctx.reply(Message("ERROR", (f"Closing Link: {ctx.user.host} ({reason})",)))
-        self.quit_user(ctx, quit_reason if quit_reason is not None else reason)
+        self.quit_user(ctx, reason)
         ctx.disconnect(reason)
 
     def _drop(self, user: User, reason: str) -> list[Effect]:
