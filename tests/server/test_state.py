@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lanchat.config import Config
 from lanchat.errors import InvalidUtf8, LineTooLong, MalformedLine
+from lanchat.protocol.casemap import casefold
 from lanchat.protocol.lines import TOO_LONG
 from lanchat.protocol.message import Message
 from lanchat.server.effects import Disconnect, Persist, Query, RoomChanged, Send
@@ -170,3 +173,56 @@ def test_history_result_is_rendered_for_the_asking_client() -> None:
 def test_msgids_default_to_a_unique_factory() -> None:
     state = ServerState(Config())
     assert state.new_msgid() != state.new_msgid()
+
+
+_NICKS = ["alice", "Alice", "bob", "b[o]b", "B{O}B", "carol"]
+_ACTIONS = st.one_of(
+    st.tuples(st.just("NICK"), st.sampled_from(_NICKS)),
+    st.tuples(st.just("JOIN"), st.sampled_from(["#a", "#A", "#b", "#lobby"])),
+    st.tuples(st.just("PART"), st.sampled_from(["#a", "#b", "#lobby"])),
+    st.tuples(st.just("PRIVMSG"), st.sampled_from(["#a", "#lobby", *_NICKS])),
+    st.tuples(st.just("QUIT"), st.just("")),
+    st.tuples(st.just("DROP"), st.just("")),
+    st.tuples(st.just("TICK"), st.sampled_from([1.0, 45.0, 100.0])),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), _ACTIONS), max_size=40))
+def test_any_command_sequence_keeps_users_nicks_and_rooms_consistent(
+    steps: list[tuple[int, tuple[str, object]]],
+) -> None:
+    t = Transcript()
+    conns = [t.register(f"user{i}") for i in range(4)]
+    for who, (verb, arg) in steps:
+        conn = conns[who]
+        if conn.closed is not None:
+            continue
+        if verb == "DROP":
+            t.disconnect(conn)
+        elif verb == "TICK":
+            t.tick(float(arg))  # type: ignore[arg-type]
+        elif verb == "PRIVMSG":
+            conn.send(f"PRIVMSG {arg} :hello")
+        elif verb == "QUIT":
+            conn.send("QUIT")
+        else:
+            conn.send(f"{verb} {arg}")
+        if verb != "TICK":
+            conn.send("PONG x")  # stay alive through the ticks
+    state = t.state
+    for key, user in state.nicks.items():
+        assert state.users[user.conn_id] is user
+        assert user.key == key == casefold(user.nick)
+    assert state.registered_users == sum(u.registered for u in state.users.values())
+    for key, room in state.rooms.items():
+        assert key == room.key
+        assert room.members or room.permanent
+        for conn_id, membership in room.members.items():
+            assert state.users[conn_id].rooms[key] is room
+            assert membership.user is state.users[conn_id]
+    for user in state.users.values():
+        for key, room in user.rooms.items():
+            assert state.rooms[key] is room
+    for conn in conns:
+        assert (conn.closed is None) == (conn.conn_id in state.users)
