@@ -23,6 +23,7 @@ seen twice are dropped by msgid.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import OrderedDict
@@ -150,6 +151,18 @@ def split_text(text: str, max_bytes: int) -> list[str]:
     return chunks
 
 
+def _optional(param: str) -> tuple[str, ...]:
+    """A trailing parameter that is left out when empty ("JOIN #a" rather than "JOIN #a :")."""
+    return (param,) if param else ()
+
+
+@functools.lru_cache(maxsize=64)
+def _mention_pattern(nick_folded: str) -> re.Pattern[str]:
+    # Word boundary by nick characters, not \b: "[bob]" and "bob_" are different nicks.
+    nick_chars = r"[\w\[\]\\`^{|}-]"
+    return re.compile(f"(?<!{nick_chars}){re.escape(nick_folded)}(?!{nick_chars})")
+
+
 def _nick_of(source: str | None) -> str:
     return (source or "").partition("!")[0]
 
@@ -253,7 +266,6 @@ class ClientSession:
         self.network = ""
         self.caps_offered: dict[str, str] = {}  # CAP LS: name -> value
         self.caps: set[str] = set()  # enabled capabilities
-        self._cap_ls_done = False  # the last CAP LS line arrived
         self._cap_pending = 0  # CAP REQs not answered yet
         self._nick_attempts = 0
         self.prefix_modes = "ov"  # ISUPPORT PREFIX=(ov)@+, in rank order
@@ -310,12 +322,12 @@ class ClientSession:
         """Join `room` (with `key`); remembered so a reconnect joins it again."""
         self.wanted_rooms[self.fold(room)] = (room, key)
         if self.welcomed:
-            self._send("JOIN", room, key) if key else self._send("JOIN", room)
+            self._send("JOIN", room, *_optional(key))
 
     def part(self, room: str, reason: str = "") -> None:
         """Leave `room`; it is no longer rejoined after a reconnect."""
         self.wanted_rooms.pop(self.fold(room), None)
-        self._send("PART", room, reason) if reason else self._send("PART", room)
+        self._send("PART", room, *_optional(reason))
 
     def say(self, target: str, text: str, *, action: bool = False) -> list[ClientEvent]:
         """Send `text` to `target` as PRIVMSG (or CTCP ACTION), split to fit the line limit.
@@ -360,7 +372,7 @@ class ClientSession:
 
     def set_away(self, message: str) -> None:
         """Mark us away with `message`, or back with ""."""
-        self._send("AWAY", message) if message else self._send("AWAY")
+        self._send("AWAY", *_optional(message))
 
     def request_history(
         self, target: str, before_msgid: str | None = None, limit: int = HISTORY_LIMIT
@@ -404,7 +416,7 @@ class ClientSession:
 
     def quit(self, reason: str = "") -> None:
         """Say goodbye; the server then closes the connection."""
-        self._send("QUIT", reason) if reason else self._send("QUIT")
+        self._send("QUIT", *_optional(reason))
 
     # ------------------------------------------------------------------ receiving
 
@@ -433,7 +445,7 @@ class ClientSession:
         """The chathistory batch `batch_id` belongs to (directly or nested), if any."""
         seen = 0
         current: str | None = batch_id
-        while current is not None and seen < 10:
+        while current is not None and seen < 10:  # bounded: a server could nest in a cycle
             batch = self._batches.get(current)
             if batch is None:
                 return None
@@ -464,7 +476,6 @@ class ClientSession:
                 self.caps_offered[name] = value
             if sub == "LS" and more:
                 return []
-            self._cap_ls_done = True
             wanted = [c for c in WANTED_CAPS if c in self.caps_offered and c not in self.caps]
             if wanted:
                 self._cap_pending += 1
@@ -571,7 +582,7 @@ class ClientSession:
             return []
         self.welcomed = True
         for name, key in self.wanted_rooms.values():
-            self._send("JOIN", name, key) if key else self._send("JOIN", name)
+            self._send("JOIN", name, *_optional(key))
         return [Registered(self.server_id, self.nick, self.network, self.server_name)]
 
     def _on_nick_in_use(self, msg: Message) -> list[ClientEvent]:
@@ -870,30 +881,28 @@ class ClientSession:
         history: bool,
     ) -> MessageReceived:
         private = not self.is_room(target)
-        if self.is_room(target):
-            self.last_seen[self.fold(target)] = (msgid, time_ms)
-        highlight = not own and (private or self._mentions_me(text))
+        if not private:
+            key = self.fold(target)
+            # Older pages (RequestHistory BEFORE) must not move the reconnect point back.
+            if time_ms >= self.last_seen.get(key, (None, 0))[1]:
+                self.last_seen[key] = (msgid, time_ms)
         return MessageReceived(
             self.server_id,
-            target,
-            nick,
-            ip,
-            text,
-            time_ms,
-            msgid,
-            kind,
-            own,
-            private,
-            highlight,
-            history,
+            target=target,
+            nick=nick,
+            ip=ip,
+            text=text,
+            time_ms=time_ms,
+            msgid=msgid,
+            kind=kind,
+            own=own,
+            private=private,
+            highlight=not own and (private or self._mentions_me(text)),
+            history=history,
         )
 
     def _mentions_me(self, text: str) -> bool:
-        # Word boundary by nick characters, not \b: "[bob]" and "bob_" are different nicks.
-        pattern = (
-            r"(?<![\w\[\]\\`^{|}-])" + re.escape(self.fold(self.nick)) + r"(?![\w\[\]\\`^{|}-])"
-        )
-        return re.search(pattern, self.fold(text)) is not None
+        return _mention_pattern(self.fold(self.nick)).search(self.fold(text)) is not None
 
     def _on_batch(self, msg: Message) -> list[ClientEvent]:
         # BATCH +<id> <type> [params...] ... BATCH -<id>   (ircv3 batch)

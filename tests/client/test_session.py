@@ -605,3 +605,11 @@ def test_other_standard_replies_are_server_errors() -> None:
     s = registered()
     (event,) = feed(s, ":srv FAIL SETNAME INVALID_REALNAME :Realname is too long")
     assert event == ServerError("lan", "SETNAME INVALID_REALNAME", "Realname is too long", "")
+
+
+def test_an_older_history_page_does_not_move_the_reconnect_point_back() -> None:
+    s = joined()
+    feed(s, f"@msgid=new;time=2023-11-14T22:20:00.000Z :{BOB} PRIVMSG #lobby :latest")
+    s.request_history("#lobby", "new")
+    feed(s, *_history_batch("old", "#lobby", [("o1", "older")]))
+    assert s.last_seen["#lobby"] == ("new", 1_700_000_400_000)
