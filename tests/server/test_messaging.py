@@ -343,3 +343,11 @@ def test_sending_updates_whois_idle_time() -> None:
     alice.send("PRIVMSG bob :hi")
     user = t.state.find_user("alice")
     assert user is not None and user.last_message == t.clock.now
+
+
+def test_notice_to_a_room_the_sender_may_not_use_is_dropped_silently() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    _room(t, alice)
+    assert bob.send_take("NOTICE #lobby :outside") == []
+    assert alice.take() == []

@@ -331,3 +331,30 @@ def test_ipv6_host_gets_a_leading_zero_in_the_hostmask() -> None:
     alice = t.state.find_user("alice")
     assert alice is not None and alice.source == "alice!alice@0::1"
     assert c.closed is None
+
+
+def test_labeled_pong_gets_ack() -> None:
+    t = Transcript()
+    c = t.register("alice", caps=("labeled-response", "batch"))
+    assert c.send_take("@label=abc PONG :foobar") == [msg("@label=abc :lanchat.local ACK")]
+
+
+def test_labeled_quit_gets_no_ack() -> None:
+    t = Transcript()
+    c = t.register("alice", caps=("labeled-response", "batch"))
+    assert c.send_take("@label=q QUIT") == [msg("ERROR :Closing Link: 127.0.0.1 (Client Quit)")]
+
+
+def test_nick_and_quit_carry_server_time_for_clients_that_asked() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    bob = t.register("bob", caps=("server-time",))
+    alice.send("JOIN #lobby")
+    bob.send("JOIN #lobby")
+    bob.take()
+    alice.send("NICK alicia")
+    alice.send("QUIT :gone")
+    assert bob.take() == [
+        msg("@time=2025-11-25T18:00:00.000Z :alice!alice@127.0.0.1 NICK alicia"),
+        msg("@time=2025-11-25T18:00:00.000Z :alicia!alice@127.0.0.1 QUIT :Quit: gone"),
+    ]
