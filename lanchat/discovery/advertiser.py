@@ -195,6 +195,8 @@ class Advertiser:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        for room in self._rooms.values():
+            room.idle.set()  # nothing more will be sent; a flush() waiting now returns
         self._rooms.clear()
         if self._aiozc is not None:
             # async_close sends goodbyes for everything still registered, then closes.

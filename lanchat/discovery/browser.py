@@ -203,8 +203,13 @@ class RoomBrowser:
         try:
             while True:
                 instance.again = False
-                info = AsyncServiceInfo(SERVICE_TYPE, name)
-                if not await info.async_request(self._aiozc.zeroconf, _RESOLVE_TIMEOUT_MS):
+                try:
+                    info = AsyncServiceInfo(SERVICE_TYPE, name)
+                    resolved = await info.async_request(self._aiozc.zeroconf, _RESOLVE_TIMEOUT_MS)
+                except Exception as e:  # a malformed record must not stop the browser
+                    log.warning("cannot resolve room %r: %s", name, e)
+                    resolved = False
+                if not resolved:
                     log.debug("mDNS could not resolve %s", name)
                     if not instance.again:
                         return

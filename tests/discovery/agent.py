@@ -12,9 +12,11 @@ Run inside a network namespace with `ip netns exec NS python tests/discovery/age
             {"op": "withdraw", "room": "#x"} -> {"event": "withdrawn", "room": ...}
         EOF on stdin closes the advertiser (goodbye packets) and exits.
 
-    agent.py browse [--interface ADDR]
+    agent.py browse [--interface ADDR] [--fail-first]
         Prints {"event": "ready"}, then {"event": "added"|"updated"|"removed", "ad": {...},
         "t": <monotonic s>} for every RoomEvent of a BrowserThread, until stdin closes.
+        {"op": "rooms"} -> {"event": "rooms", "instances": [...]} from BrowserThread.rooms().
+        With --fail-first the callback raises after reporting the first event.
 """
 
 from __future__ import annotations
@@ -91,6 +93,8 @@ async def _advertise(args: argparse.Namespace) -> None:
 
 
 def _browse(args: argparse.Namespace) -> None:
+    fail_next = [args.fail_first]
+
     def report(event: RoomEvent) -> None:
         kind = (
             "added"
@@ -100,12 +104,18 @@ def _browse(args: argparse.Namespace) -> None:
             else "removed"
         )
         _say({"event": kind, "ad": dataclasses.asdict(event.ad), "t": time.monotonic()})
+        if fail_next[0]:
+            fail_next[0] = False
+            raise RuntimeError("a callback bug the browser must survive")
 
     browser = BrowserThread(report, interfaces=args.interface)
     browser.start()
     _say({"event": "ready"})
-    for _ in sys.stdin:
-        pass  # the test closes stdin to stop us
+    for line in sys.stdin:  # the test closes stdin to stop us
+        if json.loads(line)["op"] == "rooms":
+            # Called on this (main) thread while the browser thread runs: thread-safe API.
+            rooms = sorted(ad.instance for ad in browser.rooms())
+            _say({"event": "rooms", "instances": rooms})
     browser.stop()
 
 
@@ -118,6 +128,7 @@ def main() -> None:
     adv.add_argument("--interval", type=float, default=0.5)
     brw = sub.add_parser("browse")
     brw.add_argument("--interface", action="append", default=[])
+    brw.add_argument("--fail-first", action="store_true", help="the first callback raises")
     args = parser.parse_args()
     if args.mode == "advertise":
         asyncio.run(_advertise(args))

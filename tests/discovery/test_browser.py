@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 
+from lanchat.discovery import BrowserThread, RoomBrowser, RoomEvent
+from lanchat.errors import DiscoveryError
 from tests.discovery.netns import Agent, Namespace
 
-pytestmark = pytest.mark.netns
 
-
-async def start_browser(agents: list[Agent], ns: Namespace) -> Agent:
-    browser = await Agent.start(ns, "browse")
+async def start_browser(agents: list[Agent], ns: Namespace, *options: str) -> Agent:
+    browser = await Agent.start(ns, "browse", *options)
     agents.append(browser)
     await browser.expect("ready")
     return browser
@@ -48,6 +48,7 @@ def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
     return match
 
 
+@pytest.mark.netns
 async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_txt(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
@@ -79,6 +80,7 @@ async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_tx
     print(f"\npublish() -> RoomAdded across namespaces, 5 rooms: median {median:.0f} ms")
 
 
+@pytest.mark.netns
 async def test_topic_and_user_count_changes_arrive_as_room_updated(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
@@ -94,6 +96,7 @@ async def test_topic_and_user_count_changes_arrive_as_room_updated(
     )
 
 
+@pytest.mark.netns
 async def test_withdrawn_room_is_removed_by_its_goodbye_while_the_server_still_answers(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
@@ -106,14 +109,19 @@ async def test_withdrawn_room_is_removed_by_its_goodbye_while_the_server_still_a
     advertiser.send(op="publish", room="#dev")
     await browser.expect("added", room("#lobby"))
     await browser.expect("added", room("#dev"))
+    browser.send(op="rooms")
+    listed = await browser.expect("rooms")
+    assert listed["instances"] == ["#dev on alice-laptop", "#lobby on alice-laptop"]
     withdrawn_at = time.monotonic()
     advertiser.send(op="withdraw", room="#lobby")
     removed = await browser.expect("removed", room("#lobby"))
     record_property("withdraw_to_removed_ms", round((removed["t"] - withdrawn_at) * 1000))
     print(f"\nwithdraw() -> RoomRemoved (goodbye): {(removed['t'] - withdrawn_at) * 1000:.0f} ms")
-    assert not [e for e in browser.seen if e["event"] == "removed" and e["ad"]["room"] == "#dev"]
+    browser.send(op="rooms")
+    assert (await browser.expect("rooms"))["instances"] == ["#dev on alice-laptop"]
 
 
+@pytest.mark.netns
 async def test_room_of_a_killed_server_is_removed_by_the_tcp_probe(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
@@ -132,6 +140,7 @@ async def test_room_of_a_killed_server_is_removed_by_the_tcp_probe(
     print(f"\nSIGKILL -> RoomRemoved (TCP probe): {(removed['t'] - killed_at) * 1000:.0f} ms")
 
 
+@pytest.mark.netns
 async def test_closing_the_advertiser_removes_all_its_rooms(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
@@ -145,3 +154,40 @@ async def test_closing_the_advertiser_removes_all_its_rooms(
     assert await advertiser.close() == 0
     await browser.expect("removed", room("#one"))
     await browser.expect("removed", room("#two"))
+
+
+@pytest.mark.netns
+async def test_an_exception_in_the_callback_does_not_stop_the_browser(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b, "--fail-first"), start_advertiser(agents, a)
+    )
+    advertiser.send(op="publish", room="#first")
+    await browser.expect("added", room("#first"))
+    advertiser.send(op="publish", room="#second")
+    await browser.expect("added", room("#second"))
+
+
+def test_browser_thread_on_an_address_this_machine_does_not_have_raises_discovery_error() -> None:
+    events: list[RoomEvent] = []
+    # 203.0.113.0/24 is TEST-NET-3 (RFC 5737): never assigned, so the socket setup fails.
+    browser = BrowserThread(events.append, interfaces=["203.0.113.9"])
+    with pytest.raises(DiscoveryError, match=r"cannot browse for rooms on 203\.0\.113\.9"):
+        browser.start()
+    browser.stop()
+    assert events == []
+
+
+def test_browser_thread_stop_without_start_does_nothing() -> None:
+    browser = BrowserThread(lambda event: None)
+    browser.stop()
+    assert browser.rooms() == []
+
+
+async def test_room_browser_with_an_interface_that_is_not_an_ip_raises_discovery_error() -> None:
+    browser = RoomBrowser(lambda event: None, interfaces=["wlan0"])
+    with pytest.raises(DiscoveryError, match="'wlan0' does not appear to be an IPv4 or IPv6"):
+        await browser.start()
+    await browser.close()
