@@ -187,3 +187,32 @@ class Agent:
             return await self.proc.wait()
         finally:
             self._stderr.close()
+
+
+async def start_browser(agents: list[Agent], ns: Namespace, *options: str) -> Agent:
+    browser = await Agent.start(ns, "browse", *options)
+    agents.append(browser)
+    await browser.expect("ready")
+    return browser
+
+
+async def start_advertiser(
+    agents: list[Agent], ns: Namespace, host: str = "alice-laptop", interval_s: float = 0.5
+) -> tuple[Agent, int]:
+    advertiser = await Agent.start(ns, "advertise", "--host", host, "--interval", str(interval_s))
+    agents.append(advertiser)
+    ready = await advertiser.expect("ready")
+    return advertiser, int(ready["port"])
+
+
+def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
+    """Matches an event of room `name` whose ad has these field values.
+
+    Agent events carry the room under "ad"; `lanchat rooms --watch --json` lines are flat.
+    """
+
+    def match(obj: dict[str, Any]) -> bool:
+        ad = obj.get("ad", obj)
+        return bool(ad["room"] == name and all(ad[k] == v for k, v in fields.items()))
+
+    return match

@@ -15,8 +15,7 @@ import pytest
 
 from lanchat.discovery import Advertiser, RoomAd
 from lanchat.errors import DiscoveryError
-from tests.discovery.netns import Agent, Namespace
-from tests.discovery.test_browser import room, start_advertiser, start_browser
+from tests.discovery.netns import Agent, Namespace, room, start_advertiser, start_browser
 
 
 async def test_start_with_an_interface_that_is_not_an_ip_address_raises_discovery_error() -> None:

@@ -9,43 +9,13 @@ from __future__ import annotations
 import asyncio
 import statistics
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from lanchat.discovery import BrowserThread, RoomBrowser, RoomEvent
 from lanchat.errors import DiscoveryError
-from tests.discovery.netns import Agent, Namespace
-
-
-async def start_browser(agents: list[Agent], ns: Namespace, *options: str) -> Agent:
-    browser = await Agent.start(ns, "browse", *options)
-    agents.append(browser)
-    await browser.expect("ready")
-    return browser
-
-
-async def start_advertiser(
-    agents: list[Agent], ns: Namespace, host: str = "alice-laptop", interval_s: float = 0.5
-) -> tuple[Agent, int]:
-    advertiser = await Agent.start(ns, "advertise", "--host", host, "--interval", str(interval_s))
-    agents.append(advertiser)
-    ready = await advertiser.expect("ready")
-    return advertiser, int(ready["port"])
-
-
-def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
-    """Matches an event of room `name` whose ad has these field values.
-
-    Agent events carry the room under "ad"; `lanchat rooms --watch --json` lines are flat.
-    """
-
-    def match(obj: dict[str, Any]) -> bool:
-        ad = obj.get("ad", obj)
-        return bool(ad["room"] == name and all(ad[k] == v for k, v in fields.items()))
-
-    return match
+from tests.discovery.netns import Agent, Namespace, room, start_advertiser, start_browser
 
 
 @pytest.mark.netns

@@ -15,8 +15,7 @@ import pytest
 
 from lanchat.discovery.listing import NO_ROOMS, format_table, to_json
 from lanchat.discovery.records import RoomAd
-from tests.discovery.netns import REPO, Agent, Namespace
-from tests.discovery.test_browser import room, start_advertiser
+from tests.discovery.netns import REPO, Agent, Namespace, room, start_advertiser
 
 LOBBY = RoomAd(
     room="#lobby",
