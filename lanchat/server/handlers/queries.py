@@ -32,9 +32,9 @@ def _shares_room(a: User, b: User) -> bool:
 def _who_line(ctx: Context, user: User, room: Room | None, member: Membership | None) -> None:
     # RPL_WHOREPLY "<client> <channel> <username> <host> <server> <nick> <flags> :<hopcount>
     # <realname>"; flags: H (here) or G (gone, i.e. away), then the member's prefixes.
-    flags = ("G" if user.away else "H") + (
-        member.prefixes(ctx.user.has("multi-prefix")) if member else ""
-    )
+    flags = "G" if user.away else "H"
+    if member is not None and member.modes:
+        flags += member.prefixes("multi-prefix" in ctx.user.caps)
     ctx.numeric(
         n.RPL_WHOREPLY,
         room.name if room else "*",

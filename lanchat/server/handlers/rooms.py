@@ -53,13 +53,12 @@ def pack_words(head: str, words: Iterable[str]) -> Iterator[str]:
     """
     budget = MAX_LINE_BYTES - len(head.encode("utf-8"))
     run: list[str] = []
-    used = 0
+    used = -1  # bytes of the run so far, counting one separating space per word
     for word in words:
-        size = len(word.encode("utf-8")) + (1 if run else 0)
+        size = len(word.encode("utf-8")) + 1
         if run and used + size > budget:
             yield " ".join(run)
-            run, used = [], 0
-            size -= 1
+            run, used = [], -1
         run.append(word)
         used += size
     if run:
@@ -100,8 +99,10 @@ def send_names(ctx: Context, room: Room) -> None:
     if can_see_room(room, asker):
         multi = asker.has("multi-prefix")
         full = asker.has("userhost-in-names")
+        # Most members hold no prefix: skip the prefix lookup for them (a JOIN to a room of
+        # 2,000 lists 2,000 names; issue #4).
         names = [
-            m.prefixes(multi) + (m.user.source if full else m.user.nick)
+            (m.prefixes(multi) if m.modes else "") + (m.user.source if full else m.user.nick)
             for m in _visible_members(room, asker)
         ]
         symbol = "@" if "s" in room.modes else "="
@@ -198,7 +199,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
     extended = Message("JOIN", (room.name, "*", user.realname), source=user.source)
 
     def form_of(member: User) -> tuple[bool, TagForm]:
-        return member.has("extended-join"), member.form
+        return "extended-join" in member.caps, member.form
 
     def render(form: tuple[bool, TagForm]) -> Message:
         return ctx.tagged(extended if form[0] else plain, form[1])
