@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, cast
 
 from lanchat.config import Config
 from lanchat.errors import ProtocolError
+from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.lines import TOO_LONG, LineReader, TooLong
 from lanchat.protocol.message import parse
 from lanchat.server.effects import Disconnect, Effect, Persist, Query, RoomChanged, Send
@@ -208,7 +209,7 @@ class Hub:
             transport.abort()
         else:
             conn.write_pending()
-            host = "0" + conn.ip if conn.ip.startswith(":") else conn.ip
+            host = host_for_ip(conn.ip)
             transport.write(f"ERROR :Closing Link: {host} ({reason})\r\n".encode())
             conn.close_transport()
         self.lost(conn, reason)
