@@ -55,6 +55,7 @@ class ConversationView(ttk.Frame):
             undo=False,
             cursor="arrow",
             takefocus=False,
+            highlightthickness=0,
         )
         scroll = ttk.Scrollbar(left, orient="vertical", command=self.text.yview)
         self.text.configure(yscrollcommand=scroll.set, state="disabled")

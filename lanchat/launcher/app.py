@@ -87,7 +87,7 @@ class LauncherApp:
         self._closed = False
         self.palette = apply_theme(root, theme)
         root.title("lanchat launcher")
-        root.geometry("560x600")
+        root.geometry("640x620")
         root.minsize(460, 480)
         self._build()
         root.protocol("WM_DELETE_WINDOW", self.request_quit)
@@ -244,7 +244,7 @@ class LauncherApp:
         for row in self.lan.rows.values():
             if row.port == h.port and casefold(row.room) == casefold(h.room):
                 return str(row.users)
-        return "?"
+        return "-"
 
     # ------------------------------------------------------------------ actions
 
@@ -259,6 +259,13 @@ class LauncherApp:
         self.problem.configure(text="")
         self.status.configure(text=f"Starting {room}…")
         self._refresh_hosted()
+
+    def select_hosted(self, room: str) -> None:
+        """Select the hosted row of `room` (as a click would)."""
+        key = casefold(room)
+        for iid, h in self._rows.items():
+            if casefold(h.room) == key:
+                self.hosted_tree.selection_set(iid)
 
     def stop_selected(self) -> None:
         for iid in self.hosted_tree.selection():

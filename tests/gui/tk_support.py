@@ -85,8 +85,15 @@ def run_until(
 
 
 def screenshot(window: tk.Misc, path: Path) -> None:
-    """Save what `window` shows now as a PNG (ImageMagick `import` of its X window)."""
-    window.update()
+    """Save what `window` shows now as a PNG (ImageMagick `import` of its X window).
+
+    The window is raised and focused first: the test display has no window manager, so
+    windows of several processes overlap and `import` copies what is on screen.
+    """
+    top = window.winfo_toplevel()
+    top.lift()
+    top.focus_force()
+    top.update()
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["import", "-window", window.winfo_toplevel().wm_frame(), str(path)],

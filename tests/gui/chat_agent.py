@@ -1,0 +1,77 @@
+"""A real chat window driven over JSON lines on stdio, for the end-to-end tests.
+
+Run as `python -m tests.gui.chat_agent --nick NICK` (inside a network namespace with
+`ip netns exec NS ...`). It opens the real ChatApp with a real NetworkThread (mDNS browsing
+on) and, through tests/gui/agent_io.py:
+
+- reports {"event": "rooms", "rows": [[room, host, users, topic, address], ...]} (the Rooms
+  page) and {"event": "transcript", "tab": NAME, "text": ...} (the tab in front);
+- takes commands:
+    {"cmd": "join", "room": "#x"}      select that row on the Rooms page and press Join
+    {"cmd": "say", "text": "..."}      type a line in the input and press Return
+    {"cmd": "rooms_page"}              bring the Rooms page to the front
+    {"cmd": "theme", "name": "dark"}   switch the theme
+    {"cmd": "screenshot", "path": P}   save the window as a PNG, then {"event": "saved"}
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import tkinter as tk
+from pathlib import Path
+from typing import Any
+
+from lanchat.client.bridge import NetworkThread
+from lanchat.gui.app import ChatApp
+from lanchat.gui.settings import Settings
+from tests.gui.agent_io import say, serve
+from tests.gui.tk_support import focus, screenshot
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--nick", required=True)
+    args = parser.parse_args()
+    root = tk.Tk(className="lanchat")
+    net = NetworkThread(browse=True)
+    net.start()
+    config = Path(tempfile.mkdtemp(prefix="lanchat-agent-")) / "settings.json"
+    app = ChatApp(root, net, Settings(nick=args.nick), settings_path=config, bell=False)
+    app.start()
+
+    def apply(cmd: dict[str, Any]) -> None:
+        page = app.rooms_page
+        if cmd["cmd"] == "join":
+            row = next(r for r in page.model.rows.values() if r.room == cmd["room"])
+            page.select(row.instance)
+            page.join_button.invoke()
+        elif cmd["cmd"] == "say":
+            focus(app.input.entry)
+            app.input.var.set(cmd["text"])
+            app.input.entry.event_generate("<Return>")
+        elif cmd["cmd"] == "rooms_page":
+            app.tabs.select(page)
+        elif cmd["cmd"] == "theme":
+            app.set_theme(cmd["name"])
+        elif cmd["cmd"] == "screenshot":
+            screenshot(root, Path(cmd["path"]))
+            say({"event": "saved", "path": cmd["path"]})
+
+    def snapshot() -> list[dict[str, Any]]:
+        reports: list[dict[str, Any]] = [
+            {"event": "rooms", "rows": [list(r) for r in app.rooms_page.shown_rows()]}
+        ]
+        conv = app.model.conversations.get(app.model.active)
+        if conv is not None:
+            text = app.views[conv.key].contents()
+            reports.append({"event": "transcript", "tab": conv.name, "text": text})
+        return reports
+
+    serve(root, apply, snapshot, app.close)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

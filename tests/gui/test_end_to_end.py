@@ -1,0 +1,116 @@
+"""End to end on a real (namespaced) LAN: the launcher starts a room, two chat windows find
+it on their Rooms page, join, talk and see each other's address; stopping the room removes it.
+
+Three network namespaces share a bridge (tests/gui/lan.py): the launcher runs in the first
+(its room server advertises over real mDNS there), alice's and bob's chat windows in the
+others, each a separate process with its own window on the test display, driven over JSON
+lines (tests/gui/launcher_agent.py, chat_agent.py). The screenshots in docs/screenshots are
+taken along the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.discovery.netns import REPO, Agent, Namespace
+from tests.gui.lan import bridged_namespaces
+
+pytestmark = [pytest.mark.gui, pytest.mark.netns]
+
+SHOTS = REPO / "docs" / "screenshots"
+LISTED_WITHIN_S = 3.0  # issue #3: "a client's Rooms page lists it within 3 seconds"
+STEP_TIMEOUT_S = 15.0
+
+
+@pytest.fixture
+def lan() -> Iterator[list[Namespace]]:
+    with bridged_namespaces(3) as namespaces:
+        yield namespaces
+
+
+def has_room(room: str) -> Any:
+    return lambda o: any(row[0] == room for row in o["rows"])
+
+
+def shows(text: str) -> Any:
+    return lambda o: text in o["text"]
+
+
+async def shot(agent: Agent, name: str) -> None:
+    path = SHOTS / name
+    agent.send(cmd="screenshot", path=str(path))
+    await agent.expect("saved", lambda o: o["path"] == str(path), timeout_s=STEP_TIMEOUT_S)
+
+
+async def test_launcher_room_is_found_joined_and_removed(
+    lan: list[Namespace], tmp_path: Path
+) -> None:
+    host_ns, alice_ns, bob_ns = lan
+    launcher = await Agent.start(
+        host_ns, "-m", "tests.gui.launcher_agent", "--data-root", str(tmp_path), script=False
+    )
+    alice = await Agent.start(
+        alice_ns, "-m", "tests.gui.chat_agent", "--nick", "alice", script=False
+    )
+    bob = await Agent.start(bob_ns, "-m", "tests.gui.chat_agent", "--nick", "bob", script=False)
+    agents = [launcher, alice, bob]
+    try:
+        for agent in agents:
+            await agent.expect("ready", timeout_s=STEP_TIMEOUT_S)
+        launcher.send(cmd="start", room="#party")
+        await launcher.expect(
+            "hosted", lambda o: o["rows"] and o["rows"][0][3] == "running", timeout_s=STEP_TIMEOUT_S
+        )
+        # ready means listening and advertised: from here the Rooms pages have 3 seconds
+        await alice.expect("rooms", has_room("#party"), timeout_s=LISTED_WITHIN_S)
+        await bob.expect("rooms", has_room("#party"), timeout_s=LISTED_WITHIN_S)
+        await launcher.expect("lan", has_room("#party"), timeout_s=STEP_TIMEOUT_S)
+        await shot(alice, "rooms.png")
+
+        alice.send(cmd="join", room="#party")
+        await alice.expect("transcript", shows("You joined #party."), timeout_s=STEP_TIMEOUT_S)
+        alice.send(cmd="say", text="/topic Friday LAN party: slides, snacks and a tournament")
+        await alice.expect("transcript", shows("alice set the topic to"), timeout_s=STEP_TIMEOUT_S)
+        bob.send(cmd="join", room="#party")
+        await alice.expect(
+            "transcript", shows(f"bob ({bob_ns.address}) joined."), timeout_s=STEP_TIMEOUT_S
+        )
+        alice.send(cmd="say", text="hi bob! the slides are at https://example.org/slides 🎉")
+        await bob.expect(
+            "transcript",
+            shows(f"alice ({alice_ns.address}): hi bob! the slides"),
+            timeout_s=STEP_TIMEOUT_S,
+        )
+        bob.send(cmd="say", text="thanks alice, got them")
+        bob.send(cmd="say", text="/me waves")
+        thanks = shows(f"bob ({bob_ns.address}): thanks alice, got them")
+        await alice.expect(
+            "transcript",
+            lambda o: thanks(o) and "* bob waves" in o["text"],
+            timeout_s=STEP_TIMEOUT_S,
+        )
+        await bob.expect(
+            "transcript", shows("You: thanks alice, got them"), timeout_s=STEP_TIMEOUT_S
+        )
+        # the room's advertisement follows its user count
+        await launcher.expect(
+            "lan",
+            lambda o: ["#party", "2"] in [[r[0], r[2]] for r in o["rows"]],
+            timeout_s=STEP_TIMEOUT_S,
+        )
+        await shot(alice, "chat-light.png")
+        bob.send(cmd="theme", name="dark")
+        await shot(bob, "chat-dark.png")
+        await shot(launcher, "launcher.png")
+
+        launcher.send(cmd="stop", room="#party")
+        await alice.expect("rooms", lambda o: not has_room("#party")(o), timeout_s=STEP_TIMEOUT_S)
+        await bob.expect("rooms", lambda o: not has_room("#party")(o), timeout_s=STEP_TIMEOUT_S)
+        await launcher.expect("hosted", lambda o: not o["rows"], timeout_s=STEP_TIMEOUT_S)
+    finally:
+        await asyncio.gather(*(agent.close() for agent in agents))
