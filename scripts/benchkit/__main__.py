@@ -24,10 +24,12 @@ from typing import Any
 
 from benchkit import loadgen, report, servers
 from benchkit.loadgen import Load
+from benchkit.profile import Profiler, summarise
 
 ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid"]
 ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history"]
 HISTORY_ROOM = "#bench"
+PROFILED = ("fanout", "latency", "bigroom")  # scenarios with a measured window to sample
 
 
 @dataclass(frozen=True)
@@ -121,9 +123,25 @@ def prefill_history(path: Path, count: int) -> Path:
 
 
 def run_one(
-    scenario: str, server: str, sz: Sizes, history_db: Callable[[], Path]
+    scenario: str,
+    server: str,
+    sz: Sizes,
+    history_db: Callable[[], Path],
+    profile_to: Path | None = None,
 ) -> dict[str, Any]:
-    """One run of one scenario on a fresh instance of one server."""
+    """One run of one scenario on a fresh instance of one server.
+
+    Args:
+        scenario: a key of ALL_SCENARIOS.
+        server: a key of servers.DRIVERS.
+        sz: the scenario sizes.
+        history_db: returns the prefilled history database (built on first call).
+        profile_to: if given, py-spy samples the server during the measured window of the
+            load scenarios and writes collapsed stacks to this file.
+
+    Returns:
+        The run's metrics, or {"error": why}.
+    """
     if scenario == "history" and server != "lanchat":
         return {"error": "no CHATHISTORY"}
     prefill = history_db() if scenario == "history" else None
@@ -136,10 +154,16 @@ def run_one(
         def rss() -> int:
             return servers.rss_kib(pid)
 
+        profiler = Profiler(pid, profile_to) if profile_to else None
+
+        def hook(opening: bool) -> None:
+            if profiler is not None:
+                profiler.start() if opening else profiler.stop()
+
         jobs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
-            "fanout": lambda: loadgen.fanout(srv.port, sz.fanout, cpu),
-            "latency": lambda: loadgen.paced(srv.port, sz.latency, cpu),
-            "bigroom": lambda: loadgen.paced(srv.port, sz.bigroom, cpu),
+            "fanout": lambda: loadgen.fanout(srv.port, sz.fanout, cpu, hook),
+            "latency": lambda: loadgen.paced(srv.port, sz.latency, cpu, hook),
+            "bigroom": lambda: loadgen.paced(srv.port, sz.bigroom, cpu, hook),
             "memory": lambda: loadgen.memory(srv.port, sz.memory, rss),
             "storm": lambda: loadgen.storm(srv.port, sz.storm),
             "history": lambda: loadgen.history(
@@ -189,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, help="interleaved runs per cell (default 3; --quick 1)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (default 10)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 1 run: checks it works (CI)")
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="sample lanchat with py-spy during fanout/latency/bigroom; print the hotspots",
+    )
     p.add_argument("--out", type=Path, default=servers.REPO / "bench-results", help="output dir")
     args = p.parse_args(argv)
 
@@ -222,8 +251,11 @@ def main(argv: list[str] | None = None) -> int:
                     results[scenario][name].append({"error": broken[name]})
                     continue
                 t0 = time.monotonic()
+                prof = None
+                if args.profile and name == "lanchat" and scenario in PROFILED:
+                    prof = args.out / f"profile-{scenario}-run{run + 1}.txt"
                 try:
-                    r = run_one(scenario, name, sz, history_db)
+                    r = run_one(scenario, name, sz, history_db, prof)
                 except servers.SetupError as e:
                     broken[name] = f"not set up: {e}"
                     r = {"error": broken[name]}
@@ -234,6 +266,10 @@ def main(argv: list[str] | None = None) -> int:
                     f"{time.monotonic() - t0:5.1f}s {shown}",
                     flush=True,
                 )
+                if prof is not None:
+                    summary = summarise(prof)
+                    prof.with_suffix(".summary.txt").write_text(summary + "\n")
+                    print(f"profile of lanchat, {scenario}, run {run + 1}:\n{summary}\n")
     meta = {
         "machine": _machine(),
         "command": " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]),

@@ -32,6 +32,11 @@ BODY_LEN = 35  # "~" + 5 (sender) + 9 (sequence) + 20 (send time, ns)
 _MARK_TAIL = 64  # bytes kept between chunks so a marker split across reads is still found
 
 CpuFn = Callable[[], float]
+Hook = Callable[[bool], None]  # called with True when the measured window opens, False at its end
+
+
+def _no_hook(_opening: bool) -> None:
+    pass
 
 
 def _body(sender: int, seq: int) -> bytes:
@@ -267,7 +272,7 @@ class Load:
     drain_s: float = 10.0
 
 
-async def fanout(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
+async def fanout(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
     """Scenario 1: S senders taking turns, `window` messages in flight, for duration_s."""
     sw = Swarm(port, load.n)
     await sw.setup()
@@ -276,9 +281,11 @@ async def fanout(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
         sw.window = load.window
         sw.refill()
         await asyncio.sleep(load.warmup_s)
+        hook(True)
         r0, c0, g0, t0 = sw.received, cpu(), time.process_time(), time.monotonic()
         await asyncio.sleep(load.duration_s)
         r1, c1, g1, t1 = sw.received, cpu(), time.process_time(), time.monotonic()
+        hook(False)
         lost = await sw.drain(load.drain_s)
         deliveries = r1 - r0
         return {
@@ -294,7 +301,7 @@ async def fanout(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
         await sw.close()
 
 
-async def paced(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
+async def paced(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
     """Scenarios 2 and 3: `rate` messages/s in total, round-robin over S senders."""
     sw = Swarm(port, load.n)
     await sw.setup()
@@ -308,6 +315,7 @@ async def paced(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
         marks: dict[str, Any] = {}
         while (now := loop.time()) < end:
             if "r0" not in marks and now >= measure_from:
+                hook(True)
                 sw.lat_from = time.monotonic_ns()
                 marks.update(r0=sw.received, c0=cpu(), g0=time.process_time(), t0=now)
             due = int((now - start) * load.rate)
@@ -317,6 +325,7 @@ async def paced(port: int, load: Load, cpu: CpuFn) -> dict[str, float]:
             await asyncio.sleep(0.001)  # the pacing tick of the generator
         sw.lat_from = _NEVER  # messages sent during the drain are not measured
         r1, c1, g1, t1 = sw.received, cpu(), time.process_time(), loop.time()
+        hook(False)
         lost = await sw.drain(load.drain_s)
         lat = sorted(sw.latencies)
         span = t1 - marks["t0"]
