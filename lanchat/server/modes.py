@@ -150,6 +150,9 @@ def parse_room_modes(params: Sequence[str], max_param_modes: int) -> ParsedModes
 def parse_user_modes(modestring: str) -> tuple[list[ModeChange], list[str]]:
     """Split a user modestring ("+i", "-i") into changes and unknown letters.
 
+    Args:
+        modestring: the first parameter after the nick in `MODE <nick> <modestring>`.
+
     Returns:
         (changes, unknown letters); the caller replies 501 once if any letter is unknown.
     """
@@ -237,6 +240,12 @@ def render_changes(changes: Sequence[ModeChange]) -> tuple[str, ...]:
     """Render applied changes as MODE parameters: ("+o-v", "alice", "bob").
 
     Consecutive changes with the same sign share one "+" or "-".
+
+    Args:
+        changes: applied changes, in order.
+
+    Returns:
+        The modestring followed by the parameters of the changes that have one.
     """
     letters: list[str] = []
     args: list[str] = []

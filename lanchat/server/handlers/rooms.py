@@ -66,7 +66,15 @@ def pack_words(head: str, words: Iterable[str]) -> Iterator[str]:
 
 
 def can_see_room(room: Room, user: User) -> bool:
-    """A +s room is visible only to its members (modern.ircdocs "Secret Channel Mode")."""
+    """Whether `user` may learn about `room` (NAMES, LIST, WHO, WHOIS).
+
+    Args:
+        room: the room.
+        user: the asker.
+
+    Returns:
+        False for a +s room the user is not in (modern.ircdocs "Secret Channel Mode").
+    """
     return "s" not in room.modes or user.conn_id in room.members
 
 
@@ -94,6 +102,10 @@ def send_names(ctx: Context, room: Room) -> None:
     """RPL_NAMREPLY lines then RPL_ENDOFNAMES for `room`, as the asker may see it.
 
     multi-prefix shows every prefix ("@+alice"); userhost-in-names shows nick!user@host.
+
+    Args:
+        ctx: the call; the replies go to ctx.user.
+        room: the room to list.
     """
     asker = ctx.user
     if can_see_room(room, asker):
@@ -130,6 +142,12 @@ def echo_param(text: str) -> str:
     Names the client sent come back in numerics ("403 nick <channel> :No such channel"); one
     that is empty, holds a space or starts with ':' (possible inside a trailing parameter)
     would not serialise, so it is replaced rather than echoed.
+
+    Args:
+        text: a name as the client wrote it.
+
+    Returns:
+        `text`, or "*" when it cannot be a middle parameter.
     """
     return text if text and " " not in text and text[0] != ":" else "*"
 
