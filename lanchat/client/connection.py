@@ -153,11 +153,6 @@ class ClientConnection:
             self.run(), name=f"lanchat-client-{self.server_id}"
         )
 
-    async def wait_closed(self) -> None:
-        """Wait until the connection has given up or quit."""
-        if self._task is not None:
-            await asyncio.shield(self._task)
-
     async def run(self) -> None:
         """Connect, read until the connection drops, and reconnect with backoff until quit."""
         attempt = 1
@@ -177,13 +172,13 @@ class ClientConnection:
                     )
                     return
             else:
-                registered, reason = await self._serve(reader, writer)
+                registered, reason, refusal = await self._serve(reader, writer)
                 if registered:
                     ever_registered, attempt = True, 1
                 if self._quitting:
                     break
                 if not ever_registered:
-                    self.emit(ConnectFailed(self.server_id, reason, self._refusal_hint()))
+                    self.emit(ConnectFailed(self.server_id, reason, refusal))
                     return
             delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
             self.emit(Disconnected(self.server_id, reason, True, round(delay, 1)))
@@ -193,18 +188,19 @@ class ClientConnection:
             attempt += 1
         self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
 
-    def _refusal_hint(self) -> str:
-        if self.session.last_error:
-            return "The server turned you away; check the password and your nickname"
-        return "The server closed the connection; check the address (is it a lanchat room?)"
-
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> tuple[bool, str]:
-        """Run one TCP connection to its end. Returns (registered, why it ended)."""
+    ) -> tuple[bool, str, str]:
+        """Run one TCP connection to its end.
+
+        Returns:
+            Whether we got registered, why the connection ended, and what to do about it if
+            the server turned us away before registration (the hint of its last error).
+        """
         self._writer = writer
         lines = LineReader()
         registered = False
+        refusal = "The server closed the connection; check the address (is it a lanchat room?)"
         idle = False  # we sent a PING and wait for any line
         reason = "The connection was closed by the server"
         try:
@@ -227,6 +223,8 @@ class ClientConnection:
                 for line in lines.feed(data):
                     for event in self._receive(line):
                         registered = registered or isinstance(event, Registered)
+                        if isinstance(event, ServerError) and event.hint and not registered:
+                            refusal = event.hint
                         self.emit(event)
                 self._flush()
                 await writer.drain()
@@ -237,7 +235,7 @@ class ClientConnection:
             writer.close()
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
-        return registered, reason
+        return registered, reason, refusal
 
     def _receive(self, line: bytes | TooLong) -> list[ClientEvent]:
         if isinstance(line, TooLong):
@@ -269,9 +267,8 @@ class ClientConnection:
         Messages typed while disconnected are not queued (they would arrive out of context
         minutes later); a ServerError says so instead.
         """
-        events: list[ClientEvent] = []
         if isinstance(cmd, Say | Action) and not (self.connected and self.session.welcomed):
-            events.append(
+            self.emit(
                 ServerError(
                     self.server_id,
                     "not-connected",
@@ -279,11 +276,31 @@ class ClientConnection:
                     "Wait until the connection is back, then send it again",
                 )
             )
-        elif isinstance(cmd, Say):
-            events = self.session.say(cmd.target, cmd.text)
-        elif isinstance(cmd, Action):
-            events = self.session.say(cmd.target, cmd.text, action=True)
-        elif isinstance(cmd, Join):
+            return
+        try:
+            events = self._apply(cmd)
+        except ProtocolError as e:
+            # e.g. a NUL or a line break in a topic: nothing of the command is sent.
+            self.session.data_to_send()
+            self.emit(
+                ServerError(
+                    self.server_id, "invalid", str(e), "Remove line breaks and control characters"
+                )
+            )
+            return
+        for event in events:
+            self.emit(event)
+        self._flush()
+
+    def _apply(self, cmd: GuiCommand) -> list[ClientEvent]:
+        """Hand `cmd` to the session; its lines wait in the session's outbox.
+
+        Raises:
+            ProtocolError: the command cannot be put into a valid IRC line.
+        """
+        if isinstance(cmd, Say | Action):
+            return self.session.say(cmd.target, cmd.text, action=isinstance(cmd, Action))
+        if isinstance(cmd, Join):
             self.session.join(cmd.room, cmd.key)
         elif isinstance(cmd, Part):
             self.session.part(cmd.room, cmd.reason)
@@ -298,15 +315,8 @@ class ClientConnection:
         elif isinstance(cmd, Reconnect):
             self.reconnect_now()
         elif isinstance(cmd, SendRaw):
-            try:
-                self.session.send_raw(cmd.line)
-            except ProtocolError as e:
-                events.append(
-                    ServerError(self.server_id, "bad-line", str(e), "Check the command's syntax")
-                )
-        for event in events:
-            self.emit(event)
-        self._flush()
+            self.session.send_raw(cmd.line)
+        return []
 
     def reconnect_now(self) -> None:
         """Loop thread only. End the current backoff wait and try at once (no-op while

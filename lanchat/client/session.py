@@ -301,7 +301,11 @@ class ClientSession:
         return out
 
     def _send(self, command: str, *params: str) -> None:
-        self._outbox.append(Message(command, params))
+        """Queue a message, checked now so that a bad parameter fails the command that made it
+        (raises ProtocolError: a CR, LF or NUL in a parameter, or a misplaced space)."""
+        msg = Message(command, params)
+        msg.to_line()
+        self._outbox.append(msg)
 
     @property
     def history_enabled(self) -> bool:

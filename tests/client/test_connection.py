@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from lanchat.client.connection import ClientConnection, backoff_s
@@ -17,16 +18,20 @@ from lanchat.client.events import (
     ConnectFailed,
     Disconnected,
     HistoryLoaded,
+    Join,
     Joined,
     MembersChanged,
     MessageReceived,
     Registered,
     Say,
+    SendRaw,
     ServerError,
+    SetTopic,
+    TopicChanged,
 )
-from lanchat.client.session import ClientSession
-from lanchat.server.app import LanchatServer
-from tests.support import DEFAULT_TIMEOUT_S, ServerProcess, free_port
+from lanchat.client.session import ClientSession, hint_for
+from lanchat.server.app import LanchatServer, running_server
+from tests.support import DEFAULT_TIMEOUT_S, ServerProcess, free_port, server_config
 
 T = TypeVar("T")
 
@@ -82,8 +87,7 @@ class Peer:
             raise AssertionError(f"no {kind.__name__} within {timeout_s}s; got:\n  {got}") from None
 
     async def ready(self, room: str = "#lobby") -> None:
-        """Wait until registered, in `room`, and its history (if any) is loaded."""
-        await self.expect(Registered)
+        """Wait until we are in `room` and its history (if any) is loaded."""
         await self.expect(Joined, lambda e: e.own and e.room == room)
         await self.expect(HistoryLoaded, lambda e: e.target == room)
 
@@ -215,3 +219,43 @@ async def test_reconnect_after_server_restart_fills_the_gap_without_duplicates(
         assert loaded.count == 3
         assert bob.texts() == [f"before {i}" for i in range(3)] + [f"missed {i}" for i in range(3)]
         await bob.conn.quit()
+
+
+async def test_wrong_server_password_is_connect_failed_with_a_password_hint(
+    tmp_path: Path,
+) -> None:
+    config = server_config(tmp_path / "data", server={"password": "sesame"})
+    async with running_server(config) as server:
+        p = Peer(server.port, "alice")
+        p.session.password = "wrong"
+        await asyncio.wait_for(p.conn.run(), DEFAULT_TIMEOUT_S)
+        failed = await p.expect(ConnectFailed)
+        assert failed.hint == hint_for("464")
+
+
+async def test_joining_a_room_with_the_wrong_key_is_an_error_with_a_hint(
+    irc_server: LanchatServer,
+) -> None:
+    async with peer(irc_server.port, "alice", rooms=("#vault",)) as alice:
+        await alice.ready("#vault")
+        alice.conn.handle(SendRaw("alice", "MODE #vault +k s3cret"))
+        async with peer(irc_server.port, "bob", rooms=()) as bob:
+            await bob.expect(Registered)
+            bob.conn.handle(Join("bob", "#vault", "guess"))
+            error = await bob.expect(ServerError)
+            assert (error.code, error.hint) == ("475", "This room needs a key (password)")
+            bob.conn.handle(Join("bob", "#vault", "s3cret"))
+            await bob.ready("#vault")
+
+
+async def test_a_line_break_in_a_topic_is_refused_before_anything_is_sent(
+    irc_server: LanchatServer,
+) -> None:
+    async with peer(irc_server.port, "alice") as alice:
+        await alice.ready()
+        alice.conn.handle(SetTopic("alice", "#lobby", "two\nlines"))
+        error = await alice.expect(ServerError)
+        assert error.code == "invalid"
+        alice.conn.handle(SetTopic("alice", "#lobby", "one line"))
+        topic = await alice.expect(TopicChanged)
+        assert (topic.topic, topic.setter) == ("one line", "alice")

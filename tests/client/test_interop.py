@@ -187,11 +187,11 @@ async def test_weechat_headless_and_our_client_exchange_messages(
     port = irc_server.port
     setup = ";".join(
         [
-            "/set irc.server_default.tls off",
             "/set irc.server_default.nicks weechatuser",
             "/set irc.server_default.autojoin #lobby",
             "/set logger.file.path ${weechat_data_dir}/logs",
             "/set logger.level.irc 9",
+            "/set logger.file.flush_delay 0",  # write each line at once: the test reads it
             "/set fifo.file.path ${weechat_data_dir}/weechat_fifo",
             f"/server add lan 127.0.0.1/{port} -notls",
             "/connect lan",
@@ -210,8 +210,11 @@ async def test_weechat_headless_and_our_client_exchange_messages(
             )
             assert joined.ip == "127.0.0.1"
 
+            # weechat logs the member count once its #lobby buffer exists; only then can the
+            # FIFO address that buffer.
+            log = home / "logs" / "irc.lan.#lobby.weechatlog"
+            await until(lambda: _read(log), "Channel #lobby")
             fifo = home / "weechat_fifo"
-            await until(lambda: _exists(fifo), "yes")
             await _write_fifo(fifo, "irc.lan.#lobby */say hello from weechat\n")
             got = await alice.expect(
                 MessageReceived, lambda e: e.nick == "weechatuser", timeout_s=TIMEOUT_S
@@ -219,16 +222,11 @@ async def test_weechat_headless_and_our_client_exchange_messages(
             assert (got.text, got.target) == ("hello from weechat", "#lobby")
 
             alice.say("#lobby", "hello weechat, this is lanchat")
-            log = home / "logs" / "irc.lan.#lobby.weechatlog"
             text = await until(lambda: _read(log), "hello weechat, this is lanchat")
             assert "alice" in text
     finally:
         proc.terminate()
         await proc.wait()
-
-
-async def _exists(path: Path) -> str:
-    return "yes" if path.exists() else ""
 
 
 async def _read(path: Path) -> str:
