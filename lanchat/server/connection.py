@@ -421,7 +421,7 @@ class IrcConnection(asyncio.Protocol):
         self._handle(lines)
 
     def eof_received(self) -> bool | None:
-        return None  # close our side too: IRC has no half-closed connections
+        return None  # close our side too (after the buffer): IRC has no half-closed connections
 
     def connection_lost(self, exc: Exception | None) -> None:
         for timer in (self._release, self._linger):

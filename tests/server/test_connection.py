@@ -219,7 +219,7 @@ async def test_answering_ping_keeps_the_connection(tmp_path: Path) -> None:
     limits = {"ping_interval_s": 1.0, "ping_timeout_s": 1.0}
     async with server_with(tmp_path, limits=limits) as server:
         alice = await registered(server.port, "alice")
-        for _ in range(3):
+        for _ in range(2):
             ping = await alice.expect("PING")
             alice.send(f"PONG :{ping.params[-1]}")
         alice.send("PING :still")
@@ -233,6 +233,16 @@ async def test_ipv6_client_hostmask_host_is_0_prefixed(tmp_path: Path, listen: s
         alice.send("JOIN #lobby")
         join = await alice.expect("JOIN")
         assert join.source == "alice!alice@0::1"
+
+
+async def test_replies_reach_a_client_that_half_closes_after_sending(
+    irc_server: LanchatServer,
+) -> None:
+    client = await LineClient.connect(irc_server.port)
+    client.send("NICK oneshot\r\nUSER oneshot 0 * :one shot\r\nPING :bye")
+    client.writer.write_eof()
+    got = await client.expect_closed()
+    assert [m.command for m in got if m.command in ("001", "PONG")] == ["001", "PONG"]
 
 
 async def test_dual_stack_listener_shows_ipv4_clients_as_plain_ipv4(tmp_path: Path) -> None:
