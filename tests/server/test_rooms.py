@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lanchat.protocol.message import Message
 from lanchat.server.app import running_server
 from lanchat.server.effects import Effect, Persist, RoomChanged, Send
@@ -722,3 +725,51 @@ async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Pat
         await eve.expect_numeric("474")
         for client in (bob, eve):
             await client.close()
+
+
+# ----------------------------------------------------------------------------- robustness
+
+_VERBS = [
+    "JOIN",
+    "PART",
+    "TOPIC",
+    "NAMES",
+    "LIST",
+    "KICK",
+    "INVITE",
+    "MODE",
+    "WHO",
+    "WHOIS",
+    "WHOWAS",
+    "ISON",
+    "USERHOST",
+    "AWAY",
+    "CHATHISTORY",
+    "LUSERS",
+    "MOTD",
+]
+_MIDDLE = st.text(alphabet="#,*?!@+-=:0123456789abiklmnostvzAB\x07é", min_size=1, max_size=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    verb=st.sampled_from(_VERBS),
+    middle=st.lists(_MIDDLE.filter(lambda p: not p.startswith(":")), max_size=4),
+    trailing=st.one_of(st.none(), st.text(alphabet="# ,:*ab", max_size=12)),
+)
+def test_arbitrary_parameters_get_well_formed_replies(
+    verb: str, middle: list[str], trailing: str | None
+) -> None:
+    """Whatever the parameters, the room and query commands answer with valid lines only.
+
+    (Transcript.apply parses every byte the server sends, so a reply that does not
+    serialise or parse fails here.)
+    """
+    t = Transcript()
+    alice = t.register("alice", caps=("batch", "labeled-response", "multi-prefix"))
+    bob = t.register("bob")
+    alice.send("JOIN #a")
+    bob.send("JOIN #a")
+    params = (*middle, trailing) if trailing is not None else tuple(middle)
+    for conn in (alice, bob):
+        t.apply(t.state.receive(conn.conn_id, Message(verb, params)))
