@@ -280,6 +280,20 @@ def test_part_with_reason_is_seen_by_the_room_and_closes_a_user_room() -> None:
     assert _changed(effects) == ["#a"]
 
 
+def test_part_is_one_send_per_distinct_form() -> None:
+    t = Transcript()
+    leaver, plain1, plain2 = t.register("leaver"), t.register("plain1"), t.register("plain2")
+    timed = t.register("timed", caps=("server-time", "message-tags"))
+    for conn in (leaver, plain1, plain2, timed):
+        conn.send("JOIN #lobby")
+    effects = leaver.send("PART #lobby :bye")
+    to_others = [s for s in t.sends(effects) if leaver.conn_id not in s.conn_ids]
+    assert sorted(s.conn_ids for s in to_others) == [
+        (plain1.conn_id, plain2.conn_id),
+        (timed.conn_id,),
+    ]
+
+
 def test_configured_room_stays_open_when_empty() -> None:
     t = Transcript()
     alice = t.register("alice")
