@@ -164,7 +164,7 @@ class NetworkThread:
     def _handle(self, cmd: GuiCommand) -> None:
         """Loop thread only. Route a command to its connection (or to discovery)."""
         if isinstance(cmd, Connect):
-            self._spawn(self._connect(cmd))
+            self._connect(cmd)
         elif isinstance(cmd, BrowseRooms):
             self._spawn(self._set_browsing(cmd.on))
         elif (conn := self._connections.get(cmd.server_id)) is None:
@@ -182,10 +182,10 @@ class NetworkThread:
         else:
             conn.handle(cmd)
 
-    async def _connect(self, cmd: Connect) -> None:
+    def _connect(self, cmd: Connect) -> None:
+        # The new connection is registered at once, so commands submitted right after Connect
+        # (Join, Quit) find it; it starts once the connection it replaces has said goodbye.
         old = self._connections.pop(cmd.server_id, None)
-        if old is not None:
-            await old.quit("Reconnecting")
         session = ClientSession(cmd.nick, password=cmd.password, server_id=cmd.server_id)
         for i, room in enumerate(cmd.rooms):
             session.join(room, cmd.keys[i] if i < len(cmd.keys) else "")
@@ -193,7 +193,12 @@ class NetworkThread:
             session, cmd.host, cmd.port, self._emit, backoff_initial_s=self.backoff_initial_s
         )
         self._connections[cmd.server_id] = conn
-        conn.start()
+        self._spawn(self._replace(old, conn))
+
+    async def _replace(self, old: ClientConnection | None, new: ClientConnection) -> None:
+        if old is not None:
+            await old.quit("Reconnecting")
+        new.start()
 
     async def _set_browsing(self, on: bool) -> None:
         if on and self._browser is None:

@@ -22,6 +22,7 @@ from lanchat.client.events import (
     Disconnected,
     HistoryLoaded,
     Join,
+    Joined,
     MessageReceived,
     Quit,
     Registered,
@@ -161,3 +162,23 @@ async def test_browse_rooms_forwards_rooms_advertised_on_the_lan() -> None:
         finally:
             await asyncio.to_thread(b.stop)
             await agent.close()
+
+
+async def test_commands_submitted_right_after_connect_reach_the_new_connection(
+    irc_server: LanchatServer,
+) -> None:
+    b = NetworkThread(browse=False)
+    b.start()
+    try:
+        b.submit(ConnectCmd("a", "127.0.0.1", irc_server.port, "alice"))
+        b.submit(Join("a", "#second"))
+        joined = await next_of_async(b, Joined)
+        assert (joined.server_id, joined.room, joined.own) == ("a", "#second", True)
+        b.submit(ConnectCmd("a", "127.0.0.1", irc_server.port, "alice"))
+        b.submit(Quit("a", "changed my mind"))
+        replaced = await next_of_async(b, Disconnected)  # the first connection said goodbye
+        assert (replaced.server_id, replaced.will_retry) == ("a", False)
+        quit_early = await next_of_async(b, Disconnected)  # the second quit before connecting
+        assert (quit_early.server_id, quit_early.will_retry) == ("a", False)
+    finally:
+        await asyncio.to_thread(b.stop)
