@@ -79,6 +79,7 @@ class _Instance:
     again: bool = False  # the records changed during the running resolve
     probing: bool = False  # a reachability probe is running
     next_probe: float = 0.0  # loop time of the next probe while not listed
+    gone: bool = False  # the LAN removed it (goodbye or expiry); a late probe result is moot
 
 
 def _same_room(a: RoomAd, b: RoomAd) -> bool:
@@ -186,6 +187,7 @@ class RoomBrowser:
             if change is ServiceStateChange.Removed:
                 instance = self._instances.pop(name, None)
                 if instance is not None:
+                    instance.gone = True
                     if instance.refresh is not None:
                         instance.refresh.cancel()
                     if instance.listed and instance.ad is not None:
@@ -263,7 +265,7 @@ class RoomBrowser:
         attempts = [asyncio.ensure_future(connect(a)) for a in ad.addresses]
         try:
             for attempt in asyncio.as_completed(attempts):
-                with contextlib.suppress(OSError, TimeoutError):
+                with contextlib.suppress(OSError, TimeoutError, ValueError):
                     return await attempt
             return None
         finally:
@@ -291,8 +293,8 @@ class RoomBrowser:
                 answered = await self._reach(ad)
         finally:
             instance.probing = False
-        if instance.ad is not ad or instance.refresh is not None:
-            return  # re-resolved meanwhile; that result wins
+        if instance.gone or instance.ad is not ad or instance.refresh is not None:
+            return  # removed or re-resolved meanwhile; that result wins
         if answered is None:
             if instance.listed:
                 instance.listed = False
