@@ -16,6 +16,7 @@ Spec of the behaviour: lanchat issue #3 ("The client").
 from __future__ import annotations
 
 import queue
+import time
 import tkinter as tk
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -83,6 +84,7 @@ class ChatApp:
         settings_path: where to save settings (None: the per-user default).
         poll_ms: delay between queue checks when idle.
         batch: most events applied per tick.
+        budget_ms: a tick stops taking events after this long, however many it took.
         bell: ring the bell on a mention while the window is not focused.
     """
 
@@ -95,6 +97,7 @@ class ChatApp:
         settings_path: Path | None = None,
         poll_ms: int = 50,
         batch: int = 200,
+        budget_ms: float = 15.0,
         bell: bool = True,
     ) -> None:
         self.root = root
@@ -103,6 +106,7 @@ class ChatApp:
         self.settings_path = settings_path
         self.poll_ms = poll_ms
         self.batch = batch
+        self.budget_ms = budget_ms
         self.bell = bell
         self.model = ChatModel()
         self.servers: dict[str, _Server] = {}  # server_id → connection state
@@ -162,10 +166,13 @@ class ChatApp:
         self._after_id = self.root.after(0, self.drain)
 
     def drain(self) -> None:
-        """Apply up to `batch` queued events, refresh what changed, reschedule."""
+        """Apply up to `batch` queued events (or `budget_ms` worth), refresh what changed,
+        reschedule."""
         self._after_id = None
         if self._closed:
             return
+        deadline = time.perf_counter() + self.budget_ms / 1000
+        backlog = True
         for _ in range(self.batch):
             try:
                 event = self.network.events.get_nowait()
@@ -173,8 +180,8 @@ class ChatApp:
                 backlog = False
                 break
             self.handle(event)
-        else:
-            backlog = not self.network.events.empty()
+            if time.perf_counter() > deadline:
+                break
         self._flush()
         self._after_id = self.root.after(1 if backlog else self.poll_ms, self.drain)
 

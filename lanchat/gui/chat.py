@@ -58,7 +58,9 @@ class ConversationView(ttk.Frame):
             highlightthickness=0,
         )
         scroll = ttk.Scrollbar(left, orient="vertical", command=self.text.yview)
-        self.text.configure(yscrollcommand=scroll.set, state="disabled")
+        self._scroll = scroll
+        self._at_bottom = True  # the view shows the newest line; kept by _scrolled()
+        self.text.configure(yscrollcommand=self._scrolled, state="disabled")
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         body.add(left, weight=5)
@@ -123,7 +125,7 @@ class ConversationView(ttk.Frame):
         """
         if not lines:
             return
-        at_bottom = self.text.yview()[1] >= 0.999
+        at_bottom = self._at_bottom
         self.text.configure(state="normal")
         self._insert(lines[-self.visible_limit :])
         excess = self.line_count() - self.visible_limit
@@ -134,11 +136,24 @@ class ConversationView(ttk.Frame):
             self.text.see("end")
 
     def _insert(self, lines: Iterable[Line]) -> None:
+        # One Text insert call for the whole batch ("insert end chars tags chars tags ..."):
+        # a Tcl round trip per segment made a 200-line batch cost tens of milliseconds.
+        args: list[str | tuple[str, ...]] = []
+        newline = self.text.compare("end-1c", "!=", "1.0")
         for line in lines:
-            if self.text.compare("end-1c", "!=", "1.0"):
-                self.text.insert("end", "\n")
+            if newline:
+                args += ["\n", ()]
+            newline = True
             for seg in line.segments:
-                self.text.insert("end", seg.text, seg.tags)
+                args += [seg.text, seg.tags]
+        if args:
+            self.text.insert("end", *args)
+
+    def _scrolled(self, first: str, last: str) -> None:
+        # Remember whether the newest line is in view from the scroll callback, instead of
+        # asking yview() before every insert (which forces a layout of the whole text).
+        self._at_bottom = float(last) >= 0.999
+        self._scroll.set(first, last)
 
     def line_count(self) -> int:
         """Lines in the Text widget now."""

@@ -7,6 +7,7 @@ against a real `lanchat serve` (tests/gui/test_chat_server.py).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import tkinter as tk
 from collections.abc import Iterator
@@ -131,7 +132,9 @@ def test_a_backlog_is_applied_in_bounded_batches(app: ChatApp) -> None:
     lobby = view(app, "#lobby")
     run_until(app.root, lambda: "line 999" in lobby.contents(), "line 999")
     # every tick takes at most `batch` (200) events, leaving the rest for the next tick
-    assert [t for t in ticks if t] == [800, 600, 400, 200]
+    sizes = [t for t in ticks if t]
+    assert len(sizes) >= 4
+    assert all(0 < a - b <= app.batch for a, b in itertools.pairwise(sizes))
 
 
 def test_background_tab_gets_unread_badge_and_title_count(app: ChatApp) -> None:
