@@ -76,6 +76,8 @@ WANTED_CAPS = (
 HISTORY_LIMIT = 100  # messages asked for on the first join of a room, and per page of a gap
 
 _MAX_SEEN_MSGIDS = 50_000  # msgids remembered for de-duplication (oldest forgotten first)
+_MAX_GAP_TARGETS = 50  # private conversations caught up after a reconnect
+_TARGETS_SPAN_MS = 366 * 24 * 3600 * 1000  # TARGETS end bound: "until now" on any clock
 _MAX_NICK_FALLBACKS = 5  # nick_, nick__ ... before giving up and asking the person
 
 # What to do about each refusal, in plain words (numerics: modern.ircdocs.horse "Numerics").
@@ -251,7 +253,7 @@ class ClientSession:
         self.server_id = server_id
         self.clock = clock
         self.wanted_rooms: dict[str, tuple[str, str]] = {}  # key -> (name, key); kept on reconnect
-        self.last_seen: dict[str, tuple[str | None, int]] = {}  # room key -> (msgid, time_ms)
+        self.last_seen: dict[str, tuple[str | None, int]] = {}  # target key -> (msgid, time_ms)
         self._seen_msgids: OrderedDict[str, None] = OrderedDict()  # for echo/history dedupe
         self._outbox: list[Message] = []
         self._reset_connection()
@@ -279,6 +281,7 @@ class ClientSession:
         self._batches: dict[str, _Batch] = {}
         self._filling_gaps: set[str] = set()  # room keys with a CHATHISTORY AFTER in flight
         self._history_pending: list[str] = []  # targets of unanswered CHATHISTORY, oldest first
+        self._gap_start_ms = 0  # after a reconnect: the newest message seen before the drop
 
     def start(self) -> None:
         """Begin registration on a fresh connection: CAP LS 302, PASS, NICK, USER.
@@ -397,14 +400,18 @@ class ClientSession:
         after a reconnect), or the latest HISTORY_LIMIT messages on the first join."""
         if not self.history_enabled:
             return
-        last = self.last_seen.get(self.fold(room))
-        if last is None:
+        if self.fold(room) in self.last_seen:
+            self._fill_gap(room, 0)
+        else:
             self._ask_history("LATEST", room, "*", HISTORY_LIMIT)
-            return
-        msgid, time_ms = last
+
+    def _fill_gap(self, target: str, since_ms: int) -> None:
+        """Ask for what `target` got after the last message we saw there (or, for a
+        conversation we never saw, after `since_ms`)."""
+        msgid, time_ms = self.last_seen.get(self.fold(target), (None, since_ms))
         bound = f"msgid={msgid}" if msgid else f"timestamp={_format_time(time_ms)}"
-        self._filling_gaps.add(self.fold(room))
-        self._ask_history("AFTER", room, bound, HISTORY_LIMIT)
+        self._filling_gaps.add(self.fold(target))
+        self._ask_history("AFTER", target, bound, HISTORY_LIMIT)
 
     def _ask_history(self, subcommand: str, target: str, bound: str, limit: int) -> None:
         self._history_pending.append(self.fold(target))
@@ -587,7 +594,29 @@ class ClientSession:
         self.welcomed = True
         for name, key in self.wanted_rooms.values():
             self._send("JOIN", name, *_optional(key))
+        if self.history_enabled and self.last_seen:
+            # A reconnect: rooms fill their gaps when rejoined; private conversations are found
+            # with TARGETS, from the newest message we saw. The end bound is far ahead because
+            # our clock need not agree with the server's.
+            self._gap_start_ms = max(time_ms for _, time_ms in self.last_seen.values())
+            start = _format_time(self._gap_start_ms)
+            end = _format_time(self._gap_start_ms + _TARGETS_SPAN_MS)
+            self._send(
+                "CHATHISTORY",
+                "TARGETS",
+                f"timestamp={start}",
+                f"timestamp={end}",
+                str(_MAX_GAP_TARGETS),
+            )
         return [Registered(self.server_id, self.nick, self.network, self.server_name)]
+
+    def _on_chathistory(self, msg: Message) -> list[ClientEvent]:
+        # CHATHISTORY TARGETS <target> <latest timestamp>, one per conversation with news.
+        if len(msg.params) >= 2 and msg.params[0].upper() == "TARGETS":
+            target = msg.params[1]
+            if not self.is_room(target):  # rooms fill their own gaps when rejoined
+                self._fill_gap(target, self._gap_start_ms)
+        return []
 
     def _on_nick_in_use(self, msg: Message) -> list[ClientEvent]:
         # 433 before registration: try nick_, nick__ ... (the person can change it later).
@@ -885,11 +914,10 @@ class ClientSession:
         history: bool,
     ) -> MessageReceived:
         private = not self.is_room(target)
-        if not private:
-            key = self.fold(target)
-            # Older pages (RequestHistory BEFORE) must not move the reconnect point back.
-            if time_ms >= self.last_seen.get(key, (None, 0))[1]:
-                self.last_seen[key] = (msgid, time_ms)
+        key = self.fold(target)
+        # Older pages (RequestHistory BEFORE) must not move the reconnect point back.
+        if time_ms >= self.last_seen.get(key, (None, 0))[1]:
+            self.last_seen[key] = (msgid, time_ms)
         return MessageReceived(
             self.server_id,
             target=target,
@@ -924,7 +952,8 @@ class ClientSession:
         if key in self._history_pending:
             self._history_pending.remove(key)
         full_page = batch.received >= HISTORY_LIMIT and batch.last_msgid is not None
-        if key in self._filling_gaps and full_page and key in self.rooms:
+        still_there = key in self.rooms or not self.is_room(batch.target)
+        if key in self._filling_gaps and full_page and still_there:
             # A full page of a gap after a reconnect: there may be more; ask for the next page.
             self._ask_history("AFTER", batch.target, f"msgid={batch.last_msgid}", HISTORY_LIMIT)
         else:
@@ -954,6 +983,7 @@ _HANDLERS: dict[str, _Handler] = {
     "NOTICE": ClientSession._on_privmsg,
     "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,
+    "CHATHISTORY": ClientSession._on_chathistory,
 }
 
 # Numerics with their own handler (names from modern.ircdocs.horse "Numerics").

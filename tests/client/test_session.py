@@ -507,7 +507,7 @@ def test_reconnect_rejoins_and_asks_only_for_the_gap_without_duplicates() -> Non
     feed(s, ":srv CAP * LS :batch server-time echo-message draft/chathistory")
     feed(s, ":srv CAP * ACK :batch server-time echo-message draft/chathistory")
     feed(s, ":srv 001 alice :hi", ":srv 376 alice :End")
-    assert sent(s)[-1] == "JOIN #lobby"
+    assert "JOIN #lobby" in sent(s)
     feed(s, f":{ALICE} JOIN #lobby")
     assert sent(s) == [f"CHATHISTORY AFTER #lobby msgid=seen1 {HISTORY_LIMIT}"]
     events = feed(
@@ -613,3 +613,37 @@ def test_an_older_history_page_does_not_move_the_reconnect_point_back() -> None:
     s.request_history("#lobby", "new")
     feed(s, *_history_batch("old", "#lobby", [("o1", "older")]))
     assert s.last_seen["#lobby"] == ("new", 1_700_000_400_000)
+
+
+def test_reconnect_catches_up_private_conversations_found_with_targets() -> None:
+    s = joined()
+    feed(s, f"@msgid=p1;time=2023-11-14T22:13:20.000Z :{BOB} PRIVMSG alice :before")
+    s.start()
+    feed(s, ":srv CAP * LS :batch draft/chathistory", ":srv CAP * ACK :batch draft/chathistory")
+    feed(s, ":srv 001 alice :hi", ":srv 376 alice :End")
+    assert sent(s)[-2:] == [
+        "JOIN #lobby",
+        "CHATHISTORY TARGETS timestamp=2023-11-14T22:13:20.000Z "
+        "timestamp=2024-11-14T22:13:20.000Z 50",
+    ]
+    feed(
+        s,
+        ":srv BATCH +t draft/chathistory-targets",
+        "@batch=t :srv CHATHISTORY TARGETS bob 2023-11-14T22:15:00.000Z",
+        "@batch=t :srv CHATHISTORY TARGETS carol 2023-11-14T22:16:00.000Z",
+        "@batch=t :srv CHATHISTORY TARGETS #lobby 2023-11-14T22:16:00.000Z",
+        ":srv BATCH -t",
+    )
+    assert sent(s) == [
+        f"CHATHISTORY AFTER bob msgid=p1 {HISTORY_LIMIT}",
+        f"CHATHISTORY AFTER carol timestamp=2023-11-14T22:13:20.000Z {HISTORY_LIMIT}",
+    ]
+    events = feed(
+        s,
+        ":srv BATCH +h chathistory bob",
+        f"@batch=h;msgid=p1 :{BOB} PRIVMSG alice :before",
+        f"@batch=h;msgid=p2 :{BOB} PRIVMSG alice :while you were away",
+        ":srv BATCH -h",
+    )
+    (missed,) = of_type(events, MessageReceived)
+    assert (missed.target, missed.text, missed.history) == ("bob", "while you were away", True)
