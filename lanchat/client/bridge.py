@@ -90,6 +90,7 @@ class NetworkThread:
         self._running = threading.Event()  # the loop runs and accepts commands
         self._connections: dict[str, ClientConnection] = {}  # server_id -> connection
         self._browser: RoomBrowser | None = None
+        self._browse_lock = asyncio.Lock()  # serialises discovery start/stop (binds on first use)
         self._tasks: set[asyncio.Task[None]] = set()  # keeps spawned tasks alive
 
     # ------------------------------------------------------------------ any thread
@@ -201,6 +202,12 @@ class NetworkThread:
         new.start()
 
     async def _set_browsing(self, on: bool) -> None:
+        # One change at a time: a BrowseRooms arriving while the browser starts must not
+        # start a second one (or close one that is half open).
+        async with self._browse_lock:
+            await self._change_browsing(on)
+
+    async def _change_browsing(self, on: bool) -> None:
         if on and self._browser is None:
             browser = RoomBrowser(self._emit, interfaces=self.interfaces)
             try:
