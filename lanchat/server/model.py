@@ -37,7 +37,9 @@ class User:
     username: str = ""  # from USER (a "~" is not added: there is no ident lookup)
     realname: str = ""  # from USER / SETNAME
     registered: bool = False  # 001 was sent
-    caps: set[str] = field(default_factory=set)  # enabled IRCv3 capabilities
+    # Enabled IRCv3 capabilities. Immutable: most clients never change them, and the empty
+    # frozenset is shared, which saves a set per idle connection (issue #4, memory).
+    caps: frozenset[str] = frozenset()
     cap_version: int = 0  # highest CAP LS version seen (302 enables values and cap-notify)
     cap_negotiating: bool = False  # CAP LS/REQ seen and no CAP END yet: registration waits
     password_ok: bool = False  # PASS matched the server password (or none is configured)
@@ -63,9 +65,10 @@ class User:
         """True if the client enabled capability `cap`."""
         return cap in self.caps
 
-    def caps_changed(self) -> None:
-        """Recompute cached values that depend on `caps`; call after every CAP change."""
-        self.form = tag_form(self.caps)
+    def set_caps(self, caps: frozenset[str]) -> None:
+        """Replace the enabled capabilities and the values cached from them."""
+        self.caps = caps
+        self.form = tag_form(caps)
 
 
 @dataclass(slots=True, eq=False)

@@ -46,8 +46,7 @@ def handle_cap(ctx: Context, msg: Message) -> None:
         version = int(msg.params[1]) if len(msg.params) > 1 and msg.params[1].isdigit() else 0
         user.cap_version = max(user.cap_version, version)
         if version >= 302:
-            user.caps.add("cap-notify")  # implied by 302 (spec "cap-notify")
-            user.caps_changed()
+            user.set_caps(user.caps | {"cap-notify"})  # implied by 302 (spec "cap-notify")
         if not user.registered:
             user.cap_negotiating = True
         for line in cap_ls_replies(server, user.nick, version):
@@ -63,9 +62,7 @@ def handle_cap(ctx: Context, msg: Message) -> None:
         if change is None:
             ctx.reply(Message("CAP", (user.nick, "NAK", text), source=server))
             return
-        user.caps -= change.disable
-        user.caps |= change.enable
-        user.caps_changed()
+        user.set_caps((user.caps - change.disable) | change.enable)
         ctx.reply(Message("CAP", (user.nick, "ACK", text.strip()), source=server))
     elif sub == "END":
         if not user.registered:
