@@ -98,8 +98,9 @@ class Disconnected:
 
 @dataclass(frozen=True, slots=True)
 class ConnectFailed:
-    """The first connection attempt failed; nothing more is tried until the next `Connect`.
-    `reason` is what happened, `hint` plain words saying what to do."""
+    """The first connection did not get us in (nobody answered, or the server turned us away
+    before registration, e.g. a wrong server password); nothing more is tried until the next
+    `Connect`. `reason` is what happened, `hint` plain words saying what to do."""
 
     server_id: str
     reason: str
@@ -245,8 +246,12 @@ class ServerNotice:
 
 @dataclass(frozen=True, slots=True)
 class ServerError:
-    """The server refused something: the numeric `code` ("433"), its `text`, and a `hint` in
-    plain words saying what to do ("That nickname is taken; pick another")."""
+    """Something was refused: `code` is the server's numeric ("433"), a standard reply
+    ("FAIL SETNAME INVALID_REALNAME"), or one of the library's own: "not-connected" (a message
+    typed while the connection is down, or a command for an unknown server_id), "invalid" (a
+    line break or NUL in a command), "discovery" (rooms cannot be listed; server_id is "").
+    `text` says what happened; `hint` says in plain words what to do ("That nickname is taken;
+    pick another"), or is "" when there is nothing to do."""
 
     server_id: str
     code: str
