@@ -314,13 +314,19 @@ class BrowserThread:
     Args:
         callback: called on the browser thread with every RoomEvent.
         interfaces: IP addresses of the interfaces to browse on; empty means all of them.
+        probe_interval_s: how often each listed room's server is checked (see RoomBrowser).
     """
 
     def __init__(
-        self, callback: Callable[[RoomEvent], None], *, interfaces: Sequence[str] = ()
+        self,
+        callback: Callable[[RoomEvent], None],
+        *,
+        interfaces: Sequence[str] = (),
+        probe_interval_s: float = 2.0,
     ) -> None:
         self._callback = callback
         self.interfaces = tuple(interfaces)
+        self.probe_interval_s = probe_interval_s
         self._lock = threading.Lock()  # guards _rooms, written on the browser thread
         self._rooms: dict[str, RoomAd] = {}  # instance -> listed room
         self._thread: threading.Thread | None = None
@@ -367,7 +373,9 @@ class BrowserThread:
     async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
-        browser = RoomBrowser(self._on_event, interfaces=self.interfaces)
+        browser = RoomBrowser(
+            self._on_event, interfaces=self.interfaces, probe_interval_s=self.probe_interval_s
+        )
         try:
             await browser.start()
         except DiscoveryError as e:

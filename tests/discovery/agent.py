@@ -10,9 +10,10 @@ Run inside a network namespace with `ip netns exec NS python tests/discovery/age
                    once the records are announced ("t" is when publish() was called);
                    the next command does not wait for that
             {"op": "withdraw", "room": "#x"} -> {"event": "withdrawn", "room": ...}
+            {"op": "pause"} / {"op": "resume"}: close / reopen the TCP port, records untouched
         EOF on stdin closes the advertiser (goodbye packets) and exits.
 
-    agent.py browse [--interface ADDR] [--fail-first]
+    agent.py browse [--interface ADDR] [--fail-first] [--probe-interval S]
         Prints {"event": "ready"}, then {"event": "added"|"updated"|"removed", "ad": {...},
         "t": <monotonic s>} for every RoomEvent of a BrowserThread, until stdin closes.
         {"op": "rooms"} -> {"event": "rooms", "instances": [...]} from BrowserThread.rooms().
@@ -67,8 +68,14 @@ async def _advertise(args: argparse.Namespace) -> None:
     pending: set[asyncio.Task[None]] = set()
     while line := await reader.readline():
         cmd = json.loads(line)
-        room = cmd["room"]
-        if cmd["op"] == "publish":
+        room = cmd.get("room", "")
+        if cmd["op"] == "pause":  # the server stops answering (its records stay on the LAN)
+            listener.close()
+            _say({"event": "paused"})
+        elif cmd["op"] == "resume":  # ... and answers again, on the same port
+            listener = socket.create_server(("0.0.0.0", port))
+            _say({"event": "resumed"})
+        elif cmd["op"] == "publish":
             t = time.monotonic()
             advertiser.publish(
                 RoomAd(
@@ -108,7 +115,7 @@ def _browse(args: argparse.Namespace) -> None:
             fail_next[0] = False
             raise RuntimeError("a callback bug the browser must survive")
 
-    browser = BrowserThread(report, interfaces=args.interface)
+    browser = BrowserThread(report, interfaces=args.interface, probe_interval_s=args.probe_interval)
     browser.start()
     _say({"event": "ready"})
     for line in sys.stdin:  # the test closes stdin to stop us
@@ -129,6 +136,7 @@ def main() -> None:
     brw = sub.add_parser("browse")
     brw.add_argument("--interface", action="append", default=[])
     brw.add_argument("--fail-first", action="store_true", help="the first callback raises")
+    brw.add_argument("--probe-interval", type=float, default=2.0)
     args = parser.parse_args()
     if args.mode == "advertise":
         asyncio.run(_advertise(args))

@@ -111,6 +111,23 @@ async def test_room_of_a_killed_server_is_removed_by_the_tcp_probe(
 
 
 @pytest.mark.netns
+async def test_room_whose_server_answers_again_is_added_again(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    # A Wi-Fi glitch must not hide a room for the 75 minutes its records live.
+    a, b = pair
+    browser, (advertiser, _) = await asyncio.gather(
+        start_browser(agents, b, "--probe-interval", "0.5"), start_advertiser(agents, a)
+    )
+    advertiser.send(op="publish", room="#lobby")
+    await browser.expect("added", room("#lobby"))
+    advertiser.send(op="pause")
+    await browser.expect("removed", room("#lobby"))
+    advertiser.send(op="resume")
+    await browser.expect("added", room("#lobby"))
+
+
+@pytest.mark.netns
 async def test_closing_the_advertiser_removes_all_its_rooms(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
