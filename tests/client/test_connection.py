@@ -219,6 +219,7 @@ async def test_reconnect_after_server_restart_fills_the_gap_without_duplicates(
         assert loaded.count == 3
         assert bob.texts() == [f"before {i}" for i in range(3)] + [f"missed {i}" for i in range(3)]
         await bob.conn.quit()
+        assert [e for e in bob.seen if isinstance(e, ServerError)] == []
 
 
 async def test_wrong_server_password_is_connect_failed_with_a_password_hint(
