@@ -72,6 +72,7 @@ class ServerState:
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
         self.registered_users = 0  # users past 001 (LUSERS)
         self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
+        self._invisible: tuple[float, int] | None = None  # (clock, count) of +i users, cached
         self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:
@@ -268,6 +269,21 @@ class ServerState:
     def find_room(self, name: str) -> Room | None:
         """The room called `name` (compared casefolded), or None."""
         return self.rooms.get(casefold(name))
+
+    def invisible_users(self) -> int:
+        """How many registered users are +i, counted at most once a second.
+
+        Every welcome burst shows this (RPL_LUSERCLIENT); counting on each registration
+        would make a connection storm quadratic (issue #4), so the count may lag by a second.
+
+        Returns:
+            The number of invisible registered users.
+        """
+        now = self.clock()
+        if self._invisible is None or now - self._invisible[0] >= 1.0:
+            count = sum(1 for u in self.users.values() if u.registered and "i" in u.modes)
+            self._invisible = (now, count)
+        return self._invisible[1]
 
     def new_batch_ref(self) -> str:
         """A batch reference unique for this server run (ircv3 batch)."""

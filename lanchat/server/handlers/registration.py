@@ -220,7 +220,7 @@ def send_lusers(ctx: Context) -> None:
     """
     state = ctx.state
     count, most = state.registered_users, state.max_users
-    invisible = sum(1 for u in state.users.values() if u.registered and "i" in u.modes)
+    invisible = min(state.invisible_users(), count)
     unknown = len(state.users) - count
     ctx.numeric(
         n.RPL_LUSERCLIENT,
