@@ -358,3 +358,15 @@ def test_nick_and_quit_carry_server_time_for_clients_that_asked() -> None:
         msg("@time=2025-11-25T18:00:00.000Z :alice!alice@127.0.0.1 NICK alicia"),
         msg("@time=2025-11-25T18:00:00.000Z :alicia!alice@127.0.0.1 QUIT :Quit: gone"),
     ]
+
+
+def test_lusers_counts_invisible_users_within_a_second() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    alice.send("MODE alice +i")
+    t.clock.advance(1)
+    c = t.connect()
+    c.send("NICK bob")
+    c.send("USER b 0 * :B")
+    luserclient = expect_numeric(c.take(), "251")
+    assert luserclient.params[-1] == "There are 1 users and 1 invisible on 1 servers"
