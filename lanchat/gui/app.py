@@ -103,6 +103,9 @@ class ChatApp:
         self.root = root
         self.network = network
         self.settings = settings
+        # What the settings file holds: a nick or theme given on the command line differs
+        # from it, and is written once it is used.
+        self._stored = settings_mod.load(settings_path)
         self.settings_path = settings_path
         self.poll_ms = poll_ms
         self.batch = batch
@@ -147,7 +150,10 @@ class ChatApp:
         self.tabs = ttk.Notebook(self.root)
         self.tabs.pack(fill="both", expand=True)
         self.rooms_page = RoomsPage(
-            self.tabs, self.settings.nick, self.join_room, lambda: self.tabs.select(1)
+            self.tabs,
+            self.settings.nick,
+            self.join_room,
+            lambda: self.tabs.select(1),  # type: ignore[no-untyped-call]
         )
         self.connect_page = ConnectPage(
             self.tabs, self.settings.nick, self.settings.recent, self.connect_manually
@@ -194,7 +200,7 @@ class ChatApp:
         for key in self._dirty:
             conv, view = self.model.conversations.get(key), self.views.get(key)
             if conv is not None and view is not None:
-                self.tabs.tab(view, text=conv.title())
+                self.tabs.tab(view, text=conv.title())  # type: ignore[no-untyped-call]
         self._dirty.clear()
         self.root.title(self.model.window_title())
 
@@ -251,7 +257,7 @@ class ChatApp:
 
     def show_tab(self, conv: Conversation) -> None:
         """Bring `conv`'s tab to the front (and count it as seen from now on)."""
-        self.tabs.select(self._ensure_view(conv))
+        self.tabs.select(self._ensure_view(conv))  # type: ignore[no-untyped-call]
         self.model.activate(conv.key)
         self.input.set_enabled(True)
         self._dirty.add(conv.key)
@@ -532,11 +538,12 @@ class ChatApp:
             s = s.with_theme(theme)
         if recent is not None:
             s = s.with_recent(recent)
-        if s != self.settings:
-            self.settings = s
+        self.settings = s
+        if s != self._stored:
             problem = settings_mod.save(s, self.settings_path)
             if problem:
                 self.set_status(problem)
+            self._stored = s
 
     def set_status(self, text: str) -> None:
         self.status.configure(text=text)
@@ -562,7 +569,7 @@ class ChatApp:
 
     def _tab_changed(self, _event: object) -> None:
         try:
-            selected = self.tabs.nametowidget(self.tabs.select())
+            selected = self.tabs.nametowidget(self.tabs.select())  # type: ignore[no-untyped-call]
         except (KeyError, tk.TclError):
             return
         key = next((k for k, v in self.views.items() if v is selected), "")

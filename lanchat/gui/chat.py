@@ -15,6 +15,7 @@ import tkinter as tk
 import webbrowser
 from collections.abc import Callable, Iterable, Sequence
 from tkinter import ttk
+from typing import Any
 
 from lanchat.gui.theme import Palette, transcript_font
 from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, Completer, InputHistory, Line
@@ -147,9 +148,10 @@ class ConversationView(ttk.Frame):
             for seg in line.segments:
                 args += [seg.text, seg.tags]
         if args:
-            self.text.insert("end", *args)
+            insert: Any = self.text.insert  # typeshed allows one chars/tags pair; Tk takes many
+            insert("end", *args)
 
-    def _scrolled(self, first: str, last: str) -> None:
+    def _scrolled(self, first: float | str, last: float | str) -> None:
         # Remember whether the newest line is in view from the scroll callback, instead of
         # asking yview() before every insert (which forces a layout of the whole text).
         self._at_bottom = float(last) >= 0.999
@@ -220,7 +222,9 @@ class InputBar(ttk.Frame):
         self.var = tk.StringVar(self)
         self.entry = ttk.Entry(self, textvariable=self.var, font=transcript_font(self))
         self.entry.pack(side="left", fill="x", expand=True)
-        self.send_button = ttk.Button(self, text="Send", style="Accent.TButton", command=self.send)
+        self.send_button = ttk.Button(
+            self, text="Send", style="Accent.TButton", command=self.submit
+        )
         self.send_button.pack(side="left", padx=(6, 0))
         self.entry.bind("<Return>", self._on_return)
         self.entry.bind("<KP_Enter>", self._on_return)
@@ -229,7 +233,8 @@ class InputBar(ttk.Frame):
         self.entry.bind("<Tab>", self._on_tab)
         self.entry.bind("<Key>", self._on_other_key, add="+")
 
-    def send(self) -> None:
+    def submit(self) -> None:
+        """Send the typed line (Return or the Send button); blank lines are ignored."""
         text = self.var.get()
         if not text.strip():
             return
@@ -243,7 +248,7 @@ class InputBar(ttk.Frame):
         self.send_button.configure(state=state)
 
     def _on_return(self, _event: tk.Event[ttk.Entry]) -> str:
-        self.send()
+        self.submit()
         return "break"
 
     def _set(self, text: str, cursor: int | None = None) -> None:

@@ -27,6 +27,7 @@ class RawClient:
     def __init__(self, port: int, nick: str) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
         self.lines: list[str] = []
+        self._arrived = threading.Condition()  # notified on every received line
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.send(f"NICK {nick}", f"USER {nick} 0 * :{nick}")
@@ -43,7 +44,9 @@ class RawClient:
                 line = raw.decode("utf-8", "replace")
                 if line.startswith("PING"):
                     self.send("PONG" + line[4:])
-                self.lines.append(line)
+                with self._arrived:
+                    self.lines.append(line)
+                    self._arrived.notify_all()
 
     def _recv(self) -> bytes:
         try:
@@ -53,6 +56,14 @@ class RawClient:
 
     def saw(self, text: str) -> bool:
         return any(text in line for line in list(self.lines))
+
+    def wait_for(self, text: str, timeout_s: float = 20.0) -> None:
+        """Block until a received line contains `text` (for tests without a Tk loop)."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: self.saw(text), timeout_s):
+                raise AssertionError(
+                    f"no line with {text!r} within {timeout_s}s: {self.lines[-5:]}"
+                )
 
     def close(self) -> None:
         self.sock.close()
