@@ -788,7 +788,9 @@ class ClientSession:
             return []
         room.topic_pending = False
         setter = _nick_of(msg.params[2])
-        when = int(msg.params[3]) * 1000 if msg.params[3].isdigit() else 0
+        when = (
+            int(msg.params[3]) * 1000 if msg.params[3].isascii() and msg.params[3].isdigit() else 0
+        )
         return [TopicChanged(self.server_id, room.name, room.topic, setter, when)]
 
     def _on_topic(self, msg: Message) -> list[ClientEvent]:

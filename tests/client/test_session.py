@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from lanchat.client.events import (
     AwayChanged,
     ClientEvent,
@@ -26,7 +29,7 @@ from lanchat.client.events import (
     UserQuit,
 )
 from lanchat.client.session import HISTORY_LIMIT, ClientSession, hint_for, split_text
-from lanchat.protocol import parse
+from lanchat.protocol import Message, parse
 
 T = TypeVar("T")
 NOW_S = 1_700_000_000.0
@@ -647,3 +650,35 @@ def test_reconnect_catches_up_private_conversations_found_with_targets() -> None
     )
     (missed,) = of_type(events, MessageReceived)
     assert (missed.target, missed.text, missed.history) == ("bob", "while you were away", True)
+
+
+_VERBS = [
+    "PING", "ERROR", "CAP", "JOIN", "PART", "KICK", "QUIT", "NICK", "TOPIC", "MODE", "AWAY",
+    "INVITE", "PRIVMSG", "NOTICE", "BATCH", "FAIL", "CHATHISTORY", "001", "005", "305", "306",
+    "332", "333", "353", "366", "376", "421", "422", "433", "475", "999",
+]  # fmt: skip
+_WORDS = st.sampled_from(
+    ["alice", "bob", "#lobby", "*", "+b1", "-b1", "LS", "ACK", "NAK", "NEW", "DEL", "TARGETS",
+     "chathistory", "+ov", "-o", "@+bob", "1700000000", "x!y@z", "\x01ACTION", ""]
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Message,
+            command=st.sampled_from(_VERBS),
+            params=st.lists(st.one_of(_WORDS, st.text(max_size=12)), max_size=5).map(tuple),
+            source=st.one_of(st.none(), st.sampled_from([ALICE, BOB, "srv", "!@"])),
+            tags=st.dictionaries(st.sampled_from(["msgid", "time", "batch"]), _WORDS, max_size=3),
+        ),
+        max_size=30,
+    )
+)
+def test_any_sequence_of_server_messages_is_handled_without_an_exception(
+    msgs: list[Message],
+) -> None:
+    s = joined()
+    for msg in msgs:
+        assert isinstance(s.feed(msg), list)
