@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-from zeroconf import ServiceInfo
-from zeroconf._utils.name import service_type_name
+from zeroconf import ServiceInfo, service_type_name
 
 from lanchat.discovery.records import (
     INSTANCE_MAX_BYTES,
