@@ -22,7 +22,7 @@ from typing import Any
 from lanchat.discovery.browser import RoomAdded, RoomBrowser, RoomEvent, RoomUpdated
 from lanchat.discovery.records import RoomAd
 
-__all__ = ["NO_ROOMS", "run_rooms"]
+__all__ = ["NO_ROOMS", "format_table", "run_rooms", "to_json"]
 
 NO_ROOMS = "No rooms found on the LAN (is a lanchat server running, and on this network?)"
 _HEADER = ("ROOM", "HOST", "ADDRESS", "USERS", "KEY", "TOPIC")
