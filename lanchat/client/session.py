@@ -29,7 +29,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from lanchat.client.events import (
     AwayChanged,
@@ -178,8 +178,11 @@ def _time_ms(msg: Message, clock: Callable[[], float]) -> int:
     stamp = msg.tags.get("time")
     if stamp:
         try:
-            return int(datetime.fromisoformat(stamp).timestamp() * 1000)
-        except ValueError:
+            when = datetime.fromisoformat(stamp)
+            if when.tzinfo is None:  # the spec says UTC; a stamp without "Z" is still UTC
+                when = when.replace(tzinfo=UTC)
+            return int(when.timestamp() * 1000)
+        except (ValueError, OverflowError):
             pass  # a malformed tag is no reason to drop the message: use our clock
     return int(clock() * 1000)
 

@@ -682,3 +682,13 @@ def test_any_sequence_of_server_messages_is_handled_without_an_exception(
     s = joined()
     for msg in msgs:
         assert isinstance(s.feed(msg), list)
+
+
+def test_malformed_or_zoneless_server_time_is_handled() -> None:
+    s = joined()
+    times = []
+    for stamp in ("2023-11-14T22:13:20", "yesterday", "0001-01-01T00:00:00"):
+        (event,) = feed(s, f"@time={stamp} :{BOB} PRIVMSG #lobby :hi")
+        assert isinstance(event, MessageReceived)
+        times.append(event.time_ms)
+    assert times[:2] == [1_700_000_000_000, int(NOW_S * 1000)]
