@@ -6,7 +6,19 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.discovery.netns import Agent, Namespace, host_link, namespace_pair
+from tests.discovery.netns import (
+    Agent,
+    Namespace,
+    host_link,
+    namespace_pair,
+    remove_stale_namespaces,
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stale_namespaces() -> None:
+    """Clean up after an earlier run that was killed before its teardown."""
+    remove_stale_namespaces()
 
 
 @pytest.fixture

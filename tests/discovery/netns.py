@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -65,6 +66,20 @@ def _setup_end(namespace: str | None, device: str, address: str) -> None:
     _ip(*where, "link", "set", device, "multicast", "on", "up")
     if namespace:
         _ip(*where, "link", "set", "lo", "up")
+
+
+def remove_stale_namespaces() -> None:
+    """Delete namespaces left by an earlier test run that was killed before its teardown.
+
+    Only names this module makes (`lc-a-PID-N`, `lc-b-...`, `lc-h-...`) whose process is gone;
+    deleting a namespace also deletes the veth pair it holds an end of.
+    """
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    for line in listing.stdout.splitlines():
+        name = line.split()[0] if line.split() else ""
+        match = re.fullmatch(r"lc-[abh]-(\d+)-\d+", name)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
 
 
 @contextlib.contextmanager
