@@ -139,6 +139,7 @@ def wait(root: tk.Tk, predicate: Callable[[], bool], timeout_s: float, what: str
 
     root.after(0, check)
     root.wait_variable(done)
+    check = None  # type: ignore[assignment]  # break the closure's cycle so `done` is freed here
     if done.get() == "timeout":
         raise SystemExit(f"bench_gui: timed out waiting for {what}")
 

@@ -152,8 +152,9 @@ class KeyDialog(tk.Toplevel):
         ttk.Label(frame, text=f"{room} is locked. Type its key (ask whoever runs it):").pack(
             anchor="w"
         )
-        self.key = tk.StringVar(self)
-        self.entry = ttk.Entry(frame, textvariable=self.key, show="•", width=32)
+        # No tk.StringVar: a Tk variable freed later by a garbage collection on the network
+        # thread would raise there; the entry holds the text itself.
+        self.entry = ttk.Entry(frame, show="•", width=32)
         self.entry.pack(fill="x", pady=(8, 4))
         self.problem = ttk.Label(frame, text="", style="Error.TLabel")
         self.problem.pack(anchor="w")
@@ -167,7 +168,7 @@ class KeyDialog(tk.Toplevel):
         self.entry.focus_set()
 
     def submit(self) -> None:
-        key = self.key.get()
+        key = self.entry.get()
         if not key or " " in key:
             self.problem.configure(text="Type the key (it has no spaces).")
             return

@@ -274,7 +274,7 @@ def test_locked_room_asks_for_its_key_before_joining(app: ChatApp) -> None:
     assert len(dialogs) == 1
     dialogs[0].ok.invoke()
     assert dialogs[0].problem.cget("text") == "Type the key (it has no spaces)."
-    dialogs[0].key.set("hunter2")
+    dialogs[0].entry.insert(0, "hunter2")
     dialogs[0].ok.invoke()
     assert "127.0.0.1:1" in app.servers
     # nobody listens on port 1: the refusal comes back in plain words
