@@ -12,6 +12,7 @@ Put it in a module of lanchat/server/handlers/ (one module per area). Every modu
 imported by `load_handlers()` when a ServerState is built, so decorating is all it takes::
 
     from lanchat.protocol import numerics as n
+    from lanchat.protocol.message import Message
     from lanchat.server.dispatch import Context, command
 
     # TOPIC <channel> [<topic>]
