@@ -181,7 +181,7 @@ class ClientConnection:
                     self.emit(ConnectFailed(self.server_id, reason, refusal))
                     return
             delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
-            self.emit(Disconnected(self.server_id, reason, True, round(delay, 1)))
+            self.emit(Disconnected(self.server_id, reason, True, delay))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()

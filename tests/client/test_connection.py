@@ -16,6 +16,7 @@ from lanchat.client.connection import ClientConnection, backoff_s
 from lanchat.client.events import (
     ClientEvent,
     ConnectFailed,
+    Connecting,
     Disconnected,
     HistoryLoaded,
     Join,
@@ -260,3 +261,22 @@ async def test_a_line_break_in_a_topic_is_refused_before_anything_is_sent(
         alice.conn.handle(SetTopic("alice", "#lobby", "one line"))
         topic = await alice.expect(TopicChanged)
         assert (topic.topic, topic.setter) == ("one line", "alice")
+
+
+async def test_lost_server_is_retried_with_growing_delays_until_it_is_back(
+    tmp_path: Path,
+) -> None:
+    config = server_config(tmp_path / "data")
+    async with running_server(config) as server:
+        port = server.port
+        p = Peer(port, "alice", backoff_initial_s=0.05, rng=lambda: 0.5)
+        p.conn.start()
+        await p.ready()
+    # The server is gone: every attempt is refused and the wait doubles.
+    delays = [(await p.expect(Disconnected)).retry_in_s for _ in range(3)]
+    assert delays == [0.05, 0.1, 0.2]
+    assert [e.attempt for e in p.seen if isinstance(e, Connecting)][:3] == [1, 2, 3]
+    config = server_config(tmp_path / "data", server={"port": port})
+    async with running_server(config):
+        await p.ready()  # back, and in #lobby again
+        await p.conn.quit()
