@@ -50,6 +50,7 @@ __all__ = [
 ]
 
 _READY = re.compile(r"^ready: port (\d+)\s*$")
+_JOIN_URL = re.compile(r"irc://(\S+?:\d+)/")  # the join URLs `lanchat serve` prints
 _OUTPUT_LINES = 30  # lines of child output kept for error reports
 
 
@@ -75,9 +76,21 @@ class HostedRoom:
         self.process: subprocess.Popen[str] | None = None
         self.stop_requested = False  # True once stop() was called: the exit is expected
 
+    def join_addresses(self) -> list[str]:
+        """The "address:port" pairs the server printed as join URLs (irc://ADDR:PORT/#room),
+        one per LAN address of this machine, in its order."""
+        found: list[str] = []
+        for line in list(self.output):
+            m = _JOIN_URL.search(line)
+            if m and m.group(1) not in found:
+                found.append(m.group(1))
+        return found
+
     def join_address(self, host: str) -> str:
-        """What people type to connect by hand: "host:port" (port "?" until ready)."""
-        return f"{host}:{self.port or '?'}"
+        """What people type to connect by hand: the server's first join address, else
+        "host:port" (port "?" until ready)."""
+        addresses = self.join_addresses()
+        return addresses[0] if addresses else f"{host}:{self.port or '?'}"
 
     def error_line(self) -> str:
         """The child's own explanation of a failure: its "lanchat: error:" line if any, else

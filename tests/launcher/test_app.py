@@ -69,8 +69,8 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
         launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
     )
     port = launcher.supervisor.hosted()[0].port
-    assert launcher.hosted_rows() == [("#party", f"testhost:{port}", "-", "running")]
-    assert launcher.status.cget("text") == f"#party is open at testhost:{port}."
+    assert launcher.hosted_rows() == [("#party", f"127.0.0.1:{port}", "-", "running")]
+    assert launcher.status.cget("text") == f"#party is open at 127.0.0.1:{port}."
     # the room's own advertisement carries its user count
     post(
         launcher,

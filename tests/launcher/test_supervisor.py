@@ -62,6 +62,8 @@ def test_started_room_reports_ready_and_serves_irc(supervisor: Supervisor) -> No
     assert event == RoomReady(hosted)
     assert hosted.port > 0 and hosted.state == "running"
     assert supervisor.hosted() == [hosted]
+    assert hosted.join_addresses() == [f"127.0.0.1:{hosted.port}"]
+    assert hosted.join_address("pc") == f"127.0.0.1:{hosted.port}"
     got = irc_lines(hosted.port, "NICK amy", "USER amy 0 * :Amy", "JOIN #party", until=" 366 ")
     assert any(" JOIN " in line and "#party" in line for line in got)
 
