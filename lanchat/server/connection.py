@@ -202,6 +202,8 @@ class Hub:
         self.loop.call_soon(self._drop_now, conn, reason)
 
     def _drop_now(self, conn: IrcConnection, reason: str) -> None:
+        if conn.conn_id not in self.connections:
+            return  # the peer went away on its own in the meantime
         transport = conn.transport
         log.info("dropped %s (connection %d): %s", conn.ip, conn.conn_id, reason)
         if reason == SENDQ_EXCEEDED:
