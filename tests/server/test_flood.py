@@ -69,12 +69,12 @@ def test_bucket_refills_to_the_burst_and_no_further() -> None:
     flood = make(clock)
     flood.submit([1, 2, 3])
     clock.advance(3600.0)
-    assert flood.submit(range(10, 15)) == [10, 11, 12]
+    assert flood.submit(list(range(10, 15))) == [10, 11, 12]
 
 
 def test_excess_flood_countermeasure_overflows_past_max_delayed_lines() -> None:
     flood = make(FakeClock())
-    flood.submit(range(3 + 4))
+    flood.submit(list(range(3 + 4)))
     assert flood.waiting == 4
     assert not flood.overflowed
     flood.submit([99])
