@@ -50,7 +50,7 @@ from lanchat.client.events import (
     UserQuit,
 )
 from lanchat.protocol import Message, parse
-from lanchat.protocol.casemap import casefold_ascii, casefold_rfc1459
+from lanchat.protocol.casemap import casefold_ascii, casefold_rfc1459, is_valid_nick
 
 __all__ = ["HISTORY_LIMIT", "WANTED_CAPS", "ClientSession", "hint_for", "split_text"]
 
@@ -617,7 +617,8 @@ class ClientSession:
         # CHATHISTORY TARGETS <target> <latest timestamp>, one per conversation with news.
         if len(msg.params) >= 2 and msg.params[0].upper() == "TARGETS":
             target = msg.params[1]
-            if not self.is_room(target):  # rooms fill their own gaps when rejoined
+            # Rooms fill their own gaps when rejoined; anything else must be a nick.
+            if not self.is_room(target) and is_valid_nick(target, nicklen=len(target)):
                 self._fill_gap(target, self._gap_start_ms)
         return []
 
