@@ -247,7 +247,13 @@ class ClientConnection:
             log.warning("%s: dropped a malformed line from the server: %s", self.server_id, e)
             return []
         log.debug("%s < %s", self.server_id, msg.to_line())
-        return self.session.feed(msg)
+        try:
+            return self.session.feed(msg)
+        except Exception:
+            # A bug in the session must not silently end the connection (the window would
+            # wait forever): log it with its traceback and carry on with the next line.
+            log.exception("%s: could not handle %r", self.server_id, msg.to_line())
+            return []
 
     def _flush(self) -> None:
         """Write what the session queued (dropped while not connected: the session sends what
