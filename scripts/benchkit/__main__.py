@@ -173,10 +173,11 @@ def run_one(
         try:
             result = _run_async(jobs[scenario]())
         except (loadgen.SetupFailed, OSError, TimeoutError) as e:
-            result = {"error": f"{type(e).__name__}: {e}"}
+            result = {"error": f"{type(e).__name__}: {e} (server log: {srv.log_tail(2)})"}
         if srv.proc.poll() is not None:
             result = {"error": f"server died ({srv.proc.returncode}): {srv.log_tail(2)}"}
-        return result
+        # The machine is shared: the load average says how much CPU the run had to share.
+        return {**result, "loadavg_1m": os.getloadavg()[0]}
 
 
 def _machine() -> dict[str, Any]:

@@ -286,7 +286,9 @@ log {{ use_logging = no; }};
     inner = (
         f"mount --bind {tmp}/resolv.conf /etc/resolv.conf"
         f" && mount --bind {ROOT}/usr/lib/ircd-hybrid /usr/lib/ircd-hybrid"
-        f" && {{ {sys.executable} -m benchkit.nxdns {dns} & }}"
+        f" && {{ {sys.executable} -m benchkit.nxdns {dns} {tmp}/nxdns.ready & }}"
+        # hybrid must not ask before the responder listens: a lost query costs a 4 s timeout
+        f" && while [ ! -e {tmp}/nxdns.ready ]; do sleep 0.02; done"
         f" && exec setpriv --reuid={NOBODY}"
         f" --regid={NOBODY} --clear-groups {binary} -foreground -configfile {conf}"
         f" -pidfile {tmp}/hybrid.pid -logfile {tmp}/hybrid.log {' '.join(args)}"
