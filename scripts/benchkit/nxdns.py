@@ -2,9 +2,9 @@
 
 Layer: standard library only. ircd-hybrid always looks up the reverse DNS name of each client
 and waits for the answer before it registers them; there is no setting to turn that off.
-Started next to hybrid (`python -m benchkit.nxdns ADDR READY_FILE`) on a loopback address that hybrid's
-private /etc/resolv.conf names, it keeps those lookups on 127.0.0.0/8 and instant, so the
-benchmark measures the IRC server rather than a DNS timeout. It exits when its parent does.
+Started next to hybrid (`python -m benchkit.nxdns ADDR READY_FILE`) on a loopback address that
+hybrid's private /etc/resolv.conf names, it keeps those lookups on 127.0.0.0/8 and instant, so
+the benchmark measures the IRC server rather than a DNS timeout. It exits when its parent does.
 """
 
 from __future__ import annotations
