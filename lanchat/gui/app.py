@@ -140,6 +140,8 @@ class ChatApp:
         self.close_tab_button.pack(side="right", padx=4, pady=2)
         self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
         self.theme_button.pack(side="right", padx=4, pady=2)
+        # shown only while a connection waits to reconnect
+        self.retry_button = ttk.Button(bar, text="Retry now", command=self.retry_now)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
         self.input.pack(side="bottom", fill="x")
         self.input.set_enabled(False)
@@ -284,6 +286,7 @@ class ChatApp:
         self.model.nicks[e.server_id] = e.nick
         self.hide_banner()
         self.set_status(f"Connected to {srv.label} as {e.nick}.")
+        self._show_retry()
         if was_reconnecting:
             self._note_server(e.server_id, "Reconnected; missed messages are filled in.")
 
@@ -298,6 +301,7 @@ class ChatApp:
             srv.state = "closed"
             text = f"Disconnected from {srv.label} ({e.reason})."
         self.set_status(text)
+        self._show_retry()
         for conv in self.model.conversations.values():
             if conv.server_id == e.server_id and conv.kind == "room" and conv.joined:
                 self._note(e.server_id, conv.name, text, tag="error")
@@ -497,6 +501,19 @@ class ChatApp:
         if isinstance(cmd, ev.Quit):
             self.close()
 
+    def retry_now(self) -> None:
+        """Reconnect every waiting connection now instead of after its backoff delay."""
+        for server_id, srv in self.servers.items():
+            if srv.state == "reconnecting":
+                self.network.submit(ev.Reconnect(server_id))
+
+    def _show_retry(self) -> None:
+        waiting = any(s.state == "reconnecting" for s in self.servers.values())
+        if waiting and not self.retry_button.winfo_manager():
+            self.retry_button.pack(side="right", padx=4, pady=2)
+        elif not waiting:
+            self.retry_button.pack_forget()
+
     def close_current_tab(self) -> None:
         """Leave the room (or close the conversation) in front."""
         conv = self.model.conversations.get(self.model.active)
@@ -655,5 +672,8 @@ def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str |
     app.start()
     if address is not None:
         app.connect(address[0], address[1], settings.nick, rooms=rooms or ("#lobby",))
-    root.mainloop()
+    try:
+        root.mainloop()
+    finally:
+        app.close()  # after Ctrl-C too: the servers get a QUIT, not a dropped connection
     return EXIT_OK

@@ -359,7 +359,8 @@ def run() -> int:
         ) from None
     room_events: queue.SimpleQueue[Any] = queue.SimpleQueue()
     browser = BrowserThread(room_events.put)
-    app = LauncherApp(root, Supervisor(), room_events, theme=settings_mod.load().theme)
+    supervisor = Supervisor()
+    app = LauncherApp(root, supervisor, room_events, theme=settings_mod.load().theme)
     try:
         browser.start()
     except LanchatError as e:
@@ -369,4 +370,5 @@ def run() -> int:
         root.mainloop()
     finally:
         browser.stop()
+        supervisor.stop_all()  # after Ctrl-C too: hosted rooms never outlive the launcher
     return EXIT_OK

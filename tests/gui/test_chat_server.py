@@ -15,8 +15,9 @@ from lanchat.gui.app import ChatApp
 from lanchat.gui.chat import ConversationView
 from lanchat.gui.settings import Settings
 from lanchat.gui.viewmodel import conversation_key
-from lanchat.launcher.supervisor import HostedRoom, RoomReady, Supervisor
+from lanchat.launcher.supervisor import HostedRoom, RoomReady, RoomStopped, Supervisor
 from tests.gui.tk_support import focus, run_until, tk_root
+from tests.support import free_port
 
 pytestmark = pytest.mark.gui
 
@@ -162,3 +163,43 @@ def test_server_going_away_shows_reconnecting(app: ChatApp, tmp_path: Path) -> N
         app.root, lambda: "retrying" in app.status.cget("text"), lambda: app.status.cget("text")
     )
     assert app.status.cget("text").startswith(f"Connection to 127.0.0.1:{hosted.port} lost")
+
+
+def test_gap_after_a_server_restart_is_filled_once(tmp_path: Path) -> None:
+    port = free_port()
+    sup = Supervisor(data_root=tmp_path / "h", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    hosted = sup.start("#party", port=port)
+    assert isinstance(sup.events.get(timeout=20), RoomReady)
+    # a long backoff, so the gap is certain; "Retry now" ends it when the test is ready
+    net = NetworkThread(browse=False, backoff_initial_s=60)
+    net.start()
+    try:
+        with tk_root() as root:
+            app = ChatApp(root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json")
+            app.start()
+            app.connect("127.0.0.1", port, "alice", rooms=("#party",))
+            view = party(app, port)
+            bob = RawClient(port, "bob")
+            bob.send("JOIN #party", "PRIVMSG #party :before the restart")
+            run_until(app.root, lambda: "before the restart" in view.contents(), view.contents)
+            bob.close()
+            sup.stop(hosted)
+            assert isinstance(sup.events.get(timeout=20), RoomStopped)
+            run_until(app.root, lambda: "retrying" in app.status.cget("text"), "retry status")
+            assert app.retry_button.winfo_manager() == "pack"
+            hosted = sup.start("#party", port=port)  # same data directory: same history
+            assert isinstance(sup.events.get(timeout=20), RoomReady)
+            bob = RawClient(port, "bob")
+            # PONG comes after the message is stored (a Send after a Persist waits for it)
+            bob.send("JOIN #party", "PRIVMSG #party :during the gap", "PING :stored")
+            bob.wait_for("PONG")
+            app.retry_button.invoke()
+            run_until(app.root, lambda: "during the gap" in view.contents(), view.contents)
+            assert view.contents().count("before the restart") == 1
+            assert view.contents().count("during the gap") == 1
+            assert app.retry_button.winfo_manager() == ""
+            bob.close()
+            app.close()
+    finally:
+        net.stop()
+        sup.stop_all()
