@@ -15,6 +15,7 @@ import asyncio
 import os
 import platform
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -231,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (1 if args.quick else 3)
     sz = sizes(args.quick, args.duration)
     nofile = servers.raise_nofile()
+    # SIGTERM unwinds like Ctrl-C, so every started server is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(128 + signal.SIGTERM))
     args.out.mkdir(parents=True, exist_ok=True)
 
     cached: dict[str, Path] = {}
