@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,22 +49,25 @@ class Sizes:
 
 def sizes(quick: bool, duration_s: float) -> Sizes:
     """The issue's sizes (duration_s per measured run), or seconds-long ones for --quick."""
+    measured, warmup, drain = (0.3, 0.1, 3.0) if quick else (duration_s, 1.0, 10.0)
+
+    def t(load: Load) -> Load:
+        return replace(load, duration_s=measured, warmup_s=warmup, drain_s=drain)
+
     if quick:
-        d = dict(duration_s=0.3, warmup_s=0.1, drain_s=3.0)
         return Sizes(
-            fanout=Load(n=20, senders=4, window=16, **d),
-            latency=Load(n=20, senders=4, rate=100, **d),
-            bigroom=Load(n=60, senders=4, rate=40, **d),
+            fanout=t(Load(n=20, senders=4, window=16)),
+            latency=t(Load(n=20, senders=4, rate=100)),
+            bigroom=t(Load(n=60, senders=4, rate=40)),
             memory=Load(n=40),
             storm=Load(n=20, drain_s=10.0),
             history_messages=5000,
             history_queries=2,
         )
-    d = dict(duration_s=duration_s, warmup_s=1.0, drain_s=10.0)
     return Sizes(
-        fanout=Load(n=200, senders=20, window=400, **d),
-        latency=Load(n=200, senders=20, rate=200, **d),
-        bigroom=Load(n=2000, senders=20, rate=100, **d),
+        fanout=t(Load(n=200, senders=20, window=400)),
+        latency=t(Load(n=200, senders=20, rate=200)),
+        bigroom=t(Load(n=2000, senders=20, rate=100)),
         memory=Load(n=5000),
         storm=Load(n=2000, drain_s=60.0),
         history_messages=1_000_000,

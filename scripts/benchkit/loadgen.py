@@ -173,7 +173,9 @@ class Swarm:
             await joined
         return c
 
-    async def setup(self, join: bool = True, concurrency: int = 8, timeout_s: float = 300.0):
+    async def setup(
+        self, join: bool = True, concurrency: int = 8, timeout_s: float = 300.0
+    ) -> None:
         """Connect, register and join all N clients, then sync: every client's backlog read.
 
         Few clients connect at a time: ngIRCd listens with a backlog of 10, and connections
@@ -400,7 +402,7 @@ async def history(port: int, room: str, queries: int, limit: int) -> dict[str, f
         writer.write(b"CAP LS 302\r\n")
         caps = (await _read_until(reader, lambda line: b" LS " in line)).split(b" :", 1)[-1]
         offered = {c.split(b"=")[0] for c in caps.split()}
-        want = [c for c in (b"batch", b"draft/chathistory", b"server-time", b"message-tags")]
+        want = (b"batch", b"draft/chathistory", b"server-time", b"message-tags")
         writer.write(b"CAP REQ :" + b" ".join(c for c in want if c in offered) + b"\r\n")
         writer.write(b"NICK hist\r\nUSER hist 0 * :bench\r\nCAP END\r\n")
         await _read_until(reader, lambda line: b" 001 " in line)

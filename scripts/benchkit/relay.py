@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Callable
 
 _NAME = b"relay.bench"
 
@@ -107,12 +108,13 @@ async def _serve(port: int) -> None:
 
 def main() -> None:
     """Serve on 127.0.0.1:PORT (argv[1]) until killed."""
+    factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
     try:
         import uvloop
 
         factory = uvloop.new_event_loop
     except ImportError:
-        factory = asyncio.new_event_loop
+        pass
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(_serve(int(sys.argv[1])))
 
