@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
 import shutil
@@ -202,6 +203,30 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def _report_saved(files: list[Path], chosen: list[str], out: Path) -> int:
+    """Merge the results of saved JSON files; print the table; save the merged JSON and PNG."""
+    merged: report.Results = {}
+    metas = []
+    for f in files:
+        data = json.loads(f.read_text())
+        metas.append(data["meta"])
+        for scenario, per_server in data["results"].items():
+            for name, runs in per_server.items():
+                merged.setdefault(scenario, {}).setdefault(name, []).extend(runs)
+    order = [s for s in ALL_SCENARIOS if s in merged]
+    merged = {s: merged[s] for s in order}
+    names = [n for n in chosen if any(n in per for per in merged.values())]
+    text = report.table(merged, names)
+    out.mkdir(parents=True, exist_ok=True)
+    report.save_json(
+        out / "merged.json", {"merged_from": [str(f) for f in files], "metas": metas}, merged
+    )
+    (out / "merged.md").write_text(text)
+    print(text)
+    print(report.save_chart(out / "merged.png", merged, names))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the scenarios interleaved, print and save the results."""
     p = argparse.ArgumentParser(
@@ -223,6 +248,13 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="sample lanchat with py-spy during fanout/latency/bigroom; print the hotspots",
     )
+    p.add_argument(
+        "--report",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: merge saved result files (e.g. of separate invocations) and print them",
+    )
     p.add_argument("--out", type=Path, default=servers.REPO / "bench-results", help="output dir")
     args = p.parse_args(argv)
 
@@ -232,6 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown server {bad[0]!r}; choose from {','.join(ALL_SERVERS)}")
     if bad := [s for s in scenarios if s not in ALL_SCENARIOS]:
         p.error(f"unknown scenario {bad[0]!r}; choose from {','.join(ALL_SCENARIOS)}")
+    if args.report:
+        return _report_saved(args.report, chosen, args.out)
     runs = args.runs or (1 if args.quick else 3)
     sz = sizes(args.quick, args.duration)
     nofile = servers.raise_nofile()
