@@ -285,6 +285,7 @@ class ClientSession:
         self._filling_gaps: set[str] = set()  # room keys with a CHATHISTORY AFTER in flight
         self._history_pending: list[str] = []  # targets of unanswered CHATHISTORY, oldest first
         self._gap_start_ms = 0  # after a reconnect: the newest message seen before the drop
+        self._who_pending: set[str] = set()  # room keys whose WHO (sent on join) is running
 
     def start(self) -> None:
         """Begin registration on a fresh connection: CAP LS 302, PASS, NICK, USER.
@@ -675,6 +676,11 @@ class ClientSession:
         events: list[ClientEvent] = [Joined(self.server_id, room.name, nick, ip, own)]
         if own:
             self.history_request_after_join(room.name)
+            if "away-notify" in self.caps:
+                # away-notify only tells changes; WHO tells who is away already (ircv3
+                # away-notify: "clients SHOULD send WHO on join").
+                self._who_pending.add(key)
+                self._send("WHO", room.name)
         else:
             events.append(self._members_event(room))
         return events
@@ -779,6 +785,27 @@ class ClientSession:
             events.append(TopicChanged(self.server_id, room.name, room.topic, "", 0))
         events.append(self._members_event(room))
         return events
+
+    def _on_who_reply(self, msg: Message) -> list[ClientEvent]:
+        # 352 <client> <channel> <username> <host> <server> <nick> <flags> :<hopcount> <realname>
+        key = self.fold(msg.params[1]) if len(msg.params) >= 7 else ""
+        if key not in self._who_pending:
+            return [ServerNotice(self.server_id, " ".join(msg.params[1:]))]  # someone's /who
+        room = self.rooms.get(key)
+        nick_key = self.fold(msg.params[5])
+        if room is not None and nick_key in room.members:
+            user = self._user(msg.params[5], msg.params[3])
+            user.away = msg.params[6].startswith("G")  # G: gone (away), H: here
+        return []
+
+    def _on_end_of_who(self, msg: Message) -> list[ClientEvent]:
+        # 315 <client> <mask> :End of WHO list
+        key = self.fold(msg.params[1]) if len(msg.params) >= 2 else ""
+        if key not in self._who_pending:
+            return []
+        self._who_pending.discard(key)
+        room = self.rooms.get(key)
+        return [self._members_event(room)] if room is not None else []
 
     def _on_topic_reply(self, msg: Message) -> list[ClientEvent]:
         # 332 <client> <channel> :<topic>; 333 (setter, time) usually follows.
@@ -1004,11 +1031,13 @@ _NUMERICS: dict[str, _Handler] = {
     "366": ClientSession._on_end_of_names,  # RPL_ENDOFNAMES
     "332": ClientSession._on_topic_reply,  # RPL_TOPIC
     "333": ClientSession._on_topic_who_time,  # RPL_TOPICWHOTIME
+    "352": ClientSession._on_who_reply,  # RPL_WHOREPLY
+    "315": ClientSession._on_end_of_who,  # RPL_ENDOFWHO
     "305": ClientSession._on_unaway,  # RPL_UNAWAY
     "306": ClientSession._on_nowaway,  # RPL_NOWAWAY
 }
 
 # Replies that carry nothing a person needs to read (state we track, or list delimiters).
 _QUIET_NUMERICS = frozenset(
-    {"002", "003", "004", "331", "375", "329", "324", "315", "318", "369", "265", "266"}
+    {"002", "003", "004", "331", "375", "329", "324", "318", "369", "265", "266"}
 )

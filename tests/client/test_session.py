@@ -224,7 +224,7 @@ def test_join_names_and_topic_give_members_with_prefixes_and_ips() -> None:
 def test_first_join_asks_for_the_latest_history() -> None:
     s = registered()
     feed(s, f":{ALICE} JOIN #lobby")
-    assert sent(s) == [f"CHATHISTORY LATEST #lobby * {HISTORY_LIMIT}"]
+    assert sent(s)[0] == f"CHATHISTORY LATEST #lobby * {HISTORY_LIMIT}"
 
 
 def test_no_history_request_without_the_chathistory_cap() -> None:
@@ -692,3 +692,29 @@ def test_any_sequence_of_server_messages_is_handled_without_an_exception(
     for msg in msgs:
         assert isinstance(s.feed(msg), list)
         s.data_to_send()
+
+
+def test_who_on_join_tells_who_is_away_already() -> None:
+    s = registered()
+    feed(s, f":{ALICE} JOIN #lobby")
+    assert sent(s)[-1] == "WHO #lobby"
+    events = feed(
+        s,
+        ":srv 353 alice = #lobby :alice bob",
+        ":srv 366 alice #lobby :End of NAMES",
+        ":srv 352 alice #lobby bob 192.168.1.20 srv bob G :0 Bob",
+        ":srv 352 alice #lobby alice 192.168.1.10 srv alice H :0 Alice",
+        ":srv 315 alice #lobby :End of WHO list",
+    )
+    assert of_type(events, MembersChanged)[-1].members == (
+        Member("alice", "", "192.168.1.10", False),
+        Member("bob", "", "192.168.1.20", True),
+    )
+
+
+def test_who_asked_by_the_person_is_shown() -> None:
+    s = joined()
+    sent(s)
+    assert feed(s, ":srv 352 alice * bob 192.168.1.20 srv bob H :0 Bob") == [
+        ServerNotice("lan", "* bob 192.168.1.20 srv bob H 0 Bob")
+    ]
