@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from lanchat.client.connection import ClientConnection, backoff_s
 from lanchat.client.events import (
+    AwayChanged,
     ClientEvent,
     ConnectFailed,
     Connecting,
@@ -27,6 +28,7 @@ from lanchat.client.events import (
     Say,
     SendRaw,
     ServerError,
+    SetAway,
     SetTopic,
     TopicChanged,
 )
@@ -280,3 +282,21 @@ async def test_lost_server_is_retried_with_growing_delays_until_it_is_back(
     async with running_server(config):
         await p.ready()  # back, and in #lobby again
         await p.conn.quit()
+
+
+async def test_away_is_seen_by_those_already_in_the_room_and_by_newcomers(
+    irc_server: LanchatServer,
+) -> None:
+    async with peer(irc_server.port, "alice") as alice, peer(irc_server.port, "bob") as bob:
+        await alice.ready()
+        await bob.ready()
+        bob.conn.handle(SetAway("bob", "lunch"))
+        mine = await bob.expect(AwayChanged)
+        assert (mine.nick, mine.away, mine.own) == ("bob", True, True)
+        seen = await alice.expect(AwayChanged)
+        assert (seen.nick, seen.away, seen.message) == ("bob", True, "lunch")
+        async with peer(irc_server.port, "carol") as carol:
+            members = await carol.expect(
+                MembersChanged, lambda e: any(m.nick == "bob" and m.away for m in e.members)
+            )
+            assert {m.nick: m.away for m in members.members}["alice"] is False
