@@ -178,8 +178,9 @@ class Swarm:
     ) -> None:
         """Connect, register and join all N clients, then sync: every client's backlog read.
 
-        Few clients connect at a time: ngIRCd listens with a backlog of 10, and connections
-        the kernel could not queue are reset (set-up is not what is measured; scenario 5 is).
+        At most `concurrency` clients are between connect and 366 at a time: more than the
+        server's listen backlog and the kernel resets connections the server has not accepted
+        yet (set-up is not what is measured; scenario 5 is).
 
         Raises:
             SetupFailed: any client failed to connect, register or join in time.
@@ -275,12 +276,13 @@ class Load:
     rate: float = 0.0  # total messages/s (rate mode); 0 = window mode
     window: int = 8  # messages in flight in total (window mode)
     drain_s: float = 10.0
+    setup_concurrency: int = 8  # clients connecting at once during set-up (< listen backlog)
 
 
 async def fanout(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
     """Scenario 1: S senders taking turns, `window` messages in flight, for duration_s."""
     sw = Swarm(port, load.n)
-    await sw.setup()
+    await sw.setup(concurrency=load.setup_concurrency)
     try:
         sw.start_measuring(load.senders)
         sw.window = load.window
@@ -309,7 +311,7 @@ async def fanout(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> di
 async def paced(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
     """Scenarios 2 and 3: `rate` messages/s in total, round-robin over S senders."""
     sw = Swarm(port, load.n)
-    await sw.setup()
+    await sw.setup(concurrency=load.setup_concurrency)
     try:
         sw.start_measuring(load.senders)
         loop = asyncio.get_running_loop()
@@ -353,7 +355,7 @@ async def memory(port: int, load: Load, rss: Callable[[], int]) -> dict[str, flo
     """Scenario 4: N idle registered clients in one room; server RSS growth per connection."""
     base = rss()
     sw = Swarm(port, load.n)
-    await sw.setup(timeout_s=900.0)
+    await sw.setup(concurrency=load.setup_concurrency, timeout_s=900.0)
     try:
         await asyncio.sleep(1.0)  # let the server settle (freed buffers, lazy allocations)
         grown = rss() - base

@@ -94,6 +94,17 @@ def rss_kib(pid: int) -> int:
     raise SetupError(f"no VmRSS for process {pid}")
 
 
+def listen_backlog(port: int) -> int:
+    """The listen backlog of the socket listening on 127.0.0.1:`port` (ss's Send-Q), or 8."""
+    try:
+        out = subprocess.run(
+            ["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True, check=False
+        ).stdout.split()
+        return int(out[2])
+    except (OSError, IndexError, ValueError):
+        return 8
+
+
 # --- installation -------------------------------------------------------------------------
 
 
