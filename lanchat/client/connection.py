@@ -172,6 +172,9 @@ class ClientConnection:
                     )
                     return
             else:
+                if self._quitting:  # quit() came while the connection was being opened
+                    writer.close()
+                    break
                 registered, reason, refusal = await self._serve(reader, writer)
                 if registered:
                     ever_registered, attempt = True, 1
