@@ -109,6 +109,7 @@ class ClientConnection:
         backoff_initial_s: float = 1.0,
         backoff_max_s: float = 30.0,
         idle_ping_s: float = 60.0,
+        register_timeout_s: float = 30.0,
         rng: Callable[[], float] = random.random,
     ) -> None:
         """Prepare a connection; nothing happens until `start()`.
@@ -122,6 +123,8 @@ class ClientConnection:
             backoff_max_s: the longest delay between attempts.
             idle_ping_s: after this long without a line from the server we PING it; after
                 twice this long the connection is considered dead.
+            register_timeout_s: how long the server may take to let us in (a port that
+                accepts but never speaks IRC is given up on after this).
             rng: uniform random numbers for the backoff jitter.
         """
         self.session = session
@@ -131,6 +134,7 @@ class ClientConnection:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.idle_ping_s = idle_ping_s
+        self.register_timeout_s = register_timeout_s
         self.rng = rng
         self._writer: asyncio.StreamWriter | None = None  # None while not connected
         self._task: asyncio.Task[None] | None = None  # run(), until quit
@@ -206,13 +210,23 @@ class ClientConnection:
         refusal = "The server closed the connection; check the address (is it a lanchat room?)"
         idle = False  # we sent a PING and wait for any line
         reason = "The connection was closed by the server"
+        loop = asyncio.get_running_loop()
+        register_deadline = loop.time() + self.register_timeout_s
         try:
             self.session.start()
             self._flush()
             while True:
+                wait_s = self.idle_ping_s
+                if not self.session.welcomed:
+                    wait_s = max(0.0, register_deadline - loop.time())
                 try:
-                    data = await asyncio.wait_for(reader.read(_READ_BYTES), self.idle_ping_s)
+                    data = await asyncio.wait_for(reader.read(_READ_BYTES), wait_s)
                 except TimeoutError:
+                    if not self.session.welcomed:
+                        reason = (
+                            f"The server did not let us in within {self.register_timeout_s:g} s"
+                        )
+                        break
                     if idle:
                         reason = f"The server did not answer for {2 * self.idle_ping_s:.0f} s"
                         break

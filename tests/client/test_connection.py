@@ -300,3 +300,18 @@ async def test_away_is_seen_by_those_already_in_the_room_and_by_newcomers(
                 MembersChanged, lambda e: any(m.nick == "bob" and m.away for m in e.members)
             )
             assert {m.nick: m.away for m in members.members}["alice"] is False
+
+
+async def test_a_port_that_never_speaks_irc_is_given_up_with_connect_failed() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accepts, listens, never answers (not an IRC server)
+        writer.close()
+
+    listener = await asyncio.start_server(silent, "127.0.0.1", 0)
+    async with listener:
+        port = listener.sockets[0].getsockname()[1]
+        p = Peer(port, "alice", register_timeout_s=0.3)
+        await asyncio.wait_for(p.conn.run(), DEFAULT_TIMEOUT_S)
+        failed = await p.expect(ConnectFailed)
+        assert failed.reason == "The server did not let us in within 0.3 s"
+        assert "is it a lanchat room?" in failed.hint
