@@ -29,16 +29,16 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+
+import ifaddr
 
 from lanchat.config import Config
+from lanchat.discovery.advertiser import Advertiser
+from lanchat.discovery.records import RoomAd
 from lanchat.errors import ConfigError
 from lanchat.server.connection import Hub, IrcConnection
 from lanchat.server.state import ServerState
 from lanchat.store.writer import StoreWriter
-
-if TYPE_CHECKING:
-    from lanchat.discovery.advertiser import Advertiser
 
 __all__ = ["LanchatServer", "join_urls", "running_server", "serve"]
 
@@ -96,8 +96,6 @@ def _listen(host: str, port: int) -> socket.socket:
 
 
 def _lan_addresses(want_v6: bool) -> list[str]:
-    import ifaddr
-
     found: list[str] = []
     for adapter in ifaddr.get_adapters():
         for entry in adapter.ips:
@@ -186,8 +184,6 @@ class LanchatServer:
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
 
     async def _advertise(self) -> None:
-        from lanchat.discovery.advertiser import Advertiser
-
         discovery = self.config.discovery
         self._advertiser = Advertiser(
             port=self.port,
@@ -210,8 +206,6 @@ class LanchatServer:
         if info is None or info.secret:
             advertiser.withdraw(key)
             return
-        from lanchat.discovery.records import RoomAd
-
         advertiser.publish(
             RoomAd(
                 room=info.name,
@@ -312,6 +306,7 @@ async def _serve(config: Config, debug: bool) -> int:
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    # uvloop is the optional `fast` extra (issue #4); plain asyncio works everywhere.
     try:
         import uvloop
     except ImportError:
