@@ -446,10 +446,10 @@ class ChatApp:
         self.servers[server_id] = srv
         self.model.nicks[server_id] = nick
         self.set_status(f"Connecting to {srv.label}…")
+        self._remember(nick=nick)
         self.network.submit(
             ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys))
         )
-        self._remember(nick=nick)
         return server_id
 
     def join_room(self, row: RoomRow, nick: str) -> None:

@@ -41,6 +41,7 @@ def chat(tmp_path: Path, *args: str, display: bool = True) -> subprocess.Popen[s
 def test_chat_connect_and_join_from_the_command_line(tmp_path: Path, room: HostedRoom) -> None:
     bob = RawClient(room.port, "bob")
     bob.send("JOIN #party")
+    bob.wait_for(" 366 ")  # bob is in the room before alice's window starts
     proc = chat(
         tmp_path, "--nick", "alice", "--connect", f"127.0.0.1:{room.port}", "--join", "party"
     )
