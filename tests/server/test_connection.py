@@ -50,6 +50,22 @@ async def test_privmsg_is_relayed_between_two_registered_clients(irc_server: Lan
     assert got.params == ("alice", "hi alice")
 
 
+async def test_chathistory_sent_with_a_message_includes_that_message(
+    irc_server: LanchatServer,
+) -> None:
+    caps = ("batch", "draft/chathistory", "message-tags", "server-time")
+    alice = await LineClient.connect(irc_server.port)
+    await alice.register("alice", caps=caps)
+    alice.send("JOIN #lobby")
+    await alice.expect("366")
+    # One write: the history query is ordered behind the commit of the message before it.
+    alice.send("PRIVMSG #lobby :just said\r\nCHATHISTORY LATEST #lobby * 10")
+    await alice.expect("BATCH")
+    said = await alice.expect("PRIVMSG")
+    assert said.params == ("#lobby", "just said")
+    assert "batch" in said.tags
+
+
 async def test_line_over_limit_countermeasure_replies_417_and_keeps_connection(
     irc_server: LanchatServer,
 ) -> None:
