@@ -248,6 +248,12 @@ async def start_lanchat(*args: str) -> asyncio.subprocess.Process:
     )
 
 
+def serve_argv(data_dir: Path, *args: str) -> tuple[str, ...]:
+    """`serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...` (later flags win)."""
+    return ("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
+            "--no-mdns", *args)  # fmt: skip
+
+
 @contextlib.asynccontextmanager
 async def run_serve_process(data_dir: Path, *args: str) -> AsyncIterator[ServerProcess]:
     """Run `lanchat serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...`.
@@ -257,10 +263,7 @@ async def run_serve_process(data_dir: Path, *args: str) -> AsyncIterator[ServerP
     Yields:
         The ServerProcess (unpacks as `(proc, port)`); SIGTERMed and reaped on exit.
     """
-    proc = await start_lanchat(
-        "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-        "--no-mdns", *args,
-    )  # fmt: skip
+    proc = await start_lanchat(*serve_argv(data_dir, *args))
     server = ServerProcess(proc)
     try:
         try:

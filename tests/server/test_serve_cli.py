@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import SERVE_READY_TIMEOUT_S, LineClient, ServerProcess, start_lanchat
+from tests.support import (
+    SERVE_READY_TIMEOUT_S,
+    LineClient,
+    ServerProcess,
+    serve_argv,
+    start_lanchat,
+)
 
 ServeProcess = Callable[..., AbstractAsyncContextManager[ServerProcess]]
 
@@ -27,11 +33,6 @@ async def run_to_exit(*args: str) -> tuple[int, str, str]:
     out, err = await asyncio.wait_for(proc.communicate(), SERVE_READY_TIMEOUT_S)
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
-
-
-def serve_args(data_dir: Path, *extra: str) -> tuple[str, ...]:
-    return ("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-            "--no-mdns", *extra)  # fmt: skip
 
 
 async def test_serve_prints_join_addresses_then_ready(serve_process: ServeProcess) -> None:
@@ -82,7 +83,7 @@ async def test_signal_sends_clients_error_and_exits_0(
 async def test_port_in_use_is_one_line_and_nonzero_exit(tmp_path: Path) -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        status, _, err = await run_to_exit(*serve_args(tmp_path, "--port", str(port)))
+        status, _, err = await run_to_exit(*serve_argv(tmp_path, "--port", str(port)))
     assert status != 0
     assert err.splitlines() == [
         f"lanchat: error: port {port} on 127.0.0.1 is already in use (another lanchat or IRC "
@@ -91,10 +92,10 @@ async def test_port_in_use_is_one_line_and_nonzero_exit(tmp_path: Path) -> None:
 
 
 async def test_host_that_is_not_this_machine_is_one_line(tmp_path: Path) -> None:
-    status, _, err = await run_to_exit(*serve_args(tmp_path, "--host", "192.0.2.123"))
+    status, _, err = await run_to_exit(*serve_argv(tmp_path, "--host", "203.0.113.7"))
     assert status != 0
     [line] = err.splitlines()
-    assert line.startswith("lanchat: error: cannot listen on 192.0.2.123")
+    assert line.startswith("lanchat: error: cannot listen on 203.0.113.7")
 
 
 async def test_corrupt_database_is_one_line_and_the_file_is_untouched(tmp_path: Path) -> None:
@@ -102,7 +103,7 @@ async def test_corrupt_database_is_one_line_and_the_file_is_untouched(tmp_path: 
     data_dir.mkdir()
     garbage = bytes(range(256)) * 64
     (data_dir / "history.sqlite3").write_bytes(garbage)
-    status, out, err = await run_to_exit(*serve_args(data_dir))
+    status, out, err = await run_to_exit(*serve_argv(data_dir))
     assert status != 0
     [line] = err.splitlines()
     assert line.startswith("lanchat: error: ")
@@ -114,7 +115,7 @@ async def test_corrupt_database_is_one_line_and_the_file_is_untouched(tmp_path: 
 async def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory\n")
-    status, _, err = await run_to_exit(*serve_args(blocker / "data"))
+    status, _, err = await run_to_exit(*serve_argv(blocker / "data"))
     assert status != 0
     [line] = err.splitlines()
     assert line.startswith("lanchat: error: ")
@@ -123,7 +124,7 @@ async def test_data_dir_that_cannot_be_created_is_one_line(tmp_path: Path) -> No
 
 async def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nope.toml"
-    status, _, err = await run_to_exit(*serve_args(tmp_path, "--config", str(missing)))
+    status, _, err = await run_to_exit(*serve_argv(tmp_path, "--config", str(missing)))
     assert status == 2
     assert err.splitlines() == [
         f"lanchat: error: config file {missing} does not exist; check the --config path"
@@ -133,6 +134,6 @@ async def test_missing_config_file_is_one_line(tmp_path: Path) -> None:
 async def test_invalid_config_value_is_one_line(tmp_path: Path) -> None:
     config = tmp_path / "lanchat.toml"
     config.write_text("[limits]\nsendq_bytes = -5\n")
-    status, _, err = await run_to_exit(*serve_args(tmp_path, "--config", str(config)))
+    status, _, err = await run_to_exit(*serve_argv(tmp_path, "--config", str(config)))
     assert status == 2
     assert err.splitlines() == ["lanchat: error: [limits] sendq_bytes must be positive, not -5"]
