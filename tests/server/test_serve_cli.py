@@ -8,14 +8,17 @@ line and a non-zero exit).
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
+import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import pytest
 
+from tests.discovery.netns import namespace_pair
 from tests.support import (
     SERVE_READY_TIMEOUT_S,
     LineClient,
@@ -137,3 +140,36 @@ async def test_invalid_config_value_is_one_line(tmp_path: Path) -> None:
     status, _, err = await run_to_exit(*serve_argv(tmp_path, "--config", str(config)))
     assert status == 2
     assert err.splitlines() == ["lanchat: error: [limits] sendq_bytes must be positive, not -5"]
+
+
+async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: Path) -> None:
+    # Two machines on one LAN: network namespaces joined by a veth pair, defaults otherwise
+    # (every interface, mDNS on), exactly as a person runs it.
+    with namespace_pair() as (host, guest):
+        proc = await asyncio.create_subprocess_exec(
+            *host.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
+                       "--data-dir", str(tmp_path / "data"), "--room", "#lobby",
+                       "--room", "#games"),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        server = ServerProcess(proc)
+        try:
+            ready = await server.wait_for_output(
+                lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
+            )
+            port = int(ready.split()[-1])
+            assert f"  irc://{host.address}:{port}/#lobby" in server.output
+            rooms = await asyncio.create_subprocess_exec(
+                *guest.argv(sys.executable, "-m", "lanchat", "rooms", "--json", "--timeout", "3"),
+                stdout=asyncio.subprocess.PIPE,
+            )
+            out, _ = await asyncio.wait_for(rooms.communicate(), SERVE_READY_TIMEOUT_S)
+            seen = {ad["room"]: ad for ad in map(json.loads, out.decode().splitlines())}
+            assert sorted(seen) == ["#games", "#lobby"]
+            assert seen["#lobby"]["port"] == port
+            assert host.address in seen["#lobby"]["addresses"]
+            proc.send_signal(signal.SIGTERM)
+            assert await server.wait() == 0
+        finally:
+            await server.stop()
