@@ -239,12 +239,15 @@ class LanchatServer:
         if self.hub is not None:
             self.hub.apply(self.state.shutdown(reason))
             try:
-                await asyncio.wait_for(self.hub.wait_idle(), _DRAIN_TIMEOUT_S)
-                await asyncio.wait_for(self.hub.wait_closed(), _DRAIN_TIMEOUT_S)
+                await asyncio.wait_for(self._drain(), _DRAIN_TIMEOUT_S)
             except TimeoutError:
                 log.warning("some clients did not take their goodbye in time; dropping them")
             self.hub.abort_all()
         await self._close_resources()
+
+    async def _drain(self) -> None:
+        await self.hub.wait_idle()  # goodbyes committed-behind and written
+        await self.hub.wait_closed()  # peers took them and the sockets are closed
 
     async def _close_resources(self) -> None:
         for listener in self._listeners:
