@@ -246,7 +246,7 @@ class LanchatServer:
         await self._close_resources()
 
     async def _drain(self) -> None:
-        await self.hub.wait_idle()  # goodbyes committed-behind and written
+        await self.hub.wait_idle()  # the goodbyes are written (after any commit before them)
         await self.hub.wait_closed()  # peers took them and the sockets are closed
 
     async def _close_resources(self) -> None:
