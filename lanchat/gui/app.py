@@ -10,7 +10,8 @@ after 1 ms while there is a backlog (so Tk can redraw and handle input in betwee
 `poll_ms` when idle. Closing cancels the pending after() first, then stops the network
 thread, then destroys the window, so no callback ever runs on a destroyed widget.
 
-Spec of the behaviour: lanchat issue #3 ("The client").
+What each client event does to the window is in lanchat.gui.incoming; the widgets are in
+lanchat.gui.{rooms,chat,dialogs}. Spec of the behaviour: lanchat issue #3 ("The client").
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import queue
 import time
 import tkinter as tk
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from tkinter import ttk
@@ -27,21 +28,13 @@ from typing import Any, Protocol
 from lanchat.client import events as ev
 from lanchat.gui import settings as settings_mod
 from lanchat.gui.chat import ConversationView, InputBar
+from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
+from lanchat.gui.incoming import Incoming
+from lanchat.gui.lines import Line, format_event
 from lanchat.gui.rooms import ConnectPage, RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
-from lanchat.gui.viewmodel import (
-    ChatModel,
-    Conversation,
-    Help,
-    Line,
-    RoomRow,
-    UsageError,
-    conversation_key,
-    format_event,
-    format_message,
-    parse_input,
-)
+from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow
 
 __all__ = ["ChatApp", "Network", "run"]
 
@@ -112,9 +105,10 @@ class ChatApp:
         self.budget_ms = budget_ms
         self.bell = bell
         self.model = ChatModel()
+        self.incoming = Incoming(self)  # applies client events to this window
         self.servers: dict[str, _Server] = {}  # server_id → connection state
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
-        self._dirty: set[str] = set()  # tabs whose title changed during this drain
+        self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
         self._after_id: str | None = None  # the scheduled drain, cancelled on close
         self._closed = False
@@ -190,20 +184,20 @@ class ChatApp:
             self.handle(event)
             if time.perf_counter() > deadline:
                 break
-        self._flush()
+        self.flush()
         self._after_id = self.root.after(1 if backlog else self.poll_ms, self.drain)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
         for key, lines in self._pending.items():
             view = self.views.get(key)
             if view is not None:
                 view.append(lines)
         self._pending.clear()
-        for key in self._dirty:
+        for key in self.dirty:
             conv, view = self.model.conversations.get(key), self.views.get(key)
             if conv is not None and view is not None:
                 self.tabs.tab(view, text=conv.title())  # type: ignore[no-untyped-call]
-        self._dirty.clear()
+        self.dirty.clear()
         self.root.title(self.model.window_title())
 
     def handle(self, event: object) -> None:
@@ -211,41 +205,38 @@ class ChatApp:
         name = type(event).__name__
         if name in ("RoomAdded", "RoomUpdated"):
             self.rooms_page.upsert(event.ad)  # type: ignore[attr-defined]
-            return
-        if name == "RoomRemoved":
+        elif name == "RoomRemoved":
             self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
-            return
-        handler: Callable[[Any], None] | None = getattr(self, f"_on_{name}", None)
-        if handler is not None:
-            handler(event)
+        else:
+            self.incoming.apply(event)
 
     # ------------------------------------------------------------------ adding lines
 
-    def _add(self, server_id: str, name: str, kind: str, line: Line, *, counts: bool) -> None:
+    def add_line(self, server_id: str, name: str, kind: str, line: Line, *, counts: bool) -> None:
         conv, added = self.model.add(server_id, name, kind, line, counts=counts)
         if not added:
             return
-        self._ensure_view(conv)
+        self.ensure_view(conv)
         self._pending.setdefault(conv.key, []).append(line)
         if conv.unread:
-            self._dirty.add(conv.key)
+            self.dirty.add(conv.key)
         if line.highlight and not self.model.is_seen(conv) and self.bell:
             self.root.bell()
 
-    def _note(self, server_id: str, name: str, text: str, *, tag: str = "event") -> None:
+    def note(self, server_id: str, name: str, text: str, *, tag: str = "event") -> None:
         conv = self.model.get(server_id, name)
         kind = conv.kind if conv else ("room" if name.startswith("#") else "server")
-        self._add(server_id, name, kind, format_event(text, tag=tag), counts=False)
+        self.add_line(server_id, name, kind, format_event(text, tag=tag), counts=False)
 
-    def _note_server(self, server_id: str, text: str, *, tag: str = "event") -> None:
+    def note_server(self, server_id: str, text: str, *, tag: str = "event") -> None:
         """Show `text` in the active tab if it belongs to `server_id`, else its server tab."""
         active = self.model.conversations.get(self.model.active)
         if active is not None and active.server_id == server_id:
-            self._note(server_id, active.name, text, tag=tag)
+            self.note(server_id, active.name, text, tag=tag)
         else:
-            self._note(server_id, self.servers[server_id].label, text, tag=tag)
+            self.note(server_id, self.servers[server_id].label, text, tag=tag)
 
-    def _ensure_view(self, conv: Conversation) -> ConversationView:
+    def ensure_view(self, conv: Conversation) -> ConversationView:
         view = self.views.get(conv.key)
         if view is None:
             view = ConversationView(self.tabs, self.palette, members=conv.kind == "room")
@@ -259,169 +250,10 @@ class ChatApp:
 
     def show_tab(self, conv: Conversation) -> None:
         """Bring `conv`'s tab to the front (and count it as seen from now on)."""
-        self.tabs.select(self._ensure_view(conv))  # type: ignore[no-untyped-call]
+        self.tabs.select(self.ensure_view(conv))  # type: ignore[no-untyped-call]
         self.model.activate(conv.key)
         self.input.set_enabled(True)
-        self._dirty.add(conv.key)
-
-    # ------------------------------------------------------------------ client events
-
-    # Handlers are named _on_<EventClass> so handle() can find them with getattr.
-    def _on_Connecting(self, e: ev.Connecting) -> None:
-        srv = self.servers.get(e.server_id)
-        if srv is None:
-            return
-        if e.attempt > 1:
-            srv.state = "reconnecting"
-            self.set_status(f"Reconnecting to {srv.label} (attempt {e.attempt})…")
-        else:
-            self.set_status(f"Connecting to {srv.label}…")
-
-    def _on_Registered(self, e: ev.Registered) -> None:
-        srv = self.servers.get(e.server_id)
-        if srv is None:
-            return
-        was_reconnecting = srv.state == "reconnecting"
-        srv.state, srv.nick = "connected", e.nick
-        self.model.nicks[e.server_id] = e.nick
-        self.hide_banner()
-        self.set_status(f"Connected to {srv.label} as {e.nick}.")
-        self._show_retry()
-        if was_reconnecting:
-            self._note_server(e.server_id, "Reconnected; missed messages are filled in.")
-
-    def _on_Disconnected(self, e: ev.Disconnected) -> None:
-        srv = self.servers.get(e.server_id)
-        if srv is None:
-            return
-        if e.will_retry:
-            srv.state = "reconnecting"
-            text = f"Connection to {srv.label} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
-        else:
-            srv.state = "closed"
-            text = f"Disconnected from {srv.label} ({e.reason})."
-        self.set_status(text)
-        self._show_retry()
-        for conv in self.model.conversations.values():
-            if conv.server_id == e.server_id and conv.kind == "room" and conv.joined:
-                self._note(e.server_id, conv.name, text, tag="error")
-
-    def _on_ConnectFailed(self, e: ev.ConnectFailed) -> None:
-        srv = self.servers.get(e.server_id)
-        if srv is not None:
-            srv.state = "failed"
-        self.show_banner(f"{e.reason}. {e.hint}")
-        self.set_status("Not connected.")
-
-    def _on_MessageReceived(self, e: ev.MessageReceived) -> None:
-        kind = "private" if e.private else "room"
-        name = e.target or e.nick
-        line = format_message(
-            nick=e.nick or self.servers[e.server_id].label,
-            ip=e.ip,
-            text=e.text,
-            time_ms=e.time_ms,
-            own=e.own,
-            kind=e.kind,
-            highlight=e.highlight,
-            msgid=e.msgid or "",
-        )
-        if not e.private and self.model.get(e.server_id, name) is None:
-            kind = "room"
-        self._add(e.server_id, name, kind, line, counts=not e.history)
-
-    def _on_Joined(self, e: ev.Joined) -> None:
-        if e.own:
-            conv, _ = self.model.ensure(e.server_id, e.room, "room")
-            conv.joined = True
-            self.show_tab(conv)
-            self._note(e.server_id, e.room, f"You joined {e.room}.")
-            self.input.entry.focus_set()
-        else:
-            who = f"{e.nick} ({e.ip})" if e.ip else e.nick
-            self._note(e.server_id, e.room, f"{who} joined.")
-
-    def _on_Parted(self, e: ev.Parted) -> None:
-        why = f" ({e.reason})" if e.reason else ""
-        if e.own:
-            conv = self.model.get(e.server_id, e.room)
-            if conv is not None:
-                conv.joined = False
-            self._note(e.server_id, e.room, f"You left {e.room}{why}.")
-        else:
-            self._note(e.server_id, e.room, f"{e.nick} left{why}.")
-
-    def _on_Kicked(self, e: ev.Kicked) -> None:
-        why = f" ({e.reason})" if e.reason else ""
-        if e.own:
-            conv = self.model.get(e.server_id, e.room)
-            if conv is not None:
-                conv.joined = False
-            text = f"{e.by} removed you from {e.room}{why}. /join {e.room} to go back."
-            self._note(e.server_id, e.room, text, tag="error")
-        else:
-            self._note(e.server_id, e.room, f"{e.by} removed {e.nick}{why}.")
-
-    def _on_UserQuit(self, e: ev.UserQuit) -> None:
-        why = f" ({e.reason})" if e.reason else ""
-        for room in e.rooms:
-            self._note(e.server_id, room, f"{e.nick} quit{why}.")
-
-    def _on_NickChanged(self, e: ev.NickChanged) -> None:
-        if e.own:
-            self.model.nicks[e.server_id] = e.new
-            self.servers[e.server_id].nick = e.new
-        old_key = conversation_key(e.server_id, e.old)
-        touched = self.model.rename_nick(e.server_id, e.old, e.new)
-        moved = self.model.get(e.server_id, e.new)
-        if old_key in self.views and moved is not None and moved.key != old_key:
-            self.views[moved.key] = self.views.pop(old_key)
-            self._dirty.add(moved.key)
-        text = f"You are now {e.new}." if e.own else f"{e.old} is now {e.new}."
-        for conv in touched:
-            self._note(e.server_id, conv.name, text)
-            self._refresh_members(conv)
-        if e.own and not touched:
-            self._note_server(e.server_id, text)
-
-    def _on_TopicChanged(self, e: ev.TopicChanged) -> None:
-        conv, _ = self.model.ensure(e.server_id, e.room, "room")
-        conv.topic = e.topic
-        self._ensure_view(conv).set_topic(e.topic)
-        if e.setter:
-            said = f'"{e.topic}"' if e.topic else "nothing"
-            self._note(e.server_id, e.room, f"{e.setter} set the topic to {said}.")
-
-    def _on_MembersChanged(self, e: ev.MembersChanged) -> None:
-        conv, _ = self.model.ensure(e.server_id, e.room, "room")
-        conv.set_members((m.prefixes, m.nick) for m in e.members)
-        self._refresh_members(conv)
-
-    def _refresh_members(self, conv: Conversation) -> None:
-        view = self.views.get(conv.key)
-        if view is not None and conv.kind == "room":
-            view.set_members(conv.member_rows(self.model.nicks.get(conv.server_id, "")))
-
-    def _on_AwayChanged(self, e: ev.AwayChanged) -> None:
-        if e.own:
-            text = f"You are away: {e.message}" if e.away else "You are back."
-            self._note_server(e.server_id, text)
-
-    def _on_ServerNotice(self, e: ev.ServerNotice) -> None:
-        srv = self.servers.get(e.server_id)
-        if srv is not None:
-            self._note(e.server_id, srv.label, e.text)
-
-    def _on_ServerError(self, e: ev.ServerError) -> None:
-        text = e.hint or e.text
-        self._note_server(e.server_id, text, tag="error")
-        self.set_status(text)
-        if e.code in ("433", "432", "464", "465", "471", "473", "474", "475"):
-            self.show_banner(text)
-
-    def _on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
-        if e.count:
-            self._note(e.server_id, e.target, f"Above: the last {e.count} messages.")
+        self.dirty.add(conv.key)
 
     # ------------------------------------------------------------------ user actions
 
@@ -446,7 +278,7 @@ class ChatApp:
         self.servers[server_id] = srv
         self.model.nicks[server_id] = nick
         self.set_status(f"Connecting to {srv.label}…")
-        self._remember(nick=nick)
+        self.remember(nick=nick)
         self.network.submit(
             ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys))
         )
@@ -467,10 +299,10 @@ class ChatApp:
         rooms = (request.room,) if request.room else ()
         self.connect(request.host, request.port, request.nick, password=request.password,
                      rooms=rooms)  # fmt: skip
-        self._remember(recent=request.address)
+        self.remember(recent=request.address)
         self.connect_page.set_recent(self.settings.recent)
         if not rooms:
-            self._note(request.address, request.address, "Connecting… type /join #room.")
+            self.note(request.address, request.address, "Connecting… type /join #room.")
             conv = self.model.get(request.address, request.address)
             if conv is not None:
                 self.show_tab(conv)
@@ -484,19 +316,19 @@ class ChatApp:
         try:
             cmd = parse_input(text, target=target, server_id=conv.server_id)
         except UsageError as e:
-            self._note(conv.server_id, conv.name, str(e), tag="error")
-            self._flush()
+            self.note(conv.server_id, conv.name, str(e), tag="error")
+            self.flush()
             return
         if isinstance(cmd, Help):
             for line in cmd.lines:
-                self._note(conv.server_id, conv.name, line)
-            self._flush()
+                self.note(conv.server_id, conv.name, line)
+            self.flush()
             return
         if isinstance(cmd, ev.Say) and cmd.target != target:
             private, _ = self.model.ensure(conv.server_id, cmd.target, "private")
             self.show_tab(private)
         if isinstance(cmd, ev.ChangeNick):
-            self._remember(nick=cmd.nick)
+            self.remember(nick=cmd.nick)
         self.network.submit(cmd)
         if isinstance(cmd, ev.Quit):
             self.close()
@@ -507,7 +339,7 @@ class ChatApp:
             if srv.state == "reconnecting":
                 self.network.submit(ev.Reconnect(server_id))
 
-    def _show_retry(self) -> None:
+    def show_retry(self) -> None:
         waiting = any(s.state == "reconnecting" for s in self.servers.values())
         if waiting and not self.retry_button.winfo_manager():
             self.retry_button.pack(side="right", padx=4, pady=2)
@@ -543,9 +375,9 @@ class ChatApp:
         for view in self.views.values():
             view.apply_palette(self.palette)
         self.theme_button.configure(text=self._theme_label())
-        self._remember(theme=self.palette.name)
+        self.remember(theme=self.palette.name)
 
-    def _remember(
+    def remember(
         self, *, nick: str | None = None, theme: str | None = None, recent: str | None = None
     ) -> None:
         s = self.settings
@@ -593,16 +425,16 @@ class ChatApp:
         self.model.activate(key)
         self.input.set_enabled(bool(key))
         if key:
-            self._dirty.add(key)
-            self._flush()
+            self.dirty.add(key)
+            self.flush()
 
     def _focus_in(self, _event: object) -> None:
         if not self.model.focused:
             self.model.focused = True
             self.model.activate(self.model.active)
             if self.model.active:
-                self._dirty.add(self.model.active)
-            self._flush()
+                self.dirty.add(self.model.active)
+            self.flush()
 
     def _focus_out(self, _event: object) -> None:
         self.model.focused = self.root.focus_get() is not None

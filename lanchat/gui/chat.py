@@ -1,8 +1,8 @@
 """The chat widgets: one conversation's transcript, topic bar and member list; the input line.
 
-Layer: GUI (Tk main thread only); imports tkinter, lanchat.gui.viewmodel and lanchat.gui.theme.
-The widgets are thin: every line arrives already formatted (viewmodel.Line, with its tags) and
-the input line asks the view-model for history and completion.
+Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{lines,commands,viewmodel,
+theme}. The widgets are thin: every line arrives already formatted (lines.Line, with its tags)
+and the input line asks lanchat.gui.commands for history and completion.
 
 The transcript is a read-only Text widget that still lets people select and copy; it holds at
 most `visible_limit` lines (older ones are deleted from the widget, not from the history), so
@@ -17,8 +17,10 @@ from collections.abc import Callable, Iterable, Sequence
 from tkinter import ttk
 from typing import Any
 
+from lanchat.gui.commands import Completer, InputHistory
+from lanchat.gui.lines import Line
 from lanchat.gui.theme import Palette, transcript_font
-from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, Completer, InputHistory, Line
+from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES
 
 __all__ = ["ConversationView", "InputBar"]
 

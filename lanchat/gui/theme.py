@@ -1,6 +1,6 @@
 """The look of lanchat's windows: a "clam"-based ttk theme in light and dark, and its fonts.
 
-Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.viewmodel (nick palettes).
+Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.lines (nick palettes).
 
 ttk's "clam" theme draws every element itself (no native images), so recolouring it gives the
 same flat, modern look on Linux, macOS and Windows. Classic Tk widgets (Text, Listbox) do not
@@ -14,7 +14,7 @@ import tkinter.font as tkfont
 from dataclasses import dataclass
 from tkinter import ttk
 
-from lanchat.gui.viewmodel import NICK_PALETTES
+from lanchat.gui.lines import NICK_PALETTES
 
 __all__ = ["PALETTES", "Palette", "apply_theme", "transcript_font"]
 

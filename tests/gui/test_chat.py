@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from lanchat.gui.chat import ConversationView, InputBar
+from lanchat.gui.lines import format_event, format_message
 from lanchat.gui.theme import PALETTES
-from lanchat.gui.viewmodel import format_event, format_message
 from tests.gui.tk_support import focus, tk_root
 
 pytestmark = pytest.mark.gui

@@ -1,0 +1,194 @@
+"""What each network event does to the chat window: one method per client event.
+
+Layer: GUI (Tk main thread only); imports lanchat.client.events (plain values) and
+lanchat.gui.{lines,viewmodel}; works on a lanchat.gui.app.ChatApp through its public methods.
+Spec of the behaviour: lanchat issue #3 ("The client"): notices for joins, parts, quits, nick
+and topic changes and kicks; the recent history on join; reconnection state in the status bar;
+errors in plain words.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lanchat.client import events as ev
+from lanchat.gui.lines import format_message
+from lanchat.gui.viewmodel import Conversation, conversation_key
+
+if TYPE_CHECKING:
+    from lanchat.gui.app import ChatApp
+
+__all__ = ["BANNER_CODES", "Incoming"]
+
+# Refusals worth a banner above the tabs (the person must act): nick taken or invalid, wrong
+# server password, banned, room full, invite-only, wrong key.
+BANNER_CODES = frozenset({"432", "433", "464", "465", "471", "473", "474", "475"})
+
+
+class Incoming:
+    """Tk thread only. Applies client events to `app`; `on_<EventClass>` per event type."""
+
+    def __init__(self, app: ChatApp) -> None:
+        self.app = app
+
+    def apply(self, event: object) -> None:
+        """Apply one client event (unknown kinds are ignored: newer library, older window)."""
+        handler = getattr(self, f"on_{type(event).__name__}", None)
+        if handler is not None:
+            handler(event)
+
+    def on_Connecting(self, e: ev.Connecting) -> None:
+        srv = self.app.servers.get(e.server_id)
+        if srv is None:
+            return
+        if e.attempt > 1:
+            srv.state = "reconnecting"
+            self.app.set_status(f"Reconnecting to {srv.label} (attempt {e.attempt})…")
+        else:
+            self.app.set_status(f"Connecting to {srv.label}…")
+
+    def on_Registered(self, e: ev.Registered) -> None:
+        srv = self.app.servers.get(e.server_id)
+        if srv is None:
+            return
+        was_reconnecting = srv.state == "reconnecting"
+        srv.state, srv.nick = "connected", e.nick
+        self.app.model.nicks[e.server_id] = e.nick
+        self.app.hide_banner()
+        self.app.set_status(f"Connected to {srv.label} as {e.nick}.")
+        self.app.show_retry()
+        if was_reconnecting:
+            self.app.note_server(e.server_id, "Reconnected; missed messages are filled in.")
+
+    def on_Disconnected(self, e: ev.Disconnected) -> None:
+        srv = self.app.servers.get(e.server_id)
+        if srv is None:
+            return
+        if e.will_retry:
+            srv.state = "reconnecting"
+            text = f"Connection to {srv.label} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
+        else:
+            srv.state = "closed"
+            text = f"Disconnected from {srv.label} ({e.reason})."
+        self.app.set_status(text)
+        self.app.show_retry()
+        for conv in self.app.model.conversations.values():
+            if conv.server_id == e.server_id and conv.kind == "room" and conv.joined:
+                self.app.note(e.server_id, conv.name, text, tag="error")
+
+    def on_ConnectFailed(self, e: ev.ConnectFailed) -> None:
+        srv = self.app.servers.get(e.server_id)
+        if srv is not None:
+            srv.state = "failed"
+        self.app.show_banner(f"{e.reason}. {e.hint}")
+        self.app.set_status("Not connected.")
+
+    def on_MessageReceived(self, e: ev.MessageReceived) -> None:
+        kind = "private" if e.private else "room"
+        name = e.target or e.nick
+        line = format_message(
+            nick=e.nick or self.app.servers[e.server_id].label,
+            ip=e.ip,
+            text=e.text,
+            time_ms=e.time_ms,
+            own=e.own,
+            kind=e.kind,
+            highlight=e.highlight,
+            msgid=e.msgid or "",
+        )
+        if not e.private and self.app.model.get(e.server_id, name) is None:
+            kind = "room"
+        self.app.add_line(e.server_id, name, kind, line, counts=not e.history)
+
+    def on_Joined(self, e: ev.Joined) -> None:
+        if e.own:
+            conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
+            conv.joined = True
+            self.app.show_tab(conv)
+            self.app.note(e.server_id, e.room, f"You joined {e.room}.")
+            self.app.input.entry.focus_set()
+        else:
+            who = f"{e.nick} ({e.ip})" if e.ip else e.nick
+            self.app.note(e.server_id, e.room, f"{who} joined.")
+
+    def on_Parted(self, e: ev.Parted) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        if e.own:
+            conv = self.app.model.get(e.server_id, e.room)
+            if conv is not None:
+                conv.joined = False
+            self.app.note(e.server_id, e.room, f"You left {e.room}{why}.")
+        else:
+            self.app.note(e.server_id, e.room, f"{e.nick} left{why}.")
+
+    def on_Kicked(self, e: ev.Kicked) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        if e.own:
+            conv = self.app.model.get(e.server_id, e.room)
+            if conv is not None:
+                conv.joined = False
+            text = f"{e.by} removed you from {e.room}{why}. /join {e.room} to go back."
+            self.app.note(e.server_id, e.room, text, tag="error")
+        else:
+            self.app.note(e.server_id, e.room, f"{e.by} removed {e.nick}{why}.")
+
+    def on_UserQuit(self, e: ev.UserQuit) -> None:
+        why = f" ({e.reason})" if e.reason else ""
+        for room in e.rooms:
+            self.app.note(e.server_id, room, f"{e.nick} quit{why}.")
+
+    def on_NickChanged(self, e: ev.NickChanged) -> None:
+        if e.own:
+            self.app.model.nicks[e.server_id] = e.new
+            self.app.servers[e.server_id].nick = e.new
+        old_key = conversation_key(e.server_id, e.old)
+        touched = self.app.model.rename_nick(e.server_id, e.old, e.new)
+        moved = self.app.model.get(e.server_id, e.new)
+        if old_key in self.app.views and moved is not None and moved.key != old_key:
+            self.app.views[moved.key] = self.app.views.pop(old_key)
+            self.app.dirty.add(moved.key)
+        text = f"You are now {e.new}." if e.own else f"{e.old} is now {e.new}."
+        for conv in touched:
+            self.app.note(e.server_id, conv.name, text)
+            self.refresh_members(conv)
+        if e.own and not touched:
+            self.app.note_server(e.server_id, text)
+
+    def on_TopicChanged(self, e: ev.TopicChanged) -> None:
+        conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
+        conv.topic = e.topic
+        self.app.ensure_view(conv).set_topic(e.topic)
+        if e.setter:
+            said = f'"{e.topic}"' if e.topic else "nothing"
+            self.app.note(e.server_id, e.room, f"{e.setter} set the topic to {said}.")
+
+    def on_MembersChanged(self, e: ev.MembersChanged) -> None:
+        conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
+        conv.set_members((m.prefixes, m.nick) for m in e.members)
+        self.refresh_members(conv)
+
+    def refresh_members(self, conv: Conversation) -> None:
+        view = self.app.views.get(conv.key)
+        if view is not None and conv.kind == "room":
+            view.set_members(conv.member_rows(self.app.model.nicks.get(conv.server_id, "")))
+
+    def on_AwayChanged(self, e: ev.AwayChanged) -> None:
+        if e.own:
+            text = f"You are away: {e.message}" if e.away else "You are back."
+            self.app.note_server(e.server_id, text)
+
+    def on_ServerNotice(self, e: ev.ServerNotice) -> None:
+        srv = self.app.servers.get(e.server_id)
+        if srv is not None:
+            self.app.note(e.server_id, srv.label, e.text)
+
+    def on_ServerError(self, e: ev.ServerError) -> None:
+        text = e.hint or e.text
+        self.app.note_server(e.server_id, text, tag="error")
+        self.app.set_status(text)
+        if e.code in BANNER_CODES:
+            self.app.show_banner(text)
+
+    def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
+        if e.count:
+            self.app.note(e.server_id, e.target, f"Above: the last {e.count} messages.")

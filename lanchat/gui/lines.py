@@ -1,0 +1,213 @@
+"""How a transcript line reads: time stamp, speaker, text, links and nick colours.
+
+Layer: GUI view-model (no Tk); imports the standard library and lanchat.protocol (case
+mapping) only, so every rule here is tested with plain calls.
+
+Own messages read ``You: text`` and others ``nick (IP): text``, as in the original lanchat;
+``/me`` (CTCP ACTION, https://modern.ircdocs.horse/ctcp#action) reads ``* nick waves``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from dataclasses import dataclass
+
+from lanchat.protocol import casefold
+
+__all__ = [
+    "NICK_PALETTES",
+    "Line",
+    "Segment",
+    "format_event",
+    "format_message",
+    "format_time",
+    "mentions",
+    "nick_colour",
+    "nick_colour_index",
+    "split_urls",
+]
+
+# Twelve hues per theme, each with at least 4.5:1 contrast against that theme's background
+# (#ffffff light, #1e2127 dark), so every nick stays readable whichever theme is on.
+NICK_PALETTES: dict[str, tuple[str, ...]] = {
+    "light": (
+        "#b3261e",
+        "#1a6b2c",
+        "#0b57d0",
+        "#8a4b00",
+        "#7b1fa2",
+        "#00695c",
+        "#ad1457",
+        "#3949ab",
+        "#5d4037",
+        "#2e7d32",
+        "#c2185b",
+        "#006064",
+    ),
+    "dark": (
+        "#ff8a80",
+        "#81c995",
+        "#8ab4f8",
+        "#fdd663",
+        "#d7aefb",
+        "#78d9ec",
+        "#ff8bcb",
+        "#a1c2fa",
+        "#fcad70",
+        "#a8dab5",
+        "#f28b82",
+        "#80cbc4",
+    ),
+}
+
+
+def nick_colour_index(nick: str) -> int:
+    """A stable palette index for `nick`: the same nick gets the same colour in every run.
+
+    The nick is casefolded first (rfc1459), so "Alice" and "alice" share a colour; CRC-32 is
+    used instead of hash() because str hashes are salted per process.
+    """
+    return zlib.crc32(casefold(nick).encode("utf-8")) % len(NICK_PALETTES["light"])
+
+
+def nick_colour(nick: str, theme: str) -> str:
+    """The colour of `nick` in `theme` ("light" or "dark"), e.g. "#0b57d0"."""
+    return NICK_PALETTES[theme][nick_colour_index(nick)]
+
+
+# --- formatted lines ---------------------------------------------------------------------------
+
+# Bare "www." links count too: people paste them that way. Trailing punctuation is not part
+# of the link ("see https://x.org." ends the sentence, not the URL).
+_URL = re.compile(r"(?:https?://|ftp://|www\.)[^\s<>\"]+[^\s<>\".,;:!?)\]'}]", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A run of text with the Text-widget tags it is drawn with ("url", "nick3", "own", ...)."""
+
+    text: str
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One transcript line, ready to insert: segments plus what the tab badge needs to know."""
+
+    time_ms: int  # server time of the message, Unix milliseconds
+    segments: tuple[Segment, ...]  # stamp, speaker and text, each with its tags
+    highlight: bool = False  # mentions our nick or is a private message to us
+    msgid: str = ""  # ircv3 msgid; "" for local notices
+
+    @property
+    def text(self) -> str:
+        """The line as plain text, as it appears (and is copied) in the transcript."""
+        return "".join(s.text for s in self.segments)
+
+
+def format_time(time_ms: int) -> str:
+    """Local wall-clock "HH:MM" for a Unix-milliseconds time stamp."""
+    return time.strftime("%H:%M", time.localtime(time_ms / 1000))
+
+
+def split_urls(text: str, tags: tuple[str, ...] = ()) -> list[Segment]:
+    """Split `text` into segments, tagging links with "url" (on top of `tags`)."""
+    out: list[Segment] = []
+    pos = 0
+    for m in _URL.finditer(text):
+        if m.start() > pos:
+            out.append(Segment(text[pos : m.start()], tags))
+        out.append(Segment(m.group(), (*tags, "url")))
+        pos = m.end()
+    if pos < len(text) or not out:
+        out.append(Segment(text[pos:], tags))
+    return out
+
+
+def mentions(text: str, nick: str) -> bool:
+    """True when `text` names `nick` as a whole word, ignoring case ("hi Bob!" names bob).
+
+    Word boundaries are nick boundaries: "bobby" does not mention "bob", "@bob:" does.
+    """
+    if not nick:
+        return False
+    folded, key = casefold(text), casefold(nick)
+    start = 0
+    while (i := folded.find(key, start)) >= 0:
+        before = folded[i - 1] if i else " "
+        after = folded[i + len(key)] if i + len(key) < len(folded) else " "
+        if not _is_nick_char(before) and not _is_nick_char(after):
+            return True
+        start = i + 1
+    return False
+
+
+def _is_nick_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "[]\\`_^{|}-"
+
+
+def _stamp(time_ms: int) -> Segment:
+    return Segment(format_time(time_ms) + " ", ("time",))
+
+
+def format_message(
+    *,
+    nick: str,
+    ip: str,
+    text: str,
+    time_ms: int,
+    own: bool,
+    kind: str = "privmsg",
+    highlight: bool = False,
+    msgid: str = "",
+) -> Line:
+    """Format a chat message the way the original lanchat showed it.
+
+    Own messages read ``You: text``, others ``nick (IP): text``; ``/me`` actions read
+    ``* nick waves``; notices ``-nick (IP)- text``. Links in the text are tagged "url".
+
+    Args:
+        nick: the sender's nick.
+        ip: the sender's IP address ("" when unknown: then no brackets are shown).
+        text: the message text (for an action, without the ACTION wrapper).
+        time_ms: server time, Unix milliseconds.
+        own: True when we sent it.
+        kind: "privmsg", "notice" or "action".
+        highlight: True when the line mentions us or is a private message to us.
+        msgid: the ircv3 msgid, kept for de-duplication.
+
+    Returns:
+        The line, with a "highlight" tag on the text when `highlight` is set.
+    """
+    who_tag = "own" if own else f"nick{nick_colour_index(nick)}"
+    body_tags: tuple[str, ...] = ("highlight",) if highlight and not own else ()
+    from_ip = f" ({ip})" if ip and not own else ""
+    segs = [_stamp(time_ms)]
+    if kind == "action":
+        segs.append(Segment("* ", ("action",)))
+        segs.append(Segment(nick, (who_tag, "action")))
+        segs.append(Segment(" ", ("action",)))
+        segs.extend(split_urls(text, (*body_tags, "action")))
+    elif kind == "notice":
+        segs.append(Segment(f"-{'You' if own else nick}{from_ip}-", (who_tag, "notice")))
+        segs.append(Segment(" "))
+        segs.extend(split_urls(text, (*body_tags, "notice")))
+    else:
+        segs.append(Segment("You" if own else nick, (who_tag,)))
+        segs.append(Segment(f"{from_ip}: "))
+        segs.extend(split_urls(text, body_tags))
+    return Line(time_ms, tuple(segs), highlight and not own, msgid)
+
+
+def format_event(text: str, time_ms: int | None = None, *, tag: str = "event") -> Line:
+    """A local notice line (join, part, topic, errors): "12:00 — bob (10.0.0.7) joined".
+
+    Args:
+        text: what happened, in plain words.
+        time_ms: when; None means now.
+        tag: the text tag ("event", or "error" for problems).
+    """
+    now = int(time.time() * 1000) if time_ms is None else time_ms
+    return Line(now, (_stamp(now), Segment("— ", (tag,)), *split_urls(text, (tag,))))
