@@ -185,16 +185,18 @@ class LanchatServer:
 
     async def _advertise(self) -> None:
         discovery = self.config.discovery
-        self._advertiser = Advertiser(
+        advertiser = Advertiser(
             port=self.port,
             interfaces=discovery.interfaces,
             min_update_interval_s=discovery.txt_update_min_interval_s,
         )
-        await self._advertiser.start()
+        await advertiser.start()
+        # Only a started advertiser takes RoomChanged; rooms changed before are published here.
+        self._advertiser = advertiser
         for key in self.state.room_keys():
             self._room_changed(key)
         try:
-            await asyncio.wait_for(self._advertiser.flush(), _ADVERTISE_TIMEOUT_S)
+            await asyncio.wait_for(advertiser.flush(), _ADVERTISE_TIMEOUT_S)
         except TimeoutError:
             log.warning("mDNS announcements are slow; rooms will appear on the LAN shortly")
 
