@@ -155,7 +155,8 @@ async def test_flood_countermeasure_disconnects_with_excess_flood_and_spares_oth
         assert "Excess Flood" in quit_.params[-1]
         carol = await registered(server.port, "carol", "#lobby")
         carol.send("PRIVMSG #lobby :still here")
-        assert (await bob.expect("PRIVMSG", lambda m: m.params[1] == "still here")).source
+        relayed = await bob.expect("PRIVMSG", lambda m: m.params[1] == "still here")
+        assert relayed.source == "carol!carol@127.0.0.1"
 
 
 async def test_too_many_registration_lines_countermeasure_is_excess_flood(tmp_path: Path) -> None:
