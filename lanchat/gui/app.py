@@ -130,15 +130,13 @@ class ChatApp:
         bar.pack(side="bottom", fill="x")
         self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel")
         self.status.pack(side="left", fill="x", expand=True)
+        # the input line and "Close tab" show only while a conversation tab is in front
         self.close_tab_button = ttk.Button(bar, text="Close tab", command=self.close_current_tab)
-        self.close_tab_button.pack(side="right", padx=4, pady=2)
         self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
         self.theme_button.pack(side="right", padx=4, pady=2)
         # shown only while a connection waits to reconnect
         self.retry_button = ttk.Button(bar, text="Retry now", command=self.retry_now)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
-        self.input.pack(side="bottom", fill="x")
-        self.input.set_enabled(False)
         self.banner = ttk.Frame(self.root, padding=(12, 6))
         self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)
         self.banner_text.pack(side="left", fill="x", expand=True)
@@ -252,7 +250,7 @@ class ChatApp:
         """Bring `conv`'s tab to the front (and count it as seen from now on)."""
         self.tabs.select(self.ensure_view(conv))  # type: ignore[no-untyped-call]
         self.model.activate(conv.key)
-        self.input.set_enabled(True)
+        self._chat_controls(True)
         self.dirty.add(conv.key)
 
     # ------------------------------------------------------------------ user actions
@@ -416,6 +414,14 @@ class ChatApp:
             return []
         return conv.nicks() if conv.kind == "room" else [conv.name]
 
+    def _chat_controls(self, visible: bool) -> None:
+        if visible and not self.input.winfo_manager():
+            self.input.pack(side="bottom", fill="x", before=self.tabs)
+            self.close_tab_button.pack(side="right", padx=4, pady=2, before=self.theme_button)
+        elif not visible and self.input.winfo_manager():
+            self.input.pack_forget()
+            self.close_tab_button.pack_forget()
+
     def _tab_changed(self, _event: object) -> None:
         try:
             selected = self.tabs.nametowidget(self.tabs.select())  # type: ignore[no-untyped-call]
@@ -423,7 +429,7 @@ class ChatApp:
             return
         key = next((k for k, v in self.views.items() if v is selected), "")
         self.model.activate(key)
-        self.input.set_enabled(bool(key))
+        self._chat_controls(bool(key))
         if key:
             self.dirty.add(key)
             self.flush()

@@ -244,11 +244,6 @@ class InputBar(ttk.Frame):
         self.var.set("")
         self._on_send(text)
 
-    def set_enabled(self, enabled: bool) -> None:
-        state = "normal" if enabled else "disabled"
-        self.entry.configure(state=state)
-        self.send_button.configure(state=state)
-
     def _on_return(self, _event: tk.Event[ttk.Entry]) -> str:
         self.submit()
         return "break"

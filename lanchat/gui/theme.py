@@ -128,7 +128,13 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         arrowcolor=pal.fg,
         font="TkDefaultFont",
     )
-    style.map(".", foreground=[("disabled", pal.muted)])
+    # clam maps "disabled" and "active" backgrounds to its own light greys; a fully visible
+    # transcript disables its scrollbar, which then showed as a light bar in the dark theme.
+    style.map(
+        ".",
+        foreground=[("disabled", pal.muted)],
+        background=[("disabled", pal.bg), ("active", pal.select_bg)],
+    )
     style.configure("TButton", padding=(12, 5), background=pal.surface, relief="flat")
     style.map(
         "TButton",
@@ -184,7 +190,22 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         "Treeview.Heading", background=pal.bg, foreground=pal.muted, relief="flat", padding=4
     )
     style.map("Treeview.Heading", background=[("active", pal.border)])
-    style.configure("TScrollbar", background=pal.bg, bordercolor=pal.bg, arrowcolor=pal.muted)
+    style.configure(
+        "TScrollbar",
+        background=pal.border,  # the thumb
+        troughcolor=pal.bg,
+        bordercolor=pal.bg,
+        lightcolor=pal.border,
+        darkcolor=pal.border,
+        arrowcolor=pal.muted,
+        gripcount=0,
+    )
+    style.map(
+        "TScrollbar",
+        background=[("disabled", pal.bg), ("pressed", pal.muted), ("active", pal.muted)],
+        lightcolor=[("disabled", pal.bg)],
+        darkcolor=[("disabled", pal.bg)],
+    )
     style.configure("TSeparator", background=pal.border)
     style.configure("Card.TFrame", background=pal.surface)
     style.configure("Card.TLabel", background=pal.surface)

@@ -115,7 +115,9 @@ def test_events_from_the_network_thread_fill_the_room_tab(app: ChatApp) -> None:
     assert lobby.contents().splitlines()[-1].endswith("bob (10.0.0.7): hi there 👋")
     assert lobby.member_rows() == ["@bob", "alice (you)"]
     assert lobby.topic.cget("text") == "Friday games"
-    assert app.input.entry.instate(["!disabled"])
+    assert app.input.winfo_manager() == "pack"
+    app.tabs.select(app.rooms_page)
+    run_until(app.root, lambda: not app.input.winfo_manager(), "the input line hidden")
 
 
 def test_a_backlog_is_applied_in_bounded_batches(app: ChatApp) -> None:

@@ -70,12 +70,21 @@ async def test_launcher_room_is_found_joined_and_removed(
         await alice.expect("rooms", has_room("#party"), timeout_s=LISTED_WITHIN_S)
         await bob.expect("rooms", has_room("#party"), timeout_s=LISTED_WITHIN_S)
         await launcher.expect("lan", has_room("#party"), timeout_s=STEP_TIMEOUT_S)
-        await shot(alice, "rooms.png")
 
         alice.send(cmd="join", room="#party")
         await alice.expect("transcript", shows("You joined #party."), timeout_s=STEP_TIMEOUT_S)
         alice.send(cmd="say", text="/topic Friday LAN party: slides, snacks and a tournament")
         await alice.expect("transcript", shows("alice set the topic to"), timeout_s=STEP_TIMEOUT_S)
+        # the room's advertisement follows: bob's Rooms page shows the topic and alice
+        await bob.expect(
+            "rooms",
+            lambda o: (
+                ["#party", "1", "Friday LAN party: slides, snacks and a tournament"]
+                in [[r[0], r[2], r[3]] for r in o["rows"]]
+            ),
+            timeout_s=STEP_TIMEOUT_S,
+        )
+        await shot(bob, "rooms.png")
         bob.send(cmd="join", room="#party")
         await alice.expect(
             "transcript", shows(f"bob ({bob_ns.address}) joined."), timeout_s=STEP_TIMEOUT_S
