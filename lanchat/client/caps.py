@@ -1,0 +1,105 @@
+"""The client side of IRCv3 capability negotiation: which capabilities we ask for and when
+registration may go on (CAP END).
+
+Layer: SANS-I/O client core. Imports the standard library, lanchat.protocol and
+lanchat.client.state only.
+
+Spec: https://ircv3.net/specs/extensions/capability-negotiation (CAP LS 302 with multi-line
+replies, REQ / ACK / NAK, cap-notify's NEW and DEL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lanchat.client.state import NetworkState
+from lanchat.protocol import Message
+
+__all__ = ["WANTED_CAPS", "CapNegotiation"]
+
+# Capabilities we use when the server offers them (CAP LS 302). chathistory is still a draft:
+# servers offer it as "draft/chathistory" or, once ratified, "chathistory".
+WANTED_CAPS = (
+    "message-tags",
+    "server-time",
+    "echo-message",
+    "batch",
+    "multi-prefix",
+    "userhost-in-names",
+    "extended-join",
+    "away-notify",
+    "setname",
+    "labeled-response",
+    "invite-notify",
+    "chathistory",
+    "draft/chathistory",
+    "cap-notify",
+)
+
+
+class CapNegotiation:
+    """What the server offers, what is enabled, and the REQs still unanswered.
+
+    `send(command, *params)` queues a line for the server (the session's outbox).
+    """
+
+    def __init__(self, state: NetworkState, send: Callable[..., None]) -> None:
+        """Start with nothing offered or enabled.
+
+        Args:
+            state: the connection's state (CAP END is sent only before registration).
+            send: queues one line for the server, e.g. send("CAP", "REQ", "batch").
+        """
+        self.state = state
+        self._send = send
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous connection's capabilities."""
+        self.offered: dict[str, str] = {}  # CAP LS: name -> value
+        self.enabled: set[str] = set()
+        self._pending = 0  # CAP REQs not answered yet
+
+    def on_cap(self, msg: Message) -> None:
+        """Handle one CAP reply from the server, asking for what we want of what it offers."""
+        # CAP <nick> <subcommand> [*] :<caps>
+        if len(msg.params) < 3:
+            return
+        sub = msg.params[1].upper()
+        more = len(msg.params) > 3 and msg.params[2] == "*"
+        caps = msg.params[-1].split()
+        if sub in ("LS", "NEW"):
+            for item in caps:
+                name, _, value = item.partition("=")
+                self.offered[name] = value
+            if sub == "LS" and more:
+                return
+            wanted = [c for c in WANTED_CAPS if c in self.offered and c not in self.enabled]
+            if wanted:
+                self._pending += 1
+                self._send("CAP", "REQ", " ".join(wanted))
+            elif sub == "LS":
+                self._end()
+        elif sub == "ACK":
+            for item in caps:
+                if item.startswith("-"):
+                    self.enabled.discard(item[1:])
+                else:
+                    self.enabled.add(item)
+            if not more:
+                self._answered()
+        elif sub == "NAK":
+            self._answered()
+        elif sub == "DEL":
+            for name in caps:
+                self.enabled.discard(name)
+                self.offered.pop(name, None)
+
+    def _answered(self) -> None:
+        self._pending = max(0, self._pending - 1)
+        if self._pending == 0:
+            self._end()
+
+    def _end(self) -> None:
+        if not self.state.registered:
+            self._send("CAP", "END")
