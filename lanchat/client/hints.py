@@ -1,4 +1,5 @@
-"""Refusals from the server as ServerError events, with plain words saying what to do.
+"""Numerics shown to the person: refusals as ServerError events with plain words saying what to
+do, other replies as server notices.
 
 Layer: SANS-I/O client core. Imports the standard library, lanchat.protocol and
 lanchat.client.events only.
@@ -10,10 +11,16 @@ Specs followed:
 
 from __future__ import annotations
 
-from lanchat.client.events import ServerError
+from lanchat.client.events import ClientEvent, ServerError, ServerNotice
 from lanchat.protocol import Message
 
-__all__ = ["error_text", "hint_for", "server_error", "standard_reply_error"]
+__all__ = [
+    "error_text",
+    "hint_for",
+    "numeric_events",
+    "server_error",
+    "standard_reply_error",
+]
 
 # What to do about each refusal, in plain words (numerics: modern.ircdocs.horse "Numerics").
 _HINTS = {
@@ -43,6 +50,11 @@ _HINTS = {
     "476": "That is not a valid room name; room names start with #",
     "482": "You need to be a room operator (@) to do that",
 }
+
+# Replies that carry nothing a person needs to read (state we track, or list delimiters).
+_QUIET_NUMERICS = frozenset(
+    {"002", "003", "004", "331", "375", "329", "324", "318", "369", "265", "266"}
+)
 
 
 def hint_for(code: str) -> str:
@@ -97,3 +109,21 @@ def standard_reply_error(server_id: str, msg: Message) -> ServerError:
     """
     code = f"{msg.params[0]} {msg.params[1]}"
     return ServerError(server_id, code, msg.params[-1], hint_for(code))
+
+
+def numeric_events(server_id: str, msg: Message) -> list[ClientEvent]:
+    """What a numeric with no handler of its own shows the person.
+
+    Args:
+        server_id: the connection's name, copied into the event.
+        msg: a numeric reply.
+
+    Returns:
+        A ServerError for an error (4xx, 5xx), nothing for a quiet reply, else a ServerNotice
+        with the parameters after our nick.
+    """
+    if msg.command[0] in "45":
+        return [server_error(server_id, msg)]
+    if msg.command in _QUIET_NUMERICS:
+        return []
+    return [ServerNotice(server_id, " ".join(msg.params[1:]))]

@@ -11,7 +11,7 @@ dispatches each received line. The parts it is made of:
 - lanchat.client.caps: CAP negotiation
 - lanchat.client.history: CHATHISTORY requests, chathistory batches, the reconnect gap
 - lanchat.client.messages: PRIVMSG, NOTICE and CTCP ACTION received and sent
-- lanchat.client.hints: error numerics as ServerError events with plain-words hints
+- lanchat.client.hints: numerics as ServerError (with plain-words hints) or ServerNotice
 - lanchat.client.wire: line helpers (sender, server-time, optional parameters)
 
 Specs followed:
@@ -33,15 +33,8 @@ import time
 from collections.abc import Callable
 
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
-from lanchat.client.events import (
-    ClientEvent,
-    Joined,
-    Kicked,
-    Parted,
-    Registered,
-    ServerNotice,
-)
-from lanchat.client.hints import hint_for, server_error, standard_reply_error
+from lanchat.client.events import ClientEvent, Joined, Kicked, Parted, Registered
+from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
 from lanchat.client.messages import Messages, split_text
 from lanchat.client.state import NetworkState, Room, User
@@ -283,9 +276,10 @@ class ClientSession:
         handler = _HANDLERS.get(msg.verb)
         if handler is not None:
             return handler(self, msg)
-        if msg.verb.isdigit():
-            return self._on_numeric(msg)
-        return []
+        if not msg.verb.isdigit():
+            return []
+        handler = _NUMERICS.get(msg.command)
+        return handler(self, msg) if handler is not None else numeric_events(self.server_id, msg)
 
     def _on_ping(self, msg: Message) -> list[ClientEvent]:
         self._send("PONG", *(msg.params[-1:] or ("",)))
@@ -298,18 +292,6 @@ class ClientSession:
     def _on_cap(self, msg: Message) -> list[ClientEvent]:
         self.cap.on_cap(msg)
         return []
-
-    def _on_numeric(self, msg: Message) -> list[ClientEvent]:
-        code = msg.command
-        handler = _NUMERICS.get(code)
-        if handler is not None:
-            return handler(self, msg)
-        if code[0] in "45":
-            return [server_error(self.server_id, msg)]
-        if code in _QUIET_NUMERICS:
-            return []
-        text = " ".join(msg.params[1:]) if msg.params else ""
-        return [ServerNotice(self.server_id, text)]
 
     def _on_unknown_command(self, msg: Message) -> list[ClientEvent]:
         # 421 <client> <command> :Unknown command
@@ -391,7 +373,8 @@ _HANDLERS: dict[str, _Handler] = {
     "CHATHISTORY": lambda s, m: s.history.on_chathistory(m),
 }
 
-# Numerics with their own handler (names from modern.ircdocs.horse "Numerics").
+# Numerics with their own handler (names from modern.ircdocs.horse "Numerics"); the others
+# are shown by hints.numeric_events.
 _NUMERICS: dict[str, _Handler] = {
     "001": lambda s, m: s.state.on_welcome(m),  # RPL_WELCOME
     "005": lambda s, m: s.state.on_isupport(m),  # RPL_ISUPPORT
@@ -408,8 +391,3 @@ _NUMERICS: dict[str, _Handler] = {
     "305": lambda s, m: s.state.on_unaway(m),  # RPL_UNAWAY
     "306": lambda s, m: s.state.on_nowaway(m),  # RPL_NOWAWAY
 }
-
-# Replies that carry nothing a person needs to read (state we track, or list delimiters).
-_QUIET_NUMERICS = frozenset(
-    {"002", "003", "004", "331", "375", "329", "324", "318", "369", "265", "266"}
-)

@@ -1,6 +1,7 @@
 """Small pure helpers for the client's lines: who sent a line, when, and optional parameters.
 
-Layer: SANS-I/O client core. Imports the standard library and lanchat.protocol only.
+Layer: SANS-I/O client core. Imports the standard library, lanchat.errors and lanchat.protocol
+only.
 
 Specs followed:
 - Message source (`nick!user@host`): https://modern.ircdocs.horse/#source
