@@ -1,0 +1,39 @@
+"""Transcript tests of CAP negotiation (lanchat.client.caps) through the client session: what
+we ask for of what the server offers, and when registration goes on (CAP END).
+"""
+
+from __future__ import annotations
+
+from lanchat.client.session import ClientSession
+from tests.client.transcript import feed, sent
+
+
+def test_cap_negotiation_requests_only_wanted_caps_the_server_offers() -> None:
+    s = ClientSession("alice")
+    s.start()
+    sent(s)
+    feed(s, ":srv CAP * LS * :multi-prefix sasl=PLAIN server-time")
+    assert sent(s) == []  # a multi-line LS is not finished yet
+    feed(s, ":srv CAP * LS :echo-message draft/chathistory unknown-cap")
+    assert sent(s) == ["CAP REQ :server-time echo-message multi-prefix draft/chathistory"]
+    feed(s, ":srv CAP alice ACK :server-time echo-message multi-prefix draft/chathistory")
+    assert sent(s) == ["CAP END"]
+    assert s.caps == {"server-time", "echo-message", "multi-prefix", "draft/chathistory"}
+    assert s.history_enabled
+
+
+def test_cap_nak_still_ends_negotiation() -> None:
+    s = ClientSession("alice")
+    s.start()
+    sent(s)
+    feed(s, ":srv CAP * LS :batch", ":srv CAP * NAK :batch")
+    assert sent(s)[-1] == "CAP END"
+    assert s.caps == set()
+
+
+def test_no_wanted_caps_ends_negotiation_at_once() -> None:
+    s = ClientSession("alice")
+    s.start()
+    sent(s)
+    feed(s, ":srv CAP * LS :sasl")
+    assert sent(s) == ["CAP END"]
