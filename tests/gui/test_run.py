@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from lanchat.launcher.supervisor import HostedRoom, RoomReady, Supervisor
-from tests.gui.test_chat_server import RawClient
+from lanchat.launcher.supervisor import RoomReady, Supervisor
+from tests.discovery.netns import Agent
+from tests.gui.lan import bridged_namespaces
 
 pytestmark = pytest.mark.gui
-
-
-@pytest.fixture
-def room(tmp_path: Path) -> Iterator[HostedRoom]:
-    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
-    hosted = sup.start("#party")
-    assert isinstance(sup.events.get(timeout=20), RoomReady)
-    yield hosted
-    sup.stop_all()
 
 
 def chat(tmp_path: Path, *args: str, display: bool = True) -> subprocess.Popen[str]:
@@ -38,20 +30,44 @@ def chat(tmp_path: Path, *args: str, display: bool = True) -> subprocess.Popen[s
     )
 
 
-def test_chat_connect_and_join_from_the_command_line(tmp_path: Path, room: HostedRoom) -> None:
-    bob = RawClient(room.port, "bob")
-    bob.send("JOIN #party")
-    bob.wait_for(" 366 ")  # bob is in the room before alice's window starts
-    proc = chat(
-        tmp_path, "--nick", "alice", "--connect", f"127.0.0.1:{room.port}", "--join", "party"
-    )
-    try:
-        bob.wait_for(":alice!")  # alice's window joined #party
-        assert proc.poll() is None
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        bob.close()
+@pytest.mark.netns
+async def test_chat_connect_and_join_from_the_command_line(tmp_path: Path) -> None:
+    # `lanchat chat` browses for rooms with mDNS, so everything runs in a fresh namespace:
+    # the room server, bob (a plain IRC client) and alice's chat window.
+    with bridged_namespaces(1) as [ns]:
+        sup = Supervisor(data_root=tmp_path / "hosted", prefix=ns.argv(), serve_args=["--no-mdns"])
+        hosted = sup.start("#party")
+        try:
+            assert isinstance(await asyncio.to_thread(sup.events.get, timeout=20), RoomReady)
+            bob = await Agent.start(
+                ns, "-m", "tests.gui.irc_probe", "--port", str(hosted.port), "--nick", "bob",
+                "--join", "#party", script=False,
+            )  # fmt: skip
+            await bob.expect("joined", timeout_s=20)
+            env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+            errors = (tmp_path / "alice.stderr").open("w+")
+            alice = await asyncio.create_subprocess_exec(
+                *ns.argv(sys.executable, "-m", "lanchat", "chat", "--nick", "alice",
+                         "--connect", f"127.0.0.1:{hosted.port}", "--join", "party"),
+                env=env, stderr=errors,
+            )  # fmt: skip
+            try:
+                joined = bob.expect("line", lambda o: o["line"].startswith(":alice!"), timeout_s=20)
+                ended = asyncio.ensure_future(alice.wait())
+                done, _ = await asyncio.wait(
+                    [asyncio.ensure_future(joined), ended], return_when=asyncio.FIRST_COMPLETED
+                )
+                errors.seek(0)
+                assert not ended.done(), f"lanchat chat exited early: {errors.read()}"
+                await next(iter(done))
+            finally:
+                if alice.returncode is None:
+                    alice.terminate()
+                await alice.wait()
+                await bob.close()
+                errors.close()
+        finally:
+            sup.stop_all()
     saved = (tmp_path / "config" / "lanchat" / "settings.json").read_text()
     assert '"nick": "alice"' in saved
 
