@@ -58,6 +58,8 @@ def median(runs: Runs, metric: str) -> float | None:
 
 
 def _fmt(x: float) -> str:
+    if x == int(x) and abs(x) < 1000:
+        return str(int(x))
     if x >= 1000:
         return f"{x:,.0f}"
     if x >= 10:
