@@ -13,6 +13,7 @@ from tests.client.transcript import (
     history_batch,
     joined,
     of_type,
+    register_again,
     registered,
     sent,
 )
@@ -117,9 +118,8 @@ def test_reconnect_rejoins_and_asks_only_for_the_gap_without_duplicates() -> Non
 def test_a_full_page_of_gap_asks_for_the_next_page() -> None:
     s = joined()
     feed(s, f"@msgid=seen1 :{BOB} PRIVMSG #lobby :x")
-    s.start()
-    feed(s, ":srv CAP * LS :batch draft/chathistory", ":srv CAP * ACK :batch draft/chathistory")
-    feed(s, ":srv 001 alice :hi", ":srv 376 alice :End", f":{ALICE} JOIN #lobby")
+    register_again(s)
+    feed(s, f":{ALICE} JOIN #lobby")
     sent(s)
     page = [(f"p{i}", f"msg {i}") for i in range(HISTORY_LIMIT)]
     feed(s, *history_batch("g1", "#lobby", page))
@@ -129,9 +129,8 @@ def test_a_full_page_of_gap_asks_for_the_next_page() -> None:
 def test_rejoin_without_msgid_uses_the_last_timestamp() -> None:
     s = joined()
     feed(s, f"@time=2023-11-14T22:13:20.250Z :{BOB} PRIVMSG #lobby :no id")
-    s.start()
-    feed(s, ":srv CAP * LS :draft/chathistory", ":srv CAP * ACK :draft/chathistory")
-    feed(s, ":srv 001 alice :hi", ":srv 376 alice :End", f":{ALICE} JOIN #lobby")
+    register_again(s, caps="draft/chathistory")
+    feed(s, f":{ALICE} JOIN #lobby")
     assert sent(s)[-1] == (
         f"CHATHISTORY AFTER #lobby timestamp=2023-11-14T22:13:20.250Z {HISTORY_LIMIT}"
     )
@@ -140,9 +139,7 @@ def test_rejoin_without_msgid_uses_the_last_timestamp() -> None:
 def test_reconnect_catches_up_private_conversations_found_with_targets() -> None:
     s = joined()
     feed(s, f"@msgid=p1;time=2023-11-14T22:13:20.000Z :{BOB} PRIVMSG alice :before")
-    s.start()
-    feed(s, ":srv CAP * LS :batch draft/chathistory", ":srv CAP * ACK :batch draft/chathistory")
-    feed(s, ":srv 001 alice :hi", ":srv 376 alice :End")
+    register_again(s)
     assert sent(s)[-2:] == [
         "JOIN #lobby",
         "CHATHISTORY TARGETS timestamp=2023-11-14T22:13:20.000Z "

@@ -70,6 +70,13 @@ def joined(room: str = "#lobby", names: str = "@alice!alice@192.168.1.10") -> Cl
     return s
 
 
+def register_again(session: ClientSession, caps: str = "batch draft/chathistory") -> None:
+    """The connection dropped: start a new one and register with `caps` (lines stay queued)."""
+    session.start()
+    feed(session, f":srv CAP * LS :{caps}", f":srv CAP * ACK :{caps}")
+    feed(session, f":srv 001 {session.wanted_nick} :hi", f":srv 376 {session.wanted_nick} :End")
+
+
 def history_batch(ref: str, room: str, msgs: list[tuple[str, str]]) -> list[str]:
     """The lines of a chathistory batch from bob in `room`: (msgid, text) pairs, a second apart."""
     lines = [f":srv BATCH +{ref} chathistory {room}"]
