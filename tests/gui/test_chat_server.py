@@ -203,3 +203,36 @@ def test_gap_after_a_server_restart_is_filled_once(tmp_path: Path) -> None:
     finally:
         net.stop()
         sup.stop_all()
+
+
+def test_private_messages_open_a_tab_both_ways(app: ChatApp, room: HostedRoom) -> None:
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    party(app, room.port)
+    bob = RawClient(room.port, "bob")
+    bob.wait_for(" 001 ")
+    bob.send("PRIVMSG alice :psst, got a minute?")
+    key = conversation_key(f"127.0.0.1:{room.port}", "bob")
+    run_until(app.root, lambda: key in app.views, "bob's tab")
+    assert app.views[key].contents().endswith("bob (127.0.0.1): psst, got a minute?")
+    titles = [app.tabs.tab(t, "text") for t in app.tabs.tabs()]
+    assert "bob (1!)" in titles
+    app.show_tab(app.model.conversations[key])
+    focus(app.input.entry)
+    app.input.var.set("sure, what's up?")
+    app.input.entry.event_generate("<Return>")
+    bob.wait_for("PRIVMSG bob :sure, what's up?")
+    run_until(app.root, lambda: "You: sure, what's up?" in app.views[key].contents(), "own line")
+    bob.close()
+
+
+def test_wrong_room_key_is_explained(app: ChatApp, tmp_path: Path) -> None:
+    sup = Supervisor(data_root=tmp_path / "k", serve_args=["--host", "127.0.0.1", "--no-mdns"])
+    hosted = sup.start("#secret", key="hunter2")
+    try:
+        assert isinstance(sup.events.get(timeout=20), RoomReady)
+        app.connect("127.0.0.1", hosted.port, "alice", rooms=("#secret",), keys=("nope",))
+        run_until(app.root, lambda: bool(app.banner_message()), "the banner")
+        assert "key" in app.banner_message().lower()
+        assert "Traceback" not in app.banner_message()
+    finally:
+        sup.stop_all()
