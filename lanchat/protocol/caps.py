@@ -43,6 +43,8 @@ SUPPORTED: Final[dict[str, str]] = {
     "multi-prefix": "",
     "server-time": "",
     "setname": "",
+    # https://ircv3.net/specs/extensions/standard-replies: errors as FAIL instead of NOTICE.
+    "standard-replies": "",
     "userhost-in-names": "",
 }
 

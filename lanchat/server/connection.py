@@ -18,12 +18,16 @@ What happens to effects (issue #2 "A message is durable before it is shown", iss
 
     Persist      collected per loop pass and handed to StoreWriter.persist() as one batch
                  (group commit); a barrier goes into the ordered outbox
+    Publish      its records join that batch and it waits in the outbox behind the barrier;
+                 committed: its Sends are written; failed: none are, and the sender gets
+                 ServerState.undelivered() instead (the rest of the outbox goes out as usual)
     Send         written at once, or queued in the outbox behind an uncommitted barrier;
                  the same bytes object goes to every recipient; each connection's bytes of one
                  loop pass are joined into ONE transport.write by a single call_soon flush
     Disconnect   ordered like Send; the connection closes after its queued bytes are written
     Query        ordered like Send (so a client's history includes what it just sent), run by
-                 StoreWriter.query(), the rows go to ServerState.history_result()
+                 StoreWriter.query(), the rows go to ServerState.history_result() (a failed
+                 query to ServerState.history_failed())
     RoomChanged  handed straight to the app (mDNS), which is not ordered with chat lines
 
 Policies a reader might question:
@@ -48,7 +52,7 @@ from lanchat.errors import ProtocolError
 from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.lines import TOO_LONG, LineReader, TooLong
 from lanchat.protocol.message import parse
-from lanchat.server.effects import Disconnect, Effect, Persist, Query, RoomChanged, Send
+from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
 from lanchat.server.flood import FloodControl
 from lanchat.store.records import HistoryRecord, RoomRecord
 
@@ -97,13 +101,39 @@ def peer_ip(peername: object) -> str:
 class _Barrier:
     """A place in the outbox: what follows waits until one persist batch is committed."""
 
-    __slots__ = ("done",)
+    __slots__ = ("done", "error")
 
     def __init__(self) -> None:
-        self.done = False  # the batch is committed (or failed and was logged)
+        self.done = False  # the batch is committed, or failed
+        self.error: str | None = None  # why it failed, in a few words people can read
 
 
-_Outgoing = Send | Disconnect | Query | _Barrier
+class _Held:
+    """A Publish in the outbox, with the barrier of the batch that holds its records."""
+
+    __slots__ = ("barrier", "publish")
+
+    def __init__(self, publish: Publish, barrier: _Barrier) -> None:
+        self.publish = publish
+        self.barrier = barrier
+
+
+_Outgoing = Send | Disconnect | Query | _Barrier | _Held
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong with the store, in the words people in a room may see.
+
+    StoreError texts name the file and then SQLite's own words in parentheses ("cannot write
+    to history database /srv/x.db (database or disk is full); check ..."); the path and the
+    advice are for the operator's log, the parenthesis is for the room.
+    """
+    text = str(error)
+    start = text.find("(")
+    end = text.find(")", start)
+    if 0 <= start < end:
+        return text[start + 1 : end]
+    return "the history database failed"
 
 
 class Hub:
@@ -222,7 +252,11 @@ class Hub:
         """Apply the core's effects in order (see the module docstring). Loop thread only."""
         outbox = self._outbox
         for effect in effects:
-            if isinstance(effect, Persist):
+            if isinstance(effect, Publish):
+                for record in effect.records:
+                    self._persist(record)
+                outbox.append(_Held(effect, self._batch_barrier))
+            elif isinstance(effect, Persist):
                 self._persist(effect.record)
             elif isinstance(effect, RoomChanged):
                 self.on_room_changed(effect.key)
@@ -275,9 +309,11 @@ class Hub:
 
     def _committed(self, barrier: _Barrier, future: asyncio.Future[None]) -> None:
         self._in_flight -= 1
-        if not future.cancelled() and future.exception() is not None:
-            # Keep the room talking; the operator sees that history has a hole and why.
-            log.error("lanchat: error: could not store messages: %s", future.exception())
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            # Its messages are not shown (the senders are told); room changes still are.
+            log.error("lanchat: error: messages not delivered, could not store them: %s", error)
+            barrier.error = _reason(error)
         barrier.done = True
         self._pump()
 
@@ -291,9 +327,22 @@ class Hub:
                 outbox.popleft()
                 continue
             outbox.popleft()
-            assert not isinstance(head, _Barrier)
+            if type(head) is _Held:
+                self._release(head)
+                continue
+            assert not isinstance(head, _Barrier | _Held)
             self._deliver(head)
         self._check_idle()
+
+    def _release(self, held: _Held) -> None:
+        publish, error = held.publish, held.barrier.error
+        if error is None:
+            for send in publish.shown:
+                self._deliver(send)
+            return
+        for effect in self.state.undelivered(publish, error):
+            assert isinstance(effect, Send)  # only the sender's error, in the message's place
+            self._deliver(effect)
 
     def _query(self, effect: Query) -> None:
         self._in_flight += 1
@@ -303,14 +352,12 @@ class Hub:
 
     def _answered(self, effect: Query, future: asyncio.Future[list[HistoryRecord]]) -> None:
         self._in_flight -= 1
-        records: list[HistoryRecord] = []
-        if future.cancelled():
-            log.error("history query for connection %d was cancelled", effect.conn_id)
-        elif future.exception() is not None:
-            log.error("lanchat: error: history query failed: %s", future.exception())
+        error = future.exception() if not future.cancelled() else asyncio.CancelledError()
+        if error is None:
+            self.apply(self.state.history_result(effect, future.result()))
         else:
-            records = future.result()
-        self.apply(self.state.history_result(effect, records))
+            log.error("lanchat: error: history query failed: %s", error)
+            self.apply(self.state.history_failed(effect, _reason(error)))
         self._check_idle()
 
     # ------------------------------------------------------------------ writes

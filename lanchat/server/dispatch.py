@@ -44,8 +44,11 @@ What a handler may do, all through `ctx` (never build Effects by hand):
   the Message for it; each distinct form is rendered and serialised once.
 - `ctx.tagged(msg, form, msgid=..., client_tags=...)`: `msg` with the tags `form` gets,
   for the sender's own copy of a relayed event (`ctx.tagged(msg, ctx.user.form)`).
-- `ctx.persist(record)`: a Persist effect. Put it before the Sends it guards (issue #2: a
-  message is durable before it is shown); `relay` and `reply` output always comes after.
+- `ctx.publish(record, users, msg, echo=..., client_tags=...)`: a message (PRIVMSG, NOTICE,
+  TAGMSG): store it, relay it to `users`, echo it to the sender. It is shown only once it is
+  stored, and if storing fails nobody sees it and the sender is told (effects.Publish).
+- `ctx.persist(record)`: a Persist effect for a room record. Put it before the Sends it guards
+  (issue #2: durable before shown); `relay` and `reply` output always comes after.
 - `ctx.room_changed(key)`: the room's public face changed (created, users, topic, +k, +s).
 - `ctx.query(query)`: a CHATHISTORY query; the rows come back through the function
   registered with `@on_history_result` (lanchat/server/handlers/history.py), called with a
@@ -66,7 +69,7 @@ from typing import TYPE_CHECKING, TypeVar
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm, format_server_time, tags_for_form
-from lanchat.server.effects import Disconnect, Effect, Persist, Query, RoomChanged, Send
+from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
 if TYPE_CHECKING:
@@ -183,7 +186,19 @@ class Context:
     other effect, so that labeled-response can wrap them and every Persist precedes them.
     """
 
-    __slots__ = ("_closing", "_lines", "_time_tag", "effects", "label", "now", "state", "user")
+    __slots__ = (
+        "_closing",
+        "_echoes",
+        "_lines",
+        "_published",
+        "_shown",
+        "_time_tag",
+        "effects",
+        "label",
+        "now",
+        "state",
+        "user",
+    )
 
     def __init__(self, state: ServerState, user: User, *, label: str | None = None) -> None:
         self.state = state  # the server
@@ -194,6 +209,9 @@ class Context:
         self._time_tag = ""  # server-time of relayed lines, formatted on first use
         self._lines: list[Message] = []  # lines for the sender, flushed by finish()
         self._closing: str | None = None  # disconnect reason, applied after the replies
+        self._published: list[HistoryRecord] = []  # messages of this event (ctx.publish)
+        self._shown: list[Send] = []  # the relays of those messages, held with them
+        self._echoes: set[int] = set()  # where in `_lines` the sender's copies of them are
 
     @property
     def time_tag(self) -> str:
@@ -267,6 +285,16 @@ class Context:
         One Send per tag form; the bytes of each form are built once (issue #4). This is the
         hot path of every room message, so it groups inline rather than through `fanout`.
         """
+        self._relay_into(self.effects, users, msg, msgid, client_tags)
+
+    def _relay_into(
+        self,
+        out: list[Effect] | list[Send],
+        users: Iterable[User],
+        msg: Message,
+        msgid: str,
+        client_tags: Mapping[str, str] | None,
+    ) -> None:
         groups: dict[TagForm, list[int]] = {}
         for user in users:
             ids = groups.get(user.form)
@@ -275,7 +303,7 @@ class Context:
             ids.append(user.conn_id)
         for form, conn_ids in groups.items():
             line = self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
-            self.effects.append(Send(tuple(conn_ids), line.to_bytes()))
+            out.append(Send(tuple(conn_ids), line.to_bytes()))
 
     def fanout(
         self, users: Iterable[User], form_of: Callable[[User], K], render: Callable[[K], Message]
@@ -292,6 +320,34 @@ class Context:
             groups.setdefault(form_of(user), []).append(user.conn_id)
         for form, conn_ids in groups.items():
             self.effects.append(Send(tuple(conn_ids), render(form).to_bytes()))
+
+    def publish(
+        self,
+        record: HistoryRecord,
+        users: Iterable[User],
+        msg: Message,
+        *,
+        echo: bool,
+        client_tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Store a message, relay it to `users` and (if `echo`) to the sender, in that order.
+
+        Nothing of it is written before the record is committed, and nothing at all if the
+        commit fails: the sender then gets an error instead (ServerState.undelivered).
+
+        Args:
+            record: the message as stored; its msgid goes on every copy.
+            users: the other recipients (the sender is never added implicitly).
+            msg: the line everyone sees, without tags.
+            echo: give the sender its copy too (echo-message).
+            client_tags: client-only tags to relay to message-tags clients.
+        """
+        self._published.append(record)
+        self._relay_into(self._shown, users, msg, record.msgid, client_tags)
+        if echo:
+            line = self.tagged(msg, self.user.form, msgid=record.msgid, client_tags=client_tags)
+            self._echoes.add(len(self._lines))
+            self._lines.append(line)
 
     def persist(self, record: HistoryRecord | RoomRecord) -> None:
         """Store `record` durably before any later Send (effects.py contract)."""
@@ -316,8 +372,25 @@ class Context:
     def finish(self) -> list[Effect]:
         """All effects of this event: the collected effects, the replies, then any close."""
         data = self._render_replies()
-        if data:
-            self.effects.append(Send((self.user.conn_id,), data))
+        conn_id = self.user.conn_id
+        if self._published:
+            # The replies travel with the messages: they carry the echoes (labeled-response
+            # puts the label on the echo), and on failure the error takes their place.
+            shown = self._shown
+            if data:
+                shown.append(Send((conn_id,), data))
+            echoes = self._echoes
+            self.effects.append(
+                Publish(
+                    conn_id,
+                    tuple(self._published),
+                    tuple(shown),
+                    self.label,
+                    tuple(line for i, line in enumerate(self._lines) if i not in echoes),
+                )
+            )
+        elif data:
+            self.effects.append(Send((conn_id,), data))
         if self._closing is not None:
             self.effects.append(Disconnect(self.user.conn_id, self._closing))
         return self.effects

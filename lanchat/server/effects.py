@@ -9,15 +9,24 @@ Ordering and durability contract (issue #2, "A message is durable before it is s
 the edge applies effects in order, but every `Send` that comes after a `Persist` (in the same
 list or in any later one) is held back until that `Persist` has been committed to SQLite.
 The edge batches all Persists of one event-loop pass into one transaction (group commit).
+
+Messages (PRIVMSG, NOTICE, TAGMSG) go further: "nothing accepted is ever lost" means a message
+that could not be stored must not be shown either, or some people would see a line that is
+missing from everyone's history. So the core hands the edge each command's messages as one
+`Publish`: the records and every Send that shows them (relays and the sender's own replies).
+If the commit fails, the edge writes none of those Sends and asks the core for the sender's
+error instead (ServerState.undelivered). Everything else held behind that commit (joins,
+modes, room records) still goes out: a room change that was not stored is still true now.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lanchat.protocol.message import Message
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
-__all__ = ["Disconnect", "Effect", "Persist", "Query", "RoomChanged", "Send"]
+__all__ = ["Disconnect", "Effect", "Persist", "Publish", "Query", "RoomChanged", "Send"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +56,22 @@ class Persist:
 
 
 @dataclass(frozen=True, slots=True)
+class Publish:
+    """A command's messages: store `records`, then write `shown`; if storing fails, write none.
+
+    Built by Context.finish() (never by hand); the edge commits the records with the loop
+    pass's other Persists. The Sends hold the bytes already serialised once per tag form, so a
+    commit that succeeds costs no more than Persist + Sends did (issue #4).
+    """
+
+    conn_id: int  # the sender
+    records: tuple[HistoryRecord, ...]  # the messages, in the order they were sent
+    shown: tuple[Send, ...]  # the relays to others, then the sender's replies (with its echoes)
+    label: str | None = None  # labeled-response label of the command, for the error reply
+    replies: tuple[Message, ...] = ()  # the sender's lines other than echoes (e.g. 401, 301)
+
+
+@dataclass(frozen=True, slots=True)
 class Query:
     """Run a history query off the loop; hand the rows to ServerState.history_result()."""
 
@@ -63,4 +88,4 @@ class RoomChanged:
     key: str  # casefolded room name
 
 
-Effect = Send | Disconnect | Persist | Query | RoomChanged
+Effect = Send | Disconnect | Persist | Publish | Query | RoomChanged

@@ -33,7 +33,7 @@ from lanchat.protocol.message import Message
 from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.dispatch import Context, dispatch, history_renderer, load_handlers
-from lanchat.server.effects import Effect, Query, Send
+from lanchat.server.effects import Effect, Publish, Query, Send
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
 from lanchat.store.records import HistoryRecord, RoomRecord
 
@@ -219,6 +219,64 @@ class ServerState:
             return []
         ctx = Context(self, user, label=query.label)
         renderer(ctx, query, records)
+        return ctx.finish()
+
+    def history_failed(self, query: Query, reason: str) -> list[Effect]:
+        """The store could not answer an earlier Query: FAIL CHATHISTORY MESSAGE_ERROR.
+
+        Args:
+            query: the Query effect the core emitted.
+            reason: why, in a few words ("database disk image is malformed").
+
+        Returns:
+            The error for the client (with its label), or [] if it has gone meanwhile.
+        """
+        user = self.users.get(query.conn_id)
+        if user is None:
+            return []
+        ctx = Context(self, user, label=query.label)
+        sub = query.query.subcommand
+        # ircv3 chathistory "Errors": FAIL CHATHISTORY MESSAGE_ERROR <command> [<target>]
+        context = (sub,) if sub == "TARGETS" else (sub, query.batch_target)
+        text = f"Messages could not be retrieved ({reason}); try again later"
+        ctx.reply(
+            Message("FAIL", ("CHATHISTORY", "MESSAGE_ERROR", *context, text), ctx.server_name)
+        )
+        return ctx.finish()
+
+    def undelivered(self, publish: Publish, reason: str) -> list[Effect]:
+        """The messages of `publish` could not be stored, so nobody was shown them: say so.
+
+        The sender gets, for each message, `FAIL <verb> MESSAGE_ERROR <target> :...` with the
+        standard-replies capability (https://ircv3.net/specs/extensions/standard-replies) or a
+        server NOTICE without it, in place of its echoes; its other replies follow.
+        Even a NOTICE gets this answer: the rule against replies to NOTICE is about automatic
+        replies between clients, and a sender must learn that what it sent is lost.
+
+        Args:
+            publish: the Publish effect whose commit failed.
+            reason: why, in a few words ("database or disk is full").
+
+        Returns:
+            Only Sends, for the sender (with its label); [] if it has gone meanwhile.
+        """
+        user = self.users.get(publish.conn_id)
+        if user is None:
+            return []
+        ctx = Context(self, user, label=publish.label)
+        fail = user.has("standard-replies")
+        for record in publish.records:
+            text = (
+                f"Your message was not delivered: the server could not save it ({reason}). "
+                "Try again; if it keeps failing, tell whoever runs this room (disk full?)"
+            )
+            if fail:
+                params = (record.command, "MESSAGE_ERROR", record.target, text)
+                ctx.reply(Message("FAIL", params, source=ctx.server_name))
+            else:
+                ctx.notice(f"{record.target}: {text}")
+        for line in publish.replies:
+            ctx.reply(line)
         return ctx.finish()
 
     def shutdown(self, reason: str) -> list[Effect]:

@@ -9,13 +9,18 @@ The server runs as a child process (`lanchat serve`) so that SIGKILL is real.
 from __future__ import annotations
 
 import asyncio
+import errno
 import signal
-from collections.abc import Callable
+import subprocess
+from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import pytest
+
 from lanchat.protocol import Message, parse
-from tests.support import DEFAULT_TIMEOUT_S, LineClient, ServerProcess
+from lanchat.server.app import running_server
+from tests.support import DEFAULT_TIMEOUT_S, LineClient, ServerProcess, server_config
 
 ServeProcess = Callable[..., AbstractAsyncContextManager[ServerProcess]]
 HISTORY_CAPS = ("batch", "draft/chathistory", "message-tags", "server-time")
@@ -100,3 +105,105 @@ async def test_every_message_a_client_saw_survives_sigkill(
         await bob.register("bob", caps=HISTORY_CAPS)
         [again] = await history(bob, "alice")
         assert (again.tags["msgid"], again.params[1]) == (private.tags["msgid"], "just between us")
+
+
+# -- when the store fails while the server runs ---------------------------------------------------
+# "A message is durable before it is shown to anyone; nothing accepted is ever lost": a message
+# that cannot be stored is shown to nobody and its sender is told; everything else goes on.
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs (we are root): a real disk that fills up, as a full data disk would."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "--lazy", str(mount_point)], check=True)
+
+
+def fill(disk: Path) -> Path:
+    """Take every free byte of `disk` with one file; remove that file to free them again."""
+    filler = disk / "filler"
+    with filler.open("wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 4096)
+        except OSError as e:
+            assert e.errno == errno.ENOSPC
+    return filler
+
+
+async def synced(client: LineClient) -> list[Message]:
+    """Everything `client` received up to a PING it sends now (the server answers in order)."""
+    client.send("PING :sync")
+    await client.expect("PONG", lambda m: m.params[-1] == "sync")
+    return client.seen
+
+
+async def test_message_that_cannot_be_stored_is_shown_to_nobody_and_its_sender_is_told(
+    small_disk: Path,
+) -> None:
+    config = server_config(small_disk / "data", flood={"enabled": False})
+    async with running_server(config) as server:
+        alice = await LineClient.connect(server.port)
+        await alice.register("alice", caps=("echo-message", "standard-replies"))
+        bob = await LineClient.connect(server.port)
+        await bob.register("bob")
+        for client in (alice, bob):
+            client.send("JOIN #lobby")
+            await client.expect("366")
+        filler = fill(small_disk)
+
+        alice.send("PRIVMSG #lobby :lost in a full disk")
+        fail = await alice.expect("FAIL")
+        assert fail.params[:3] == ("PRIVMSG", "MESSAGE_ERROR", "#lobby")
+        assert "could not save it (database or disk is full)" in fail.params[3]
+        bob.send("PRIVMSG alice :me neither")
+        notice = await bob.expect("NOTICE", lambda m: "not delivered" in m.params[-1])
+        assert notice.params[-1].startswith("alice: Your message was not delivered")
+        # What is not a message still happens: a new room's record cannot be stored either.
+        bob.send("JOIN #new")
+        await bob.expect("JOIN", lambda m: m.params[0] == "#new")
+        await bob.expect("366")
+        for client in (alice, bob):
+            assert not [m for m in await synced(client) if m.command == "PRIVMSG"]
+
+        filler.unlink()
+        alice.send("PRIVMSG #lobby :room again")
+        got = await bob.expect("PRIVMSG")
+        assert got.params == ("#lobby", "room again")
+        echo = await alice.expect("PRIVMSG")
+        assert echo.params == ("#lobby", "room again")
+
+        carol = await LineClient.connect(server.port)
+        await carol.register("carol", caps=HISTORY_CAPS)
+        carol.send("JOIN #lobby")
+        await carol.expect("366")
+        assert [m.params[1] for m in await history(carol, "#lobby")] == ["room again"]
+
+
+async def test_chathistory_the_store_cannot_read_answers_fail_message_error(
+    tmp_path: Path,
+) -> None:
+    async with running_server(server_config(tmp_path / "data")) as server:
+        alice = await LineClient.connect(server.port)
+        await alice.register("alice", caps=(*HISTORY_CAPS, "labeled-response"))
+        alice.send("JOIN #lobby")
+        await alice.expect("366")
+        alice.send("".join(f"PRIVMSG #lobby :message {i}\r\n" for i in range(20)))
+        await synced(alice)  # stored: the PONG waited for their commit
+        # The database goes bad under the running server, as on a failing disk: every page
+        # (in the main file and in the write-ahead log) after the headers becomes garbage.
+        db_path = server.config.store.db_path
+        for path in (db_path, db_path.with_name(db_path.name + "-wal")):
+            with path.open("r+b") as f:
+                f.seek(100)
+                f.write(b"\xa5" * (path.stat().st_size - 100))
+        alice.send("@label=h1 CHATHISTORY LATEST #lobby * 10")
+        fail = await alice.expect("FAIL")
+        assert fail.tags["label"] == "h1"
+        assert fail.params[:4] == ("CHATHISTORY", "MESSAGE_ERROR", "LATEST", "#lobby")
+        assert "Messages could not be retrieved (" in fail.params[4]

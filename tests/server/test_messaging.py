@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from lanchat.server.effects import Persist, Send
+from lanchat.protocol.message import Message
+from lanchat.server.effects import Persist, Publish
 from lanchat.store.records import HistoryRecord
-from tests.server.transcript import Conn, Transcript, expect_numeric, make_config, msg
+from tests.server.transcript import Conn, Transcript, commands, expect_numeric, make_config, msg
 
 TIME = "2025-11-25T18:00:00.000Z"
 
@@ -166,27 +167,29 @@ def test_every_accepted_message_is_persisted_before_it_is_sent() -> None:
     alice, bob = t.register("alice"), t.register("bob")
     _room(t, alice, bob)
     effects = alice.send("PRIVMSG #lobby :durable")
-    assert isinstance(effects[0], Persist)
-    assert effects[0].record == HistoryRecord(
-        msgid="m1",
-        time_ms=1_764_093_600_000,
-        command="PRIVMSG",
-        source="alice!alice@127.0.0.1",
-        target="#lobby",
-        target_key="#lobby",
-        text="durable",
+    (publish,) = effects  # every copy of the message is held by the Publish of its record
+    assert isinstance(publish, Publish)
+    assert publish.records == (
+        HistoryRecord(
+            msgid="m1",
+            time_ms=1_764_093_600_000,
+            command="PRIVMSG",
+            source="alice!alice@127.0.0.1",
+            target="#lobby",
+            target_key="#lobby",
+            text="durable",
+        ),
     )
-    assert all(isinstance(e, Send) for e in effects[1:])
+    assert [send.conn_ids for send in publish.shown] == [(bob.conn_id,)]
 
 
 def test_private_messages_are_persisted_under_the_sorted_conversation_key() -> None:
     t = Transcript()
     zed, amy = t.register("Zed"), t.register("Amy")
     effects = zed.send("NOTICE amy :x")
-    (persist,) = [e for e in effects if isinstance(e, Persist)]
-    assert isinstance(persist.record, HistoryRecord)
-    assert persist.record.target_key == "amy zed"
-    assert persist.record.command == "NOTICE"
+    ((record,),) = [e.records for e in effects if isinstance(e, Publish)]
+    assert record.target_key == "amy zed"
+    assert record.command == "NOTICE"
     amy.take()
 
 
@@ -194,7 +197,7 @@ def test_rejected_messages_are_not_persisted() -> None:
     t = Transcript()
     alice = t.register("alice")
     effects = alice.send("PRIVMSG nobody,#nowhere :x")
-    assert not any(isinstance(e, Persist) for e in effects)
+    assert not any(isinstance(e, Persist | Publish) for e in effects)
 
 
 def test_fan_out_sends_one_shared_bytes_object_per_tag_form() -> None:
@@ -252,8 +255,8 @@ def test_tagmsg_goes_only_to_message_tags_clients() -> None:
     effects = alice.send("@+typing=active TAGMSG #lobby")
     assert bob.take() == [msg("@msgid=m1;+typing=active :alice!alice@127.0.0.1 TAGMSG #lobby")]
     assert carol.take() == []
-    persisted = [e.record for e in effects if isinstance(e, Persist)]
-    assert [r.command for r in persisted] == ["TAGMSG"]  # type: ignore[union-attr]
+    persisted = [r for e in effects if isinstance(e, Publish) for r in e.records]
+    assert [r.command for r in persisted] == ["TAGMSG"]
 
 
 def test_tagmsg_is_echoed_only_to_a_sender_with_message_tags() -> None:
@@ -351,3 +354,54 @@ def test_notice_to_a_room_the_sender_may_not_use_is_dropped_silently() -> None:
     _room(t, alice)
     assert bob.send_take("NOTICE #lobby :outside") == []
     assert alice.take() == []
+
+
+# -- a message that could not be stored (issue #2: "nothing accepted is ever lost") -------------
+
+FAILED = (
+    "Your message was not delivered: the server could not save it (database or disk is full). "
+    "Try again; if it keeps failing, tell whoever runs this room (disk full?)"
+)
+
+
+def test_unstored_message_is_shown_to_nobody_and_the_sender_gets_fail_message_error() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("echo-message", "standard-replies"))
+    bob = t.register("bob")
+    _room(t, alice, bob)
+    t.store_error = "database or disk is full"
+    got = alice.send_take("PRIVMSG #lobby :lost?")
+    assert got == [Message("FAIL", ("PRIVMSG", "MESSAGE_ERROR", "#lobby", FAILED), "lanchat.local")]
+    assert bob.take() == []
+
+
+def test_unstored_message_to_a_client_without_standard_replies_gets_a_notice() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    t.store_error = "database or disk is full"
+    assert alice.send_take("NOTICE bob :psst") == [
+        Message("NOTICE", ("alice", f"bob: {FAILED}"), "lanchat.local")
+    ]
+    assert bob.take() == []
+
+
+def test_unstored_message_keeps_the_senders_other_replies_and_its_label() -> None:
+    t = Transcript()
+    caps = ("batch", "echo-message", "labeled-response", "standard-replies")
+    alice, bob = t.register("alice", caps=caps), t.register("bob")
+    bob.send_take("AWAY :lunch")
+    t.store_error = "database or disk is full"
+    got = alice.send_take("@label=x1 PRIVMSG bob,nobody :hi")
+    assert commands(got) == ["BATCH", "FAIL", "301", "401", "BATCH"]
+    assert got[0].tags == {"label": "x1"}
+    assert got[1].params[:3] == ("PRIVMSG", "MESSAGE_ERROR", "bob")
+    assert bob.take() == []
+
+
+def test_stored_labeled_message_echo_carries_the_label() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("batch", "echo-message", "labeled-response"))
+    bob = t.register("bob")
+    got = alice.send_take("@label=x2 PRIVMSG bob :hi")
+    assert got == [msg("@label=x2 :alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :hi")]

@@ -2,8 +2,10 @@
 
 No sockets and no event loop (h11's ConnectionPair, ircstates' tests): `Transcript` owns a
 ServerState with a fake clock and deterministic msgids, applies its effects like the edge
-would (every Send decoded into the inbox of each recipient) and keeps every effect in
-`effects` for assertions on Persist / RoomChanged / Disconnect and on Send grouping.
+would (every Send decoded into the inbox of each recipient; a Publish's Sends as if its commit
+succeeded, or, with `store_error` set, the core's `undelivered` reply as if it failed) and keeps
+every effect in `effects` for assertions on Persist / RoomChanged / Disconnect and on Send
+grouping.
 
     t = Transcript()
     alice = t.register("alice", caps=("echo-message",))
@@ -24,7 +26,7 @@ from lanchat.config import Config
 from lanchat.errors import ProtocolError
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
-from lanchat.server.effects import Disconnect, Effect, Send
+from lanchat.server.effects import Disconnect, Effect, Publish, Send
 from lanchat.server.state import ServerState
 from lanchat.store.records import RoomRecord
 
@@ -98,6 +100,7 @@ class Transcript:
         )
         self.conns: dict[int, Conn] = {}
         self.effects: list[Effect] = []  # every effect so far, in order
+        self.store_error: str | None = None  # set: every Publish's commit fails with this
         self._next_id = 1
 
     def apply(self, effects: Sequence[Effect]) -> list[Effect]:
@@ -105,7 +108,12 @@ class Transcript:
         effects = list(effects)
         self.effects += effects
         for effect in effects:
-            if isinstance(effect, Send):
+            if isinstance(effect, Publish):
+                if self.store_error is None:
+                    self.apply(effect.shown)
+                else:
+                    self.apply(self.state.undelivered(effect, self.store_error))
+            elif isinstance(effect, Send):
                 lines = [parse(raw) for raw in effect.data.split(b"\r\n") if raw]
                 for conn_id in effect.conn_ids:
                     self.conns[conn_id].inbox += lines
@@ -164,8 +172,14 @@ class Transcript:
         return conn
 
     def sends(self, effects: Sequence[Effect]) -> list[Send]:
-        """The Send effects among `effects`."""
-        return [e for e in effects if isinstance(e, Send)]
+        """The Send effects among `effects`, with those a Publish holds, in order."""
+        found: list[Send] = []
+        for effect in effects:
+            if isinstance(effect, Publish):
+                found += effect.shown
+            elif isinstance(effect, Send):
+                found.append(effect)
+        return found
 
 
 def expect_numeric(messages: Sequence[Message], numeric: str) -> Message:

@@ -5,7 +5,8 @@ Spec: https://modern.ircdocs.horse/#privmsg-message, #notice-message;
 https://ircv3.net/specs/extensions/message-tags (TAGMSG, client-only tags),
 https://ircv3.net/specs/extensions/echo-message, .../server-time, .../message-ids.
 
-Each accepted message is persisted before it is shown (issue #2): Persist, then the Sends.
+Each accepted message is published as one unit (Context.publish): stored before it is shown,
+and never shown if it could not be stored (issue #2).
 Fan-out serialises the line once per tag form and hands the same bytes to every recipient of
 that form (issue #4); the sender gets its copy only with echo-message.
 NOTICE never gets an error reply ("servers MUST NOT send any error reply in response").
@@ -131,26 +132,22 @@ def _publish(
     client_tags: dict[str, str],
     recipients: list[User],
 ) -> None:
-    """Persist the message, relay it to `recipients`, echo it to the sender if asked."""
+    """Publish the message: stored, then relayed to `recipients` and echoed if asked."""
     user = ctx.user
-    msgid = ctx.state.new_msgid()
-    ctx.persist(
-        HistoryRecord(
-            msgid=msgid,
-            time_ms=int(ctx.now * 1000),
-            command=verb,
-            source=user.source,
-            target=target,
-            target_key=target_key,
-            text=text,
-            tags=client_tags,
-        )
+    record = HistoryRecord(
+        msgid=ctx.state.new_msgid(),
+        time_ms=int(ctx.now * 1000),
+        command=verb,
+        source=user.source,
+        target=target,
+        target_key=target_key,
+        text=text,
+        tags=client_tags,
     )
     line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=user.source)
     tags_only = verb == "TAGMSG"
     if tags_only:
         # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
         recipients = [u for u in recipients if u.has("message-tags")]
-    ctx.relay(recipients, line, msgid=msgid, client_tags=client_tags)
-    if user.has("echo-message") and (not tags_only or user.has("message-tags")):
-        ctx.reply(ctx.tagged(line, user.form, msgid=msgid, client_tags=client_tags))
+    echo = user.has("echo-message") and (not tags_only or user.has("message-tags"))
+    ctx.publish(record, recipients, line, echo=echo, client_tags=client_tags)
