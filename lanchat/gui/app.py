@@ -5,10 +5,11 @@ lanchat.client.bridge (the NetworkThread, the only object shared with the networ
 lanchat.gui.*; never asyncio, socket or zeroconf (an import-linter contract).
 
 Threads (IDLE's rule, STYLE.md): the network runs in `NetworkThread`; its events arrive on a
-queue that `ChatApp` drains with `after()`: at most `batch` events per tick, the next tick
-after 1 ms while there is a backlog (so Tk can redraw and handle input in between) and after
-`poll_ms` when idle. Closing cancels the pending after() first, then stops the network
-thread, then destroys the window, so no callback ever runs on a destroyed widget.
+queue that `ChatApp` drains with `after()`: at most `batch` events (and about `budget_ms` of
+work) per tick, the next tick after 1 ms while there is a backlog (so Tk can redraw and handle
+input in between) and after `poll_ms` when idle; lines are inserted once per tick. Closing
+cancels the pending after() first, then stops the network thread, then destroys the window,
+so no callback ever runs on a destroyed widget.
 
 What each client event does to the window is in lanchat.gui.incoming; the widgets are in
 lanchat.gui.{rooms,chat,dialogs}. Spec of the behaviour: lanchat issue #3 ("The client").
@@ -59,7 +60,6 @@ class _Server:
     port: int
     nick: str  # the nick we asked for, then the one the server gave us
     state: str = "connecting"  # connecting | connected | reconnecting | failed | closed
-    rooms_wanted: tuple[str, ...] = ()  # rooms to show tabs for right away
 
     @property
     def label(self) -> str:
@@ -186,6 +186,8 @@ class ChatApp:
         self._after_id = self.root.after(1 if backlog else self.poll_ms, self.drain)
 
     def flush(self) -> None:
+        """Insert the lines gathered during this tick and refresh changed tab titles and the
+        window title (once per tick, not once per event)."""
         for key, lines in self._pending.items():
             view = self.views.get(key)
             if view is not None:
@@ -200,6 +202,8 @@ class ChatApp:
 
     def handle(self, event: object) -> None:
         """Apply one network event (client or room discovery) to the window."""
+        # Matched by name: the discovery event classes live in lanchat.discovery.browser,
+        # which loads zeroconf; this module imports the network side only inside run().
         name = type(event).__name__
         if name in ("RoomAdded", "RoomUpdated"):
             self.rooms_page.upsert(event.ad)  # type: ignore[attr-defined]
@@ -211,6 +215,11 @@ class ChatApp:
     # ------------------------------------------------------------------ adding lines
 
     def add_line(self, server_id: str, name: str, kind: str, line: Line, *, counts: bool) -> None:
+        """Add `line` to tab `name` (created if needed); shown at the end of this tick.
+
+        Duplicates (a msgid already shown) are dropped; `counts` False keeps notices out of
+        the unread badge. A highlight rings the bell unless the tab is being looked at.
+        """
         conv, added = self.model.add(server_id, name, kind, line, counts=counts)
         if not added:
             return
@@ -222,6 +231,7 @@ class ChatApp:
             self.root.bell()
 
     def note(self, server_id: str, name: str, text: str, *, tag: str = "event") -> None:
+        """Add a local notice ("bob joined.", or an error with tag "error") to tab `name`."""
         conv = self.model.get(server_id, name)
         kind = conv.kind if conv else ("room" if name.startswith("#") else "server")
         self.add_line(server_id, name, kind, format_event(text, tag=tag), counts=False)
@@ -235,6 +245,7 @@ class ChatApp:
             self.note(server_id, self.servers[server_id].label, text, tag=tag)
 
     def ensure_view(self, conv: Conversation) -> ConversationView:
+        """The tab widget of `conv`, created (at the end of the tab row) when missing."""
         view = self.views.get(conv.key)
         if view is None:
             view = ConversationView(self.tabs, self.palette, members=conv.kind == "room")
@@ -266,7 +277,7 @@ class ChatApp:
         keys: Sequence[str] = (),
     ) -> str:
         """Open a connection (or join more rooms on an open one). Returns its server_id."""
-        srv = _Server(host, port, nick, rooms_wanted=tuple(rooms))
+        srv = _Server(host, port, nick)
         server_id = srv.label
         existing = self.servers.get(server_id)
         if existing is not None and existing.state in ("connecting", "connected", "reconnecting"):
