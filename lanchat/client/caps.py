@@ -1,8 +1,8 @@
 """The client side of IRCv3 capability negotiation: which capabilities we ask for and when
 registration may go on (CAP END).
 
-Layer: SANS-I/O client core. Imports the standard library, lanchat.protocol and
-lanchat.client.state only.
+Layer: SANS-I/O client core. Imports the standard library, lanchat.protocol and lanchat.client
+(state, wire) only.
 
 Spec: https://ircv3.net/specs/extensions/capability-negotiation (CAP LS 302 with multi-line
 replies, REQ / ACK / NAK, cap-notify's NEW and DEL).
@@ -10,9 +10,8 @@ replies, REQ / ACK / NAK, cap-notify's NEW and DEL).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from lanchat.client.state import NetworkState
+from lanchat.client.wire import Send
 from lanchat.protocol import Message
 
 __all__ = ["WANTED_CAPS", "CapNegotiation"]
@@ -38,12 +37,9 @@ WANTED_CAPS = (
 
 
 class CapNegotiation:
-    """What the server offers, what is enabled, and the REQs still unanswered.
+    """What the server offers, what is enabled, and the REQs still unanswered."""
 
-    `send(command, *params)` queues a line for the server (the session's outbox).
-    """
-
-    def __init__(self, state: NetworkState, send: Callable[..., None]) -> None:
+    def __init__(self, state: NetworkState, send: Send) -> None:
         """Start with nothing offered or enabled.
 
         Args:

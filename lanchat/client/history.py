@@ -16,12 +16,11 @@ are dropped. The requests and batches in flight are forgotten by `reset()`.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lanchat.client.events import ClientEvent, HistoryLoaded
 from lanchat.client.state import NetworkState
-from lanchat.client.wire import format_time
+from lanchat.client.wire import Send, format_time
 from lanchat.protocol import Message
 from lanchat.protocol.casemap import is_valid_nick
 
@@ -55,12 +54,9 @@ class HistoryBatch:
 
 
 class History:
-    """The history side of a session: what was seen, and the CHATHISTORY requests in flight.
+    """The history side of a session: what was seen, and the CHATHISTORY requests in flight."""
 
-    `send(command, *params)` queues a line for the server (the session's outbox).
-    """
-
-    def __init__(self, state: NetworkState, send: Callable[..., None]) -> None:
+    def __init__(self, state: NetworkState, send: Send) -> None:
         """Create the history of a new session.
 
         Args:

@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
 
 from lanchat.client.events import ClientEvent, MessageKind, MessageReceived, ServerNotice
 from lanchat.client.history import History
 from lanchat.client.state import NetworkState
-from lanchat.client.wire import sender, time_ms
+from lanchat.client.wire import Send, sender, time_ms
 from lanchat.protocol import Message
 
 __all__ = ["Messages", "split_text"]
@@ -67,12 +66,9 @@ def split_text(text: str, max_bytes: int) -> list[str]:
 
 
 class Messages:
-    """Turns PRIVMSG and NOTICE lines into events, and what the person says into lines.
+    """Turns PRIVMSG and NOTICE lines into events, and what the person says into lines."""
 
-    `send(command, *params)` queues a line for the server (the session's outbox).
-    """
-
-    def __init__(self, state: NetworkState, history: History, send: Callable[..., None]) -> None:
+    def __init__(self, state: NetworkState, history: History, send: Send) -> None:
         """Create the message side of a session.
 
         Args:

@@ -1,4 +1,5 @@
-"""Small pure helpers for the client's lines: who sent a line, when, and optional parameters.
+"""Small pure helpers for the client's lines: who sent a line, when, optional parameters, and
+the type of the function that queues a line.
 
 Layer: SANS-I/O client core. Imports the standard library, lanchat.errors and lanchat.protocol
 only.
@@ -13,11 +14,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from lanchat.errors import ProtocolError
 from lanchat.protocol import Hostmask, Message, parse_server_time
 
-__all__ = ["format_time", "optional", "sender", "time_ms"]
+__all__ = ["Send", "format_time", "optional", "sender", "time_ms"]
+
+
+class Send(Protocol):
+    """Queues one line for the server (the session's outbox): send("PRIVMSG", "#a", "hi").
+
+    Raises ProtocolError at once for a parameter that cannot be sent (CR, LF, NUL).
+    """
+
+    def __call__(self, command: str, *params: str) -> None: ...
 
 
 def optional(param: str) -> tuple[str, ...]:
