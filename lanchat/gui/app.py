@@ -237,7 +237,11 @@ class ChatApp:
         self.add_line(server_id, name, kind, format_event(text, tag=tag), counts=False)
 
     def note_server(self, server_id: str, text: str, *, tag: str = "event") -> None:
-        """Show `text` in the active tab if it belongs to `server_id`, else its server tab."""
+        """Show `text` in the active tab if it belongs to `server_id`, else its server tab
+        (or only in the status bar for a connection this window does not know)."""
+        if server_id not in self.servers:
+            self.set_status(text)
+            return
         active = self.model.conversations.get(self.model.active)
         if active is not None and active.server_id == server_id:
             self.note(server_id, active.name, text, tag=tag)

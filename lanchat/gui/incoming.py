@@ -96,8 +96,6 @@ class Incoming:
             highlight=e.highlight,
             msgid=e.msgid or "",
         )
-        if not e.private and self.app.model.get(e.server_id, name) is None:
-            kind = "room"
         self.app.add_line(e.server_id, name, kind, line, counts=not e.history)
 
     def on_Joined(self, e: ev.Joined) -> None:

@@ -357,3 +357,26 @@ def test_closing_the_window_stops_the_network_thread(
         assert not network.alive
         with pytest.raises(tk.TclError):
             root.winfo_exists()
+
+
+def test_away_state_and_server_notices_are_shown(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(
+        app,
+        ev.AwayChanged(SID, "alice", True, "lunch", True),
+        ev.ServerNotice(SID, "Welcome to lanchat: rooms on your local network."),
+    )
+    run_until(app.root, lambda: "You are away: lunch" in view(app, "#lobby").contents(), "away")
+    server_tab = app.views[conversation_key(SID, SID)]
+    assert server_tab.contents().endswith("Welcome to lanchat: rooms on your local network.")
+    assert server_tab.members is None
+
+
+def test_errors_about_an_unknown_connection_go_to_the_status_bar(app: ChatApp) -> None:
+    post(app, ev.ServerError("elsewhere:1", "not-connected", "Not connected", "Connect first"))
+    run_until(app.root, lambda: app.status.cget("text") == "Connect first", "status")
+
+
+def test_unknown_events_are_ignored(app: ChatApp) -> None:
+    post(app, object(), ev.Joined(SID, "#lobby", "alice", "", True))
+    run_until(app.root, lambda: conversation_key(SID, "#lobby") in app.views, "#lobby")
