@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 from tests.discovery.netns import Namespace
 
@@ -24,9 +26,20 @@ def _ip(*args: str) -> None:
         raise RuntimeError(f"`ip {' '.join(args)}` failed: {done.stderr.strip()} (needs root)")
 
 
+def _remove_stale() -> None:
+    # Namespaces of an earlier run that was killed before its teardown (its process is gone).
+    listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True, check=False)
+    for line in listing.stdout.splitlines():
+        name = (line.split() or [""])[0]
+        match = re.fullmatch(r"lcg-(?:br|\d+)-(\d+)", name)
+        if match and not Path(f"/proc/{match.group(1)}").exists():
+            subprocess.run(["ip", "netns", "delete", name], capture_output=True, check=False)
+
+
 @contextlib.contextmanager
 def bridged_namespaces(count: int) -> Iterator[list[Namespace]]:
     """`count` fresh namespaces on one bridge, addressed 10.124.S.1, .2, ...; deleted on exit."""
+    _remove_stale()
     tag = str(os.getpid())
     subnet = f"10.124.{os.getpid() % 250 + 1}"
     bridge = f"lcg-br-{tag}"
