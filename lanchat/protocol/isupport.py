@@ -74,6 +74,9 @@ def isupport_tokens(limits: IsupportLimits, *, network: str) -> list[str]:
         f"CHANNELLEN={limits.channellen}",
         f"CHANTYPES={CHANTYPES}",
         f"CHATHISTORY={limits.chathistory_max}",
+        # LIST takes masks (M) and ">N" / "<N" user counts (U); no "!mask" (N), no C or T
+        # (modern.ircdocs "ELIST Parameter").
+        "ELIST=MU",
         f"KICKLEN={limits.kicklen}",
         f"MAXLIST=b:{limits.max_list_modes}",
         f"MODES={limits.max_modes}",

@@ -21,6 +21,7 @@ def test_tokens_report_the_configured_limits() -> None:
         "NETWORK=home",
         "UTF8ONLY",
         "CHATHISTORY=1000",
+        "ELIST=MU",
         "MSGREFTYPES=timestamp,msgid",
         "TARGMAX=NOTICE:3,PRIVMSG:3,TAGMSG:3",
     ]:

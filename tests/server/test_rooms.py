@@ -1,4 +1,4 @@
-"""Room commands: JOIN PART TOPIC NAMES LIST KICK INVITE MODE.
+"""Room commands: JOIN PART TOPIC NAMES LIST (MODE, KICK and INVITE have their own files).
 
 Transcript tests (no sockets): lines go into a ServerState, the lines each client got and the
 effects (Persist, RoomChanged, the grouping of Sends) are checked. The socket test at the end
@@ -14,38 +14,20 @@ from hypothesis import strategies as st
 
 from lanchat.protocol.message import Message
 from lanchat.server.app import running_server
-from lanchat.server.effects import Effect, Persist, RoomChanged, Send
+from lanchat.server.effects import Persist, Send
 from lanchat.store.records import RoomRecord
 from tests.server.transcript import (
     START,
-    Conn,
     Transcript,
+    changed_rooms,
     commands,
     expect_numeric,
     make_config,
     msg,
+    persisted_rooms,
+    room_with,
 )
 from tests.support import LineClient, server_config
-
-
-def _persisted(effects: list[Effect]) -> list[RoomRecord]:
-    return [
-        e.record for e in effects if isinstance(e, Persist) and isinstance(e.record, RoomRecord)
-    ]
-
-
-def _changed(effects: list[Effect]) -> list[str]:
-    return [e.key for e in effects if isinstance(e, RoomChanged)]
-
-
-def _room_with(t: Transcript, owner: Conn, name: str, *modes: str) -> None:
-    """`owner` creates `name` and sets `modes` ("+k pw", "+i", ...); inboxes are emptied."""
-    owner.send(f"JOIN {name}")
-    for line in modes:
-        owner.send(f"MODE {name} {line}")
-    for conn in t.conns.values():
-        conn.take()
-
 
 # ----------------------------------------------------------------------------- JOIN
 
@@ -61,8 +43,8 @@ def test_join_creates_room_with_creator_as_operator() -> None:
     ]
     room = t.state.rooms["#new"]
     assert room.modes == {"n", "t"}
-    assert _persisted(effects) == [RoomRecord("#new", "#new", int(START), modes="nt")]
-    assert _changed(effects) == ["#new"]
+    assert persisted_rooms(effects) == [RoomRecord("#new", "#new", int(START), modes="nt")]
+    assert changed_rooms(effects) == ["#new"]
     # The room is durable before anyone is told about it.
     assert isinstance(effects[0], Persist)
 
@@ -70,8 +52,8 @@ def test_join_creates_room_with_creator_as_operator() -> None:
 def test_join_several_rooms_with_their_keys() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+k ka")
-    _room_with(t, alice, "#b", "+k kb")
+    room_with(t, alice, "#a", "+k ka")
+    room_with(t, alice, "#b", "+k kb")
     bob.send("JOIN #a,#b ka,kb")
     assert [m.params[0] for m in bob.take() if m.command == "JOIN"] == ["#a", "#b"]
 
@@ -79,7 +61,7 @@ def test_join_several_rooms_with_their_keys() -> None:
 def test_join_with_wrong_key_replies_475() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+k secret")
+    room_with(t, alice, "#a", "+k secret")
     assert bob.send_take("JOIN #a nope") == [
         msg(":lanchat.local 475 bob #a :Cannot join channel (+k)")
     ]
@@ -89,14 +71,14 @@ def test_join_with_wrong_key_replies_475() -> None:
 def test_join_full_room_replies_471() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+l 1")
+    room_with(t, alice, "#a", "+l 1")
     assert bob.send_take("JOIN #a") == [msg(":lanchat.local 471 bob #a :Cannot join channel (+l)")]
 
 
 def test_join_invite_only_replies_473_until_invited() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+i")
+    room_with(t, alice, "#a", "+i")
     assert bob.send_take("JOIN #a") == [msg(":lanchat.local 473 bob #a :Cannot join channel (+i)")]
     alice.send("INVITE bob #a")
     assert commands(bob.send_take("JOIN #a"))[0] == "JOIN"
@@ -110,7 +92,7 @@ def test_join_banned_by_host_mask_replies_474() -> None:
     alice = t.register("alice")
     mallory = t.register("mallory", ip="10.0.0.7")
     bob = t.register("bob", ip="10.0.1.7")
-    _room_with(t, alice, "#a", "+b *!*@10.0.0.*")
+    room_with(t, alice, "#a", "+b *!*@10.0.0.*")
     assert mallory.send_take("JOIN #a") == [
         msg(":lanchat.local 474 mallory #a :Cannot join channel (+b)")
     ]
@@ -120,7 +102,7 @@ def test_join_banned_by_host_mask_replies_474() -> None:
 def test_ban_matches_nick_casefolded_and_invite_lifts_it() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("Bob[1]")
-    _room_with(t, alice, "#a", "+b bob{1}")
+    room_with(t, alice, "#a", "+b bob{1}")
     assert commands(bob.send_take("JOIN #a")) == ["474"]
     alice.send("INVITE Bob[1] #a")
     assert commands(bob.send_take("JOIN #a"))[0] == "JOIN"
@@ -170,7 +152,7 @@ def test_join_again_is_silently_ignored() -> None:
 def test_join_shows_topic_then_names() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
+    room_with(t, alice, "#a")
     alice.send("TOPIC #a :plans for saturday")
     got = bob.send_take("JOIN #a")
     assert commands(got) == ["JOIN", "332", "333", "353", "366"]
@@ -202,8 +184,8 @@ def test_join_existing_room_announces_the_new_user_count() -> None:
     t = Transcript()
     alice = t.register("alice")
     effects = alice.send("JOIN #lobby")
-    assert _changed(effects) == ["#lobby"]
-    assert _persisted(effects) == []
+    assert changed_rooms(effects) == ["#lobby"]
+    assert persisted_rooms(effects) == []
     info = t.state.room_info("#lobby")
     assert info is not None
     assert info.user_count == 1
@@ -217,7 +199,7 @@ def test_names_multi_prefix_and_userhost_in_names() -> None:
     alice = t.register("alice")
     bob = t.register("bob", caps=("multi-prefix", "userhost-in-names"))
     carol = t.register("carol")
-    _room_with(t, alice, "#a", "+v alice")
+    room_with(t, alice, "#a", "+v alice")
     bob.send("JOIN #a")
     carol.send("JOIN #a")
     assert expect_numeric(bob.send_take("NAMES #a"), "353").params[-1] == (
@@ -229,7 +211,7 @@ def test_names_multi_prefix_and_userhost_in_names() -> None:
 def test_names_hides_secret_rooms_and_invisible_users_from_outsiders() -> None:
     t = Transcript()
     alice, bob, eve = t.register("alice"), t.register("bob"), t.register("eve")
-    _room_with(t, alice, "#secret", "+s")
+    room_with(t, alice, "#secret", "+s")
     assert eve.send_take("NAMES #secret") == [
         msg(":lanchat.local 366 eve #secret :End of /NAMES list")
     ]
@@ -268,7 +250,7 @@ def test_names_without_parameter_replies_end_of_names() -> None:
 def test_part_with_reason_is_seen_by_the_room_and_closes_a_user_room() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
+    room_with(t, alice, "#a")
     bob.send("JOIN #a")
     alice.take()
     bob.send("PART #a :off to lunch")
@@ -276,8 +258,8 @@ def test_part_with_reason_is_seen_by_the_room_and_closes_a_user_room() -> None:
     effects = alice.send("PART #a")
     assert alice.take_lines() == [":alice!alice@127.0.0.1 PART #a"]
     assert "#a" not in t.state.rooms
-    assert [r.deleted for r in _persisted(effects)] == [True]
-    assert _changed(effects) == ["#a"]
+    assert [r.deleted for r in persisted_rooms(effects)] == [True]
+    assert changed_rooms(effects) == ["#a"]
 
 
 def test_part_is_one_send_per_distinct_form() -> None:
@@ -300,7 +282,7 @@ def test_configured_room_stays_open_when_empty() -> None:
     alice.send("JOIN #lobby")
     effects = alice.send("PART #lobby")
     assert "#lobby" in t.state.rooms
-    assert _persisted(effects) == []
+    assert persisted_rooms(effects) == []
 
 
 def test_part_errors_reply_403_and_442() -> None:
@@ -343,17 +325,17 @@ def test_topic_change_is_seen_persisted_and_advertised() -> None:
     effects = alice.send("TOPIC #lobby :new topic")
     assert bob.take_lines() == [":alice!alice@127.0.0.1 TOPIC #lobby :new topic"]
     assert alice.take_lines() == [":alice!alice@127.0.0.1 TOPIC #lobby :new topic"]
-    assert [r.topic for r in _persisted(effects)] == ["new topic"]
-    assert _changed(effects) == ["#lobby"]
+    assert [r.topic for r in persisted_rooms(effects)] == ["new topic"]
+    assert changed_rooms(effects) == ["#lobby"]
     effects = alice.send("TOPIC #lobby :")
-    assert _persisted(effects)[0].topic == ""
+    assert persisted_rooms(effects)[0].topic == ""
     assert commands(alice.send_take("TOPIC #lobby")) == ["331"]
 
 
 def test_topic_with_plus_t_needs_operator_482() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
+    room_with(t, alice, "#a")
     bob.send("JOIN #a")
     assert bob.send_take("TOPIC #a :mine") == [
         msg(":lanchat.local 482 bob #a :You're not channel operator")
@@ -373,7 +355,7 @@ def test_topic_is_cut_to_topiclen() -> None:
 def test_topic_outside_the_room_replies_442_and_403() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#secret", "+s")
+    room_with(t, alice, "#secret", "+s")
     assert commands(bob.send_take("TOPIC #lobby :x")) == ["442"]
     assert commands(bob.send_take("TOPIC #secret")) == ["442"]
     assert commands(bob.send_take("TOPIC #lobby")) == ["331"]
@@ -386,7 +368,7 @@ def test_topic_outside_the_room_replies_442_and_403() -> None:
 def test_list_shows_visible_rooms_with_user_counts_and_topics() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#secret", "+s")
+    room_with(t, alice, "#secret", "+s")
     alice.send("JOIN #lobby")
     alice.send("TOPIC #lobby :hello")
     assert bob.send_take("LIST") == [
@@ -413,239 +395,6 @@ def test_list_filters_by_user_count_and_mask() -> None:
     assert listed("LIST <2") == ["#lobby", "#music"]
     assert listed("LIST #m*") == ["#music"]
     assert listed("LIST #lobby,#games") == ["#lobby", "#games"]
-
-
-# ----------------------------------------------------------------------------- KICK
-
-
-def test_kick_removes_member_and_the_room_sees_it() -> None:
-    t = Transcript()
-    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
-    _room_with(t, alice, "#a")
-    bob.send("JOIN #a")
-    carol.send("JOIN #a")
-    for conn in (alice, bob, carol):
-        conn.take()
-    effects = alice.send("KICK #a bob :spamming")
-    line = ":alice!alice@127.0.0.1 KICK #a bob spamming"
-    assert alice.take_lines() == [line]
-    assert bob.take_lines() == [line]
-    assert carol.take_lines() == [line]
-    assert t.state.users[bob.conn_id].rooms == {}
-    assert _changed(effects) == ["#a"]
-    # One Send for the two other members, who share a form.
-    assert [s.conn_ids for s in t.sends(effects) if alice.conn_id not in s.conn_ids] == [
-        (bob.conn_id, carol.conn_id)
-    ]
-
-
-def test_kick_comment_defaults_to_kicker_and_is_cut_to_kicklen() -> None:
-    t = Transcript(make_config(kicklen=4))
-    alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
-    bob.send("JOIN #a")
-    assert alice.send_take("KICK #a bob")[0].params[-1] == "alic"
-    bob.send("JOIN #a")
-    assert alice.send_take("KICK #a bob :goodbye")[0].params[-1] == "good"
-
-
-def test_kick_errors_reply_403_442_482_441_401() -> None:
-    t = Transcript()
-    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
-    _room_with(t, alice, "#a")
-    bob.send("JOIN #a")
-    assert commands(bob.send_take("KICK #nowhere alice")) == ["403"]
-    assert commands(carol.send_take("KICK #a bob")) == ["442"]
-    assert bob.send_take("KICK #a alice") == [
-        msg(":lanchat.local 482 bob #a :You're not channel operator")
-    ]
-    assert alice.send_take("KICK #a carol") == [
-        msg(":lanchat.local 441 alice carol #a :They aren't on that channel")
-    ]
-    assert commands(alice.send_take("KICK #a nobody")) == ["401"]
-
-
-# ----------------------------------------------------------------------------- INVITE
-
-
-def test_invite_replies_341_and_tells_target_and_ops_with_invite_notify() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    op2 = t.register("op2", caps=("invite-notify",))
-    member = t.register("member", caps=("invite-notify",))
-    bob = t.register("bob")
-    _room_with(t, alice, "#a")
-    op2.send("JOIN #a")
-    member.send("JOIN #a")
-    alice.send("MODE #a +o op2")
-    for conn in (op2, member):
-        conn.take()
-    assert alice.send_take("INVITE bob #a") == [msg(":lanchat.local 341 alice bob #a")]
-    invite = ":alice!alice@127.0.0.1 INVITE bob #a"
-    assert bob.take_lines() == [invite]
-    assert op2.take_lines() == [invite]
-    assert member.take() == []
-
-
-def test_invite_errors_reply_401_403_442_482_443() -> None:
-    t = Transcript()
-    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
-    _room_with(t, alice, "#a", "+i")
-    bob.send("INVITE carol #a")
-    assert commands(alice.send_take("INVITE nobody #a")) == ["401"]
-    assert commands(alice.send_take("INVITE bob #nowhere")) == ["403"]
-    assert commands(carol.send_take("INVITE bob #a")) == ["442"]
-    alice.send("INVITE bob #a")
-    bob.send("JOIN #a")
-    assert commands(bob.send_take("INVITE carol #a")) == ["482"]
-    assert alice.send_take("INVITE bob #a") == [
-        msg(":lanchat.local 443 alice bob #a :is already on channel")
-    ]
-
-
-def test_members_may_invite_into_a_room_without_plus_i() -> None:
-    t = Transcript()
-    alice, bob = t.register("alice"), t.register("bob")
-    t.register("carol")
-    alice.send("JOIN #lobby")
-    bob.send("JOIN #lobby")
-    assert commands(bob.send_take("INVITE carol #lobby")) == ["341"]
-
-
-# ----------------------------------------------------------------------------- MODE
-
-
-def test_mode_query_replies_324_and_329_hiding_the_key_from_outsiders() -> None:
-    t = Transcript()
-    alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+kl pw 5")
-    assert alice.send_take("MODE #a") == [
-        msg(":lanchat.local 324 alice #a +ntkl pw 5"),
-        msg(f":lanchat.local 329 alice #a {int(START)}"),
-    ]
-    assert expect_numeric(bob.send_take("MODE #a"), "324").params[2:] == ("+ntkl", "*", "5")
-
-
-def test_mode_change_needs_operator_482_and_membership_442() -> None:
-    t = Transcript()
-    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
-    _room_with(t, alice, "#a")
-    bob.send("JOIN #a")
-    assert commands(bob.send_take("MODE #a +m")) == ["482"]
-    assert commands(carol.send_take("MODE #a +m")) == ["442"]
-    assert commands(carol.send_take("MODE #nowhere +m")) == ["403"]
-    assert t.state.rooms["#a"].modes == {"n", "t"}
-
-
-def test_mode_change_is_broadcast_once_per_form() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    plain1, plain2 = t.register("plain1"), t.register("plain2")
-    timed = t.register("timed", caps=("server-time",))
-    _room_with(t, alice, "#a")
-    for conn in (plain1, plain2, timed):
-        conn.send("JOIN #a")
-    effects = alice.send("MODE #a +mv plain1")
-    to_others = [s for s in t.sends(effects) if alice.conn_id not in s.conn_ids]
-    assert sorted(s.conn_ids for s in to_others) == [
-        (plain1.conn_id, plain2.conn_id),
-        (timed.conn_id,),
-    ]
-    assert plain2.take()[-1] == msg(":alice!alice@127.0.0.1 MODE #a +mv plain1")
-
-
-def test_mode_op_and_voice_need_the_target_in_the_room() -> None:
-    t = Transcript()
-    alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
-    assert alice.send_take("MODE #a +o bob") == [
-        msg(":lanchat.local 441 alice bob #a :They aren't on that channel")
-    ]
-    assert commands(alice.send_take("MODE #a +v nobody")) == ["401"]
-    bob.send("JOIN #a")
-    assert alice.send_take("MODE #a +o BOB") == [msg(":alice!alice@127.0.0.1 MODE #a +o bob")]
-    assert t.state.rooms["#a"].members[bob.conn_id].modes == {"o"}
-    # Setting what is already set changes nothing and says nothing.
-    assert alice.send_take("MODE #a +o bob") == []
-    assert commands(bob.send_take("MODE #a -o alice")) == ["MODE"]
-
-
-def test_mode_unknown_letter_replies_472() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    _room_with(t, alice, "#a")
-    assert alice.send_take("MODE #a +zm") == [
-        msg(":lanchat.local 472 alice z :is unknown mode char to me"),
-        msg(":alice!alice@127.0.0.1 MODE #a +m"),
-    ]
-
-
-def test_ban_list_query_replies_367_and_368() -> None:
-    t = Transcript()
-    alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a", "+bb eve *@10.0.0.*")
-    assert bob.send_take("MODE #a +b") == [
-        msg(":lanchat.local 367 bob #a eve!*@*"),
-        msg(":lanchat.local 367 bob #a *!*@10.0.0.*"),
-        msg(":lanchat.local 368 bob #a :End of channel ban list"),
-    ]
-    assert alice.send_take("MODE #a -b EVE") == [msg(":alice!alice@127.0.0.1 MODE #a -b eve!*@*")]
-
-
-def test_every_room_mode_change_is_persisted() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    _room_with(t, alice, "#a")
-    effects = alice.send("MODE #a +imstkl-n pw 7")
-    assert _persisted(effects) == [
-        RoomRecord("#a", "#a", int(START), modes="imst", password="pw", limit=7)
-    ]
-    effects = alice.send("MODE #a +b bad!*@*")
-    assert _persisted(effects)[0].bans == ("bad!*@*",)
-
-
-def test_key_and_secret_changes_are_advertised_other_modes_not() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    _room_with(t, alice, "#a")
-    assert _changed(alice.send("MODE #a +k pw")) == ["#a"]
-    assert _changed(alice.send("MODE #a +s")) == ["#a"]
-    assert _changed(alice.send("MODE #a +m")) == []
-    assert _persisted(alice.send("MODE #a +m")) == []  # nothing changed, nothing stored
-
-
-def test_invalid_limit_and_key_reply_696() -> None:
-    t = Transcript()
-    alice = t.register("alice")
-    _room_with(t, alice, "#a")
-    assert alice.send_take("MODE #a +l many") == [
-        msg(":lanchat.local 696 alice #a l many :Limit must be a positive number")
-    ]
-    assert expect_numeric(alice.send_take("MODE #a +k a,b"), "696").params[2:4] == ("k", "a,b")
-
-
-def test_full_ban_list_replies_478() -> None:
-    t = Transcript(make_config(max_list_modes=1))
-    alice = t.register("alice")
-    _room_with(t, alice, "#a", "+b one")
-    assert alice.send_take("MODE #a +b two") == [
-        msg(":lanchat.local 478 alice #a b :Channel list is full")
-    ]
-
-
-def test_user_mode_invisible_and_221() -> None:
-    t = Transcript()
-    alice, bob = t.register("alice"), t.register("bob")
-    assert alice.send_take("MODE alice") == [msg(":lanchat.local 221 alice +")]
-    assert alice.send_take("MODE alice +i") == [msg(":alice!alice@127.0.0.1 MODE alice +i")]
-    assert alice.send_take("MODE alice") == [msg(":lanchat.local 221 alice +i")]
-    assert alice.send_take("MODE alice +i") == []
-    assert alice.send_take("MODE alice +x") == [msg(":lanchat.local 501 alice :Unknown MODE flag")]
-    assert alice.send_take("MODE bob +i") == [
-        msg(":lanchat.local 502 alice :Cant change mode for other users")
-    ]
-    assert commands(alice.send_take("MODE nobody")) == ["401"]
-    assert bob.take() == []
 
 
 # ----------------------------------------------------------------------------- restart
@@ -695,7 +444,7 @@ def test_room_echo_keeps_the_label_for_the_sender() -> None:
 def test_sends_never_go_to_departed_users() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
-    _room_with(t, alice, "#a")
+    room_with(t, alice, "#a")
     bob.send("JOIN #a")
     bob.send("PART #a")
     effects = alice.send("TOPIC #a :after bob left")

@@ -26,7 +26,7 @@ from lanchat.config import Config
 from lanchat.errors import ProtocolError
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
-from lanchat.server.effects import Disconnect, Effect, Publish, Send
+from lanchat.server.effects import Disconnect, Effect, Persist, Publish, RoomChanged, Send
 from lanchat.server.state import ServerState
 from lanchat.store.records import RoomRecord
 
@@ -202,3 +202,24 @@ def expect_numeric(messages: Sequence[Message], numeric: str) -> Message:
 def commands(messages: Sequence[Message]) -> list[str]:
     """The commands of `messages`, in order: a compact view for assertions."""
     return [m.command for m in messages]
+
+
+def persisted_rooms(effects: Sequence[Effect]) -> list[RoomRecord]:
+    """The room records among `effects`' Persists, in order."""
+    return [
+        e.record for e in effects if isinstance(e, Persist) and isinstance(e.record, RoomRecord)
+    ]
+
+
+def changed_rooms(effects: Sequence[Effect]) -> list[str]:
+    """The room keys of `effects`' RoomChanged, in order."""
+    return [e.key for e in effects if isinstance(e, RoomChanged)]
+
+
+def room_with(t: Transcript, owner: Conn, name: str, *modes: str) -> None:
+    """`owner` creates `name` and sets `modes` ("+k pw", "+i", ...); inboxes are emptied."""
+    owner.send(f"JOIN {name}")
+    for line in modes:
+        owner.send(f"MODE {name} {line}")
+    for conn in t.conns.values():
+        conn.take()

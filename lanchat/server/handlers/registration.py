@@ -24,11 +24,11 @@ from lanchat.protocol.isupport import isupport_lines
 from lanchat.protocol.message import Message
 from lanchat.server.dispatch import Context, command
 from lanchat.server.model import WhowasEntry
+from lanchat.server.modes import USER_MODES
 
 __all__ = ["send_lusers", "send_motd", "try_register"]
 
 VERSION = f"lanchat-{__version__}"
-USER_MODES = "i"
 ROOM_MODES = "biklmnostv"
 ROOM_MODES_WITH_PARAM = "bklov"
 MAX_USERNAME = 16  # longer USER names are cut (USERLEN is not advertised; 16 is common)

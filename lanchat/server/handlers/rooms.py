@@ -1,9 +1,9 @@
-"""Room commands: JOIN PART TOPIC NAMES LIST KICK INVITE MODE.
+"""Room commands: JOIN PART TOPIC NAMES LIST, and the helpers every room command uses.
 
 Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
-Spec: https://modern.ircdocs.horse/#channel-operations (JOIN, PART, TOPIC, NAMES, LIST, INVITE,
-KICK), https://modern.ircdocs.horse/#mode-message, https://ircv3.net/specs/extensions/
-extended-join, multi-prefix, userhost-in-names and invite-notify.
+Spec: https://modern.ircdocs.horse/#channel-operations (JOIN, PART, TOPIC, NAMES, LIST),
+https://ircv3.net/specs/extensions/extended-join, multi-prefix and userhost-in-names.
+MODE lives in handlers/channel_modes.py, KICK and INVITE in handlers/moderation.py.
 
 Every change to what a room keeps across a restart (created, topic, modes, key, limit, bans)
 is followed by `ctx.persist(room.to_record())`; every change to what discovery advertises
@@ -22,20 +22,11 @@ from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm
 from lanchat.server.dispatch import Context, command
-from lanchat.server.model import PREFIX_MODES, Membership, Room, User
-from lanchat.server.modes import (
-    ModeChange,
-    apply_room_changes,
-    parse_room_modes,
-    parse_user_modes,
-    render_changes,
-    room_mode_params,
-)
+from lanchat.server.model import Membership, Room, User
 
 __all__ = ["can_see_room", "echo_param", "pack_words", "send_names", "send_to_room"]
 
 MAX_LINE_BYTES = 510  # a reply line without its CRLF (modern.ircdocs "Message format")
-_PUBLIC_FACE_MODES = frozenset("ks")  # modes discovery advertises (key required, secret)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -333,184 +324,3 @@ def handle_list(ctx: Context, msg: Message) -> None:
             continue
         ctx.numeric(n.RPL_LIST, room.name, str(count), text=room.topic)
     ctx.numeric(n.RPL_LISTEND)
-
-
-# ----------------------------------------------------------------------------- KICK, INVITE
-
-
-# KICK <channel> <user>{,<user>} [<comment>]
-@command("KICK", min_params=2)
-def handle_kick(ctx: Context, msg: Message) -> None:
-    """Operators remove members; each KICK is seen by the whole room."""
-    room = ctx.state.find_room(msg.params[0])
-    if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
-        return
-    member = room.member(ctx.user)
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
-        return
-    comment = msg.params[2] if len(msg.params) > 2 else ctx.user.nick
-    comment = comment[: ctx.state.config.limits.kicklen]
-    for nick in filter(None, msg.params[1].split(",")):
-        target = ctx.state.find_user(nick)
-        if target is None:
-            ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
-            continue
-        if target.conn_id not in room.members:
-            ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
-            continue
-        kick = Message("KICK", (room.name, target.nick, comment), source=ctx.user.source)
-        send_to_room(ctx, room, kick)
-        ctx.state.remove_member(ctx, room, target)
-
-
-# INVITE <nickname> <channel>
-@command("INVITE", min_params=2)
-def handle_invite(ctx: Context, msg: Message) -> None:
-    """Invite someone into a room; the invite lets them past +i and bans once."""
-    nick, name = msg.params[0], msg.params[1]
-    target = ctx.state.find_user(nick)
-    if target is None or not target.registered:
-        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
-        return
-    room = ctx.state.find_room(name)
-    if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
-        return
-    member = room.member(ctx.user)
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if "i" in room.modes and not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
-        return
-    if target.conn_id in room.members:
-        ctx.numeric(n.ERR_USERONCHANNEL, target.nick, room.name)
-        return
-    room.invited.add(target.key)
-    ctx.numeric(n.RPL_INVITING, target.nick, room.name)
-    invite = Message("INVITE", (target.nick, room.name), source=ctx.user.source)
-    ctx.relay([target], invite)
-    # ircv3 invite-notify: operators with the cap learn about it; the inviter has its 341.
-    watchers = [
-        m.user
-        for m in room.members.values()
-        if m.is_op and m.user is not ctx.user and m.user.has("invite-notify")
-    ]
-    ctx.relay(watchers, invite)
-
-
-# ----------------------------------------------------------------------------- MODE
-
-
-# MODE <target> [<modestring> [<mode arguments>...]]
-@command("MODE", min_params=1)
-def handle_mode(ctx: Context, msg: Message) -> None:
-    """Show or change a room's modes, or the sender's own user modes."""
-    target = msg.params[0]
-    if target.startswith("#"):
-        _room_mode(ctx, target, msg.params[1:])
-    else:
-        _user_mode(ctx, target, msg.params[1:])
-
-
-def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
-    state = ctx.state
-    room = state.find_room(name)
-    if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
-        return
-    member = room.member(ctx.user)
-    if not params:
-        shown = room_mode_params(room, show_key=member is not None)
-        ctx.numeric(n.RPL_CHANNELMODEIS, room.name, *shown)
-        ctx.numeric(n.RPL_CREATIONTIME, room.name, str(room.created_s))
-        return
-    parsed = parse_room_modes(params, state.config.limits.max_modes)
-    for letter in parsed.unknown:
-        ctx.numeric(n.ERR_UNKNOWNMODE, letter)
-    for _ in parsed.list_queries:  # only "b" is a list mode
-        if can_see_room(room, ctx.user):
-            for mask in room.bans:
-                ctx.numeric(n.RPL_BANLIST, room.name, mask)
-        ctx.numeric(n.RPL_ENDOFBANLIST, room.name)
-    if not parsed.changes:
-        return
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
-        return
-    applied: list[ModeChange] = []
-    max_bans = state.config.limits.max_list_modes
-    for change in parsed.changes:
-        if change.mode in PREFIX_MODES:
-            applied += _member_mode(ctx, room, change)
-            continue
-        done, rejected = apply_room_changes(room, [change], max_bans=max_bans)
-        applied += done
-        for bad in rejected:
-            if bad.mode == "b":
-                ctx.numeric(n.ERR_BANLISTFULL, room.name, "b")
-            else:
-                why = "Key must be 1 to 23 characters without a comma"
-                if bad.mode == "l":
-                    why = "Limit must be a positive number"
-                ctx.numeric(
-                    n.ERR_INVALIDMODEPARAM,
-                    room.name,
-                    bad.mode,
-                    echo_param(bad.param or ""),
-                    text=why,
-                )
-    if not applied:
-        return
-    if any(c.mode not in PREFIX_MODES for c in applied):
-        ctx.persist(room.to_record())
-    if any(c.mode in _PUBLIC_FACE_MODES for c in applied):
-        ctx.room_changed(room.key)
-    mode = Message("MODE", (room.name, *render_changes(applied)), source=ctx.user.source)
-    send_to_room(ctx, room, mode)
-
-
-def _member_mode(ctx: Context, room: Room, change: ModeChange) -> list[ModeChange]:
-    nick = change.param or ""
-    target = ctx.state.find_user(nick)
-    if target is None:
-        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
-        return []
-    membership = room.member(target)
-    if membership is None:
-        ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
-        return []
-    if change.adding == (change.mode in membership.modes):
-        return []
-    (membership.modes.add if change.adding else membership.modes.discard)(change.mode)
-    return [ModeChange(change.adding, change.mode, target.nick)]
-
-
-def _user_mode(ctx: Context, nick: str, params: tuple[str, ...]) -> None:
-    user = ctx.user
-    target = ctx.state.find_user(nick)
-    if target is None:
-        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
-        return
-    if target is not user:
-        ctx.numeric(n.ERR_USERSDONTMATCH)
-        return
-    if not params:
-        ctx.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(user.modes)))
-        return
-    changes, unknown = parse_user_modes(params[0])
-    if unknown:
-        ctx.numeric(n.ERR_UMODEUNKNOWNFLAG)
-    applied = [c for c in changes if c.adding != (c.mode in user.modes)]
-    for change in applied:
-        (user.modes.add if change.adding else user.modes.discard)(change.mode)
-    if applied:
-        ctx.reply(Message("MODE", (user.nick, *render_changes(applied)), source=user.source))

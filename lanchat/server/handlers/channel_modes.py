@@ -1,0 +1,139 @@
+"""MODE: show and change room modes (flags, key, limit, bans, op/voice) and user modes.
+
+Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
+Parsing and applying changes is in lanchat.server.modes (pure, no Context); this module checks
+who may do what, answers the errors and tells the room.
+Spec: https://modern.ircdocs.horse/#mode-message, #channel-modes, #ban-channel-mode and
+#user-modes.
+
+A change to what a room keeps across a restart (flags, key, limit, bans) is followed by
+`ctx.persist(room.to_record())`, one to what discovery advertises (+k, +s) by
+`ctx.room_changed(key)` (issue #2); op/voice live only as long as the membership.
+"""
+
+from __future__ import annotations
+
+from lanchat.protocol import numerics as n
+from lanchat.protocol.message import Message
+from lanchat.server.dispatch import Context, command
+from lanchat.server.handlers.rooms import can_see_room, echo_param, send_to_room
+from lanchat.server.model import PREFIX_MODES, Room
+from lanchat.server.modes import (
+    ModeChange,
+    apply_room_changes,
+    parse_room_modes,
+    parse_user_modes,
+    render_changes,
+    room_mode_params,
+)
+
+_PUBLIC_FACE_MODES = frozenset("ks")  # modes discovery advertises (key required, secret)
+
+
+# MODE <target> [<modestring> [<mode arguments>...]]
+@command("MODE", min_params=1)
+def handle_mode(ctx: Context, msg: Message) -> None:
+    """Show or change a room's modes, or the sender's own user modes."""
+    target = msg.params[0]
+    if target.startswith("#"):
+        _room_mode(ctx, target, msg.params[1:])
+    else:
+        _user_mode(ctx, target, msg.params[1:])
+
+
+def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
+    state = ctx.state
+    room = state.find_room(name)
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        return
+    member = room.member(ctx.user)
+    if not params:
+        shown = room_mode_params(room, show_key=member is not None)
+        ctx.numeric(n.RPL_CHANNELMODEIS, room.name, *shown)
+        ctx.numeric(n.RPL_CREATIONTIME, room.name, str(room.created_s))
+        return
+    parsed = parse_room_modes(params, state.config.limits.max_modes)
+    for letter in parsed.unknown:
+        ctx.numeric(n.ERR_UNKNOWNMODE, letter)
+    for _ in parsed.list_queries:  # only "b" is a list mode
+        if can_see_room(room, ctx.user):
+            for mask in room.bans:
+                ctx.numeric(n.RPL_BANLIST, room.name, mask)
+        ctx.numeric(n.RPL_ENDOFBANLIST, room.name)
+    if not parsed.changes:
+        return
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    applied: list[ModeChange] = []
+    max_bans = state.config.limits.max_list_modes
+    for change in parsed.changes:
+        if change.mode in PREFIX_MODES:
+            applied += _member_mode(ctx, room, change)
+            continue
+        done, rejected = apply_room_changes(room, [change], max_bans=max_bans)
+        applied += done
+        for bad in rejected:
+            if bad.mode == "b":
+                ctx.numeric(n.ERR_BANLISTFULL, room.name, "b")
+            else:
+                why = "Key must be 1 to 23 characters without a comma"
+                if bad.mode == "l":
+                    why = "Limit must be a positive number"
+                ctx.numeric(
+                    n.ERR_INVALIDMODEPARAM,
+                    room.name,
+                    bad.mode,
+                    echo_param(bad.param or ""),
+                    text=why,
+                )
+    if not applied:
+        return
+    if any(c.mode not in PREFIX_MODES for c in applied):
+        ctx.persist(room.to_record())
+    if any(c.mode in _PUBLIC_FACE_MODES for c in applied):
+        ctx.room_changed(room.key)
+    mode = Message("MODE", (room.name, *render_changes(applied)), source=ctx.user.source)
+    send_to_room(ctx, room, mode)
+
+
+def _member_mode(ctx: Context, room: Room, change: ModeChange) -> list[ModeChange]:
+    nick = change.param or ""
+    target = ctx.state.find_user(nick)
+    if target is None:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return []
+    membership = room.member(target)
+    if membership is None:
+        ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
+        return []
+    if change.adding == (change.mode in membership.modes):
+        return []
+    (membership.modes.add if change.adding else membership.modes.discard)(change.mode)
+    return [ModeChange(change.adding, change.mode, target.nick)]
+
+
+def _user_mode(ctx: Context, nick: str, params: tuple[str, ...]) -> None:
+    user = ctx.user
+    target = ctx.state.find_user(nick)
+    if target is None:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return
+    if target is not user:
+        ctx.numeric(n.ERR_USERSDONTMATCH)
+        return
+    if not params:
+        ctx.numeric(n.RPL_UMODEIS, "+" + "".join(sorted(user.modes)))
+        return
+    changes, unknown = parse_user_modes(params[0])
+    if unknown:
+        ctx.numeric(n.ERR_UMODEUNKNOWNFLAG)
+    applied = [c for c in changes if c.adding != (c.mode in user.modes)]
+    for change in applied:
+        (user.modes.add if change.adding else user.modes.discard)(change.mode)
+    if applied:
+        ctx.reply(Message("MODE", (user.nick, *render_changes(applied)), source=user.source))

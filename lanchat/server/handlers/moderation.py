@@ -1,0 +1,82 @@
+"""Room moderation: KICK and INVITE.
+
+Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
+Spec: https://modern.ircdocs.horse/#kick-message, https://modern.ircdocs.horse/#invite-message
+and https://ircv3.net/specs/extensions/invite-notify.
+
+Both need the room's operators' say-so (KICK always, INVITE while +i); what they change is not
+stored (an invite lasts while the server runs, as in most servers).
+"""
+
+from __future__ import annotations
+
+from lanchat.protocol import numerics as n
+from lanchat.protocol.message import Message
+from lanchat.server.dispatch import Context, command
+from lanchat.server.handlers.rooms import echo_param, send_to_room
+
+
+# KICK <channel> <user>{,<user>} [<comment>]
+@command("KICK", min_params=2)
+def handle_kick(ctx: Context, msg: Message) -> None:
+    """Operators remove members; each KICK is seen by the whole room."""
+    room = ctx.state.find_room(msg.params[0])
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
+        return
+    member = room.member(ctx.user)
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    comment = msg.params[2] if len(msg.params) > 2 else ctx.user.nick
+    comment = comment[: ctx.state.config.limits.kicklen]
+    for nick in filter(None, msg.params[1].split(",")):
+        target = ctx.state.find_user(nick)
+        if target is None:
+            ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+            continue
+        if target.conn_id not in room.members:
+            ctx.numeric(n.ERR_USERNOTINCHANNEL, target.nick, room.name)
+            continue
+        kick = Message("KICK", (room.name, target.nick, comment), source=ctx.user.source)
+        send_to_room(ctx, room, kick)
+        ctx.state.remove_member(ctx, room, target)
+
+
+# INVITE <nickname> <channel>
+@command("INVITE", min_params=2)
+def handle_invite(ctx: Context, msg: Message) -> None:
+    """Invite someone into a room; the invite lets them past +i and bans once."""
+    nick, name = msg.params[0], msg.params[1]
+    target = ctx.state.find_user(nick)
+    if target is None or not target.registered:
+        ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
+        return
+    room = ctx.state.find_room(name)
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+        return
+    member = room.member(ctx.user)
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+        return
+    if "i" in room.modes and not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return
+    if target.conn_id in room.members:
+        ctx.numeric(n.ERR_USERONCHANNEL, target.nick, room.name)
+        return
+    room.invited.add(target.key)
+    ctx.numeric(n.RPL_INVITING, target.nick, room.name)
+    invite = Message("INVITE", (target.nick, room.name), source=ctx.user.source)
+    ctx.relay([target], invite)
+    # ircv3 invite-notify: operators with the cap learn about it; the inviter has its 341.
+    watchers = [
+        m.user
+        for m in room.members.values()
+        if m.is_op and m.user is not ctx.user and m.user.has("invite-notify")
+    ]
+    ctx.relay(watchers, invite)
