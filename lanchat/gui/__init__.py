@@ -1,0 +1,15 @@
+"""The desktop chat client (`lanchat chat`), on Tkinter.
+
+Layer: GUI; may import tkinter, lanchat.client (events, and the NetworkThread in app.run),
+lanchat.protocol and lanchat.discovery.records; never asyncio, socket or zeroconf (an
+import-linter contract). Tk is touched from the main thread only (STYLE.md, IDLE's rule).
+
+The package re-exports nothing, so that the pure modules load without Tk; import from them:
+
+- lines, commands, viewmodel: presentation logic with no Tk (tested without a display)
+- settings: remembered nick, theme and recent servers (JSON in the user config directory)
+- theme, chat, rooms, dialogs: the widgets; incoming: what each network event does
+- app: ChatApp (the window) and run(), the entry point of `lanchat chat`
+"""
+
+__all__: list[str] = []
