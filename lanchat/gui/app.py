@@ -298,7 +298,14 @@ class ChatApp:
         return server_id
 
     def join_room(self, row: RoomRow, nick: str) -> None:
-        """The Rooms page chose `row`: ask for a key if it is locked, then connect and join."""
+        """The Rooms page chose `row`: ask for a key if it is locked, then connect and join
+        (or just bring its tab to the front when already in the room)."""
+        host = row.connect_host()
+        server_id = _Server(host, row.port, nick).label
+        conv = self.model.get(server_id, row.room)
+        if conv is not None and conv.joined and self._connected(server_id):
+            self.show_tab(conv)
+            return
         if row.locked:
             KeyDialog(self.root, row.room, lambda key: self._join_row(row, nick, key))
         else:

@@ -380,3 +380,15 @@ def test_errors_about_an_unknown_connection_go_to_the_status_bar(app: ChatApp) -
 def test_unknown_events_are_ignored(app: ChatApp) -> None:
     post(app, object(), ev.Joined(SID, "#lobby", "alice", "", True))
     run_until(app.root, lambda: conversation_key(SID, "#lobby") in app.views, "#lobby")
+
+
+def test_joining_a_room_already_open_just_shows_its_tab(app: ChatApp) -> None:
+    joined_lobby(app)
+    ad = RoomAd("#lobby", "pc1", 6667, addresses=("10.0.0.1",), instance="#lobby on pc1")
+    post(app, RoomAdded(ad))
+    page = app.rooms_page
+    run_until(app.root, lambda: bool(page.shown_rows()), "the room row")
+    app.tabs.select(page)
+    page.select("#lobby on pc1")
+    page.join_button.invoke()
+    assert app.tabs.select() == str(view(app, "#lobby"))
