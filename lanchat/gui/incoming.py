@@ -181,6 +181,9 @@ class Incoming:
             self.app.note(e.server_id, srv.label, e.text)
 
     def on_ServerError(self, e: ev.ServerError) -> None:
+        if e.code == "discovery":  # the room browser could not start (server_id is "")
+            self.app.rooms_page.show_problem(f"{e.text}. {e.hint}.")
+            return
         text = e.hint or e.text
         self.app.note_server(e.server_id, text, tag="error")
         self.app.set_status(text)

@@ -126,10 +126,14 @@ class RoomsPage(ttk.Frame):
             return
         self._on_join(self.model.rows[chosen[0]], nick)
 
+    def show_problem(self, text: str) -> None:
+        """Say why the list stays empty (e.g. mDNS could not start) and what to do instead."""
+        self.status.configure(text=text, style="Error.TLabel")
+
     def _update_status(self) -> None:
         n = len(self.model.rows)
         text = _EMPTY if not n else f"{n} room{'s' if n != 1 else ''} found. Double-click to join."
-        self.status.configure(text=text)
+        self.status.configure(text=text, style="Muted.TLabel")
 
 
 class ConnectPage(ttk.Frame):

@@ -392,3 +392,13 @@ def test_joining_a_room_already_open_just_shows_its_tab(app: ChatApp) -> None:
     page.select("#lobby on pc1")
     page.join_button.invoke()
     assert app.tabs.select() == str(view(app, "#lobby"))
+
+
+def test_discovery_failure_is_explained_on_the_rooms_page(app: ChatApp) -> None:
+    post(app, ev.ServerError("", "discovery", "mDNS is not available", "Rooms cannot be listed; "
+                             "connect with host and port"))  # fmt: skip
+    page = app.rooms_page
+    run_until(app.root, lambda: "mDNS" in str(page.status.cget("text")), "the problem")
+    assert page.status.cget("text") == (
+        "mDNS is not available. Rooms cannot be listed; connect with host and port."
+    )
