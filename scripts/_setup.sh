@@ -20,12 +20,17 @@ find_python() {
     return 1
 }
 
-# apt_need CMD:PACKAGE ... installs PACKAGE when CMD is missing.
+# apt_need CMD:PACKAGE ... installs PACKAGE when CMD is missing; "-:PACKAGE" checks the
+# package itself (for packages without a command, such as fonts).
 apt_need() {
     local missing=() pair cmd pkg
     for pair in "$@"; do
         cmd="${pair%%:*}"; pkg="${pair#*:}"
-        command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+        if [ "$cmd" = "-" ]; then
+            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+        else
+            command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+        fi
     done
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -43,7 +48,7 @@ ensure_venv() {
     local extras="$1" py stamp want
     py="$(find_python)" || die "Python 3.11 or newer is needed; install python3 (3.11+) and retry"
     if ! "$py" -c 'import tkinter' 2>/dev/null; then
-        apt_need "__no_such_cmd__:python3-tk" || true
+        apt_need "-:python3-tk" || true
     fi
     if [ ! -x "$VENV/bin/python" ]; then
         say "creating virtualenv in $VENV"

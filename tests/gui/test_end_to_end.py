@@ -4,13 +4,15 @@ it on their Rooms page, join, talk and see each other's address; stopping the ro
 Three network namespaces share a bridge (tests/gui/lan.py): the launcher runs in the first
 (its room server advertises over real mDNS there), alice's and bob's chat windows in the
 others, each a separate process with its own window on the test display, driven over JSON
-lines (tests/gui/launcher_agent.py, chat_agent.py). The screenshots in docs/screenshots are
-taken along the way.
+lines (tests/gui/launcher_agent.py, chat_agent.py). Screenshots are taken along the way into
+build/screenshots (or $LANCHAT_SCREENSHOT_DIR); `scripts/screenshots` refreshes the README's
+copies in docs/screenshots, so a plain test run never modifies tracked files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from tests.gui.lan import bridged_namespaces
 
 pytestmark = [pytest.mark.gui, pytest.mark.netns]
 
-SHOTS = REPO / "docs" / "screenshots"
+SHOTS = Path(os.environ.get("LANCHAT_SCREENSHOT_DIR", REPO / "build" / "screenshots"))
 LISTED_WITHIN_S = 3.0  # issue #3: "a client's Rooms page lists it within 3 seconds"
 STEP_TIMEOUT_S = 15.0
 
@@ -42,6 +44,7 @@ def shows(text: str) -> Any:
 
 
 async def shot(agent: Agent, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
     path = SHOTS / name
     agent.send(cmd="screenshot", path=str(path))
     await agent.expect("saved", lambda o: o["path"] == str(path), timeout_s=STEP_TIMEOUT_S)
