@@ -14,6 +14,7 @@ TOML layout (every key optional)::
     name = "lanchat.local"    # server name shown as the source of numerics
     password = ""             # server password (PASS), empty = none
     rooms = ["#lobby"]        # rooms created at start and kept open
+    key = ""                  # key (+k) people need to join those rooms, empty = none
 
     [limits]                  # see Limits below
     [flood]                   # see Flood below
@@ -37,6 +38,9 @@ from lanchat.errors import ConfigError
 
 DEFAULT_PORT = 6667
 DEFAULT_ROOM = "#lobby"
+# The longest room key (+k) the server keeps: lanchat.server.modes.MAX_KEY_CHARS, restated
+# because config may not import the server (tests/test_config.py holds the two equal).
+MAX_KEY_CHARS = 23
 
 
 def default_data_dir() -> Path:
@@ -53,6 +57,7 @@ class Server:
     name: str = "lanchat.local"  # server name, the source of numerics
     password: str = ""  # server password (PASS); empty means none
     rooms: tuple[str, ...] = (DEFAULT_ROOM,)  # rooms created at start-up
+    key: str = ""  # +k key of those rooms, set at every start-up; empty leaves them as they were
     network: str = "lanchat"  # NETWORK= in ISUPPORT
     motd: tuple[str, ...] = ("Welcome to lanchat: rooms on your local network.",)
 
@@ -185,6 +190,17 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"[server] name {s.name!r} must be a non-empty word")
     if any(c in s.password for c in " \r\n\0"):
         raise ConfigError("[server] password must not contain spaces or line breaks")
+    # JOIN separates keys with commas and parameters with spaces, and a leading ":" would be
+    # read as the start of a trailing parameter (modern.ircdocs "JOIN message").
+    if (
+        len(s.key) > MAX_KEY_CHARS
+        or s.key.startswith(":")
+        or any(c in s.key for c in " ,\x07\r\n\0")
+    ):
+        raise ConfigError(
+            f"[server] key must be at most {MAX_KEY_CHARS} characters, without spaces, "
+            "commas or a leading ':'"
+        )
     for name in (
         "max_line_bytes",
         "sendq_bytes",

@@ -58,7 +58,8 @@ class ServerState:
         Args:
             config: the validated configuration.
             clock: returns Unix seconds; tests inject a fake one.
-            rooms: rooms the store kept (deleted ones are ignored).
+            rooms: rooms the store kept (deleted ones are ignored). The configured rooms
+                (config.server.rooms) get config.server.key as their key, if it is set.
             msgid_factory: returns a new unique msgid at each call (default: time-sortable).
         """
         load_handlers()
@@ -82,6 +83,9 @@ class ServerState:
             key = casefold(name)
             if key not in self.rooms:
                 self.rooms[key] = Room.create(name, int(self.created_at), permanent=True)
+            if config.server.key:
+                # The host's configured key wins over one restored from the store (issue 3).
+                self.rooms[key].password = config.server.key
 
     # ----------------------------------------------------------------- events from the edge
 
