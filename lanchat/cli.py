@@ -61,6 +61,11 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="room to create at start; repeat for more (default #lobby)",
     )
     p.add_argument(
+        "--key",
+        metavar="KEY",
+        help="key (password) that people need to join the rooms given with --room",
+    )
+    p.add_argument(
         "--config", metavar="FILE", type=Path, help="TOML config file; flags override it"
     )
     p.add_argument(
@@ -162,6 +167,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "port": args.port,
             "password": args.password,
             "rooms": args.room,
+            "key": args.key,
             "name": args.name,
         },
         "store": {"data_dir": str(args.data_dir) if args.data_dir else None},

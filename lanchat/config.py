@@ -176,6 +176,25 @@ def _build(section: str, cls: type[Any], values: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
+def room_key_problem(key: str) -> str | None:
+    """Why `key` cannot be a room key (+k), or None if it can ("" means no key and is fine).
+
+    Args:
+        key: the key as the host typed it.
+
+    Returns:
+        The end of a sentence that starts with the key's name ("must be at most 23
+        characters, ..."), or None.
+    """
+    # JOIN separates keys with commas and parameters with spaces, and a leading ":" would be
+    # read as the start of a trailing parameter (modern.ircdocs "JOIN message").
+    if len(key) > MAX_KEY_CHARS or key.startswith(":") or any(c in key for c in " ,\x07\r\n\0"):
+        return (
+            f"must be at most {MAX_KEY_CHARS} characters, without spaces, commas or a leading ':'"
+        )
+    return None
+
+
 def _validate(config: Config) -> None:
     s, lim, fl = config.server, config.limits, config.flood
     if not 0 <= s.port <= 65535:
@@ -190,17 +209,9 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"[server] name {s.name!r} must be a non-empty word")
     if any(c in s.password for c in " \r\n\0"):
         raise ConfigError("[server] password must not contain spaces or line breaks")
-    # JOIN separates keys with commas and parameters with spaces, and a leading ":" would be
-    # read as the start of a trailing parameter (modern.ircdocs "JOIN message").
-    if (
-        len(s.key) > MAX_KEY_CHARS
-        or s.key.startswith(":")
-        or any(c in s.key for c in " ,\x07\r\n\0")
-    ):
-        raise ConfigError(
-            f"[server] key must be at most {MAX_KEY_CHARS} characters, without spaces, "
-            "commas or a leading ':'"
-        )
+    problem = room_key_problem(s.key)
+    if problem:
+        raise ConfigError(f"[server] key {problem}")
     for name in (
         "max_line_bytes",
         "sendq_bytes",

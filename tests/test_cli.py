@@ -5,7 +5,16 @@ import sys
 
 import pytest
 
-SERVE_FLAGS = ("--host", "--port", "--data-dir", "--password", "--no-mdns", "--room", "--config")
+SERVE_FLAGS = (
+    "--host",
+    "--port",
+    "--data-dir",
+    "--password",
+    "--no-mdns",
+    "--room",
+    "--key",
+    "--config",
+)
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -6,6 +6,7 @@ import pytest
 
 from lanchat import config
 from lanchat.errors import ConfigError
+from lanchat.server import modes
 
 
 def test_defaults_listen_on_6667_with_lobby(tmp_path: Path) -> None:
@@ -46,6 +47,10 @@ def test_toml_file_is_read_and_flags_override_it(tmp_path: Path) -> None:
         ("[limits]\nmax_line_bytes = 100\n", "at least 512"),
         ("[flood]\nenabled = 'yes'\n", "must be true or false"),
         ("[server\n", "not valid TOML"),
+        ("[server]\nkey = 'open sesame'\n", "key must be at most 23 characters, without spaces"),
+        ("[server]\nkey = 'a,b'\n", "key must be at most 23 characters, without spaces"),
+        ("[server]\nkey = ':colon'\n", "key must be at most 23 characters, without spaces"),
+        ("[server]\nkey = '" + "k" * 24 + "'\n", "key must be at most 23 characters"),
     ],
 )
 def test_bad_config_is_one_clear_line(tmp_path: Path, toml: str, fragment: str) -> None:
@@ -55,6 +60,18 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, toml: str, fragment: str) 
         config.load(f)
     assert fragment in str(e.value)
     assert "\n" not in str(e.value)
+
+
+def test_room_key_is_read_from_the_file_and_the_flag_overrides_it(tmp_path: Path) -> None:
+    f = tmp_path / "lanchat.toml"
+    f.write_text('[server]\nkey = "' + "k" * 23 + '"\n')
+    assert config.load(f).server.key == "k" * 23
+    assert config.load(f, {"server": {"key": "sesame"}}).server.key == "sesame"
+    assert config.load().server.key == ""
+
+
+def test_room_key_limit_matches_what_the_server_keeps() -> None:
+    assert config.MAX_KEY_CHARS == modes.MAX_KEY_CHARS
 
 
 def test_missing_config_file_says_check_the_path(tmp_path: Path) -> None:

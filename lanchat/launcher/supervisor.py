@@ -1,14 +1,14 @@
 """Start and stop `lanchat serve` child processes for the rooms hosted on this machine.
 
-Layer: launcher back end; standard library, lanchat.errors, lanchat.protocol and the store
-(to set a room's key before its server starts). No Tk: the launcher window polls
-`Supervisor.events` with after(), so nothing here ever blocks the Tk thread except
-`stop_all()`, which the window calls only when quitting.
+Layer: launcher back end; standard library, lanchat.errors, lanchat.config and
+lanchat.protocol; never the server or the store (a room and its key are the child's command
+line). No Tk: the launcher window polls `Supervisor.events` with after(), so nothing here ever
+blocks the Tk thread except `stop_all()`, which the window calls only when quitting.
 
-Each hosted room is one `python -m lanchat serve --room NAME --port N --data-dir DIR` process
-with its own data directory (so its history survives a restart of the room). The child
-prints its join addresses and then `ready: port <N>` once it listens, its store is open and
-its room is advertised (the CLI contract of `lanchat serve`); a reader thread per child
+Each hosted room is one `python -m lanchat serve --room NAME [--key KEY] --port N --data-dir
+DIR` process with its own data directory (so its history survives a restart of the room). The
+child prints its join addresses and then `ready: port <N>` once it listens, its store is open
+and its room is advertised (the CLI contract of `lanchat serve`); a reader thread per child
 turns its output into events:
 
     RoomReady(hosted)            the readiness line arrived; hosted.port is the bound port
@@ -22,7 +22,6 @@ escalates to SIGKILL when the child has not exited after `stop_timeout_s`.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import queue
 import re
@@ -30,12 +29,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from lanchat.config import room_key_problem
 from lanchat.errors import ConfigError
 from lanchat.protocol import casefold, is_valid_channel
 
@@ -214,9 +213,12 @@ class Supervisor:
             The hosted room (state "starting").
 
         Raises:
-            ConfigError: the process could not be started (the message says why).
-            StoreError: the room's history database cannot be opened to set its key.
+            ConfigError: the key is not usable or the process could not be started (the
+                message says why).
         """
+        problem = room_key_problem(key)
+        if problem:
+            raise ConfigError(f"The room key {problem}.")
         data_dir = self.data_root / _dir_name(room)
         hosted = HostedRoom(room, key, port, data_dir)
         cmd = [
@@ -227,13 +229,13 @@ class Supervisor:
             "serve",
             "--room",
             room,
+            *(("--key", key) if key else ()),
             "--port",
             str(port),
             "--data-dir",
             str(data_dir),
             *self.serve_args,
         ]
-        _set_room_key(data_dir, room, key)
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
@@ -318,30 +320,6 @@ def _failure(hosted: HostedRoom, code: int) -> str:
     if hosted.stop_requested:
         return f"{hosted.room} was stopped before it was ready."
     return f"{hosted.room} could not start: {hosted.error_line()} (exit status {code})"
-
-
-def _set_room_key(data_dir: Path, room: str, key: str) -> None:
-    """Store the room's key (+k) in its database before the server loads it.
-
-    `lanchat serve` has no key flag: rooms, with their modes and key, are restored from the
-    store at start-up, so writing the record first makes the room start locked (or unlocked)
-    and advertised as such. Topic and bans of an existing room are kept.
-    """
-    from lanchat.config import Store
-    from lanchat.store.db import HistoryDB
-    from lanchat.store.records import RoomRecord
-
-    db = HistoryDB(Store(data_dir=data_dir).db_path)
-    try:
-        folded = casefold(room)
-        old = next((r for r in db.load_rooms() if r.key == folded), None)
-        if old is None:
-            if key:
-                db.append([RoomRecord(folded, room, int(time.time()), modes="nt", password=key)])
-        elif old.password != key:
-            db.append([dataclasses.replace(old, password=key)])
-    finally:
-        db.close()
 
 
 def _dir_name(room: str) -> str:

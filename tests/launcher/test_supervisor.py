@@ -103,6 +103,24 @@ def test_room_with_a_key_refuses_joins_without_it(supervisor: Supervisor) -> Non
     assert any(" 366 " in line for line in got)
 
 
+def test_room_restarted_with_another_key_takes_the_new_one(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#secret", key="old")
+    assert isinstance(next_event(supervisor), RoomReady)
+    supervisor.stop(hosted)
+    assert isinstance(next_event(supervisor), RoomStopped)
+    hosted = supervisor.start("#secret", key="new")
+    assert isinstance(next_event(supervisor), RoomReady)
+    got = irc_lines(hosted.port, "NICK amy", "USER amy 0 * :Amy", "JOIN #secret old", until=" 475 ")
+    assert any(" 475 " in line for line in got)
+
+
+@pytest.mark.parametrize("key", ["open sesame", "a,b", "k" * 24])
+def test_unusable_key_is_refused_before_any_server_starts(supervisor: Supervisor, key: str) -> None:
+    with pytest.raises(ConfigError, match="The room key must be at most 23 characters"):
+        supervisor.start("#secret", key=key)
+    assert supervisor.hosted() == []
+
+
 def test_stop_all_waits_for_every_room(supervisor: Supervisor) -> None:
     rooms = [supervisor.start(name) for name in ("#a", "#b")]
     for _ in rooms:

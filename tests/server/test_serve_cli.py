@@ -8,17 +8,19 @@ line and a non-zero exit).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.discovery.netns import namespace_pair
+from tests.discovery.netns import Namespace, namespace_pair
 from tests.support import (
     SERVE_READY_TIMEOUT_S,
     LineClient,
@@ -142,14 +144,22 @@ async def test_invalid_config_value_is_one_line(tmp_path: Path) -> None:
     assert err.splitlines() == ["lanchat: error: [limits] sendq_bytes must be positive, not -5"]
 
 
-async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: Path) -> None:
-    # Two machines on one LAN: network namespaces joined by a veth pair, defaults otherwise
-    # (every interface, mDNS on), exactly as a person runs it.
+@contextlib.asynccontextmanager
+async def serving_on_a_lan(
+    data_dir: Path, *flags: str
+) -> AsyncIterator[tuple[Namespace, Namespace, ServerProcess]]:
+    """`lanchat serve --port 0 --data-dir DATA_DIR FLAGS...` on machine A of a two-machine LAN.
+
+    Two network namespaces joined by a veth pair, defaults otherwise (every interface, mDNS
+    on), exactly as a person runs it. Waits for `ready: port N` (`server.port`).
+
+    Yields:
+        (host A, guest B, the server process); the server is stopped on exit.
+    """
     with namespace_pair() as (host, guest):
         proc = await asyncio.create_subprocess_exec(
             *host.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
-                       "--data-dir", str(tmp_path / "data"), "--room", "#lobby",
-                       "--room", "#games"),
+                       "--data-dir", str(data_dir), *flags),
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
@@ -158,18 +168,59 @@ async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: 
             ready = await server.wait_for_output(
                 lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
             )
-            port = int(ready.split()[-1])
-            assert f"  irc://{host.address}:{port}/#lobby" in server.output
-            rooms = await asyncio.create_subprocess_exec(
-                *guest.argv(sys.executable, "-m", "lanchat", "rooms", "--json", "--timeout", "3"),
-                stdout=asyncio.subprocess.PIPE,
-            )
-            out, _ = await asyncio.wait_for(rooms.communicate(), SERVE_READY_TIMEOUT_S)
-            seen = {ad["room"]: ad for ad in map(json.loads, out.decode().splitlines())}
-            assert sorted(seen) == ["#games", "#lobby"]
-            assert seen["#lobby"]["port"] == port
-            assert host.address in seen["#lobby"]["addresses"]
-            proc.send_signal(signal.SIGTERM)
-            assert await server.wait() == 0
+            server.port = int(ready.split()[-1])
+            yield host, guest, server
         finally:
             await server.stop()
+
+
+async def rooms_seen_from(guest: Namespace) -> dict[str, dict[str, Any]]:
+    """What `lanchat rooms --json` run on `guest` lists: room name -> its JSON object."""
+    rooms = await asyncio.create_subprocess_exec(
+        *guest.argv(sys.executable, "-m", "lanchat", "rooms", "--json", "--timeout", "3"),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await asyncio.wait_for(rooms.communicate(), SERVE_READY_TIMEOUT_S)
+    return {ad["room"]: ad for ad in map(json.loads, out.decode().splitlines())}
+
+
+async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: Path) -> None:
+    flags = ("--room", "#lobby", "--room", "#games")
+    async with serving_on_a_lan(tmp_path / "data", *flags) as (host, guest, server):
+        port = server.port
+        assert f"  irc://{host.address}:{port}/#lobby" in server.output
+        seen = await rooms_seen_from(guest)
+        assert sorted(seen) == ["#games", "#lobby"]
+        assert seen["#lobby"]["port"] == port
+        assert host.address in seen["#lobby"]["addresses"]
+        assert not seen["#lobby"]["key_required"]
+        server.proc.send_signal(signal.SIGTERM)
+        assert await server.wait() == 0
+
+
+async def test_serve_key_rooms_are_advertised_as_needing_a_key(tmp_path: Path) -> None:
+    flags = ("--room", "#secret", "--key", "sesame")
+    async with serving_on_a_lan(tmp_path / "data", *flags) as (_, guest, _server):
+        seen = await rooms_seen_from(guest)
+        assert seen["#secret"]["key_required"]
+
+
+async def test_serve_key_rooms_reply_475_without_the_key(serve_process: ServeProcess) -> None:
+    async with serve_process("--room", "#secret", "--key", "sesame") as server:
+        alice = await LineClient.connect(server.port)
+        await alice.register("alice")
+        alice.send("JOIN #secret")
+        await alice.expect_numeric("475")
+        alice.send("JOIN #secret wrong")
+        await alice.expect_numeric("475")
+        alice.send("JOIN #secret sesame")
+        await alice.expect_numeric("366")
+
+
+async def test_serve_key_with_a_space_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    status, _, err = await run_to_exit(*serve_argv(tmp_path, "--key", "open sesame"))
+    assert status == 2
+    assert err.splitlines() == [
+        "lanchat: error: [server] key must be at most 23 characters, without spaces, commas "
+        "or a leading ':'"
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +17,7 @@ from lanchat.server.effects import Disconnect, Persist, Query, RoomChanged, Send
 from lanchat.server.model import RoomInfo
 from lanchat.server.state import ServerState
 from lanchat.store.records import HistoryQuery, RoomRecord
-from tests.server.transcript import Transcript, make_config, msg
+from tests.server.transcript import Transcript, expect_numeric, make_config, msg
 
 
 def test_connect_sends_nothing_until_the_client_speaks() -> None:
@@ -98,6 +100,48 @@ def test_stored_rooms_are_restored_and_deleted_ones_ignored() -> None:
     assert sorted(t.state.room_keys()) == ["#kept", "#lobby"]
     assert t.state.room_info("#kept") == RoomInfo("#Kept", "hi", 0, True, True)
     assert t.state.room_info("#gone") is None
+
+
+def keyed_config(key: str, *rooms: str) -> Config:
+    """The default Config with [server] key = `key` on [server] rooms = `rooms`."""
+    base = Config()
+    return dataclasses.replace(base, server=dataclasses.replace(base.server, key=key, rooms=rooms))
+
+
+def test_configured_key_locks_the_configured_rooms() -> None:
+    t = Transcript(keyed_config("sesame", "#lobby", "#games"))
+    alice = t.register("alice")
+    expect_numeric(alice.send_take("JOIN #lobby"), "475")
+    expect_numeric(alice.send_take("JOIN #lobby,#games sesame,sesame"), "366")
+    assert t.state.room_info("#lobby") == RoomInfo("#lobby", "", 1, True, False)
+    assert t.state.room_info("#games") == RoomInfo("#games", "", 1, True, False)
+
+
+def test_configured_key_wins_over_a_key_restored_from_the_store() -> None:
+    stored = [
+        RoomRecord(
+            "#lobby", "#lobby", 1, topic="hi", topic_setter="bo", topic_time_s=1, password="old"
+        )
+    ]
+    t = Transcript(keyed_config("new", "#lobby"), rooms=stored)
+    alice = t.register("alice")
+    expect_numeric(alice.send_take("JOIN #lobby old"), "475")
+    expect_numeric(alice.send_take("JOIN #lobby new"), "366")
+    assert t.state.room_info("#lobby") == RoomInfo("#lobby", "hi", 1, True, False)
+
+
+def test_configured_key_leaves_rooms_created_later_open() -> None:
+    t = Transcript(keyed_config("sesame", "#lobby"))
+    alice = t.register("alice")
+    expect_numeric(alice.send_take("JOIN #pop-up"), "366")
+    assert t.state.room_info("#pop-up") == RoomInfo("#pop-up", "", 1, False, False)
+
+
+@pytest.mark.parametrize("stored_key", ["", "old"])
+def test_empty_configured_key_leaves_restored_rooms_as_they_were(stored_key: str) -> None:
+    stored = [RoomRecord("#lobby", "#lobby", 1, password=stored_key)]
+    t = Transcript(keyed_config("", "#lobby"), rooms=stored)
+    assert t.state.rooms["#lobby"].password == stored_key
 
 
 def test_idle_registered_client_is_pinged_then_dropped_without_pong() -> None:
