@@ -23,7 +23,6 @@ __all__ = [
     "format_event",
     "format_message",
     "format_time",
-    "mentions",
     "nick_colour",
     "nick_colour_index",
     "split_urls",
@@ -130,28 +129,6 @@ def split_urls(text: str, tags: tuple[str, ...] = ()) -> list[Segment]:
     return out
 
 
-def mentions(text: str, nick: str) -> bool:
-    """True when `text` names `nick` as a whole word, ignoring case ("hi Bob!" names bob).
-
-    Word boundaries are nick boundaries: "bobby" does not mention "bob", "@bob:" does.
-    """
-    if not nick:
-        return False
-    folded, key = casefold(text), casefold(nick)
-    start = 0
-    while (i := folded.find(key, start)) >= 0:
-        before = folded[i - 1] if i else " "
-        after = folded[i + len(key)] if i + len(key) < len(folded) else " "
-        if not _is_nick_char(before) and not _is_nick_char(after):
-            return True
-        start = i + 1
-    return False
-
-
-def _is_nick_char(ch: str) -> bool:
-    return ch.isalnum() or ch in "[]\\`_^{|}-"
-
-
 def _stamp(time_ms: int) -> Segment:
     return Segment(format_time(time_ms) + " ", ("time",))
 
@@ -179,7 +156,8 @@ def format_message(
         time_ms: server time, Unix milliseconds.
         own: True when we sent it.
         kind: "privmsg", "notice" or "action".
-        highlight: True when the line mentions us or is a private message to us.
+        highlight: MessageReceived.highlight: the line mentions us or is a private message
+            to us (the client library decides; the GUI only shows it).
         msgid: the ircv3 msgid, kept for de-duplication.
 
     Returns:

@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from lanchat.client.events import MessageReceived, ServerNotice
 from lanchat.client.session import ClientSession, split_text
-from tests.client.transcript import ALICE, BOB, NOW_S, feed, joined, of_type, registered, sent
+from tests.client.transcript import (
+    ALICE,
+    BOB,
+    CAROL,
+    NOW_S,
+    feed,
+    joined,
+    of_type,
+    registered,
+    sent,
+)
 
 # ---------------------------------------------------------------- received
 
@@ -75,9 +85,25 @@ def test_highlight_on_whole_word_casefolded_mention_only() -> None:
 
     assert highlight("ALICE: lunch?")
     assert highlight("lunch, Alice?")
+    assert highlight("@alice!")
     assert not highlight("alice_ is someone else")
     assert not highlight("malice")
+    assert not highlight("alicex")
     assert not highlight("no mention")
+
+
+def test_highlight_follows_the_irc_case_mapping() -> None:
+    # rfc1459, the default CASEMAPPING: [ ] \ are the lower-case forms of { } |
+    s = registered("{Bob}")
+    feed(
+        s,
+        ":{Bob}!bob@192.168.1.20 JOIN #lobby",
+        ":srv 353 {Bob} = #lobby :{Bob}",
+        ":srv 366 {Bob} #lobby :End of NAMES",
+    )
+    (event,) = feed(s, f":{CAROL} PRIVMSG #lobby :hello [bob]")
+    assert isinstance(event, MessageReceived)
+    assert event.highlight
 
 
 def test_duplicate_msgid_is_dropped() -> None:

@@ -1,15 +1,16 @@
-"""How transcript lines read, nick colours, links and mentions (lanchat.gui.lines), no Tk."""
+"""How transcript lines read, nick colours and links (lanchat.gui.lines), no Tk.
+
+Whether a line mentions us is the client library's call (MessageReceived.highlight), tested
+in tests/client/test_messages.py.
+"""
 
 from __future__ import annotations
-
-import pytest
 
 from lanchat.gui.lines import (
     NICK_PALETTES,
     format_event,
     format_message,
     format_time,
-    mentions,
     nick_colour,
     nick_colour_index,
     split_urls,
@@ -116,27 +117,3 @@ def test_palettes_are_readable_on_their_backgrounds() -> None:
     for theme, background in (("light", "#ffffff"), ("dark", "#1e2127")):
         for colour in NICK_PALETTES[theme]:
             assert contrast(colour, background) >= 4.5, (theme, colour)
-
-
-# --- mentions ---
-
-
-@pytest.mark.parametrize(
-    ("text", "hit"),
-    [
-        ("hi alice", True),
-        ("ALICE: look", True),
-        ("@alice!", True),
-        ("malice", False),
-        ("alice_", False),
-        ("alicex", False),
-        ("", False),
-    ],
-)
-def test_mentions_match_whole_nick_words_only(text: str, hit: bool) -> None:
-    assert mentions(text, "alice") is hit
-
-
-def test_mentions_use_irc_case_mapping() -> None:
-    # rfc1459: [ ] \ ~ are the lower-case forms of { } | ^
-    assert mentions("hello [bob]", "{BOB}") is True
