@@ -174,7 +174,10 @@ class LanchatServer:
             sock = _listen(config.server.host, config.server.port)
             loop = asyncio.get_running_loop()
             hub = self.hub
-            self._listeners.append(await loop.create_server(lambda: IrcConnection(hub), sock=sock))
+            # create_server listens again with its own backlog (default 100): pass ours.
+            self._listeners.append(
+                await loop.create_server(lambda: IrcConnection(hub), sock=sock, backlog=_BACKLOG)
+            )
             self.port = int(sock.getsockname()[1])
             if config.discovery.enabled:
                 await self._advertise()

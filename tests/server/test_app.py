@@ -31,6 +31,20 @@ async def test_running_server_listens_on_a_free_port_with_the_configured_rooms(
         await client.register("alice")
 
 
+async def test_listen_backlog_takes_a_lan_party_connecting_at_once(tmp_path: Path) -> None:
+    # asyncio's create_server listens again with its own backlog (100 by default); a room of
+    # hundreds connecting at once would then see dropped and reset connections.
+    async with running_server(server_config(tmp_path / "data")) as server:
+        ss = ["ss", "--listening", "--tcp", "--numeric", "--no-header"]
+        listing = subprocess.run(
+            [*ss, f"sport = :{server.port}"], capture_output=True, text=True, check=True
+        )
+        (line,) = listing.stdout.splitlines()
+        backlog = int(line.split()[2])  # Send-Q of a listening socket: its backlog
+        somaxconn = int(Path("/proc/sys/net/core/somaxconn").read_text())
+        assert backlog == min(4096, somaxconn)
+
+
 async def test_rooms_and_their_topics_are_restored_after_a_restart(tmp_path: Path) -> None:
     config = server_config(tmp_path / "data")
     async with running_server(config) as server:
