@@ -110,30 +110,30 @@ class Incoming:
             self.app.note(e.server_id, e.room, f"{who} joined.")
 
     def on_Parted(self, e: ev.Parted) -> None:
-        why = f" ({e.reason})" if e.reason else ""
         if e.own:
-            conv = self.app.model.get(e.server_id, e.room)
-            if conv is not None:
-                conv.joined = False
-            self.app.note(e.server_id, e.room, f"You left {e.room}{why}.")
+            self._left(e.server_id, e.room, f"You left {e.room}{_why(e.reason)}.")
         else:
-            self.app.note(e.server_id, e.room, f"{e.nick} left{why}.")
+            self.app.note(e.server_id, e.room, f"{e.nick} left{_why(e.reason)}.")
 
     def on_Kicked(self, e: ev.Kicked) -> None:
-        why = f" ({e.reason})" if e.reason else ""
+        why = _why(e.reason)
         if e.own:
-            conv = self.app.model.get(e.server_id, e.room)
-            if conv is not None:
-                conv.joined = False
             text = f"{e.by} removed you from {e.room}{why}. /join {e.room} to go back."
-            self.app.note(e.server_id, e.room, text, tag="error")
+            self._left(e.server_id, e.room, text, tag="error")
         else:
             self.app.note(e.server_id, e.room, f"{e.by} removed {e.nick}{why}.")
 
+    def _left(self, server_id: str, room: str, text: str, *, tag: str = "event") -> None:
+        # We are out of the room: its tab and transcript stay, but it no longer counts as
+        # joined (choosing the room again rejoins it; closing the tab sends no PART).
+        conv = self.app.model.get(server_id, room)
+        if conv is not None:
+            conv.joined = False
+        self.app.note(server_id, room, text, tag=tag)
+
     def on_UserQuit(self, e: ev.UserQuit) -> None:
-        why = f" ({e.reason})" if e.reason else ""
         for room in e.rooms:
-            self.app.note(e.server_id, room, f"{e.nick} quit{why}.")
+            self.app.note(e.server_id, room, f"{e.nick} quit{_why(e.reason)}.")
 
     def on_NickChanged(self, e: ev.NickChanged) -> None:
         if e.own:
@@ -193,3 +193,8 @@ class Incoming:
     def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
         if e.count:
             self.app.note(e.server_id, e.target, f"Above: the last {e.count} messages.")
+
+
+def _why(reason: str) -> str:
+    """ " (reason)" to follow "left", "quit" or "removed", or "" when none was given."""
+    return f" ({reason})" if reason else ""
