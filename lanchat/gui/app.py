@@ -7,9 +7,9 @@ lanchat.gui.*; never asyncio, socket or zeroconf (an import-linter contract).
 Threads (IDLE's rule, STYLE.md): the network runs in `NetworkThread`; its events arrive on a
 queue that `ChatApp` drains with `after()`: at most `batch` events (and about `budget_ms` of
 work) per tick, the next tick after 1 ms while there is a backlog (so Tk can redraw and handle
-input in between) and after `poll_ms` when idle; lines are inserted once per tick. Closing
-cancels the pending after() first, then stops the network thread, then destroys the window,
-so no callback ever runs on a destroyed widget.
+input in between) and after `poll_ms` when idle; lines are inserted once per tick. The
+after() loop and the closing order (cancel it, stop the network thread, destroy the window)
+are lanchat.gui.pump's, shared with the launcher.
 
 What each client event does to the window is in lanchat.gui.incoming; the widgets are in
 lanchat.gui.{rooms,chat,dialogs}. Spec of the behaviour: lanchat issue #3 ("The client").
@@ -33,6 +33,7 @@ from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
 from lanchat.gui.incoming import Incoming
 from lanchat.gui.lines import Line, format_event
+from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import ConnectPage, RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
 from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow
@@ -110,8 +111,7 @@ class ChatApp:
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
-        self._after_id: str | None = None  # the scheduled drain, cancelled on close
-        self._closed = False
+        self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
         root.geometry("980x640")
@@ -163,14 +163,14 @@ class ChatApp:
 
     def start(self) -> None:
         """Begin draining the network events."""
-        self._after_id = self.root.after(0, self.drain)
+        self.pump.start()
 
-    def drain(self) -> None:
-        """Apply up to `batch` queued events (or `budget_ms` worth), refresh what changed,
-        reschedule."""
-        self._after_id = None
-        if self._closed:
-            return
+    def drain(self) -> int:
+        """Apply up to `batch` queued events (or `budget_ms` worth) and refresh what changed.
+
+        Returns:
+            The delay in ms before the next drain: 1 while a backlog is left, else poll_ms.
+        """
         deadline = time.perf_counter() + self.budget_ms / 1000
         backlog = True
         for _ in range(self.batch):
@@ -183,7 +183,7 @@ class ChatApp:
             if time.perf_counter() > deadline:
                 break
         self.flush()
-        self._after_id = self.root.after(1 if backlog else self.poll_ms, self.drain)
+        return 1 if backlog else self.poll_ms
 
     def flush(self) -> None:
         """Insert the lines gathered during this tick and refresh changed tab titles and the
@@ -471,15 +471,7 @@ class ChatApp:
 
     def close(self) -> None:
         """Cancel the pending drain, stop the network thread, destroy the window."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._after_id is not None:
-            self.root.after_cancel(self._after_id)
-            self._after_id = None
-        self.network.stop()
-        self.root.update_idletasks()  # pending idle handlers (theme changes) run first
-        self.root.destroy()
+        self.pump.close(self.network.stop)
 
 
 def _connect_argument(text: str) -> tuple[str, int]:

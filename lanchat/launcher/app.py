@@ -1,8 +1,8 @@
 """The launcher (`lanchat`, `lanchat launcher`): a small window that hosts rooms and opens chat.
 
 Layer: launcher UI (Tk main thread only); imports tkinter, lanchat.launcher.supervisor,
-lanchat.gui.theme / viewmodel (shared look and room rows) and, in `run()`, the discovery
-BrowserThread. Spec: lanchat issue #3 ("The launcher").
+lanchat.gui.pump / theme / viewmodel (the shared after() loop, look and room rows) and, in
+`run()`, the discovery BrowserThread. Spec: lanchat issue #3 ("The launcher").
 
 Nothing here waits on a child process or the network in a Tk callback: the supervisor's and
 the browser's events arrive on queues drained with after(), like the chat window's. Quitting
@@ -22,6 +22,7 @@ from tkinter import ttk
 from typing import Any
 
 from lanchat.errors import LanchatError
+from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
 from lanchat.gui.viewmodel import RoomListModel, RoomRow
 from lanchat.launcher.supervisor import (
@@ -83,8 +84,7 @@ class LauncherApp:
         self.poll_ms = poll_ms
         self.lan = RoomListModel()  # rooms discovered on the LAN
         self._rows: dict[str, HostedRoom] = {}  # Treeview iid → hosted room
-        self._after_id: str | None = None
-        self._closed = False
+        self.pump = Pump(root, self.poll)  # runs poll() with after() until quit()
         self.palette = apply_theme(root, theme)
         root.title("lanchat launcher")
         root.geometry("640x620")
@@ -171,13 +171,14 @@ class LauncherApp:
 
     def start(self) -> None:
         """Begin polling the supervisor and the room browser."""
-        self._after_id = self.root.after(0, self.poll)
+        self.pump.start()
 
-    def poll(self) -> None:
-        """Apply supervisor and discovery events, then reschedule."""
-        self._after_id = None
-        if self._closed:
-            return
+    def poll(self) -> int:
+        """Apply supervisor and discovery events.
+
+        Returns:
+            The delay in ms before the next poll (poll_ms).
+        """
         while True:
             try:
                 self.handle_supervisor(self.supervisor.events.get_nowait())
@@ -188,7 +189,7 @@ class LauncherApp:
                 self.handle_room_event(self.room_events.get_nowait())
             except queue.Empty:
                 break
-        self._after_id = self.root.after(self.poll_ms, self.poll)
+        return self.poll_ms
 
     def handle_supervisor(self, event: RoomReady | RoomFailed | RoomStopped) -> None:
         h = event.hosted
@@ -312,15 +313,7 @@ class LauncherApp:
 
     def quit(self) -> None:
         """Stop every hosted room cleanly, then close the window."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._after_id is not None:
-            self.root.after_cancel(self._after_id)
-            self._after_id = None
-        self.supervisor.stop_all()
-        self.root.update_idletasks()  # pending idle handlers (theme changes) run first
-        self.root.destroy()
+        self.pump.close(self.supervisor.stop_all)
 
 
 def _tree(master: tk.Misc, columns: Sequence[tuple[str, str, int]], height: int) -> ttk.Treeview:

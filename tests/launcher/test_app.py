@@ -45,8 +45,7 @@ def launcher(tmp_path: Path, launched: Launched) -> Iterator[LauncherApp]:
         app = LauncherApp(root, sup, events, open_chat=launched, host_label="testhost", poll_ms=20)
         app.start()
         yield app
-        if not app._closed:
-            app.quit()
+        app.quit()
     sup.stop_all()
 
 
