@@ -3,7 +3,9 @@
 An agent is a real window in its own process (often inside a network namespace) that a test
 drives with JSON lines: commands come in on stdin (read by a thread, applied on the Tk thread
 every tick), reports go out on stdout whenever what the window shows changes. EOF on stdin
-closes the window.
+closes the window. Every agent takes
+
+    {"cmd": "screenshot", "path": P}   save the window as a PNG, then {"event": "saved"}
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ import sys
 import threading
 import tkinter as tk
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from tests.gui.tk_support import screenshot
 
 TICK_MS = 30
 
@@ -35,7 +40,7 @@ def serve(
 
     Args:
         root: the window.
-        apply: applies one command (Tk thread).
+        apply: applies one command other than "screenshot" (Tk thread).
         snapshot: the reports describing the window now; each is printed when it changes
             (keyed by its "event" value).
         close: closes the window cleanly.
@@ -59,7 +64,11 @@ def serve(
             if cmd is None:
                 close()
                 return
-            apply(cmd)
+            if cmd["cmd"] == "screenshot":
+                screenshot(root, Path(cmd["path"]))
+                say({"event": "saved", "path": cmd["path"]})
+            else:
+                apply(cmd)
         for report in snapshot():
             if last.get(report["event"]) != report:
                 last[report["event"]] = report

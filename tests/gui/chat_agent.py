@@ -11,7 +11,7 @@ on) and, through tests/gui/agent_io.py:
     {"cmd": "say", "text": "..."}      type a line in the input and press Return
     {"cmd": "rooms_page"}              bring the Rooms page to the front
     {"cmd": "theme", "name": "dark"}   switch the theme
-    {"cmd": "screenshot", "path": P}   save the window as a PNG, then {"event": "saved"}
+    {"cmd": "screenshot", "path": P}   (agent_io) save the window as a PNG
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from typing import Any
 from lanchat.client.bridge import NetworkThread
 from lanchat.gui.app import ChatApp
 from lanchat.gui.settings import Settings
-from tests.gui.agent_io import say, serve
-from tests.gui.tk_support import focus, screenshot
+from tests.gui.agent_io import serve
+from tests.gui.tk_support import focus
 
 
 def main() -> int:
@@ -55,9 +55,6 @@ def main() -> int:
             app.tabs.select(page)
         elif cmd["cmd"] == "theme":
             app.set_theme(cmd["name"])
-        elif cmd["cmd"] == "screenshot":
-            screenshot(root, Path(cmd["path"]))
-            say({"event": "saved", "path": cmd["path"]})
 
     def snapshot() -> list[dict[str, Any]]:
         reports: list[dict[str, Any]] = [

@@ -9,7 +9,7 @@ through tests/gui/agent_io.py:
 - takes commands:
     {"cmd": "start", "room": "#x"}     type the room name and press Start
     {"cmd": "stop", "room": "#x"}      select its row and press Stop
-    {"cmd": "screenshot", "path": P}   save the window as a PNG, then {"event": "saved"}
+    {"cmd": "screenshot", "path": P}   (agent_io) save the window as a PNG
 EOF on stdin stops the hosted rooms and closes the window.
 """
 
@@ -25,8 +25,7 @@ from typing import Any
 from lanchat.discovery.browser import BrowserThread
 from lanchat.launcher.app import LauncherApp
 from lanchat.launcher.supervisor import Supervisor
-from tests.gui.agent_io import say, serve
-from tests.gui.tk_support import screenshot
+from tests.gui.agent_io import serve
 
 
 def main() -> int:
@@ -50,9 +49,6 @@ def main() -> int:
         elif cmd["cmd"] == "stop":
             app.select_hosted(cmd["room"])
             app.stop_button.invoke()
-        elif cmd["cmd"] == "screenshot":
-            screenshot(root, Path(cmd["path"]))
-            say({"event": "saved", "path": cmd["path"]})
 
     def snapshot() -> list[dict[str, Any]]:
         return [
