@@ -89,6 +89,15 @@ def test_start_with_a_bad_port_says_what_to_type(launcher: LauncherApp) -> None:
     assert launcher.hosted_rows() == []
 
 
+def test_start_with_a_key_holding_a_space_says_what_is_allowed(launcher: LauncherApp) -> None:
+    launcher.key.set("open sesame")
+    launcher.start_button.invoke()
+    assert launcher.problem.cget("text") == (
+        "The room key must be at most 23 characters, without spaces, commas or a leading ':'."
+    )
+    assert launcher.hosted_rows() == []
+
+
 def test_quitting_with_hosted_rooms_asks_first_and_stops_them(launcher: LauncherApp) -> None:
     launcher.start_button.invoke()
     run_until(
