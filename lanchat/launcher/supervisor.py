@@ -1,15 +1,16 @@
 """Start and stop `lanchat serve` child processes for the rooms hosted on this machine.
 
 Layer: launcher back end; standard library, lanchat.errors, lanchat.config and
-lanchat.protocol; never the server or the store (a room and its key are the child's command
-line). No Tk: the launcher window polls `Supervisor.events` with after(), so nothing here ever
-blocks the Tk thread except `stop_all()`, which the window calls only when quitting.
+lanchat.protocol; never the server or the store (a room is the child's command line, its key
+a private config file). No Tk: the launcher window polls `Supervisor.events` with after(),
+so nothing here ever blocks the Tk thread except `stop_all()`, which the window calls only
+when quitting.
 
-Each hosted room is one `python -m lanchat serve --room NAME [--key KEY] --port N --data-dir
-DIR` process with its own data directory (so its history survives a restart of the room). The
-child prints its join addresses and then `ready: port <N>` once it listens, its store is open
-and its room is advertised (the CLI contract of `lanchat serve`); a reader thread per child
-turns its output into events:
+Each hosted room is one `python -m lanchat serve --room NAME --port N --data-dir DIR
+[--config DIR/room.toml]` process with its own data directory (so its history survives a
+restart of the room). The child prints its join addresses and then `ready: port <N>` once it
+listens, its store is open and its room is advertised (the CLI contract of `lanchat serve`);
+a reader thread per child turns its output into events:
 
     RoomReady(hosted)            the readiness line arrived; hosted.port is the bound port
     RoomFailed(hosted, reason)   the child exited before it was ready; reason is its error line
@@ -22,6 +23,7 @@ escalates to SIGKILL when the child has not exited after `stop_timeout_s`.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
@@ -51,6 +53,9 @@ __all__ = [
 _READY = re.compile(r"^ready: port (\d+)\s*$")
 _JOIN_URL = re.compile(r"irc://(\S+?:\d+)/")  # the join URLs `lanchat serve` prints
 _OUTPUT_LINES = 30  # lines of child output kept for error reports
+# The room key goes to the child in a file only its owner can read: on a shared machine
+# (a classroom) a command-line argument would show the key to everyone in `ps`.
+ROOM_CONFIG = "room.toml"
 
 
 def default_data_root() -> Path:
@@ -229,7 +234,7 @@ class Supervisor:
             "serve",
             "--room",
             room,
-            *(("--key", key) if key else ()),
+            *(("--config", str(data_dir / ROOM_CONFIG)) if key else ()),
             "--port",
             str(port),
             "--data-dir",
@@ -239,6 +244,7 @@ class Supervisor:
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
+            _write_room_config(data_dir / ROOM_CONFIG, key)
             hosted.process = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
@@ -320,6 +326,18 @@ def _failure(hosted: HostedRoom, code: int) -> str:
     if hosted.stop_requested:
         return f"{hosted.room} was stopped before it was ready."
     return f"{hosted.room} could not start: {hosted.error_line()} (exit status {code})"
+
+
+def _write_room_config(path: Path, key: str) -> None:
+    """Write (or, without a key, remove) the child's private config file holding the room key."""
+    if not key:
+        path.unlink(missing_ok=True)
+        return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        # A JSON string of a key (no control characters, see room_key_problem) is a valid
+        # TOML basic string.
+        fh.write(f"[server]\nkey = {json.dumps(key, ensure_ascii=False)}\n")
 
 
 def _dir_name(room: str) -> str:

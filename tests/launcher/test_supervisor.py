@@ -103,6 +103,17 @@ def test_room_with_a_key_refuses_joins_without_it(supervisor: Supervisor) -> Non
     assert any(" 366 " in line for line in got)
 
 
+def test_room_key_is_kept_off_the_command_line(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#secret", key="hunter2")
+    assert isinstance(next_event(supervisor), RoomReady)
+    assert hosted.process is not None
+    argv = Path(f"/proc/{hosted.process.pid}/cmdline").read_bytes().split(b"\0")
+    assert b"hunter2" not in argv  # anyone on the machine can read argv with `ps`
+    config = hosted.data_dir / "room.toml"
+    assert config.stat().st_mode & 0o077 == 0
+    assert "hunter2" in config.read_text()
+
+
 def test_room_restarted_with_another_key_takes_the_new_one(supervisor: Supervisor) -> None:
     hosted = supervisor.start("#secret", key="old")
     assert isinstance(next_event(supervisor), RoomReady)
