@@ -64,6 +64,25 @@ def _short(frame: str) -> str:
     return f"{m['func']} ({file}:{m['line']})" if m["line"] else f"{m['func']} ({file})"
 
 
+# Areas of lanchat's time, tested in order on each sample's stack (raw frames) and leaf frame.
+_AREAS: tuple[tuple[str, str, str], ...] = (
+    ("SQLite writer thread (lanchat.store)", "stack", "lanchat/store/"),
+    ("logging (the room log line per message)", "stack", "(logging/"),
+    ("transport.write: send syscalls", "leaf", "write_pending"),
+    ("uvloop's C code: epoll, recv, callbacks", "leaf", "Runner.run"),
+    ("fan-out released after the commit (Hub._pump: deliver, queue)", "stack", "Hub._pump"),
+    ("parse, dispatch, handlers (and fan-out of unstored lines)", "stack", "data_received"),
+    ("flush bookkeeping", "stack", "_flush"),
+)
+
+
+def _area(stack: str, leaf: str) -> str:
+    for name, where, needle in _AREAS:
+        if needle in (stack if where == "stack" else leaf):
+            return name
+    return "other"
+
+
 def summarise(collapsed: Path, top: int = 15) -> str:
     """The top functions by own and by inclusive share of busy samples.
 
@@ -80,8 +99,9 @@ def summarise(collapsed: Path, top: int = 15) -> str:
         return f"no profile: {collapsed} was not written (py-spy said: {why})"
     own: Counter[str] = Counter()
     incl: Counter[str] = Counter()
+    areas: Counter[str] = Counter()
     total = 0
-    for line in collapsed.read_text().splitlines():
+    for line in collapsed.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
@@ -92,11 +112,14 @@ def summarise(collapsed: Path, top: int = 15) -> str:
             continue
         total += n
         own[frames[-1]] += n
+        areas[_area(stack, frames[-1])] += n
         for f in set(frames):
             incl[f] += n
     if not total:
         return "no profile: no busy samples"
-    lines = [f"{total} busy samples at 100 Hz", "", "own time (where the CPU was):"]
+    lines = [f"{total} busy samples at 100 Hz", "", "by area:"]
+    lines += [f"  {100 * n / total:5.1f}%  {a}" for a, n in areas.most_common()]
+    lines += ["", "own time (where the CPU was):"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in own.most_common(top)]
     lines += ["", "inclusive time (in this function or below):"]
     lines += [f"  {100 * n / total:5.1f}%  {f}" for f, n in incl.most_common(top)]
