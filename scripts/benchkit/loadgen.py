@@ -59,7 +59,6 @@ class Client(asyncio.Protocol):
         self.tail = b""
         self.want = b""  # the marker awaited in setup mode; b"" when measuring
         self.want_fut: asyncio.Future[None] | None = None
-        self.closed = asyncio.get_running_loop().create_future()
         self.last: list[int] = []  # last sequence number seen from each sender
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -69,8 +68,6 @@ class Client(asyncio.Protocol):
         self.swarm.disconnected += 1
         if self.want_fut is not None and not self.want_fut.done():
             self.want_fut.set_exception(ConnectionError(f"{self.nick.decode()}: server closed"))
-        if not self.closed.done():
-            self.closed.set_result(None)
 
     def expect(self, marker: bytes) -> asyncio.Future[None]:
         """A future that resolves when `marker` appears in the bytes received from now on."""
