@@ -50,3 +50,4 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
     assert results["history"]["lanchat"][0]["messages"] == 1000  # CHATHISTORY LATEST * 1000
     assert data["meta"]["limits_not_lifted"]["hybrid"]
     assert (tmp_path / "latest.md").read_text().startswith("\n### 1 fan-out saturation")
+    assert list(tmp_path.glob("bench-*.png")) or "chart skipped" in proc.stdout
