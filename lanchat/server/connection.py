@@ -166,6 +166,10 @@ class Hub:
         self.on_room_changed = on_room_changed
         self.debug = debug
         self.loop = asyncio.get_running_loop()
+        self.clock = self.loop.time  # one bound method for every connection's FloodControl
+        # Whole lines of up to 512 bytes of body plus 8191 of tags, without CRLF; one int
+        # object for every connection's LineReader.
+        self.max_line_bytes = config.limits.max_line_bytes + config.limits.max_tag_bytes
         self.connections: dict[int, IrcConnection] = {}  # conn_id -> live connection
         self._next_id = 1  # connection ids are increasing ints, never reused
         self._per_ip: dict[str, int] = {}  # IP -> open connections (max_connections_per_ip)
@@ -422,15 +426,16 @@ class IrcConnection(asyncio.Protocol):
     )
 
     def __init__(self, hub: Hub) -> None:
-        limits, flood = hub.config.limits, hub.config.flood
+        flood = hub.config.flood
         self.hub = hub
         self.conn_id = 0  # 0 until accepted (a refused connection keeps 0)
         self.ip = ""  # peer IP literal
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
-        # Keep whole lines of up to 512 bytes of body plus 8191 of tags, without CRLF.
-        self.reader = LineReader(limits.max_line_bytes + limits.max_tag_bytes)
+        self.reader = LineReader(hub.max_line_bytes)
         self.closing = False  # no more bytes are queued; the transport closes soon
-        self._out: list[bytes] = []  # bytes for this pass, joined into one write by flush()
+        # Bytes for this pass, joined into one write by flush(); None between passes, so an
+        # idle connection holds no list (issue #4, memory per connection).
+        self._out: list[bytes] | None = None
         self._out_bytes = 0  # len(b"".join(_out))
         self._paused = False  # the transport buffer is above its high-water mark
         self._flood: FloodControl[bytes | TooLong] | None = (
@@ -438,7 +443,7 @@ class IrcConnection(asyncio.Protocol):
                 burst_lines=flood.burst_lines,
                 lines_per_s=flood.lines_per_s,
                 max_delayed_lines=flood.max_delayed_lines,
-                clock=hub.loop.time,
+                clock=hub.clock,
             )
             if flood.enabled
             else None
@@ -538,9 +543,11 @@ class IrcConnection(asyncio.Protocol):
         """Add bytes for this pass's single write; drop the client if its SendQ overflows."""
         if self.closing:
             return
-        if not self._out:
+        out = self._out
+        if out is None:
+            self._out = out = []
             self.hub.mark_dirty(self)
-        self._out.append(data)
+        out.append(data)
         self._out_bytes += len(data)
         # While the transport drains normally its buffer stays under the high-water mark; only
         # a backed-up peer needs the exact count (checked again at flush time).
@@ -563,7 +570,7 @@ class IrcConnection(asyncio.Protocol):
                 and self._out_bytes + self.transport.get_write_buffer_size()
                 > self.hub.config.limits.sendq_bytes
             ):
-                self._out.clear()
+                self._out = None
                 self.hub.drop(self, SENDQ_EXCEEDED)
                 return
             self.write_pending()
@@ -573,10 +580,10 @@ class IrcConnection(asyncio.Protocol):
     def write_pending(self) -> None:
         """Write whatever is queued now, as one write."""
         out = self._out
-        if not out:
+        if out is None:
             return
         data = out[0] if len(out) == 1 else b"".join(out)
-        out.clear()
+        self._out = None
         self._out_bytes = 0
         if self.hub.debug:
             for line in data.splitlines():

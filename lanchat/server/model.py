@@ -3,6 +3,11 @@
 Layer: pure server core; may import lanchat.protocol, lanchat.store.records and the standard
 library. No I/O.
 
+Memory (issue #4: an idle connection must cost about what it costs in a C server): every class
+here is slotted, and the mode sets that are almost always empty or tiny (a user's modes, a
+member's o/v) are frozensets, replaced on change: the empty one and the "o" of a room's first
+member are shared by everyone instead of a 216-byte set each.
+
 Identity rules (issue #2, "everything casefolded"): a User is found by its `conn_id` or by its
 casefolded nick `key`; a Room by its casefolded name `key`. Room members are keyed by conn_id,
 so a nick change never re-keys a room.
@@ -18,11 +23,14 @@ from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.tags import TagForm, tag_form
 from lanchat.store.records import RoomRecord
 
-__all__ = ["Membership", "Room", "RoomInfo", "User", "WhowasEntry"]
+__all__ = ["NO_MODES", "OPERATOR", "Membership", "Room", "RoomInfo", "User", "WhowasEntry"]
 
 # Membership prefixes in rank order (ISUPPORT PREFIX=(ov)@+).
 PREFIX_MODES = "ov"
 PREFIX_CHARS = "@+"
+NO_MODES: frozenset[str] = frozenset()  # shared by every user and member without modes
+OPERATOR: frozenset[str] = frozenset("o")  # shared by the members who run their room
+_SPEAK_MODERATED = frozenset("ov")
 
 
 @dataclass(slots=True, eq=False)
@@ -44,7 +52,7 @@ class User:
     cap_negotiating: bool = False  # CAP LS/REQ seen and no CAP END yet: registration waits
     password_ok: bool = False  # PASS matched the server password (or none is configured)
     away: str = ""  # AWAY message; "" when present
-    modes: set[str] = field(default_factory=set)  # user modes, e.g. {"i"}
+    modes: frozenset[str] = NO_MODES  # user modes, e.g. {"i"}; replaced on change
     rooms: dict[str, Room] = field(default_factory=dict)  # room key -> Room
     last_seen: float = 0.0  # clock() when the last line arrived (ping timer)
     last_message: float = 0.0  # clock() of the last PRIVMSG/NOTICE (WHOIS idle)
@@ -76,7 +84,7 @@ class Membership:
     """A user's seat in one room, with its prefix modes (o, v)."""
 
     user: User
-    modes: set[str] = field(default_factory=set)  # subset of PREFIX_MODES
+    modes: frozenset[str] = NO_MODES  # subset of PREFIX_MODES; replaced on change
     joined_at: float = 0.0
 
     def prefixes(self, multi: bool = False) -> str:
@@ -93,7 +101,7 @@ class Membership:
     @property
     def can_speak_moderated(self) -> bool:
         """Voice or op: may talk in a +m room (modern.ircdocs "Moderated Channel Mode")."""
-        return bool(self.modes & {"o", "v"})
+        return not self.modes.isdisjoint(_SPEAK_MODERATED)
 
 
 @dataclass(slots=True, eq=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lanchat.server.model import NO_MODES, OPERATOR
 from lanchat.store.records import RoomRecord
 from tests.server.transcript import (
     START,
@@ -149,3 +150,20 @@ def test_user_mode_invisible_and_221() -> None:
     ]
     assert commands(alice.send_take("MODE nobody")) == ["401"]
     assert bob.take() == []
+
+
+def test_idle_members_share_one_empty_mode_set_memory_countermeasure() -> None:
+    # issue #4: a 216-byte set per member and per user adds up in a room of thousands.
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
+    room_with(t, alice, "#a")
+    bob.send("JOIN #a")
+    carol.send("JOIN #a")
+    alice.send("MODE #a +o bob")
+    alice.send("MODE #a -o bob")
+    room = t.state.rooms["#a"]
+    members = {m.user.nick: m.modes for m in room.members.values()}
+    assert members == {"alice": OPERATOR, "bob": frozenset(), "carol": frozenset()}
+    assert members["alice"] is OPERATOR
+    assert members["bob"] is NO_MODES and members["carol"] is NO_MODES
+    assert all(user.modes is NO_MODES for user in t.state.users.values())

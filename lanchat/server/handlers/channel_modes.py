@@ -17,7 +17,7 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.dispatch import Context, command
 from lanchat.server.handlers.rooms import can_see_room, echo_param, send_to_room
-from lanchat.server.model import PREFIX_MODES, Room
+from lanchat.server.model import NO_MODES, PREFIX_MODES, Room
 from lanchat.server.modes import (
     ModeChange,
     apply_room_changes,
@@ -113,7 +113,10 @@ def _member_mode(ctx: Context, room: Room, change: ModeChange) -> list[ModeChang
         return []
     if change.adding == (change.mode in membership.modes):
         return []
-    (membership.modes.add if change.adding else membership.modes.discard)(change.mode)
+    flag = frozenset(change.mode)
+    membership.modes = (
+        membership.modes | flag if change.adding else membership.modes - flag
+    ) or NO_MODES
     return [ModeChange(change.adding, change.mode, target.nick)]
 
 
@@ -134,6 +137,7 @@ def _user_mode(ctx: Context, nick: str, params: tuple[str, ...]) -> None:
         ctx.numeric(n.ERR_UMODEUNKNOWNFLAG)
     applied = [c for c in changes if c.adding != (c.mode in user.modes)]
     for change in applied:
-        (user.modes.add if change.adding else user.modes.discard)(change.mode)
+        flag = frozenset(change.mode)
+        user.modes = (user.modes | flag if change.adding else user.modes - flag) or NO_MODES
     if applied:
         ctx.reply(Message("MODE", (user.nick, *render_changes(applied)), source=user.source))

@@ -98,6 +98,8 @@ def handle_nick(ctx: Context, msg: Message) -> None:
         state.whowas.appendleft(
             WhowasEntry(user.nick, user.key, user.username, user.host, user.realname, ctx.now)
         )
+    if key == nick:
+        key = nick  # most nicks are already lower case: keep one string, not two (issue #4)
     user.nick, user.key = nick, key
     state.nicks[key] = user
     if user.registered:

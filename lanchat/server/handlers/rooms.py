@@ -22,7 +22,7 @@ from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm
 from lanchat.server.dispatch import Context, command
-from lanchat.server.model import Membership, Room, User
+from lanchat.server.model import NO_MODES, OPERATOR, Membership, Room, User
 
 __all__ = ["can_see_room", "echo_param", "pack_words", "send_names", "send_to_room"]
 
@@ -199,7 +199,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
         ctx.room_changed(room.key)
     # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is also how
     # configured and restored rooms, which outlive their members, get an operator again.
-    modes = set() if room.members else {"o"}
+    modes = NO_MODES if room.members else OPERATOR
     room.members[user.conn_id] = Membership(user, modes, joined_at=ctx.now)
     user.rooms[room.key] = room
 
