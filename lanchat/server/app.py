@@ -7,6 +7,7 @@ Spec: issue #2 ("What a user does", "History and durability", "Discovery").
 Start-up, in this order, so that every failure is one clear line before anyone can connect::
 
     StoreWriter(db)       StoreError: corrupt / not a database / unwritable -> one line, exit 2
+                          ([store] fsync = true: every commit is fsynced, surviving power loss)
     load_rooms()          rooms (topic, modes, key) as they were when the server last stopped
     bind                  "port 6667 on 0.0.0.0 is already in use ..." -> one line, exit 2
     Advertiser            every non-secret room published (unless --no-mdns)
@@ -161,7 +162,7 @@ class LanchatServer:
             DiscoveryError: mDNS advertising cannot start.
         """
         config = self.config
-        self._store = StoreWriter(config.store.db_path)
+        self._store = StoreWriter(config.store.db_path, fsync_each_commit=config.store.fsync)
         try:
             self.state = ServerState(config, rooms=self._store.load_rooms())
             self.hub = Hub(

@@ -6,6 +6,7 @@ Spec: issue #2 "What a user does", "History and durability" and "Discovery".
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import pytest
 from lanchat.errors import ConfigError, StoreError
 from lanchat.server.app import join_urls, running_server
 from tests.discovery.netns import Agent, Namespace, host_link
-from tests.support import LineClient, server_config
+from tests.support import DEFAULT_TIMEOUT_S, LineClient, run_serve_process, server_config
 
 
 async def test_running_server_listens_on_a_free_port_with_the_configured_rooms(
@@ -177,3 +178,39 @@ async def test_rooms_are_advertised_updated_and_withdrawn_over_mdns(tmp_path: Pa
             await browser.expect("removed", lambda e: e["ad"]["room"] == "#lobby")
         finally:
             await browser.close()
+
+
+@pytest.mark.parametrize("fsync", [True, False])
+async def test_store_fsync_setting_decides_whether_each_commit_is_fsynced(
+    tmp_path: Path, fsync: bool
+) -> None:
+    # [store] fsync = true must reach SQLite (synchronous=FULL: the WAL is synced at every
+    # commit); by default a commit survives kill -9 without an fsync. Seen from outside with
+    # strace on the running `lanchat serve`.
+    config = tmp_path / "lanchat.toml"
+    config.write_text(f"[store]\nfsync = {str(fsync).lower()}\n")
+    trace = tmp_path / "syncs.txt"
+    async with run_serve_process(tmp_path / "data", "--config", str(config)) as server:
+        strace = await asyncio.create_subprocess_exec(
+            *("strace", "--follow-forks", "--decode-fds=path", "--output", str(trace)),
+            *("--trace=fsync,fdatasync", "--attach", str(server.proc.pid)),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        assert strace.stderr is not None
+        try:
+            # "strace: Process N attached with M threads": from now on every sync is seen.
+            attached = await asyncio.wait_for(strace.stderr.readline(), DEFAULT_TIMEOUT_S)
+            assert b"attached" in attached
+            alice = await LineClient.connect(server.port)
+            await alice.register("alice")
+            alice.send("JOIN #lobby")
+            await alice.expect("366")
+            for i in range(3):
+                alice.send(f"PRIVMSG #lobby :commit {i}")
+                alice.send(f"PING :{i}")  # answered once the message is committed
+                await alice.expect("PONG")
+        finally:
+            strace.terminate()  # detaches; the server runs on
+            await strace.wait()
+    wal_syncs = [line for line in trace.read_text().splitlines() if "-wal>" in line]
+    assert (len(wal_syncs) >= 3) if fsync else (wal_syncs == [])
