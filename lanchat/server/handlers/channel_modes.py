@@ -16,7 +16,13 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.dispatch import Context, command
-from lanchat.server.handlers.rooms import can_see_room, echo_param, send_to_room
+from lanchat.server.handlers.rooms import (
+    can_see_room,
+    echo_param,
+    room_named,
+    seat_in,
+    send_to_room,
+)
 from lanchat.server.model import NO_MODES, PREFIX_MODES, Room
 from lanchat.server.modes import (
     ModeChange,
@@ -43,13 +49,11 @@ def handle_mode(ctx: Context, msg: Message) -> None:
 
 def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
     state = ctx.state
-    room = state.find_room(name)
+    room = room_named(ctx, name)
     if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
         return
-    member = room.member(ctx.user)
     if not params:
-        shown = room_mode_params(room, show_key=member is not None)
+        shown = room_mode_params(room, show_key=room.member(ctx.user) is not None)
         ctx.numeric(n.RPL_CHANNELMODEIS, room.name, *shown)
         ctx.numeric(n.RPL_CREATIONTIME, room.name, str(room.created_s))
         return
@@ -61,13 +65,7 @@ def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
             for mask in room.bans:
                 ctx.numeric(n.RPL_BANLIST, room.name, mask)
         ctx.numeric(n.RPL_ENDOFBANLIST, room.name)
-    if not parsed.changes:
-        return
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+    if not parsed.changes or seat_in(ctx, room, need_op=True) is None:
         return
     applied: list[ModeChange] = []
     max_bans = state.config.limits.max_list_modes

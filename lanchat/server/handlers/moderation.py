@@ -13,23 +13,15 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.dispatch import Context, command
-from lanchat.server.handlers.rooms import echo_param, send_to_room
+from lanchat.server.handlers.rooms import echo_param, room_named, seat_in, send_to_room
 
 
 # KICK <channel> <user>{,<user>} [<comment>]
 @command("KICK", min_params=2)
 def handle_kick(ctx: Context, msg: Message) -> None:
     """Operators remove members; each KICK is seen by the whole room."""
-    room = ctx.state.find_room(msg.params[0])
-    if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
-        return
-    member = room.member(ctx.user)
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+    room = room_named(ctx, msg.params[0])
+    if room is None or seat_in(ctx, room, need_op=True) is None:
         return
     comment = msg.params[2] if len(msg.params) > 2 else ctx.user.nick
     comment = comment[: ctx.state.config.limits.kicklen]
@@ -55,16 +47,8 @@ def handle_invite(ctx: Context, msg: Message) -> None:
     if target is None or not target.registered:
         ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
         return
-    room = ctx.state.find_room(name)
-    if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
-        return
-    member = room.member(ctx.user)
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if "i" in room.modes and not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+    room = room_named(ctx, name)
+    if room is None or seat_in(ctx, room, need_op="i" in room.modes) is None:
         return
     if target.conn_id in room.members:
         ctx.numeric(n.ERR_USERONCHANNEL, target.nick, room.name)

@@ -24,7 +24,15 @@ from lanchat.protocol.tags import TagForm
 from lanchat.server.dispatch import Context, command
 from lanchat.server.model import NO_MODES, OPERATOR, Membership, Room, User
 
-__all__ = ["can_see_room", "echo_param", "pack_words", "send_names", "send_to_room"]
+__all__ = [
+    "can_see_room",
+    "echo_param",
+    "pack_words",
+    "room_named",
+    "seat_in",
+    "send_names",
+    "send_to_room",
+]
 
 MAX_LINE_BYTES = 510  # a reply line without its CRLF (modern.ircdocs "Message format")
 
@@ -143,6 +151,44 @@ def echo_param(text: str) -> str:
     return text if text and " " not in text and text[0] != ":" else "*"
 
 
+def room_named(ctx: Context, name: str) -> Room | None:
+    """The room called `name`, or None after answering 403 ERR_NOSUCHCHANNEL.
+
+    Args:
+        ctx: the command's context (the error goes to its sender).
+        name: the room name as the client wrote it.
+
+    Returns:
+        The room, or None if there is none of that name.
+    """
+    room = ctx.state.find_room(name)
+    if room is None:
+        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
+    return room
+
+
+def seat_in(ctx: Context, room: Room, *, need_op: bool) -> Membership | None:
+    """The sender's membership of `room`, for a command that changes the room.
+
+    Args:
+        ctx: the command's context (the error goes to its sender).
+        room: the room the command acts on.
+        need_op: the command needs an operator here (KICK, MODE; TOPIC with +t, INVITE
+            with +i).
+
+    Returns:
+        The membership, or None after answering 442 ERR_NOTONCHANNEL (not in the room) or
+        482 ERR_CHANOPRIVSNEEDED (not an operator and `need_op`).
+    """
+    member = room.member(ctx.user)
+    if member is None:
+        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
+    elif need_op and not member.is_op:
+        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+        return None
+    return member
+
+
 # ----------------------------------------------------------------------------- JOIN
 
 
@@ -230,12 +276,8 @@ def handle_part(ctx: Context, msg: Message) -> None:
     """Leave rooms; a room created by users closes when its last member leaves."""
     reason = msg.params[1] if len(msg.params) > 1 else ""
     for name in filter(None, msg.params[0].split(",")):
-        room = ctx.state.find_room(name)
-        if room is None:
-            ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(name))
-        elif ctx.user.conn_id not in room.members:
-            ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        else:
+        room = room_named(ctx, name)
+        if room is not None and seat_in(ctx, room, need_op=False) is not None:
             _part(ctx, room, reason)
 
 
@@ -252,22 +294,16 @@ def _part(ctx: Context, room: Room, reason: str) -> None:
 @command("TOPIC", min_params=1)
 def handle_topic(ctx: Context, msg: Message) -> None:
     """Show the topic, or set it (with +t only operators may)."""
-    room = ctx.state.find_room(msg.params[0])
+    room = room_named(ctx, msg.params[0])
     if room is None:
-        ctx.numeric(n.ERR_NOSUCHCHANNEL, echo_param(msg.params[0]))
         return
-    member = room.member(ctx.user)
     if len(msg.params) == 1:
-        if member is None and "s" in room.modes:
+        if room.member(ctx.user) is None and "s" in room.modes:
             ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
         else:
             _send_topic(ctx, room)
         return
-    if member is None:
-        ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
-        return
-    if "t" in room.modes and not member.is_op:
-        ctx.numeric(n.ERR_CHANOPRIVSNEEDED, room.name)
+    if seat_in(ctx, room, need_op="t" in room.modes) is None:
         return
     # modern.ircdocs TOPICLEN: a longer topic is cut, not refused.
     room.topic = msg.params[1][: ctx.state.config.limits.topiclen]
