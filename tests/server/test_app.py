@@ -18,6 +18,7 @@ import pytest
 from lanchat.errors import ConfigError, StoreError
 from lanchat.server.app import join_urls, running_server
 from tests.discovery.netns import Agent, Namespace, host_link
+from tests.server.clients import registered
 from tests.support import DEFAULT_TIMEOUT_S, LineClient, run_serve_process, server_config
 
 
@@ -49,12 +50,7 @@ async def test_listen_backlog_takes_a_lan_party_connecting_at_once(tmp_path: Pat
 async def test_rooms_and_their_topics_are_restored_after_a_restart(tmp_path: Path) -> None:
     config = server_config(tmp_path / "data")
     async with running_server(config) as server:
-        alice = await LineClient.connect(server.port)
-        await alice.register("alice")
-        alice.send("JOIN #lobby")
-        await alice.expect("366")
-        alice.send("JOIN #side")
-        await alice.expect("366")
+        alice = await registered(server.port, "alice", "#lobby", "#side")
         alice.send("TOPIC #side :kept across restarts")
         await alice.expect("TOPIC")
     async with running_server(config) as server:
@@ -67,19 +63,13 @@ async def test_messages_are_kept_across_a_clean_shutdown(tmp_path: Path) -> None
     config = server_config(tmp_path / "data")
     caps = ("batch", "draft/chathistory", "server-time", "message-tags")
     async with running_server(config) as server:
-        alice = await LineClient.connect(server.port)
-        await alice.register("alice")
-        alice.send("JOIN #lobby")
-        await alice.expect("366")
+        alice = await registered(server.port, "alice", "#lobby")
         alice.send("".join(f"PRIVMSG #lobby :last words {i}\r\n" for i in range(10)))
         alice.send("PING :handled")
         await alice.expect("PONG")  # the server has read all ten; now stop at once
     assert (await alice.expect_closed())[-1].command == "ERROR"
     async with running_server(config) as server:
-        bob = await LineClient.connect(server.port)
-        await bob.register("bob", caps=caps)
-        bob.send("JOIN #lobby")
-        await bob.expect("366")
+        bob = await registered(server.port, "bob", "#lobby", caps=caps)
         bob.send("CHATHISTORY LATEST #lobby * 50")
         await bob.expect("BATCH")
         texts = [(await bob.expect("PRIVMSG")).params[1] for _ in range(10)]
@@ -159,10 +149,7 @@ async def test_rooms_are_advertised_updated_and_withdrawn_over_mdns(tmp_path: Pa
             async with running_server(config) as server:
                 lobby = await browser.expect("added", lambda e: e["ad"]["room"] == "#lobby")
                 assert (lobby["ad"]["port"], lobby["ad"]["users"]) == (server.port, 0)
-                alice = await LineClient.connect(server.port, host_address)
-                await alice.register("alice")
-                alice.send("JOIN #lobby")
-                await alice.expect("366")
+                alice = await registered(server.port, "alice", "#lobby", host=host_address)
                 await browser.expect(
                     "updated", lambda e: e["ad"]["room"] == "#lobby" and e["ad"]["users"] == 1
                 )
@@ -201,10 +188,7 @@ async def test_store_fsync_setting_decides_whether_each_commit_is_fsynced(
             # "strace: Process N attached with M threads": from now on every sync is seen.
             attached = await asyncio.wait_for(strace.stderr.readline(), DEFAULT_TIMEOUT_S)
             assert b"attached" in attached
-            alice = await LineClient.connect(server.port)
-            await alice.register("alice")
-            alice.send("JOIN #lobby")
-            await alice.expect("366")
+            alice = await registered(server.port, "alice", "#lobby")
             for i in range(3):
                 alice.send(f"PRIVMSG #lobby :commit {i}")
                 alice.send(f"PING :{i}")  # answered once the message is committed

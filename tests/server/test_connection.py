@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lanchat.server.app import LanchatServer, running_server
+from tests.server.clients import registered
 from tests.support import LineClient, server_config
 
 ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
@@ -26,16 +27,6 @@ ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
 async def server_with(tmp_path: Path, **sections: dict[str, Any]) -> AsyncIterator[LanchatServer]:
     async with running_server(server_config(tmp_path / "data", **sections)) as server:
         yield server
-
-
-async def registered(port: int, nick: str, *rooms: str, host: str = "127.0.0.1") -> LineClient:
-    """A registered client that has joined `rooms` (and seen its own JOINs)."""
-    client = await LineClient.connect(port, host)
-    await client.register(nick)
-    for room in rooms:
-        client.send(f"JOIN {room}")
-        await client.expect("366")  # RPL_ENDOFNAMES: the join burst is complete
-    return client
 
 
 async def test_privmsg_is_relayed_between_two_registered_clients(irc_server: LanchatServer) -> None:
@@ -54,10 +45,7 @@ async def test_chathistory_sent_with_a_message_includes_that_message(
     irc_server: LanchatServer,
 ) -> None:
     caps = ("batch", "draft/chathistory", "message-tags", "server-time")
-    alice = await LineClient.connect(irc_server.port)
-    await alice.register("alice", caps=caps)
-    alice.send("JOIN #lobby")
-    await alice.expect("366")
+    alice = await registered(irc_server.port, "alice", "#lobby", caps=caps)
     # One write: the history query is ordered behind the commit of the message before it.
     alice.send("PRIVMSG #lobby :just said\r\nCHATHISTORY LATEST #lobby * 10")
     await alice.expect("BATCH")

@@ -20,6 +20,7 @@ import pytest
 
 from lanchat.protocol import Message, parse
 from lanchat.server.app import running_server
+from tests.server.clients import registered
 from tests.support import DEFAULT_TIMEOUT_S, LineClient, ServerProcess, server_config
 
 ServeProcess = Callable[..., AbstractAsyncContextManager[ServerProcess]]
@@ -61,13 +62,8 @@ async def test_every_message_a_client_saw_survives_sigkill(
     config = tmp_path / "lanchat.toml"
     config.write_text("[flood]\nenabled = false\n")  # pipeline messages as fast as possible
     async with serve_process("--config", str(config)) as server:
-        alice = await LineClient.connect(server.port)
-        bob = await LineClient.connect(server.port)
-        await alice.register("alice", caps=HISTORY_CAPS)
-        await bob.register("bob", caps=HISTORY_CAPS)
-        for client in (alice, bob):
-            client.send("JOIN #lobby")
-            await client.expect("366")
+        alice = await registered(server.port, "alice", "#lobby", caps=HISTORY_CAPS)
+        bob = await registered(server.port, "bob", "#lobby", caps=HISTORY_CAPS)
         alice.send("TOPIC #lobby :plans for saturday")
         alice.send("MODE #lobby +kl sesame 42")
         await bob.expect("MODE")
@@ -148,13 +144,10 @@ async def test_message_that_cannot_be_stored_is_shown_to_nobody_and_its_sender_i
 ) -> None:
     config = server_config(small_disk / "data", flood={"enabled": False})
     async with running_server(config) as server:
-        alice = await LineClient.connect(server.port)
-        await alice.register("alice", caps=("echo-message", "standard-replies"))
-        bob = await LineClient.connect(server.port)
-        await bob.register("bob")
-        for client in (alice, bob):
-            client.send("JOIN #lobby")
-            await client.expect("366")
+        alice = await registered(
+            server.port, "alice", "#lobby", caps=("echo-message", "standard-replies")
+        )
+        bob = await registered(server.port, "bob", "#lobby")
         filler = fill(small_disk)
 
         alice.send("PRIVMSG #lobby :lost in a full disk")
@@ -178,10 +171,7 @@ async def test_message_that_cannot_be_stored_is_shown_to_nobody_and_its_sender_i
         echo = await alice.expect("PRIVMSG")
         assert echo.params == ("#lobby", "room again")
 
-        carol = await LineClient.connect(server.port)
-        await carol.register("carol", caps=HISTORY_CAPS)
-        carol.send("JOIN #lobby")
-        await carol.expect("366")
+        carol = await registered(server.port, "carol", "#lobby", caps=HISTORY_CAPS)
         assert [m.params[1] for m in await history(carol, "#lobby")] == ["room again"]
 
 
@@ -189,10 +179,9 @@ async def test_chathistory_the_store_cannot_read_answers_fail_message_error(
     tmp_path: Path,
 ) -> None:
     async with running_server(server_config(tmp_path / "data")) as server:
-        alice = await LineClient.connect(server.port)
-        await alice.register("alice", caps=(*HISTORY_CAPS, "labeled-response"))
-        alice.send("JOIN #lobby")
-        await alice.expect("366")
+        alice = await registered(
+            server.port, "alice", "#lobby", caps=(*HISTORY_CAPS, "labeled-response")
+        )
         alice.send("".join(f"PRIVMSG #lobby :message {i}\r\n" for i in range(20)))
         await synced(alice)  # stored: the PONG waited for their commit
         # The database goes bad under the running server, as on a failing disk: every page

@@ -15,6 +15,7 @@ from lanchat.protocol.message import Message
 from lanchat.server.app import LanchatServer
 from lanchat.server.effects import Effect, Query
 from lanchat.store.records import HistoryQuery, HistoryRecord
+from tests.server.clients import registered
 from tests.server.transcript import Conn, Transcript, make_config, msg
 from tests.support import LineClient
 
@@ -283,13 +284,8 @@ async def _batch(client: LineClient, line: str) -> tuple[Message, list[Message]]
 
 
 async def test_history_pages_through_the_real_store_by_msgid(irc_server: LanchatServer) -> None:
-    alice = await LineClient.connect(irc_server.port)
-    bob = await LineClient.connect(irc_server.port)
-    await alice.register("alice", caps=HISTORY_CAPS)
-    await bob.register("bob")
-    for client in (alice, bob):
-        client.send("JOIN #lobby")
-        await client.expect("366")
+    alice = await registered(irc_server.port, "alice", "#lobby", caps=HISTORY_CAPS)
+    bob = await registered(irc_server.port, "bob", "#lobby")
     for i in range(5):
         bob.send(f"PRIVMSG #lobby :message {i}")
     bob.send("PRIVMSG alice :psst")

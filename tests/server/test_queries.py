@@ -6,8 +6,8 @@ Transcript tests, then WHOIS and away-notify once more through a real server on 
 from __future__ import annotations
 
 from lanchat.server.app import LanchatServer
+from tests.server.clients import registered
 from tests.server.transcript import START, Transcript, commands, expect_numeric, make_config, msg
-from tests.support import LineClient
 
 # ----------------------------------------------------------------------------- WHO
 
@@ -230,13 +230,8 @@ def test_motd_command_repeats_the_welcome_motd() -> None:
 
 
 async def test_whois_and_away_notify_over_sockets(irc_server: LanchatServer) -> None:
-    alice = await LineClient.connect(irc_server.port)
-    bob = await LineClient.connect(irc_server.port)
-    await alice.register("alice", caps=("away-notify",))
-    await bob.register("bob")
-    for client in (alice, bob):
-        client.send("JOIN #lobby")
-        await client.expect("366")
+    alice = await registered(irc_server.port, "alice", "#lobby", caps=("away-notify",))
+    bob = await registered(irc_server.port, "bob", "#lobby")
     bob.send("AWAY :making tea")
     await bob.expect_numeric("306")
     away = await alice.expect("AWAY")

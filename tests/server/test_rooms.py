@@ -16,6 +16,7 @@ from lanchat.protocol.message import Message
 from lanchat.server.app import running_server
 from lanchat.server.effects import Persist, Send
 from lanchat.store.records import RoomRecord
+from tests.server.clients import registered
 from tests.server.transcript import (
     START,
     Transcript,
@@ -27,7 +28,7 @@ from tests.server.transcript import (
     persisted_rooms,
     room_with,
 )
-from tests.support import LineClient, server_config
+from tests.support import server_config
 
 # ----------------------------------------------------------------------------- JOIN
 
@@ -454,16 +455,10 @@ def test_sends_never_go_to_departed_users() -> None:
 # ----------------------------------------------------------------------------- real sockets
 
 
-async def _client(port: int, nick: str) -> LineClient:
-    client = await LineClient.connect(port)
-    await client.register(nick)
-    return client
-
-
 async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Path) -> None:
     config = server_config(tmp_path / "data")
     async with running_server(config) as server:
-        alice = await _client(server.port, "alice")
+        alice = await registered(server.port, "alice")
         alice.send("JOIN #games,#brief")
         alice.send("TOPIC #games :tonight at 8")
         alice.send("MODE #games +kb sesame eve")
@@ -473,7 +468,7 @@ async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Pat
         # The server stops with alice still in #games: the room is kept, #brief is gone.
 
     async with running_server(config) as server:
-        bob = await _client(server.port, "bob")
+        bob = await registered(server.port, "bob")
         bob.send("LIST")
         listed = []
         while (reply := await bob.expect(lambda m: m.command in ("322", "323"))).command == "322":
@@ -483,7 +478,7 @@ async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Pat
         assert (await bob.expect_numeric("332")).params[-1] == "tonight at 8"
         bob.send("MODE #games +b")
         assert (await bob.expect_numeric("367")).params[2] == "eve!*@*"
-        eve = await _client(server.port, "eve")
+        eve = await registered(server.port, "eve")
         eve.send("JOIN #games sesame")
         await eve.expect_numeric("474")
         for client in (bob, eve):

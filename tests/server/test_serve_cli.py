@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.discovery.netns import Namespace, namespace_pair
+from tests.server.clients import registered
 from tests.support import (
     SERVE_READY_TIMEOUT_S,
     LineClient,
@@ -55,13 +56,8 @@ async def test_serve_prints_join_addresses_then_ready(serve_process: ServeProces
 
 async def test_room_message_is_logged_once_with_the_sender_ip(serve_process: ServeProcess) -> None:
     async with serve_process() as server:
-        alice = await LineClient.connect(server.port)
-        bob = await LineClient.connect(server.port)
-        await alice.register("alice")
-        await bob.register("bob")
-        for client in (alice, bob):
-            client.send("JOIN #lobby")
-            await client.expect("366")
+        alice = await registered(server.port, "alice", "#lobby")
+        bob = await registered(server.port, "bob", "#lobby")
         alice.send("PRIVMSG bob :a private word")
         await bob.expect("PRIVMSG")
         alice.send("PRIVMSG #lobby :hello")
