@@ -293,15 +293,6 @@ class Hub:
             self._idle.clear()
             self.loop.call_soon(self._commit)
         self._batch.append(record)
-        if (
-            type(record) is HistoryRecord
-            and record.command != "TAGMSG"
-            and record.target_key[:1] == "#"
-        ):
-            nick, _, rest = record.source.partition("!")
-            room_log.info(
-                "<%s> %s %s: %s", rest.rpartition("@")[2], nick, record.target, record.text
-            )
 
     def _commit(self) -> None:
         records, barrier = self._batch, self._batch_barrier
@@ -339,10 +330,18 @@ class Hub:
         self._check_idle()
 
     def _release(self, held: _Held) -> None:
+        """A Publish whose batch is done: show it, or tell its sender it was not stored."""
         publish, error = held.publish, held.barrier.error
         if error is None:
             for send in publish.shown:
                 self._deliver(send)
+            # The room log shows what the room saw: logged once shown, never if lost.
+            for record in publish.records:
+                if record.command != "TAGMSG" and record.target_key[:1] == "#":
+                    nick, _, rest = record.source.partition("!")
+                    room_log.info(
+                        "<%s> %s %s: %s", rest.rpartition("@")[2], nick, record.target, record.text
+                    )
             return
         for effect in self.state.undelivered(publish, error):
             assert isinstance(effect, Send)  # only the sender's error, in the message's place

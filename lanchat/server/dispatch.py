@@ -370,7 +370,11 @@ class Context:
         self._closing = reason
 
     def finish(self) -> list[Effect]:
-        """All effects of this event: the collected effects, the replies, then any close."""
+        """All effects of this event: the collected effects, the replies, then any close.
+
+        With messages published (ctx.publish) the replies go inside their Publish, after the
+        relays, since they carry the echoes: one unit, shown only once stored.
+        """
         data = self._render_replies()
         conn_id = self.user.conn_id
         if self._published:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -140,8 +141,9 @@ async def synced(client: LineClient) -> list[Message]:
 
 
 async def test_message_that_cannot_be_stored_is_shown_to_nobody_and_its_sender_is_told(
-    small_disk: Path,
+    small_disk: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="lanchat.rooms")
     config = server_config(small_disk / "data", flood={"enabled": False})
     async with running_server(config) as server:
         alice = await registered(
@@ -173,6 +175,9 @@ async def test_message_that_cannot_be_stored_is_shown_to_nobody_and_its_sender_i
 
         carol = await registered(server.port, "carol", "#lobby", caps=HISTORY_CAPS)
         assert [m.params[1] for m in await history(carol, "#lobby")] == ["room again"]
+    # The room log, too, shows only what the room saw.
+    room_log = [r.getMessage() for r in caplog.records if r.name == "lanchat.rooms"]
+    assert room_log == ["<127.0.0.1> alice #lobby: room again"]
 
 
 async def test_chathistory_the_store_cannot_read_answers_fail_message_error(
