@@ -178,7 +178,8 @@ class Hub:
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
         self._dirty: list[IrcConnection] = []  # connections with bytes to write this pass
-        self._flush_scheduled = False
+        self._room_lines: list[str] = []  # this pass's room log lines, logged by _flush
+        self._flush_scheduled = False  # _flush runs at the end of this loop pass
         self._idle = asyncio.Event()  # set whenever nothing is held, in flight or unwritten
         self._idle.set()
         self._closed = asyncio.Event()  # set whenever no connection is open
@@ -271,12 +272,26 @@ class Hub:
 
     def _deliver(self, effect: Send | Disconnect | Query) -> None:
         if type(effect) is Send:
+            # The loop over a fan-out's recipients, the only place bytes are queued: locals, no
+            # method call and no byte count per recipient (it was 15 % of the samples at
+            # saturation, docs/benchmarks.md). A connection's first bytes of the pass put it on
+            # the dirty list; IrcConnection.flush() joins them into one write and checks the
+            # SendQ. A closing connection takes nothing more (see drop()).
             data = effect.data
-            connections = self.connections
+            get = self.connections.get
+            dirty = self._dirty
             for conn_id in effect.conn_ids:
-                conn = connections.get(conn_id)
-                if conn is not None:
-                    conn.queue(data)
+                conn = get(conn_id)
+                if conn is None or conn.closing:
+                    continue
+                pending = conn.pending
+                if pending is None:
+                    conn.pending = [data]
+                    dirty.append(conn)
+                else:
+                    pending.append(data)
+            if dirty and not self._flush_scheduled:
+                self._schedule_flush()
         elif type(effect) is Disconnect:
             conn = self.connections.get(effect.conn_id)
             if conn is not None:
@@ -336,12 +351,14 @@ class Hub:
             for send in publish.shown:
                 self._deliver(send)
             # The room log shows what the room saw: logged once shown, never if lost.
+            lines = self._room_lines
             for record in publish.records:
                 if record.command != "TAGMSG" and record.target_key[:1] == "#":
                     nick, _, rest = record.source.partition("!")
-                    room_log.info(
-                        "<%s> %s %s: %s", rest.rpartition("@")[2], nick, record.target, record.text
-                    )
+                    ip = rest.rpartition("@")[2]
+                    lines.append(f"<{ip}> {nick} {record.target}: {record.text}")
+            if lines and not self._flush_scheduled:
+                self._schedule_flush()
             return
         for effect in self.state.undelivered(publish, error):
             assert isinstance(effect, Send)  # only the sender's error, in the message's place
@@ -365,19 +382,24 @@ class Hub:
 
     # ------------------------------------------------------------------ writes
 
-    def mark_dirty(self, conn: IrcConnection) -> None:
-        """`conn` has bytes to write: flush it (with all others) once, at the next loop pass."""
-        self._dirty.append(conn)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._idle.clear()
-            self.loop.call_soon(self._flush)
+    def _schedule_flush(self) -> None:
+        """Run _flush once, after the callbacks already queued for this loop pass."""
+        self._flush_scheduled = True
+        self._idle.clear()
+        self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        """The end of a loop pass: one write per dirty connection, one log call for the rooms."""
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, []
         for conn in dirty:
             conn.flush()
+        if self._room_lines:
+            # One LogRecord per pass, one line per message ("%(message)s" on stdout, so the
+            # output is the same as a record per message): building, formatting and writing a
+            # record per message was 10 % of the samples at saturation (docs/benchmarks.md).
+            room_log.info("\n".join(self._room_lines))
+            self._room_lines = []
         self._check_idle()
 
     def _check_idle(self) -> None:
@@ -412,14 +434,13 @@ class IrcConnection(asyncio.Protocol):
     __slots__ = (
         "_flood",
         "_linger",
-        "_out",
-        "_out_bytes",
         "_paused",
         "_release",
         "closing",
         "conn_id",
         "hub",
         "ip",
+        "pending",
         "reader",
         "transport",
     )
@@ -432,10 +453,10 @@ class IrcConnection(asyncio.Protocol):
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
         self.reader = LineReader(hub.max_line_bytes)
         self.closing = False  # no more bytes are queued; the transport closes soon
-        # Bytes for this pass, joined into one write by flush(); None between passes, so an
-        # idle connection holds no list (issue #4, memory per connection).
-        self._out: list[bytes] | None = None
-        self._out_bytes = 0  # len(b"".join(_out))
+        # Bytes for this pass, appended by Hub._deliver and joined into one write by flush();
+        # None between passes, so an idle connection holds no list (issue #4, memory per
+        # connection).
+        self.pending: list[bytes] | None = None
         self._paused = False  # the transport buffer is above its high-water mark
         self._flood: FloodControl[bytes | TooLong] | None = (
             FloodControl(
@@ -538,38 +559,21 @@ class IrcConnection(asyncio.Protocol):
 
     # ------------------------------------------------------------------ bytes out
 
-    def queue(self, data: bytes) -> None:
-        """Add bytes for this pass's single write; drop the client if its SendQ overflows."""
-        if self.closing:
-            return
-        out = self._out
-        if out is None:
-            self._out = out = []
-            self.hub.mark_dirty(self)
-        out.append(data)
-        self._out_bytes += len(data)
-        # While the transport drains normally its buffer stays under the high-water mark; only
-        # a backed-up peer needs the exact count (checked again at flush time).
-        if (
-            self._paused
-            and self._out_bytes + self.transport.get_write_buffer_size()
-            > self.hub.config.limits.sendq_bytes
-        ):
-            self.hub.drop(self, SENDQ_EXCEEDED)
-
     def flush(self) -> None:
         """Write this pass's bytes in one transport.write; close if a Disconnect asked to."""
         if self.transport.is_closing():
             return
-        if self._out:
+        pending = self.pending
+        if pending:
             # A peer that kept up so far (buffer under the high-water mark) gets this pass's
             # bytes even if they are many: one busy moment is not a client that stopped reading.
+            # Only a backed-up peer needs its bytes counted.
             if (
                 self._paused
-                and self._out_bytes + self.transport.get_write_buffer_size()
+                and sum(map(len, pending)) + self.transport.get_write_buffer_size()
                 > self.hub.config.limits.sendq_bytes
             ):
-                self._out = None
+                self.pending = None
                 self.hub.drop(self, SENDQ_EXCEEDED)
                 return
             self.write_pending()
@@ -578,12 +582,11 @@ class IrcConnection(asyncio.Protocol):
 
     def write_pending(self) -> None:
         """Write whatever is queued now, as one write."""
-        out = self._out
-        if out is None:
+        pending = self.pending
+        if pending is None:
             return
-        data = out[0] if len(out) == 1 else b"".join(out)
-        self._out = None
-        self._out_bytes = 0
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        self.pending = None
         if self.hub.debug:
             for line in data.splitlines():
                 log.debug("%d > %r", self.conn_id, line)
@@ -596,7 +599,7 @@ class IrcConnection(asyncio.Protocol):
         self.closing = True
         if self.hub.debug:
             log.debug("%d closing: %s", self.conn_id, reason)
-        if self._out:
+        if self.pending:
             return  # flush() writes it, then closes
         self.close_transport()
 
