@@ -37,7 +37,7 @@ from lanchat.config import Config
 from lanchat.discovery.advertiser import Advertiser
 from lanchat.discovery.records import RoomAd
 from lanchat.errors import ConfigError
-from lanchat.server.connection import Hub, IrcConnection
+from lanchat.server.connection import KERNEL_SNDBUF, Hub, IrcConnection
 from lanchat.server.state import ServerState
 from lanchat.store.writer import StoreWriter
 
@@ -173,6 +173,7 @@ class LanchatServer:
                 debug=self.debug,
             )
             sock = _listen(config.server.host, config.server.port)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
             loop = asyncio.get_running_loop()
             hub = self.hub
             # create_server listens again with its own backlog (default 100): pass ours.

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
     from lanchat.server.state import ServerState
     from lanchat.store.writer import StoreWriter
 
-__all__ = ["Hub", "IrcConnection"]
+__all__ = ["KERNEL_SNDBUF", "Hub", "IrcConnection"]
 
 log = logging.getLogger(__name__)
 room_log = logging.getLogger("lanchat.rooms")  # the "<IP> nick #room: text" lines
@@ -73,7 +72,9 @@ _WRITE_LOW_WATER = 16 * 1024
 # The kernel's send buffer per connection. Linux grows it up to 4 MB on its own, which a stuck
 # peer would hold on top of the SendQ; 256 KiB is still far more than a LAN's bandwidth-delay
 # product, so fixing it costs no throughput and makes `sendq_bytes` the bound that matters.
-_KERNEL_SNDBUF = 256 * 1024
+# Set on the listening socket (app.py): accepted connections inherit it, so no per-connection
+# system call, nor the socket object uvloop would create for it (issue #4).
+KERNEL_SNDBUF = 256 * 1024
 # A closed connection whose peer does not take the last bytes is aborted after this long, so a
 # dead peer cannot hold a socket for the minutes TCP would retry.
 _CLOSE_LINGER_S = 10.0
@@ -202,9 +203,6 @@ class Hub:
         self.connections[conn.conn_id] = conn
         self._closed.clear()
         transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER, low=_WRITE_LOW_WATER)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _KERNEL_SNDBUF)
         if self.debug:
             log.debug("%d connected from %s", conn.conn_id, ip)
         self.apply(self.state.connect(conn.conn_id, ip))

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from lanchat.server.app import LanchatServer, running_server
+from lanchat.server.connection import KERNEL_SNDBUF
 from tests.server.clients import registered
 from tests.support import LineClient, server_config
 
@@ -256,3 +257,16 @@ async def test_dual_stack_listener_shows_ipv4_clients_as_plain_ipv4(tmp_path: Pa
         alice.send("JOIN #lobby")
         join = await alice.expect("JOIN")
         assert join.source == "alice!alice@127.0.0.1"
+
+
+async def test_kernel_send_buffer_is_fixed_for_every_accepted_connection(
+    irc_server: LanchatServer,
+) -> None:
+    # Set once on the listening socket and inherited: without it Linux would let a stuck peer
+    # pin up to 4 MB of kernel memory on top of its SendQ.
+    alice = await registered(irc_server.port, "alice")
+    (conn,) = irc_server.hub.connections.values()
+    sock = conn.transport.get_extra_info("socket")
+    # Linux reports twice the size asked for (socket(7): the kernel's bookkeeping share).
+    assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * KERNEL_SNDBUF
+    await alice.close()
