@@ -33,6 +33,7 @@ WANTED_CAPS = (
     "chathistory",
     "draft/chathistory",
     "cap-notify",
+    "standard-replies",
 )
 
 

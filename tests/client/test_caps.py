@@ -4,7 +4,9 @@ we ask for of what the server offers, and when registration goes on (CAP END).
 
 from __future__ import annotations
 
+from lanchat.client.events import ServerError
 from lanchat.client.session import ClientSession
+from lanchat.protocol import parse
 from tests.client.transcript import feed, sent
 
 
@@ -37,3 +39,25 @@ def test_no_wanted_caps_ends_negotiation_at_once() -> None:
     sent(s)
     feed(s, ":srv CAP * LS :sasl")
     assert sent(s) == ["CAP END"]
+
+
+def test_standard_replies_are_requested_so_errors_arrive_as_fail() -> None:
+    s = ClientSession("alice")
+    s.start()
+    sent(s)
+    feed(s, ":srv CAP * LS :standard-replies batch")
+    assert sent(s) == ["CAP REQ :batch standard-replies"]
+    feed(
+        s,
+        ":srv CAP alice ACK :batch standard-replies",
+        ":srv 001 alice :Welcome",
+    )
+    events = s.feed(
+        parse(
+            "FAIL PRIVMSG MESSAGE_ERROR #lobby :Your message was not delivered: the server "
+            "could not save it (disk full). Try again"
+        )
+    )
+    assert [(e.code, e.text[:30]) for e in events if isinstance(e, ServerError)] == [
+        ("PRIVMSG MESSAGE_ERROR", "Your message was not delivered")
+    ]
