@@ -43,9 +43,11 @@ apt_need() {
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# ensure_venv EXTRAS: (re)install when pyproject.toml changed since the last install.
+# ensure_venv EXTRAS: install lanchat (editable) with these extras (comma-separated) unless
+# the virtualenv already has them for the current pyproject.toml. Extras accumulate, so
+# scripts/run after scripts/test installs nothing.
 ensure_venv() {
-    local extras="$1" py stamp want
+    local extras="$1" py stamp hash have="" want
     py="$(find_python)" || die "Python 3.11 or newer is needed; install python3 (3.11+) and retry"
     if ! "$py" -c 'import tkinter' 2>/dev/null; then
         apt_need "-:python3-tk" || true
@@ -53,13 +55,20 @@ ensure_venv() {
     if [ ! -x "$VENV/bin/python" ]; then
         say "creating virtualenv in $VENV"
         "$py" -m venv "$VENV" || die "could not create a virtualenv (Debian: apt-get install python3-venv)"
+        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
     fi
     stamp="$VENV/.lanchat-installed"
-    want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16) $extras"
-    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-        say "installing lanchat[$extras] into the virtualenv"
-        "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
-        "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras]"
-        echo "$want" > "$stamp"
+    hash="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+    if [ -f "$stamp" ] && [ "$(head -n1 "$stamp")" = "$hash" ]; then
+        have="$(sed -n 2p "$stamp")"
+    fi
+    want="$(printf '%s\n' ${have//,/ } ${extras//,/ } | sort -u | paste -sd, -)"
+    if [ "$want" != "$have" ]; then
+        say "installing lanchat[$want] into the virtualenv"
+        if ! "$VENV/bin/python" -m pip install -q -e "$ROOT[$want]" >"$VENV/pip.log" 2>&1; then
+            tail -n 20 "$VENV/pip.log" >&2
+            die "pip could not install lanchat's dependencies (is the package index reachable?); full log: $VENV/pip.log"
+        fi
+        printf '%s\n%s\n' "$hash" "$want" > "$stamp"
     fi
 }
