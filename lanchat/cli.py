@@ -102,6 +102,16 @@ def _add_rooms(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=2.0,
         help="how long to listen before printing the list (default 2)",
     )
+    p.add_argument(
+        "--interface",
+        metavar="ADDR",
+        action="append",
+        help="browse only on the interface with this IP address; repeatable "
+        "(default: [discovery] interfaces from --config, else every interface)",
+    )
+    p.add_argument(
+        "--config", metavar="FILE", type=Path, help="TOML config file ([discovery] interfaces)"
+    )
     p.set_defaults(func=_cmd_rooms)
 
 
@@ -181,9 +191,16 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_rooms(args: argparse.Namespace) -> int:
+    from lanchat import config as config_mod
     from lanchat.discovery.listing import run_rooms
 
-    return run_rooms(as_json=args.json, watch=args.watch, timeout_s=args.timeout)
+    config = config_mod.load(args.config, {"discovery": {"interfaces": args.interface}})
+    return run_rooms(
+        as_json=args.json,
+        watch=args.watch,
+        timeout_s=args.timeout,
+        interfaces=config.discovery.interfaces,
+    )
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:

@@ -113,6 +113,22 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
 
 
 @pytest.mark.netns
+async def test_rooms_browses_only_the_interface_given(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    advertiser, port = await start_advertiser(agents, a)
+    advertiser.send(op="publish", room="#lobby")
+    await advertiser.expect("published")
+    status, lines, err = await run_rooms(b, "--json", "--interface", b.address)
+    assert status == 0, err
+    assert [json.loads(line)["address"] for line in lines.splitlines()] == [f"{a.address}:{port}"]
+    # Loopback carries no LAN traffic, so browsing only there finds nothing.
+    status, out, _ = await run_rooms(b, "--interface", "127.0.0.1", "--timeout", "0.5")
+    assert (status, out) == (0, NO_ROOMS + "\n")
+
+
+@pytest.mark.netns
 async def test_rooms_with_nothing_advertised_says_so_and_exits_0(
     pair: tuple[Namespace, Namespace],
 ) -> None:
