@@ -220,6 +220,21 @@ async def start_advertiser(
     return advertiser, int(ready["port"])
 
 
+async def browse_and_advertise(
+    agents: list[Agent], pair: tuple[Namespace, Namespace], *browser_options: str
+) -> tuple[Agent, Agent, int]:
+    """A browser in namespace B and an advertiser in namespace A, started together.
+
+    Returns:
+        (browser, advertiser, the advertiser's listening TCP port).
+    """
+    a, b = pair
+    browser, (advertiser, port) = await asyncio.gather(
+        start_browser(agents, b, *browser_options), start_advertiser(agents, a)
+    )
+    return browser, advertiser, port
+
+
 def room(name: str, **fields: Any) -> Callable[[dict[str, Any]], bool]:
     """Matches an event of room `name` whose ad has these field values.
 

@@ -6,7 +6,6 @@ agent (a BrowserThread printing its events) in namespace B. See tests/discovery/
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from typing import Any
@@ -15,17 +14,20 @@ import pytest
 
 from lanchat.discovery import BrowserThread, RoomBrowser, RoomEvent
 from lanchat.errors import DiscoveryError
-from tests.discovery.netns import Agent, Namespace, room, start_advertiser, start_browser
+from tests.discovery.netns import (
+    Agent,
+    Namespace,
+    browse_and_advertise,
+    room,
+)
 
 
 @pytest.mark.netns
 async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_txt(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
-    a, b = pair
-    browser, (advertiser, port) = await asyncio.gather(
-        start_browser(agents, b), start_advertiser(agents, a)
-    )
+    a, _ = pair
+    browser, advertiser, port = await browse_and_advertise(agents, pair)
     names = [f"#room{i}" for i in range(5)]
     for name in names:
         advertiser.send(op="publish", room=name, users=2, topic=f"about {name}", key=True)
@@ -54,10 +56,7 @@ async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_tx
 async def test_topic_and_user_count_changes_arrive_as_room_updated(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair)
     advertiser.send(op="publish", room="#lobby", users=1, topic="welcome")
     await browser.expect("added", room("#lobby", users=1, topic="welcome"))
     advertiser.send(op="publish", room="#lobby", users=4, topic="release party", key=True)
@@ -71,10 +70,7 @@ async def test_withdrawn_room_is_removed_by_its_goodbye_while_the_server_still_a
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
     # The agent's TCP port stays open, so only the goodbye packet can remove the room.
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair)
     advertiser.send(op="publish", room="#lobby")
     advertiser.send(op="publish", room="#dev")
     await browser.expect("added", room("#lobby"))
@@ -96,10 +92,7 @@ async def test_room_of_a_killed_server_is_removed_by_the_tcp_probe(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:
     # SIGKILL: no goodbye, and the records' TTL is 75 minutes; only the probe notices.
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair)
     advertiser.send(op="publish", room="#lobby")
     await browser.expect("added", room("#lobby"))
     await advertiser.expect("published")
@@ -115,10 +108,7 @@ async def test_room_whose_server_answers_again_is_added_again(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
     # A Wi-Fi glitch must not hide a room for the 75 minutes its records live.
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b, "--probe-interval", "0.5"), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair, "--probe-interval", "0.5")
     advertiser.send(op="publish", room="#lobby")
     await browser.expect("added", room("#lobby"))
     advertiser.send(op="pause")
@@ -131,10 +121,7 @@ async def test_room_whose_server_answers_again_is_added_again(
 async def test_closing_the_advertiser_removes_all_its_rooms(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair)
     advertiser.send(op="publish", room="#one")
     advertiser.send(op="publish", room="#two")
     await browser.expect("added", room("#one"))
@@ -148,10 +135,7 @@ async def test_closing_the_advertiser_removes_all_its_rooms(
 async def test_an_exception_in_the_callback_does_not_stop_the_browser(
     pair: tuple[Namespace, Namespace], agents: list[Agent]
 ) -> None:
-    a, b = pair
-    browser, (advertiser, _) = await asyncio.gather(
-        start_browser(agents, b, "--fail-first"), start_advertiser(agents, a)
-    )
+    browser, advertiser, _ = await browse_and_advertise(agents, pair, "--fail-first")
     advertiser.send(op="publish", room="#first")
     advertiser.send(op="publish", room="#second")
     first_event = await browser.expect("added")  # its callback raised
