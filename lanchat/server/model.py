@@ -76,7 +76,11 @@ class User:
     def set_caps(self, caps: frozenset[str]) -> None:
         """Replace the enabled capabilities and the values cached from them."""
         self.caps = caps
-        self.form = tag_form(caps)
+        form = tag_form(caps)
+        if form != self.form:
+            self.form = form
+            for room in self.rooms.values():
+                room.audience_changed()
 
 
 @dataclass(slots=True, eq=False)
@@ -119,8 +123,13 @@ class Room:
     limit: int = 0  # +l; 0 when none
     bans: list[str] = field(default_factory=list)  # +b masks
     invited: set[str] = field(default_factory=set)  # casefolded nicks invited while +i
-    members: dict[int, Membership] = field(default_factory=dict)  # conn_id -> Membership
+    # conn_id -> Membership. Change it through join()/leave()/empty() only: they keep the
+    # fan-out cache below in step.
+    members: dict[int, Membership] = field(default_factory=dict)
     permanent: bool = False  # configured room: kept open when empty
+    # The members' conn_ids grouped by tag form, built on the first message after a change
+    # (see by_form()); None while it must be rebuilt.
+    _by_form: dict[TagForm, tuple[int, ...]] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_record(cls, record: RoomRecord, *, permanent: bool = False) -> Room:
@@ -163,6 +172,40 @@ class Room:
     def member(self, user: User) -> Membership | None:
         """The user's membership, or None if not in the room."""
         return self.members.get(user.conn_id)
+
+    def join(self, membership: Membership) -> None:
+        """Seat a member (the caller also records the room in `user.rooms`)."""
+        self.members[membership.user.conn_id] = membership
+        self._by_form = None
+
+    def leave(self, conn_id: int) -> None:
+        """Remove a member, if seated."""
+        if self.members.pop(conn_id, None) is not None:
+            self._by_form = None
+
+    def empty(self) -> None:
+        """Remove every member (server shutdown)."""
+        self.members.clear()
+        self._by_form = None
+
+    def audience_changed(self) -> None:
+        """A member's tag form changed (CAP REQ after joining): regroup on the next message."""
+        self._by_form = None
+
+    def by_form(self) -> dict[TagForm, tuple[int, ...]]:
+        """Every member's conn_id, grouped by the tag form relayed lines take for them.
+
+        The fan-out of a room message starts from these tuples instead of walking the members
+        (issue #4): they are rebuilt only after a join, a part or a CAP change, so a room that
+        talks pays nothing per member in Python. Do not mutate the result.
+        """
+        groups = self._by_form
+        if groups is None:
+            lists: dict[TagForm, list[int]] = {}
+            for conn_id, member in self.members.items():
+                lists.setdefault(member.user.form, []).append(conn_id)
+            groups = self._by_form = {form: tuple(ids) for form, ids in lists.items()}
+        return groups
 
     def mode_string(self) -> str:
         """The flag modes as "+kl..." (parameters are rendered by lanchat.server.modes)."""

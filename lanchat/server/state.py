@@ -302,7 +302,7 @@ class ServerState:
         self.nicks.clear()
         self.registered_users = 0
         for room in self.rooms.values():
-            room.members.clear()
+            room.empty()
         return effects
 
     def room_info(self, key: str) -> RoomInfo | None:
@@ -391,7 +391,7 @@ class ServerState:
             room: the room to leave.
             user: the member leaving.
         """
-        room.members.pop(user.conn_id, None)
+        room.leave(user.conn_id)
         user.rooms.pop(room.key, None)
         if not room.members and not room.permanent:
             del self.rooms[room.key]

@@ -224,6 +224,40 @@ def test_fan_out_sends_one_shared_bytes_object_per_tag_form() -> None:
     )
 
 
+def test_room_fan_out_follows_joins_parts_quits_and_cap_changes() -> None:
+    """The room's cached recipient groups (Room.by_form) are rebuilt after every change."""
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
+    _room(t, alice, bob)
+    alice.send("PRIVMSG #lobby :one")  # builds the cache: {NONE: (alice, bob)}
+    assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG #lobby one")]
+    _room(t, carol)
+    alice.send("PRIVMSG #lobby :two")
+    assert [m.params[1] for m in bob.take() + carol.take()] == ["two", "two"]
+    bob.send_take("CAP REQ :server-time")  # bob's form changes while seated
+    alice.send("PRIVMSG #lobby :three")
+    assert bob.take() == [msg(f"@time={TIME} :alice!alice@127.0.0.1 PRIVMSG #lobby three")]
+    assert carol.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG #lobby three")]
+    bob.send("PART #lobby")
+    carol.send("QUIT :bye")
+    alice.take()
+    t.conns[bob.conn_id].take()
+    alice.send("PRIVMSG #lobby :four")
+    assert bob.take() == []
+    assert alice.take() == []
+
+
+def test_a_sender_outside_the_room_reaches_every_member() -> None:
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
+    _room(t, alice, bob)
+    alice.send("MODE #lobby -n")
+    _room(t)
+    carol.send("PRIVMSG #lobby :from outside")
+    assert [m.params[1] for m in alice.take() + bob.take()] == ["from outside"] * 2
+    assert carol.take() == []
+
+
 def test_client_only_tags_reach_only_message_tags_clients_and_server_tags_are_dropped() -> None:
     t = Transcript()
     alice = t.register("alice", caps=("message-tags",))

@@ -19,7 +19,7 @@ from lanchat.protocol.casemap import CHANTYPES, casefold
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import client_only_tags
-from lanchat.server.dispatch import Context, command
+from lanchat.server.dispatch import Audience, Context, audience, command
 from lanchat.server.model import Room, User
 from lanchat.store.records import HistoryRecord
 
@@ -106,7 +106,7 @@ def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
         if verb != "NOTICE":
             ctx.numeric(n.ERR_CANNOTSENDTOCHAN, room.name)
         return
-    recipients = [m.user for cid, m in room.members.items() if cid != user.conn_id]
+    recipients = ctx.room_audience(room, tags_only=verb == "TAGMSG")
     _publish(ctx, verb, room.name, room.key, text, client_tags, recipients)
 
 
@@ -118,7 +118,9 @@ def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
             ctx.numeric(n.ERR_NOSUCHNICK, target)
         return
     key = state.conversation_key(user, peer)
-    _publish(ctx, verb, peer.nick, key, text, client_tags, [peer])
+    # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
+    to = [peer] if verb != "TAGMSG" or peer.has("message-tags") else []
+    _publish(ctx, verb, peer.nick, key, text, client_tags, audience(to))
     if verb == "PRIVMSG" and peer.away:
         ctx.numeric(n.RPL_AWAY, peer.nick, text=peer.away)
 
@@ -130,24 +132,22 @@ def _publish(
     target_key: str,
     text: str,
     client_tags: dict[str, str],
-    recipients: list[User],
+    recipients: Audience,
 ) -> None:
     """Publish the message: stored, then relayed to `recipients` and echoed if asked."""
     user = ctx.user
+    source = user.source
     record = HistoryRecord(
         msgid=ctx.state.new_msgid(),
         time_ms=int(ctx.now * 1000),
         command=verb,
-        source=user.source,
+        source=source,
         target=target,
         target_key=target_key,
         text=text,
         tags=client_tags,
     )
-    line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=user.source)
+    line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=source)
     tags_only = verb == "TAGMSG"
-    if tags_only:
-        # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
-        recipients = [u for u in recipients if u.has("message-tags")]
     echo = user.has("echo-message") and (not tags_only or user.has("message-tags"))
     ctx.publish(record, recipients, line, echo=echo, client_tags=client_tags)

@@ -246,7 +246,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
     # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is also how
     # configured and restored rooms, which outlive their members, get an operator again.
     modes = NO_MODES if room.members else OPERATOR
-    room.members[user.conn_id] = Membership(user, modes, joined_at=ctx.now)
+    room.join(Membership(user, modes, joined_at=ctx.now))
     user.rooms[room.key] = room
 
     plain = Message("JOIN", (room.name,), source=user.source)
