@@ -53,6 +53,7 @@ from lanchat.protocol.lines import TOO_LONG, LineReader, TooLong
 from lanchat.protocol.message import parse
 from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
 from lanchat.server.flood import FloodControl
+from lanchat.server.heap import HeapTrimmer
 from lanchat.store.records import HistoryRecord, RoomRecord
 
 if TYPE_CHECKING:
@@ -185,6 +186,8 @@ class Hub:
         self._idle.set()
         self._closed = asyncio.Event()  # set whenever no connection is open
         self._closed.set()
+        # Returns the memory a burst freed to the kernel once the loop is quiet (issue #4).
+        self.heap = HeapTrimmer(self.loop)
 
     # ------------------------------------------------------------------ connections
 
@@ -398,6 +401,7 @@ class Hub:
             # record per message was 10 % of the samples at saturation (docs/benchmarks.md).
             room_log.info("\n".join(self._room_lines))
             self._room_lines = []
+        self.heap.busy()
         self._check_idle()
 
     def _check_idle(self) -> None:
@@ -422,6 +426,7 @@ class Hub:
 
     def abort_all(self) -> None:
         """Abort every connection still open (the end of a shutdown). Loop thread only."""
+        self.heap.close()
         for conn in list(self.connections.values()):
             conn.transport.abort()
 
