@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from benchkit import loadgen, report, servers
+from benchkit import fleet, loadgen, report, servers
 from benchkit.loadgen import Load
 from benchkit.profile import Profiler, summarise
 
@@ -133,6 +133,7 @@ def run_one(
     sz: Sizes,
     history_db: Callable[[], Path],
     profile_to: Path | None = None,
+    procs: int | None = None,
 ) -> dict[str, Any]:
     """One run of one scenario on a fresh instance of one server.
 
@@ -143,6 +144,8 @@ def run_one(
         history_db: returns the prefilled history database (built on first call).
         profile_to: if given, py-spy samples the server during the measured window of the
             load scenarios and writes collapsed stacks to this file.
+        procs: load generator processes for fanout, latency and bigroom (default:
+            fleet.default_procs()); the other scenarios run in this process.
 
     Returns:
         The run's metrics, or {"error": why}.
@@ -171,19 +174,19 @@ def run_one(
             if profiler is not None:
                 profiler.start() if opening else profiler.stop()
 
-        jobs: dict[str, Callable[[], Coroutine[Any, Any, dict[str, Any]]]] = {
-            "fanout": lambda: loadgen.fanout(srv.port, fanout, cpu, hook),
-            "latency": lambda: loadgen.paced(srv.port, latency, cpu, hook),
-            "bigroom": lambda: loadgen.paced(srv.port, bigroom, cpu, hook),
-            "memory": lambda: loadgen.memory(srv.port, mem, rss),
-            "storm": lambda: loadgen.storm(srv.port, sz.storm),
-            "history": lambda: loadgen.history(
-                srv.port, HISTORY_ROOM, sz.history_queries, sz.history_limit
+        jobs: dict[str, Callable[[], dict[str, Any]]] = {
+            "fanout": lambda: fleet.run(srv.port, fanout, cpu, hook, procs),
+            "latency": lambda: fleet.run(srv.port, latency, cpu, hook, procs),
+            "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs),
+            "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss)),
+            "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm)),
+            "history": lambda: _run_async(
+                loadgen.history(srv.port, HISTORY_ROOM, sz.history_queries, sz.history_limit)
             ),
         }
         try:
-            result = _run_async(jobs[scenario]())
-        except (loadgen.SetupFailed, OSError, TimeoutError) as e:
+            result = jobs[scenario]()
+        except (loadgen.SetupFailed, fleet.WorkerFailed, OSError, TimeoutError) as e:
             result = {"error": f"{type(e).__name__}: {e} (server log: {srv.log_tail(2)})"}
         if srv.proc.poll() is not None:
             result = {"error": f"server died ({srv.proc.returncode}): {srv.log_tail(2)}"}
@@ -250,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (default 10)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 1 run: checks it works (CI)")
     p.add_argument(
+        "--procs",
+        type=int,
+        help="load generator processes for fanout/latency/bigroom "
+        f"(default: CPUs, at least 2, here {fleet.default_procs()}; --quick 2)",
+    )
+    p.add_argument(
         "--profile",
         action="store_true",
         help="sample lanchat with py-spy during fanout/latency/bigroom; print the hotspots",
@@ -273,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         return _report_saved(args.report, chosen, args.out)
     runs = args.runs or (1 if args.quick else 3)
+    procs = args.procs or (2 if args.quick else fleet.default_procs())
+    if procs < 1:
+        p.error(f"--procs must be at least 1, not {procs}")
     sz = sizes(args.quick, args.duration)
     nofile = servers.raise_nofile()
     # SIGTERM unwinds like Ctrl-C, so every started server is stopped on the way out.
@@ -302,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile and name == "lanchat" and scenario in PROFILED:
                     prof = args.out / f"profile-{scenario}-run{run + 1}.txt"
                 try:
-                    r = run_one(scenario, name, sz, history_db, prof)
+                    r = run_one(scenario, name, sz, history_db, prof, procs)
                 except servers.SetupError as e:
                     broken[name] = f"not set up: {e}"
                     r = {"error": broken[name]}
@@ -323,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
         "quick": args.quick,
         "duration_s": args.duration,
+        "procs": procs,
         "rlimit_nofile": nofile,
         "wall_s": round(time.monotonic() - t_start, 1),
         "limits_not_lifted": {s: servers.LIMITS_NOT_LIFTED.get(s, []) for s in chosen},

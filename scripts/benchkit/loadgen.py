@@ -1,20 +1,26 @@
-"""The load generator: a swarm of IRC clients on one asyncio (uvloop) loop, and the scenarios.
+"""The load generator's clients: a swarm of IRC connections on one asyncio (uvloop) loop.
 
 Layer: standard library (+ uvloop); talks to servers over TCP on 127.0.0.1 only. Spec: issue #4
 ("The benchmark"); IRC framing per https://modern.ircdocs.horse/#message-format.
 
+A Swarm is N clients of one server in one process. The load scenarios (1-3) run several swarms,
+one per worker process, each holding a contiguous slice of the clients (benchkit.worker,
+coordinated by benchkit.fleet). Scenarios 4-6 (memory, storm, history) measure set-up and
+single requests rather than a flow of messages, so they stay in one process here.
+
 Every client reads everything, answers PING, and checks the body of each PRIVMSG it receives.
 A body is fixed-width `~SSSSSQQQQQQQQQTTTTTTTTTTTTTTTTTTTT`: sender index, the sender's
-sequence number and the monotonic send time in ns. The receiver derives per-sender order
-(a sequence number below the last one seen counts as reordered), losses (sent x recipients
-minus received, after a drain) and latency (receive time of the chunk minus send time).
+sequence number and the monotonic send time in ns (CLOCK_MONOTONIC is system-wide, so a
+latency is valid when sender and receiver are different processes). The receiver derives
+per-sender order (a sequence number not above the last one seen counts as reordered), losses
+(sent x recipients minus received, after a drain) and latency (receive time of the chunk
+minus send time).
 
 While the clients register and join, they do not split lines at all: they only look for the
 one marker they are waiting for (" 001 nick ", " 366 nick ", "syncN") in the raw bytes, so the
-O(N^2) JOIN broadcast of a big room costs the generator almost nothing.
-
-The generator's own CPU share is reported next to the server's: a server is the bottleneck
-when it runs near 100 % of a core while the generator does not.
+O(N^2) JOIN broadcast of a big room costs the generator almost nothing. Once measuring, the
+per-line work is kept to one int() for sender and sequence together, one for the send time
+(only when latencies are recorded) and a few comparisons; everything else is done per chunk.
 """
 
 from __future__ import annotations
@@ -22,21 +28,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 ROOM = b"#bench"
-_NEVER = 1 << 62
+NEVER = 1 << 62  # a monotonic_ns() no run reaches
 BODY_LEN = 35  # "~" + 5 (sender) + 9 (sequence) + 20 (send time, ns)
+SEQ = 1_000_000_000  # the body's sender and sequence digits read as one int: sender * SEQ + seq
 _MARK_TAIL = 64  # bytes kept between chunks so a marker split across reads is still found
-
-CpuFn = Callable[[], float]
-Hook = Callable[[bool], None]  # called with True when the measured window opens, False at its end
-
-
-def _no_hook(_opening: bool) -> None:
-    pass
+_BODY_START = (b":~", b" ~")  # the two bytes before the digits: after " :" or a bare " "
 
 
 def _body(sender: int, seq: int) -> bytes:
@@ -57,9 +59,10 @@ class Client(asyncio.Protocol):
         self.transport: Any = None
         self.buf = b""
         self.tail = b""
-        self.want = b""  # the marker awaited in setup mode; b"" when measuring
+        self.measuring = False  # set by Swarm.start_measuring: split lines from then on
+        self.want = b""  # the marker awaited in setup mode
         self.want_fut: asyncio.Future[None] | None = None
-        self.last: list[int] = []  # last sequence number seen from each sender
+        self.last: list[int] = []  # per sender: the last sender * SEQ + sequence seen
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport
@@ -82,20 +85,18 @@ class Client(asyncio.Protocol):
         self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
-        if self.want:
-            self._setup_data(data)
-        else:
+        if self.measuring:
             self._measure_data(data)
+        else:
+            self._setup_data(data)
 
     def _setup_data(self, data: bytes) -> None:
         hay = self.tail + data
         if b"PING " in hay:
             self._answer_pings(hay)
-        if hay.find(self.want) >= 0:
-            self.want = b""
-            self.buf = b""
-            if self.want_fut is not None and not self.want_fut.done():
-                self.want_fut.set_result(None)
+        fut = self.want_fut
+        if fut is not None and not fut.done() and hay.find(self.want) >= 0:
+            fut.set_result(None)
         self.tail = hay[-_MARK_TAIL:]
 
     def _answer_pings(self, hay: bytes) -> None:
@@ -109,28 +110,33 @@ class Client(asyncio.Protocol):
         lines = (self.buf + data).split(b"\r\n")
         self.buf = lines.pop()
         last = self.last
-        lat = sw.latencies
-        lat_from = sw.lat_from
-        got = 0
+        append = sw.latencies.append
+        lat_from, lat_to = sw.lat_from, sw.lat_to
+        timed = lat_from < lat_to
+        mine_from, mine_to = sw.sender_first * SEQ, (sw.sender_first + sw.senders) * SEQ
+        got = mine = reordered = 0
         for line in lines:
-            # Our bodies are the last BODY_LEN bytes of the line, after " :" (or " ": a last
-            # parameter without spaces needs no colon).
-            if line[-35:-34] != b"~" or line[-36:-35] not in b": ":
+            # Our bodies are the last BODY_LEN bytes of the line.
+            if line[-36:-34] not in _BODY_START:
                 if line.startswith(b"PING "):
                     self.transport.write(b"PONG " + line[5:] + b"\r\n")
                 continue
-            s = int(line[-34:-29])
-            q = int(line[-29:-20])
             got += 1
-            if q <= last[s]:
-                sw.reordered += 1
+            sq = int(line[-34:-20])
+            s = sq // SEQ
+            if sq > last[s]:
+                last[s] = sq
             else:
-                last[s] = q
-            if lat_from < _NEVER:
+                reordered += 1
+            if mine_from <= sq < mine_to:
+                mine += 1
+            if timed:
                 t = int(line[-20:])
-                if t >= lat_from:
-                    lat.append(now - t)
+                if lat_from <= t < lat_to:
+                    append(now - t)
         sw.received += got
+        sw.mine += mine
+        sw.reordered += reordered
         if sw.window:
             sw.refill()
         if sw.expect_total and sw.received >= sw.expect_total:
@@ -139,19 +145,29 @@ class Client(asyncio.Protocol):
 
 @dataclass
 class Swarm:
-    """N clients of one server, S of which send; the counters every scenario reads."""
+    """N clients of one server, the first `senders` of which send; the counters scenarios read.
+
+    In a worker process the swarm is one slice of a bigger one: its clients are numbered from
+    `first` (nicks stay unique across workers), and its senders carry the ids `sender_first`..
+    `sender_first + senders - 1` out of `senders_total` in the whole run.
+    """
 
     port: int
     n: int
+    first: int = 0
+    sender_first: int = 0
     senders: int = 0
+    senders_total: int = 0
     clients: list[Client] = field(default_factory=list)
-    sent: list[int] = field(default_factory=list)  # per sender
-    received: int = 0
+    sent: list[int] = field(default_factory=list)  # per local sender
+    received: int = 0  # deliveries to this swarm's clients, from any sender
+    mine: int = 0  # the part of `received` sent by this swarm's own senders
     reordered: int = 0
     disconnected: int = 0
-    latencies: list[int] = field(default_factory=list)  # ns
-    lat_from: int = _NEVER  # record latencies of messages sent at or after this time
-    window: int = 0  # window mode: messages in flight (not yet at every recipient); 0 = off
+    latencies: array[int] = field(default_factory=lambda: array("q"))  # ns
+    lat_from: int = NEVER  # record latencies of messages sent in [lat_from, lat_to)
+    lat_to: int = NEVER
+    window: int = 0  # window mode: messages of our senders in flight to our clients; 0 = off
     total_sent: int = 0
     stopped: bool = False
     expect_total: int = 0
@@ -173,7 +189,7 @@ class Swarm:
     async def setup(
         self, join: bool = True, concurrency: int = 8, timeout_s: float = 300.0
     ) -> None:
-        """Connect, register and join all N clients, then sync: every client's backlog read.
+        """Connect, register and join all N clients (call sync() once all swarms have).
 
         At most `concurrency` clients are between connect and 366 at a time: more than the
         server's listen backlog and the kernel resets connections the server has not accepted
@@ -186,7 +202,7 @@ class Swarm:
 
         async def one(i: int) -> Client:
             async with sem:
-                return await self.connect(i, join)
+                return await self.connect(self.first + i, join)
 
         try:
             self.clients = list(
@@ -195,10 +211,13 @@ class Swarm:
         except (OSError, TimeoutError) as e:
             await self.close()
             raise SetupFailed(f"setting up {self.n} clients failed: {e or 'timed out'}") from None
-        await self.sync(timeout_s)
 
     async def sync(self, timeout_s: float) -> None:
-        """PING from every client and wait for each PONG: all earlier output has been read."""
+        """PING from every client and wait for each PONG: all earlier output has been read.
+
+        Raises:
+            SetupFailed: a client was disconnected or did not get its PONG in time.
+        """
         futs = []
         for c in self.clients:
             futs.append(c.expect(b"sync%d\r\n" % c.idx))
@@ -208,45 +227,46 @@ class Swarm:
         except (OSError, TimeoutError) as e:
             raise SetupFailed(f"clients did not sync: {e or 'timed out'}") from None
 
-    def start_measuring(self, senders: int) -> None:
-        """Switch every client to line parsing; clients 0..senders-1 become the senders."""
-        self.senders = senders
-        self.sent = [0] * senders
+    def start_measuring(self) -> None:
+        """Switch every client to line parsing (after sync: no backlog is left to read)."""
+        self.sent = [0] * self.senders
         for c in self.clients:
-            c.want = b""
+            c.measuring = True
             c.buf = b""
-            c.last = [-1] * senders
+            c.last = [s * SEQ - 1 for s in range(self.senders_total)]
 
-    def send_one(self, s: int) -> None:
-        """Sender `s` sends its next message."""
-        q = self.sent[s]
-        self.sent[s] = q + 1
+    def send_one(self, k: int) -> None:
+        """Local sender `k` (client k of this swarm) sends its next message."""
+        q = self.sent[k]
+        self.sent[k] = q + 1
         self.total_sent += 1
-        self.clients[s].transport.write(_body(s, q))
+        self.clients[k].transport.write(_body(self.sender_first + k, q))
 
     def refill(self) -> None:
         """Window mode: send until `window` messages' worth of deliveries are outstanding.
 
-        The window counts deliveries, not messages, so it is checked once per received chunk
-        rather than per line; senders take turns.
+        Only this swarm's own messages to its own clients count (n - 1 deliveries each), so
+        the window needs no information from other processes. It counts deliveries, not
+        messages, so it is checked once per received chunk rather than per line; the local
+        senders take turns.
         """
-        if self.stopped:
+        if self.stopped or not self.senders:
             return
-        limit = self.window * (self.n - 1)
         per_msg = self.n - 1
-        outstanding = self.total_sent * per_msg - self.received
+        outstanding = self.total_sent * per_msg - self.mine
+        limit = self.window * per_msg
         while outstanding < limit:
             self.send_one(self.total_sent % self.senders)
             outstanding += per_msg
 
-    async def drain(self, timeout_s: float) -> int:
-        """Stop sending; wait until every sent message reached every recipient. Return lost."""
+    async def drain(self, expect_total: int, timeout_s: float) -> int:
+        """Wait until `expect_total` deliveries have arrived, or timeout_s. Return the missing."""
         self.stopped = True
-        self.expect_total = sum(self.sent) * (self.n - 1)
-        if self.received < self.expect_total:
+        self.expect_total = expect_total
+        if self.received < expect_total:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.drained.wait(), timeout_s)
-        return max(0, self.expect_total - self.received)
+        return max(0, expect_total - self.received)
 
     async def close(self) -> None:
         """Close every connection (QUIT is not needed: the server is stopped next)."""
@@ -255,7 +275,8 @@ class Swarm:
                 c.transport.abort()
 
 
-def _pct(sorted_ns: list[int], p: float) -> float:
+def percentile(sorted_ns: list[int], p: float) -> float:
+    """The p-th percentile (nearest rank) of sorted nanoseconds, in ms; NaN when empty."""
     if not sorted_ns:
         return float("nan")
     i = min(len(sorted_ns) - 1, round(p / 100 * (len(sorted_ns) - 1)))
@@ -276,84 +297,13 @@ class Load:
     setup_concurrency: int = 8  # clients connecting at once during set-up (< listen backlog)
 
 
-async def fanout(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
-    """Scenario 1: S senders taking turns, `window` messages in flight, for duration_s."""
-    sw = Swarm(port, load.n)
-    await sw.setup(concurrency=load.setup_concurrency)
-    try:
-        sw.start_measuring(load.senders)
-        sw.window = load.window
-        sw.refill()
-        await asyncio.sleep(load.warmup_s)
-        hook(True)
-        r0, c0, g0, t0 = sw.received, cpu(), time.process_time(), time.monotonic()
-        await asyncio.sleep(load.duration_s)
-        r1, c1, g1, t1 = sw.received, cpu(), time.process_time(), time.monotonic()
-        hook(False)
-        lost = await sw.drain(load.drain_s)
-        deliveries = r1 - r0
-        return {
-            "deliveries_per_s": deliveries / (t1 - t0),
-            "cpu_us_per_delivery": (c1 - c0) * 1e6 / deliveries if deliveries else float("nan"),
-            "server_cpu_pct": (c1 - c0) * 100 / (t1 - t0),
-            "gen_cpu_pct": (g1 - g0) * 100 / (t1 - t0),
-            "lost": lost,
-            "reordered": sw.reordered,
-            "disconnected": sw.disconnected,
-        }
-    finally:
-        await sw.close()
-
-
-async def paced(port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook) -> dict[str, float]:
-    """Scenarios 2 and 3: `rate` messages/s in total, round-robin over S senders."""
-    sw = Swarm(port, load.n)
-    await sw.setup(concurrency=load.setup_concurrency)
-    try:
-        sw.start_measuring(load.senders)
-        loop = asyncio.get_running_loop()
-        start = loop.time()
-        measure_from = start + load.warmup_s
-        end = measure_from + load.duration_s
-        n = 0
-        marks: dict[str, Any] = {}
-        while (now := loop.time()) < end:
-            if "r0" not in marks and now >= measure_from:
-                hook(True)
-                sw.lat_from = time.monotonic_ns()
-                marks.update(r0=sw.received, c0=cpu(), g0=time.process_time(), t0=now)
-            due = int((now - start) * load.rate)
-            while n < due:
-                sw.send_one(n % load.senders)
-                n += 1
-            await asyncio.sleep(0.001)  # the pacing tick of the generator
-        sw.lat_from = _NEVER  # messages sent during the drain are not measured
-        r1, c1, g1, t1 = sw.received, cpu(), time.process_time(), loop.time()
-        hook(False)
-        lost = await sw.drain(load.drain_s)
-        lat = sorted(sw.latencies)
-        span = t1 - marks["t0"]
-        return {
-            "deliveries_per_s": (r1 - marks["r0"]) / span,
-            "p50_ms": _pct(lat, 50),
-            "p99_ms": _pct(lat, 99),
-            "max_ms": lat[-1] / 1e6 if lat else float("nan"),
-            "server_cpu_pct": (c1 - marks["c0"]) * 100 / span,
-            "gen_cpu_pct": (g1 - marks["g0"]) * 100 / span,
-            "lost": lost,
-            "reordered": sw.reordered,
-            "disconnected": sw.disconnected,
-        }
-    finally:
-        await sw.close()
-
-
 async def memory(port: int, load: Load, rss: Callable[[], int]) -> dict[str, float]:
     """Scenario 4: N idle registered clients in one room; server RSS growth per connection."""
     base = rss()
     sw = Swarm(port, load.n)
     await sw.setup(concurrency=load.setup_concurrency, timeout_s=900.0)
     try:
+        await sw.sync(900.0)
         await asyncio.sleep(1.0)  # let the server settle (freed buffers, lazy allocations)
         grown = rss() - base
         return {"kib_per_conn": grown / load.n, "rss_mib": (base + grown) / 1024}

@@ -108,6 +108,7 @@ def table(results: Results, servers: list[str]) -> str:
             "lost/reordered/disc.",
             "srv CPU %",
             "gen CPU %",
+            "busiest gen proc %",
         ]
         out.append(f"\n### {TITLES[scenario]}\n")
         out.append("| " + " | ".join(head) + " |")
@@ -126,11 +127,12 @@ def table(results: Results, servers: list[str]) -> str:
                 checks,
                 cell(runs, "server_cpu_pct", why=False),
                 cell(runs, "gen_cpu_pct", why=False),
+                cell(runs, "gen_cpu_max_pct", why=False),
             ]
             out.append("| " + " | ".join(row) + " |")
         if "lanchat" in per_server:
             ratios = [ratio(per_server, m, h) for m, _l, h in metrics]
-            out.append("| lanchat / best C | " + " | ".join(ratios) + " | | | |")
+            out.append("| lanchat / best C | " + " | ".join(ratios) + " | | | | |")
     return "\n".join(out) + "\n"
 
 
