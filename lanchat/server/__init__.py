@@ -4,7 +4,9 @@ Layer: the package itself imports nothing, so the pure core (state, model, modes
 dispatch, handlers, flood) stays importable without asyncio, sockets or SQLite.
 
 - pure core: `lanchat.server.state.ServerState` and its handlers turn events into effects;
-- asyncio edge: `lanchat.server.connection` (one asyncio.Protocol per TCP connection, the hub
-  that applies effects) and `lanchat.server.app` (`serve()` for `lanchat serve`,
-  `running_server()` for in-process tests).
+- asyncio edge: `lanchat.server.connection` (one asyncio.Protocol per TCP connection),
+  `lanchat.server.hub` (applies effects in order: group commit, fan-out, one write per
+  connection per loop pass), `lanchat.server.heap` (returns freed memory after bursts) and
+  `lanchat.server.app` (`serve()` for `lanchat serve`, `running_server()` for in-process
+  tests).
 """

@@ -1,7 +1,7 @@
 """The running lanchat server: start-up, the listening sockets, mDNS, the tick, signals, shutdown.
 
 Layer: asyncio edge (top of the server); may import asyncio, socket, the pure server core,
-lanchat.server.connection, lanchat.store.writer and lanchat.discovery.advertiser.
+lanchat.server.{connection,hub,heap}, lanchat.store.writer and lanchat.discovery.advertiser.
 Spec: issue #2 ("What a user does", "History and durability", "Discovery").
 
 Start-up, in this order, so that every failure is one clear line before anyone can connect::
@@ -37,7 +37,8 @@ from lanchat.config import Config
 from lanchat.discovery.advertiser import Advertiser
 from lanchat.discovery.records import RoomAd
 from lanchat.errors import ConfigError
-from lanchat.server.connection import KERNEL_SNDBUF, Hub, IrcConnection
+from lanchat.server.connection import KERNEL_SNDBUF, IrcConnection
+from lanchat.server.hub import Hub
 from lanchat.server.state import ServerState
 from lanchat.store.writer import StoreWriter
 

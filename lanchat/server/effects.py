@@ -2,7 +2,7 @@
 
 Layer: pure server core; may import protocol, config, errors and lanchat.store.records.
 
-Handlers return a list of effects; the edge (lanchat.server.connection / app) applies them in
+Handlers return a list of effects; the edge (lanchat.server.hub) applies them in
 order. This is the server's equivalent of h11's bytes-to-send: the core never writes a socket.
 
 Ordering and durability contract (issue #2, "A message is durable before it is shown"):
