@@ -174,9 +174,14 @@ class Swarm:
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def connect(self, idx: int, join: bool) -> Client:
-        """Open, register (and join ROOM) one client; raise on failure."""
+        """Open, register (and join ROOM) one client; raise on failure.
+
+        The client is in `clients` as soon as it is connected, so close() closes it even
+        when registering or joining fails.
+        """
         loop = asyncio.get_running_loop()
         _t, c = await loop.create_connection(lambda: Client(self, idx), "127.0.0.1", self.port)
+        self.clients.append(c)  # from now on close() closes it, whatever happens next
         welcome = c.expect(b" 001 " + c.nick + b" ")
         c.send(b"NICK %s\r\nUSER %s 0 * :bench client\r\n" % (c.nick, c.nick))
         await welcome
@@ -204,13 +209,19 @@ class Swarm:
             async with sem:
                 return await self.connect(self.first + i, join)
 
+        tasks = [asyncio.ensure_future(one(i)) for i in range(self.n)]
         try:
-            self.clients = list(
-                await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(self.n))), timeout_s)
-            )
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(*tasks)
         except (OSError, TimeoutError) as e:
+            # gather() leaves the other clients' set-up running after the first failure.
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await self.close()
-            raise SetupFailed(f"setting up {self.n} clients failed: {e or 'timed out'}") from None
+            why = str(e) or f"timed out after {timeout_s:.0f} s"
+            raise SetupFailed(f"setting up {self.n} clients failed: {why}") from None
+        self.clients.sort(key=lambda c: c.idx)  # client k of the swarm is sender k
 
     async def sync(self, timeout_s: float) -> None:
         """PING from every client and wait for each PONG: all earlier output has been read.
@@ -223,9 +234,11 @@ class Swarm:
             futs.append(c.expect(b"sync%d\r\n" % c.idx))
             c.send(b"PING :sync%d\r\n" % c.idx)
         try:
-            await asyncio.wait_for(asyncio.gather(*futs), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await asyncio.gather(*futs)
         except (OSError, TimeoutError) as e:
-            raise SetupFailed(f"clients did not sync: {e or 'timed out'}") from None
+            why = str(e) or f"timed out after {timeout_s:.0f} s"
+            raise SetupFailed(f"clients did not sync: {why}") from None
 
     def start_measuring(self) -> None:
         """Switch every client to line parsing (after sync: no backlog is left to read)."""
@@ -320,8 +333,7 @@ async def storm(port: int, load: Load) -> dict[str, float]:
 
     async def one(i: int) -> None:
         try:
-            c = await sw.connect(i, join=False)
-            sw.clients.append(c)
+            await sw.connect(i, join=False)
             done.append(loop.time())
         except OSError as e:
             key = type(e).__name__
