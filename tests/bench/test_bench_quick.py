@@ -15,6 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = ("fanout", "latency", "bigroom", "memory", "storm", "history")
 SERVERS = ("relay", "lanchat", "ngircd", "inspircd", "hybrid")
+MULTI_PROCESS = ("fanout", "latency", "bigroom")
 
 
 def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path: Path) -> None:
@@ -43,11 +44,14 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
             assert run.get("lost", 0) == 0, (scenario, server, run)
             assert run.get("reordered", 0) == 0, (scenario, server, run)
             assert run.get("failed", 0) == 0, (scenario, server, run)
+            if scenario in MULTI_PROCESS:  # --quick exercises the split load generator
+                assert run["procs"] == 2, (scenario, server, run)
         for server in ("ngircd", "inspircd", "hybrid"):
             (run,) = results[scenario][server]
             if "error" in run:  # a server that could not be set up says why
                 assert run["error"].startswith(("not set up:", "no CHATHISTORY")), run
     assert results["history"]["lanchat"][0]["messages"] == 1000  # CHATHISTORY LATEST * 1000
     assert data["meta"]["limits_not_lifted"]["hybrid"]
+    assert data["meta"]["procs"] == 2
     assert (tmp_path / "latest.md").read_text().startswith("\n### 1 fan-out saturation")
     assert list(tmp_path.glob("bench-*.png")) or "chart skipped" in proc.stdout

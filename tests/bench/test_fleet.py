@@ -1,0 +1,118 @@
+"""The multi-process load generator (benchkit.fleet, benchkit.worker) against the trivial relay.
+
+Layer: test of the tool in scripts/benchkit (issue #4, "A load generator that is not the
+bottleneck ... several processes"). Real processes, real sockets on 127.0.0.1: the relay of
+benchkit.relay is started as a subprocess on a free port. No timing assertions: what is checked
+is that the clients and senders really are split over the worker processes, that nothing is
+lost or reordered across them, and that a worker that fails or dies becomes an exception that
+says so, with no worker process left behind.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from benchkit import fleet, servers
+from benchkit.loadgen import Load, SetupFailed
+
+WINDOW = Load(n=12, senders=5, duration_s=0.3, warmup_s=0.1, window=10, drain_s=5.0)
+PACED = Load(n=12, senders=5, duration_s=0.3, warmup_s=0.1, rate=200, drain_s=5.0)
+
+
+def _workers_alive() -> list[int]:
+    """Pids of this process's live children started by multiprocessing's spawn (workers).
+
+    Read from /proc, not from multiprocessing's own bookkeeping, which is what is under test.
+    The spawn context's resource tracker is a child too, but a long-lived one by design.
+    """
+    me = str(os.getpid())
+    kids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue  # the process exited while we looked
+        if fields[1] == me and fields[0] != "Z" and b"spawn_main" in cmdline:
+            kids.append(int(proc.name))
+    return kids
+
+
+@pytest.fixture
+def relay() -> Iterator[servers.Running]:
+    with servers.running("relay") as srv:
+        yield srv
+
+
+def _cpu(srv: servers.Running) -> fleet.CpuFn:
+    return lambda: servers.cpu_seconds(srv.pid)
+
+
+def test_window_mode_splits_clients_over_three_workers_and_loses_nothing(
+    relay: servers.Running,
+) -> None:
+    result = fleet.run(relay.port, WINDOW, _cpu(relay), procs=3)
+    assert result["procs"] == 3
+    assert result["deliveries_per_s"] > 0
+    assert (result["lost"], result["reordered"], result["disconnected"]) == (0, 0, 0)
+    assert result["gen_cpu_max_pct"] <= result["gen_cpu_pct"]
+    assert _workers_alive() == []
+
+
+def test_paced_mode_merges_every_workers_latencies(relay: servers.Running) -> None:
+    result = fleet.run(relay.port, PACED, _cpu(relay), procs=2)
+    assert result["procs"] == 2
+    assert (result["lost"], result["reordered"], result["disconnected"]) == (0, 0, 0)
+    assert 0 < result["p50_ms"] <= result["p99_ms"] <= result["max_ms"]
+
+
+def test_more_workers_than_sender_pairs_leaves_some_workers_only_receiving(
+    relay: servers.Running,
+) -> None:
+    load = Load(n=8, senders=1, duration_s=0.2, warmup_s=0.1, window=4, drain_s=5.0)
+    result = fleet.run(relay.port, load, _cpu(relay), procs=4)
+    assert result["procs"] == 4
+    assert (result["lost"], result["reordered"]) == (0, 0)
+
+
+def test_workers_never_outnumber_half_the_clients(relay: servers.Running) -> None:
+    load = Load(n=4, senders=2, duration_s=0.2, warmup_s=0.1, rate=50, drain_s=5.0)
+    result = fleet.run(relay.port, load, _cpu(relay), procs=8)
+    assert result["procs"] == 2
+    assert result["lost"] == 0
+
+
+def test_worker_killed_in_the_measured_window_raises_worker_failed_and_leaves_no_process(
+    relay: servers.Running,
+) -> None:
+    def kill_a_worker(opening: bool) -> None:
+        if opening:
+            os.kill(multiprocessing.active_children()[0].pid, signal.SIGKILL)
+
+    with pytest.raises(fleet.WorkerFailed, match=r"worker \d/2 exited \(code -9\)"):
+        fleet.run(relay.port, WINDOW, _cpu(relay), kill_a_worker, procs=2)
+    assert _workers_alive() == []
+
+
+def test_nothing_listening_raises_setup_failed_naming_the_worker() -> None:
+    port = servers.free_port()
+    with pytest.raises(SetupFailed, match=r"setting up 6 clients failed: .* \(load generator"):
+        fleet.run(port, WINDOW, lambda: 0.0, procs=2)
+    assert _workers_alive() == []
+
+
+def test_server_that_never_answers_fails_setup_at_the_timeout(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(fleet, "SETUP_TIMEOUT_S", 1.0)
+    with socket.create_server(("127.0.0.1", 0), backlog=64) as mute:  # never accept()s
+        port = mute.getsockname()[1]
+        with pytest.raises(SetupFailed, match="timed out"):
+            fleet.run(port, WINDOW, lambda: 0.0, procs=2)
+    assert _workers_alive() == []
