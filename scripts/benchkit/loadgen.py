@@ -107,13 +107,12 @@ class Client(asyncio.Protocol):
     def _measure_data(self, data: bytes) -> None:
         now = time.monotonic_ns()
         sw = self.swarm
-        lines = (self.buf + data).split(b"\r\n")
+        lines = (self.buf + data if self.buf else data).split(b"\r\n")
         self.buf = lines.pop()
         last = self.last
-        append = sw.latencies.append
         lat_from, lat_to = sw.lat_from, sw.lat_to
         timed = lat_from < lat_to
-        mine_from, mine_to = sw.sender_first * SEQ, (sw.sender_first + sw.senders) * SEQ
+        mine_from, mine_to = sw.mine_from, sw.mine_to
         got = mine = reordered = 0
         for line in lines:
             # Our bodies are the last BODY_LEN bytes of the line.
@@ -133,11 +132,12 @@ class Client(asyncio.Protocol):
             if timed:
                 t = int(line[-20:])
                 if lat_from <= t < lat_to:
-                    append(now - t)
+                    sw.latencies.append(now - t)
         sw.received += got
-        sw.mine += mine
-        sw.reordered += reordered
+        if reordered:
+            sw.reordered += reordered
         if sw.window:
+            sw.mine += mine
             sw.refill()
         if sw.expect_total and sw.received >= sw.expect_total:
             sw.drained.set()
@@ -164,6 +164,8 @@ class Swarm:
     mine: int = 0  # the part of `received` sent by this swarm's own senders
     reordered: int = 0
     disconnected: int = 0
+    mine_from: int = NEVER  # the sender * SEQ + sequence numbers of our own senders: from
+    mine_to: int = NEVER  # mine_from up to mine_to (exclusive); set by start_measuring
     latencies: array[int] = field(default_factory=lambda: array("q"))  # ns
     lat_from: int = NEVER  # record latencies of messages sent in [lat_from, lat_to)
     lat_to: int = NEVER
@@ -243,6 +245,8 @@ class Swarm:
     def start_measuring(self) -> None:
         """Switch every client to line parsing (after sync: no backlog is left to read)."""
         self.sent = [0] * self.senders
+        self.mine_from = self.sender_first * SEQ
+        self.mine_to = (self.sender_first + self.senders) * SEQ
         for c in self.clients:
             c.measuring = True
             c.buf = b""
