@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 import time
@@ -79,6 +80,9 @@ class _Control:
         self.task = task
         self.queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         asyncio.get_running_loop().add_reader(conn.fileno(), self._readable)
+        # add_reader makes the fd non-blocking, and Connection.send() does not retry a partial
+        # write: the final message (megabytes of latencies) would fail with EAGAIN.
+        os.set_blocking(conn.fileno(), True)
 
     def _readable(self) -> None:
         try:
