@@ -5,7 +5,8 @@ scenario 6. Spec: issue #4 ("The benchmark").
 
 Runs are interleaved: run 1 of every scenario on every server, then run 2 (in a rotated server
 order), and so on, so that the noise of a shared machine falls on every server alike. Each
-scenario run gets a freshly started server.
+scenario run gets a freshly started server. The load scenarios (fanout, latency, bigroom) run
+their clients in --procs worker processes (benchkit.fleet); the others in this process.
 """
 
 from __future__ import annotations

@@ -204,9 +204,12 @@ def run(
         in paced mode p50_ms, p99_ms, max_ms.
 
     Raises:
+        ValueError: load.senders is 0.
         SetupFailed: clients could not connect, register, join or sync.
         WorkerFailed: a worker failed, died or stopped answering.
     """
+    if load.senders < 1:
+        raise ValueError(f"a load scenario needs at least one sender, not {load.senders}")
     specs = _specs(port, load, procs or default_procs())
     ctx = multiprocessing.get_context("spawn")
     workers: list[_Worker] = []

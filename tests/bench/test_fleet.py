@@ -118,3 +118,9 @@ def test_server_that_never_answers_fails_setup_at_the_timeout(
         with pytest.raises(SetupFailed, match="timed out"):
             fleet.run(port, WINDOW, lambda: 0.0, procs=2)
     assert _workers_alive() == []
+
+
+def test_a_load_without_senders_is_refused_before_any_worker_starts() -> None:
+    with pytest.raises(ValueError, match="at least one sender"):
+        fleet.run(servers.free_port(), Load(n=4), lambda: 0.0, procs=2)
+    assert _workers_alive() == []
