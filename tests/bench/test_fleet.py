@@ -14,6 +14,8 @@ import multiprocessing
 import os
 import signal
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,6 +46,49 @@ def _workers_alive() -> list[int]:
         if fields[1] == me and fields[0] != "Z" and b"spawn_main" in cmdline:
             kids.append(int(proc.name))
     return kids
+
+
+# benchkit.relay, except that it drops every 7th PRIVMSG and sends every other 5th one after
+# the message that follows it: what a broken server does, to see the generator catch it.
+FAULTY_RELAY = """
+import sys
+from benchkit import relay
+
+line, held, count = relay._Conn._line, [], 0
+
+def faulty(conn, raw):
+    global count
+    if not raw.startswith(b"PRIVMSG "):
+        return line(conn, raw)
+    count += 1
+    if count % 7 == 0:
+        return
+    if count % 5 == 0 and not held:
+        held.append((conn, raw))
+        return
+    line(conn, raw)
+    while held:
+        line(*held.pop())
+
+relay._Conn._line = faulty
+relay.main()
+"""
+
+
+@pytest.fixture
+def faulty_relay() -> Iterator[int]:
+    port = servers.free_port()
+    env = dict(os.environ, PYTHONPATH=str(Path(servers.__file__).parents[1]))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FAULTY_RELAY, str(port)], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == f"ready: port {port}\n".encode()
+        yield port
+    finally:
+        proc.kill()
+        proc.wait()
 
 
 @pytest.fixture
@@ -124,3 +169,16 @@ def test_a_load_without_senders_is_refused_before_any_worker_starts() -> None:
     with pytest.raises(ValueError, match="at least one sender"):
         fleet.run(servers.free_port(), Load(n=4), lambda: 0.0, procs=2)
     assert _workers_alive() == []
+
+
+def test_messages_a_server_drops_or_swaps_count_at_every_recipient_across_workers(
+    faulty_relay: int,
+) -> None:
+    n = 9
+    load = Load(n=n, senders=1, duration_s=0.4, warmup_s=0.1, rate=100, drain_s=2.0)
+    result = fleet.run(faulty_relay, load, lambda: 0.0, procs=3)
+    assert result["procs"] == 3  # the one sender's messages reach two other processes
+    assert result["lost"] > 0
+    assert result["lost"] % (n - 1) == 0  # a dropped message is missing at all 8 recipients
+    assert result["reordered"] > 0
+    assert result["reordered"] % (n - 1) == 0  # a swapped one is late at all 8
