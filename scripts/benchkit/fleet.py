@@ -140,9 +140,10 @@ def _gather(workers: list[_Worker], kind: str, timeout_s: float) -> list[tuple[A
         pending = [w.conn for w in workers if w.index not in got]
         ready = wait(pending, timeout=max(0.0, deadline - time.monotonic()))
         if not ready:
-            late = ", ".join(str(w.index) for w in workers if w.index not in got)
+            late = ", ".join(str(w.index + 1) for w in workers if w.index not in got)
             raise WorkerFailed(
-                f"load generator worker(s) {late} sent no {kind!r} in {timeout_s:.0f} s"
+                f"load generator worker(s) {late} of {len(workers)} sent no {kind!r} "
+                f"in {timeout_s:.0f} s"
             )
         for conn in ready:
             assert isinstance(conn, Connection)
@@ -152,10 +153,7 @@ def _gather(workers: list[_Worker], kind: str, timeout_s: float) -> list[tuple[A
                 msg = conn.recv()
             except (EOFError, OSError):
                 w.proc.join(5)
-                raise WorkerFailed(
-                    f"load generator worker {w.index + 1}/{len(workers)} exited "
-                    f"(code {w.proc.exitcode}) before {kind!r}; its traceback is above"
-                ) from None
+                raise WorkerFailed(f"{_how_it_ended(w.proc)} before {kind!r} {where}") from None
             if msg[0] == "error":
                 _error, err_kind, text = msg
                 if err_kind == "SetupFailed":
@@ -165,6 +163,15 @@ def _gather(workers: list[_Worker], kind: str, timeout_s: float) -> list[tuple[A
                 raise WorkerFailed(f"expected {kind!r}, got {msg[0]!r} {where}")
             got[w.index] = msg
     return [got[w.index] for w in workers]
+
+
+def _how_it_ended(proc: BaseProcess) -> str:
+    code = proc.exitcode
+    if code is None:
+        return "closed its pipe"
+    if code < 0:
+        return f"was killed by signal {-code}"
+    return f"exited with code {code} (its traceback is on stderr)"
 
 
 def _stop(workers: list[_Worker]) -> None:
