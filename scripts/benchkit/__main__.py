@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         return _report_saved(args.report, chosen, args.out)
     runs = args.runs or (1 if args.quick else 3)
-    procs = args.procs or (2 if args.quick else fleet.default_procs())
+    procs = args.procs if args.procs is not None else 2 if args.quick else fleet.default_procs()
     if procs < 1:
         p.error(f"--procs must be at least 1, not {procs}")
     sz = sizes(args.quick, args.duration)
