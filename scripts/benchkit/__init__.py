@@ -8,6 +8,8 @@ Modules:
     servers   locate/install the Debian servers, write their configs, start and stop them
     relay     a trivial IRC byte relay (the load generator's yardstick)
     loadgen   the asyncio/uvloop client swarm and the six scenarios
+    fleet     the coordinator of the load scenarios: splits the clients over worker processes
+    worker    one load generator process: a slice of the clients on its own uvloop loop
     report    table, ratios, JSON and PNG output
     __main__  the command line used by scripts/bench
 
