@@ -27,6 +27,7 @@ from lanchat.protocol.message import escape_tag_value
 
 __all__ = [
     "MAX_CLIENT_TAG_BYTES",
+    "TAGGED_FORMS",
     "TagForm",
     "client_only_tags",
     "format_server_time",
@@ -49,6 +50,10 @@ class TagForm(enum.IntEnum):
     TIME = 1
     FULL = 2
     FULL_NO_TIME = 3  # message-tags without server-time: msgid and client tags, no time
+
+
+# The forms of clients with message-tags: the only ones TAGMSG goes to.
+TAGGED_FORMS = frozenset((TagForm.FULL, TagForm.FULL_NO_TIME))
 
 
 def tag_form(caps: Iterable[str] | frozenset[str] | set[str]) -> TagForm:

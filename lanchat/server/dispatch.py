@@ -72,6 +72,7 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm, format_server_time, tags_for_form
 from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
+from lanchat.server.model import group_by_form
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
 if TYPE_CHECKING:
@@ -95,8 +96,7 @@ __all__ = [
 Handler = Callable[["Context", Message], None]
 # Recipients of one relayed line, grouped by tag form: one Send (one serialisation) per group.
 Audience = list[tuple[TagForm, tuple[int, ...]]]
-# The forms of clients with message-tags: the only ones TAGMSG goes to.
-_TAGGED_FORMS = (TagForm.FULL, TagForm.FULL_NO_TIME)
+
 HistoryRenderer = Callable[["Context", Query, Sequence[HistoryRecord]], None]
 K = TypeVar("K", bound=Hashable)
 
@@ -296,7 +296,7 @@ class Context:
         """
         self._relay_into(self.effects, audience(users), msg, msgid, client_tags)
 
-    def room_audience(self, room: Room, *, tags_only: bool = False) -> Audience:
+    def room_audience(self, room: Room) -> Audience:
         """The room's members other than the sender, grouped by tag form, for `publish`.
 
         Built from the room's cached groups (Room.by_form) with the sender cut out by tuple
@@ -304,14 +304,11 @@ class Context:
 
         Args:
             room: the room the message goes to.
-            tags_only: keep only members with message-tags (TAGMSG's audience).
         """
         me = self.user.conn_id
         mine = self.user.form if me in room.members else None
         out: Audience = []
         for form, ids in room.by_form().items():
-            if tags_only and form not in _TAGGED_FORMS:
-                continue
             if form is mine:
                 at = ids.index(me)
                 ids = ids[:at] + ids[at + 1 :]
@@ -460,13 +457,7 @@ class Context:
 
 def audience(users: Iterable[User]) -> Audience:
     """`users` grouped by tag form: the recipients argument of `Context.publish`."""
-    groups: dict[TagForm, list[int]] = {}
-    for user in users:
-        ids = groups.get(user.form)
-        if ids is None:
-            ids = groups[user.form] = []
-        ids.append(user.conn_id)
-    return [(form, tuple(ids)) for form, ids in groups.items()]
+    return list(group_by_form(users).items())
 
 
 def _with_tags(msg: Message, tags: dict[str, str]) -> Message:

@@ -16,6 +16,7 @@ Spec: https://modern.ircdocs.horse/#clients and https://modern.ircdocs.horse/#ch
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from lanchat.protocol.casemap import casefold
@@ -23,7 +24,16 @@ from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.tags import TagForm, tag_form
 from lanchat.store.records import RoomRecord
 
-__all__ = ["NO_MODES", "OPERATOR", "Membership", "Room", "RoomInfo", "User", "WhowasEntry"]
+__all__ = [
+    "NO_MODES",
+    "OPERATOR",
+    "Membership",
+    "Room",
+    "RoomInfo",
+    "User",
+    "WhowasEntry",
+    "group_by_form",
+]
 
 # Membership prefixes in rank order (ISUPPORT PREFIX=(ov)@+).
 PREFIX_MODES = "ov"
@@ -201,10 +211,7 @@ class Room:
         """
         groups = self._by_form
         if groups is None:
-            lists: dict[TagForm, list[int]] = {}
-            for conn_id, member in self.members.items():
-                lists.setdefault(member.user.form, []).append(conn_id)
-            groups = self._by_form = {form: tuple(ids) for form, ids in lists.items()}
+            groups = self._by_form = group_by_form(m.user for m in self.members.values())
         return groups
 
     def mode_string(self) -> str:
@@ -248,3 +255,11 @@ class WhowasEntry:
     host: str
     realname: str
     left_at: float
+
+
+def group_by_form(users: Iterable[User]) -> dict[TagForm, tuple[int, ...]]:
+    """The conn_ids of `users`, grouped by the tag form relayed lines take for them."""
+    lists: dict[TagForm, list[int]] = {}
+    for user in users:
+        lists.setdefault(user.form, []).append(user.conn_id)
+    return {form: tuple(ids) for form, ids in lists.items()}

@@ -18,7 +18,7 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import CHANTYPES, casefold
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
-from lanchat.protocol.tags import client_only_tags
+from lanchat.protocol.tags import TAGGED_FORMS, client_only_tags
 from lanchat.server.dispatch import Audience, Context, audience, command
 from lanchat.server.model import Room, User
 from lanchat.store.records import HistoryRecord
@@ -106,7 +106,7 @@ def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
         if verb != "NOTICE":
             ctx.numeric(n.ERR_CANNOTSENDTOCHAN, room.name)
         return
-    recipients = ctx.room_audience(room, tags_only=verb == "TAGMSG")
+    recipients = ctx.room_audience(room)
     _publish(ctx, verb, room.name, room.key, text, client_tags, recipients)
 
 
@@ -118,9 +118,7 @@ def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
             ctx.numeric(n.ERR_NOSUCHNICK, target)
         return
     key = state.conversation_key(user, peer)
-    # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
-    to = [peer] if verb != "TAGMSG" or peer.has("message-tags") else []
-    _publish(ctx, verb, peer.nick, key, text, client_tags, audience(to))
+    _publish(ctx, verb, peer.nick, key, text, client_tags, audience([peer]))
     if verb == "PRIVMSG" and peer.away:
         ctx.numeric(n.RPL_AWAY, peer.nick, text=peer.away)
 
@@ -149,5 +147,8 @@ def _publish(
     )
     line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=source)
     tags_only = verb == "TAGMSG"
+    if tags_only:
+        # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
+        recipients = [group for group in recipients if group[0] in TAGGED_FORMS]
     echo = user.has("echo-message") and (not tags_only or user.has("message-tags"))
     ctx.publish(record, recipients, line, echo=echo, client_tags=client_tags)
