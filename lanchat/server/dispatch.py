@@ -44,11 +44,11 @@ What a handler may do, all through `ctx` (never build Effects by hand):
   the Message for it; each distinct form is rendered and serialised once.
 - `ctx.tagged(msg, form, msgid=..., client_tags=...)`: `msg` with the tags `form` gets,
   for the sender's own copy of a relayed event (`ctx.tagged(msg, ctx.user.form)`).
-- `ctx.publish(record, recipients, msg, echo=..., client_tags=...)`: a message (PRIVMSG, NOTICE,
-  TAGMSG): store it, relay it to `recipients` (`ctx.room_audience(room)` for a room, whose
-  cached groups cost nothing per member; `audience(users)` otherwise), echo it to the
-  sender. It is shown only once it is stored, and if storing fails nobody sees it and the
-  sender is told (effects.Publish).
+- `ctx.publish(record, recipients, msg, echo=..., client_tags=..., skip=...)`: a message
+  (PRIVMSG, NOTICE, TAGMSG): store it, relay it to `recipients` (`ctx.room_audience(room)`
+  with `skip=ctx.user.conn_id` for a room, whose cached groups cost nothing per member;
+  `audience(users)` otherwise), echo it to the sender. It is shown only once it is stored,
+  and if storing fails nobody sees it and the sender is told (effects.Publish).
 - `ctx.persist(record)`: a Persist effect for a room record. Put it before the Sends it guards
   (issue #2: durable before shown); `relay` and `reply` output always comes after.
 - `ctx.room_changed(key)`: the room's public face changed (created, users, topic, +k, +s).
@@ -297,24 +297,18 @@ class Context:
         self._relay_into(self.effects, audience(users), msg, msgid, client_tags)
 
     def room_audience(self, room: Room) -> Audience:
-        """The room's members other than the sender, grouped by tag form, for `publish`.
+        """The room's members by tag form, for `publish` with `skip` set to the sender.
 
-        Built from the room's cached groups (Room.by_form) with the sender cut out by tuple
-        slicing, so a message costs no Python step per member (issue #4).
+        These are the room's cached groups (Room.by_form) as they are: the same tuples for
+        every message until the membership changes, so a message costs no Python step per
+        member and the edge can join consecutive messages per group (issue #4). A group that
+        is the sender alone is left out.
 
         Args:
             room: the room the message goes to.
         """
-        me = self.user.conn_id
-        mine = self.user.form if me in room.members else None
-        out: Audience = []
-        for form, ids in room.by_form().items():
-            if form is mine:
-                at = ids.index(me)
-                ids = ids[:at] + ids[at + 1 :]
-            if ids:
-                out.append((form, ids))
-        return out
+        alone = (self.user.conn_id,)
+        return [(form, ids) for form, ids in room.by_form().items() if ids != alone]
 
     def _relay_into(
         self,
@@ -323,10 +317,11 @@ class Context:
         msg: Message,
         msgid: str,
         client_tags: Mapping[str, str] | None,
+        skip: int = 0,
     ) -> None:
         for form, conn_ids in groups:
             line = self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
-            out.append(Send(conn_ids, line.to_bytes()))
+            out.append(Send(conn_ids, line.to_bytes(), skip))
 
     def fanout(
         self, users: Iterable[User], form_of: Callable[[User], K], render: Callable[[K], Message]
@@ -352,22 +347,25 @@ class Context:
         *,
         echo: bool,
         client_tags: Mapping[str, str] | None = None,
+        skip: int = 0,
     ) -> None:
-        """Store a message, relay it to `users` and (if `echo`) to the sender, in that order.
+        """Store a message, relay it to `recipients` and (if `echo`) to the sender, in order.
 
         Nothing of it is written before the record is committed, and nothing at all if the
         commit fails: the sender then gets an error instead (ServerState.undelivered).
 
         Args:
             record: the message as stored; its msgid goes on every copy.
-            recipients: the other recipients by tag form, from `room_audience` or
-                `audience` (the sender is never added implicitly).
+            recipients: the recipients by tag form, from `room_audience` or `audience`
+                (the sender is never added implicitly).
             msg: the line everyone sees, without tags.
             echo: give the sender its copy too (echo-message).
             client_tags: client-only tags to relay to message-tags clients.
+            skip: a connection in `recipients` that does not get the relay: the sender, when
+                `recipients` is a `room_audience` (0: none).
         """
         self._published.append(record)
-        self._relay_into(self._shown, recipients, msg, record.msgid, client_tags)
+        self._relay_into(self._shown, recipients, msg, record.msgid, client_tags, skip)
         if echo:
             line = self.tagged(msg, self.user.form, msgid=record.msgid, client_tags=client_tags)
             self._echoes.add(len(self._lines))

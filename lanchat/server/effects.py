@@ -31,13 +31,25 @@ __all__ = ["Disconnect", "Effect", "Persist", "Publish", "Query", "RoomChanged",
 
 @dataclass(frozen=True, slots=True)
 class Send:
-    """Write `data` (one or more complete lines) to each connection in `conn_ids`.
+    """Write `data` (one or more complete lines) to each connection in `conn_ids` but `skip`.
 
-    The bytes are serialised once; the edge writes the same object to every recipient.
+    The bytes are serialised once; the edge writes the same object to every recipient. A room
+    message names the room's cached group of members (Room.by_form: the same tuple object for
+    every message until someone joins or leaves) and skips its sender, so the edge can see
+    that consecutive messages go to one group and join them before it touches any member
+    (lanchat.server.hub, issue #4).
     """
 
     conn_ids: tuple[int, ...]
     data: bytes
+    skip: int = 0  # a connection in `conn_ids` that does not get `data`; 0: none
+
+    @property
+    def recipients(self) -> tuple[int, ...]:
+        """The connections that get `data`: `conn_ids` without `skip`."""
+        if not self.skip:
+            return self.conn_ids
+        return tuple(conn_id for conn_id in self.conn_ids if conn_id != self.skip)
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,8 +50,8 @@ def test_mode_change_is_broadcast_once_per_form() -> None:
     for conn in (plain1, plain2, timed):
         conn.send("JOIN #a")
     effects = alice.send("MODE #a +mv plain1")
-    to_others = [s for s in t.sends(effects) if alice.conn_id not in s.conn_ids]
-    assert sorted(s.conn_ids for s in to_others) == [
+    to_others = [s for s in t.sends(effects) if alice.conn_id not in s.recipients]
+    assert sorted(s.recipients for s in to_others) == [
         (plain1.conn_id, plain2.conn_id),
         (timed.conn_id,),
     ]

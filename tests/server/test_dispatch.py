@@ -92,7 +92,7 @@ def test_fanout_renders_each_distinct_form_once() -> None:
     ctx.fanout(targets, lambda u: u.conn_id % 2, render)
     sends = ctx.finish()
     assert sorted(rendered) == [0, 1]
-    assert sorted(len(s.conn_ids) for s in sends if isinstance(s, Send)) == [2, 3]
+    assert sorted(len(s.recipients) for s in sends if isinstance(s, Send)) == [2, 3]
 
 
 def test_relay_to_nobody_sends_nothing() -> None:

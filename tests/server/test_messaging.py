@@ -180,7 +180,7 @@ def test_every_accepted_message_is_persisted_before_it_is_sent() -> None:
             text="durable",
         ),
     )
-    assert [send.conn_ids for send in publish.shown] == [(bob.conn_id,)]
+    assert [send.recipients for send in publish.shown] == [(bob.conn_id,)]
 
 
 def test_private_messages_are_persisted_under_the_sorted_conversation_key() -> None:
@@ -211,7 +211,7 @@ def test_fan_out_sends_one_shared_bytes_object_per_tag_form() -> None:
     effects = sender.send("@+typing=done PRIVMSG #lobby :once")
     sends = t.sends(effects)
     assert len(sends) == 3
-    by_ids = {frozenset(s.conn_ids): s.data for s in sends}
+    by_ids = {frozenset(s.recipients): s.data for s in sends}
     assert by_ids[frozenset(c.conn_id for c in plain)] == (
         b":sender!sender@127.0.0.1 PRIVMSG #lobby once\r\n"
     )

@@ -30,7 +30,7 @@ def test_kick_removes_member_and_the_room_sees_it() -> None:
     assert t.state.users[bob.conn_id].rooms == {}
     assert changed_rooms(effects) == ["#a"]
     # One Send for the two other members, who share a form.
-    assert [s.conn_ids for s in t.sends(effects) if alice.conn_id not in s.conn_ids] == [
+    assert [s.recipients for s in t.sends(effects) if alice.conn_id not in s.recipients] == [
         (bob.conn_id, carol.conn_id)
     ]
 

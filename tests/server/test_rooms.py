@@ -172,8 +172,8 @@ def test_join_is_one_send_per_distinct_form() -> None:
         conn.send("JOIN #lobby")
     dave = t.register("dave")
     effects = dave.send("JOIN #lobby")
-    to_others = [s for s in t.sends(effects) if dave.conn_id not in s.conn_ids]
-    assert sorted(s.conn_ids for s in to_others) == sorted(
+    to_others = [s for s in t.sends(effects) if dave.conn_id not in s.recipients]
+    assert sorted(s.recipients for s in to_others) == sorted(
         [(ext1.conn_id, ext2.conn_id), (plain1.conn_id, plain2.conn_id), (timed.conn_id,)]
     )
     assert ext1.take()[-1] == msg(":dave!dave@127.0.0.1 JOIN #lobby * :dave Example")
@@ -270,8 +270,8 @@ def test_part_is_one_send_per_distinct_form() -> None:
     for conn in (leaver, plain1, plain2, timed):
         conn.send("JOIN #lobby")
     effects = leaver.send("PART #lobby :bye")
-    to_others = [s for s in t.sends(effects) if leaver.conn_id not in s.conn_ids]
-    assert sorted(s.conn_ids for s in to_others) == [
+    to_others = [s for s in t.sends(effects) if leaver.conn_id not in s.recipients]
+    assert sorted(s.recipients for s in to_others) == [
         (plain1.conn_id, plain2.conn_id),
         (timed.conn_id,),
     ]
@@ -449,7 +449,7 @@ def test_sends_never_go_to_departed_users() -> None:
     bob.send("JOIN #a")
     bob.send("PART #a")
     effects = alice.send("TOPIC #a :after bob left")
-    assert all(bob.conn_id not in s.conn_ids for s in effects if isinstance(s, Send))
+    assert all(bob.conn_id not in s.recipients for s in effects if isinstance(s, Send))
 
 
 # ----------------------------------------------------------------------------- real sockets

@@ -115,7 +115,7 @@ class Transcript:
                     self.apply(self.state.undelivered(effect, self.store_error))
             elif isinstance(effect, Send):
                 lines = [parse(raw) for raw in effect.data.split(b"\r\n") if raw]
-                for conn_id in effect.conn_ids:
+                for conn_id in effect.recipients:
                     self.conns[conn_id].inbox += lines
             elif isinstance(effect, Disconnect):
                 self.conns[effect.conn_id].closed = effect.reason

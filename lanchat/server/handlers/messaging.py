@@ -107,7 +107,7 @@ def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
             ctx.numeric(n.ERR_CANNOTSENDTOCHAN, room.name)
         return
     recipients = ctx.room_audience(room)
-    _publish(ctx, verb, room.name, room.key, text, client_tags, recipients)
+    _publish(ctx, verb, room.name, room.key, text, client_tags, recipients, skip=user.conn_id)
 
 
 def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]) -> None:
@@ -131,8 +131,9 @@ def _publish(
     text: str,
     client_tags: dict[str, str],
     recipients: Audience,
+    skip: int = 0,
 ) -> None:
-    """Publish the message: stored, then relayed to `recipients` and echoed if asked."""
+    """Publish the message: stored, then relayed to `recipients` (but `skip`), echoed if asked."""
     user = ctx.user
     source = user.source
     record = HistoryRecord(
@@ -151,4 +152,4 @@ def _publish(
         # TAGMSG goes only to clients that understand tags (ircv3 message-tags).
         recipients = [group for group in recipients if group[0] in TAGGED_FORMS]
     echo = user.has("echo-message") and (not tags_only or user.has("message-tags"))
-    ctx.publish(record, recipients, line, echo=echo, client_tags=client_tags)
+    ctx.publish(record, recipients, line, echo=echo, client_tags=client_tags, skip=skip)

@@ -1,0 +1,154 @@
+"""Fan-out through real sockets: messages joined per room group keep every client's order.
+
+The hub gathers consecutive Sends to one room group and queues them on the members at the end
+of the pass (lanchat.server.hub, issue #4). These tests pipeline many lines in single TCP
+writes, so that one loop pass holds messages from several senders, private messages between
+room messages and several tag forms, and check what each client reads against one observer's
+order. Every test runs on the standard asyncio loop and on uvloop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from lanchat.server.app import LanchatServer, running_server
+from lanchat.server.connection import EXCESS_FLOOD
+from lanchat.server.effects import Send
+from tests.server.clients import registered
+from tests.support import LineClient, server_config
+
+ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
+
+ROOM = "#fan"
+BURST = 40  # messages per sender, written at once
+
+
+@pytest.fixture
+async def fast_server(tmp_path: Path) -> AsyncIterator[LanchatServer]:
+    """A server without flood control, so that each burst is handled in one loop pass."""
+    config = server_config(tmp_path / "data", flood={"enabled": False})
+    async with running_server(config) as server:
+        yield server
+
+
+async def _texts(client: LineClient, count: int) -> list[str]:
+    """The texts of the next `count` PRIVMSGs `client` reads (room or private)."""
+    got = []
+    for _ in range(count):
+        m = await client.expect("PRIVMSG")
+        got.append(m.params[1])
+    return got
+
+
+def _burst(nick: str, *, private_to: str = "") -> bytes:
+    """BURST room messages from `nick`; with `private_to`, a private message after each one."""
+    lines = []
+    for i in range(BURST):
+        lines.append(f"PRIVMSG {ROOM} :{nick}-{i}\r\n")
+        if private_to:
+            lines.append(f"PRIVMSG {private_to} :{nick}-pm-{i}\r\n")
+    return "".join(lines).encode()
+
+
+async def test_pipelined_senders_in_a_mixed_room_keep_one_order_for_everyone(
+    fast_server: LanchatServer,
+) -> None:
+    """Three tag forms and echo-message: each member reads the observer's order, minus its own
+    lines unless it asked for echoes."""
+    port = fast_server.port
+    observer = await registered(port, "observer", ROOM)
+    plain = await registered(port, "plain", ROOM)
+    timed = await registered(port, "timed", ROOM, caps=("server-time",))
+    echo = await registered(port, "echo", ROOM, caps=("message-tags", "echo-message"))
+    senders = {"plain": plain, "timed": timed, "echo": echo}
+    for client in senders.values():
+        client.drain()
+    observer.drain()
+    for nick, client in senders.items():
+        client.writer.write(_burst(nick))
+    order = await _texts(observer, BURST * len(senders))
+    for nick in senders:
+        mine = [t for t in order if t.startswith(f"{nick}-")]
+        assert mine == [f"{nick}-{i}" for i in range(BURST)]  # each sender's own order
+    assert await _texts(plain, 2 * BURST) == [t for t in order if not t.startswith("plain-")]
+    assert await _texts(timed, 2 * BURST) == [t for t in order if not t.startswith("timed-")]
+    assert await _texts(echo, 3 * BURST) == order  # its echoes in their place
+    times = [m for m in timed.seen if m.command == "PRIVMSG"]
+    assert all("time" in m.tags and "msgid" not in m.tags for m in times)
+    echoes = [m for m in echo.seen if m.command == "PRIVMSG"]
+    assert all("msgid" in m.tags for m in echoes)
+
+
+async def test_private_messages_between_room_messages_arrive_in_between(
+    fast_server: LanchatServer,
+) -> None:
+    """A private line to a member interrupts the room's run: bob reads room, private, room."""
+    port = fast_server.port
+    alice = await registered(port, "alice", ROOM)
+    bob = await registered(port, "bob", ROOM)
+    carol = await registered(port, "carol", ROOM)
+    bob.drain()
+    carol.drain()
+    alice.writer.write(_burst("alice", private_to="bob"))
+    expected = []
+    for i in range(BURST):
+        expected += [f"alice-{i}", f"alice-pm-{i}"]
+    assert await _texts(bob, 2 * BURST) == expected
+    assert await _texts(carol, BURST) == [f"alice-{i}" for i in range(BURST)]
+
+
+async def test_a_member_who_joins_between_bursts_reads_only_what_follows_its_join(
+    fast_server: LanchatServer,
+) -> None:
+    """A join replaces the room's cached group, so runs before and after it stay apart."""
+    port = fast_server.port
+    alice = await registered(port, "alice", ROOM)
+    observer = await registered(port, "observer", ROOM)
+    late = await registered(port, "late")
+    observer.drain()
+    lines = _burst("alice").splitlines(keepends=True)
+    half = BURST // 2
+    alice.writer.write(b"".join(lines[:half]))
+    assert await _texts(observer, half) == [f"alice-{i}" for i in range(half)]
+    late.send(f"JOIN {ROOM}")
+    await observer.expect("JOIN", lambda m: m.source is not None and m.source.startswith("late!"))
+    await late.expect_numeric("366")
+    alice.writer.write(b"".join(lines[half:]))
+    rest = [f"alice-{i}" for i in range(half, BURST)]
+    assert await _texts(observer, BURST - half) == rest
+    assert await _texts(late, BURST - half) == rest
+
+
+async def test_a_dropped_member_still_gets_what_was_sent_before_its_error(
+    fast_server: LanchatServer,
+) -> None:
+    """Sends gathered in a run reach a member that the edge drops later in the same pass, in
+    order before its ERROR, and nothing after."""
+    port = fast_server.port
+    alice = await registered(port, "alice", ROOM)
+    flooder = await registered(port, "flooder", ROOM)
+    witness = await registered(port, "witness", ROOM)
+    flooder.drain()
+    witness.drain()
+    alice.seen.clear()
+    hub, state = fast_server.hub, fast_server.state
+    (conn,) = [c for c in hub.connections.values() if state.users[c.conn_id].nick == "flooder"]
+    room = state.find_room(ROOM)
+    assert room is not None
+    (group,) = room.by_form().values()
+    alice_id = next(u.conn_id for u in state.users.values() if u.nick == "alice")
+    hub.apply([Send(group, b":alice!alice@127.0.0.1 PRIVMSG #fan :before\r\n", alice_id)])
+    hub.drop(conn, EXCESS_FLOOD)
+    hub.apply([Send(group, b":alice!alice@127.0.0.1 PRIVMSG #fan :after\r\n", alice_id)])
+    got = await flooder.expect_closed()
+    assert [(m.command, m.params[-1]) for m in got if m.command != "JOIN"] == [
+        ("PRIVMSG", "before"),
+        ("ERROR", "Closing Link: 127.0.0.1 (Excess Flood)"),
+    ]
+    assert await _texts(witness, 2) == ["before", "after"]
+    alice.send("PING :done")
+    await alice.expect("PONG")
+    assert not [m for m in alice.seen if m.command == "PRIVMSG"]  # the skipped sender
