@@ -142,8 +142,11 @@ def msgid_factory(clock: Callable[[], float] = time.time) -> Callable[[], str]:
     """Make a generator of unique, time-sortable message ids.
 
     An id is the clock in milliseconds (11 base-32 digits) followed by a per-process random
-    prefix and a counter, so ids from one server sort by creation and never repeat, even
-    within one millisecond or across restarts.
+    prefix and a counter (6 base-32 digits), so ids from one server sort by creation and never
+    repeat, even within one millisecond or across restarts.
+
+    The time part is formatted once per millisecond and digits come two at a time from a
+    table: an id is made for every message, and digit by digit it took 4 us (issue #4).
 
     Args:
         clock: returns Unix seconds.
@@ -153,23 +156,36 @@ def msgid_factory(clock: Callable[[], float] = time.time) -> Callable[[], str]:
     """
     boot = os.urandom(4).hex()
     counter = itertools.count()
+    last_ms = -1
+    prefix = ""
 
     def new_msgid() -> str:
+        nonlocal last_ms, prefix
         ms = int(clock() * 1000)
-        return f"{_base32(ms, 11)}{boot}{_base32(next(counter), 6)}"
+        if ms != last_ms:
+            last_ms, prefix = ms, _base32(ms, 11) + boot
+        n = next(counter)  # its last 6 digits: _base32(n, 6), inlined
+        return prefix + _PAIRS[n >> 20 & 1023] + _PAIRS[n >> 10 & 1023] + _PAIRS[n & 1023]
 
     return new_msgid
 
 
 _DIGITS = "0123456789abcdefghijklmnopqrstuv"
+_PAIRS = tuple(a + b for a in _DIGITS for b in _DIGITS)  # the 1024 two-digit numbers, in order
 
 
 def _base32(value: int, width: int) -> str:
-    out = []
-    for _ in range(width):
-        value, digit = divmod(value, 32)
-        out.append(_DIGITS[digit])
-    return "".join(reversed(out))
+    """The last `width` (at most 12) base-32 digits of `value`, two per table lookup."""
+    p = _PAIRS
+    digits = (
+        p[value >> 50 & 1023]
+        + p[value >> 40 & 1023]
+        + p[value >> 30 & 1023]
+        + p[value >> 20 & 1023]
+        + p[value >> 10 & 1023]
+        + p[value & 1023]
+    )
+    return digits[12 - width :]
 
 
 def client_only_tags(tags: Mapping[str, str]) -> dict[str, str]:

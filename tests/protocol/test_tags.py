@@ -46,6 +46,19 @@ def test_msgids_are_unique_and_sort_by_time() -> None:
     assert later > first[-1]
 
 
+def test_msgid_counter_keeps_sorting_past_each_digit_pair() -> None:
+    """Within one millisecond the order comes from the counter, built from digit pairs."""
+    new = msgid_factory(lambda: 1_764_093_600.0)
+    ids = [new() for _ in range(1100)]  # past 1024 = 32**2, where the middle pair starts
+    assert sorted(ids) == ids
+    assert len(set(ids)) == len(ids)
+    assert {len(i) for i in ids} == {11 + 8 + 6}
+    assert ids[0].startswith("001jau2o880")  # 1,764,093,600,000 ms in base 32
+    assert ids[0].endswith("000000")
+    assert ids[1023].endswith("0000vv")
+    assert ids[1024].endswith("000100")
+
+
 def test_two_factories_never_collide() -> None:
     a, b = msgid_factory(lambda: 5.0), msgid_factory(lambda: 5.0)
     assert a() != b()
