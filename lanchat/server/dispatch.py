@@ -425,7 +425,7 @@ class Context:
         lines = self._lines
         label = self.label
         if label is None:
-            return b"".join(m.to_bytes() for m in lines)
+            return b"".join([m.to_bytes() for m in lines])
         # ircv3 labeled-response: no reply -> ACK; one line -> label tag on it;
         # several -> a labeled-response batch carrying the label, each line tagged batch=ref.
         if not lines:

@@ -80,7 +80,7 @@ def _deliver(ctx: Context, msg: Message, verb: str) -> None:
                 ctx.numeric(n.ERR_NOTEXTTOSEND)
             return
         text = msg.params[1]
-    targets = list(dict.fromkeys(t for t in msg.params[0].split(",") if t))
+    targets = [t for t in dict.fromkeys(msg.params[0].split(",")) if t]
     if len(targets) > ctx.state.config.limits.max_targets:
         if not quiet:
             ctx.numeric(n.ERR_TOOMANYTARGETS, msg.params[0])
