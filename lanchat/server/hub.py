@@ -13,9 +13,8 @@ What happens to effects::
                  ServerState.undelivered() instead (the rest of the outbox goes out as usual)
     Send         written at once, or queued in the outbox behind an uncommitted barrier;
                  the same bytes object goes to every recipient; consecutive Sends to one
-                 room group are joined first (one bytes object for the group, not one append
-                 per message per member); each connection's bytes of one loop pass go out in
-                 ONE transport.write by a single call_soon flush
+                 room group are joined first (lanchat.server.fanout); each connection's bytes
+                 of one loop pass go out in ONE transport.write by a single call_soon flush
     Disconnect   ordered like Send; the connection closes after its queued bytes are written
     Query        ordered like Send (so a client's history includes what it just sent), run by
                  StoreWriter.query(), the rows go to ServerState.history_result() (a failed
@@ -35,6 +34,7 @@ from lanchat.config import Config
 from lanchat.protocol.hostmask import host_for_ip
 from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
 from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
+from lanchat.server.fanout import Outgoing
 from lanchat.server.heap import HeapTrimmer
 from lanchat.store.records import HistoryRecord, RoomRecord
 
@@ -88,17 +88,6 @@ class _Held:
     def __init__(self, publish: Publish, barrier: _Barrier) -> None:
         self.publish = publish
         self.barrier = barrier
-
-
-class _Run:
-    """Consecutive Sends to one group of connections, gathered until a pass ends (Hub._runs)."""
-
-    __slots__ = ("conn_ids", "data", "skips")
-
-    def __init__(self, conn_ids: tuple[int, ...]) -> None:
-        self.conn_ids = conn_ids  # the Sends' shared tuple: a room's cached group, or one Send's
-        self.data: list[bytes] = []  # each Send's bytes, in order
-        self.skips: list[int] = []  # each Send's skip (its sender, or 0)
 
 
 _Outgoing = Send | Disconnect | Query | _Barrier | _Held
@@ -161,13 +150,8 @@ class Hub:
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
         self._committing = False  # a persist batch is with the store; the next one waits
-        # Sends of this pass not yet queued on their connections, by id() of their conn_ids:
-        # a room's messages share their group's tuple, so they are joined before any member
-        # is touched. Open runs never share a connection; `_run_members` is their union, built
-        # once a second group comes along.
-        self._runs: dict[int, _Run] = {}
-        self._run_members: set[int] | None = None
-        self._dirty: list[IrcConnection] = []  # connections with bytes to write this pass
+        # This pass's Sends, joined per room group, and the connections with bytes to write.
+        self._outgoing = Outgoing(self.connections, self._schedule_flush)
         self._room_lines: list[str] = []  # this pass's room log lines, logged by _flush
         self._flush_scheduled = False  # _flush runs at the end of this loop pass
         self._idle = asyncio.Event()  # set whenever nothing is held, in flight or unwritten
@@ -225,7 +209,7 @@ class Hub:
         if conn.closing:
             return
         if reason != SENDQ_EXCEEDED:  # a full buffer that is not read takes nothing more
-            self._queue_runs()
+            self._outgoing.queue()
             conn.write_pending()
             host = host_for_ip(conn.ip)
             conn.transport.write(f"ERROR :Closing Link: {host} ({reason})\r\n".encode())
@@ -263,82 +247,15 @@ class Hub:
 
     def _deliver(self, effect: Send | Disconnect | Query) -> None:
         if type(effect) is Send:
-            run = self._runs.get(id(effect.conn_ids))
-            if run is None:
-                run = self._open_run(effect.conn_ids)
-            run.data.append(effect.data)
-            run.skips.append(effect.skip)
+            self._outgoing.send(effect)
         elif type(effect) is Disconnect:
-            self._queue_runs()
+            self._outgoing.queue()  # what it was sent before goes out before it closes
             conn = self.connections.get(effect.conn_id)
             if conn is not None:
                 conn.finish(effect.reason)
         else:
             assert isinstance(effect, Query)
             self._query(effect)
-
-    def _open_run(self, conn_ids: tuple[int, ...]) -> _Run:
-        """Start gathering the Sends to `conn_ids`; runs of other groups stay open if disjoint.
-
-        A connection in two open runs could get their bytes out of order, so a group that
-        shares a connection with an open run queues every open run first.
-        """
-        runs = self._runs
-        if runs:
-            members = self._run_members
-            if members is None:
-                members = set()
-                for run in runs.values():
-                    members.update(run.conn_ids)
-            if members.isdisjoint(conn_ids):
-                members.update(conn_ids)
-                self._run_members = members
-            else:
-                self._queue_runs()
-        run = _Run(conn_ids)
-        self._runs[id(conn_ids)] = run
-        if not self._flush_scheduled:
-            self._schedule_flush()
-        return run
-
-    def _queue_runs(self) -> None:
-        """Queue the bytes of every open run on its connections: the fan-out loop.
-
-        The only place bytes are queued, and the only loop over a fan-out's recipients: locals,
-        no method call and no byte count per recipient. The messages of a run are joined once,
-        so most members get one shared bytes object, however many messages the run holds; only
-        their senders get their own join (issue #4, docs/benchmarks.md). A connection's first
-        bytes of the pass put it on the dirty list; IrcConnection.flush() writes them in one
-        write and checks the SendQ. A closing connection takes nothing more (see drop()).
-        """
-        runs = self._runs
-        if not runs:
-            return
-        self._runs = {}
-        self._run_members = None
-        get = self.connections.get
-        dirty = self._dirty
-        for run in runs.values():
-            datas, skips = run.data, run.skips
-            data = datas[0] if len(datas) == 1 else b"".join(datas)
-            skipped = set(skips)
-            skipped.discard(0)
-            for conn_id in run.conn_ids:
-                conn = get(conn_id)
-                if conn is None or conn.closing:
-                    continue
-                out = data
-                if conn_id in skipped:
-                    mine = zip(datas, skips, strict=True)
-                    out = b"".join([d for d, skip in mine if skip != conn_id])
-                    if not out:
-                        continue
-                pending = conn.pending
-                if pending is None:
-                    conn.pending = [out]
-                    dirty.append(conn)
-                else:
-                    pending.append(out)
 
     def _persist(self, record: HistoryRecord | RoomRecord) -> None:
         if self._batch is None:
@@ -402,7 +319,7 @@ class Hub:
                     nick, _, rest = record.source.partition("!")
                     ip = rest.rpartition("@")[2]
                     lines.append(f"<{ip}> {nick} {record.target}: {record.text}")
-            if lines and not self._flush_scheduled:
+            if lines:
                 self._schedule_flush()
             return
         for effect in self.state.undelivered(publish, error):
@@ -429,6 +346,8 @@ class Hub:
 
     def _schedule_flush(self) -> None:
         """Run _flush once, after the callbacks already queued for this loop pass."""
+        if self._flush_scheduled:
+            return
         self._flush_scheduled = True
         self._idle.clear()
         self.loop.call_soon(self._flush)
@@ -436,9 +355,7 @@ class Hub:
     def _flush(self) -> None:
         """The end of a loop pass: one write per dirty connection, one log call for the rooms."""
         self._flush_scheduled = False
-        self._queue_runs()
-        dirty, self._dirty = self._dirty, []
-        for conn in dirty:
+        for conn in self._outgoing.take_dirty():
             conn.flush()
         if self._room_lines:
             # One LogRecord per pass, one line per message ("%(message)s" on stdout, so the
