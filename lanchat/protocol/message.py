@@ -143,13 +143,13 @@ def parse(line: bytes | str) -> Message:
         InvalidUtf8: `line` is bytes that are not valid UTF-8.
         MalformedLine: no command, a NUL byte, or tags/source with nothing after them.
     """
-    if isinstance(line, bytes | bytearray):
+    if isinstance(line, str):
+        text = line
+    else:
         try:
-            text = bytes(line).decode("utf-8")
+            text = line.decode("utf-8")
         except UnicodeDecodeError as e:
             raise InvalidUtf8(f"line is not valid UTF-8 (byte {e.start})") from None
-    else:
-        text = line
     text = text.rstrip("\r\n")
     if "\0" in text:
         raise MalformedLine("line contains a NUL byte")
@@ -169,17 +169,15 @@ def parse(line: bytes | str) -> Message:
             raise MalformedLine("the source prefix is empty")
         rest = rest.lstrip(" ")
 
-    trailing = None
-    head, sep, tail = rest.partition(" :")
-    if sep:
-        trailing = tail
-    elif rest.startswith(":"):
+    head, sep, trailing = rest.partition(" :")
+    if not sep and rest.startswith(":"):
         raise MalformedLine("line has no command")
     # Only SPACE (0x20) separates parameters; a tab or form feed is part of a parameter.
-    words = [w for w in head.split(" ") if w]
-    if not words:
-        raise MalformedLine("line has no command")
-    command, *params = words
-    if trailing is not None:
-        params.append(trailing)
-    return Message(command=command, params=tuple(params), source=source, tags=tags)
+    words = head.split(" ")
+    if "" in words:  # runs of spaces
+        words = [w for w in words if w]
+        if not words:
+            raise MalformedLine("line has no command")
+    if sep:
+        words.append(trailing)
+    return Message(words[0], tuple(words[1:]), source, tags)
