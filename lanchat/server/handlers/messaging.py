@@ -63,7 +63,10 @@ def can_send_to_room(room: Room, user: User) -> bool:
     privileged = member is not None and member.can_speak_moderated
     if "m" in room.modes and not privileged:
         return False
-    return privileged or not any(mask_matches(mask, user.source) for mask in room.bans)
+    if privileged or not room.bans:
+        return True
+    source = user.source  # formatted once, not per ban mask
+    return not any(mask_matches(mask, source) for mask in room.bans)
 
 
 def _deliver(ctx: Context, msg: Message, verb: str) -> None:
