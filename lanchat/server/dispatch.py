@@ -301,14 +301,20 @@ class Context:
 
         These are the room's cached groups (Room.by_form) as they are: the same tuples for
         every message until the membership changes, so a message costs no Python step per
-        member and the edge can join consecutive messages per group (issue #4). A group that
-        is the sender alone is left out.
+        member and the edge can join consecutive messages per group (issue #4). The sender's
+        own group comes last, where `finish` can give the sender its replies in place of the
+        relay; a group that is the sender alone is left out.
 
         Args:
             room: the room the message goes to.
         """
-        alone = (self.user.conn_id,)
-        return [(form, ids) for form, ids in room.by_form().items() if ids != alone]
+        me, mine = self.user.conn_id, self.user.form
+        groups = room.by_form()
+        out = [(form, ids) for form, ids in groups.items() if form is not mine]
+        own = groups.get(mine)
+        if own is not None and own != (me,):
+            out.append((mine, own))
+        return out
 
     def _relay_into(
         self,
@@ -401,10 +407,16 @@ class Context:
         conn_id = self.user.conn_id
         if self._published:
             # The replies travel with the messages: they carry the echoes (labeled-response
-            # puts the label on the echo), and on failure the error takes their place.
+            # puts the label on the echo), and on failure the error takes their place. When
+            # the last relay skips the sender, they take the sender's place in it, so the edge
+            # keeps the room's messages in one run (lanchat.server.fanout).
             shown = self._shown
             if data:
-                shown.append(Send((conn_id,), data))
+                last = shown[-1] if shown else None
+                if last is not None and last.skip == conn_id and conn_id in last.conn_ids:
+                    shown[-1] = Send(last.conn_ids, last.data, conn_id, data)
+                else:
+                    shown.append(Send((conn_id,), data))
             echoes = self._echoes
             self.effects.append(
                 Publish(

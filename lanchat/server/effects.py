@@ -35,14 +35,16 @@ class Send:
 
     The bytes are serialised once; the edge writes the same object to every recipient. A room
     message names the room's cached group of members (Room.by_form: the same tuple object for
-    every message until someone joins or leaves) and skips its sender, so the edge can see
-    that consecutive messages go to one group and join them before it touches any member
-    (lanchat.server.hub, issue #4).
+    every message until someone joins or leaves) and skips its sender, who gets `instead` (its
+    own copy and replies, or nothing) in the same place. So the edge sees that consecutive
+    messages go to one group and joins them before it touches any member
+    (lanchat.server.fanout, issue #4).
     """
 
     conn_ids: tuple[int, ...]
     data: bytes
-    skip: int = 0  # a connection in `conn_ids` that does not get `data`; 0: none
+    skip: int = 0  # a connection in `conn_ids` that gets `instead` rather than `data`; 0: none
+    instead: bytes = b""
 
     @property
     def recipients(self) -> tuple[int, ...]:

@@ -7,7 +7,8 @@ recipient"; "keep per-message work off the fan-out path").
 A room message's Send names the room's cached group of members (Room.by_form: the same tuple
 object for every message until the membership changes) and skips its sender. Consecutive Sends
 to one group form a run; when the run is queued its bytes are joined once, so every member but
-the senders appends one shared bytes object however many messages the run holds. Before, each
+the senders appends one shared bytes object however many messages the run holds; a sender
+gets its own copies (echo-message) and replies in its messages' places. Before, each
 message walked every member (14 % of the samples at fan-out saturation, docs/benchmarks.md).
 
 Order: runs of different groups may be open together only while they share no connection, so
@@ -32,12 +33,13 @@ __all__ = ["Outgoing"]
 class _Run:
     """Consecutive Sends to one group of connections, not yet queued on them."""
 
-    __slots__ = ("conn_ids", "data", "skips")
+    __slots__ = ("conn_ids", "data", "insteads", "skips")
 
     def __init__(self, conn_ids: tuple[int, ...]) -> None:
         self.conn_ids = conn_ids  # the Sends' shared tuple: a room's cached group, or one Send's
         self.data: list[bytes] = []  # each Send's bytes, in order
         self.skips: list[int] = []  # each Send's skip (its sender, or 0)
+        self.insteads: list[bytes] = []  # what each Send's skip gets instead
 
 
 class Outgoing:
@@ -63,6 +65,7 @@ class Outgoing:
             run = self._open(send.conn_ids)
         run.data.append(send.data)
         run.skips.append(send.skip)
+        run.insteads.append(send.instead)
 
     def _open(self, conn_ids: tuple[int, ...]) -> _Run:
         runs = self._runs
@@ -109,8 +112,8 @@ class Outgoing:
                     continue
                 out = data
                 if conn_id in skipped:
-                    mine = zip(datas, skips, strict=True)
-                    out = b"".join([d for d, skip in mine if skip != conn_id])
+                    mine = zip(datas, skips, run.insteads, strict=True)
+                    out = b"".join([own if skip == conn_id else d for d, skip, own in mine])
                     if not out:
                         continue
                 pending = conn.pending

@@ -439,3 +439,27 @@ def test_stored_labeled_message_echo_carries_the_label() -> None:
     got = alice.send_take("@label=x2 PRIVMSG bob :hi")
     assert got == [msg("@label=x2 :alice!alice@127.0.0.1 PRIVMSG bob :hi")]
     assert bob.take() == [msg(":alice!alice@127.0.0.1 PRIVMSG bob :hi")]
+
+
+def test_echo_rides_in_the_senders_place_of_its_groups_relay() -> None:
+    """Issue #4: with echo-message the sender's copy goes in the room relay's skip slot, so a
+    room of echo-message clients still gets one Send per message (one run at the edge)."""
+    t = Transcript()
+    alice, bob, carol = (t.register(n, caps=("echo-message",)) for n in ("alice", "bob", "carol"))
+    _room(t, alice, bob, carol)
+    (send,) = t.sends(alice.send("PRIVMSG #lobby :hi all"))
+    line = b":alice!alice@127.0.0.1 PRIVMSG #lobby :hi all\r\n"
+    assert send.recipients == (bob.conn_id, carol.conn_id)
+    assert (send.data, send.skip, send.instead) == (line, alice.conn_id, line)
+    assert alice.take_lines() == bob.take_lines() == [line.decode().rstrip()]
+
+
+def test_sender_alone_in_its_tag_form_gets_its_echo_in_a_send_of_its_own() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("echo-message", "server-time"))
+    bob = t.register("bob")
+    _room(t, alice, bob)
+    relay, echo = t.sends(alice.send("PRIVMSG #lobby :hi"))
+    assert (relay.recipients, relay.instead) == ((bob.conn_id,), b"")
+    assert echo.recipients == (alice.conn_id,)
+    assert [m.params for m in alice.take()] == [("#lobby", "hi")]

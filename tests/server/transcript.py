@@ -117,6 +117,9 @@ class Transcript:
                 lines = [parse(raw) for raw in effect.data.split(b"\r\n") if raw]
                 for conn_id in effect.recipients:
                     self.conns[conn_id].inbox += lines
+                if effect.instead and effect.skip in effect.conn_ids:
+                    own = [parse(raw) for raw in effect.instead.split(b"\r\n") if raw]
+                    self.conns[effect.skip].inbox += own
             elif isinstance(effect, Disconnect):
                 self.conns[effect.conn_id].closed = effect.reason
         return effects
