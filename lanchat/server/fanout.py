@@ -48,9 +48,11 @@ class Outgoing:
     __slots__ = ("_connections", "_members", "_on_first", "_runs", "dirty")
 
     def __init__(self, connections: dict[int, IrcConnection], on_first: Callable[[], None]) -> None:
-        """Args:
-        connections: the live connections by conn_id (the hub's dict, read at queue time).
-        on_first: called when a pass gets its first run: schedule the flush.
+        """Start with nothing gathered.
+
+        Args:
+            connections: the live connections by conn_id (the hub's dict, read at queue time).
+            on_first: called when a pass gets its first run: schedule the flush.
         """
         self._connections = connections
         self._on_first = on_first

@@ -149,7 +149,6 @@ class Hub:
         self._batch: list[HistoryRecord | RoomRecord] | None = None  # this pass's Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
-        self._committing = False  # a persist batch is with the store; the next one waits
         # This pass's Sends, joined per room group, and the connections with bytes to write.
         self._outgoing = Outgoing(self.connections, self._schedule_flush)
         self._room_lines: list[str] = []  # this pass's room log lines, logged by _flush
@@ -263,15 +262,13 @@ class Hub:
             self._batch_barrier = _Barrier()
             self._outbox.append(self._batch_barrier)
             self._idle.clear()
-            if not self._committing:
-                self.loop.call_soon(self._commit)
+            self.loop.call_soon(self._commit)
         self._batch.append(record)
 
     def _commit(self) -> None:
         records, barrier = self._batch, self._batch_barrier
         self._batch = None
         assert records is not None
-        self._committing = True
         self._in_flight += 1
         future = self.store.persist(records)
         future.add_done_callback(lambda f: self._committed(barrier, f))
@@ -284,9 +281,6 @@ class Hub:
             log.error("lanchat: error: messages not delivered, could not store them: %s", error)
             barrier.error = _reason(error)
         barrier.done = True
-        self._committing = False
-        if self._batch is not None:
-            self._commit()
         self._pump()
 
     def _pump(self) -> None:

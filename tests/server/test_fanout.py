@@ -9,6 +9,8 @@ order. Every test runs on the standard asyncio loop and on uvloop.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -155,3 +157,33 @@ async def test_a_dropped_member_still_gets_what_was_sent_before_its_error(
     alice.send("PING :done")
     await alice.expect("PONG")
     assert not [m for m in alice.seen if m.command == "PRIVMSG"]  # the skipped sender
+
+
+async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
+    fast_server: LanchatServer,
+) -> None:
+    """While SQLite is held up, lines that arrive in separate passes wait behind the commit in
+    flight, are committed together (group commit) and then shown, in order."""
+    port = fast_server.port
+    alice = await registered(port, "alice", ROOM)
+    bob = await registered(port, "bob", ROOM)
+    bob.drain()
+    store = fast_server.hub.store
+    before = store.commits
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer's next transaction waits for this lock
+    try:
+        alice.send(f"PRIVMSG {ROOM} :first")
+        await asyncio.sleep(0.2)  # its batch is with the writer, held up
+        for i in range(BURST):  # one write per line: separate loop passes
+            alice.send(f"PRIVMSG {ROOM} :later-{i}")
+            await alice.writer.drain()
+            await asyncio.sleep(0.005)
+        with pytest.raises(AssertionError):  # nothing is shown before it is stored
+            await bob.expect("PRIVMSG", timeout_s=0.2)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    expected = ["first"] + [f"later-{i}" for i in range(BURST)]
+    assert await _texts(bob, BURST + 1) == expected
+    assert store.commits - before == 2
