@@ -70,7 +70,7 @@ _AREAS: tuple[tuple[str, str, str], ...] = (
     ("logging (the room log line per message)", "stack", "(logging/"),
     ("transport.write: send syscalls", "leaf", "write_pending"),
     ("uvloop's C code: epoll, recv, callbacks", "leaf", "Runner.run"),
-    ("fan-out: runs queued on their members (Hub._queue_runs)", "stack", "Hub._queue_runs"),
+    ("fan-out: runs queued on their members (Outgoing.queue)", "stack", "Outgoing.queue"),
     ("messages released after the commit (Hub._pump)", "stack", "Hub._pump"),
     ("parse, dispatch, handlers (and fan-out of unstored lines)", "stack", "data_received"),
     ("flush bookkeeping", "stack", "_flush"),
