@@ -36,6 +36,14 @@ async def fast_server(tmp_path: Path) -> AsyncIterator[LanchatServer]:
         yield server
 
 
+async def _seated(server: LanchatServer, *nicks: str) -> list[LineClient]:
+    """Plain clients registered as `nicks`, in ROOM, with what they read so far forgotten."""
+    clients = [await registered(server.port, nick, ROOM) for nick in nicks]
+    for client in clients:
+        client.drain()
+    return clients
+
+
 async def _texts(client: LineClient, count: int) -> list[str]:
     """The texts of the next `count` PRIVMSGs `client` reads (room or private)."""
     got = []
@@ -91,12 +99,7 @@ async def test_private_messages_between_room_messages_arrive_in_between(
     fast_server: LanchatServer,
 ) -> None:
     """A private line to a member interrupts the room's run: bob reads room, private, room."""
-    port = fast_server.port
-    alice = await registered(port, "alice", ROOM)
-    bob = await registered(port, "bob", ROOM)
-    carol = await registered(port, "carol", ROOM)
-    bob.drain()
-    carol.drain()
+    alice, bob, carol = await _seated(fast_server, "alice", "bob", "carol")
     alice.writer.write(_burst("alice", private_to="bob"))
     expected = []
     for i in range(BURST):
@@ -109,11 +112,8 @@ async def test_a_member_who_joins_between_bursts_reads_only_what_follows_its_joi
     fast_server: LanchatServer,
 ) -> None:
     """A join replaces the room's cached group, so runs before and after it stay apart."""
-    port = fast_server.port
-    alice = await registered(port, "alice", ROOM)
-    observer = await registered(port, "observer", ROOM)
-    late = await registered(port, "late")
-    observer.drain()
+    alice, observer = await _seated(fast_server, "alice", "observer")
+    late = await registered(fast_server.port, "late")
     lines = _burst("alice").splitlines(keepends=True)
     half = BURST // 2
     alice.writer.write(b"".join(lines[:half]))
@@ -132,12 +132,7 @@ async def test_a_dropped_member_still_gets_what_was_sent_before_its_error(
 ) -> None:
     """Sends gathered in a run reach a member that the edge drops later in the same pass, in
     order before its ERROR, and nothing after."""
-    port = fast_server.port
-    alice = await registered(port, "alice", ROOM)
-    flooder = await registered(port, "flooder", ROOM)
-    witness = await registered(port, "witness", ROOM)
-    flooder.drain()
-    witness.drain()
+    alice, flooder, witness = await _seated(fast_server, "alice", "flooder", "witness")
     alice.seen.clear()
     hub, state = fast_server.hub, fast_server.state
     (conn,) = [c for c in hub.connections.values() if state.users[c.conn_id].nick == "flooder"]
@@ -164,10 +159,7 @@ async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
 ) -> None:
     """While SQLite is held up, lines that arrive in separate passes wait behind the commit in
     flight, are committed together (group commit) and then shown, in order."""
-    port = fast_server.port
-    alice = await registered(port, "alice", ROOM)
-    bob = await registered(port, "bob", ROOM)
-    bob.drain()
+    alice, bob = await _seated(fast_server, "alice", "bob")
     store = fast_server.hub.store
     before = store.commits
     blocker = sqlite3.connect(store.path, isolation_level=None)
