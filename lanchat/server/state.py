@@ -32,7 +32,8 @@ from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
-from lanchat.server.dispatch import Context, dispatch, history_renderer, load_handlers
+from lanchat.server.context import Context
+from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
 from lanchat.server.effects import Effect, Publish, Query, Send
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
 from lanchat.store.records import HistoryRecord, RoomRecord

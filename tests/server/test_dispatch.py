@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lanchat.protocol.message import Message
-from lanchat.server.dispatch import COMMANDS, Command, Context, command, load_handlers
+from lanchat.server.context import Context
+from lanchat.server.dispatch import COMMANDS, Command, command, load_handlers
 from lanchat.server.effects import Send
 from tests.server.transcript import Transcript, msg
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
-from lanchat.server.dispatch import Context, command
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import (
     can_see_room,
     echo_param,

@@ -32,7 +32,8 @@ from lanchat.errors import MalformedLine
 from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import format_server_time, parse_server_time, tags_for_form
-from lanchat.server.dispatch import Context, command, on_history_result
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command, on_history_result
 from lanchat.server.effects import Query
 from lanchat.server.handlers.rooms import echo_param
 from lanchat.store.records import HistoryQuery, HistoryRecord

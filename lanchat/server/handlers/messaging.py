@@ -19,7 +19,8 @@ from lanchat.protocol.casemap import CHANTYPES, casefold
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TAGGED_FORMS, client_only_tags
-from lanchat.server.dispatch import Audience, Context, audience, command
+from lanchat.server.context import Audience, Context, audience
+from lanchat.server.dispatch import command
 from lanchat.server.model import Room, User
 from lanchat.store.records import HistoryRecord
 

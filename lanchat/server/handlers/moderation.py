@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
-from lanchat.server.dispatch import Context, command
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import echo_param, room_named, seat_in, send_to_room
 
 

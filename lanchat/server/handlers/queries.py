@@ -15,7 +15,8 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
-from lanchat.server.dispatch import Context, command
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command
 from lanchat.server.handlers.registration import send_lusers, send_motd
 from lanchat.server.handlers.rooms import can_see_room, echo_param, pack_words
 from lanchat.server.model import Membership, Room, User

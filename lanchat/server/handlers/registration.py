@@ -22,7 +22,8 @@ from lanchat.protocol.caps import cap_list_replies, cap_ls_replies, parse_cap_re
 from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.isupport import isupport_lines
 from lanchat.protocol.message import Message
-from lanchat.server.dispatch import Context, command
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command
 from lanchat.server.model import WhowasEntry
 from lanchat.server.modes import USER_MODES
 

@@ -21,7 +21,8 @@ from lanchat.protocol.casemap import is_valid_channel
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm
-from lanchat.server.dispatch import Context, command
+from lanchat.server.context import Context
+from lanchat.server.dispatch import command
 from lanchat.server.model import NO_MODES, OPERATOR, Membership, Room, User
 
 __all__ = [
