@@ -1,17 +1,11 @@
-"""The history database: schema, migrations and CHATHISTORY queries over plain sqlite3.
+"""The history database: schema, migrations, writes and CHATHISTORY over plain sqlite3.
 
 Layer: store; may import lanchat.errors, lanchat.store.records and the standard library
 (never the server, discovery, client or GUI). Synchronous code: a `HistoryDB` is used by one
 thread at a time (StoreWriter gives each of its threads its own connection).
 
-Queries follow the IRCv3 chathistory extension,
-https://ircv3.net/specs/extensions/chathistory ("Subcommands"):
-
-- messages are totally ordered by (time_ms, id), id being the insertion order, so two messages
-  with the same timestamp still page deterministically ("Returned message notes": "determinately
-  orders any two messages (even if they share a timestamp)");
-- every bound is exclusive; a timestamp bound excludes every message at that millisecond;
-- results are always returned in ascending (chronological) order, whatever the direction.
+CHATHISTORY queries (https://ircv3.net/specs/extensions/chathistory) run in
+lanchat.store.chathistory on this connection; `HistoryDB.query` states their contract.
 
 Durability (issue #2, "a message is durable before it is shown"): the database runs in WAL mode
 with `synchronous=NORMAL`. A COMMIT appends the transaction to the -wal file with write(2)
@@ -28,9 +22,10 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from lanchat.errors import StoreError
+from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
 __all__ = ["SCHEMA_VERSION", "HistoryDB"]
@@ -69,11 +64,8 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_SUBCOMMANDS = frozenset({"LATEST", "BEFORE", "AFTER", "AROUND", "BETWEEN", "TARGETS"})
-_MAX_ID = (1 << 63) - 1  # larger than any rowid: "after timestamp T" means after (T, _MAX_ID)
-_COLUMNS = "msgid, time_ms, command, source, target, target_key, text, tags"
 _INSERT_MESSAGE = (
-    f"INSERT INTO messages ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     # A msgid is unique; storing the same record twice (a retried persist) is not an error.
     " ON CONFLICT (msgid) DO NOTHING"
 )
@@ -81,9 +73,6 @@ _UPSERT_ROOM = (
     "INSERT OR REPLACE INTO rooms (key, name, created_s, topic, topic_setter, topic_time_s,"
     " modes, password, user_limit, bans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-# A position in the total order of one conversation: (time_ms, id).
-_Position: TypeAlias = tuple[int, int]
 
 
 def _describe(error: sqlite3.Error) -> str:
@@ -102,13 +91,6 @@ def _row(record: HistoryRecord) -> tuple[Any, ...]:
         record.target_key,
         record.text,
         json.dumps(record.tags, ensure_ascii=False) if record.tags else "",
-    )
-
-
-def _record(row: tuple[Any, ...]) -> HistoryRecord:
-    msgid, time_ms, command, source, target, target_key, text, tags = row
-    return HistoryRecord(
-        msgid, time_ms, command, source, target, target_key, text, json.loads(tags) if tags else {}
     )
 
 
@@ -324,14 +306,12 @@ class HistoryDB:
             StoreError: the database cannot be read.
         """
         sub = q.subcommand.upper()
-        if sub not in _SUBCOMMANDS:
+        if sub not in SUBCOMMANDS:
             raise ValueError(f"unknown CHATHISTORY subcommand {q.subcommand!r}")
         if q.limit <= 0:
             return []
         try:
-            if sub == "TARGETS":
-                return self._targets(q)
-            return self._messages(sub, q)
+            return ChatHistory(self._conn).run(sub, q)
         except sqlite3.Error as e:
             raise self._read_error(e) from None
 
@@ -339,121 +319,11 @@ class HistoryDB:
         """Close the connection (idempotent). Committed data is already durable."""
         self._conn.close()
 
-    # -- queries -------------------------------------------------------------------------
-
-    def _messages(self, sub: str, q: HistoryQuery) -> list[HistoryRecord]:
-        key, limit = q.target_key, q.limit
-        if sub == "LATEST" and q.start is None:
-            return self._newest(key, None, None, limit)
-        start = self._position(key, q.start)
-        if start is None:
-            return []
-        if sub == "LATEST":
-            return self._newest(key, _after(start, q.start), None, limit)
-        if sub == "BEFORE":
-            return self._newest(key, None, start, limit)
-        if sub == "AFTER":
-            return self._oldest(key, _after(start, q.start), None, limit)
-        if sub == "AROUND":
-            return self._around(key, start, limit)
-        end = self._position(key, q.end)
-        if end is None:
-            return []
-        if start <= end:
-            return self._oldest(key, _after(start, q.start), end, limit)
-        return self._newest(key, _after(end, q.end), start, limit)
-
-    def _around(self, key: str, pivot: _Position, limit: int) -> list[HistoryRecord]:
-        """Up to `limit` messages centred on `pivot`; the message at a msgid pivot is included.
-
-        The spec leaves the split to the server: half before, the rest from the pivot on, and
-        when one side runs short the other side fills the limit. Usually two scans of half the
-        limit each; a third only when the newer side ran short.
-        """
-        half = limit // 2
-        before = self._newest(key, None, pivot, half) if half else []
-        after = self._oldest(key, (pivot[0], pivot[1] - 1), None, limit - len(before))
-        if len(before) == half and len(before) + len(after) < limit:
-            before = self._newest(key, None, pivot, limit - len(after))
-        return before + after
-
-    def _newest(
-        self, key: str, low: _Position | None, high: _Position | None, limit: int
-    ) -> list[HistoryRecord]:
-        """The `limit` latest messages strictly between `low` and `high`, oldest first."""
-        rows = self._range(key, low, high, limit, "DESC")
-        rows.reverse()
-        return [_record(row) for row in rows]
-
-    def _oldest(
-        self, key: str, low: _Position | None, high: _Position | None, limit: int
-    ) -> list[HistoryRecord]:
-        """The `limit` earliest messages strictly between `low` and `high`, oldest first."""
-        return [_record(row) for row in self._range(key, low, high, limit, "ASC")]
-
-    def _range(
-        self,
-        key: str,
-        low: _Position | None,
-        high: _Position | None,
-        limit: int,
-        order: str,
-    ) -> list[tuple[Any, ...]]:
-        # Written as a range on time_ms plus a tie-break filter on id, so that SQLite walks
-        # the (target_key, time_ms) index from one end and stops after `limit` rows.
-        where = ["target_key = ?"]
-        args: list[object] = [key]
-        if low is not None:
-            where.append("time_ms >= ? AND (time_ms > ? OR id > ?)")
-            args += [low[0], low[0], low[1]]
-        if high is not None:
-            where.append("time_ms <= ? AND (time_ms < ? OR id < ?)")
-            args += [high[0], high[0], high[1]]
-        sql = (
-            f"SELECT {_COLUMNS} FROM messages WHERE {' AND '.join(where)}"
-            f" ORDER BY time_ms {order}, id {order} LIMIT ?"
-        )
-        return self._conn.execute(sql, [*args, limit]).fetchall()
-
-    def _position(self, key: str, bound: str | int | None) -> _Position | None:
-        """Where a bound sits in `key`'s order: (time, id) of a msgid, (T, 0) of a timestamp.
-
-        None when a msgid names no message of this conversation.
-        """
-        if bound is None:
-            raise ValueError("this CHATHISTORY subcommand needs a msgid or timestamp bound")
-        if isinstance(bound, int):
-            return (bound, 0)
-        msgid = bound.removeprefix("msgid=")
-        row = self._conn.execute(
-            "SELECT time_ms, id FROM messages WHERE msgid = ? AND target_key = ?", (msgid, key)
-        ).fetchone()
-        return None if row is None else (row[0], row[1])
-
-    def _targets(self, q: HistoryQuery) -> list[HistoryRecord]:
-        if not isinstance(q.start, int) or not isinstance(q.end, int):
-            raise ValueError("CHATHISTORY TARGETS needs two timestamps")
-        low, high = sorted((q.start, q.end))
-        latest: list[HistoryRecord] = []
-        # One index probe per conversation the client may see: the newest message inside the
-        # window. Cheaper than a GROUP BY over the window, which grows with traffic.
-        for key in dict.fromkeys(q.target_keys):
-            rows = self._range(key, (low, _MAX_ID), (high, 0), 1, "DESC")
-            if rows:
-                latest.append(_record(rows[0]))
-        latest.sort(key=lambda r: r.time_ms)
-        return latest[: q.limit] if q.start <= q.end else latest[-q.limit :]
-
     def _read_error(self, error: sqlite3.Error) -> StoreError:
         return StoreError(
             f"cannot read history database {self.path} ({_describe(error)}); "
             "if this persists, stop lanchat and move the file aside"
         )
-
-
-def _after(position: _Position, bound: str | int | None) -> _Position:
-    """The exclusive lower bound "after `bound`": after every message at a timestamp."""
-    return (position[0], _MAX_ID) if isinstance(bound, int) else position
 
 
 def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
