@@ -167,9 +167,10 @@ class Context:
         client_tags: Mapping[str, str] | None,
         skip: int = 0,
     ) -> None:
+        mine = self.user.form  # only the group of the sender's own tag form can hold it
         for form, conn_ids in groups:
             line = self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
-            out.append(Send(conn_ids, line.to_bytes(), skip))
+            out.append(Send(conn_ids, line.to_bytes(), skip if form is mine else 0))
 
     def fanout(
         self, users: Iterable[User], form_of: Callable[[User], K], render: Callable[[K], Message]
@@ -209,8 +210,8 @@ class Context:
             msg: the line everyone sees, without tags.
             echo: give the sender its copy too (echo-message).
             client_tags: client-only tags to relay to message-tags clients.
-            skip: a connection in `recipients` that does not get the relay: the sender, when
-                `recipients` is a `room_audience` (0: none).
+            skip: the sender, when it is seated in the room of a `room_audience`: its own
+                group's relay skips it (0: nobody is skipped).
         """
         self._published.append(record)
         self._relay_into(self._shown, recipients, msg, record.msgid, client_tags, skip)
@@ -255,7 +256,7 @@ class Context:
             shown = self._shown
             if data:
                 last = shown[-1] if shown else None
-                if last is not None and last.skip == conn_id and conn_id in last.conn_ids:
+                if last is not None and last.skip == conn_id:
                     shown[-1] = Send(last.conn_ids, last.data, conn_id, data)
                 else:
                     shown.append(Send((conn_id,), data))

@@ -463,3 +463,16 @@ def test_sender_alone_in_its_tag_form_gets_its_echo_in_a_send_of_its_own() -> No
     assert (relay.recipients, relay.instead) == ((bob.conn_id,), b"")
     assert echo.recipients == (alice.conn_id,)
     assert [m.params for m in alice.take()] == [("#lobby", "hi")]
+
+
+def test_an_echo_message_sender_outside_the_room_gets_its_echo() -> None:
+    """Only a seated sender is skipped in its group's relay; an outsider's echo goes apart."""
+    t = Transcript()
+    alice, bob = (t.register(n, caps=("echo-message",)) for n in ("alice", "bob"))
+    _room(t, bob)
+    bob.send("MODE #lobby -n")
+    bob.take()
+    relay, echo = t.sends(alice.send("PRIVMSG #lobby :from outside"))
+    assert (relay.recipients, relay.skip, relay.instead) == ((bob.conn_id,), 0, b"")
+    assert echo.recipients == (alice.conn_id,)
+    assert [m.params[1] for m in alice.take() + bob.take()] == ["from outside"] * 2

@@ -111,7 +111,9 @@ def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
             ctx.numeric(n.ERR_CANNOTSENDTOCHAN, room.name)
         return
     recipients = ctx.room_audience(room)
-    _publish(ctx, verb, room.name, room.key, text, client_tags, recipients, skip=user.conn_id)
+    seated = user.conn_id in room.members  # then its own group holds it, to be skipped
+    skip = user.conn_id if seated else 0
+    _publish(ctx, verb, room.name, room.key, text, client_tags, recipients, skip=skip)
 
 
 def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]) -> None:
