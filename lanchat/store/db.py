@@ -18,6 +18,7 @@ the cost of one fsync per group commit.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -64,11 +65,25 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_INSERT_MESSAGE = (
-    f"INSERT INTO messages ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-    # A msgid is unique; storing the same record twice (a retried persist) is not an error.
-    " ON CONFLICT (msgid) DO NOTHING"
-)
+_WIDTH = len(COLUMNS.split(","))  # variables per message row
+_ROW = "(" + ", ".join(["?"] * _WIDTH) + ")"
+_MAX_ROWS = 512  # rows per INSERT, unless the SQLite library allows fewer variables
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_messages(rows: int) -> str:
+    """The INSERT of `rows` messages in one statement.
+
+    One statement is one sqlite3_step, so the store thread gives up and takes back the GIL
+    once per batch instead of once per row (issue #4).
+    """
+    return (
+        f"INSERT INTO messages ({COLUMNS}) VALUES {', '.join([_ROW] * rows)}"
+        # A msgid is unique; storing the same record twice (a retried persist) is not an error.
+        " ON CONFLICT (msgid) DO NOTHING"
+    )
+
+
 _UPSERT_ROOM = (
     "INSERT OR REPLACE INTO rooms (key, name, created_s, topic, topic_setter, topic_time_s,"
     " modes, password, user_limit, bans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -81,7 +96,7 @@ def _describe(error: sqlite3.Error) -> str:
 
 
 def _row(record: HistoryRecord) -> tuple[Any, ...]:
-    """The values of `_INSERT_MESSAGE` for `record`."""
+    """The values of one row of `_insert_messages` for `record`."""
     return (
         record.msgid,
         record.time_ms,
@@ -150,6 +165,9 @@ class HistoryDB:
             )
         except sqlite3.Error as e:
             raise _open_error(self.path, e) from None
+        # SQLite before 3.32 allows 999 variables per statement, later ones 32,766 or more.
+        variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self._rows_per_insert = min(_MAX_ROWS, variables // _WIDTH)
         try:
             self._open(fsync_each_commit=fsync_each_commit, integrity_check=integrity_check)
         except BaseException:
@@ -236,19 +254,20 @@ class HistoryDB:
             StoreError: the transaction could not be committed (disk full, I/O error, ...);
                 nothing of `records` is stored then.
         """
-        # Consecutive messages go to one executemany; a room change splits the run so the
-        # order of `records` is kept.
-        runs: list[list[tuple[Any, ...]] | RoomRecord] = []
-        rows: list[tuple[Any, ...]] | None = None  # the run of messages being gathered
+        # Consecutive messages go to one INSERT (of at most `_rows_per_insert` rows); a room
+        # change splits the run so the order of `records` is kept.
+        full = self._rows_per_insert * _WIDTH
+        runs: list[list[Any] | RoomRecord] = []
+        values: list[Any] | None = None  # the run of messages being gathered, flattened
         for record in records:
             if isinstance(record, RoomRecord):
                 runs.append(record)
-                rows = None
+                values = None
                 continue
-            if rows is None:
-                rows = []
-                runs.append(rows)
-            rows.append(_row(record))
+            if values is None or len(values) == full:
+                values = []
+                runs.append(values)
+            values.extend(_row(record))
         if not runs:
             return
 
@@ -257,7 +276,7 @@ class HistoryDB:
                 if isinstance(item, RoomRecord):
                     _store_room(conn, item)
                 else:
-                    conn.executemany(_INSERT_MESSAGE, item)
+                    conn.execute(_insert_messages(len(item) // _WIDTH), item)
 
         try:
             self._transaction(write)

@@ -139,6 +139,20 @@ def test_room_changes_in_one_append_apply_in_order(db: HistoryDB) -> None:
     assert ids(db, "LATEST") == ["a", "b"]
 
 
+def test_a_batch_longer_than_one_insert_statement_keeps_every_message_in_order(
+    db: HistoryDB,
+) -> None:
+    # Messages go in by INSERTs of up to 512 rows. 40,000 rows in one statement would be
+    # 320,000 variables, over SQLite's limit; a duplicate msgid inside one statement and a
+    # room change between messages must not lose or reorder any of them either.
+    first = [message(f"m{i:05}", i) for i in range(700)]
+    second = [message(f"m{i:05}", i) for i in range(700, 40_000)]
+    db.append([*first, message("m00001", 1), RoomRecord("#lobby", "#lobby", 1), *second])
+    expected = [f"m{i:05}" for i in range(40_000)]
+    assert ids(db, "LATEST", limit=50_000) == expected
+    assert db.load_rooms() == [RoomRecord("#lobby", "#lobby", 1)]
+
+
 def test_messages_and_rooms_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     first = HistoryDB(path)
