@@ -276,10 +276,15 @@ class HistoryDB:
                 if isinstance(item, RoomRecord):
                     _store_room(conn, item)
                 else:
-                    conn.execute(_insert_messages(len(item) // _WIDTH), item)
+                    _insert(conn, item)
 
         try:
-            self._transaction(write)
+            if len(runs) == 1 and not isinstance(runs[0], RoomRecord):
+                # One statement is a transaction of its own: without BEGIN and COMMIT the
+                # store thread waits for the GIL once per batch instead of three times.
+                _insert(self._conn, runs[0])
+            else:
+                self._transaction(write)
         except sqlite3.Error as e:
             raise StoreError(
                 f"cannot write to history database {self.path} ({_describe(e)}); "
@@ -343,6 +348,11 @@ class HistoryDB:
             f"cannot read history database {self.path} ({_describe(error)}); "
             "if this persists, stop lanchat and move the file aside"
         )
+
+
+def _insert(conn: sqlite3.Connection, values: list[Any]) -> None:
+    """Store the messages whose row values are `values`, one row after another."""
+    conn.execute(_insert_messages(len(values) // _WIDTH), values)
 
 
 def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
