@@ -51,6 +51,7 @@ SHUTDOWN_REASON = "Server shutting down"
 _BACKLOG = 4096  # a LAN party connecting at once must not see refused connections
 _DRAIN_TIMEOUT_S = 5.0  # shutdown: longest wait for goodbyes to be written and peers to close
 _ADVERTISE_TIMEOUT_S = 5.0  # start-up: longest wait for mDNS announcements before "ready"
+SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of `lanchat serve` (see serve())
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -340,6 +341,10 @@ def serve(config: Config, *, debug: bool = False) -> int:
         ConfigError: the listening socket cannot be bound (port in use, bad --host).
         DiscoveryError: mDNS advertising cannot start.
     """
+    # Every message waits for the store thread's commit before anyone is shown it, and that
+    # thread needs the GIL back after each SQLite call. While the loop writes a fan-out it
+    # keeps the GIL for up to the switch interval: 5 ms by default, 1 ms here (issue #4).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         status = runner.run(_serve(config, debug))
     sys.stdout.flush()
