@@ -5,8 +5,9 @@ scenario 6. Spec: issue #4 ("The benchmark").
 
 Runs are interleaved: run 1 of every scenario on every server, then run 2 (in a rotated server
 order), and so on, so that the noise of a shared machine falls on every server alike. Each
-scenario run gets a freshly started server. The load scenarios (fanout, latency, bigroom) run
-their clients in --procs worker processes (benchkit.fleet); the others in this process.
+scenario run gets a freshly started server. Fan-out and the big room run their clients in
+--procs worker processes (benchkit.fleet); latency in one, with the server and the generator
+pinned to separate CPUs; the others in this process.
 """
 
 from __future__ import annotations
@@ -145,8 +146,9 @@ def run_one(
         history_db: returns the prefilled history database (built on first call).
         profile_to: if given, py-spy samples the server during the measured window of the
             load scenarios and writes collapsed stacks to this file.
-        procs: load generator processes for fanout, latency and bigroom (default:
-            fleet.default_procs()); the other scenarios run in this process.
+        procs: load generator processes for fanout and bigroom (default:
+            fleet.default_procs()). Latency runs one, pinned apart from the server
+            (fleet.split_cpus); the other scenarios run in this process.
 
     Returns:
         The run's metrics, or {"error": why}.
@@ -171,13 +173,20 @@ def run_one(
             for load in (sz.fanout, sz.latency, sz.bigroom, sz.memory)
         )
 
+        # Latency: one generator process (200 messages/s need half a CPU) on CPUs of its own.
+        split = fleet.split_cpus() if scenario == "latency" else None
+        if split is not None:
+            servers.pin(pid, split[0])
+
         def hook(opening: bool) -> None:
             if profiler is not None:
                 profiler.start() if opening else profiler.stop()
 
         jobs: dict[str, Callable[[], dict[str, Any]]] = {
             "fanout": lambda: fleet.run(srv.port, fanout, cpu, hook, procs),
-            "latency": lambda: fleet.run(srv.port, latency, cpu, hook, procs),
+            "latency": lambda: fleet.run(
+                srv.port, latency, cpu, hook, 1, split[1] if split else None
+            ),
             "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs),
             "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss)),
             "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm)),
@@ -256,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--procs",
         type=int,
-        help="load generator processes for fanout/latency/bigroom "
+        help="load generator processes for fanout/bigroom (latency: 1) "
         f"(default: CPUs, at least 2, here {fleet.default_procs()}; --quick 2)",
     )
     p.add_argument(

@@ -80,6 +80,20 @@ def default_procs() -> int:
     return max(2, os.cpu_count() or 1)
 
 
+def split_cpus() -> tuple[set[int], set[int]] | None:
+    """The CPUs this process may use, split in two: the server's half and the generator's.
+
+    The latency scenario pins the server to the first half and its one generator process to
+    the second, as Redis's benchmark guide advises, so that a p99 measures the server rather
+    than the scheduler putting both on one CPU. None with fewer than 2 CPUs.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        return None
+    half = len(cpus) // 2
+    return set(cpus[:half]), set(cpus[half:])
+
+
 def _shares(total: int, parts: int) -> list[int]:
     """`total` split into `parts` integers that differ by at most one, larger ones first."""
     q, r = divmod(total, parts)
@@ -191,7 +205,12 @@ def _sleep_until(ns: int) -> None:
 
 
 def run(
-    port: int, load: Load, cpu: CpuFn, hook: Hook = _no_hook, procs: int | None = None
+    port: int,
+    load: Load,
+    cpu: CpuFn,
+    hook: Hook = _no_hook,
+    procs: int | None = None,
+    cpus: set[int] | None = None,
 ) -> dict[str, float]:
     """Scenarios 1-3 with the generator split over `procs` worker processes.
 
@@ -204,6 +223,7 @@ def run(
         cpu: the server's CPU seconds so far (sampled when the window opens and closes).
         hook: called with True when the measured window opens and False when it closes.
         procs: worker processes (default: default_procs()); at most N/2 are used.
+        cpus: pin the workers to these CPUs (default: anywhere).
 
     Returns:
         deliveries_per_s, cpu_us_per_delivery, server_cpu_pct, gen_cpu_pct (sum over the
@@ -227,6 +247,8 @@ def run(
                 target=worker.main, args=(theirs, spec), name=f"loadgen-{i + 1}", daemon=True
             )
             proc.start()
+            if cpus:
+                os.sched_setaffinity(proc.pid, cpus)  # before it connects: it takes a moment
             theirs.close()  # only the worker holds its end now: EOF when it exits
             workers.append(_Worker(i, spec, proc, mine))
         _gather(workers, "joined", SETUP_TIMEOUT_S + _SPAWN_MARGIN_S)

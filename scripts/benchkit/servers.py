@@ -94,6 +94,12 @@ def rss_kib(pid: int) -> int:
     raise SetupError(f"no VmRSS for process {pid}")
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Restrict every thread of process `pid` to `cpus`; threads it starts later inherit it."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), cpus)
+
+
 def listen_backlog(port: int) -> int:
     """The listen backlog of the socket listening on 127.0.0.1:`port` (ss's Send-Q), or 8."""
     try:

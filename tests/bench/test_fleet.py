@@ -135,6 +135,59 @@ def test_workers_never_outnumber_half_the_clients(relay: servers.Running) -> Non
     assert result["lost"] == 0
 
 
+def test_split_cpus_gives_the_server_and_the_generator_disjoint_halves() -> None:
+    mine = os.sched_getaffinity(0)
+    split = fleet.split_cpus()
+    if len(mine) < 2:
+        assert split is None
+        return
+    assert split is not None
+    server, generator = split
+    assert server and generator
+    assert server.isdisjoint(generator)
+    assert server | generator == mine
+
+
+def test_workers_run_on_the_cpus_they_are_pinned_to(relay: servers.Running) -> None:
+    cpu = min(os.sched_getaffinity(0))
+    seen: list[set[int]] = []
+
+    def look(opening: bool) -> None:
+        if opening:
+            seen.extend(
+                os.sched_getaffinity(w.pid)
+                for w in multiprocessing.active_children()
+                if w.name.startswith("loadgen-")
+            )
+
+    result = fleet.run(relay.port, WINDOW, _cpu(relay), look, procs=2, cpus={cpu})
+    assert seen == [{cpu}, {cpu}]
+    assert (result["lost"], result["reordered"]) == (0, 0)
+
+
+def test_pin_restricts_every_thread_of_a_server() -> None:
+    threaded = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import threading, time\n"
+            "threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+            "print('up', flush=True)\ntime.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert threaded.stdout is not None and threaded.stdout.readline() == b"up\n"
+        cpu = min(os.sched_getaffinity(0))
+        servers.pin(threaded.pid, {cpu})
+        tasks = list(Path(f"/proc/{threaded.pid}/task").iterdir())
+        assert len(tasks) == 2
+        assert [os.sched_getaffinity(int(t.name)) for t in tasks] == [{cpu}, {cpu}]
+    finally:
+        threaded.kill()
+        threaded.wait()
+
+
 def test_worker_killed_in_the_measured_window_raises_worker_failed_and_leaves_no_process(
     relay: servers.Running,
 ) -> None:
