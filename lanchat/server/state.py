@@ -331,7 +331,8 @@ class ServerState:
 
     def find_room(self, name: str) -> Room | None:
         """The room called `name` (compared casefolded), or None."""
-        return self.rooms.get(casefold(name))
+        room = self.rooms.get(name)  # a name already folded is its own key: no fold per message
+        return room if room is not None else self.rooms.get(casefold(name))
 
     def invisible_users(self) -> int:
         """How many registered users are +i, counted at most once a second.

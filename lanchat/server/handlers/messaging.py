@@ -84,7 +84,8 @@ def _deliver(ctx: Context, msg: Message, verb: str) -> None:
                 ctx.numeric(n.ERR_NOTEXTTOSEND)
             return
         text = msg.params[1]
-    targets = [t for t in dict.fromkeys(msg.params[0].split(",")) if t]
+    raw = msg.params[0]
+    targets = [raw] if "," not in raw else [t for t in dict.fromkeys(raw.split(",")) if t]
     if len(targets) > ctx.state.config.limits.max_targets:
         if not quiet:
             ctx.numeric(n.ERR_TOOMANYTARGETS, msg.params[0])
