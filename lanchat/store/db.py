@@ -5,7 +5,8 @@ Layer: store; may import lanchat.errors, lanchat.store.records and the standard 
 thread at a time (StoreWriter gives each of its threads its own connection).
 
 CHATHISTORY queries (https://ircv3.net/specs/extensions/chathistory) run in
-lanchat.store.chathistory on this connection; `HistoryDB.query` states their contract.
+lanchat.store.chathistory on this connection; `HistoryDB.query` states their contract. What
+goes wrong while opening is phrased for people in lanchat.store.problems.
 
 Durability (issue #2, "a message is durable before it is shown"): the database runs in WAL mode
 with `synchronous=NORMAL`. A COMMIT appends the transaction to the -wal file with write(2)
@@ -27,6 +28,7 @@ from typing import Any
 
 from lanchat.errors import StoreError
 from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory
+from lanchat.store.problems import corrupt, describe, make_directory, open_error
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
 __all__ = ["SCHEMA_VERSION", "HistoryDB"]
@@ -90,11 +92,6 @@ _UPSERT_ROOM = (
 )
 
 
-def _describe(error: sqlite3.Error) -> str:
-    """What SQLite said, as a short lower-case phrase ("database or disk is full")."""
-    return str(error) or getattr(error, "sqlite_errorname", type(error).__name__)
-
-
 def _row(record: HistoryRecord) -> tuple[Any, ...]:
     """The values of one row of `_insert_messages` for `record`."""
     return (
@@ -151,7 +148,7 @@ class HistoryDB:
                 database, is corrupt, or was written by a newer lanchat.
         """
         self.path = Path(path)  # the database file
-        _make_directory(self.path.parent)
+        make_directory(self.path.parent)
         if self.path.exists() and not self.path.is_file():
             raise StoreError(
                 f"history database {self.path} is not a regular file; "
@@ -164,7 +161,7 @@ class HistoryDB:
                 self.path, isolation_level=None, check_same_thread=False, cached_statements=64
             )
         except sqlite3.Error as e:
-            raise _open_error(self.path, e) from None
+            raise open_error(self.path, e) from None
         # SQLite before 3.32 allows 999 variables per statement, later ones 32,766 or more.
         variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._rows_per_insert = min(_MAX_ROWS, variables // _WIDTH)
@@ -186,9 +183,9 @@ class HistoryDB:
                 if first != "ok":
                     # e.g. "*** in database main ***\nPage 125: btreeInitPage() returns error
                     # code 11": keep the finding, on one line.
-                    raise _corrupt(self.path, " ".join(first.split("***")[-1].split()))
+                    raise corrupt(self.path, " ".join(first.split("***")[-1].split()))
         except sqlite3.Error as e:
-            raise _open_error(self.path, e) from None
+            raise open_error(self.path, e) from None
         if version > SCHEMA_VERSION:
             raise self._newer_schema(version)
         if version == 0 and tables:
@@ -208,7 +205,7 @@ class HistoryDB:
             if version < SCHEMA_VERSION:
                 self._transaction(self._migrate)
         except sqlite3.Error as e:
-            raise _open_error(self.path, e) from None
+            raise open_error(self.path, e) from None
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         """Bring the schema to SCHEMA_VERSION (inside the caller's write transaction)."""
@@ -287,7 +284,7 @@ class HistoryDB:
                 self._transaction(write)
         except sqlite3.Error as e:
             raise StoreError(
-                f"cannot write to history database {self.path} ({_describe(e)}); "
+                f"cannot write to history database {self.path} ({describe(e)}); "
                 "check free disk space and permissions of the data directory"
             ) from None
 
@@ -345,7 +342,7 @@ class HistoryDB:
 
     def _read_error(self, error: sqlite3.Error) -> StoreError:
         return StoreError(
-            f"cannot read history database {self.path} ({_describe(error)}); "
+            f"cannot read history database {self.path} ({describe(error)}); "
             "if this persists, stop lanchat and move the file aside"
         )
 
@@ -373,52 +370,4 @@ def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
             room.limit,
             json.dumps(list(room.bans), ensure_ascii=False),
         ),
-    )
-
-
-def _make_directory(directory: Path) -> None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except FileExistsError:
-        raise StoreError(
-            f"cannot use data directory {directory}: it exists but is not a directory; "
-            "choose another with --data-dir"
-        ) from None
-    except NotADirectoryError:
-        raise StoreError(
-            f"cannot create data directory {directory}: part of that path is a file, not a "
-            "directory; choose another with --data-dir"
-        ) from None
-    except OSError as e:
-        raise StoreError(
-            f"cannot create data directory {directory} ({(e.strerror or str(e)).lower()}); "
-            "choose another with --data-dir"
-        ) from None
-
-
-def _corrupt(path: Path, detail: str) -> StoreError:
-    return StoreError(
-        f"history database {path} is corrupt ({detail}); "
-        "move it aside to start a new one (lanchat never overwrites it)"
-    )
-
-
-def _open_error(path: Path, error: sqlite3.Error) -> StoreError:
-    """Turn what sqlite3 raised while opening `path` into one line a person can act on."""
-    name = getattr(error, "sqlite_errorname", "")
-    if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
-        return _corrupt(path, _describe(error))
-    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
-        return StoreError(
-            f"cannot write to data directory {path.parent} ({_describe(error)}); "
-            "check its permissions or choose another with --data-dir"
-        )
-    if name == "SQLITE_FULL":
-        return StoreError(
-            f"cannot open history database {path}: the disk is full; free some space "
-            "or choose another directory with --data-dir"
-        )
-    return StoreError(
-        f"cannot open history database {path} ({_describe(error)}); "
-        "check the data directory or choose another with --data-dir"
     )
