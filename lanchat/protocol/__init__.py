@@ -1,7 +1,7 @@
 """The sans-I/O IRC protocol core: messages, line splitting, case mapping, numerics, tags.
 
-Layer: imports the standard library and lanchat.errors only; no sockets, asyncio, sqlite3,
-zeroconf or tkinter (an import-linter contract holds this line).
+Layer: imports the standard library, lanchat.errors and lanchat.values only; no sockets,
+asyncio, sqlite3, zeroconf or tkinter (an import-linter contract holds this line).
 """
 
 from lanchat.protocol import numerics

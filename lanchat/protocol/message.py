@@ -1,6 +1,6 @@
 """IRC message values: parse a line into a `Message` and serialise it back.
 
-Layer: sans-I/O protocol core; imports the standard library and lanchat.errors only.
+Layer: sans-I/O protocol core; imports the standard library, lanchat.errors and lanchat.values only.
 Spec: https://modern.ircdocs.horse/#message-format and https://ircv3.net/specs/extensions/message-tags
 
 The grammar, from modern.ircdocs.horse "Message format"::
@@ -26,9 +26,10 @@ and from ircv3 message-tags::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from lanchat.errors import InvalidUtf8, MalformedLine
+from lanchat.values import value
 
 __all__ = ["Message", "escape_tag_value", "parse", "unescape_tag_value"]
 
@@ -62,7 +63,7 @@ def unescape_tag_value(raw: str) -> str:
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Message:
     """One IRC message. Immutable; build it with keywords or with `parse()`.
 

@@ -1,6 +1,6 @@
 """What the pure server core asks the asyncio edge to do.
 
-Layer: pure server core; may import protocol, config, errors and lanchat.store.records.
+Layer: pure server core; may import protocol, config, errors, values and lanchat.store.records.
 
 Handlers return a list of effects; the edge (lanchat.server.hub) applies them in
 order. This is the server's equivalent of h11's bytes-to-send: the core never writes a socket.
@@ -21,15 +21,14 @@ modes, room records) still goes out: a room change that was not stored is still 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lanchat.protocol.message import Message
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.values import value
 
 __all__ = ["Disconnect", "Effect", "Persist", "Publish", "Query", "RoomChanged", "Send"]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Send:
     """Write `data` (one or more complete lines) to each connection in `conn_ids` but `skip`.
 
@@ -54,7 +53,7 @@ class Send:
         return tuple(conn_id for conn_id in self.conn_ids if conn_id != self.skip)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Disconnect:
     """Close `conn_id` after flushing what was queued for it; `reason` is for the log."""
 
@@ -62,14 +61,14 @@ class Disconnect:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Persist:
     """Store a message or a room change durably before any later Send goes out."""
 
     record: HistoryRecord | RoomRecord
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Publish:
     """A command's messages: store `records`, then write `shown`; if storing fails, write none.
 
@@ -85,7 +84,7 @@ class Publish:
     replies: tuple[Message, ...] = ()  # the sender's lines other than echoes (e.g. 401, 301)
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Query:
     """Run a history query off the loop; hand the rows to ServerState.history_result()."""
 
@@ -95,7 +94,7 @@ class Query:
     batch_target: str = ""  # the target as the client wrote it, for the batch header
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RoomChanged:
     """A room's public face changed (created, users, topic, key, +s, closed): re-advertise it."""
 

@@ -1,16 +1,19 @@
 """What the server asks the store to keep: plain values shared by lanchat.server and lanchat.store.
 
-Layer: pure data; standard library only (no sqlite3 here, so the pure server core may import it).
+Layer: pure data; the standard library and lanchat.values only (no sqlite3 here, so the pure
+server core may import it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from lanchat.values import value
 
 __all__ = ["HistoryQuery", "HistoryRecord", "RoomRecord"]
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HistoryRecord:
     """One PRIVMSG / NOTICE / TAGMSG as it was relayed.
 
@@ -29,7 +32,7 @@ class HistoryRecord:
     tags: dict[str, str] = field(default_factory=dict, hash=False)  # client-only (+) tags
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class RoomRecord:
     """The part of a room that survives a restart."""
 
@@ -46,7 +49,7 @@ class RoomRecord:
     deleted: bool = False  # True: forget this room
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class HistoryQuery:
     """One CHATHISTORY request (https://ircv3.net/specs/extensions/chathistory).
 
