@@ -65,7 +65,7 @@ def unescape_tag_value(raw: str) -> str:
 
 @value
 class Message:
-    """One IRC message. Immutable; build it with keywords or with `parse()`.
+    """One IRC message, immutable (a lanchat.values value); build it with keywords or `parse()`.
 
     Attributes:
         command: the verb ("PRIVMSG") or a three-digit numeric ("001"), as sent.
