@@ -1,0 +1,78 @@
+"""The verdicts of the benchmark report: lanchat against the best C/C++ server.
+
+Layer: test of the tool in scripts/benchkit (issue #4, "prints the table plus ratios
+lanchat/best-other"). The report is pure functions over run dicts as the benchmark saves them,
+so these tests build such dicts directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchkit import report
+
+CPU = "cpu_us_per_delivery"  # lower is better
+RATE = "deliveries_per_s"  # higher is better
+
+
+def _runs(metric: str, *values: float) -> list[dict[str, Any]]:
+    return [{metric: v, "lost": 0} for v in values]
+
+
+def test_ratio_of_medians_picks_the_best_c_server_and_never_the_relay() -> None:
+    results = {
+        "relay": _runs(CPU, 0.1, 0.1, 0.1),
+        "lanchat": _runs(CPU, 0.60, 0.62, 0.58),
+        "ngircd": _runs(CPU, 0.50, 0.55, 0.60),
+        "inspircd": _runs(CPU, 0.70, 0.70, 0.70),
+    }
+    assert report.ratio(results, CPU, higher_better=False) == "1.09x ngircd (short)"
+
+
+def test_paired_ratio_cancels_drift_that_moves_all_servers_together() -> None:
+    # The machine got slower over the rounds: every server's CPU per delivery rose. By median
+    # lanchat is short (0.60 against 0.58); round by round it was better in 2 of 3.
+    results = {
+        "lanchat": _runs(CPU, 0.50, 0.70, 0.60),
+        "ngircd": _runs(CPU, 0.52, 0.58, 0.62),
+    }
+    assert report.ratio(results, CPU, higher_better=False) == "1.03x ngircd (short)"
+    assert report.paired(results, CPU, higher_better=False) == "0.97x ngircd, met in 2 of 3 rounds"
+
+
+def test_paired_ratio_of_a_higher_is_better_metric() -> None:
+    results = {
+        "lanchat": _runs(RATE, 1000, 1210, 1100),
+        "hybrid": _runs(RATE, 1000, 1100, 1000),
+        "inspircd": _runs(RATE, 900, 900, 900),
+    }
+    assert report.paired(results, RATE, higher_better=True) == "1.10x hybrid, met in 3 of 3 rounds"
+
+
+def test_paired_ratio_skips_a_round_with_a_failed_run() -> None:
+    results = {
+        "lanchat": [{CPU: 0.5}, {"error": "server died"}, {CPU: 0.6}, {CPU: 0.7}],
+        "ngircd": _runs(CPU, 0.4, 0.5, 0.5, 0.5),
+    }
+    assert report.paired(results, CPU, higher_better=False) == "1.25x ngircd, met in 0 of 3 rounds"
+
+
+def test_paired_ratio_needs_the_same_rounds_for_both_servers() -> None:
+    # Merged from files that did not all hold both servers: run i is not the same round.
+    results = {"lanchat": _runs(CPU, 0.5, 0.6, 0.7), "ngircd": _runs(CPU, 0.5, 0.6)}
+    assert report.paired(results, CPU, higher_better=False) == "—"
+
+
+def test_table_prints_both_verdict_rows_under_each_scenario() -> None:
+    results: report.Results = {
+        "fanout": {
+            "lanchat": [{RATE: 1000, CPU: 0.5}, {RATE: 1100, CPU: 0.6}],
+            "ngircd": [{RATE: 900, CPU: 0.6}, {RATE: 1000, CPU: 0.6}],
+        }
+    }
+    text = report.table(results, ["lanchat", "ngircd"])
+    assert "| lanchat / best C | 1.11x ngircd (meets) | 0.92x ngircd (meets) |" in text
+    assert (
+        "| paired by round | 1.11x ngircd, met in 2 of 2 rounds"
+        " | 0.92x ngircd, met in 2 of 2 rounds |"
+    ) in text
