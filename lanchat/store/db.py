@@ -165,6 +165,7 @@ class HistoryDB:
         # SQLite before 3.32 allows 999 variables per statement, later ones 32,766 or more.
         variables = self._conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
         self._rows_per_insert = min(_MAX_ROWS, variables // _WIDTH)
+        self._history = ChatHistory(self._conn)  # the CHATHISTORY queries on this connection
         try:
             self._open(fsync_each_commit=fsync_each_commit, integrity_check=integrity_check)
         except BaseException:
@@ -332,7 +333,7 @@ class HistoryDB:
         if q.limit <= 0:
             return []
         try:
-            return ChatHistory(self._conn).run(sub, q)
+            return self._history.run(sub, q)
         except sqlite3.Error as e:
             raise self._read_error(e) from None
 

@@ -88,7 +88,7 @@ def _deliver(ctx: Context, msg: Message, verb: str) -> None:
     targets = [raw] if "," not in raw else [t for t in dict.fromkeys(raw.split(",")) if t]
     if len(targets) > ctx.state.config.limits.max_targets:
         if not quiet:
-            ctx.numeric(n.ERR_TOOMANYTARGETS, msg.params[0])
+            ctx.numeric(n.ERR_TOOMANYTARGETS, raw)
         return
     client_tags = client_only_tags(msg.tags)
     if with_text:
