@@ -118,11 +118,24 @@ class LineClient:
         return await self.expect(numeric, timeout_s=timeout_s)
 
     async def expect_closed(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> list[Message]:
-        """Read until the server closes the connection; return what came before."""
+        """Read until the server closes the connection; return what came before.
+
+        Raises:
+            AssertionError: the connection was still open after `timeout_s`. (TimeoutError is
+                an OSError since Python 3.11, so it is caught first: a connection that never
+                closes must fail the test, not pass it.)
+        """
         got: list[Message] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         try:
             while True:
-                got.append(await self._next(timeout_s))
+                got.append(await self._next(max(deadline - loop.time(), 0.0)))
+        except TimeoutError:
+            seen = "\n  ".join(m.to_line() for m in got[-20:])
+            raise AssertionError(
+                f"expected the server to close within {timeout_s}s; still open after:\n  {seen}"
+            ) from None
         except (ConnectionError, OSError):
             return got
 
