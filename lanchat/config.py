@@ -262,6 +262,11 @@ def load(
             raise ConfigError(f"cannot read config file {p}: {e.strerror}") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"config file {p} is not valid TOML: {e}") from None
+        except UnicodeDecodeError as e:
+            raise ConfigError(
+                f"config file {p} is not UTF-8 text (byte {e.start + 1} cannot be read); "
+                "save it as UTF-8"
+            ) from None
     for section, values in (overrides or {}).items():
         merged = dict(data.get(section, {}))
         merged.update({k: v for k, v in values.items() if v is not None})

@@ -62,6 +62,16 @@ def test_bad_config_is_one_clear_line(tmp_path: Path, toml: str, fragment: str) 
     assert "\n" not in str(e.value)
 
 
+def test_config_file_that_is_not_utf8_is_one_clear_line(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.toml"
+    f.write_bytes('[server]\nmotd = ["Café"]\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as e:
+        config.load(f)
+    assert str(e.value) == (
+        f"config file {f} is not UTF-8 text (byte 22 cannot be read); save it as UTF-8"
+    )
+
+
 def test_room_key_is_read_from_the_file_and_the_flag_overrides_it(tmp_path: Path) -> None:
     f = tmp_path / "lanchat.toml"
     f.write_text('[server]\nkey = "' + "k" * 23 + '"\n')
