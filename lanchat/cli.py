@@ -3,8 +3,9 @@
 Layer: top; may import everything, but imports the GUI lazily so that `lanchat serve` and
 `lanchat rooms` work on machines without Tk or a display.
 
-Every LanchatError becomes one line on stderr ("lanchat: error: ...") and exit status 2;
-Ctrl-C exits with 130 after a clean shutdown.
+Every LanchatError becomes one line on stderr ("lanchat: error: ...") and exit status 2.
+`lanchat serve` exits 0 after its clean shutdown on Ctrl-C or SIGTERM (it was asked to stop,
+and did); the other commands exit 130 on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ from lanchat.errors import LanchatError
 
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130
+
+
+def _port(text: str) -> int:
+    """argparse type of --port: a TCP port number, 0 for any free port."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a port number; give one from 0 to 65535 (0 picks a free port)"
+        )
+    return int(text)
 
 
 def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +49,7 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument(
         "--port",
         metavar="N",
-        type=int,
+        type=_port,
         help="TCP port to listen on (default 6667; 0 picks a free port)",
     )
     p.add_argument(
@@ -157,7 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_chat(sub)
     _add_rooms(sub)
-    parser.set_defaults(func=_cmd_launcher)
+    parser.set_defaults(func=_cmd_launcher, parser=parser)
+    for command_parser in sub.choices.values():
+        # An unknown flag is reported with the usage of the command it was given to.
+        command_parser.set_defaults(parser=command_parser)
     return parser
 
 
@@ -218,7 +231,9 @@ def _cmd_launcher(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `lanchat` command. Returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args))
     except LanchatError as e:

@@ -44,9 +44,21 @@ def test_each_subcommand_has_help(command: str) -> None:
     assert "usage: lanchat " + command in out.stdout
 
 
-def test_bad_config_value_is_one_line_and_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    out = run_cli("serve", "--port", "99999", "--data-dir", str(tmp_path), "--no-mdns")
+def test_port_flag_out_of_range_is_reported_as_the_flag(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = run_cli("serve", "--port", "70000", "--data-dir", str(tmp_path), "--no-mdns")
     assert out.returncode == 2
-    assert out.stderr.strip() == (
-        "lanchat: error: [server] port must be between 0 and 65535, not 99999"
+    assert out.stderr.startswith("usage: lanchat serve ")
+    assert out.stderr.splitlines()[-1] == (
+        "lanchat serve: error: argument --port: '70000' is not a port number; "
+        "give one from 0 to 65535 (0 picks a free port)"
+    )
+
+
+@pytest.mark.parametrize("command", ["serve", "chat", "rooms"])
+def test_unknown_flag_shows_the_usage_of_its_command(command: str) -> None:
+    out = run_cli(command, "--bogus")
+    assert out.returncode == 2
+    assert out.stderr.startswith(f"usage: lanchat {command} ")
+    assert (
+        out.stderr.splitlines()[-1] == f"lanchat {command}: error: unrecognized arguments: --bogus"
     )
