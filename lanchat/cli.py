@@ -79,7 +79,9 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--config", metavar="FILE", type=Path, help="TOML config file; flags override it"
     )
     p.add_argument(
-        "--name", metavar="NAME", help="server name shown to clients (default lanchat.local)"
+        "--name",
+        metavar="NAME",
+        help="server name shown to clients (default: this machine's name, e.g. alice-laptop.local)",
     )
     p.add_argument(
         "-v",

@@ -11,7 +11,7 @@ TOML layout (every key optional)::
     [server]
     host = "0.0.0.0"          # or "::" for IPv6 and IPv4, or "127.0.0.1"
     port = 6667
-    name = "lanchat.local"    # server name shown as the source of numerics
+    name = "alice-laptop.local"  # server name, the source of numerics (default: this machine's)
     password = ""             # server password (PASS), empty = none
     rooms = ["#lobby"]        # rooms created at start and kept open
     key = ""                  # key (+k) people need to join those rooms, empty = none
@@ -29,6 +29,7 @@ TOML layout (every key optional)::
 from __future__ import annotations
 
 import dataclasses
+import platform
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,24 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("lanchat", appauthor=False))
 
 
+def default_server_name() -> str:
+    """This machine's name as the server's name: `alice-laptop.local` on `alice-laptop`.
+
+    A bare host name gets `.local`, which makes it the machine's own mDNS name wherever
+    avahi or Bonjour runs, and gives it the dot IRC clients and servers expect in a server
+    name; a host name with a domain is kept as it is.
+    """
+    host = platform.node()  # not socket.gethostname(): the pure server core imports config
+    if not host or any(c in host for c in " !@:"):
+        return "lanchat.local"
+    return host if "." in host else f"{host}.local"
+
+
 @dataclass(frozen=True, slots=True)
 class Server:
     host: str = "0.0.0.0"  # listen address; "::" listens on IPv6 and IPv4
     port: int = DEFAULT_PORT  # TCP port; 0 picks a free one (tests)
-    name: str = "lanchat.local"  # server name, the source of numerics
+    name: str = field(default_factory=default_server_name)  # the source of numerics
     password: str = ""  # server password (PASS); empty means none
     rooms: tuple[str, ...] = (DEFAULT_ROOM,)  # rooms created at start-up
     key: str = ""  # +k key of those rooms, set at every start-up; empty leaves them as they were

@@ -1,5 +1,6 @@
 """Configuration: defaults, TOML file, command-line overrides, one-line errors."""
 
+import platform
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,13 @@ def test_defaults_listen_on_6667_with_lobby(tmp_path: Path) -> None:
     assert cfg.server.rooms == ("#lobby",)
     assert cfg.store.db_path == tmp_path / "history.sqlite3"
     assert cfg.discovery.enabled
+
+
+def test_default_server_name_is_this_machines_name() -> None:
+    # Not a fixed "lanchat.local", which looks like an mDNS host name but names no machine.
+    name = config.load().server.name
+    host = platform.node()
+    assert name == (host if "." in host else f"{host}.local")
 
 
 def test_default_data_dir_is_per_user() -> None:

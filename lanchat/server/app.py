@@ -12,7 +12,8 @@ Start-up, in this order, so that every failure is one clear line before anyone c
     bind                  "port 6667 on 0.0.0.0 is already in use ..." -> one line, exit 2
     Advertiser            every non-secret room published (unless --no-mdns)
     tick                  ServerState.tick() once a second (PINGs, timeouts)
-    print                 server name, irc://ADDR:PORT/#room per LAN address, "ready: port N"
+    print                 version and server name, irc://ADDR:PORT/#room per LAN address,
+                          why rooms are not on the LAN if they are not, "ready: port N"
 
 Shutdown (SIGINT, SIGTERM), in this order: stop accepting; ServerState.shutdown (every client
 gets ERROR) and wait until those bytes are written; withdraw the rooms from mDNS (goodbye
@@ -29,10 +30,11 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import ifaddr
 
+from lanchat import __version__
 from lanchat.config import Config
 from lanchat.discovery.advertiser import Advertiser
 from lanchat.discovery.records import RoomAd
@@ -42,7 +44,7 @@ from lanchat.server.hub import Hub
 from lanchat.server.state import ServerState
 from lanchat.store.writer import StoreWriter
 
-__all__ = ["LanchatServer", "join_urls", "running_server", "serve"]
+__all__ = ["LanchatServer", "advertised_interfaces", "join_urls", "running_server", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,34 @@ def join_urls(host: str, port: int, rooms: list[str]) -> list[str]:
     return urls
 
 
+def advertised_interfaces(bound: str, interfaces: Sequence[str]) -> tuple[str, ...] | str:
+    """The interfaces to advertise rooms on, given the address the server listens on (#14).
+
+    Advertising an address the server does not listen on sends everyone to a closed port.
+
+    Args:
+        bound: the listening socket's address ("0.0.0.0" or "::" for every interface).
+        interfaces: [discovery] interfaces; empty means every LAN interface.
+
+    Returns:
+        The interface addresses for the Advertiser (empty: every LAN interface), or, when no
+        LAN address is left, the sentence that tells the host why the rooms are not advertised.
+    """
+    if ipaddress.ip_address(bound).is_unspecified:
+        return tuple(interfaces)
+    if ipaddress.ip_address(bound).is_loopback:
+        return (
+            f"rooms are not advertised on the LAN: the server listens only on {bound}, which "
+            "nobody else can reach; use --host 0.0.0.0 to let the LAN join"
+        )
+    if interfaces and bound not in interfaces:
+        return (
+            f"rooms are not advertised on the LAN: the server listens only on {bound}, which "
+            "is not in [discovery] interfaces; add it there or use another --host"
+        )
+    return (bound,)
+
+
 class LanchatServer:
     """One running server: store, state, listening sockets, advertiser, tick. Loop thread only.
 
@@ -154,6 +184,7 @@ class LanchatServer:
         self._listeners: list[asyncio.Server] = []
         self._advertiser: Advertiser | None = None
         self._tick: asyncio.TimerHandle | None = None
+        self.not_advertised = ""  # why the rooms are not on the LAN although mDNS is on
 
     async def start(self) -> None:
         """Open the store, restore rooms, listen, advertise, start the tick.
@@ -184,18 +215,21 @@ class LanchatServer:
             )
             self.port = int(sock.getsockname()[1])
             if config.discovery.enabled:
-                await self._advertise()
+                where = advertised_interfaces(sock.getsockname()[0], config.discovery.interfaces)
+                if isinstance(where, str):
+                    self.not_advertised = where
+                else:
+                    await self._advertise(where)
         except BaseException:
             await self._close_resources()
             raise
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
 
-    async def _advertise(self) -> None:
-        discovery = self.config.discovery
+    async def _advertise(self, interfaces: tuple[str, ...]) -> None:
         advertiser = Advertiser(
             port=self.port,
-            interfaces=discovery.interfaces,
-            min_update_interval_s=discovery.txt_update_min_interval_s,
+            interfaces=interfaces,
+            min_update_interval_s=self.config.discovery.txt_update_min_interval_s,
         )
         await advertiser.start()
         # Only a started advertiser takes RoomChanged; rooms changed before are published here.
@@ -295,11 +329,13 @@ async def running_server(config: Config, *, debug: bool = False) -> AsyncIterato
 def _print_banner(server: LanchatServer) -> None:
     config = server.config
     rooms = server.public_rooms()
-    print(f"lanchat server {config.server.name}: history in {config.store.db_path}")
+    print(f"lanchat {__version__} on {config.server.name}: history in {config.store.db_path}")
     if rooms:
         print("join with lanchat or any IRC client:")
         for url in join_urls(config.server.host, server.port, rooms):
             print(f"  {url}")
+    if server.not_advertised:
+        print(server.not_advertised)
     print(f"ready: port {server.port}", flush=True)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from lanchat.errors import ConfigError, StoreError
-from lanchat.server.app import join_urls, running_server
+from lanchat.server.app import advertised_interfaces, join_urls, running_server
 from tests.discovery.netns import Agent, Namespace, host_link
 from tests.server.clients import registered
 from tests.support import DEFAULT_TIMEOUT_S, LineClient, run_serve_process, server_config
@@ -130,6 +130,39 @@ def test_join_urls_fall_back_to_loopback_on_a_machine_without_a_network() -> Non
         assert _join_urls_in(lonely, "0.0.0.0") == ["irc://127.0.0.1:6667/#x"]
     finally:
         subprocess.run(["ip", "netns", "delete", lonely.name], check=True)
+
+
+@pytest.mark.parametrize(
+    ("bound", "interfaces", "advertised"),
+    [
+        ("0.0.0.0", (), ()),
+        ("::", ("10.0.0.5",), ("10.0.0.5",)),
+        ("10.0.0.5", (), ("10.0.0.5",)),
+        ("10.0.0.5", ("10.0.0.5", "10.1.0.5"), ("10.0.0.5",)),
+    ],
+)
+def test_rooms_are_advertised_only_on_the_address_the_server_listens_on(
+    bound: str, interfaces: tuple[str, ...], advertised: tuple[str, ...]
+) -> None:
+    assert advertised_interfaces(bound, interfaces) == advertised
+
+
+@pytest.mark.parametrize(
+    ("bound", "interfaces", "why"),
+    [
+        ("127.0.0.1", (), "127.0.0.1, which nobody else can reach; use --host 0.0.0.0"),
+        ("::1", (), "::1, which nobody else can reach"),
+        ("10.0.0.5", ("10.1.0.5",), "10.0.0.5, which is not in [discovery] interfaces"),
+    ],
+)
+def test_no_lan_address_left_to_advertise_is_said_in_one_line(
+    bound: str, interfaces: tuple[str, ...], why: str
+) -> None:
+    said = advertised_interfaces(bound, interfaces)
+    assert isinstance(said, str)
+    assert said.startswith("rooms are not advertised on the LAN: the server listens only on ")
+    assert why in said
+    assert "\n" not in said
 
 
 async def test_rooms_are_advertised_updated_and_withdrawn_over_mdns(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import dataclasses
 
 from lanchat.config import Config
 from lanchat.protocol.isupport import isupport_tokens
-from tests.server.transcript import Transcript, commands, expect_numeric, msg
+from tests.server.transcript import Transcript, base_config, commands, expect_numeric, msg
 
 
 def test_nick_and_user_complete_registration_with_welcome_burst() -> None:
@@ -44,7 +44,7 @@ def test_isupport_lines_carry_every_token_and_the_trailing_text() -> None:
 
 
 def test_empty_motd_replies_422() -> None:
-    config = Config()
+    config = base_config()
     config = dataclasses.replace(config, server=dataclasses.replace(config.server, motd=()))
     t = Transcript(config)
     c = t.connect()
@@ -56,7 +56,7 @@ def test_empty_motd_replies_422() -> None:
 
 
 def test_motd_lines_are_372_between_375_and_376() -> None:
-    config = Config()
+    config = base_config()
     config = dataclasses.replace(config, server=dataclasses.replace(config.server, motd=("a", "b")))
     t = Transcript(config)
     c = t.connect()
@@ -224,7 +224,7 @@ def test_unknown_command_replies_421() -> None:
 
 
 def _password_config(password: str) -> Config:
-    config = Config()
+    config = base_config()
     return dataclasses.replace(config, server=dataclasses.replace(config.server, password=password))
 
 

@@ -194,6 +194,40 @@ async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: 
         assert await server.wait() == 0
 
 
+_BROWSE_RAW = """
+import time
+from zeroconf import ServiceBrowser, Zeroconf
+zc, names = Zeroconf(), []
+ServiceBrowser(zc, "_lanchat._tcp.local.", handlers=[lambda **kw: names.append(kw["name"])])
+time.sleep(3)
+zc.close()
+for name in names:
+    print(name)
+"""
+
+
+async def services_seen_from(guest: Namespace) -> list[str]:
+    """The `_lanchat._tcp` instances announced on `guest`'s LAN within 3 s, reachable or not
+    (`lanchat rooms` hides a room whose port does not answer)."""
+    browse = await asyncio.create_subprocess_exec(
+        *guest.argv(sys.executable, "-c", _BROWSE_RAW), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(browse.communicate(), SERVE_READY_TIMEOUT_S)
+    return out.decode().splitlines()
+
+
+async def test_serve_on_loopback_is_not_advertised_and_says_so(tmp_path: Path) -> None:
+    # Before #14 the room was advertised at the LAN address, where nothing listened.
+    flags = ("--host", "127.0.0.1", "--room", "#lobby")
+    async with serving_on_a_lan(tmp_path / "data", *flags) as (_, guest, server):
+        assert await services_seen_from(guest) == []
+        said = [line for line in server.output if "not advertised on the LAN" in line]
+        assert said == [
+            "rooms are not advertised on the LAN: the server listens only on 127.0.0.1, which "
+            "nobody else can reach; use --host 0.0.0.0 to let the LAN join"
+        ]
+
+
 async def test_serve_key_rooms_are_advertised_as_needing_a_key(tmp_path: Path) -> None:
     flags = ("--room", "#secret", "--key", "sesame")
     async with serving_on_a_lan(tmp_path / "data", *flags) as (_, guest, _server):

@@ -17,7 +17,7 @@ from lanchat.server.effects import Disconnect, Persist, Query, RoomChanged, Send
 from lanchat.server.model import RoomInfo
 from lanchat.server.state import ServerState
 from lanchat.store.records import HistoryQuery, RoomRecord
-from tests.server.transcript import Transcript, expect_numeric, make_config, msg
+from tests.server.transcript import Transcript, base_config, expect_numeric, make_config, msg
 
 
 def test_connect_sends_nothing_until_the_client_speaks() -> None:
@@ -104,7 +104,7 @@ def test_stored_rooms_are_restored_and_deleted_ones_ignored() -> None:
 
 def keyed_config(key: str, *rooms: str) -> Config:
     """The default Config with [server] key = `key` on [server] rooms = `rooms`."""
-    base = Config()
+    base = base_config()
     return dataclasses.replace(base, server=dataclasses.replace(base.server, key=key, rooms=rooms))
 
 

@@ -22,7 +22,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from lanchat.config import Config
+from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
@@ -51,9 +51,17 @@ def msg(line: str) -> Message:
     return parse(line)
 
 
+SERVER_NAME = "lanchat.local"  # the transcripts' server name, the same on every machine
+
+
+def base_config() -> Config:
+    """The default Config, except that the server is named SERVER_NAME, not after this machine."""
+    return Config(server=Server(name=SERVER_NAME))
+
+
 def make_config(**limits: Any) -> Config:
     """A default Config with some [limits] replaced, e.g. make_config(ping_timeout_s=5)."""
-    base = Config()
+    base = base_config()
     return dataclasses.replace(base, limits=dataclasses.replace(base.limits, **limits))
 
 
@@ -93,7 +101,7 @@ class Transcript:
         self.clock = FakeClock()
         self._msgids = iter(range(1, 1 << 30))
         self.state = ServerState(
-            config or Config(),
+            config or base_config(),
             clock=self.clock,
             rooms=rooms,
             msgid_factory=lambda: f"m{next(self._msgids)}",
