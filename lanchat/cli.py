@@ -90,6 +90,11 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         default=0,
         help="more logging (-vv logs raw protocol lines)",
     )
+    p.add_argument(
+        "--stop-when-stdin-closes",
+        action="store_true",
+        help="also stop cleanly when standard input closes (how the launcher's rooms end with it)",
+    )
     p.set_defaults(func=_cmd_serve)
 
 
@@ -202,7 +207,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     _setup_logging(args.verbose)
     from lanchat.server.app import serve
 
-    return serve(config, debug=args.verbose >= 2)
+    return serve(
+        config, debug=args.verbose >= 2, stop_when_stdin_closes=args.stop_when_stdin_closes
+    )
 
 
 def _cmd_rooms(args: argparse.Namespace) -> int:

@@ -18,6 +18,10 @@ a reader thread per child turns its output into events:
 
 Stopping sends SIGTERM (the server notifies its clients and withdraws its mDNS records) and
 escalates to SIGKILL when the child has not exited after `stop_timeout_s`.
+
+Rooms never outlive the launcher (#14): each child's stdin is a pipe nobody writes to, and the
+child runs with --stop-when-stdin-closes. However this process ends, even by SIGKILL, the
+system closes the pipe and every room shuts down as cleanly as after stop().
 """
 
 from __future__ import annotations
@@ -239,6 +243,7 @@ class Supervisor:
             str(port),
             "--data-dir",
             str(data_dir),
+            "--stop-when-stdin-closes",
             *self.serve_args,
         ]
         env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
@@ -247,7 +252,7 @@ class Supervisor:
             _write_room_config(data_dir / ROOM_CONFIG, key)
             hosted.process = subprocess.Popen(
                 cmd,
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,  # closes when we end, however we end: the room stops
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -314,6 +319,8 @@ class Supervisor:
                 hosted.state = "running"
                 self.events.put(RoomReady(hosted))
         code = proc.wait()
+        if proc.stdin is not None:
+            proc.stdin.close()
         if hosted.port == 0:
             hosted.state = "failed"
             self.events.put(RoomFailed(hosted, _failure(hosted, code)))

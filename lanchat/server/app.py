@@ -15,9 +15,11 @@ Start-up, in this order, so that every failure is one clear line before anyone c
     print                 version and server name, irc://ADDR:PORT/#room per LAN address,
                           why rooms are not on the LAN if they are not, "ready: port N"
 
-Shutdown (SIGINT, SIGTERM), in this order: stop accepting; ServerState.shutdown (every client
-gets ERROR) and wait until those bytes are written; withdraw the rooms from mDNS (goodbye
-packets); close the store (everything pending committed); exit 0.
+Shutdown (SIGINT, SIGTERM, SIGHUP; with --stop-when-stdin-closes also the end of standard
+input, which is how a launcher's rooms stop when the launcher ends), in this order: stop
+accepting; ServerState.shutdown (every client gets ERROR) and wait until those bytes are
+written; withdraw the rooms from mDNS (goodbye packets); close the store (everything pending
+committed); exit 0.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ import contextlib
 import errno
 import ipaddress
 import logging
+import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import ifaddr
@@ -339,13 +343,41 @@ def _print_banner(server: LanchatServer) -> None:
     print(f"ready: port {server.port}", flush=True)
 
 
-async def _serve(config: Config, debug: bool) -> int:
+def _stop_when_stdin_closes(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
+    """Set `stop` once standard input reaches its end (#14). Starts a thread; returns at once.
+
+    The launcher gives each of its rooms a pipe as stdin and never writes to it. However the
+    launcher ends (quit, SIGTERM, SIGHUP, SIGKILL, a crash), the system closes its end and the
+    room shuts down cleanly. A pipe behaves the same on Linux, macOS and Windows, unlike
+    PR_SET_PDEATHSIG (Linux only, and it fires when the forking *thread* ends) or polling
+    getppid() (no parent ids to watch on Windows); a blocking read in a thread, unlike
+    loop.add_reader, works on every event loop and on Windows pipes.
+    """
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        # Whoever read our output went with our stdin: later writes would only fail.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        with contextlib.suppress(RuntimeError):  # the loop is closed: we are exiting anyway
+            loop.call_soon_threadsafe(stop.set)
+
+    threading.Thread(target=watch, name="stdin watch", daemon=True).start()
+
+
+async def _serve(config: Config, debug: bool, stop_when_stdin_closes: bool) -> int:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP: the terminal `lanchat serve` runs in was closed.
+    for signum in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)):
         # Windows has no add_signal_handler; Ctrl-C then ends asyncio.Runner as usual.
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
+    if stop_when_stdin_closes:
+        _stop_when_stdin_closes(loop, stop)
     async with running_server(config, debug=debug) as server:
         _print_banner(server)
         await stop.wait()
@@ -362,12 +394,14 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
     return uvloop.new_event_loop
 
 
-def serve(config: Config, *, debug: bool = False) -> int:
-    """Run the server until SIGINT or SIGTERM (`lanchat serve`). Blocking; uses uvloop if present.
+def serve(config: Config, *, debug: bool = False, stop_when_stdin_closes: bool = False) -> int:
+    """Run the server until SIGINT, SIGTERM or SIGHUP (`lanchat serve`). Blocking; uses uvloop
+    if present.
 
     Args:
         config: the validated configuration.
         debug: log every raw protocol line at DEBUG ("<" received, ">" sent).
+        stop_when_stdin_closes: also stop cleanly when standard input ends (a launcher's room).
 
     Returns:
         The exit status: 0 after a clean shutdown.
@@ -382,6 +416,6 @@ def serve(config: Config, *, debug: bool = False) -> int:
     # keeps the GIL for up to the switch interval: 5 ms by default, 1 ms here (issue #4).
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        status = runner.run(_serve(config, debug))
+        status = runner.run(_serve(config, debug, stop_when_stdin_closes))
     sys.stdout.flush()
     return status

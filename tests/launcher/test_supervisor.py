@@ -1,13 +1,20 @@
 """Hosting rooms as `lanchat serve` child processes (lanchat.launcher.supervisor).
 
 These start the real server on 127.0.0.1 (no mDNS: discovery is tested end to end in
-tests/gui/test_end_to_end.py) and talk IRC to it over a real socket.
+tests/gui/test_end_to_end.py) and talk IRC to it over a real socket; the rooms that must end
+with their launcher are watched over real mDNS from a network namespace.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import os
 import queue
+import signal
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,9 +28,11 @@ from lanchat.launcher.supervisor import (
     Supervisor,
     SupervisorEvent,
 )
-from tests.support import free_port
+from tests.discovery.netns import REPO, Agent, host_link
+from tests.support import LineClient, free_port
 
 START_TIMEOUT_S = 20.0
+STAND_IN = Path(__file__).with_name("stand_in.py")
 
 
 @pytest.fixture
@@ -169,3 +178,57 @@ def test_validate_refuses_a_room_already_hosted(supervisor: Supervisor) -> None:
     supervisor.start("#party")
     with pytest.raises(ConfigError, match="#Party is already hosted here"):
         supervisor.validate("#Party", "")
+
+
+async def exited(pid: int, timeout_s: float = START_TIMEOUT_S) -> None:
+    """Wait until process `pid` (not our child) has exited: its pidfd becomes readable."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    loop = asyncio.get_running_loop()
+    gone = loop.create_future()
+    loop.add_reader(fd, gone.set_result, None)
+    try:
+        await asyncio.wait_for(gone, timeout_s)
+    finally:
+        loop.remove_reader(fd)
+        os.close(fd)
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+async def test_rooms_stop_cleanly_however_the_launcher_ends(
+    tmp_path: Path, signum: signal.Signals
+) -> None:
+    # Before #14 the room kept running, orphaned and still advertised.
+    with host_link() as (host_address, guest):
+        # Probes so rare that only the room's goodbye packets can remove it.
+        browser = await Agent.start(guest, "browse", "--probe-interval", "600")
+        launcher = await asyncio.create_subprocess_exec(
+            sys.executable, str(STAND_IN), str(tmp_path), host_address,
+            stdout=asyncio.subprocess.PIPE, cwd=REPO,
+        )  # fmt: skip
+        serve_pid = 0
+        try:
+            await browser.expect("ready")
+            assert launcher.stdout is not None
+            room = json.loads(await asyncio.wait_for(launcher.stdout.readline(), START_TIMEOUT_S))
+            serve_pid = room["pid"]
+            await browser.expect("added", lambda e: e["ad"]["room"] == "#party")
+            alice = await LineClient.connect(room["port"], host=host_address)
+            await alice.register("alice")
+            launcher.send_signal(signum)
+            assert await launcher.wait() == -signum
+            got = await alice.expect_closed()
+            assert got[-1].command == "ERROR" and "Server shutting down" in got[-1].params[-1]
+            await browser.expect("removed", lambda e: e["ad"]["room"] == "#party")
+            await exited(serve_pid)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                launcher.kill()
+            await launcher.wait()
+            if serve_pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(serve_pid, signal.SIGKILL)
+            await browser.close()

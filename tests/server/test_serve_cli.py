@@ -67,7 +67,7 @@ async def test_room_message_is_logged_once_with_the_sender_ip(serve_process: Ser
         assert not any("private word" in line for line in server.output)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 async def test_signal_sends_clients_error_and_exits_0(
     serve_process: ServeProcess, signum: signal.Signals
 ) -> None:
