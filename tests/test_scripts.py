@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
+import os
+import subprocess
 import tomllib
 from pathlib import Path
+
+from lanchat import __version__
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,3 +31,40 @@ def test_every_mypy_override_applies_to_a_checked_module() -> None:
         for pattern in override["module"]:
             wanted = [pattern, pattern.removesuffix(".*")] if pattern.endswith(".*") else [pattern]
             assert any(fnmatch.fnmatchcase(m, w) for m in modules for w in wanted), pattern
+
+
+def _run_script(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`scripts/run ARGS` with HOME=`home` and no lanchat command on the PATH."""
+    venv_bin = str(REPO / ".venv" / "bin")
+    path = ":".join(p for p in os.environ["PATH"].split(":") if p and p != venv_bin)
+    env = {**os.environ, "HOME": str(home), "PATH": path}
+    env.pop("PIPX_BIN_DIR", None)
+    return subprocess.run(
+        [str(REPO / "scripts" / "run"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_run_says_where_the_lanchat_command_is(tmp_path: Path) -> None:
+    # After scripts/run, `lanchat` in a new shell said "command not found" (#14).
+    done = _run_script(tmp_path, "--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"lanchat {__version__}\n"
+    assert (
+        f"==> the lanchat command is {REPO}/.venv/bin/lanchat; scripts/run --install puts it "
+        "on your PATH"
+    ) in done.stderr.splitlines()
+
+
+def test_run_install_puts_the_lanchat_command_in_local_bin(tmp_path: Path) -> None:
+    done = _run_script(tmp_path, "--install")
+    assert done.returncode == 0, done.stderr
+    command = tmp_path / ".local" / "bin" / "lanchat"
+    assert command.resolve() == (REPO / ".venv" / "bin" / "lanchat").resolve()
+    assert f"==> {command.parent} is not on your PATH: add it" in done.stderr
+    shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
+    assert shown.stdout == f"lanchat {__version__}\n"
