@@ -6,7 +6,7 @@ Layer: may import lanchat.errors and the standard library only.
 field and returns a frozen `Config`. Every validation failure is one `ConfigError` line that
 names the setting and says what is allowed.
 
-TOML layout (every key optional)::
+TOML layout (every key optional; docs/lanchat.example.toml has every setting, commented)::
 
     [server]
     host = "0.0.0.0"          # or "::" for IPv6 and IPv4, or "127.0.0.1"

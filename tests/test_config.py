@@ -1,6 +1,8 @@
 """Configuration: defaults, TOML file, command-line overrides, one-line errors."""
 
+import dataclasses
 import platform
+import re
 from pathlib import Path
 
 import pytest
@@ -8,6 +10,8 @@ import pytest
 from lanchat import config
 from lanchat.errors import ConfigError
 from lanchat.server import modes
+
+SAMPLE = Path(__file__).resolve().parents[1] / "docs" / "lanchat.example.toml"
 
 
 def test_defaults_listen_on_6667_with_lobby(tmp_path: Path) -> None:
@@ -101,3 +105,14 @@ def test_config_is_frozen(tmp_path: Path) -> None:
     cfg = config.load(overrides={"store": {"data_dir": str(tmp_path)}})
     with pytest.raises(AttributeError):
         cfg.server.port = 1  # type: ignore[misc]
+
+
+def test_sample_config_loads_and_equals_the_defaults() -> None:
+    assert config.load(SAMPLE) == config.load()
+
+
+def test_sample_config_shows_every_setting() -> None:
+    shown = set(re.findall(r"^(?:# )?(\w+) = ", SAMPLE.read_text(), flags=re.MULTILINE))
+    for section in dataclasses.fields(config.Config):
+        for setting in dataclasses.fields(getattr(config.Config(), section.name)):
+            assert setting.name in shown, f"[{section.name}] {setting.name}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import subprocess
 import tomllib
 from pathlib import Path
@@ -68,3 +69,11 @@ def test_run_install_puts_the_lanchat_command_in_local_bin(tmp_path: Path) -> No
     assert f"==> {command.parent} is not on your PATH: add it" in done.stderr
     shown = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
     assert shown.stdout == f"lanchat {__version__}\n"
+
+
+def test_scripts_bench_readme_and_benchmark_page_give_one_full_run_time() -> None:
+    bench = re.search(r"# full run: .*~(\d+) min", (REPO / "scripts" / "bench").read_text())
+    readme = re.search(r"`scripts/bench` \(about (\d+) minutes\)", (REPO / "README.md").read_text())
+    page = re.search(r"~(\d+) min here", (REPO / "docs" / "benchmarks.md").read_text())
+    assert bench and readme and page
+    assert bench.group(1) == readme.group(1) == page.group(1)
