@@ -106,3 +106,18 @@ def test_members_may_invite_into_a_room_without_plus_i() -> None:
     alice.send("JOIN #lobby")
     bob.send("JOIN #lobby")
     assert commands(bob.send_take("INVITE carol #lobby")) == ["341"]
+
+
+def test_invite_from_a_member_who_is_not_an_operator_does_not_lift_a_ban() -> None:
+    t = Transcript()
+    alice, bob, mallory = t.register("alice"), t.register("bob"), t.register("mallory")
+    room_with(t, alice, "#a", "+b mallory!*@*")
+    bob.send("JOIN #a")
+    # The invite itself still goes out (a member may ask someone over), but lets no one in.
+    assert commands(bob.send_take("INVITE mallory #a")) == ["341"]
+    assert mallory.take_lines() == [":bob!bob@127.0.0.1 INVITE mallory #a"]
+    assert commands(mallory.send_take("JOIN #a")) == ["474"]
+    assert commands(mallory.send_take("CHATHISTORY LATEST #a * 10")) == ["FAIL"]
+    # An operator's invite does.
+    alice.send("INVITE mallory #a")
+    assert commands(mallory.send_take("JOIN #a"))[0] == "JOIN"

@@ -4,8 +4,8 @@ Layer: pure server core (a handlers module; see lanchat.server.dispatch for how 
 Spec: https://modern.ircdocs.horse/#kick-message, https://modern.ircdocs.horse/#invite-message
 and https://ircv3.net/specs/extensions/invite-notify.
 
-Both need the room's operators' say-so (KICK always, INVITE while +i); what they change is not
-stored (an invite lasts while the server runs, as in most servers).
+Both need the room's operators' say-so (KICK always, INVITE while +i, and to get past a ban);
+what they change is not stored (an invite lasts while the server runs, as in most servers).
 """
 
 from __future__ import annotations
@@ -42,19 +42,26 @@ def handle_kick(ctx: Context, msg: Message) -> None:
 # INVITE <nickname> <channel>
 @command("INVITE", min_params=2)
 def handle_invite(ctx: Context, msg: Message) -> None:
-    """Invite someone into a room; the invite lets them past +i and bans once."""
+    """Invite someone into a room; an operator's invite lets them past +i and bans once."""
     nick, name = msg.params[0], msg.params[1]
     target = ctx.state.find_user(nick)
     if target is None or not target.registered:
         ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
         return
     room = room_named(ctx, name)
-    if room is None or seat_in(ctx, room, need_op="i" in room.modes) is None:
+    if room is None:
+        return
+    seat = seat_in(ctx, room, need_op="i" in room.modes)
+    if seat is None:
         return
     if target.conn_id in room.members:
         ctx.numeric(n.ERR_USERONCHANNEL, target.nick, room.name)
         return
-    room.invited.add(target.key)
+    # Only an operator's invite lets its target past +i and bans (issue 13: any member could
+    # lift a ban by inviting the banned person). Anyone else's is a plain "come and see", as
+    # in Ergo, which records an invite only for a +i channel, where only operators may invite.
+    if seat.is_op:
+        room.invited.add(target.key)
     ctx.numeric(n.RPL_INVITING, target.nick, room.name)
     invite = Message("INVITE", (target.nick, room.name), source=ctx.user.source)
     ctx.relay([target], invite)
