@@ -31,7 +31,7 @@ from dataclasses import field
 from lanchat.errors import InvalidUtf8, MalformedLine
 from lanchat.values import value
 
-__all__ = ["Message", "escape_tag_value", "parse", "unescape_tag_value"]
+__all__ = ["Message", "escape_tag_value", "middle_param", "parse", "unescape_tag_value"]
 
 # ircv3 message-tags "Escaping values": \: is ';', \s is ' ', \\ is '\', \r and \n are CR, LF.
 _ESCAPES = {":": ";", "s": " ", "\\": "\\", "r": "\r", "n": "\n"}
@@ -42,6 +42,24 @@ _FORBIDDEN_IN_PARAM = ("\r", "\n", "\0")
 def escape_tag_value(value: str) -> str:
     """Escape a tag value for the wire (ircv3 message-tags "Escaping values")."""
     return value.translate(_ESCAPE_TABLE)
+
+
+def middle_param(text: str) -> str:
+    """`text` if it can stand as a middle parameter, else "*".
+
+    Replies echo what a client wrote ("401 nick <target> :No such nick"), and a client can
+    write anything in a trailing parameter: an empty word, a space, a leading ':'. Such a word
+    cannot be a middle parameter, so it is replaced rather than echoed (lanchat issue 13: a
+    reply that cannot be serialised cut its sender off). CR, LF and NUL are not checked: no
+    parsed line holds them (`parse` refuses them).
+
+    Args:
+        text: a word as the client wrote it.
+
+    Returns:
+        `text`, or "*" when it cannot be a middle parameter.
+    """
+    return text if text and " " not in text and text[0] != ":" else "*"
 
 
 def unescape_tag_value(raw: str) -> str:

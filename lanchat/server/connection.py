@@ -56,6 +56,27 @@ _CLOSE_LINGER_S = 10.0
 _AT = 0x40  # b"@": a line that starts with message tags
 
 
+def lost_reason(exc: Exception | None) -> str:
+    """The QUIT reason everyone else sees when a connection ends with `exc`.
+
+    Never the text of an exception: a bug's message could hold what the client sent (lanchat
+    issue 13 saw "MalformedLine: parameter 2 of 401 ..." in bystanders' QUIT lines). The
+    traceback is logged for the host by asyncio ("Fatal error: protocol.data_received() call
+    failed"). An operating-system error is named by its plain text, as other servers do.
+
+    Args:
+        exc: what connection_lost was given.
+
+    Returns:
+        "Connection closed", "Connection error: Connection reset by peer" or "Connection error".
+    """
+    if exc is None:
+        return "Connection closed"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"Connection error: {exc.strerror}"
+    return "Connection error"
+
+
 class IrcConnection(asyncio.Protocol):
     """One client's TCP connection. Loop thread only; created by loop.create_server."""
 
@@ -131,8 +152,7 @@ class IrcConnection(asyncio.Protocol):
                 timer.cancel()
         self.closing = True
         if self.conn_id:
-            reason = f"Connection error: {exc}" if exc else "Connection closed"
-            self.hub.lost(self, reason)
+            self.hub.lost(self, lost_reason(exc))
 
     def pause_writing(self) -> None:
         self._paused = True

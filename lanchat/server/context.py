@@ -12,7 +12,7 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from lanchat.protocol import numerics as n
-from lanchat.protocol.message import Message
+from lanchat.protocol.message import Message, middle_param
 from lanchat.protocol.tags import TagForm, format_server_time, tags_for_form
 from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
 from lanchat.server.model import group_by_form
@@ -78,21 +78,22 @@ class Context:
     def numeric(self, code: str, *params: str, text: str | None = None) -> None:
         """Reply a numeric: `:server <code> <nick> <params...> :<text>`.
 
+        Every reply can be serialised (lanchat issue 13): a middle parameter that cannot be
+        one (empty, a space, a leading ':', as a client may write a name it sends in a
+        trailing parameter) is sent as "*" (lanchat.protocol.message.middle_param).
+
         Args:
             code: a constant from lanchat.protocol.numerics.
             params: the data parameters after the nick.
             text: the trailing text; the spec's default text for `code` when None.
         """
         trailing = text if text is not None else n.default_text(code)
-        all_params = (
-            (self.user.nick, *params)
-            if trailing is None
-            else (
-                self.user.nick,
-                *params,
-                trailing,
-            )
-        )
+        if trailing is None:
+            # The code's last parameter is data (RPL_NAMREPLY's names): it is the trailing one.
+            middles, last = params[:-1], params[-1:]
+        else:
+            middles, last = params, (trailing,)
+        all_params = (self.user.nick, *map(middle_param, middles), *last)
         self._lines.append(Message(code, all_params, source=self.server_name))
 
     def notice(self, text: str) -> None:

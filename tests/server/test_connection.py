@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from lanchat.errors import MalformedLine
 from lanchat.server.app import LanchatServer, running_server
-from lanchat.server.connection import KERNEL_SNDBUF
+from lanchat.server.connection import KERNEL_SNDBUF, lost_reason
 from tests.server.clients import registered
 from tests.support import LineClient, server_config
 
@@ -270,3 +271,26 @@ async def test_kernel_send_buffer_is_fixed_for_every_accepted_connection(
     # Linux reports twice the size asked for (socket(7): the kernel's bookkeeping share).
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * KERNEL_SNDBUF
     await alice.close()
+
+
+async def test_lines_whose_replies_echo_unsendable_names_keep_everyone_connected(
+    irc_server: LanchatServer,
+) -> None:
+    alice = await registered(irc_server.port, "alice", "#room")
+    bob = await registered(irc_server.port, "bob", "#room")
+    # Each of these cut alice off with a traceback, and bob saw its text in her QUIT (issue 13).
+    alice.send("PRIVMSG #room,:x hello\r\nNICK :a b\r\nCAP :::\r\nTAGMSG a,:b")
+    for numeric, name in (("401", "*"), ("432", "*"), ("410", "*"), ("401", "a"), ("401", "*")):
+        assert (await alice.expect_numeric(numeric)).params[1] == name
+    assert (await bob.expect("PRIVMSG")).params == ("#room", "hello")
+    alice.send("PRIVMSG #room :still here")
+    assert (await bob.expect("PRIVMSG")).params == ("#room", "still here")
+    assert [m for m in bob.seen if m.command == "QUIT"] == []
+
+
+def test_a_connection_lost_to_a_bug_shows_others_no_exception_text() -> None:
+    bug = MalformedLine("parameter 2 of 401 is empty, has a space or starts with ':'")
+    assert lost_reason(bug) == "Connection error"
+    reset = ConnectionResetError(104, "Connection reset by peer")
+    assert lost_reason(reset) == "Connection error: Connection reset by peer"
+    assert lost_reason(None) == "Connection closed"

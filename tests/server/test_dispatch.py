@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lanchat.protocol.message import Message
+from lanchat.protocol import numerics as n
+from lanchat.protocol.message import Message, parse
 from lanchat.server.context import Context
 from lanchat.server.dispatch import COMMANDS, Command, command, load_handlers
 from lanchat.server.effects import Send
-from tests.server.transcript import Transcript, msg
+from tests.server.transcript import Transcript, commands, msg
 
 load_handlers()  # the table is filled when a ServerState is built; these tests read it first
 
@@ -135,3 +138,73 @@ def test_labeled_batch_keeps_lines_already_in_a_nested_batch() -> None:
         "@batch=b1 :s BATCH -inner",
         ":lanchat.local BATCH -b1",
     ]
+
+
+# ----------------------------------------------------------------------------- hostile input
+
+NUMERICS = sorted({v for k, v in vars(n).items() if k.startswith(("RPL_", "ERR_"))})
+# What a client can put in a parameter: anything but CR, LF and NUL (parse refuses those), and
+# in a trailing parameter also spaces and a leading ':'.
+HOSTILE = st.sampled_from(["", ":", " ", "::", ":x", "a b", "#room,:x"]) | st.text(
+    st.characters(exclude_characters="\r\n\0"), max_size=8
+)
+
+
+@settings(max_examples=300)
+@given(
+    code=st.sampled_from(NUMERICS),
+    params=st.lists(HOSTILE, max_size=4),
+    text=st.none() | HOSTILE,
+)
+def test_every_numeric_serialises_whatever_its_parameters(
+    code: str, params: list[str], text: str | None
+) -> None:
+    t = Transcript()
+    t.register("alice")
+    ctx = _context(t)
+    ctx.numeric(code, *params, text=text)
+    (send,) = ctx.finish()
+    assert isinstance(send, Send)
+    got = parse(send.data)
+    trailing = 0 if text is None and n.default_text(code) is None else 1
+    assert (got.command, got.params[0]) == (code, "alice")
+    assert len(got.params) == 1 + len(params) + trailing
+    # Each middle parameter is what was given, or "*" where that could not be one.
+    middles = params if trailing else params[:-1]
+    assert all(g in (p, "*") for g, p in zip(got.params[1:], middles, strict=False))
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("PRIVMSG #room,:x hello", "401 alice * :No such nick/channel"),
+        ("TAGMSG a,:b", "401 alice * :No such nick/channel"),
+        ("NICK :a b", "432 alice * :Erroneus nickname"),
+        ("CAP :::", "410 alice * :Invalid CAP command"),
+        ("MODE #room :+q x", "472 alice * :is unknown mode char to me"),
+    ],
+)
+def test_a_name_that_cannot_be_echoed_is_answered_with_a_star(line: str, reply: str) -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    alice.send("JOIN #room")
+    bob.send("JOIN #room")
+    bob.take()
+    assert msg(f":lanchat.local {reply}") in alice.send_take(line)
+    assert alice.closed is None
+    assert "QUIT" not in commands(bob.take())
+
+
+_VERBS = sorted(COMMANDS)
+
+
+@settings(max_examples=200)
+@given(verb=st.sampled_from(_VERBS), params=st.lists(HOSTILE, max_size=5))
+def test_no_line_from_a_client_raises_out_of_the_core(verb: str, params: list[str]) -> None:
+    t = Transcript()
+    alice, bob = t.register("alice", caps=("batch", "labeled-response")), t.register("bob")
+    alice.send("JOIN #room")
+    bob.send("JOIN #room")
+    line = Message(verb, tuple(params), tags={"label": "x"})
+    for conn in (alice, bob):  # an operator and a member: both paths of each handler
+        t.apply(t.state.receive(conn.conn_id, line))

@@ -20,6 +20,7 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import is_valid_channel
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
+from lanchat.protocol.message import middle_param as echo_param  # re-exported for handlers
 from lanchat.protocol.tags import TagForm
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
@@ -134,22 +135,6 @@ def _send_topic(ctx: Context, room: Room) -> None:
 
 def _is_banned(room: Room, user: User) -> bool:
     return any(mask_matches(mask, user.source) for mask in room.bans)
-
-
-def echo_param(text: str) -> str:
-    """`text` if it can stand as a middle parameter of a reply, else "*".
-
-    Names the client sent come back in numerics ("403 nick <channel> :No such channel"); one
-    that is empty, holds a space or starts with ':' (possible inside a trailing parameter)
-    would not serialise, so it is replaced rather than echoed.
-
-    Args:
-        text: a name as the client wrote it.
-
-    Returns:
-        `text`, or "*" when it cannot be a middle parameter.
-    """
-    return text if text and " " not in text and text[0] != ":" else "*"
 
 
 def room_named(ctx: Context, name: str) -> Room | None:
