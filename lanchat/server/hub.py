@@ -47,6 +47,27 @@ __all__ = ["Hub", "peer_ip"]
 log = logging.getLogger(__name__)
 room_log = logging.getLogger("lanchat.rooms")  # the "<IP> nick #room: text" lines
 
+# What the room log shows escaped (issue 13: client bytes reached the host's terminal): the
+# control characters a terminal acts on (C0 and C1: ESC starts an escape sequence, BEL rings,
+# CR rewrites the line; DEL) and the invisible ones that reorder or break the text after them
+# (bidi embeddings, overrides and isolates, line and paragraph separators).
+_CONSOLE_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))} | {
+    c: f"\\u{c:04x}" for c in (*range(0x2028, 0x202F), *range(0x2066, 0x206A))
+}
+
+
+def console_text(text: str) -> str:
+    """`text` as the room log may print it: terminal controls spelled out ("\\x1b").
+
+    Args:
+        text: a line made of what clients sent (nick, room name, message).
+
+    Returns:
+        `text` itself when every character is printable, else with each control escaped.
+    """
+    return text if text.isprintable() else text.translate(_CONSOLE_ESCAPES)
+
+
 # Transport buffer above this: pause_writing() tells us the peer is not keeping up.
 _WRITE_HIGH_WATER = 64 * 1024
 _WRITE_LOW_WATER = 16 * 1024
@@ -312,7 +333,7 @@ class Hub:
                 if record.command != "TAGMSG" and record.target_key[:1] == "#":
                     nick, _, rest = record.source.partition("!")
                     ip = rest.rpartition("@")[2]
-                    lines.append(f"<{ip}> {nick} {record.target}: {record.text}")
+                    lines.append(console_text(f"<{ip}> {nick} {record.target}: {record.text}"))
             if lines:
                 self._schedule_flush()
             return
