@@ -363,7 +363,12 @@ class ServerState:
         return list(seen.values())
 
     def conversation_key(self, a: User, b: User) -> str:
-        """The history target_key of a private conversation: both casefolded nicks, sorted."""
+        """The history target_key of a private conversation: both casefolded nicks, sorted.
+
+        The one place that names private conversations in the store. CHATHISTORY gives none
+        of them back (a nick is not a person; lanchat.store.records.HistoryRecord says how
+        accounts will key them).
+        """
         return " ".join(sorted((a.key, b.key)))
 
     def add_room(self, ctx: Context, name: str) -> Room:

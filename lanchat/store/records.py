@@ -18,8 +18,12 @@ class HistoryRecord:
     """One PRIVMSG / NOTICE / TAGMSG as it was relayed.
 
     `target_key` is the casefolded room name ("#lobby") for room messages; for private
-    messages it is the conversation key "nickA nickB" (both casefolded, sorted), so both sides
-    find the same conversation.
+    messages it is the conversation key "nickA nickB" (both casefolded, sorted). Private
+    messages are kept under that key but never given back (lanchat issue 13: a nick is not a
+    person, so whoever takes a nick must not read its conversations). When accounts exist
+    (issue 17), a conversation between two accounts gets a key of its own form, which no
+    nick pair can spell (a nick never starts with '~': "~accountA ~accountB"), and only those
+    are served; the rows under nick keys stay unreadable.
     """
 
     msgid: str  # ircv3 msgid, unique

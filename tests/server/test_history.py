@@ -26,14 +26,13 @@ T0_MS = 1_764_093_600_123  # 2025-11-25T18:00:00.123Z
 def _record(
     n: int, *, command: str = "PRIVMSG", source: str = "bob!bob@127.0.0.1", target: str = "#lobby"
 ) -> HistoryRecord:
-    key = target if target.startswith("#") else "alice bob"
     return HistoryRecord(
         msgid=f"id{n}",
         time_ms=T0_MS + n,
         command=command,
         source=source,
         target=target,
-        target_key=key,
+        target_key=target.lower(),
         text=f"message {n}" if command != "TAGMSG" else "",
         tags={"+draft/reply": f"id{n - 1}"} if n > 1 else {},
     )
@@ -152,21 +151,27 @@ def test_references_become_msgids_and_unix_milliseconds(alice: Conn) -> None:
     assert query.query.subcommand == "AFTER"
 
 
-def test_private_history_is_keyed_by_both_nicks(t: Transcript, alice: Conn) -> None:
+def test_private_history_is_given_back_to_nobody(t: Transcript, alice: Conn) -> None:
+    # A nick is not a person: whoever holds "alice" now need not be who talked to Bob.
     t.register("Bob")
-    query = _query(alice.send("CHATHISTORY LATEST bob * 10"))
-    assert query.query.target_key == "alice bob"
-    assert query.batch_target == "Bob"
-    # The other side need not be online: the conversation is still the asker's.
-    query = _query(alice.send("CHATHISTORY LATEST Zed * 10"))
-    assert (query.query.target_key, query.batch_target) == ("alice zed", "Zed")
+    alice.send("PRIVMSG bob :psst")
+    alice.take()
+    for line in ("@label=P CHATHISTORY LATEST bob * 10", "CHATHISTORY BEFORE Zed msgid=m1 10"):
+        effects = alice.send(line)
+        assert not [e for e in effects if isinstance(e, Query)]
+    assert alice.take_lines() == [
+        "@label=P :lanchat.local BATCH +b1 chathistory Bob",
+        ":lanchat.local BATCH -b1",
+        ":lanchat.local BATCH +b2 chathistory Zed",
+        ":lanchat.local BATCH -b2",
+    ]
 
 
-def test_targets_asks_for_the_askers_rooms_and_conversations(t: Transcript, alice: Conn) -> None:
+def test_targets_asks_only_for_the_askers_rooms(t: Transcript, alice: Conn) -> None:
     bob = t.register("bob")
-    gone = t.register("carol")
-    t.disconnect(gone)
+    alice.send("PRIVMSG bob :psst")
     alice.send("JOIN #games")
+    bob.take()
     query = _query(
         alice.send(
             "CHATHISTORY TARGETS timestamp=2025-11-25T00:00:00Z timestamp=2025-11-26T00:00:00Z 9"
@@ -177,7 +182,7 @@ def test_targets_asks_for_the_askers_rooms_and_conversations(t: Transcript, alic
         start=1_764_028_800_000,
         end=1_764_115_200_000,
         limit=9,
-        target_keys=("#lobby", "#games", "alice bob", "alice carol"),
+        target_keys=("#lobby", "#games"),
     )
     assert bob.take() == []
 
@@ -227,33 +232,16 @@ def test_without_batch_the_lines_come_bare(t: Transcript) -> None:
     assert _answer(t, conn, "CHATHISTORY LATEST #lobby * 10", []) == []
 
 
-def test_private_history_keeps_both_directions(t: Transcript, alice: Conn) -> None:
-    records = [
-        _record(1, target="alice"),
-        _record(2, source="alice!alice@127.0.0.1", target="bob"),
-    ]
-    got = _answer(t, alice, "CHATHISTORY LATEST bob * 10", records)
-    assert [msg(line).source for line in got[1:3]] == [
-        "bob!bob@127.0.0.1",
-        "alice!alice@127.0.0.1",
-    ]
-    assert got[0] == ":lanchat.local BATCH +b1 chathistory bob"
-
-
-def test_targets_batch_names_rooms_and_the_other_side(t: Transcript, alice: Conn) -> None:
-    records = [
-        _record(1, source="alice!alice@127.0.0.1", target="Bob"),
-        _record(2, source="Carol!c@10.0.0.3", target="alice"),
-        _record(3),
-    ]
+def test_targets_batch_names_rooms_as_created(t: Transcript, alice: Conn) -> None:
+    alice.send("JOIN #Games")
+    records = [_record(1, target="#GAMES"), _record(3)]
     line = (
         "@label=T CHATHISTORY TARGETS "
         "timestamp=2025-11-25T00:00:00Z timestamp=2025-11-26T00:00:00Z 9"
     )
     assert _answer(t, alice, line, records) == [
         "@label=T :lanchat.local BATCH +b1 draft/chathistory-targets",
-        "@batch=b1 :lanchat.local CHATHISTORY TARGETS Bob 2025-11-25T18:00:00.124Z",
-        "@batch=b1 :lanchat.local CHATHISTORY TARGETS Carol 2025-11-25T18:00:00.125Z",
+        "@batch=b1 :lanchat.local CHATHISTORY TARGETS #Games 2025-11-25T18:00:00.124Z",
         "@batch=b1 :lanchat.local CHATHISTORY TARGETS #lobby 2025-11-25T18:00:00.126Z",
         ":lanchat.local BATCH -b1",
     ]
@@ -300,12 +288,34 @@ async def test_history_pages_through_the_real_store_by_msgid(irc_server: Lanchat
     _, older = await _batch(alice, f"CHATHISTORY BEFORE #lobby msgid={latest[0].tags['msgid']} 10")
     assert [m.params[1] for m in older] == ["message 0", "message 1"]
     _, private = await _batch(alice, "CHATHISTORY LATEST bob * 10")
-    assert [(m.params[0], m.params[1]) for m in private] == [("alice", "psst")]
+    assert private == []
 
     _, targets = await _batch(
         alice,
         "CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00Z timestamp=2100-01-01T00:00:00Z 10",
     )
-    assert [m.params[1] for m in targets] == ["#lobby", "bob"]
+    assert [m.params[1] for m in targets] == ["#lobby"]
     for client in (alice, bob):
+        await client.close()
+
+
+async def test_whoever_takes_a_nick_reads_none_of_its_private_history(
+    irc_server: LanchatServer,
+) -> None:
+    alice = await registered(irc_server.port, "alice", caps=HISTORY_CAPS)
+    bob = await registered(irc_server.port, "bob", caps=HISTORY_CAPS)
+    alice.send("PRIVMSG bob :my secret")
+    await bob.expect("PRIVMSG")
+    alice.send("QUIT")
+    await alice.expect_closed()
+    mallory = await registered(irc_server.port, "alice", caps=HISTORY_CAPS)
+    for client, other in ((mallory, "bob"), (bob, "alice")):
+        start, lines = await _batch(client, f"CHATHISTORY LATEST {other} * 10")
+        assert (start.params[1:], lines) == (("chathistory", other), [])
+    _, targets = await _batch(
+        mallory,
+        "CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00Z timestamp=2100-01-01T00:00:00Z 10",
+    )
+    assert targets == []
+    for client in (mallory, bob):
         await client.close()

@@ -18,10 +18,13 @@ Grammar (ircv3 chathistory "CHATHISTORY Command")::
     msgref = "timestamp=" YYYY-MM-DDThh:mm:ss.sssZ / "msgid=" <msgid>
 
 Who may read what: a room's history only while in the room (the spec's "servers MAY wish to
-disallow clients from querying the history of channels they are not joined to"); a private
-conversation only between the asker's current nick and the target nick. lanchat has no
-accounts yet, so a conversation belongs to the nicks, not to people: whoever holds a nick
-later can read that nick's conversations (issue #2 leaves accounts for later).
+disallow clients from querying the history of channels they are not joined to"). Private
+conversations are stored (nothing accepted is lost) but given back to nobody: a nick is not a
+person, and whoever took `alice` later, from any address, read alice's private conversations
+(issue 13, item 2). A request for one gets an empty batch, as for a conversation with no
+messages, and TARGETS lists only the asker's rooms. Private history belongs to an account:
+when accounts exist (issue 17) private messages get a key made of the two accounts
+(ServerState.conversation_key, the one place that makes keys) and only those are served here.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lanchat.errors import MalformedLine
-from lanchat.protocol.casemap import casefold, is_valid_nick
+from lanchat.protocol.casemap import is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import format_server_time, parse_server_time, tags_for_form
 from lanchat.server.context import Context
@@ -117,33 +120,27 @@ def _messages(ctx: Context, sub: str, args: Sequence[str]) -> None:
     user = ctx.user
     if target.startswith("#"):
         room = ctx.state.find_room(target)
-        if room is None or user.conn_id not in room.members:
-            _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
+        if room is not None and user.conn_id in room.members:
+            query = HistoryQuery(sub, target_key=room.key, start=start, end=end, limit=limit)
+            ctx.query(query, batch_target=room.name)
             return
-        key, shown = room.key, room.name
     elif is_valid_nick(target, ctx.state.config.limits.nicklen):
+        # Private history is given back to nobody (module docstring): an empty batch, and the
+        # store is not asked.
         other = ctx.state.find_user(target)
-        key = " ".join(sorted((user.key, casefold(target))))
         shown = other.nick if other is not None else target
-    else:
-        _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
+        render_history(ctx, Query(user.conn_id, HistoryQuery(sub), batch_target=shown), ())
         return
-    query = HistoryQuery(sub, target_key=key, start=start, end=end, limit=limit)
-    ctx.query(query, batch_target=shown)
+    _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
 
 
 def _targets(ctx: Context, args: Sequence[str]) -> None:
     start = _msgref("TARGETS", args[0])
     end = _msgref("TARGETS", args[1])
     limit = _limit(ctx, "TARGETS", args[2])
-    user, state = ctx.user, ctx.state
-    # The conversations this client may see: its rooms, and a private conversation with every
-    # nick online or in the whowas ring (the store keys private history by the nick pair).
-    nicks = {u.key for u in state.users.values() if u.key and u is not user}
-    nicks.update(entry.key for entry in state.whowas)
-    nicks.discard(user.key)
-    keys = [*user.rooms, *(" ".join(sorted((user.key, other))) for other in sorted(nicks))]
-    query = HistoryQuery("TARGETS", start=start, end=end, limit=limit, target_keys=tuple(keys))
+    # The conversations this client may read: its rooms (private ones are given to nobody).
+    keys = tuple(ctx.user.rooms)
+    query = HistoryQuery("TARGETS", start=start, end=end, limit=limit, target_keys=keys)
     ctx.query(query)
 
 
@@ -197,9 +194,6 @@ def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord])
 
 
 def _target_name(ctx: Context, record: HistoryRecord) -> str:
-    """How the client names a conversation: the room's name, or the other person's nick."""
-    if record.target.startswith("#"):
-        room = ctx.state.rooms.get(record.target_key)
-        return room.name if room is not None else record.target
-    sender = record.source.partition("!")[0]
-    return record.target if casefold(sender) == ctx.user.key else sender
+    """How the client names a room: as it was created (its messages may spell it otherwise)."""
+    room = ctx.state.rooms.get(record.target_key)
+    return room.name if room is not None else record.target
