@@ -93,6 +93,9 @@ class Limits:
     max_modes: int = 6  # MODES= in ISUPPORT
     max_targets: int = 4  # TARGMAX for PRIVMSG/NOTICE
     max_channels_per_user: int = 50  # CHANLIMIT
+    # Rooms kept, empty ones included (they keep their key, modes and topic; issue 13): at
+    # the limit a new room replaces the one empty longest, whose history is sealed.
+    max_rooms: int = 1000
     max_list_modes: int = 100  # MAXLIST (bans)
     whowas_entries: int = 200
     chathistory_max: int = 1000  # CHATHISTORY= limit per request
@@ -236,6 +239,7 @@ def _validate(config: Config) -> None:
         "chathistory_max",
         "max_targets",
         "max_modes",
+        "max_rooms",
     ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")

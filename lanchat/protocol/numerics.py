@@ -180,6 +180,11 @@ def default_text(numeric: str) -> str | None:
     return DEFAULT_TEXT.get(numeric)
 
 
+# RFC 2812 "ERR_UNAVAILRESOURCE (437)": "<nick/channel> :Nick/channel is temporarily
+# unavailable"; lanchat: no new room can be made while the room table is full of occupied rooms.
+ERR_UNAVAILRESOURCE: Final = "437"
+DEFAULT_TEXT[ERR_UNAVAILRESOURCE] = "Nick/channel is temporarily unavailable"
+
 # Rooms and queries (added for lanchat.server.handlers.rooms / queries; modern.ircdocs
 # "ERR_BANLISTFULL (478)": "<client> <channel> <char> :Channel list is full").
 ERR_BANLISTFULL: Final = "478"

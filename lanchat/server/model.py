@@ -120,7 +120,12 @@ class Membership:
 
 @dataclass(slots=True, eq=False)
 class Room:
-    """A room (IRC channel): members, topic, modes, key, limit, bans and invites."""
+    """A room (IRC channel): members, topic, modes, key, limit, bans and invites.
+
+    A room outlives its last member (lanchat issue 13): its key, modes, topic and bans stay,
+    and so does its history, readable only by whoever gets in past them. See
+    ServerState.remove_member for the whole rule.
+    """
 
     name: str  # as created, e.g. "#Lobby"
     key: str  # casefolded name
@@ -136,7 +141,8 @@ class Room:
     # conn_id -> Membership. Change it through join()/leave()/empty() only: they keep the
     # fan-out cache below in step.
     members: dict[int, Membership] = field(default_factory=dict)
-    permanent: bool = False  # configured room: kept open when empty
+    permanent: bool = False  # configured room: never forgotten, advertised even when empty
+    emptied_at: float = 0.0  # clock() when the last member left; 0: empty since the start
     # The members' conn_ids grouped by tag form, built on the first message after a change
     # (see by_form()); None while it must be rebuilt.
     _by_form: dict[TagForm, tuple[int, ...]] | None = field(default=None, init=False, repr=False)

@@ -314,10 +314,14 @@ class ServerState:
 
         Returns:
             Name, topic, user count, key_required (+k) and secret (+s), or None if the room
-            does not exist (any more).
+            does not exist (any more) or is an empty room people made: nobody is there to meet
+            (it is kept, see remove_member, but not advertised). Configured rooms are always
+            advertised.
         """
         room = self.rooms.get(key)
-        return room.info() if room is not None else None
+        if room is None or not (room.members or room.permanent):
+            return None
+        return room.info()
 
     def room_keys(self) -> list[str]:
         """The casefolded names of every open room."""
@@ -371,27 +375,56 @@ class ServerState:
         """
         return " ".join(sorted((a.key, b.key)))
 
-    def add_room(self, ctx: Context, name: str) -> Room:
+    def add_room(self, ctx: Context, name: str) -> Room | None:
         """Create room `name` (not yet existing), persist it and tell discovery.
+
+        At config.limits.max_rooms rooms, the room that has been empty longest (never a
+        configured one) is forgotten to make space: its record is deleted and its history
+        sealed (see remove_member).
 
         Args:
             ctx: the event's context (for the effects).
             name: the valid room name as the creator wrote it.
 
         Returns:
-            The new, empty room (default modes +nt).
+            The new, empty room (default modes +nt), or None when the server holds
+            max_rooms rooms and every one of them has people in it or is configured.
         """
+        if len(self.rooms) >= self.config.limits.max_rooms:
+            empty = (r for r in self.rooms.values() if not r.members and not r.permanent)
+            oldest = min(empty, key=lambda r: r.emptied_at, default=None)
+            if oldest is None:
+                return None
+            del self.rooms[oldest.key]
+            ctx.persist(oldest.to_record(deleted=True))
+            ctx.room_changed(oldest.key)
         room = Room.create(name, int(ctx.now))
         self.rooms[room.key] = room
+        # Whatever history is stored under this name is not this room's (a forgotten room's, or
+        # a room closed by a lanchat before issue 13, which deleted empty rooms): seal it.
+        ctx.persist(room.to_record(deleted=True))
         ctx.persist(room.to_record())
         ctx.room_changed(room.key)
         return room
 
     def remove_member(self, ctx: Context, room: Room, user: User) -> None:
-        """Take `user` out of `room`; close the room if it is now empty and not configured.
+        """Take `user` out of `room`; an empty room is kept, with everything that guards it.
+
+        A room's history belongs to the room that wrote it (lanchat issue 13). It used to
+        close with its last member, and whoever joined the name next re-created it with no
+        key, no modes and no bans, became its operator and read its whole history with
+        CHATHISTORY, +s and +k rooms included. So a room outlives its members, as a
+        registered channel does in Ergo and a +P one in InspIRCd: its key, modes, limit,
+        bans, invites and topic stay, in memory and in the store (a restart brings it back),
+        and whoever enters must get past them like anyone else; the first one in runs it
+        again. An empty room is not advertised on the LAN (room_info). The room table is
+        bounded by config.limits.max_rooms: when a new room needs the space, the room empty
+        longest is forgotten, and the store seals its history (kept, but under a key no query
+        can name: lanchat.store.db). A room made under a name starts with no readable past
+        (add_room seals whatever the store holds under it) rather than inheriting one.
 
         The caller sends the PART/KICK/QUIT line; this only updates state and emits
-        Persist(deleted) / RoomChanged.
+        RoomChanged.
 
         Args:
             ctx: the event's context (for the effects).
@@ -400,9 +433,8 @@ class ServerState:
         """
         room.leave(user.conn_id)
         user.rooms.pop(room.key, None)
-        if not room.members and not room.permanent:
-            del self.rooms[room.key]
-            ctx.persist(room.to_record(deleted=True))
+        if not room.members:
+            room.emptied_at = ctx.now
         ctx.room_changed(room.key)
 
     def quit_user(self, ctx: Context, reason: str) -> None:

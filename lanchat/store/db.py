@@ -243,6 +243,8 @@ class HistoryDB:
 
         Records are applied in order, so a room created and then deleted in the same call ends
         up deleted. A message whose msgid is already stored is skipped (retries are harmless).
+        Deleting a room seals its history: the messages stay, moved to `RoomRecord.sealed_key`,
+        which no CHATHISTORY request can name.
 
         Args:
             records: HistoryRecords to keep, and RoomRecords to upsert (or delete when
@@ -356,6 +358,11 @@ def _insert(conn: sqlite3.Connection, values: list[Any]) -> None:
 def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
     if room.deleted:
         conn.execute("DELETE FROM rooms WHERE key = ?", (room.key,))
+        # The room is forgotten, its history is not: it is kept under a key no query names, so
+        # a room made again under this name starts with no readable past (lanchat issue 13).
+        conn.execute(
+            "UPDATE messages SET target_key = ? WHERE target_key = ?", (room.sealed_key, room.key)
+        )
         return
     conn.execute(
         _UPSERT_ROOM,

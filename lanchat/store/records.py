@@ -50,7 +50,16 @@ class RoomRecord:
     password: str = ""  # +k key, "" when none
     limit: int = 0  # +l, 0 when none
     bans: tuple[str, ...] = ()  # +b masks
-    deleted: bool = False  # True: forget this room
+    deleted: bool = False  # True: forget this room and seal its history (HistoryDB.append)
+
+    @property
+    def sealed_key(self) -> str:
+        """The target_key the history of this room is moved to when it is forgotten.
+
+        No query can name it: a room key holds no space and a private one starts with no '#'.
+        The creation time keeps the histories of rooms once made under one name apart.
+        """
+        return f"{self.key} {self.created_s}"
 
 
 @value

@@ -54,9 +54,9 @@ async def test_rooms_and_their_topics_are_restored_after_a_restart(tmp_path: Pat
         alice.send("TOPIC #side :kept across restarts")
         await alice.expect("TOPIC")
     async with running_server(config) as server:
-        info = server.state.room_info("#side")
-        assert info is not None
-        assert (info.name, info.topic, info.user_count) == ("#side", "kept across restarts", 0)
+        room = server.state.find_room("#side")
+        assert room is not None
+        assert (room.name, room.topic, room.members) == ("#side", "kept across restarts", {})
 
 
 async def test_messages_are_kept_across_a_clean_shutdown(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ restarts a real server on the same data directory to check that rooms come back.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 from lanchat.protocol.message import Message
 from lanchat.server.app import running_server
 from lanchat.server.effects import Persist, Send
-from lanchat.store.records import RoomRecord
+from lanchat.store import HistoryDB, HistoryQuery
+from lanchat.store.records import HistoryRecord, RoomRecord
 from tests.server.clients import registered
 from tests.server.transcript import (
     START,
@@ -44,7 +46,9 @@ def test_join_creates_room_with_creator_as_operator() -> None:
     ]
     room = t.state.rooms["#new"]
     assert room.modes == {"n", "t"}
-    assert persisted_rooms(effects) == [RoomRecord("#new", "#new", int(START), modes="nt")]
+    record = RoomRecord("#new", "#new", int(START), modes="nt")
+    # Whatever history the store holds under the name is sealed first: it is not this room's.
+    assert persisted_rooms(effects) == [dataclasses.replace(record, deleted=True), record]
     assert changed_rooms(effects) == ["#new"]
     # The room is durable before anyone is told about it.
     assert isinstance(effects[0], Persist)
@@ -248,7 +252,7 @@ def test_names_without_parameter_replies_end_of_names() -> None:
 # ----------------------------------------------------------------------------- PART
 
 
-def test_part_with_reason_is_seen_by_the_room_and_closes_a_user_room() -> None:
+def test_part_with_reason_is_seen_by_the_room_and_the_empty_room_stays() -> None:
     t = Transcript()
     alice, bob = t.register("alice"), t.register("bob")
     room_with(t, alice, "#a")
@@ -258,9 +262,9 @@ def test_part_with_reason_is_seen_by_the_room_and_closes_a_user_room() -> None:
     assert alice.take_lines() == [":bob!bob@127.0.0.1 PART #a :off to lunch"]
     effects = alice.send("PART #a")
     assert alice.take_lines() == [":alice!alice@127.0.0.1 PART #a"]
-    assert "#a" not in t.state.rooms
-    assert [r.deleted for r in persisted_rooms(effects)] == [True]
-    assert changed_rooms(effects) == ["#a"]
+    assert t.state.rooms["#a"].members == {}
+    assert persisted_rooms(effects) == []
+    assert changed_rooms(effects) == ["#a"]  # discovery withdraws it: nobody is there
 
 
 def test_part_is_one_send_per_distinct_form() -> None:
@@ -425,6 +429,110 @@ def test_rooms_are_restored_from_records_with_topic_modes_key_and_bans() -> None
     assert commands(eve.send_take("JOIN #games pw")) == ["474"]
 
 
+def test_an_emptied_room_keeps_its_key_modes_topic_and_history_from_newcomers() -> None:
+    t = Transcript()
+    owner, mallory = t.register("owner"), t.register("mallory")
+    room_with(t, owner, "#tmp", "+sk sesame")
+    owner.send("TOPIC #tmp :plans")
+    owner.send("PRIVMSG #tmp :the secret")
+    owner.send("PART #tmp")
+    # Before issue 13 the name was free again: mallory re-created it, became its operator
+    # and read everything with CHATHISTORY.
+    assert commands(mallory.send_take("JOIN #tmp")) == ["475"]
+    assert commands(mallory.send_take("CHATHISTORY LATEST #tmp * 10")) == ["FAIL"]
+    assert commands(mallory.send_take("TOPIC #tmp")) == ["442"]  # +s: not even the topic
+    assert commands(mallory.send_take("LIST")) == ["321", "322", "323"]  # #lobby only
+    got = owner.send_take("JOIN #tmp sesame")
+    assert got[1] == msg(":lanchat.local 332 owner #tmp :plans")
+    assert got[3] == msg(":lanchat.local 353 owner @ #tmp @owner")
+    assert t.state.rooms["#tmp"].mode_string() == "+nstk"
+
+
+def test_a_full_room_table_forgets_the_room_empty_longest_and_seals_its_history() -> None:
+    t = Transcript(make_config(max_rooms=3))  # #lobby and two more
+    alice = t.register("alice")
+    for name in ("#old", "#newer"):
+        room_with(t, alice, name, "+k pw")
+        alice.send(f"PART {name}")
+        t.clock.advance(60)
+    effects = alice.send("JOIN #third")
+    assert "#old" not in t.state.rooms
+    assert [(r.key, r.deleted) for r in persisted_rooms(effects)] == [
+        ("#old", True),  # forgotten: its history is sealed by the store
+        ("#third", True),  # a new name: whatever history it has is not this room's
+        ("#third", False),
+    ]
+    # Made again, #old has no key and no past; the store seals what it had (test_db.py).
+    assert commands(alice.send_take("JOIN #old"))[0] == "JOIN"
+    assert "#newer" not in t.state.rooms
+
+
+def test_no_room_is_made_while_every_kept_room_has_people_in_it() -> None:
+    t = Transcript(make_config(max_rooms=2))
+    alice = t.register("alice")
+    alice.send("JOIN #lobby,#a")
+    alice.take()
+    assert alice.send_take("JOIN #b") == [
+        msg(
+            ":lanchat.local 437 alice #b :No room can be made now: every room this server keeps "
+            "has people in it"
+        )
+    ]
+    assert "#b" not in t.state.rooms
+
+
+async def test_a_closed_room_keeps_its_history_from_whoever_comes_next_across_a_restart(
+    tmp_path: Path,
+) -> None:
+    caps = ("batch", "draft/chathistory", "message-tags", "server-time")
+    config = server_config(tmp_path / "data")
+    async with running_server(config) as server:
+        owner = await registered(server.port, "owner", "#tmp", caps=caps)
+        owner.send("MODE #tmp +sk sesame\r\nPRIVMSG #tmp :the secret\r\nPART #tmp")
+        await owner.expect("PART")
+    async with running_server(config) as server:
+        mallory = await registered(server.port, "mallory", caps=caps)
+        mallory.send("JOIN #tmp")
+        await mallory.expect_numeric("475")
+        mallory.send("CHATHISTORY LATEST #tmp * 10")
+        fail = await mallory.expect("FAIL")
+        assert fail.params[:2] == ("CHATHISTORY", "INVALID_TARGET")
+        owner = await registered(server.port, "owner", caps=caps)
+        owner.send("JOIN #tmp sesame")
+        await owner.expect("366")
+        owner.send("CHATHISTORY LATEST #tmp * 10")
+        said = await owner.expect("PRIVMSG")
+        assert said.params == ("#tmp", "the secret")
+        for client in (mallory, owner):
+            await client.close()
+
+
+async def test_a_room_made_under_an_old_name_reads_none_of_the_old_history(
+    tmp_path: Path,
+) -> None:
+    # A lanchat before issue 13 deleted empty rooms and left their history under the name.
+    data = tmp_path / "data"
+    db = HistoryDB(data / "history.sqlite3")
+    old = HistoryRecord("m1", 1_700_000_000_000, "PRIVMSG", "o!o@10.0.0.2", "#tmp", "#tmp", "x")
+    db.append([old])
+    db.close()
+    caps = ("batch", "draft/chathistory")
+    async with running_server(server_config(data)) as server:
+        mallory = await registered(server.port, "mallory", "#tmp", caps=caps)
+        mallory.send("CHATHISTORY LATEST #tmp * 10")
+        await mallory.expect("BATCH", lambda m: m.params[0].startswith("-"))
+        assert [m for m in mallory.seen if m.command == "PRIVMSG"] == []
+        await mallory.close()
+        room = server.state.find_room("#tmp")
+        assert room is not None
+    db = HistoryDB(data / "history.sqlite3")
+    try:  # kept all the same, sealed under a key no request can name
+        sealed = db.query(HistoryQuery("LATEST", target_key=f"#tmp {room.created_s}"))
+        assert [(r.msgid, r.text) for r in sealed] == [("m1", "x")]
+    finally:
+        db.close()
+
+
 def test_configured_rooms_exist_before_anyone_joins() -> None:
     t = Transcript()
     assert t.state.room_keys() == ["#lobby"]
@@ -455,7 +563,7 @@ def test_sends_never_go_to_departed_users() -> None:
 # ----------------------------------------------------------------------------- real sockets
 
 
-async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Path) -> None:
+async def test_user_rooms_survive_a_restart_empty_ones_too(tmp_path: Path) -> None:
     config = server_config(tmp_path / "data")
     async with running_server(config) as server:
         alice = await registered(server.port, "alice")
@@ -465,7 +573,7 @@ async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Pat
         await alice.expect("MODE")
         alice.send("PART #brief")
         await alice.expect("PART")
-        # The server stops with alice still in #games: the room is kept, #brief is gone.
+        # The server stops with alice still in #games; #brief, empty, is kept as well.
 
     async with running_server(config) as server:
         bob = await registered(server.port, "bob")
@@ -473,7 +581,11 @@ async def test_user_rooms_survive_a_restart_and_closed_ones_do_not(tmp_path: Pat
         listed = []
         while (reply := await bob.expect(lambda m: m.command in ("322", "323"))).command == "322":
             listed.append(reply.params[1:])
-        assert sorted(listed) == [("#games", "0", "tonight at 8"), ("#lobby", "0", "")]
+        assert sorted(listed) == [
+            ("#brief", "0", ""),
+            ("#games", "0", "tonight at 8"),
+            ("#lobby", "0", ""),
+        ]
         bob.send("JOIN #games sesame")
         assert (await bob.expect_numeric("332")).params[-1] == "tonight at 8"
         bob.send("MODE #games +b")

@@ -72,15 +72,15 @@ def test_disconnect_tells_room_members_and_frees_the_nick() -> None:
     t.register("alice")
 
 
-def test_last_member_leaving_closes_a_created_room() -> None:
+def test_last_member_leaving_keeps_the_room_but_stops_advertising_it() -> None:
     t = Transcript()
     alice = t.register("alice")
     alice.send("JOIN #temp")
     effects = t.disconnect(alice)
-    assert "#temp" not in t.state.room_keys()
-    deleted = [e.record for e in effects if isinstance(e, Persist)]
-    assert deleted and isinstance(deleted[0], RoomRecord) and deleted[0].deleted
+    assert "#temp" in t.state.room_keys()
+    assert not [e for e in effects if isinstance(e, Persist)]
     assert RoomChanged("#temp") in effects
+    assert t.state.room_info("#temp") is None
 
 
 def test_configured_rooms_stay_open_when_empty() -> None:
@@ -98,8 +98,7 @@ def test_stored_rooms_are_restored_and_deleted_ones_ignored() -> None:
     ]
     t = Transcript(rooms=rooms)
     assert sorted(t.state.room_keys()) == ["#kept", "#lobby"]
-    assert t.state.room_info("#kept") == RoomInfo("#Kept", "hi", 0, True, True)
-    assert t.state.room_info("#gone") is None
+    assert t.state.rooms["#kept"].info() == RoomInfo("#Kept", "hi", 0, True, True)
 
 
 def keyed_config(key: str, *rooms: str) -> Config:
@@ -261,7 +260,8 @@ def test_any_command_sequence_keeps_users_nicks_and_rooms_consistent(
     assert state.registered_users == sum(u.registered for u in state.users.values())
     for key, room in state.rooms.items():
         assert key == room.key
-        assert room.members or room.permanent
+        if not room.members and not room.permanent:
+            assert state.room_info(key) is None  # kept, not advertised
         for conn_id, membership in room.members.items():
             assert state.users[conn_id].rooms[key] is room
             assert membership.user is state.users[conn_id]

@@ -124,6 +124,14 @@ def test_room_round_trip_update_and_delete(db: HistoryDB) -> None:
     assert db.load_rooms() == [changed]
 
 
+def test_deleting_a_room_seals_its_history_and_keeps_it(lobby: HistoryDB) -> None:
+    # A forgotten room's history must not pass to the next room of that name (issue 13).
+    lobby.append([RoomRecord(LOBBY, "#lobby", 7, deleted=True), message("new", 2000)])
+    assert ids(lobby, "LATEST") == ["new"]
+    assert ids(lobby, "LATEST", key="#lobby 7") == [f"m{i}" for i in range(10)]
+    assert len(ids(lobby, "LATEST", key="#other")) == 10
+
+
 def test_room_changes_in_one_append_apply_in_order(db: HistoryDB) -> None:
     created = RoomRecord("#tmp", "#tmp", 1)
     db.append(

@@ -211,6 +211,10 @@ def _join(ctx: Context, name: str, key: str) -> None:
         return
     if room is None:
         room = state.add_room(ctx, name)
+        if room is None:
+            text = "No room can be made now: every room this server keeps has people in it"
+            ctx.numeric(n.ERR_UNAVAILRESOURCE, name, text=text)
+            return
     else:
         invited = user.key in room.invited
         # modern.ircdocs "JOIN message" lists these checks; an invite also lifts +i and bans
@@ -229,8 +233,8 @@ def _join(ctx: Context, name: str, key: str) -> None:
             return
         room.invited.discard(user.key)
         ctx.room_changed(room.key)
-    # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is also how
-    # configured and restored rooms, which outlive their members, get an operator again.
+    # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is how
+    # rooms, which outlive their members (ServerState.remove_member), get an operator again.
     modes = NO_MODES if room.members else OPERATOR
     room.join(Membership(user, modes, joined_at=ctx.now))
     user.rooms[room.key] = room
@@ -259,7 +263,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
 # PART <channel>{,<channel>} [<reason>]
 @command("PART", min_params=1)
 def handle_part(ctx: Context, msg: Message) -> None:
-    """Leave rooms; a room created by users closes when its last member leaves."""
+    """Leave rooms; an empty room is kept with its key and modes (ServerState.remove_member)."""
     reason = msg.params[1] if len(msg.params) > 1 else ""
     for name in filter(None, msg.params[0].split(",")):
         room = room_named(ctx, name)
