@@ -324,7 +324,7 @@ class ServerState:
         return room.info()
 
     def room_keys(self) -> list[str]:
-        """The casefolded names of every open room."""
+        """The casefolded names of every room kept, empty ones included."""
         return list(self.rooms)
 
     # ------------------------------------------------------------- helpers for the handlers

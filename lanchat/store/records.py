@@ -57,7 +57,7 @@ class RoomRecord:
         """The target_key the history of this room is moved to when it is forgotten.
 
         No query can name it: a room key holds no space and a private one starts with no '#'.
-        The creation time keeps the histories of rooms once made under one name apart.
+        The creation time only tells apart, for someone reading the file, what was sealed when.
         """
         return f"{self.key} {self.created_s}"
 

@@ -474,8 +474,8 @@ def test_no_room_is_made_while_every_kept_room_has_people_in_it() -> None:
     alice.take()
     assert alice.send_take("JOIN #b") == [
         msg(
-            ":lanchat.local 437 alice #b :No room can be made now: every room this server keeps "
-            "has people in it"
+            ":lanchat.local 437 alice #b :No new room now: every room kept here has people in it; "
+            "join one or try later"
         )
     ]
     assert "#b" not in t.state.rooms

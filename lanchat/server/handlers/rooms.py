@@ -212,7 +212,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
     if room is None:
         room = state.add_room(ctx, name)
         if room is None:
-            text = "No room can be made now: every room this server keeps has people in it"
+            text = "No new room now: every room kept here has people in it; join one or try later"
             ctx.numeric(n.ERR_UNAVAILRESOURCE, name, text=text)
             return
     else:
