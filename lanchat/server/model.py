@@ -63,6 +63,10 @@ class User:
     password_ok: bool = False  # PASS matched the server password (or none is configured)
     away: str = ""  # AWAY message; "" when present
     modes: frozenset[str] = NO_MODES  # user modes, e.g. {"i"}; replaced on change
+    # Keys of the rooms an operator invited this connection to (past +i and bans, once). Held
+    # by the connection, not the nick: whoever takes the nick later is not who was invited
+    # (issue 13), and the invites go with the connection. Replaced on change, like `modes`.
+    invited_to: frozenset[str] = frozenset()
     rooms: dict[str, Room] = field(default_factory=dict)  # room key -> Room
     last_seen: float = 0.0  # clock() when the last line arrived (ping timer)
     last_message: float = 0.0  # clock() of the last PRIVMSG/NOTICE (WHOIS idle)
@@ -120,7 +124,7 @@ class Membership:
 
 @dataclass(slots=True, eq=False)
 class Room:
-    """A room (IRC channel): members, topic, modes, key, limit, bans and invites.
+    """A room (IRC channel): members, topic, modes, key, limit and bans.
 
     A room outlives its last member (lanchat issue 13): its key, modes, topic and bans stay,
     and so does its history, readable only by whoever gets in past them. See
@@ -137,7 +141,6 @@ class Room:
     password: str = ""  # +k key; "" when none
     limit: int = 0  # +l; 0 when none
     bans: list[str] = field(default_factory=list)  # +b masks
-    invited: set[str] = field(default_factory=set)  # casefolded nicks invited while +i
     # conn_id -> Membership. Change it through join()/leave()/empty() only: they keep the
     # fan-out cache below in step.
     members: dict[int, Membership] = field(default_factory=dict)

@@ -415,7 +415,7 @@ class ServerState:
         key, no modes and no bans, became its operator and read its whole history with
         CHATHISTORY, +s and +k rooms included. So a room outlives its members, as a
         registered channel does in Ergo and a +P one in InspIRCd: its key, modes, limit,
-        bans, invites and topic stay, in memory and in the store (a restart brings it back),
+        bans and topic stay, in memory and in the store (a restart brings them back),
         and whoever enters must get past them like anyone else; the first one in runs it
         again. An empty room is not advertised on the LAN (room_info). The room table is
         bounded by config.limits.max_rooms: when a new room needs the space, the room empty

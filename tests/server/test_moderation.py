@@ -121,3 +121,19 @@ def test_invite_from_a_member_who_is_not_an_operator_does_not_lift_a_ban() -> No
     # An operator's invite does.
     alice.send("INVITE mallory #a")
     assert commands(mallory.send_take("JOIN #a"))[0] == "JOIN"
+
+
+def test_an_invite_belongs_to_the_person_invited_not_to_the_nick() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    room_with(t, alice, "#a", "+i", "+b *!*@10.0.0.66")
+    alice.send("INVITE bob #a")
+    t.disconnect(bob)
+    # Whoever takes the nick next, from any address, is not the person alice let in.
+    mallory = t.register("bob", ip="10.0.0.66")
+    assert commands(mallory.send_take("JOIN #a")) == ["473"]
+    # The person invited keeps the invite across a nick change.
+    carol = t.register("carol")
+    alice.send("INVITE carol #a")
+    carol.send("NICK caroline")
+    assert commands(carol.send_take("JOIN #a"))[0] == "JOIN"

@@ -5,7 +5,7 @@ Spec: https://modern.ircdocs.horse/#kick-message, https://modern.ircdocs.horse/#
 and https://ircv3.net/specs/extensions/invite-notify.
 
 Both need the room's operators' say-so (KICK always, INVITE while +i, and to get past a ban);
-what they change is not stored (an invite lasts while the server runs, as in most servers).
+what they change is not stored (an invite lasts as long as the invited connection, as in Ergo).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def handle_invite(ctx: Context, msg: Message) -> None:
     # lift a ban by inviting the banned person). Anyone else's is a plain "come and see", as
     # in Ergo, which records an invite only for a +i channel, where only operators may invite.
     if seat.is_op:
-        room.invited.add(target.key)
+        target.invited_to |= {room.key}
     ctx.numeric(n.RPL_INVITING, target.nick, room.name)
     invite = Message("INVITE", (target.nick, room.name), source=ctx.user.source)
     ctx.relay([target], invite)

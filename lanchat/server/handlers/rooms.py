@@ -216,7 +216,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
             ctx.numeric(n.ERR_UNAVAILRESOURCE, name, text=text)
             return
     else:
-        invited = user.key in room.invited
+        invited = room.key in user.invited_to
         # modern.ircdocs "JOIN message" lists these checks; an invite also lifts +i and bans
         # (as in Ergo and Hybrid), so an operator can let one person in.
         if room.password and key != room.password:
@@ -231,7 +231,8 @@ def _join(ctx: Context, name: str, key: str) -> None:
         if not invited and _is_banned(room, user):
             ctx.numeric(n.ERR_BANNEDFROMCHAN, room.name)
             return
-        room.invited.discard(user.key)
+        if invited:
+            user.invited_to -= {room.key}
         ctx.room_changed(room.key)
     # Whoever enters an empty room runs it, as when IRC re-creates a channel: this is how
     # rooms, which outlive their members (ServerState.remove_member), get an operator again.
