@@ -99,6 +99,18 @@ class Limits:
     max_list_modes: int = 100  # MAXLIST (bans)
     whowas_entries: int = 200
     chathistory_max: int = 1000  # CHATHISTORY= limit per request
+    # Issue 13 ("Lets no one in"): wrong room keys and server passwords per address (Ergo's
+    # login-throttling); once spent, that address's attempts are refused unchecked until the
+    # window, counted from its first failure, ends.
+    max_auth_failures: int = 5  # wrong keys/passwords allowed per address per window
+    auth_failure_window_s: float = 60.0
+    # Connections at once, all addresses together; lowered at start to fit the open-file
+    # limit (RLIMIT_NOFILE, raised to its hard limit first), less what the server itself needs.
+    max_connections: int = 8192
+    # Connections that have not registered yet (NICK/USER), all addresses together; beyond it
+    # a new one closes the oldest unregistered connection of the address holding the most, so
+    # idle sockets cannot lock real users out (Solanum's max_unknown_ip spirit, per address).
+    max_unregistered_connections: int = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +123,9 @@ class Flood:
     max_delayed_lines: int = (
         100  # queued lines beyond which the client is disconnected (Excess Flood)
     )
+    # A CHATHISTORY reply costs one line of the budget per this many lines it returns
+    # (charged for the limit asked, the unused part given back): issue 13 item 9.
+    history_lines_per_flood_line: int = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,16 +255,29 @@ def _validate(config: Config) -> None:
         "max_targets",
         "max_modes",
         "max_rooms",
+        "max_auth_failures",
+        "max_connections",
+        "max_unregistered_connections",
     ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
     if lim.max_line_bytes < 512:
         raise ConfigError("[limits] max_line_bytes must be at least 512 (RFC 1459)")
-    for name in ("registration_timeout_s", "ping_interval_s", "ping_timeout_s"):
+    for name in (
+        "registration_timeout_s",
+        "ping_interval_s",
+        "ping_timeout_s",
+        "auth_failure_window_s",
+    ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
     if fl.burst_lines < 1 or fl.lines_per_s <= 0 or fl.max_delayed_lines < 1:
         raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
+    if fl.history_lines_per_flood_line < 1:
+        raise ConfigError(
+            "[flood] history_lines_per_flood_line must be positive, "
+            f"not {fl.history_lines_per_flood_line}"
+        )
 
 
 def load(

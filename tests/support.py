@@ -42,8 +42,11 @@ class LineClient:
         self._pending: list[Message] = []  # received but not yet consumed by expect()
 
     @classmethod
-    async def connect(cls, port: int, host: str = "127.0.0.1") -> LineClient:
-        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20)
+    async def connect(cls, port: int, host: str = "127.0.0.1", source: str = "") -> LineClient:
+        """Connect to `host`:`port`, from the local address `source` if given ("127.0.0.2":
+        another loopback address stands in for another machine on the LAN)."""
+        local = (source, 0) if source else None
+        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20, local_addr=local)
         return cls(reader, writer)
 
     async def register(

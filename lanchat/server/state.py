@@ -36,6 +36,7 @@ from lanchat.server.context import Context
 from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
 from lanchat.server.effects import Effect, Publish, Query, Send
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
+from lanchat.server.throttle import FailureThrottle
 from lanchat.store.records import HistoryRecord, RoomRecord
 
 __all__ = ["ServerState"]
@@ -76,6 +77,12 @@ class ServerState:
         self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
         self._invisible: tuple[float, int] | None = None  # (clock, count) of +i users, cached
         self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
+        # Wrong room keys and passwords per address (issue 13 item 6; SASL and OPER later).
+        self.auth_throttle = FailureThrottle(
+            max_failures=config.limits.max_auth_failures,
+            window_s=config.limits.auth_failure_window_s,
+            clock=clock,
+        )
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:
             if not record.deleted:

@@ -10,7 +10,12 @@ from tests.support import LineClient
 
 
 async def registered(
-    port: int, nick: str, *rooms: str, caps: tuple[str, ...] = (), host: str = "127.0.0.1"
+    port: int,
+    nick: str,
+    *rooms: str,
+    caps: tuple[str, ...] = (),
+    host: str = "127.0.0.1",
+    source: str = "",
 ) -> LineClient:
     """A client registered as `nick` (with `caps`) that has joined `rooms`.
 
@@ -20,11 +25,12 @@ async def registered(
         rooms: rooms to join, in order; each join is complete (366 seen) before the next.
         caps: IRCv3 capabilities to request during registration.
         host: the server's address.
+        source: the local address to connect from ("127.0.0.2"); any by default.
 
     Returns:
         The connected client; its own JOINs and NAMES replies are among what it has read.
     """
-    client = await LineClient.connect(port, host)
+    client = await LineClient.connect(port, host, source)
     await client.register(nick, caps=caps)
     for room in rooms:
         client.send(f"JOIN {room}")

@@ -194,9 +194,7 @@ def try_register(ctx: Context) -> None:
     user, state = ctx.user, ctx.state
     if user.registered or not user.key or not user.username or user.cap_negotiating:
         return
-    if state.config.server.password and not user.password_ok:
-        ctx.numeric(n.ERR_PASSWDMISMATCH)
-        state.close_link(ctx, "Bad password")
+    if state.config.server.password and not _password_accepted(ctx):
         return
     user.registered = True
     user.last_seen = ctx.now
@@ -213,6 +211,28 @@ def try_register(ctx: Context) -> None:
         ctx.numeric(n.RPL_ISUPPORT, *tokens)
     send_lusers(ctx)
     send_motd(ctx)
+
+
+def _password_accepted(ctx: Context) -> bool:
+    """The server password decides: 464 and close unless it matched and the address may try.
+
+    Wrong passwords are throttled per address (lanchat.server.throttle, issue 13 item 6): a
+    throttled address is refused whatever it sent, so a right guess then tells it nothing.
+    """
+    user, state = ctx.user, ctx.state
+    throttle = state.auth_throttle
+    wait = throttle.retry_after_s(user.ip)
+    if wait:
+        text = f"Too many wrong passwords from your address; wait {wait} s and try again"
+        ctx.numeric(n.ERR_PASSWDMISMATCH, text=text)
+        state.close_link(ctx, "Too many wrong passwords")
+        return False
+    if user.password_ok:
+        return True
+    throttle.failed(user.ip, "server password")
+    ctx.numeric(n.ERR_PASSWDMISMATCH)
+    state.close_link(ctx, "Bad password")
+    return False
 
 
 def send_lusers(ctx: Context) -> None:

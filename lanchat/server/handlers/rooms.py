@@ -14,6 +14,7 @@ survive a restart"). A line that every member sees is built once per tag form an
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterable, Iterator
 
 from lanchat.protocol import numerics as n
@@ -194,6 +195,25 @@ def handle_join(ctx: Context, msg: Message) -> None:
             _join(ctx, name, keys[i] if i < len(keys) else "")
 
 
+def _key_matches(ctx: Context, room: Room, key: str) -> bool:
+    """Check a JOIN key against the room's (+k); reply 475 when it is wrong or not checked.
+
+    Guesses are throttled per address (lanchat.server.throttle, issue 13 item 6) and compared
+    in constant time, so neither the count nor the timing of replies tells a guesser more.
+    """
+    throttle, ip = ctx.state.auth_throttle, ctx.user.ip
+    wait = throttle.retry_after_s(ip)
+    if wait:
+        text = f"Cannot join channel (+k) - too many wrong keys from your address; wait {wait} s"
+        ctx.numeric(n.ERR_BADCHANNELKEY, room.name, text=text)
+        return False
+    if hmac.compare_digest(key.encode("utf-8"), room.password.encode("utf-8")):
+        return True
+    throttle.failed(ip, f"key for {room.name}")
+    ctx.numeric(n.ERR_BADCHANNELKEY, room.name)
+    return False
+
+
 def _join(ctx: Context, name: str, key: str) -> None:
     user, state = ctx.user, ctx.state
     limits = state.config.limits
@@ -219,8 +239,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
         invited = room.key in user.invited_to
         # modern.ircdocs "JOIN message" lists these checks; an invite also lifts +i and bans
         # (as in Ergo and Hybrid), so an operator can let one person in.
-        if room.password and key != room.password:
-            ctx.numeric(n.ERR_BADCHANNELKEY, room.name)
+        if room.password and not _key_matches(ctx, room, key):
             return
         if room.limit and len(room.members) >= room.limit:
             ctx.numeric(n.ERR_CHANNELISFULL, room.name)
