@@ -104,6 +104,33 @@ def _listen(host: str, port: int) -> socket.socket:
         raise ConfigError(f"cannot listen on {where}: {e.strerror or e}") from None
 
 
+def raise_open_file_limit() -> int | None:
+    """Raise this process's soft open-file limit (RLIMIT_NOFILE) to its hard limit.
+
+    Each connection is an open file, and desktops often start programs with a soft limit of
+    1,024 while allowing far more (issue 13 item 7). Safe to call more than once.
+
+    Returns:
+        The soft limit now in force, or None where there is none to read (Windows).
+    """
+    try:
+        import resource
+    except ImportError:
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # An unlimited hard limit (macOS) cannot be the soft one: ask for plenty instead.
+    want = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 16)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError) as e:
+            log.warning("could not raise the open-file limit from %d to %d: %s", soft, want, e)
+        else:
+            log.info("raised the open-file limit from %d to %d", soft, want)
+            soft = want
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def _lan_addresses(want_v6: bool) -> list[str]:
     found: list[str] = []
     for adapter in ifaddr.get_adapters():
@@ -199,6 +226,7 @@ class LanchatServer:
             DiscoveryError: mDNS advertising cannot start.
         """
         config = self.config
+        open_files = raise_open_file_limit()
         self._store = StoreWriter(config.store.db_path, fsync_each_commit=config.store.fsync)
         try:
             self.state = ServerState(config, rooms=self._store.load_rooms())
@@ -208,7 +236,15 @@ class LanchatServer:
                 self._store,
                 on_room_changed=self._room_changed,
                 debug=self.debug,
+                open_files=open_files,
             )
+            if self.hub.admission.max_connections < config.limits.max_connections:
+                log.info(
+                    "only %d files may be open at once (ulimit -n): at most %d connections; "
+                    "raise the hard limit to allow more",
+                    open_files,
+                    self.hub.admission.max_connections,
+                )
             sock = _listen(config.server.host, config.server.port)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
             loop = asyncio.get_running_loop()

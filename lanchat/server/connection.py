@@ -81,12 +81,12 @@ class IrcConnection(asyncio.Protocol):
     """One client's TCP connection. Loop thread only; created by loop.create_server."""
 
     __slots__ = (
-        "_flood",
         "_linger",
         "_paused",
         "_release",
         "closing",
         "conn_id",
+        "flood",
         "hub",
         "ip",
         "pending",
@@ -95,7 +95,6 @@ class IrcConnection(asyncio.Protocol):
     )
 
     def __init__(self, hub: Hub) -> None:
-        flood = hub.config.flood
         self.hub = hub
         self.conn_id = 0  # 0 until accepted (a refused connection keeps 0)
         self.ip = ""  # peer IP literal
@@ -107,16 +106,9 @@ class IrcConnection(asyncio.Protocol):
         # connection).
         self.pending: list[bytes] | None = None
         self._paused = False  # the transport buffer is above its high-water mark
-        self._flood: FloodControl[bytes | TooLong] | None = (
-            FloodControl(
-                burst_lines=flood.burst_lines,
-                lines_per_s=flood.lines_per_s,
-                max_delayed_lines=flood.max_delayed_lines,
-                clock=hub.clock,
-            )
-            if flood.enabled
-            else None
-        )
+        # This connection's flood budget, from its address's (Hub.accept, FloodLedger); None
+        # with [flood] enabled = false.
+        self.flood: FloodControl[bytes | TooLong] | None = None
         self._release: asyncio.TimerHandle | None = None  # releases delayed lines
         self._linger: asyncio.TimerHandle | None = None  # aborts a close that does not finish
 
@@ -133,7 +125,7 @@ class IrcConnection(asyncio.Protocol):
         lines = self.reader.feed(data)
         if not lines:
             return
-        flood = self._flood
+        flood = self.flood
         if flood is not None:
             lines = flood.submit(lines)
             if flood.overflowed:
@@ -167,7 +159,8 @@ class IrcConnection(asyncio.Protocol):
         limits = hub.config.limits
         max_body, max_tags = limits.max_line_bytes - 2, limits.max_tag_bytes  # without CRLF
         debug = hub.debug
-        for line in lines:
+        flood = self.flood
+        for i, line in enumerate(lines):
             if self.closing:
                 return
             if debug:
@@ -190,20 +183,52 @@ class IrcConnection(asyncio.Protocol):
                     else:
                         effects = state.receive(conn_id, msg)
             hub.apply(effects)
+            if flood is not None and flood.in_debt and i + 1 < len(lines):
+                # The line cost more than its token (a history Query, Hub._charge): what
+                # follows waits for the refill like any line over the burst (issue 13 item 9).
+                flood.defer(lines[i + 1 :])
+                if self._release is None:
+                    self._schedule_release(flood)
+                return
 
     def _schedule_release(self, flood: FloodControl[bytes | TooLong]) -> None:
+        """(Re)start the timer that releases delayed lines, for when the oldest has a token."""
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
         delay = flood.delay_s()
         if delay is not None:
             self._release = self.hub.loop.call_later(delay, self._release_delayed)
 
+    def charge(self, lines: float) -> None:
+        """Spend `lines` of this connection's flood budget at once (a history reply's cost).
+
+        Loop thread only.
+        """
+        if self.flood is not None:
+            self.flood.charge(lines)
+
+    def refund(self, lines: float) -> None:
+        """Give back budget charged in advance; delayed lines go as soon as it allows.
+
+        Loop thread only.
+        """
+        flood = self.flood
+        if flood is None:
+            return
+        flood.refund(lines)
+        if flood.waiting and not self.closing:
+            self._schedule_release(flood)
+
     def _release_delayed(self) -> None:
         self._release = None
-        flood = self._flood
+        flood = self.flood
         assert flood is not None
         if self.closing:
             return
         self._handle(flood.release())
-        self._schedule_release(flood)
+        if self._release is None:  # _handle may have scheduled it (a charge mid-way)
+            self._schedule_release(flood)
 
     # ------------------------------------------------------------------ bytes out
 

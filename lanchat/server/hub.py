@@ -20,6 +20,11 @@ What happens to effects::
                  StoreWriter.query(), the rows go to ServerState.history_result() (a failed
                  query to ServerState.history_failed())
     RoomChanged  handed straight to the app (mDNS), which is not ordered with chat lines
+
+Limits kept here, for every transport (issue 13): who may connect (lanchat.server.admission),
+each address's flood budget across its connections (FloodLedger), and the flood cost of a
+history Query: charged to the asker for the lines it may return when the Query is applied, so
+the lines it sent after it wait, and the unused part given back when the rows arrive.
 """
 
 from __future__ import annotations
@@ -32,9 +37,11 @@ from typing import TYPE_CHECKING
 
 from lanchat.config import Config
 from lanchat.protocol.hostmask import host_for_ip
+from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
 from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
 from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
 from lanchat.server.fanout import Outgoing
+from lanchat.server.flood import FloodLedger
 from lanchat.server.heap import HeapTrimmer
 from lanchat.store.records import HistoryRecord, RoomRecord
 
@@ -71,6 +78,9 @@ def console_text(text: str) -> str:
 # Transport buffer above this: pause_writing() tells us the peer is not keeping up.
 _WRITE_HIGH_WATER = 64 * 1024
 _WRITE_LOW_WATER = 16 * 1024
+# Open files the server needs besides its connections: the database and its WAL, listening
+# and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
+RESERVED_FILES = 64
 
 
 def peer_ip(peername: object) -> str:
@@ -143,6 +153,7 @@ class Hub:
         *,
         on_room_changed: Callable[[str], None],
         debug: bool = False,
+        open_files: int | None = None,
     ) -> None:
         """Create the hub for one running server.
 
@@ -152,6 +163,8 @@ class Hub:
             store: the history store; persist() and query() are called on this loop.
             on_room_changed: called with a casefolded room name for each RoomChanged effect.
             debug: log every raw line in and out at DEBUG ("<" in, ">" out).
+            open_files: the process's open-file limit (RLIMIT_NOFILE), or None if unknown:
+                connections are capped at it less RESERVED_FILES, unregistered ones at half.
         """
         self.config = config
         self.state = state
@@ -165,7 +178,23 @@ class Hub:
         self.max_line_bytes = config.limits.max_line_bytes + config.limits.max_tag_bytes
         self.connections: dict[int, IrcConnection] = {}  # conn_id -> live connection
         self._next_id = 1  # connection ids are increasing ints, never reused
-        self._per_ip: dict[str, int] = {}  # IP -> open connections (max_connections_per_ip)
+        limits, flood = config.limits, config.flood
+        max_connections = limits.max_connections
+        if open_files is not None:
+            max_connections = max(1, min(max_connections, open_files - RESERVED_FILES))
+        # Who may connect (issue 13 item 7), and each address's flood budget (item 8).
+        self.admission = Admission(
+            max_per_address=limits.max_connections_per_ip,
+            max_connections=max_connections,
+            max_unregistered=max(1, min(limits.max_unregistered_connections, max_connections // 2)),
+            clock=self.clock,
+        )
+        self.floods = FloodLedger(
+            burst_lines=flood.burst_lines,
+            lines_per_s=flood.lines_per_s,
+            max_delayed_lines=flood.max_delayed_lines,
+            clock=self.clock,
+        )
         self._outbox: deque[_Outgoing] = deque()  # effects held behind uncommitted batches
         self._batch: list[HistoryRecord | RoomRecord] | None = None  # this pass's Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
@@ -184,17 +213,20 @@ class Hub:
     # ------------------------------------------------------------------ connections
 
     def accept(self, conn: IrcConnection, transport: asyncio.Transport) -> None:
-        """A new TCP connection: enforce the per-IP limit, give it an id, tell the core."""
+        """A new connection: admit it or not; give it an id and its flood budget; tell the core."""
         ip = peer_ip(transport.get_extra_info("peername"))
         conn.ip = ip
-        if self._per_ip.get(ip, 0) >= self.config.limits.max_connections_per_ip:
-            log.info("refused a connection from %s: too many connections from that address", ip)
-            transport.write(b"ERROR :Too many connections from your address\r\n")
+        verdict = self.admission.admit(self._next_id, ip, self._settled)
+        if verdict.refused:
+            transport.write(f"ERROR :{verdict.refused}\r\n".encode())
             transport.close()
             return
-        self._per_ip[ip] = self._per_ip.get(ip, 0) + 1
+        if verdict.evict:
+            self.drop(self.connections[verdict.evict], TOO_MANY_UNREGISTERED)
         conn.conn_id = self._next_id
         self._next_id += 1
+        if self.config.flood.enabled:
+            conn.flood = self.floods.open(ip)
         self.connections[conn.conn_id] = conn
         self._closed.clear()
         transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER, low=_WRITE_LOW_WATER)
@@ -206,16 +238,19 @@ class Hub:
         """The socket of `conn` is gone: forget it and tell the core (if it does not know)."""
         if self.connections.pop(conn.conn_id, None) is None:
             return
-        left = self._per_ip[conn.ip] - 1
-        if left:
-            self._per_ip[conn.ip] = left
-        else:
-            del self._per_ip[conn.ip]
+        self.admission.closed(conn.conn_id, conn.ip)
+        if conn.flood is not None:
+            self.floods.close(conn.ip, conn.flood)
         if not self.connections:
             self._closed.set()
         if self.debug:
             log.debug("%d disconnected: %s", conn.conn_id, reason)
         self.apply(self.state.disconnected(conn.conn_id, reason))
+
+    def _settled(self, conn_id: int) -> bool:
+        """Whether an admitted connection has registered or gone (Admission asks)."""
+        user = self.state.users.get(conn_id)
+        return user is None or user.registered
 
     def drop(self, conn: IrcConnection, reason: str) -> None:
         """Disconnect `conn` for an edge limit ("SendQ exceeded", "Excess Flood").
@@ -260,10 +295,13 @@ class Hub:
                 self._persist(effect.record)
             elif isinstance(effect, RoomChanged):
                 self.on_room_changed(effect.key)
-            elif outbox:
-                outbox.append(effect)
             else:
-                self._deliver(effect)
+                if type(effect) is Query:
+                    self._charge(effect)
+                if outbox:
+                    outbox.append(effect)
+                else:
+                    self._deliver(effect)
 
     def _deliver(self, effect: Send | Disconnect | Query) -> None:
         if type(effect) is Send:
@@ -341,6 +379,22 @@ class Hub:
             assert isinstance(effect, Send)  # only the sender's error, in the message's place
             self._deliver(effect)
 
+    def _history_cost(self, lines: int) -> float:
+        return lines / self.config.flood.history_lines_per_flood_line
+
+    def _charge(self, effect: Query) -> None:
+        """Charge the asker's flood budget for the most lines `effect` may return (item 9)."""
+        conn = self.connections.get(effect.conn_id)
+        if conn is not None:
+            conn.charge(self._history_cost(effect.query.limit))
+
+    def _refund(self, effect: Query, returned: int) -> None:
+        """Give back the part of `_charge` that the rows did not use."""
+        conn = self.connections.get(effect.conn_id)
+        unused = effect.query.limit - returned
+        if conn is not None and unused > 0:
+            conn.refund(self._history_cost(unused))
+
     def _query(self, effect: Query) -> None:
         self._in_flight += 1
         self._idle.clear()
@@ -351,8 +405,11 @@ class Hub:
         self._in_flight -= 1
         error = future.exception() if not future.cancelled() else asyncio.CancelledError()
         if error is None:
-            self.apply(self.state.history_result(effect, future.result()))
+            records = future.result()
+            self._refund(effect, len(records))
+            self.apply(self.state.history_result(effect, records))
         else:
+            self._refund(effect, 0)
             log.error("lanchat: error: history query failed: %s", error)
             self.apply(self.state.history_failed(effect, _reason(error)))
         self._check_idle()

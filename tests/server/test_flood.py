@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lanchat.server.flood import FloodControl
+from lanchat.server.flood import FloodControl, FloodLedger
 
 
 class FakeClock:
@@ -95,3 +95,106 @@ def test_clock_going_backwards_does_not_add_tokens() -> None:
     flood.submit([1, 2])
     clock.advance(-50.0)
     assert flood.submit([3]) == []
+
+
+# ---------------------------------------------------------------- history cost (issue 13 item 9)
+
+
+def test_charge_puts_the_bucket_in_debt_and_later_lines_wait_for_the_refill() -> None:
+    clock = FakeClock()
+    flood = make(clock, burst=3, rate=2.0)
+    assert flood.submit([1]) == [1]
+    flood.charge(4.0)  # 2 tokens left, 4 spent: 2 owed
+    assert flood.in_debt
+    assert flood.submit([2]) == []
+    assert flood.delay_s() == 1.5  # from -2 to +1 at 2 lines/s
+    clock.advance(1.5)
+    assert flood.release() == [2]
+
+
+def test_refund_gives_back_an_unused_charge_but_never_past_the_burst() -> None:
+    clock = FakeClock()
+    flood = make(clock, burst=3)
+    flood.charge(10.0)
+    flood.refund(9.0)
+    assert flood.tokens == 2.0
+    flood.refund(50.0)
+    assert flood.tokens == 3.0
+
+
+def test_defer_puts_released_lines_back_in_front_with_their_tokens() -> None:
+    clock = FakeClock()
+    flood = make(clock, burst=3, rate=1.0)
+    ready = flood.submit([1, 2, 3])
+    assert ready == [1, 2, 3]
+    flood.charge(2.0)  # line 1 turned out to be costly: 2 and 3 must wait
+    flood.defer(ready[1:])
+    assert flood.waiting == 2
+    assert flood.submit([4]) == []
+    clock.advance(1.0)  # 0 tokens + 2 returned - 2 charged = 0, then +1
+    assert flood.release() == [2]
+    clock.advance(2.0)
+    assert flood.release() == [3, 4]
+
+
+# ---------------------------------------------------------------- per address (issue 13 item 8)
+
+
+def make_ledger(clock: FakeClock, burst: int = 3, rate: float = 2.0) -> FloodLedger:
+    return FloodLedger(burst_lines=burst, lines_per_s=rate, max_delayed_lines=4, clock=clock)
+
+
+def test_reconnect_flood_countermeasure_new_connection_starts_where_the_address_left() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock)
+    first = ledger.open("192.168.1.7")
+    assert first.submit([1, 2, 3]) == [1, 2, 3]
+    ledger.close("192.168.1.7", first)
+    second = ledger.open("192.168.1.7")
+    assert second.submit([4]) == []  # before issue 13 a reconnect had a full bucket
+    clock.advance(0.5)
+    assert second.release() == [4]
+
+
+def test_another_address_starts_with_a_full_bucket() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock)
+    first = ledger.open("192.168.1.7")
+    first.submit([1, 2, 3])
+    ledger.close("192.168.1.7", first)
+    assert ledger.open("192.168.1.8").submit([1, 2, 3]) == [1, 2, 3]
+
+
+def test_ledger_keeps_the_lowest_level_when_several_connections_close() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock)
+    busy, fresh = ledger.open("10.0.0.1"), ledger.open("10.0.0.1")
+    busy.submit([1, 2, 3])
+    ledger.close("10.0.0.1", busy)
+    ledger.close("10.0.0.1", fresh)  # closing an unused one last does not wipe the debt
+    assert ledger.open("10.0.0.1").submit([4]) == []
+
+
+def test_ledger_forgets_an_address_once_the_refill_has_filled_its_bucket() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock)
+    flood = ledger.open("10.0.0.1")
+    flood.submit([1, 2, 3])
+    ledger.close("10.0.0.1", flood)
+    clock.advance(1.0)  # 0 + 2 lines/s x 1 s = 2 of 3
+    assert ledger.open("10.0.0.1").submit([4, 5, 6]) == [4, 5]
+    clock.advance(1.5)
+    assert ledger.open("10.0.0.1").submit([7, 8, 9]) == [7, 8, 9]
+    assert len(ledger) == 0
+
+
+def test_ledger_carries_a_history_debt_across_a_reconnect() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock, burst=3, rate=1.0)
+    flood = ledger.open("10.0.0.1")
+    flood.charge(20.0)
+    ledger.close("10.0.0.1", flood)
+    clock.advance(10.0)
+    again = ledger.open("10.0.0.1")
+    assert again.tokens == -7.0
+    assert again.submit([1]) == []
