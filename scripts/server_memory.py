@@ -64,6 +64,7 @@ async def one_run(clients: int) -> float:
         # once (each JOIN goes to everyone already in the room, which can back up for a moment).
         config.write_text(
             f"[limits]\nmax_connections_per_ip = {clients + 10}\nsendq_bytes = 1073741824\n"
+            f"max_connections = {clients + 10}\nmax_unregistered_connections = {clients + 10}\n"
             "ping_interval_s = 3600\nregistration_timeout_s = 3600\n[flood]\nenabled = false\n"
         )
         argv = ["-m", "lanchat", "serve", "--host", "127.0.0.1", "--port", "0"]

@@ -324,6 +324,8 @@ rooms = ["#bench"]
 [limits]
 sendq_bytes = 1073741824
 max_connections_per_ip = {BIG}
+max_connections = {BIG}
+max_unregistered_connections = {BIG}
 registration_timeout_s = 3600
 ping_interval_s = 3600
 ping_timeout_s = 3600

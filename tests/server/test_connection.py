@@ -19,6 +19,7 @@ import pytest
 from lanchat.errors import MalformedLine
 from lanchat.server.app import LanchatServer, running_server
 from lanchat.server.connection import KERNEL_SNDBUF, lost_reason
+from lanchat.store.records import HistoryRecord
 from tests.server.clients import registered
 from tests.support import LineClient, server_config
 
@@ -143,10 +144,87 @@ async def test_flood_countermeasure_disconnects_with_excess_flood_and_spares_oth
         quit_ = await bob.expect("QUIT")
         assert quit_.source is not None and quit_.source.startswith("flooder!")
         assert "Excess Flood" in quit_.params[-1]
-        carol = await registered(server.port, "carol", "#lobby")
+        # From another machine: the flooder's own address owes its bucket (FloodLedger).
+        carol = await registered(server.port, "carol", "#lobby", source="127.0.0.2")
         carol.send("PRIVMSG #lobby :still here")
         relayed = await bob.expect("PRIVMSG", lambda m: m.params[1] == "still here")
-        assert relayed.source == "carol!carol@127.0.0.1"
+        assert relayed.source == "carol!carol@127.0.0.2"
+
+
+async def test_reconnect_flood_countermeasure_budget_outlives_the_connection(
+    tmp_path: Path,
+) -> None:
+    flood = {"burst_lines": 10, "lines_per_s": 0.5, "max_delayed_lines": 3}
+    async with server_with(tmp_path, flood=flood) as server:
+
+        async def burst(nick: str, source: str) -> LineClient:
+            """Register and send 8 lines at once: 10 lines, exactly one full bucket."""
+            client = await LineClient.connect(server.port, source=source)
+            lines = [f"NICK {nick}", f"USER {nick} 0 * :{nick}"]
+            client.send("".join(f"{line}\r\n" for line in lines + [f"PING :{i}" for i in range(8)]))
+            return client
+
+        first = await burst("spam1", "127.0.0.2")
+        await first.expect("PONG", lambda m: m.params[-1] == "7")
+        await first.close()
+        await asyncio.wait_for(server.hub.wait_closed(), 5.0)
+        # Before issue 13 this connection had a full bucket again (538 messages/s from 8
+        # addresses); now it starts where the last one left, so the same burst is a flood.
+        second = await burst("spam2", "127.0.0.2")
+        got = await second.expect_closed()
+        assert any(m.command == "ERROR" and "Excess Flood" in m.params[-1] for m in got)
+        other = await burst("carol", "127.0.0.3")
+        await other.expect("PONG", lambda m: m.params[-1] == "7")
+
+
+async def _history_asker(server: LanchatServer, messages: int) -> LineClient:
+    """A registered client in #lobby and #quiet, with `messages` messages stored in #lobby."""
+    records = [
+        HistoryRecord(
+            f"m{i}",
+            1_764_093_600_000 + i,
+            "PRIVMSG",
+            "bob!bob@127.0.0.1",
+            "#lobby",
+            "#lobby",
+            f"message {i}",
+        )
+        for i in range(messages)
+    ]
+    await server.hub.store.persist(records)
+    client = await registered(server.port, "asker", "#lobby", "#quiet", caps=("batch",))
+    client.drain()
+    return client
+
+
+async def _batch_end(client: LineClient) -> None:
+    await client.expect("BATCH", lambda m: m.params[0].startswith("-"))
+
+
+async def test_history_amplifier_countermeasure_lines_after_a_big_reply_wait(
+    tmp_path: Path,
+) -> None:
+    # 100 lines at 4 per flood line cost 25 of the 13 lines left after registering: the PING
+    # waits for 14 lines of refill, 1.4 s.
+    flood = {"burst_lines": 20, "lines_per_s": 10.0, "history_lines_per_flood_line": 4}
+    async with server_with(tmp_path, flood=flood, limits={"chathistory_max": 100}) as server:
+        asker = await _history_asker(server, 100)
+        asker.send("CHATHISTORY LATEST #lobby * 100\r\nPING :after")
+        await _batch_end(asker)
+        # Before issue 13 the PONG followed at once, whatever the reply cost.
+        with pytest.raises(AssertionError):
+            await asker.expect("PONG", timeout_s=0.5)
+        await asker.expect("PONG")
+
+
+async def test_history_request_that_returns_little_costs_little(tmp_path: Path) -> None:
+    # Charged 25 lines for the 100 it might return, then refunded for the 0 it did return.
+    flood = {"burst_lines": 20, "lines_per_s": 1.0, "history_lines_per_flood_line": 4}
+    async with server_with(tmp_path, flood=flood, limits={"chathistory_max": 100}) as server:
+        asker = await _history_asker(server, 100)
+        asker.send("CHATHISTORY LATEST #quiet * 100\r\nPING :after")
+        await _batch_end(asker)
+        await asker.expect("PONG", timeout_s=2.0)
 
 
 async def test_too_many_registration_lines_countermeasure_is_excess_flood(tmp_path: Path) -> None:
