@@ -276,7 +276,8 @@ class Hub:
     def _drop_now(self, conn: IrcConnection, reason: str) -> None:
         if conn.conn_id not in self.connections:
             return  # the peer went away on its own in the meantime
-        log.info("dropped %s (connection %d): %s", conn.ip, conn.conn_id, reason)
+        if reason != TOO_MANY_UNREGISTERED:  # Admission logs those, a line per 10 s at most
+            log.info("dropped %s (connection %d): %s", conn.ip, conn.conn_id, reason)
         if reason == SENDQ_EXCEEDED:
             conn.transport.abort()  # its buffer is full and it does not read
         else:

@@ -190,6 +190,9 @@ async def test_idle_connection_flood_countermeasure_keeps_room_for_a_real_user(
         person.send("JOIN #lobby")
         await person.expect("JOIN")
         await server.wait_for_output("closed an unregistered connection of 127.0.0.")
+        # The evictions are summed up, not logged one by one (the attacker sets their rate).
+        evictions = [line for line in server.output if "register" in line]
+        assert 0 < len(evictions) < 10, evictions
         budget = OPEN_FILES - RESERVED_FILES
         await server.wait_for_output(f"at most {budget} connections")
         await person.close()
