@@ -109,7 +109,7 @@ class Limits:
     max_connections: int = 8192
     # Connections that have not registered yet (NICK/USER), all addresses together; beyond it
     # a new one closes the oldest unregistered connection of the address holding the most, so
-    # idle sockets cannot lock real users out (Solanum's max_unknown_ip spirit, per address).
+    # idle sockets cannot lock real users out (Solanum, from ratbox, has max_unknown_ip).
     max_unregistered_connections: int = 512
 
 

@@ -5,8 +5,9 @@ Layer: pure server core; standard library only (the clock is injected). It logs 
 accepted socket, whatever the transport.
 Spec: issue 13, item 7 ("File descriptors": with a 1,024 open-file limit, 1,088 idle
 connections from 17 addresses locked everyone out for 30 s, silently). Ergo promises its
-operators per-address limits (`server.ip-limits`) and Solanum a cap on unregistered
-("unknown") connections; both log when a limit turns someone away.
+operators per-address limits (`server.ip-limits`); Solanum a cap on all clients
+(`default_max_clients`) and, from ratbox, on unregistered ("unknown") connections per address
+(`max_unknown_ip`); both log when a limit turns someone away.
 
 The rules, in order, for a new connection::
 

@@ -198,3 +198,15 @@ def test_ledger_carries_a_history_debt_across_a_reconnect() -> None:
     again = ledger.open("10.0.0.1")
     assert again.tokens == -7.0
     assert again.submit([1]) == []
+
+
+def test_ledger_sweeps_refilled_addresses_so_many_addresses_cost_bounded_memory() -> None:
+    clock = FakeClock()
+    ledger = make_ledger(clock, burst=3, rate=3.0)
+    for i in range(5000):
+        address = f"10.0.{i // 256}.{i % 256}"
+        flood = ledger.open(address)
+        flood.submit([1, 2, 3])
+        ledger.close(address, flood)
+        clock.advance(0.01)  # each entry is full again after 1 s, i.e. 100 entries later
+    assert len(ledger) < 2100
