@@ -32,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from server_memory import ready_port
+
 from lanchat.protocol import msgid_factory
 from lanchat.store import HistoryDB, HistoryRecord
 
@@ -82,13 +84,7 @@ async def serve(data_dir: Path, src: str, cost: int | None) -> AsyncIterator[int
         stdout=asyncio.subprocess.PIPE, env=env, cwd=src or None,
     )  # fmt: skip
     assert proc.stdout is not None
-    port = 0
-    while not port:
-        line = (await proc.stdout.readline()).decode()
-        if not line:
-            raise RuntimeError("lanchat serve exited before it was ready")
-        if line.startswith("ready: port "):
-            port = int(line.split()[-1])
+    port = await ready_port(proc.stdout)
     drain = asyncio.create_task(_discard(proc.stdout))
     try:
         yield port

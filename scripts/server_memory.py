@@ -56,6 +56,16 @@ async def _idle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
         pass
 
 
+async def ready_port(stdout: asyncio.StreamReader) -> int:
+    """Read `lanchat serve`'s output up to its readiness line; return the port it names."""
+    while True:
+        line = (await stdout.readline()).decode()
+        if not line:
+            raise RuntimeError("lanchat serve exited before it was ready")
+        if line.startswith("ready: port "):
+            return int(line.split()[-1])
+
+
 async def one_run(clients: int) -> float:
     """Start a server, register `clients` idle clients, return the KiB of RSS each costs."""
     with tempfile.TemporaryDirectory(prefix="lanchat-memory-") as data:
@@ -74,13 +84,7 @@ async def one_run(clients: int) -> float:
         )
         assert proc.stdout is not None
         try:
-            port = 0
-            while not port:
-                line = (await proc.stdout.readline()).decode()
-                if not line:
-                    raise RuntimeError("lanchat serve exited before it was ready")
-                if line.startswith("ready: port "):
-                    port = int(line.split()[-1])
+            port = await ready_port(proc.stdout)
             # The server logs to stdout: keep reading it, or a full pipe would stall it.
             drain = asyncio.get_running_loop().create_task(proc.stdout.read())
             await asyncio.sleep(_SETTLE_S)

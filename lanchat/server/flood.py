@@ -22,6 +22,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+from lanchat.config import Flood
+
 __all__ = ["FloodControl", "FloodLedger"]
 
 T = TypeVar("T")
@@ -201,27 +203,16 @@ class FloodLedger:
     quiet moment starts full, as before.
     """
 
-    __slots__ = ("_clock", "_left", "_sweep_at", "burst_lines", "lines_per_s", "max_delayed")
+    __slots__ = ("_clock", "_left", "_sweep_at", "settings")
 
-    def __init__(
-        self,
-        *,
-        burst_lines: int,
-        lines_per_s: float,
-        max_delayed_lines: int,
-        clock: Callable[[], float],
-    ) -> None:
-        """Create an empty ledger; the arguments are those of every FloodControl it opens.
+    def __init__(self, settings: Flood, *, clock: Callable[[], float]) -> None:
+        """Create an empty ledger.
 
         Args:
-            burst_lines: bucket capacity in lines.
-            lines_per_s: refill rate.
-            max_delayed_lines: waiting lines beyond which a connection is an Excess Flood.
+            settings: the [flood] settings of every FloodControl it opens.
             clock: monotonic seconds (a fake one in tests).
         """
-        self.burst_lines = burst_lines
-        self.lines_per_s = lines_per_s
-        self.max_delayed = max_delayed_lines
+        self.settings = settings
         self._clock = clock
         self._left: dict[str, tuple[float, float]] = {}  # address -> (tokens, when left)
         self._sweep_at = _LEDGER_SWEEP_ENTRIES  # entries that trigger the next sweep
@@ -232,8 +223,8 @@ class FloodLedger:
         if entry is None:
             return None
         tokens, when = entry
-        tokens += max(0.0, now - when) * self.lines_per_s
-        if tokens >= self.burst_lines:
+        tokens += max(0.0, now - when) * self.settings.lines_per_s
+        if tokens >= self.settings.burst_lines:
             del self._left[address]
             return None
         return tokens
@@ -247,10 +238,11 @@ class FloodLedger:
         Returns:
             A FloodControl with the ledger's settings.
         """
+        settings = self.settings
         return FloodControl(
-            burst_lines=self.burst_lines,
-            lines_per_s=self.lines_per_s,
-            max_delayed_lines=self.max_delayed,
+            burst_lines=settings.burst_lines,
+            lines_per_s=settings.lines_per_s,
+            max_delayed_lines=settings.max_delayed_lines,
             clock=self._clock,
             tokens=self._level(address, self._clock()),
         )
@@ -270,7 +262,7 @@ class FloodLedger:
         earlier = self._level(address, now)
         if earlier is not None:
             tokens = min(tokens, earlier)
-        if tokens >= self.burst_lines:
+        if tokens >= self.settings.burst_lines:
             return
         self._left[address] = (tokens, now)
         if len(self._left) >= self._sweep_at:

@@ -178,7 +178,7 @@ class Hub:
         self.max_line_bytes = config.limits.max_line_bytes + config.limits.max_tag_bytes
         self.connections: dict[int, IrcConnection] = {}  # conn_id -> live connection
         self._next_id = 1  # connection ids are increasing ints, never reused
-        limits, flood = config.limits, config.flood
+        limits = config.limits
         max_connections = limits.max_connections
         if open_files is not None:
             max_connections = max(1, min(max_connections, open_files - RESERVED_FILES))
@@ -189,12 +189,7 @@ class Hub:
             max_unregistered=max(1, min(limits.max_unregistered_connections, max_connections // 2)),
             clock=self.clock,
         )
-        self.floods = FloodLedger(
-            burst_lines=flood.burst_lines,
-            lines_per_s=flood.lines_per_s,
-            max_delayed_lines=flood.max_delayed_lines,
-            clock=self.clock,
-        )
+        self.floods = FloodLedger(config.flood, clock=self.clock)
         self._outbox: deque[_Outgoing] = deque()  # effects held behind uncommitted batches
         self._batch: list[HistoryRecord | RoomRecord] | None = None  # this pass's Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`

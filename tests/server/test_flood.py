@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lanchat.config import Flood
 from lanchat.server.flood import FloodControl, FloodLedger
 
 
@@ -141,15 +142,21 @@ def test_defer_puts_released_lines_back_in_front_with_their_tokens() -> None:
 
 
 def make_ledger(clock: FakeClock, burst: int = 3, rate: float = 2.0) -> FloodLedger:
-    return FloodLedger(burst_lines=burst, lines_per_s=rate, max_delayed_lines=4, clock=clock)
+    settings = Flood(burst_lines=burst, lines_per_s=rate, max_delayed_lines=4)
+    return FloodLedger(settings, clock=clock)
+
+
+def spend_and_close(ledger: FloodLedger, address: str) -> None:
+    """A connection from `address` sends a whole burst (3 lines) and closes."""
+    flood = ledger.open(address)
+    assert flood.submit([1, 2, 3]) == [1, 2, 3]
+    ledger.close(address, flood)
 
 
 def test_reconnect_flood_countermeasure_new_connection_starts_where_the_address_left() -> None:
     clock = FakeClock()
     ledger = make_ledger(clock)
-    first = ledger.open("192.168.1.7")
-    assert first.submit([1, 2, 3]) == [1, 2, 3]
-    ledger.close("192.168.1.7", first)
+    spend_and_close(ledger, "192.168.1.7")
     second = ledger.open("192.168.1.7")
     assert second.submit([4]) == []  # before issue 13 a reconnect had a full bucket
     clock.advance(0.5)
@@ -157,11 +164,8 @@ def test_reconnect_flood_countermeasure_new_connection_starts_where_the_address_
 
 
 def test_another_address_starts_with_a_full_bucket() -> None:
-    clock = FakeClock()
-    ledger = make_ledger(clock)
-    first = ledger.open("192.168.1.7")
-    first.submit([1, 2, 3])
-    ledger.close("192.168.1.7", first)
+    ledger = make_ledger(FakeClock())
+    spend_and_close(ledger, "192.168.1.7")
     assert ledger.open("192.168.1.8").submit([1, 2, 3]) == [1, 2, 3]
 
 
@@ -178,9 +182,7 @@ def test_ledger_keeps_the_lowest_level_when_several_connections_close() -> None:
 def test_ledger_forgets_an_address_once_the_refill_has_filled_its_bucket() -> None:
     clock = FakeClock()
     ledger = make_ledger(clock)
-    flood = ledger.open("10.0.0.1")
-    flood.submit([1, 2, 3])
-    ledger.close("10.0.0.1", flood)
+    spend_and_close(ledger, "10.0.0.1")
     clock.advance(1.0)  # 0 + 2 lines/s x 1 s = 2 of 3
     assert ledger.open("10.0.0.1").submit([4, 5, 6]) == [4, 5]
     clock.advance(1.5)
@@ -204,9 +206,6 @@ def test_ledger_sweeps_refilled_addresses_so_many_addresses_cost_bounded_memory(
     clock = FakeClock()
     ledger = make_ledger(clock, burst=3, rate=3.0)
     for i in range(5000):
-        address = f"10.0.{i // 256}.{i % 256}"
-        flood = ledger.open(address)
-        flood.submit([1, 2, 3])
-        ledger.close(address, flood)
+        spend_and_close(ledger, f"10.0.{i // 256}.{i % 256}")
         clock.advance(0.01)  # each entry is full again after 1 s, i.e. 100 entries later
     assert len(ledger) < 2100
