@@ -81,6 +81,12 @@ _WRITE_LOW_WATER = 16 * 1024
 # Open files the server needs besides its connections: the database and its WAL, listening
 # and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
 RESERVED_FILES = 64
+# History answers waiting to be rendered are rendered at most this many lines a second (about
+# a quarter of the loop at ~25 us a line), and not paced at all past this many waiting lines
+# (Hub._answer_next). Scheduling, not a per-client policy: the per-client limit is the flood
+# charge ([flood] history_lines_per_flood_line).
+_HISTORY_RENDER_LINES_PER_S = 10_000
+_HISTORY_BACKLOG_LINES = 100_000
 
 
 def peer_ip(peername: object) -> str:
@@ -194,8 +200,9 @@ class Hub:
         self._batch: list[HistoryRecord | RoomRecord] | None = None  # this pass's Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
-        # Answered queries not rendered yet, oldest first: one is rendered per loop pass.
+        # Answered queries not rendered yet, oldest first, and their rows (_answer_next).
         self._answers: deque[tuple[Query, asyncio.Future[list[HistoryRecord]]]] = deque()
+        self._answer_lines = 0
         # This pass's Sends, joined per room group, and the connections with bytes to write.
         self._outgoing = Outgoing(self.connections, self._schedule_flush)
         self._room_lines: list[str] = []  # this pass's room log lines, logged by _flush
@@ -400,31 +407,44 @@ class Hub:
         future.add_done_callback(lambda f: self._answered(effect, f))
 
     def _answered(self, effect: Query, future: asyncio.Future[list[HistoryRecord]]) -> None:
-        """A query is answered: render it in a loop pass of its own (see `_answer_next`)."""
+        """A query is answered: queue it for `_answer_next`, which paces the renders."""
+        if not future.cancelled() and future.exception() is None:
+            self._answer_lines += len(future.result())
         self._answers.append((effect, future))
         if len(self._answers) == 1:
             self.loop.call_soon(self._answer_next)
 
     def _answer_next(self) -> None:
-        """Render one answered query, and leave the next one to the next loop pass.
+        """Render the oldest answered query; the next waits as long as this one's lines allow.
 
-        A 1,000-line answer takes ~25 ms to render here; several arriving together (16
-        clients asking at once, issue 13 item 9) held the loop for 0.4 s, and every other
-        client's line waited behind them. One per pass lets the socket reads in between.
+        A 1,000-line answer takes ~25 ms to render (a 2-core machine, docs/benchmarks.md);
+        16 of them arriving together (16 clients asking at once, issue 13 item 9) held the
+        loop for 0.4 s, and every other client's line waited behind them. While answers queue
+        up, the next one is rendered only after `_HISTORY_RENDER_LINES_PER_S` allows for this
+        one's lines, so chat goes on between them; a lone answer is rendered at once. Past
+        `_HISTORY_BACKLOG_LINES` queued lines the pause is skipped, so memory stays bounded
+        when history is asked for faster than any pacing could serve.
         """
         effect, future = self._answers.popleft()
-        if self._answers:
-            self.loop.call_soon(self._answer_next)
         self._in_flight -= 1
+        rendered = 0
         error = future.exception() if not future.cancelled() else asyncio.CancelledError()
         if error is None:
             records = future.result()
+            self._answer_lines -= len(records)
             self._refund(effect, len(records))
-            self.apply(self.state.history_result(effect, records))
+            effects = self.state.history_result(effect, records)
+            rendered = len(records) if effects else 0  # nothing for a client that has gone
+            self.apply(effects)
         else:
             self._refund(effect, 0)
             log.error("lanchat: error: history query failed: %s", error)
             self.apply(self.state.history_failed(effect, _reason(error)))
+        if self._answers:
+            pause_s = rendered / _HISTORY_RENDER_LINES_PER_S
+            if self._answer_lines > _HISTORY_BACKLOG_LINES:
+                pause_s = 0.0
+            self.loop.call_later(pause_s, self._answer_next)
         self._check_idle()
 
     # ------------------------------------------------------------------ writes

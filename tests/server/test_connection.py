@@ -372,3 +372,18 @@ def test_a_connection_lost_to_a_bug_shows_others_no_exception_text() -> None:
     reset = ConnectionResetError(104, "Connection reset by peer")
     assert lost_reason(reset) == "Connection error: Connection reset by peer"
     assert lost_reason(None) == "Connection closed"
+
+
+async def test_history_answers_that_queue_up_are_paced_but_all_arrive_in_order(
+    tmp_path: Path,
+) -> None:
+    async with server_with(tmp_path, flood={"enabled": False}) as server:
+        asker = await _history_asker(server, 300)
+        asker.send("".join(f"CHATHISTORY LATEST #lobby * {n}\r\n" for n in (300, 1, 200, 2)))
+        for n in (300, 1, 200, 2):
+            opening = await asker.expect("BATCH", lambda m: m.params[0].startswith("+"))
+            ref = opening.params[0][1:]
+            lines = [await asker.expect("PRIVMSG") for _ in range(n)]
+            assert all(m.tags.get("batch") == ref for m in lines)
+            assert lines[-1].params[1] == "message 299"
+            await _batch_end(asker)
