@@ -117,10 +117,13 @@ class FailureThrottle:
                     self._window(key, now)
                 self._sweep_at = max(_SWEEP_ENTRIES, 2 * len(self._windows))
         window.failures += 1
+        # A room name may hold ESC and other controls: spelled out, never sent to the console
+        # (issue 13 item 5).
+        shown = what if what.isprintable() else repr(what)[1:-1]
         log.warning(
             "%s gave a wrong %s (%d of %d failures allowed per %g s)",
             address,
-            what,
+            shown,
             window.failures,
             self.max_failures,
             self.window_s,

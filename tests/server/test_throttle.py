@@ -73,6 +73,17 @@ def test_each_failure_is_logged_then_the_throttle_then_what_was_refused(
     ]
 
 
+def test_a_room_name_with_terminal_controls_is_logged_spelled_out(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger=THROTTLE_LOG)
+    throttle = FailureThrottle(max_failures=2, window_s=60.0, clock=FakeClock())
+    throttle.failed("10.0.0.1", "key for #\x1b[2J\u202e")
+    assert caplog.records[0].getMessage() == (
+        "10.0.0.1 gave a wrong key for #\\x1b[2J\\u202e (1 of 2 failures allowed per 60 s)"
+    )
+
+
 def test_ended_windows_are_swept_so_many_addresses_cost_bounded_memory() -> None:
     clock = FakeClock()
     throttle = FailureThrottle(max_failures=1, window_s=1.0, clock=clock)
