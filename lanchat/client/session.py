@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
-from lanchat.client.events import ClientEvent, Joined, Kicked, Parted, Registered
+from lanchat.client.events import ClientEvent, Joined, Kicked, NickChanged, Parted, Registered
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
 from lanchat.client.messages import Messages, split_text
@@ -220,8 +220,11 @@ class ClientSession:
         return self.messages.say(target, text, action=action, user=self.user, echoed=echoed)
 
     def change_nick(self, nick: str) -> None:
-        """Ask for a new nick; the server's NICK echo (or a 433) is the answer."""
-        self.wanted_nick = nick
+        """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
+
+        `wanted_nick` changes only when the server confirms (`_on_nick`): a refused nick
+        (433, someone else's) must not be asked for again at the next reconnect (issue #15).
+        """
         self._send("NICK", nick)
 
     def set_topic(self, room: str, topic: str) -> None:
@@ -339,6 +342,12 @@ class ClientSession:
                 self._send("WHO", joined.room)
         return events
 
+    def _on_nick(self, msg: Message) -> list[ClientEvent]:
+        events = self.state.on_nick(msg)
+        if events and isinstance(changed := events[0], NickChanged) and changed.own:
+            self.wanted_nick = changed.new  # confirmed: the nick to ask for from now on
+        return events
+
     def _on_part_or_kick(self, msg: Message) -> list[ClientEvent]:
         events = self.state.on_part(msg) if msg.verb == "PART" else self.state.on_kick(msg)
         if events and isinstance(left := events[0], Parted | Kicked) and left.own:
@@ -361,7 +370,7 @@ _HANDLERS: dict[str, _Handler] = {
     "PART": ClientSession._on_part_or_kick,
     "KICK": ClientSession._on_part_or_kick,
     "QUIT": lambda s, m: s.state.on_quit(m),
-    "NICK": lambda s, m: s.state.on_nick(m),
+    "NICK": ClientSession._on_nick,
     "TOPIC": lambda s, m: s.state.on_topic(m),
     "MODE": lambda s, m: s.state.on_mode(m),
     "AWAY": lambda s, m: s.state.on_away(m),

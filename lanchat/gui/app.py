@@ -347,8 +347,6 @@ class ChatApp:
         if isinstance(cmd, ev.Say) and cmd.target != target:
             private, _ = self.model.ensure(conv.server_id, cmd.target, "private")
             self.show_tab(private)
-        if isinstance(cmd, ev.ChangeNick):
-            self.remember(nick=cmd.nick)
         self.network.submit(cmd)
         if isinstance(cmd, ev.Quit):
             self.close()

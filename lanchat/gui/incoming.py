@@ -139,8 +139,9 @@ class Incoming:
         if e.own:
             self.app.model.nicks[e.server_id] = e.new
             self.app.servers[e.server_id].nick = e.new
+            self.app.remember(nick=e.new)  # the server agreed: remembered from now on
         old_key = conversation_key(e.server_id, e.old)
-        touched = self.app.model.rename_nick(e.server_id, e.old, e.new)
+        touched = self.app.model.rename_nick(e.server_id, e.old, e.new, own=e.own)
         moved = self.app.model.get(e.server_id, e.new)
         if old_key in self.app.views and moved is not None and moved.key != old_key:
             self.app.views[moved.key] = self.app.views.pop(old_key)

@@ -194,8 +194,17 @@ class ChatModel:
         star = "* " if any(c.highlighted for c in self.conversations.values()) else ""
         return f"{star}({total}) {base}"
 
-    def rename_nick(self, server_id: str, old: str, new: str) -> list[Conversation]:
+    def rename_nick(
+        self, server_id: str, old: str, new: str, *, own: bool = False
+    ) -> list[Conversation]:
         """Apply a nick change on `server_id` to every member list and a private tab's name.
+
+        Args:
+            server_id: the connection.
+            old: the nick before.
+            new: the nick now.
+            own: it is our own nick: a private tab named `old` is the conversation with
+                someone else who had that nick (issue #15), so it keeps its name.
 
         Returns:
             The tabs `old` was part of, so each can show the notice.
@@ -208,8 +217,10 @@ class ChatModel:
                 prefixes, _ = conv.members.pop(old_folded)
                 conv.members[casefold(new)] = (prefixes, new)
                 touched.append(conv)
-            elif conv.kind == "private" and casefold(conv.name) == old_folded:
+            elif conv.kind == "private" and casefold(conv.name) == old_folded and not own:
                 touched.append(conv)
+        if own:
+            return touched
         old_key = conversation_key(server_id, old)
         private = self.conversations.get(old_key)
         if private is not None and private.kind == "private" and casefold(new) != old_folded:

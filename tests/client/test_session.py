@@ -65,6 +65,23 @@ def test_nick_in_use_after_registration_is_an_error_with_hint() -> None:
     assert sent(s) == []
 
 
+def test_refused_nick_change_is_not_asked_for_at_the_next_reconnect() -> None:
+    s = registered()
+    s.change_nick("bob")
+    assert sent(s) == ["NICK bob"]
+    feed(s, ":srv 433 alice bob :Nickname is already in use")
+    s.start()
+    assert "NICK alice" in sent(s)
+
+
+def test_confirmed_nick_change_is_asked_for_at_the_next_reconnect() -> None:
+    s = registered()
+    s.change_nick("alicia")
+    feed(s, f":{ALICE} NICK alicia")
+    s.start()
+    assert "NICK alicia" in sent(s)
+
+
 def test_ping_is_answered_with_pong() -> None:
     s = registered()
     feed(s, "PING :token123")

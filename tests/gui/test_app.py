@@ -201,6 +201,22 @@ def test_notices_for_joins_parts_nicks_and_kicks(app: ChatApp) -> None:
     assert lobby.topic.cget("text") == "New topic"
 
 
+def test_own_nick_change_keeps_private_tabs_and_is_remembered_once_confirmed(
+    app: ChatApp,
+) -> None:
+    joined_lobby(app)
+    post(app, msg("hi alice", nick="bob", target="bob", private=True))
+    run_until(app.root, lambda: app.model.get(SID, "bob") is not None, "bob's tab")
+    app.show_tab(app.model.conversations[conversation_key(SID, "#lobby")])
+    app.submit_line("/nick bob")  # refused by the server (433): nothing is remembered
+    assert app.settings.nick == "alice"
+    # the reconnected session got "bob" once (before issue #15's fix); now renaming ourselves
+    post(app, ev.NickChanged(SID, "bob", "carol", True))
+    run_until(app.root, lambda: app.settings.nick == "carol", "the confirmed nick remembered")
+    assert app.model.get(SID, "bob") is not None and app.model.get(SID, "carol") is None
+    assert "bob (1)" in tab_texts(app)
+
+
 def test_reconnect_state_shows_in_the_status_bar(app: ChatApp) -> None:
     joined_lobby(app)
     post(app, ev.Disconnected(SID, "connection reset", True, 2.0))

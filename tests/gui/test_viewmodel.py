@@ -130,6 +130,16 @@ def test_nick_change_renames_members_and_private_tab() -> None:
     assert model.active == private.key
 
 
+def test_own_nick_change_never_renames_a_private_tab() -> None:
+    model = ChatModel()
+    room, _ = model.ensure("s", "#a", "room")
+    room.set_members([("", "bob")])
+    private, _ = model.ensure("s", "bob", "private")
+    touched = model.rename_nick("s", "bob", "alice", own=True)
+    assert touched == [room]
+    assert model.get("s", "bob") is private and model.get("s", "alice") is None
+
+
 def test_closing_active_tab_leaves_no_active_tab() -> None:
     model = ChatModel()
     a, _ = model.ensure("s", "#a", "room")
