@@ -251,12 +251,14 @@ class ServerError:
     typed while the connection is down, or a command for an unknown server_id), "invalid" (a
     line break or NUL in a command), "discovery" (rooms cannot be listed; server_id is "").
     `text` says what happened; `hint` says in plain words what to do ("That nickname is taken;
-    pick another"), or is "" when there is nothing to do."""
+    pick another"), or is "" when there is nothing to do; `subject` is the room or nick the
+    refusal is about ("#lobby" for a 475), or "" when it names none."""
 
     server_id: str
     code: str
     text: str
     hint: str
+    subject: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,7 +94,9 @@ def server_error(server_id: str, msg: Message) -> ServerError:
     Returns:
         The ServerError to show the person.
     """
-    return ServerError(server_id, msg.command, error_text(msg), hint_for(msg.command))
+    # "<client> <subject> :<text>": the room or nick refused is the second parameter
+    subject = msg.params[1] if len(msg.params) >= 3 else ""
+    return ServerError(server_id, msg.command, error_text(msg), hint_for(msg.command), subject)
 
 
 def standard_reply_error(server_id: str, msg: Message) -> ServerError:

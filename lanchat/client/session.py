@@ -329,6 +329,14 @@ class ClientSession:
             return []
         return [server_error(self.server_id, msg)]
 
+    def _on_join_refused(self, msg: Message) -> list[ClientEvent]:
+        # 471/473/474/475 <client> <channel> :<reason>: not rejoined at the next reconnect,
+        # where the same refusal (a wrong key) would come back each time.
+        error = server_error(self.server_id, msg)
+        if error.subject:
+            self.wanted_rooms.pop(self.fold(error.subject), None)
+        return [error]
+
     def _on_join(self, msg: Message) -> list[ClientEvent]:
         events = self.state.on_join(msg)
         if events and isinstance(joined := events[0], Joined) and joined.own:
@@ -391,6 +399,10 @@ _NUMERICS: dict[str, _Handler] = {
     "422": ClientSession._on_end_of_motd,  # ERR_NOMOTD (registration is still complete)
     "433": ClientSession._on_nick_in_use,  # ERR_NICKNAMEINUSE
     "421": ClientSession._on_unknown_command,  # ERR_UNKNOWNCOMMAND
+    "471": ClientSession._on_join_refused,  # ERR_CHANNELISFULL
+    "473": ClientSession._on_join_refused,  # ERR_INVITEONLYCHAN
+    "474": ClientSession._on_join_refused,  # ERR_BANNEDFROMCHAN
+    "475": ClientSession._on_join_refused,  # ERR_BADCHANNELKEY
     "353": lambda s, m: s.state.on_names_reply(m),  # RPL_NAMREPLY
     "366": lambda s, m: s.state.on_end_of_names(m),  # RPL_ENDOFNAMES
     "332": lambda s, m: s.state.on_topic_reply(m),  # RPL_TOPIC

@@ -36,7 +36,7 @@ from lanchat.gui.lines import Line, format_event
 from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import ConnectPage, RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
-from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow
+from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow, conversation_key
 
 __all__ = ["ChatApp", "Network", "run"]
 
@@ -111,6 +111,9 @@ class ChatApp:
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
+        self._banner_scope = ""  # what the banner is about; success there hides it (#15)
+        # rooms joined with a key from the key dialog, by conversation key: a 475 asks again
+        self._key_joins: dict[str, tuple[RoomRow, str]] = {}
         self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
@@ -290,6 +293,7 @@ class ChatApp:
             return server_id
         self.servers[server_id] = srv
         self.model.nicks[server_id] = nick
+        self.hide_banner()  # a new attempt: the last one's problem is no longer news
         self.set_status(f"Connecting to {srv.label}…")
         self.remember(nick=nick)
         self.network.submit(
@@ -312,7 +316,50 @@ class ChatApp:
             self._join_row(row, nick, "")
 
     def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
-        self.connect(row.connect_host(), row.port, nick, rooms=(row.room,), keys=(key,))
+        server_id = self.connect(row.connect_host(), row.port, nick, rooms=(row.room,), keys=(key,))
+        if key:
+            self._key_joins[conversation_key(server_id, row.room)] = (row, nick)
+
+    def ask_key_again(self, server_id: str, room: str) -> bool:
+        """The server refused the key typed for `room` (475): open the key dialog again.
+
+        Returns:
+            False when the key did not come from the dialog (a /join typed by hand), so the
+            refusal is shown the usual way.
+        """
+        pending = self._key_joins.pop(conversation_key(server_id, room), None)
+        if pending is None:
+            return False
+        row, nick = pending
+        KeyDialog(
+            self.root,
+            row.room,
+            lambda key: self._join_row(row, nick, key),
+            problem="That key didn't work. Type it again (ask whoever runs the room).",
+            on_cancel=lambda: self._close_if_unused(server_id),
+        )
+        return True
+
+    def joined(self, server_id: str, room: str) -> None:
+        """We are in `room`: errors about joining it (or talking) and a stale status go."""
+        self._key_joins.pop(conversation_key(server_id, room), None)
+        self.hide_banner(f"join {server_id}")
+        self.set_status(self.connected_status(server_id))
+
+    def connected_status(self, server_id: str) -> str:
+        """ "Connected to host:port as nick." for the status bar."""
+        srv = self.servers[server_id]
+        return f"Connected to {srv.label} as {srv.nick}."
+
+    def _close_if_unused(self, server_id: str) -> None:
+        # The key dialog was cancelled: a connection with no tab left would linger unseen.
+        if any(c.server_id == server_id for c in self.model.conversations.values()):
+            return
+        srv = self.servers.get(server_id)
+        if srv is not None and self._connected(server_id):
+            self.network.submit(ev.Quit(server_id, "Closing"))
+            srv.state = "closed"
+            self.set_status("Not connected.")
 
     def connect_manually(self, request: ConnectRequest) -> None:
         """The Connect manually page was submitted and checked."""
@@ -415,15 +462,24 @@ class ChatApp:
     def set_status(self, text: str) -> None:
         self.status.configure(text=text)
 
-    def show_banner(self, text: str) -> None:
-        """Show a problem above the tabs until dismissed (never a modal box: the window keeps
-        working while it is shown)."""
+    def show_banner(self, text: str, scope: str = "") -> None:
+        """Show a problem above the tabs until dismissed or solved (never a modal box: the
+        window keeps working while it is shown).
+
+        Args:
+            text: the problem and what to do, in plain words.
+            scope: what it is about ("join SERVER", "nick SERVER"): `hide_banner(scope)`
+                hides it when that succeeds.
+        """
         self.banner_text.configure(text=text)
-        if not self.banner.winfo_ismapped():
+        self._banner_scope = scope
+        if not self.banner.winfo_manager():
             self.banner.pack(fill="x", before=self.tabs)
 
-    def hide_banner(self) -> None:
-        self.banner.pack_forget()
+    def hide_banner(self, scope: str | None = None) -> None:
+        """Hide the banner (only when it is about `scope`, if given)."""
+        if scope is None or scope == self._banner_scope:
+            self.banner.pack_forget()
 
     def banner_message(self) -> str:
         return str(self.banner_text.cget("text")) if self.banner.winfo_manager() else ""

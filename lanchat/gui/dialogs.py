@@ -141,12 +141,21 @@ class KeyDialog(tk.Toplevel):
     keep arriving), the dialog just grabs input for itself while it is open.
     """
 
-    def __init__(self, master: tk.Misc, room: str, on_done: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        master: tk.Misc,
+        room: str,
+        on_done: Callable[[str], None],
+        *,
+        problem: str = "",
+        on_cancel: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(master)
         self.title(f"Key for {room}")
         self.resizable(False, False)
         self.transient(master.winfo_toplevel())
         self._on_done = on_done
+        self._on_cancel = on_cancel  # called when closed without a key
         frame = ttk.Frame(self, padding=16)
         frame.pack(fill="both", expand=True)
         ttk.Label(frame, text=f"{room} is locked. Type its key (ask whoever runs it):").pack(
@@ -156,15 +165,17 @@ class KeyDialog(tk.Toplevel):
         # thread would raise there; the entry holds the text itself.
         self.entry = ttk.Entry(frame, show="•", width=32)
         self.entry.pack(fill="x", pady=(8, 4))
-        self.problem = ttk.Label(frame, text="", style="Error.TLabel")
+        self.problem = ttk.Label(frame, text=problem, style="Error.TLabel")
         self.problem.pack(anchor="w")
         buttons = ttk.Frame(frame)
         buttons.pack(fill="x", pady=(8, 0))
         self.ok = ttk.Button(buttons, text="Join", style="Accent.TButton", command=self.submit)
         self.ok.pack(side="right")
-        ttk.Button(buttons, text="Cancel", command=self.destroy).pack(side="right", padx=6)
+        self.cancel_button = ttk.Button(buttons, text="Cancel", command=self.cancel)
+        self.cancel_button.pack(side="right", padx=6)
         self.entry.bind("<Return>", lambda _e: self.submit())
-        self.bind("<Escape>", lambda _e: self.destroy())
+        self.bind("<Escape>", lambda _e: self.cancel())
+        self.protocol("WM_DELETE_WINDOW", self.cancel)
         self.entry.focus_set()
 
     def submit(self) -> None:
@@ -174,3 +185,9 @@ class KeyDialog(tk.Toplevel):
             return
         self.destroy()
         self._on_done(key)
+
+    def cancel(self) -> None:
+        """Close without joining."""
+        self.destroy()
+        if self._on_cancel is not None:
+            self._on_cancel()

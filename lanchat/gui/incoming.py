@@ -21,8 +21,18 @@ if TYPE_CHECKING:
 __all__ = ["BANNER_CODES", "Incoming"]
 
 # Refusals worth a banner above the tabs (the person must act): nick taken or invalid, wrong
-# server password, banned, room full, invite-only, wrong key.
-BANNER_CODES = frozenset({"432", "433", "464", "465", "471", "473", "474", "475"})
+# server password, banned, room full, invite-only, wrong key; each with what success hides
+# it (a nick change, a join, a new connection: issue #15).
+BANNER_CODES = {
+    "432": "nick",
+    "433": "nick",
+    "464": "server",
+    "465": "server",
+    "471": "join",
+    "473": "join",
+    "474": "join",
+    "475": "join",
+}
 
 
 class Incoming:
@@ -80,7 +90,7 @@ class Incoming:
         srv = self.app.servers.get(e.server_id)
         if srv is not None:
             srv.state = "failed"
-        self.app.show_banner(f"{e.reason}. {e.hint}")
+        self.app.show_banner(f"{e.reason}. {e.hint}", f"server {e.server_id}")
         self.app.set_status("Not connected.")
 
     def on_MessageReceived(self, e: ev.MessageReceived) -> None:
@@ -102,6 +112,7 @@ class Incoming:
         if e.own:
             conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
             conv.joined = True
+            self.app.joined(e.server_id, e.room)
             self.app.show_tab(conv)
             self.app.note(e.server_id, e.room, f"You joined {e.room}.")
             self.app.input.entry.focus_set()
@@ -140,6 +151,8 @@ class Incoming:
             self.app.model.nicks[e.server_id] = e.new
             self.app.servers[e.server_id].nick = e.new
             self.app.remember(nick=e.new)  # the server agreed: remembered from now on
+            self.app.hide_banner(f"nick {e.server_id}")
+            self.app.set_status(self.app.connected_status(e.server_id))
         old_key = conversation_key(e.server_id, e.old)
         touched = self.app.model.rename_nick(e.server_id, e.old, e.new, own=e.own)
         moved = self.app.model.get(e.server_id, e.new)
@@ -177,19 +190,28 @@ class Incoming:
             self.app.note_server(e.server_id, text)
 
     def on_ServerNotice(self, e: ev.ServerNotice) -> None:
+        # Before registration these are the LUSERS counts and the MOTD: noise nobody asked
+        # for, kept out of sight unless the server's own tab is open (a manual connection
+        # without a room). Later ones answer something typed (/whois): shown where we are.
         srv = self.app.servers.get(e.server_id)
-        if srv is not None:
+        if srv is None:
+            return
+        if srv.state == "connected":
+            self.app.note_server(e.server_id, e.text)
+        elif self.app.model.get(e.server_id, srv.label) is not None:
             self.app.note(e.server_id, srv.label, e.text)
 
     def on_ServerError(self, e: ev.ServerError) -> None:
         if e.code == "discovery":  # the room browser could not start (server_id is "")
             self.app.rooms_page.show_problem(f"{e.text}. {e.hint}.")
             return
+        if e.code == "475" and self.app.ask_key_again(e.server_id, e.subject):
+            return  # the key dialog says it, and the room tab was never opened
         text = e.hint or e.text
         self.app.note_server(e.server_id, text, tag="error")
         self.app.set_status(text)
         if e.code in BANNER_CODES:
-            self.app.show_banner(text)
+            self.app.show_banner(text, f"{BANNER_CODES[e.code]} {e.server_id}")
 
     def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
         if e.count:

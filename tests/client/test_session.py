@@ -59,7 +59,11 @@ def test_nick_in_use_after_registration_is_an_error_with_hint() -> None:
     events = feed(s, ":srv 433 alice bob :Nickname is already in use")
     assert events == [
         ServerError(
-            "lan", "433", "bob: Nickname is already in use", "That nickname is taken; pick another"
+            "lan",
+            "433",
+            "bob: Nickname is already in use",
+            "That nickname is taken; pick another",
+            "bob",
         )
     ]
     assert sent(s) == []
@@ -102,6 +106,15 @@ def test_wanted_rooms_are_joined_after_registration() -> None:
     sent(s)
     feed(s, ":srv 001 alice :hi", ":srv 376 alice :End")
     assert sent(s) == ["JOIN #lobby", "JOIN #secret k3y"]
+
+
+def test_wrong_key_is_not_tried_again_at_the_next_reconnect() -> None:
+    s = registered()
+    s.join("#secret", "wrong")
+    assert sent(s) == ["JOIN #secret wrong"]
+    [error] = feed(s, ":srv 475 alice #secret :Cannot join channel (+k)")
+    assert isinstance(error, ServerError) and error.subject == "#secret"
+    assert s.wanted_rooms == {}
 
 
 def test_own_part_forgets_the_room_so_reconnect_does_not_rejoin() -> None:

@@ -241,6 +241,29 @@ def test_server_errors_are_shown_in_plain_words(app: ChatApp) -> None:
     assert app.banner_message() == ""
 
 
+def test_stale_errors_are_cleared_by_success(app: ChatApp) -> None:
+    joined_lobby(app)
+    key_error = ev.ServerError(SID, "475", "#dev: Cannot join", "This room needs a key", "#dev")
+    post(app, key_error)
+    run_until(app.root, lambda: bool(app.banner_message()), "the key banner")
+    post(app, ev.Joined(SID, "#dev", "alice", "10.0.0.2", True))
+    run_until(app.root, lambda: not app.banner_message(), "the key banner gone after joining")
+    post(app, ev.ServerError(SID, "404", "#dev: Cannot send", "You cannot talk in this room"))
+    run_until(app.root, lambda: "cannot talk" in app.status.cget("text"), "the 404 status")
+    post(app, ev.Joined(SID, "#games", "alice", "10.0.0.2", True))
+    run_until(app.root, lambda: "Connected to" in app.status.cget("text"), "status after /join")
+    post(app, ev.ServerError(SID, "433", "bob: in use", "That nickname is taken", "bob"))
+    run_until(app.root, lambda: bool(app.banner_message()), "the nick banner")
+    post(app, ev.NickChanged(SID, "alice", "alicia", True))
+    run_until(app.root, lambda: not app.banner_message(), "the nick banner gone after /nick")
+    assert app.status.cget("text") == "Connected to 10.0.0.1:6667 as alicia."
+    post(app, ev.ConnectFailed("10.9.9.9:6667", "Connection refused", "Is the room running?"))
+    app.servers["10.9.9.9:6667"] = _Server("10.9.9.9", 6667, "alicia", state="failed")
+    run_until(app.root, lambda: bool(app.banner_message()), "the bad-host banner")
+    app.connect("10.0.0.3", 6667, "alicia", rooms=("#x",))
+    assert app.banner_message() == ""
+
+
 def test_rooms_page_follows_discovery(app: ChatApp) -> None:
     ad = RoomAd(
         "#lobby",
@@ -380,12 +403,19 @@ def test_away_state_and_server_notices_are_shown(app: ChatApp) -> None:
     post(
         app,
         ev.AwayChanged(SID, "alice", True, "lunch", True),
-        ev.ServerNotice(SID, "Welcome to lanchat: rooms on your local network."),
+        ev.ServerNotice(SID, "bob is idle 5 minutes"),  # a /whois reply
     )
-    run_until(app.root, lambda: "You are away: lunch" in view(app, "#lobby").contents(), "away")
-    server_tab = app.views[conversation_key(SID, SID)]
-    assert server_tab.contents().endswith("Welcome to lanchat: rooms on your local network.")
-    assert server_tab.members is None
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "idle 5 minutes" in lobby.contents(), lobby.contents)
+    assert "You are away: lunch" in lobby.contents()
+
+
+def test_motd_and_lusers_stay_out_of_sight(app: ChatApp) -> None:
+    app.servers[SID].state = "connecting"
+    post(app, ev.ServerNotice(SID, "There are 3 users on 1 server"))
+    post(app, ev.Registered(SID, "alice", "", "srv"))
+    run_until(app.root, lambda: "Connected" in app.status.cget("text"), "registered")
+    assert app.views == {}
 
 
 def test_errors_about_an_unknown_connection_go_to_the_status_bar(app: ChatApp) -> None:

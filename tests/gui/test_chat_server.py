@@ -13,8 +13,9 @@ import pytest
 from lanchat.client.bridge import NetworkThread
 from lanchat.gui.app import ChatApp
 from lanchat.gui.chat import ConversationView
+from lanchat.gui.dialogs import KeyDialog
 from lanchat.gui.settings import Settings
-from lanchat.gui.viewmodel import conversation_key
+from lanchat.gui.viewmodel import RoomRow, conversation_key
 from lanchat.launcher.supervisor import HostedRoom, RoomReady, RoomStopped, Supervisor
 from tests.gui.tk_support import focus, run_until, tk_root
 from tests.support import free_port
@@ -93,8 +94,12 @@ def app(tmp_path: Path) -> Iterator[ChatApp]:
 
 
 def party(app: ChatApp, port: int) -> ConversationView:
-    key = conversation_key(f"127.0.0.1:{port}", "#party")
-    run_until(app.root, lambda: key in app.views, "the #party tab")
+    return party_of(app, port, "#party")
+
+
+def party_of(app: ChatApp, port: int, room: str) -> ConversationView:
+    key = conversation_key(f"127.0.0.1:{port}", room)
+    run_until(app.root, lambda: key in app.views, f"the {room} tab")
     return app.views[key]
 
 
@@ -225,14 +230,29 @@ def test_private_messages_open_a_tab_both_ways(app: ChatApp, room: HostedRoom) -
     bob.close()
 
 
-def test_wrong_room_key_is_explained(app: ChatApp, tmp_path: Path) -> None:
+def test_wrong_room_key_asks_again_without_an_orphan_tab(app: ChatApp, tmp_path: Path) -> None:
     sup = Supervisor(data_root=tmp_path / "k", serve_args=["--host", "127.0.0.1", "--no-mdns"])
     hosted = sup.start("#secret", key="hunter2")
     try:
         assert isinstance(sup.events.get(timeout=20), RoomReady)
-        app.connect("127.0.0.1", hosted.port, "alice", rooms=("#secret",), keys=("nope",))
-        run_until(app.root, lambda: bool(app.banner_message()), "the banner")
-        assert "key" in app.banner_message().lower()
-        assert "Traceback" not in app.banner_message()
+        row = RoomRow("s", "#secret", "pc", hosted.port, 0, "", True, ("127.0.0.1",))
+        app.join_room(row, "alice")
+        first = key_dialog(app)
+        first.entry.insert(0, "nope")
+        first.ok.invoke()
+        run_until(app.root, lambda: key_dialog(app) is not None, "the key asked again")
+        again = key_dialog(app)
+        assert again is not None and again.problem.cget("text").startswith("That key didn't")
+        assert app.banner_message() == ""
+        assert app.views == {}  # no server tab nor room tab for a join that failed
+        again.entry.insert(0, "hunter2")
+        again.ok.invoke()
+        view = party_of(app, hosted.port, "#secret")
+        run_until(app.root, lambda: "You joined #secret" in view.contents(), view.contents)
     finally:
         sup.stop_all()
+
+
+def key_dialog(app: ChatApp) -> KeyDialog | None:
+    found = [w for w in app.root.winfo_children() if isinstance(w, KeyDialog) and w.winfo_exists()]
+    return found[-1] if found else None
