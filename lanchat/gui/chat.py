@@ -77,6 +77,9 @@ class ConversationView(ttk.Frame):
             )
             self.members.pack(fill="both", expand=True)
             body.add(right, weight=1)
+        # A banner opening above (or the window shrinking) makes the transcript shorter: a
+        # view that showed the newest line keeps showing it (issue #15, bug 4).
+        self.text.bind("<Configure>", self._resized, add="+")
         self.text.tag_bind("url", "<Button-1>", self._click_url)
         self.text.tag_bind("url", "<Enter>", lambda _e: self.text.configure(cursor="hand2"))
         self.text.tag_bind("url", "<Leave>", lambda _e: self.text.configure(cursor="arrow"))
@@ -156,8 +159,15 @@ class ConversationView(ttk.Frame):
     def _scrolled(self, first: float | str, last: float | str) -> None:
         # Remember whether the newest line is in view from the scroll callback, instead of
         # asking yview() before every insert (which forces a layout of the whole text).
-        self._at_bottom = float(last) >= 0.999
+        # An unmapped transcript (a tab behind another, a withdrawn window) is one pixel high
+        # and its fractions say nothing of what will be seen: keep the last word.
+        if self.text.winfo_ismapped():
+            self._at_bottom = float(last) >= 0.999
         self._scroll.set(first, last)
+
+    def _resized(self, _event: object) -> None:
+        if self._at_bottom:
+            self.text.see("end")
 
     def line_count(self) -> int:
         """Lines in the Text widget now."""

@@ -241,6 +241,18 @@ def test_server_errors_are_shown_in_plain_words(app: ChatApp) -> None:
     assert app.banner_message() == ""
 
 
+def test_a_banner_keeps_the_newest_line_in_sight(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, *(msg(f"line {i}") for i in range(100)))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "line 99" in lobby.contents(), "line 99")
+    focus(lobby.text)
+    assert lobby.text.yview()[1] == 1.0
+    app.show_banner("Something went wrong, and this line wraps " * 8)
+    app.root.update()
+    assert lobby.text.yview()[1] == 1.0
+
+
 def test_stale_errors_are_cleared_by_success(app: ChatApp) -> None:
     joined_lobby(app)
     key_error = ev.ServerError(SID, "475", "#dev: Cannot join", "This room needs a key", "#dev")
