@@ -131,14 +131,21 @@ class ChatApp:
         # window is small the tabs shrink rather than pushing them out of sight.
         bar = ttk.Frame(self.root)
         bar.pack(side="bottom", fill="x")
-        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel")
-        self.status.pack(side="left", fill="x", expand=True)
+        # The buttons keep their size and the status text gets what is left (cut short when
+        # long): packed after a long label they were squashed to blank boxes (issue #15).
+        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel", width=1)
+        self.status.grid(row=0, column=0, sticky="ew")
+        bar.columnconfigure(0, weight=1)
+        buttons = ttk.Frame(bar)
+        buttons.grid(row=0, column=1, sticky="e")
         # the input line and "Close tab" show only while a conversation tab is in front
-        self.close_tab_button = ttk.Button(bar, text="Close tab", command=self.close_current_tab)
-        self.theme_button = ttk.Button(bar, text=self._theme_label(), command=self.toggle_theme)
+        self.close_tab_button = ttk.Button(
+            buttons, text="Close tab", command=self.close_current_tab
+        )
+        self.theme_button = ttk.Button(buttons, text=self._theme_label(), command=self.toggle_theme)
         self.theme_button.pack(side="right", padx=4, pady=2)
         # shown only while a connection waits to reconnect
-        self.retry_button = ttk.Button(bar, text="Retry now", command=self.retry_now)
+        self.retry_button = ttk.Button(buttons, text="Retry now", command=self.retry_now)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
         self.banner = ttk.Frame(self.root, padding=(12, 6))
         self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)

@@ -253,6 +253,16 @@ def test_a_banner_keeps_the_newest_line_in_sight(app: ChatApp) -> None:
     assert lobby.text.yview()[1] == 1.0
 
 
+def test_retry_now_keeps_its_size_beside_a_long_status(app: ChatApp) -> None:
+    joined_lobby(app)
+    reason = "the network cable was pulled out of the wall socket by the cleaner " * 3
+    post(app, ev.Disconnected(SID, reason, True, 5.0))
+    run_until(app.root, lambda: bool(app.retry_button.winfo_manager()), "Retry now")
+    focus(app.input.entry)
+    button = app.retry_button
+    assert button.winfo_width() >= button.winfo_reqwidth()
+
+
 def test_stale_errors_are_cleared_by_success(app: ChatApp) -> None:
     joined_lobby(app)
     key_error = ev.ServerError(SID, "475", "#dev: Cannot join", "This room needs a key", "#dev")
