@@ -61,6 +61,8 @@ class _Server:
     port: int
     nick: str  # the nick we asked for, then the one the server gave us
     state: str = "connecting"  # connecting | connected | reconnecting | failed | closed
+    retry_at: float = 0.0  # time.monotonic() of the next attempt while reconnecting
+    withdrawn: str = ""  # a room of this server its host withdrew from the LAN
 
     @property
     def label(self) -> str:
@@ -114,6 +116,7 @@ class ChatApp:
         self._banner_scope = ""  # what the banner is about; success there hides it (#15)
         # rooms joined with a key from the key dialog, by conversation key: a 475 asks again
         self._key_joins: dict[str, tuple[RoomRow, str]] = {}
+        self._room_sources: dict[str, str] = {}  # Rooms page instance → server_id joined there
         self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
@@ -203,6 +206,7 @@ class ChatApp:
             if view is not None:
                 view.append(lines)
         self._pending.clear()
+        self.incoming.count_down()
         for key in self.dirty:
             conv, view = self.model.conversations.get(key), self.views.get(key)
             if conv is not None and view is not None:
@@ -218,7 +222,10 @@ class ChatApp:
         if name in ("RoomAdded", "RoomUpdated"):
             self.rooms_page.upsert(event.ad)  # type: ignore[attr-defined]
         elif name == "RoomRemoved":
-            self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
+            row = self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
+            server_id = self._room_sources.pop(row.instance, "") if row else ""
+            if row is not None and server_id in self.servers:
+                self.incoming.room_withdrawn(server_id, row.room)
         else:
             self.incoming.apply(event)
 
@@ -262,7 +269,9 @@ class ChatApp:
         """The tab widget of `conv`, created (at the end of the tab row) when missing."""
         view = self.views.get(conv.key)
         if view is None:
-            view = ConversationView(self.tabs, self.palette, members=conv.kind == "room")
+            view = ConversationView(
+                self.tabs, self.palette, members=conv.kind == "room", on_retry=self.retry_now
+            )
             if conv.kind == "room":
                 view.set_topic(conv.topic)
             else:
@@ -313,6 +322,7 @@ class ChatApp:
         (or just bring its tab to the front when already in the room)."""
         host = row.connect_host()
         server_id = _Server(host, row.port, nick).label
+        self._room_sources[row.instance] = server_id
         conv = self.model.get(server_id, row.room)
         if conv is not None and conv.joined and self._connected(server_id):
             self.show_tab(conv)

@@ -36,12 +36,21 @@ class ConversationView(ttk.Frame):
         members: bool = True,
         visible_limit: int = DEFAULT_VISIBLE_LINES,
         open_url: Callable[[str], object] = webbrowser.open,
+        on_retry: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(master)
         self.visible_limit = visible_limit  # lines kept in the Text widget
         self._open_url = open_url
         self.topic = ttk.Label(self, text="", style="Topic.TLabel", anchor="w")
         self.topic.pack(fill="x")
+        # One line about the connection ("Reconnecting in 5 s…  Retry now"), updated in
+        # place rather than added to the transcript at every attempt (issue #15, bug 5).
+        self.connection = ttk.Frame(self, style="Notice.TFrame", padding=(10, 4))
+        self.connection_text = ttk.Label(self.connection, text="", style="Notice.TLabel")
+        self.connection_text.pack(side="left")
+        self.retry_button = ttk.Button(
+            self.connection, text="Retry now", style="Link.TButton", command=on_retry
+        )
         body = ttk.PanedWindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         left = ttk.Frame(body)
@@ -178,6 +187,23 @@ class ConversationView(ttk.Frame):
     def contents(self) -> str:
         """The transcript as plain text (what a select-all copy would give)."""
         return self.text.get("1.0", "end-1c")
+
+    def show_connection(self, text: str, *, retry: bool) -> None:
+        """Show `text` on the connection line (with "Retry now" when `retry`)."""
+        self.connection_text.configure(text=text)
+        if retry and not self.retry_button.winfo_manager():
+            self.retry_button.pack(side="left", padx=(8, 0))
+        elif not retry:
+            self.retry_button.pack_forget()
+        if not self.connection.winfo_manager():
+            self.connection.pack(fill="x", after=self.topic)
+
+    def hide_connection(self) -> None:
+        self.connection.pack_forget()
+
+    def connection_message(self) -> str:
+        """The connection line as shown ("" when hidden)."""
+        return str(self.connection_text.cget("text")) if self.connection.winfo_manager() else ""
 
     def set_topic(self, topic: str) -> None:
         self.topic.configure(text=topic or "No topic. Set one with /topic")

@@ -9,6 +9,8 @@ errors in plain words.
 
 from __future__ import annotations
 
+import math
+import time
 from typing import TYPE_CHECKING
 
 from lanchat.client import events as ev
@@ -17,6 +19,7 @@ from lanchat.gui.viewmodel import Conversation, conversation_key
 
 if TYPE_CHECKING:
     from lanchat.gui.app import ChatApp
+    from lanchat.gui.chat import ConversationView
 
 __all__ = ["BANNER_CODES", "Incoming"]
 
@@ -52,8 +55,9 @@ class Incoming:
         if srv is None:
             return
         if e.attempt > 1:
-            srv.state = "reconnecting"
+            srv.state, srv.retry_at = "reconnecting", 0.0
             self.app.set_status(f"Reconnecting to {srv.label} (attempt {e.attempt})…")
+            self._connection_line(e.server_id, "Reconnecting…", retry=False)
         else:
             self.app.set_status(f"Connecting to {srv.label}…")
 
@@ -67,24 +71,86 @@ class Incoming:
         self.app.hide_banner()
         self.app.set_status(f"Connected to {srv.label} as {e.nick}.")
         self.app.show_retry()
+        for view in self._room_views(e.server_id):
+            view.hide_connection()
         if was_reconnecting:
             self.app.note_server(e.server_id, "Reconnected; missed messages are filled in.")
 
     def on_Disconnected(self, e: ev.Disconnected) -> None:
         srv = self.app.servers.get(e.server_id)
-        if srv is None:
+        if srv is None or srv.state == "closed":
+            return  # e.g. the goodbye of a connection stopped because its room was closed
+        if e.will_retry and srv.withdrawn:
+            self._closed_by_host(e.server_id, srv.withdrawn)
             return
+        first_loss = srv.state == "connected"
         if e.will_retry:
             srv.state = "reconnecting"
+            srv.retry_at = time.monotonic() + e.retry_in_s
             text = f"Connection to {srv.label} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
         else:
             srv.state = "closed"
             text = f"Disconnected from {srv.label} ({e.reason})."
         self.app.set_status(text)
         self.app.show_retry()
-        for conv in self.app.model.conversations.values():
-            if conv.server_id == e.server_id and conv.kind == "room" and conv.joined:
-                self.app.note(e.server_id, conv.name, text, tag="error")
+        for conv in self._joined_rooms(e.server_id):
+            if first_loss or not e.will_retry:
+                # one line in the transcript per loss; the attempts update the line above it
+                self.app.note(e.server_id, conv.name, f"Connection lost ({e.reason}).")
+            conv.set_members(())
+            self.refresh_members(conv)
+        if e.will_retry:
+            self.count_down()
+        else:
+            self._connection_line(e.server_id, "Not connected.", retry=False)
+
+    def count_down(self) -> None:
+        """Refresh "Reconnecting in N s…" on the tabs of every waiting connection (called
+        once per drain; the text changes once a second)."""
+        now = time.monotonic()
+        for server_id, srv in self.app.servers.items():
+            if srv.state == "reconnecting" and srv.retry_at:
+                left = max(1, math.ceil(srv.retry_at - now))
+                self._connection_line(server_id, f"Reconnecting in {left} s…", retry=True)
+
+    def room_withdrawn(self, server_id: str, room: str) -> None:
+        """The host of `room` withdrew it from the LAN (stopped it): stop trying to get back
+        in once the connection is gone (issue #15, bug 5)."""
+        srv = self.app.servers[server_id]
+        srv.withdrawn = room
+        if srv.state == "reconnecting":
+            self._closed_by_host(server_id, room)
+
+    def _closed_by_host(self, server_id: str, room: str) -> None:
+        srv = self.app.servers[server_id]
+        srv.state = "closed"
+        self.app.network.submit(ev.Quit(server_id, "Closing"))
+        self.app.show_retry()
+        self.app.set_status(f"{room} was closed by its host.")
+        for conv in self._joined_rooms(server_id):
+            conv.joined = False
+        self._connection_line(server_id, f"{room} was closed by its host.", retry=False)
+
+    def _joined_rooms(self, server_id: str) -> list[Conversation]:
+        return [
+            c
+            for c in self.app.model.conversations.values()
+            if c.server_id == server_id and c.kind == "room" and c.joined
+        ]
+
+    def _room_views(self, server_id: str) -> list[ConversationView]:
+        return [
+            view
+            for key, view in self.app.views.items()
+            if (c := self.app.model.conversations.get(key)) is not None
+            and c.server_id == server_id
+            and c.kind == "room"
+        ]
+
+    def _connection_line(self, server_id: str, text: str, *, retry: bool) -> None:
+        for view in self._room_views(server_id):
+            if view.connection_message() != text:
+                view.show_connection(text, retry=retry)
 
     def on_ConnectFailed(self, e: ev.ConnectFailed) -> None:
         srv = self.app.servers.get(e.server_id)

@@ -94,12 +94,17 @@ class RoomsPage(ttk.Frame):
             self.tree.move(instance, "", self.model.index_of(instance))
         self._update_status()
 
-    def remove(self, ad: AdLike) -> None:
-        """A room went away (withdrawn, or its host stopped answering): drop its row."""
+    def remove(self, ad: AdLike) -> RoomRow | None:
+        """A room went away (withdrawn, or its host stopped answering): drop its row.
+
+        Returns:
+            The row, or None when it was not listed.
+        """
         row = self.model.remove(ad)
         if row is not None:
             self.tree.delete(row.instance)
         self._update_status()
+        return row
 
     def shown_rows(self) -> list[tuple[str, ...]]:
         """The Treeview's rows, top to bottom, as displayed."""

@@ -207,6 +207,15 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         darkcolor=[("disabled", pal.bg)],
     )
     style.configure("TSeparator", background=pal.border)
+    style.configure("Notice.TFrame", background=pal.highlight_bg)
+    style.configure("Notice.TLabel", background=pal.highlight_bg, foreground=pal.fg)
+    style.configure(
+        "Link.TButton",
+        background=pal.highlight_bg,
+        foreground=pal.accent,
+        bordercolor=pal.highlight_bg,
+        padding=(4, 0),
+    )
     style.configure("Card.TFrame", background=pal.surface)
     style.configure("Card.TLabel", background=pal.surface)
     root.configure(background=pal.bg)

@@ -217,6 +217,37 @@ def test_own_nick_change_keeps_private_tabs_and_is_remembered_once_confirmed(
     assert "bob (1)" in tab_texts(app)
 
 
+def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
+    ad = RoomAd("#lobby", "pc1", 6667, addresses=("10.0.0.1",), instance="lobby on pc1")
+    post(app, RoomAdded(ad))
+    run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
+    joined_lobby(app)
+    app.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    lobby = view(app, "#lobby")
+    before = len(lobby.contents().splitlines())
+    for attempt in (2, 3, 4):
+        post(
+            app,
+            ev.Disconnected(SID, "Server shutting down", True, 5.0),
+            ev.Connecting(SID, "10.0.0.1", 6667, attempt),
+        )
+    post(app, ev.Disconnected(SID, "Connection refused", True, 5.0))
+    run_until(
+        app.root, lambda: lobby.connection_message() == "Reconnecting in 5 s…", lobby.contents
+    )
+    assert lobby.retry_button.winfo_manager() == "pack"
+    assert len(lobby.contents().splitlines()) == before + 1  # "Connection lost (...)" once
+    assert lobby.member_rows() == []  # nobody is known to be there while disconnected
+    post(app, RoomRemoved(ad))
+    run_until(
+        app.root,
+        lambda: lobby.connection_message() == "#lobby was closed by its host.",
+        lobby.connection_message,
+    )
+    assert app.servers[SID].state == "closed"
+    assert lobby.retry_button.winfo_manager() == ""
+
+
 def test_reconnect_state_shows_in_the_status_bar(app: ChatApp) -> None:
     joined_lobby(app)
     post(app, ev.Disconnected(SID, "connection reset", True, 2.0))
