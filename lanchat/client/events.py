@@ -196,13 +196,15 @@ class NickChanged:
 @dataclass(frozen=True, slots=True)
 class TopicChanged:
     """The topic of `room` is `topic` ("" = none), set by `setter` at `time_ms` (0 if unknown).
-    Sent on join (RPL_TOPIC) and on every TOPIC change."""
+    Sent on join (RPL_TOPIC, `live` False: what the topic is) and on every TOPIC change (`live`
+    True: someone changed it just now)."""
 
     server_id: str
     room: str
     topic: str
     setter: str
     time_ms: int
+    live: bool = False
 
 
 @dataclass(frozen=True, slots=True)

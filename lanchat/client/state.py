@@ -332,7 +332,7 @@ class NetworkState:
             return []
         room.topic, room.topic_pending = msg.params[1], False
         setter, when = sender(msg).nick, time_ms(msg, self.clock)
-        return [TopicChanged(self.server_id, room.name, room.topic, setter, when)]
+        return [TopicChanged(self.server_id, room.name, room.topic, setter, when, live=True)]
 
     def on_mode(self, msg: Message) -> list[ClientEvent]:
         """MODE <channel> <modestring> [<mode arguments>...]; only prefix modes change members."""

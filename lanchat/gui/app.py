@@ -113,6 +113,7 @@ class ChatApp:
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
+        self._redraw: set[str] = set()  # tabs to draw anew at the end of this drain
         self._banner_scope = ""  # what the banner is about; success there hides it (#15)
         # rooms joined with a key from the key dialog, by conversation key: a 475 asks again
         self._key_joins: dict[str, tuple[RoomRow, str]] = {}
@@ -201,6 +202,12 @@ class ChatApp:
     def flush(self) -> None:
         """Insert the lines gathered during this tick and refresh changed tab titles and the
         window title (once per tick, not once per event)."""
+        for key in self._redraw:
+            view, conv = self.views.get(key), self.model.conversations.get(key)
+            if view is not None and conv is not None:
+                view.show(conv.visible())
+                self._pending.pop(key, None)
+        self._redraw.clear()
         for key, lines in self._pending.items():
             view = self.views.get(key)
             if view is not None:
@@ -231,17 +238,30 @@ class ChatApp:
 
     # ------------------------------------------------------------------ adding lines
 
-    def add_line(self, server_id: str, name: str, kind: str, line: Line, *, counts: bool) -> None:
+    def add_line(
+        self,
+        server_id: str,
+        name: str,
+        kind: str,
+        line: Line,
+        *,
+        counts: bool,
+        history: bool = False,
+    ) -> None:
         """Add `line` to tab `name` (created if needed); shown at the end of this tick.
 
         Duplicates (a msgid already shown) are dropped; `counts` False keeps notices out of
         the unread badge. A highlight rings the bell unless the tab is being looked at.
+        History inserted above newer lines redraws the tab once at the end of the tick.
         """
-        conv, added = self.model.add(server_id, name, kind, line, counts=counts)
+        conv, added = self.model.add(server_id, name, kind, line, counts=counts, history=history)
         if not added:
             return
         self.ensure_view(conv)
-        self._pending.setdefault(conv.key, []).append(line)
+        if history and conv.history_at is not None:
+            self._redraw.add(conv.key)
+        else:
+            self._pending.setdefault(conv.key, []).append(line)
         if conv.unread:
             self.dirty.add(conv.key)
         if line.highlight and not self.model.is_seen(conv) and self.bell:

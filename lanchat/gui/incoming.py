@@ -172,12 +172,13 @@ class Incoming:
             highlight=e.highlight,
             msgid=e.msgid or "",
         )
-        self.app.add_line(e.server_id, name, kind, line, counts=not e.history)
+        self.app.add_line(e.server_id, name, kind, line, counts=not e.history, history=e.history)
 
     def on_Joined(self, e: ev.Joined) -> None:
         if e.own:
             conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
             conv.joined = True
+            conv.history_at = len(conv.lines)  # the history asked for on join goes above
             self.app.joined(e.server_id, e.room)
             self.app.show_tab(conv)
             self.app.note(e.server_id, e.room, f"You joined {e.room}.")
@@ -206,6 +207,8 @@ class Incoming:
         conv = self.app.model.get(server_id, room)
         if conv is not None:
             conv.joined = False
+            conv.set_members(())
+            self.refresh_members(conv)
         self.app.note(server_id, room, text, tag=tag)
 
     def on_UserQuit(self, e: ev.UserQuit) -> None:
@@ -236,7 +239,7 @@ class Incoming:
         conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
         conv.topic = e.topic
         self.app.ensure_view(conv).set_topic(e.topic)
-        if e.setter:
+        if e.live:  # the topic on join is in the bar; the transcript tells changes only
             said = f'"{e.topic}"' if e.topic else "nothing"
             self.app.note(e.server_id, e.room, f"{e.setter} set the topic to {said}.")
 
@@ -280,8 +283,9 @@ class Incoming:
             self.app.show_banner(text, f"{BANNER_CODES[e.code]} {e.server_id}")
 
     def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
-        if e.count:
-            self.app.note(e.server_id, e.target, f"Above: the last {e.count} messages.")
+        conv = self.app.model.get(e.server_id, e.target)
+        if conv is not None:
+            conv.history_at = None  # later history (scrolling back) is older still
 
 
 def _why(reason: str) -> str:

@@ -58,19 +58,23 @@ class Conversation:
     topic: str = ""
     members: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (prefixes, nick)
     joined: bool = True  # False after we left or were kicked; the tab stays readable
+    # Where history asked for on (re)join is inserted: above "You joined" and anything said
+    # since, so older lines never sit below newer ones (issue #15); None: history appends.
+    history_at: int | None = None
     _msgids: set[str] = field(default_factory=set)
 
     @property
     def key(self) -> str:
         return conversation_key(self.server_id, self.name)
 
-    def add(self, line: Line, *, seen: bool, counts: bool = True) -> bool:
+    def add(self, line: Line, *, seen: bool, counts: bool = True, history: bool = False) -> bool:
         """Append `line`; count it as unread unless the tab is `seen` (visible, window focused).
 
         Args:
             line: the formatted line.
             seen: the user is looking at this tab right now.
             counts: False for notices (joins, parts) that should not raise a badge.
+            history: a line from the history of the room, inserted at `history_at` when set.
 
         Returns:
             False when the line's msgid was already shown (history overlapping live lines).
@@ -79,7 +83,11 @@ class Conversation:
             if line.msgid in self._msgids:
                 return False
             self._msgids.add(line.msgid)
-        self.lines.append(line)
+        if history and self.history_at is not None:
+            self.lines.insert(self.history_at, line)
+            self.history_at += 1
+        else:
+            self.lines.append(line)
         if not seen and counts:
             self.unread += 1
             self.highlighted = self.highlighted or line.highlight
@@ -167,15 +175,23 @@ class ChatModel:
         return self.focused and self.active == conv.key
 
     def add(
-        self, server_id: str, name: str, kind: str, line: Line, *, counts: bool = True
+        self,
+        server_id: str,
+        name: str,
+        kind: str,
+        line: Line,
+        *,
+        counts: bool = True,
+        history: bool = False,
     ) -> tuple[Conversation, bool]:
-        """Append `line` to tab `name` (created if needed).
+        """Append `line` to tab `name` (created if needed); see Conversation.add.
 
         Returns:
             (the tab, False when the line was a duplicate and was dropped).
         """
         conv, _ = self.ensure(server_id, name, kind)
-        return conv, conv.add(line, seen=self.is_seen(conv), counts=counts)
+        seen = self.is_seen(conv)
+        return conv, conv.add(line, seen=seen, counts=counts, history=history)
 
     def unread_total(self) -> int:
         return sum(c.unread for c in self.conversations.values())

@@ -117,7 +117,9 @@ def test_mode_without_prefix_changes_emits_nothing() -> None:
 def test_topic_change_has_setter_and_server_time() -> None:
     s = joined()
     events = feed(s, f"@time=2023-11-14T22:13:20.500Z :{BOB} TOPIC #lobby :New topic")
-    assert events == [TopicChanged("lan", "#lobby", "New topic", "bob", 1_700_000_000_500)]
+    assert events == [
+        TopicChanged("lan", "#lobby", "New topic", "bob", 1_700_000_000_500, live=True)
+    ]
 
 
 # ---------------------------------------------------------------- away

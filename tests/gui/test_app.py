@@ -169,11 +169,26 @@ def test_private_message_opens_its_own_tab(app: ChatApp) -> None:
 
 def test_history_lines_come_first_without_duplicates(app: ChatApp) -> None:
     joined_lobby(app)
+    post(app, msg("live after joining", msgid="n1"))
     old = [msg(f"old {i}", msgid=f"m{i}", history=True) for i in range(3)]
     post(app, *old, ev.HistoryLoaded(SID, "#lobby", 3), msg("old 2", msgid="m2"))
+    post(app, msg("live later", msgid="n2"))
     lobby = view(app, "#lobby")
-    run_until(app.root, lambda: "last 3 messages" in lobby.contents(), lobby.contents)
+    run_until(app.root, lambda: "live later" in lobby.contents(), lobby.contents)
+    lines = lobby.contents().splitlines()
+    wanted = ("old 0", "old 2", "You joined #lobby.", "live after joining", "live later")
+    order = [next(i for i, t in enumerate(lines) if w in t) for w in wanted]
+    assert order == sorted(order)
     assert lobby.contents().count("old 2") == 1
+    assert "topic" not in lobby.contents()  # the topic on join is in the bar, not a line
+
+
+def test_leaving_a_room_empties_its_member_list(app: ChatApp) -> None:
+    joined_lobby(app)
+    post(app, ev.Parted(SID, "#lobby", "alice", "", True))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: "You left #lobby." in lobby.contents(), lobby.contents)
+    assert lobby.member_rows() == []
 
 
 def test_notices_for_joins_parts_nicks_and_kicks(app: ChatApp) -> None:
@@ -185,7 +200,7 @@ def test_notices_for_joins_parts_nicks_and_kicks(app: ChatApp) -> None:
         ev.NickChanged(SID, "carol", "caro", False),
         ev.Parted(SID, "#lobby", "caro", "bye", False),
         ev.Kicked(SID, "#lobby", "bob", "alice", "spam", False),
-        ev.TopicChanged(SID, "#lobby", "New topic", "bob", T0),
+        ev.TopicChanged(SID, "#lobby", "New topic", "bob", T0, live=True),
     )
     lobby = view(app, "#lobby")
     run_until(app.root, lambda: "set the topic" in lobby.contents(), lobby.contents)
