@@ -20,7 +20,7 @@ from typing import Any
 from lanchat.gui.commands import Completer, InputHistory
 from lanchat.gui.lines import Line
 from lanchat.gui.theme import Palette, transcript_font
-from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES
+from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, MemberRow
 
 __all__ = ["ConversationView", "InputBar"]
 
@@ -76,14 +76,16 @@ class ConversationView(ttk.Frame):
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         body.add(left, weight=5)
-        self.members: tk.Listbox | None = None
+        self.members: ttk.Treeview | None = None
+        self._member_rows: list[MemberRow] = []  # as shown, top to bottom
         if members:
-            right = ttk.Frame(body)
+            right = ttk.Frame(body, style="Card.TFrame")
             self.member_count = ttk.Label(right, text="", style="Muted.TLabel", padding=(8, 4))
             self.member_count.pack(fill="x")
-            self.members = tk.Listbox(
-                right, relief="flat", borderwidth=0, activestyle="none", width=18
+            self.members = ttk.Treeview(
+                right, show="tree", selectmode="browse", style="Members.Treeview", height=1
             )
+            self.members.column("#0", width=160, stretch=True)
             self.members.pack(fill="both", expand=True)
             body.add(right, weight=1)
         # A banner opening above (or the window shrinking) makes the transcript shorter: a
@@ -116,13 +118,10 @@ class ConversationView(ttk.Frame):
             self.text.tag_configure(f"nick{i}", foreground=colour, font=_bold(self))
         self.text.tag_raise("sel")
         if self.members is not None:
-            self.members.configure(
-                background=pal.surface,
-                foreground=pal.fg,
-                selectbackground=pal.select_bg,
-                selectforeground=pal.fg,
-                highlightthickness=0,
-            )
+            for i, colour in enumerate(pal.nicks):
+                self.members.tag_configure(f"nick{i}", foreground=colour)
+            self.members.tag_configure("own", foreground=pal.own)
+            self.members.tag_configure("away", foreground=pal.muted)
 
     def show(self, lines: Iterable[Line]) -> None:
         """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed)."""
@@ -208,16 +207,25 @@ class ConversationView(ttk.Frame):
     def set_topic(self, topic: str) -> None:
         self.topic.configure(text=topic or "No topic. Set one with /topic")
 
-    def set_members(self, rows: Sequence[str]) -> None:
-        """Show the member list (rows already ordered and marked by the view-model)."""
+    def set_members(self, rows: Sequence[MemberRow]) -> None:
+        """Show the member list (rows already ordered, marked and coloured by the view-model)."""
         if self.members is None:
             return
-        self.members.delete(0, "end")
-        self.members.insert("end", *rows)
-        self.member_count.configure(text=f"{len(rows)} here")
+        self.members.delete(*self.members.get_children())
+        for i, row in enumerate(rows):
+            self.members.insert("", "end", iid=str(i), text=row.text, tags=(row.tag,))
+        self._member_rows = list(rows)
+        self.member_count.configure(text=f"{len(rows)} here" if rows else "")
 
     def member_rows(self) -> list[str]:
-        return list(self.members.get(0, "end")) if self.members is not None else []
+        """The member list's texts as shown, top to bottom."""
+        return [row.text for row in self._member_rows]
+
+    def member_tags(self) -> list[str]:
+        """The colour tag of each shown row, top to bottom."""
+        if self.members is None:
+            return []
+        return [str(self.members.item(i, "tags")[0]) for i in self.members.get_children()]
 
     def _click_url(self, event: tk.Event[tk.Text]) -> None:
         index = self.text.index(f"@{event.x},{event.y}")

@@ -245,13 +245,13 @@ class Incoming:
 
     def on_MembersChanged(self, e: ev.MembersChanged) -> None:
         conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
-        conv.set_members((m.prefixes, m.nick) for m in e.members)
+        conv.set_members((m.prefixes, m.nick, m.ip, m.away) for m in e.members)
         self.refresh_members(conv)
 
     def refresh_members(self, conv: Conversation) -> None:
         view = self.app.views.get(conv.key)
         if view is not None and conv.kind == "room":
-            view.set_members(conv.member_rows(self.app.model.nicks.get(conv.server_id, "")))
+            view.set_members(conv.member_list(self.app.model.nicks.get(conv.server_id, "")))
 
     def on_AwayChanged(self, e: ev.AwayChanged) -> None:
         if e.own:

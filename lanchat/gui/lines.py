@@ -28,38 +28,17 @@ __all__ = [
     "split_urls",
 ]
 
-# Twelve hues per theme, each with at least 4.5:1 contrast against that theme's background
-# (#ffffff light, #1e2127 dark), so every nick stays readable whichever theme is on.
+# Eight hues per theme, chosen so that (tests/gui/test_theme.py holds all of it): each has at
+# least 4.5:1 contrast against its theme's transcript background; any two are at least 20
+# apart in CIELAB (the twelve of before had near twins, e.g. two greens); none is near the
+# theme's error red, its link blue or the plain text colour our own name is drawn in (issue
+# #15, bug 9). Fewer colours, each telling one person from another at a glance.
 NICK_PALETTES: dict[str, tuple[str, ...]] = {
-    "light": (
-        "#b3261e",
-        "#1a6b2c",
-        "#0b57d0",
-        "#8a4b00",
-        "#7b1fa2",
-        "#00695c",
-        "#ad1457",
-        "#3949ab",
-        "#5d4037",
-        "#2e7d32",
-        "#c2185b",
-        "#006064",
-    ),
-    "dark": (
-        "#ff8a80",
-        "#81c995",
-        "#8ab4f8",
-        "#fdd663",
-        "#d7aefb",
-        "#78d9ec",
-        "#ff8bcb",
-        "#a1c2fa",
-        "#fcad70",
-        "#a8dab5",
-        "#f28b82",
-        "#80cbc4",
-    ),
-}
+    "light": ("#15803d", "#0f766e", "#0e7490", "#4338ca", "#a21caf", "#be185d", "#a16207",
+              "#4d7c0f"),
+    "dark": ("#4ade80", "#2dd4bf", "#818cf8", "#f472b6", "#fb923c", "#facc15", "#a3e635",
+             "#e879f9"),
+}  # fmt: skip
 
 
 def nick_colour_index(nick: str) -> int:

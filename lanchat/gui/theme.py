@@ -34,7 +34,7 @@ class Palette:
     select_bg: str  # selected rows and text
     highlight_bg: str  # background of a line that mentions us
     error: str  # error notices
-    own: str  # "You" in our own lines
+    own: str  # "You" in our own lines: the text colour, bold, unlike any nick colour
 
     @property
     def nicks(self) -> tuple[str, ...]:
@@ -54,7 +54,7 @@ PALETTES: dict[str, Palette] = {
         select_bg="#cfe0fc",
         highlight_bg="#fff4c2",
         error="#b3261e",
-        own="#0b57d0",
+        own="#1f2328",
     ),
     "dark": Palette(
         name="dark",
@@ -68,7 +68,7 @@ PALETTES: dict[str, Palette] = {
         select_bg="#2f4a75",
         highlight_bg="#4a3f12",
         error="#ff8a80",
-        own="#8ab4f8",
+        own="#e6e6e6",
     ),
 }
 
@@ -186,6 +186,7 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         background=[("selected", pal.select_bg)],
         foreground=[("selected", pal.fg)],
     )
+    style.configure("Members.Treeview", rowheight=24)
     style.configure(
         "Treeview.Heading", background=pal.bg, foreground=pal.muted, relief="flat", padding=4
     )

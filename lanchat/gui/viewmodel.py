@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from lanchat.gui.lines import Line
+from lanchat.gui.lines import Line, nick_colour_index
 from lanchat.protocol import casefold
 
 __all__ = [
@@ -22,6 +22,8 @@ __all__ = [
     "AdLike",
     "ChatModel",
     "Conversation",
+    "Member",
+    "MemberRow",
     "RoomListModel",
     "RoomRow",
     "conversation_key",
@@ -40,6 +42,24 @@ def conversation_key(server_id: str, name: str) -> str:
     return f"{server_id} {casefold(name)}"
 
 
+class Member(NamedTuple):
+    """Someone in a room, as the member list knows them."""
+
+    prefixes: str  # "@", "+", "" (highest first)
+    nick: str
+    ip: str = ""  # their address on a lanchat server ("" when unknown)
+    away: bool = False
+
+
+class MemberRow(NamedTuple):
+    """One row of the member list, ready to show."""
+
+    text: str  # "@bob", "alice (you)"
+    nick: str
+    tag: str  # "own", "away" or "nick<i>" (the nick's colour in the transcript)
+    ip: str
+
+
 @dataclass(slots=True)
 class Conversation:
     """One tab: a room, a private conversation, or the server tab of one connection.
@@ -56,7 +76,7 @@ class Conversation:
     unread: int = 0  # messages since the tab was last looked at
     highlighted: bool = False  # an unread line mentions us (or it is a private message)
     topic: str = ""
-    members: dict[str, tuple[str, str]] = field(default_factory=dict)  # key → (prefixes, nick)
+    members: dict[str, Member] = field(default_factory=dict)  # casefolded nick → member
     joined: bool = True  # False after we left or were kicked; the tab stays readable
     # Where history asked for on (re)join is inserted: above "You joined" and anything said
     # since, so older lines never sit below newer ones (issue #15); None: history appends.
@@ -108,30 +128,36 @@ class Conversation:
             return self.name
         return f"{self.name} ({self.unread}{'!' if self.highlighted else ''})"
 
-    def set_members(self, members: Iterable[tuple[str, str]]) -> None:
-        """Replace the member list with (prefixes, nick) pairs."""
-        self.members = {casefold(nick): (prefixes, nick) for prefixes, nick in members}
+    def set_members(self, members: Iterable[tuple[str, str] | tuple[str, str, str, bool]]) -> None:
+        """Replace the member list with (prefixes, nick[, ip, away]) tuples."""
+        self.members = {casefold(m[1]): Member(*m) for m in members}
 
-    def member_rows(self, own_nick: str) -> list[str]:
+    def member_list(self, own_nick: str) -> list[MemberRow]:
         """Members for the list, ops first, then voiced, then the rest, each by name.
 
-        Our own nick is marked " (you)".
+        Our own nick is marked " (you)"; each row carries the colour its nick has in the
+        transcript (issue #15: the member list had none), or "away" for someone away.
         """
         rank = {"~": 0, "&": 1, "@": 2, "%": 3, "+": 4}
         own_key = casefold(own_nick)
 
-        def order(item: tuple[str, str]) -> tuple[int, str]:
-            prefixes, nick = item
-            return (min((rank.get(p, 5) for p in prefixes), default=5), casefold(nick))
+        def order(m: Member) -> tuple[int, str]:
+            return (min((rank.get(p, 5) for p in m.prefixes), default=5), casefold(m.nick))
 
         rows = []
-        for prefixes, nick in sorted(self.members.values(), key=order):
-            mark = prefixes[:1]
-            rows.append(f"{mark}{nick}{' (you)' if casefold(nick) == own_key else ''}")
+        for m in sorted(self.members.values(), key=order):
+            own = casefold(m.nick) == own_key
+            text = f"{m.prefixes[:1]}{m.nick}{' (you)' if own else ''}"
+            tag = "own" if own else "away" if m.away else f"nick{nick_colour_index(m.nick)}"
+            rows.append(MemberRow(text, m.nick, tag, m.ip))
         return rows
 
+    def member_rows(self, own_nick: str) -> list[str]:
+        """The texts of `member_list(own_nick)`: "@bob", "alice (you)"."""
+        return [row.text for row in self.member_list(own_nick)]
+
     def nicks(self) -> list[str]:
-        return [nick for _, nick in self.members.values()]
+        return [m.nick for m in self.members.values()]
 
 
 class ChatModel:
@@ -230,8 +256,8 @@ class ChatModel:
             if conv.server_id != server_id:
                 continue
             if old_folded in conv.members:
-                prefixes, _ = conv.members.pop(old_folded)
-                conv.members[casefold(new)] = (prefixes, new)
+                member = conv.members.pop(old_folded)
+                conv.members[casefold(new)] = member._replace(nick=new)
                 touched.append(conv)
             elif conv.kind == "private" and casefold(conv.name) == old_folded and not own:
                 touched.append(conv)

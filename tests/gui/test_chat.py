@@ -9,6 +9,7 @@ import pytest
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.lines import format_event, format_message
 from lanchat.gui.theme import PALETTES
+from lanchat.gui.viewmodel import MemberRow
 from tests.gui.tk_support import focus, tk_root
 
 pytestmark = pytest.mark.gui
@@ -65,9 +66,15 @@ def test_clicking_a_link_opens_it(view: ConversationView, opened: list[str]) -> 
 
 
 def test_member_list_and_topic(view: ConversationView) -> None:
-    view.set_members(["@bob", "alice (you)"])
+    view.set_members(
+        [
+            MemberRow("@bob", "bob", "nick3", "10.0.0.7"),
+            MemberRow("alice (you)", "alice", "own", ""),
+        ]
+    )
     view.set_topic("")
     assert view.member_rows() == ["@bob", "alice (you)"]
+    assert view.member_tags() == ["nick3", "own"]
     assert view.member_count.cget("text") == "2 here"
     assert view.topic.cget("text") == "No topic. Set one with /topic"
 

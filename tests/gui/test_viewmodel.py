@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lanchat.gui.lines import Line, format_event, format_message
+from lanchat.gui.lines import Line, format_event, format_message, nick_colour_index
 from lanchat.gui.viewmodel import ChatModel, Conversation, RoomListModel, conversation_key
 
 T0 = 1_700_000_000_000
@@ -69,6 +69,16 @@ def test_member_rows_put_ops_first_and_mark_own_nick() -> None:
     conv = Conversation("s", "#lobby", "room")
     conv.set_members([("", "zed"), ("+", "carol"), ("@", "bob"), ("", "alice")])
     assert conv.member_rows("Alice") == ["@bob", "+carol", "alice (you)", "zed"]
+
+
+def test_member_list_carries_the_transcript_colours() -> None:
+    conv = Conversation("s", "#lobby", "room")
+    conv.set_members([("", "bob", "10.0.0.7", False), ("", "alice", "", False),
+                      ("", "carol", "10.0.0.9", True)])  # fmt: skip
+    rows = {row.nick: row for row in conv.member_list("alice")}
+    assert rows["bob"].tag == f"nick{nick_colour_index('bob')}"
+    assert rows["bob"].ip == "10.0.0.7"
+    assert (rows["alice"].tag, rows["carol"].tag) == ("own", "away")
 
 
 def msg(text: str, *, highlight: bool = False) -> Line:
