@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import socket
 from collections.abc import Callable
@@ -47,7 +48,7 @@ from lanchat.client.session import ClientSession
 from lanchat.errors import ProtocolError
 from lanchat.protocol import LineReader, TooLong, parse
 
-__all__ = ["ClientConnection", "backoff_s", "connect_hint"]
+__all__ = ["ClientConnection", "backoff_s", "connect_hint", "describe_connect_error"]
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def connect_hint(error: BaseException, host: str, port: int) -> str:
     if isinstance(error, ConnectionRefusedError):
         return f"Nobody is answering at {host}:{port}: is the room still running?"
     if isinstance(error, socket.gaierror):
-        return f"Cannot find the computer {host!r}: check the name, or use its IP address"
+        return f"Cannot find the computer “{host}”: check the name, or use its IP address"
     if isinstance(error, TimeoutError):
         return f"{host}:{port} does not answer: check the address and that you are on its network"
     return f"Cannot reach {host}:{port}: check the address and your network connection"
@@ -169,7 +170,7 @@ class ClientConnection:
                     _CONNECT_TIMEOUT_S,
                 )
             except (OSError, TimeoutError) as e:
-                reason = _describe(e, self.host, self.port)
+                reason = describe_connect_error(e, self.host, self.port)
                 if not ever_registered:
                     self.emit(
                         ConnectFailed(self.server_id, reason, connect_hint(e, self.host, self.port))
@@ -367,9 +368,28 @@ class ClientConnection:
             self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
 
 
-def _describe(error: BaseException, host: str, port: int) -> str:
+def describe_connect_error(error: BaseException, host: str, port: int) -> str:
+    """What went wrong opening a connection to `host`:`port`, in plain words.
+
+    Never the exception's own text: asyncio's reads "Connect call failed ('10.0.0.9', 6667)"
+    (a Python repr) and a lookup failure names a C function (issue #15, bug 10). The errno
+    is said by the system's message for it ("No route to host").
+
+    Args:
+        error: the exception from opening the connection.
+        host: the host we tried.
+        port: the port we tried.
+
+    Returns:
+        One sentence without a full stop.
+    """
     if isinstance(error, TimeoutError):
         return f"Connecting to {host}:{port} timed out"
     if isinstance(error, ConnectionRefusedError):
         return f"Connection to {host}:{port} refused"
-    return f"Cannot connect to {host}:{port}: {getattr(error, 'strerror', None) or error}"
+    if isinstance(error, socket.gaierror):
+        return f"There is no computer called “{host}” on this network"
+    errno = getattr(error, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return f"Cannot connect to {host}:{port}: {os.strerror(errno).lower()}"
+    return f"Cannot connect to {host}:{port}"

@@ -62,6 +62,7 @@ class _Server:
     nick: str  # the nick we asked for, then the one the server gave us
     state: str = "connecting"  # connecting | connected | reconnecting | failed | closed
     retry_at: float = 0.0  # time.monotonic() of the next attempt while reconnecting
+    manual: bool = False  # opened from the Connect manually page: remembered once it works
     withdrawn: str = ""  # a room of this server its host withdrew from the LAN
 
     @property
@@ -401,10 +402,11 @@ class ChatApp:
     def connect_manually(self, request: ConnectRequest) -> None:
         """The Connect manually page was submitted and checked."""
         rooms = (request.room,) if request.room else ()
-        self.connect(request.host, request.port, request.nick, password=request.password,
-                     rooms=rooms)  # fmt: skip
-        self.remember(recent=request.address)
-        self.connect_page.set_recent(self.settings.recent)
+        server_id = self.connect(request.host, request.port, request.nick,
+                                 password=request.password, rooms=rooms)  # fmt: skip
+        # remembered among the recent servers once it lets us in (on_Registered), so a typo
+        # or a host that is gone is not offered again (issue #15, bug 10)
+        self.servers[server_id].manual = True
         if not rooms:
             self.note(request.address, request.address, "Connecting… type /join #room.")
             conv = self.model.get(request.address, request.address)

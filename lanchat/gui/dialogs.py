@@ -56,7 +56,7 @@ def check_nick(nick: str) -> str:
         raise InputProblem("Type a nickname: it is how others see you.")
     if not is_valid_nick(nick):
         raise InputProblem(
-            f"{nick!r} cannot be a nickname: start with a letter and use letters, digits "
+            f"“{nick}” cannot be a nickname: start with a letter and use letters, digits "
             "or - _ [ ] { } \\ ` ^ | (at most 30, no spaces)."
         )
     return nick
@@ -70,7 +70,7 @@ def check_room(room: str) -> str:
     if not room.startswith("#"):
         room = "#" + room
     if not is_valid_channel(room):
-        raise InputProblem(f"{room!r} cannot be a room name: no spaces, commas or control keys.")
+        raise InputProblem(f"“{room}” cannot be a room name: no spaces, commas or control keys.")
     return room
 
 
@@ -102,7 +102,7 @@ def check_port(text: str, default_port: int = DEFAULT_PORT) -> int:
         return default_port
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise InputProblem(
-            f"The port must be a number from 1 to 65535 (usually 6667), not {text!r}."
+            f"The port must be a number from 1 to 65535 (usually 6667), not “{text}”."
         )
     return int(text)
 

@@ -68,6 +68,9 @@ class Incoming:
         was_reconnecting = srv.state == "reconnecting"
         srv.state, srv.nick = "connected", e.nick
         self.app.model.nicks[e.server_id] = e.nick
+        if srv.manual:
+            self.app.remember(recent=srv.label)
+            self.app.connect_page.set_recent(self.app.settings.recent)
         self.app.hide_banner()
         self.app.set_status(f"Connected to {srv.label} as {e.nick}.")
         self.app.show_retry()

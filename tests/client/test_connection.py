@@ -7,12 +7,14 @@ subprocess for the restart test). Every wait is an asyncio timeout on the next e
 from __future__ import annotations
 
 import asyncio
+import errno
+import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lanchat.client.connection import ClientConnection, backoff_s
+from lanchat.client.connection import ClientConnection, backoff_s, describe_connect_error
 from lanchat.client.events import (
     AwayChanged,
     ClientEvent,
@@ -181,6 +183,24 @@ async def test_quit_ends_with_disconnected_without_retry(irc_server: LanchatServ
     await p.ready()
     await p.conn.quit("bye")
     assert await p.expect(Disconnected) == Disconnected("alice", "You left the server", False, 0.0)
+
+
+def test_connect_errors_are_said_without_python_internals() -> None:
+    # the error exactly as asyncio's sock_connect raises it
+    unreachable = OSError(errno.EHOSTUNREACH, "Connect call failed ('10.77.71.99', 16899)")
+    assert describe_connect_error(unreachable, "10.77.71.99", 16899) == (
+        "Cannot connect to 10.77.71.99:16899: no route to host"
+    )
+    try:
+        socket.getaddrinfo("partyhost.invalid", 16899)
+    except socket.gaierror as e:
+        lookup = e
+    assert describe_connect_error(lookup, "partyhost.invalid", 16899) == (
+        "There is no computer called “partyhost.invalid” on this network"
+    )
+    assert describe_connect_error(OSError("Multiple exceptions: ..."), "pc", 1) == (
+        "Cannot connect to pc:1"
+    )
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter() -> None:

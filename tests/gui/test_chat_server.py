@@ -111,6 +111,7 @@ def test_two_people_talk_and_see_each_others_address(app: ChatApp, room: HostedR
     form.connect_button.invoke()
     view = party(app, room.port)
     run_until(app.root, lambda: view.member_rows() == ["@alice (you)"], view.member_rows)
+    assert app.settings.recent == (f"127.0.0.1:{room.port}",)  # it worked: remembered
     bob = RawClient(room.port, "bob")
     bob.send("JOIN #party")
     run_until(app.root, lambda: "bob (127.0.0.1) joined." in view.contents(), view.contents)

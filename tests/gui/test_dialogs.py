@@ -33,7 +33,7 @@ def test_addresses_are_split_into_host_and_port(text: str, expected: tuple[str, 
     [
         ("", "", "Type the host: a name like alice-laptop or an address like 192.168.1.20."),
         ("my pc", "", "Type the host"),
-        ("pc", "0", "The port must be a number from 1 to 65535 (usually 6667), not '0'."),
+        ("pc", "0", "The port must be a number from 1 to 65535 (usually 6667), not “0”."),
         ("pc:http", "", "The port must be a number from 1 to 65535"),
     ],
 )
@@ -54,8 +54,8 @@ def test_form_is_checked_into_a_request() -> None:
     ("nick", "message"),
     [
         ("", "Type a nickname: it is how others see you."),
-        ("9lives", "'9lives' cannot be a nickname"),
-        ("two words", "'two words' cannot be a nickname"),
+        ("9lives", "“9lives” cannot be a nickname"),
+        ("two words", "“two words” cannot be a nickname"),
     ],
 )
 def test_bad_nicks_are_explained(nick: str, message: str) -> None:

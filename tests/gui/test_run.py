@@ -76,7 +76,7 @@ async def test_chat_connect_and_join_from_the_command_line(tmp_path: Path) -> No
     ("args", "display", "message"),
     [
         (["--connect", "pc:http"], True, "lanchat: error: --connect 'pc:http': The port must be"),
-        (["--nick", "9lives"], True, "lanchat: error: '9lives' cannot be a nickname"),
+        (["--nick", "9lives"], True, "lanchat: error: “9lives” cannot be a nickname"),
         ([], False, "lanchat: error: cannot open a window"),
     ],
 )
