@@ -1,10 +1,15 @@
-"""The look of lanchat's windows: a "clam"-based ttk theme in light and dark, and its fonts.
+"""The look of lanchat's windows: Sun Valley (sv-ttk) in light and dark, its fonts, and colour
+emoji.
 
-Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.lines (nick palettes).
+Layer: GUI (Tk main thread only); imports tkinter, sv_ttk (optional) and lanchat.gui.lines
+(nick palettes).
 
-ttk's "clam" theme draws every element itself (no native images), so recolouring it gives the
-same flat, modern look on Linux, macOS and Windows. Classic Tk widgets (Text, Listbox) do not
-follow ttk styles; `Palette` carries their colours and the widgets read them from here.
+Sun Valley (https://github.com/rdbende/Sun-Valley-ttk-theme) is a well-kept ttk theme drawn
+from images, so buttons, entries, tabs and lists look like a current desktop app on Linux,
+Windows and macOS alike. Without the package the windows fall back to ttk's "clam", recoloured
+with the same palette, which draws every element itself. Our own styles (Muted.TLabel,
+Notice.TFrame, ...) are set on top of either. Classic Tk widgets (the transcript's Text) do
+not follow ttk styles; `Palette` carries their colours and the widgets read them from here.
 """
 
 from __future__ import annotations
@@ -13,10 +18,11 @@ import tkinter as tk
 import tkinter.font as tkfont
 from dataclasses import dataclass
 from tkinter import ttk
+from typing import Literal
 
 from lanchat.gui.lines import NICK_PALETTES
 
-__all__ = ["PALETTES", "Palette", "apply_theme", "transcript_font"]
+__all__ = ["PALETTES", "Palette", "apply_theme", "emoji_font", "theme_engine", "transcript_font"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +50,7 @@ class Palette:
 PALETTES: dict[str, Palette] = {
     "light": Palette(
         name="light",
-        bg="#f3f4f6",
+        bg="#fafafa",
         surface="#ffffff",
         fg="#1f2328",
         muted="#656d76",
@@ -58,11 +64,11 @@ PALETTES: dict[str, Palette] = {
     ),
     "dark": Palette(
         name="dark",
-        bg="#16181d",
-        surface="#1e2127",
+        bg="#1c1c1c",
+        surface="#232323",
         fg="#e6e6e6",
-        muted="#9aa0a6",
-        border="#343a46",
+        muted="#a0a0a0",
+        border="#3a3a3a",
         accent="#8ab4f8",
         accent_fg="#0d1117",
         select_bg="#2f4a75",
@@ -73,9 +79,24 @@ PALETTES: dict[str, Palette] = {
 }
 
 # Fonts with wide Unicode coverage, in order of preference; the first one installed wins.
-# Glyphs a font lacks (emoji, CJK) are drawn by Tk's font fallback (fontconfig on X11, the
-# system on macOS and Windows), so any installed emoji font is used without naming it here.
+# Glyphs a font lacks (CJK, symbols) are drawn by Tk's font fallback (fontconfig on X11, the
+# system on macOS and Windows).
 _UI_FAMILIES = ("Segoe UI", "SF Pro Text", "Cantarell", "Noto Sans", "DejaVu Sans")
+# Colour emoji fonts. Tk's fallback on X11 skips the colour bitmap fonts and picks a monochrome
+# one (Symbola) when it can, so runs of emoji are drawn with this font by name (the "emoji"
+# tag of lanchat.gui.lines); checked to render in colour under Tk 8.6 with Xft 2.3.6.
+_EMOJI_FAMILIES = ("Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji", "Twemoji")
+_SV_FONTS: dict[str, tuple[int, Literal["normal", "bold"]]] = {
+    # Sun Valley's named fonts (it asks for Segoe UI Variable): our family, these sizes
+    "SunValleyCaptionFont": (9, "normal"),
+    "SunValleyBodyFont": (10, "normal"),
+    "SunValleyBodyStrongFont": (10, "bold"),
+    "SunValleyBodyLargeFont": (13, "normal"),
+    "SunValleySubtitleFont": (14, "bold"),
+    "SunValleyTitleFont": (18, "bold"),
+    "SunValleyTitleLargeFont": (24, "bold"),
+    "SunValleyDisplayFont": (36, "bold"),
+}
 
 
 def _pick_family(root: tk.Misc, wanted: tuple[str, ...], fallback: str) -> str:
@@ -90,6 +111,38 @@ def transcript_font(root: tk.Misc) -> tkfont.Font:
     except tk.TclError:
         base = tkfont.nametofont("TkDefaultFont", root=root).actual()
         return tkfont.Font(root=root, name="LanchatText", family=base["family"], size=11)
+
+
+def emoji_font(root: tk.Misc) -> tkfont.Font | None:
+    """The named colour emoji font ("LanchatEmoji"), or None when no colour emoji font is
+    installed (then Tk's own fallback draws emoji as it can)."""
+    try:
+        return tkfont.nametofont("LanchatEmoji", root=root)
+    except tk.TclError:
+        family = _pick_family(root, _EMOJI_FAMILIES, "")
+        if not family:
+            return None
+        return tkfont.Font(root=root, name="LanchatEmoji", family=family, size=10)
+
+
+def theme_engine(root: tk.Misc) -> str:
+    """ "sun-valley" when sv-ttk draws the widgets, else "clam"."""
+    return "sun-valley" if ttk.Style(root).theme_use().startswith("sun-valley") else "clam"
+
+
+def _sun_valley(root: tk.Tk, name: str, family: str) -> bool:
+    """Switch to Sun Valley `name`; False when sv-ttk is not installed or does not load."""
+    try:
+        import sv_ttk
+    except ImportError:
+        return False
+    try:
+        sv_ttk.set_theme(name, root)
+    except (tk.TclError, RuntimeError):
+        return False
+    for font_name, (size, weight) in _SV_FONTS.items():
+        tkfont.nametofont(font_name, root=root).configure(family=family, size=size, weight=weight)
+    return True
 
 
 def apply_theme(root: tk.Tk, name: str) -> Palette:
@@ -111,6 +164,14 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
     transcript_font(root).configure(family=family, size=11)
 
     style = ttk.Style(root)
+    if not _sun_valley(root, pal.name, family):
+        _clam(style, pal)
+    _our_styles(root, style, pal, family)
+    return pal
+
+
+def _clam(style: ttk.Style, pal: Palette) -> None:
+    """ttk's "clam" recoloured with `pal` (when Sun Valley is not there)."""
     style.theme_use("clam")
     style.configure(
         ".",
@@ -157,12 +218,6 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         fieldbackground=[("readonly", pal.surface)],
         bordercolor=[("focus", pal.accent)],
     )
-    style.configure("TLabel", background=pal.bg, foreground=pal.fg)
-    style.configure("Muted.TLabel", foreground=pal.muted)
-    style.configure("Error.TLabel", foreground=pal.error)
-    style.configure("Title.TLabel", font=(family, 14, "bold"))
-    style.configure("Topic.TLabel", background=pal.surface, padding=(8, 6))
-    style.configure("Status.TLabel", foreground=pal.muted, padding=(8, 3))
     style.configure("TNotebook", background=pal.bg, borderwidth=0, tabmargins=(6, 6, 6, 0))
     style.configure(
         "TNotebook.Tab", background=pal.bg, foreground=pal.muted, padding=(14, 6), borderwidth=0
@@ -186,7 +241,6 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         background=[("selected", pal.select_bg)],
         foreground=[("selected", pal.fg)],
     )
-    style.configure("Members.Treeview", rowheight=24)
     style.configure(
         "Treeview.Heading", background=pal.bg, foreground=pal.muted, relief="flat", padding=4
     )
@@ -208,20 +262,48 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
         darkcolor=[("disabled", pal.bg)],
     )
     style.configure("TSeparator", background=pal.border)
+    style.configure("TLabel", background=pal.bg, foreground=pal.fg)
+    style.configure("Card.TFrame", background=pal.surface)
+
+
+def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> None:
+    """The styles lanchat's widgets name, on top of either theme."""
+    style.configure("Muted.TLabel", foreground=pal.muted)
+    style.configure("Error.TLabel", foreground=pal.error)
+    style.configure("Title.TLabel", font=(family, 15, "bold"))
+    style.configure("Subtitle.TLabel", font=(family, 11, "bold"))
+    style.configure("Topic.TLabel", background=pal.surface, padding=(12, 8), font=(family, 10))
+    style.configure("Status.TLabel", foreground=pal.muted, padding=(8, 3))
+    style.configure("Count.TLabel", foreground=pal.muted, background=pal.surface)
+    style.configure("Chat.TFrame", background=pal.surface)
     style.configure("Notice.TFrame", background=pal.highlight_bg)
     style.configure("Notice.TLabel", background=pal.highlight_bg, foreground=pal.fg)
+    # a button that reads as a link: the label alone, no frame
+    style.layout(
+        "Link.TButton",
+        [
+            (
+                "Button.padding",
+                {"sticky": "nswe", "children": [("Button.label", {"sticky": "nswe"})]},
+            )
+        ],
+    )
     style.configure(
         "Link.TButton",
         background=pal.highlight_bg,
         foreground=pal.accent,
-        bordercolor=pal.highlight_bg,
         padding=(4, 0),
+        font=(family, 10, "underline"),
     )
-    style.configure("Card.TFrame", background=pal.surface)
-    style.configure("Card.TLabel", background=pal.surface)
+    style.map("Link.TButton", foreground=[("active", pal.fg)])
+    style.configure(
+        "Members.Treeview",
+        background=pal.surface,
+        fieldbackground=pal.surface,
+        foreground=pal.fg,
+        rowheight=24,
+        borderwidth=0,
+    )
     root.configure(background=pal.bg)
     root.option_add("*TCombobox*Listbox.background", pal.surface)
     root.option_add("*TCombobox*Listbox.foreground", pal.fg)
-    root.option_add("*Menu.background", pal.surface)
-    root.option_add("*Menu.foreground", pal.fg)
-    return pal
