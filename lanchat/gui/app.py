@@ -32,11 +32,12 @@ from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
 from lanchat.gui.incoming import Incoming
-from lanchat.gui.lines import Line, format_event
+from lanchat.gui.lines import Line, format_event, unread_marker
 from lanchat.gui.pump import Pump
-from lanchat.gui.rooms import ConnectPage, RoomsPage
+from lanchat.gui.rooms import RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
 from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow, conversation_key
+from lanchat.protocol import casefold
 
 __all__ = ["ChatApp", "Network", "run"]
 
@@ -158,17 +159,17 @@ class ChatApp:
         ttk.Button(self.banner, text="Dismiss", command=self.hide_banner).pack(side="right")
         self.tabs = ttk.Notebook(self.root)
         self.tabs.pack(fill="both", expand=True)
+        # one start page (rooms on the LAN, and connecting by address) before the
+        # conversations, rather than two permanent tabs (issue #15)
         self.rooms_page = RoomsPage(
             self.tabs,
             self.settings.nick,
+            self.settings.recent,
             self.join_room,
-            lambda: self.tabs.select(1),  # type: ignore[no-untyped-call]
+            self.connect_manually,
         )
-        self.connect_page = ConnectPage(
-            self.tabs, self.settings.nick, self.settings.recent, self.connect_manually
-        )
+        self.connect_page = self.rooms_page.connect_form
         self.tabs.add(self.rooms_page, text="Rooms")
-        self.tabs.add(self.connect_page, text="Connect manually")
         self.tabs.bind("<<NotebookTabChanged>>", self._tab_changed)
 
     def _theme_label(self) -> str:
@@ -259,6 +260,9 @@ class ChatApp:
         if not added:
             return
         self.ensure_view(conv)
+        if counts and not conv.marked and not self.model.is_seen(conv):
+            conv.marked = True  # the first line not seen: "New messages" goes above it
+            self._pending.setdefault(conv.key, []).append(unread_marker(line.time_ms))
         if history and conv.history_at is not None:
             self._redraw.add(conv.key)
         else:
@@ -290,8 +294,13 @@ class ChatApp:
         """The tab widget of `conv`, created (at the end of the tab row) when missing."""
         view = self.views.get(conv.key)
         if view is None:
+            key = conv.key
             view = ConversationView(
-                self.tabs, self.palette, members=conv.kind == "room", on_retry=self.retry_now
+                self.tabs,
+                self.palette,
+                members=conv.kind == "room",
+                on_retry=self.retry_now,
+                on_member=lambda action, nick: self.member_action(key, action, nick),
             )
             if conv.kind == "room":
                 view.set_topic(conv.topic)
@@ -304,8 +313,7 @@ class ChatApp:
     def show_tab(self, conv: Conversation) -> None:
         """Bring `conv`'s tab to the front (and count it as seen from now on)."""
         self.tabs.select(self.ensure_view(conv))  # type: ignore[no-untyped-call]
-        self.model.activate(conv.key)
-        self._chat_controls(True)
+        self._activate(conv.key)
         self.dirty.add(conv.key)
 
     # ------------------------------------------------------------------ user actions
@@ -348,6 +356,7 @@ class ChatApp:
         if conv is not None and conv.joined and self._connected(server_id):
             self.show_tab(conv)
             return
+        self.rooms_page.busy(f"Joining {row.room}…")
         if row.locked:
             KeyDialog(self.root, row.room, lambda key: self._join_row(row, nick, key))
         else:
@@ -379,10 +388,38 @@ class ChatApp:
         return True
 
     def joined(self, server_id: str, room: str) -> None:
-        """We are in `room`: errors about joining it (or talking) and a stale status go."""
+        """We are in `room`: errors about joining it (or talking) and a stale status go, and
+        its row on the Rooms page is marked."""
         self._key_joins.pop(conversation_key(server_id, room), None)
+        self.rooms_page.busy("")
+        self.mark_joined(server_id, room, True)
         self.hide_banner(f"join {server_id}")
         self.set_status(self.connected_status(server_id))
+
+    def mark_joined(self, server_id: str, room: str, joined: bool) -> None:
+        """Mark the Rooms page row `room` joined from `server_id` as one we are (not) in."""
+        for instance, source in self._room_sources.items():
+            row = self.rooms_page.model.rows.get(instance)
+            if source == server_id and row is not None and casefold(row.room) == casefold(room):
+                self.rooms_page.set_joined(instance, joined)
+
+    def member_action(self, key: str, action: str, nick: str) -> None:
+        """An action of the member list of tab `key` (lanchat.gui.members.MEMBER_ACTIONS)."""
+        conv = self.model.conversations.get(key)
+        if conv is None:
+            return
+        sid, room = conv.server_id, conv.name
+        if action == "message":
+            private, _ = self.model.ensure(sid, nick, "private")
+            self.show_tab(private)
+            return
+        lines = {
+            "whois": f"WHOIS {nick}",
+            "op": f"MODE {room} +o {nick}",
+            "kick": f"KICK {room} {nick}",
+            "ban": f"MODE {room} +b {nick}!*@*",
+        }
+        self.network.submit(ev.SendRaw(sid, lines[action]))
 
     def connected_status(self, server_id: str) -> str:
         """ "Connected to host:port as nick." for the status bar."""
@@ -543,11 +580,26 @@ class ChatApp:
         except (KeyError, tk.TclError):
             return
         key = next((k for k, v in self.views.items() if v is selected), "")
-        self.model.activate(key)
-        self._chat_controls(bool(key))
+        self._activate(key)
         if key:
             self.dirty.add(key)
             self.flush()
+
+    def _activate(self, key: str) -> None:
+        """Tab `key` ("" for the Rooms page) is in front: the one left behind loses its
+        "New messages" line, the message box gets the focus and says where it sends."""
+        left = self.model.conversations.get(self.model.active)
+        if left is not None and left.key != key and left.marked:
+            left.marked = False
+            if (view := self.views.get(left.key)) is not None:
+                view.clear_unread()
+        self.model.activate(key)
+        self._chat_controls(bool(key))
+        conv = self.model.conversations.get(key)
+        if conv is not None:
+            where = conv.name if conv.kind != "server" else "the server (/join #room)"
+            self.input.set_placeholder(f"Message {where}")
+            self.input.entry.focus_set()
 
     def _focus_in(self, _event: object) -> None:
         if not self.model.focused:

@@ -1,8 +1,9 @@
 """The chat widgets: one conversation's transcript, topic bar and member list; the input line.
 
 Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{lines,commands,viewmodel,
-theme}. The widgets are thin: every line arrives already formatted (lines.Line, with its tags)
-and the input line asks lanchat.gui.commands for history and completion.
+theme,tooltip}. The widgets are thin: every line arrives already formatted (lines.Line, with its
+tags) and is laid out by lines.render (grouped by sender, date separators); the input line asks
+lanchat.gui.commands for history and completion.
 
 The transcript is a read-only Text widget that still lets people select and copy; it holds at
 most `visible_limit` lines (older ones are deleted from the widget, not from the history), so
@@ -11,22 +12,36 @@ a busy room stays as fast as a quiet one (issue #3: "trim the view, not the hist
 
 from __future__ import annotations
 
+import datetime as dt
 import tkinter as tk
+import tkinter.font as tkfont
 import webbrowser
 from collections.abc import Callable, Iterable, Sequence
 from tkinter import ttk
 from typing import Any
 
 from lanchat.gui.commands import Completer, InputHistory
-from lanchat.gui.lines import Line
-from lanchat.gui.theme import Palette, transcript_font
+from lanchat.gui.lines import Line, render
+from lanchat.gui.members import MemberList
+from lanchat.gui.theme import Palette, emoji_font, transcript_font
+from lanchat.gui.tooltip import Tooltip
 from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, MemberRow
 
 __all__ = ["ConversationView", "InputBar"]
 
 
 class ConversationView(ttk.Frame):
-    """Tk thread only. Topic bar above a transcript, with the member list on the right."""
+    """Tk thread only. Topic bar above a transcript, with the member list on the right.
+
+    Args:
+        master: parent widget.
+        palette: the colours of the theme.
+        members: show a member list (rooms), else not (private and server tabs).
+        visible_limit: most rows the transcript keeps (older ones stay in the history).
+        open_url: opens a clicked link.
+        on_retry: "Retry now" on the connection line was pressed.
+        on_member: a member-list action (an action of MEMBER_ACTIONS, the nick).
+    """
 
     def __init__(
         self,
@@ -37,12 +52,17 @@ class ConversationView(ttk.Frame):
         visible_limit: int = DEFAULT_VISIBLE_LINES,
         open_url: Callable[[str], object] = webbrowser.open,
         on_retry: Callable[[], None] = lambda: None,
+        on_member: Callable[[str, str], None] = lambda _action, _nick: None,
     ) -> None:
-        super().__init__(master)
-        self.visible_limit = visible_limit  # lines kept in the Text widget
+        super().__init__(master, style="Chat.TFrame")
+        self.visible_limit = visible_limit  # rows kept in the Text widget
         self._open_url = open_url
+        self._topic = ""  # the whole topic; the bar shows it shortened to fit
         self.topic = ttk.Label(self, text="", style="Topic.TLabel", anchor="w")
         self.topic.pack(fill="x")
+        self.topic.bind("<Configure>", lambda _e: self._fit_topic(), add="+")
+        self.topic_tip = Tooltip(self.topic, lambda _x, _y: self._topic_tooltip())
+        ttk.Separator(self).pack(fill="x")
         # One line about the connection ("Reconnecting in 5 s…  Retry now"), updated in
         # place rather than added to the transcript at every attempt (issue #15, bug 5).
         self.connection = ttk.Frame(self, style="Notice.TFrame", padding=(10, 4))
@@ -53,17 +73,17 @@ class ConversationView(ttk.Frame):
         )
         body = ttk.PanedWindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
-        left = ttk.Frame(body)
+        left = ttk.Frame(body, style="Chat.TFrame")
         self.text = tk.Text(
             left,
             wrap="word",
             font=transcript_font(self),
             relief="flat",
             borderwidth=0,
-            padx=10,
-            pady=6,
-            spacing1=2,
-            spacing3=2,
+            padx=16,
+            pady=8,
+            spacing1=1,
+            spacing3=1,
             undo=False,
             cursor="arrow",
             takefocus=False,
@@ -72,32 +92,29 @@ class ConversationView(ttk.Frame):
         scroll = ttk.Scrollbar(left, orient="vertical", command=self.text.yview)
         self._scroll = scroll
         self._at_bottom = True  # the view shows the newest line; kept by _scrolled()
+        self._last: Line | None = None  # the line at the bottom, for grouping the next one
         self.text.configure(yscrollcommand=self._scrolled, state="disabled")
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
         body.add(left, weight=5)
-        self.members: ttk.Treeview | None = None
-        self._member_rows: list[MemberRow] = []  # as shown, top to bottom
+        self.members: MemberList | None = None
         if members:
-            right = ttk.Frame(body, style="Card.TFrame")
-            self.member_count = ttk.Label(right, text="", style="Muted.TLabel", padding=(8, 4))
-            self.member_count.pack(fill="x")
-            self.members = ttk.Treeview(
-                right, show="tree", selectmode="browse", style="Members.Treeview", height=1
-            )
-            self.members.column("#0", width=160, stretch=True)
-            self.members.pack(fill="both", expand=True)
-            body.add(right, weight=1)
+            self.members = MemberList(body, on_member)
+            body.add(self.members, weight=1)
         # A banner opening above (or the window shrinking) makes the transcript shorter: a
         # view that showed the newest line keeps showing it (issue #15, bug 4).
         self.text.bind("<Configure>", self._resized, add="+")
+        self.text.bind("<Control-a>", self._select_all)
         self.text.tag_bind("url", "<Button-1>", self._click_url)
         self.text.tag_bind("url", "<Enter>", lambda _e: self.text.configure(cursor="hand2"))
         self.text.tag_bind("url", "<Leave>", lambda _e: self.text.configure(cursor="arrow"))
+        self.name_tip = Tooltip(self.text, self._name_tooltip)
         self.apply_palette(palette)
 
     def apply_palette(self, pal: Palette) -> None:
-        """Colour the Text and Listbox (classic widgets do not follow the ttk theme)."""
+        """Colour the Text and the member list (classic widgets do not follow ttk styles)."""
+        font = transcript_font(self)
+        family, size = str(font.actual("family")), int(font.actual("size"))
         self.text.configure(
             background=pal.surface,
             foreground=pal.fg,
@@ -106,33 +123,44 @@ class ConversationView(ttk.Frame):
             insertbackground=pal.fg,
             inactiveselectbackground=pal.select_bg,
         )
-        self.text.tag_configure("time", foreground=pal.muted)
-        self.text.tag_configure("event", foreground=pal.muted)
-        self.text.tag_configure("error", foreground=pal.error)
-        self.text.tag_configure("notice", foreground=pal.muted)
-        self.text.tag_configure("own", foreground=pal.own, font=_bold(self))
-        self.text.tag_configure("highlight", background=pal.highlight_bg)
-        self.text.tag_configure("url", foreground=pal.accent, underline=True)
-        self.text.tag_configure("action", font=_italic(self))
+        stamp = font.measure("00:00  ")
+        small = (family, max(size - 2, 7))
+        t = self.text.tag_configure
+        t("time", foreground=pal.muted, font=small)
+        t("date", foreground=pal.muted, font=(*small, "bold"), justify="center",
+          spacing1=12, spacing3=6)  # fmt: skip
+        t("header", spacing1=10)
+        t("row", lmargin2=stamp, spacing1=3)  # wrapped rows go under the text, not the time
+        t("event", foreground=pal.muted)
+        t("error", foreground=pal.error)
+        t("notice", foreground=pal.muted)
+        t("own", foreground=pal.own, font=(family, size, "bold"))
+        t("highlight", background=pal.highlight_bg)
+        t("url", foreground=pal.accent, underline=True)
+        t("action", font=(family, size, "italic"))
+        t("unread", foreground=pal.error, font=(*small, "bold"), justify="center",
+          spacing1=8, spacing3=4)  # fmt: skip
+        emoji = emoji_font(self)
+        if emoji is not None:
+            emoji.configure(size=size)
+            t("emoji", font=emoji)
         for i, colour in enumerate(pal.nicks):
-            self.text.tag_configure(f"nick{i}", foreground=colour, font=_bold(self))
+            t(f"nick{i}", foreground=colour, font=(family, size, "bold"))
         self.text.tag_raise("sel")
         if self.members is not None:
-            for i, colour in enumerate(pal.nicks):
-                self.members.tag_configure(f"nick{i}", foreground=colour)
-            self.members.tag_configure("own", foreground=pal.own)
-            self.members.tag_configure("away", foreground=pal.muted)
+            self.members.apply_palette(pal)
 
     def show(self, lines: Iterable[Line]) -> None:
         """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed)."""
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
+        self._last = None
         self._insert(lines)
         self.text.configure(state="disabled")
         self.text.see("end")
 
     def append(self, lines: Sequence[Line]) -> None:
-        """Add `lines` at the bottom, trimming the oldest beyond `visible_limit`.
+        """Add `lines` at the bottom, trimming the oldest rows beyond `visible_limit`.
 
         Scrolls to the new lines only when the view was already at the bottom, so reading
         older lines is not interrupted by new ones.
@@ -154,15 +182,40 @@ class ConversationView(ttk.Frame):
         # a Tcl round trip per segment made a 200-line batch cost tens of milliseconds.
         args: list[str | tuple[str, ...]] = []
         newline = self.text.compare("end-1c", "!=", "1.0")
+        today = dt.date.today()
+        last = self._last
         for line in lines:
             if newline:
                 args += ["\n", ()]
             newline = True
-            for seg in line.segments:
-                args += [seg.text, seg.tags]
+            for seg in render(line, last, today):
+                tags = seg.tags
+                if line.ip and "name" in tags:
+                    tags = (*tags, f"ip:{line.ip}")  # for the name's tooltip
+                args += [seg.text, tags]
+            last = line
+        self._last = last
         if args:
             insert: Any = self.text.insert  # typeshed allows one chars/tags pair; Tk takes many
             insert("end", *args)
+
+    def mark_unread(self) -> None:
+        """Draw the "New messages" line at the bottom (the next lines are unread)."""
+        self.text.configure(state="normal")
+        if self.text.compare("end-1c", "!=", "1.0"):
+            self.text.insert("end", "\n")
+        self.text.insert("end", "New messages", ("unread",))
+        self.text.configure(state="disabled")
+        if self._last is not None:  # the next message starts a new group under the marker
+            self._last = self._last._replace(sender="")
+
+    def clear_unread(self) -> None:
+        """Remove the "New messages" line (the tab was read)."""
+        ranges = self.text.tag_ranges("unread")
+        if ranges:
+            self.text.configure(state="normal")
+            self.text.delete(f"{ranges[0]} linestart", f"{ranges[1]} lineend +1c")
+            self.text.configure(state="disabled")
 
     def _scrolled(self, first: float | str, last: float | str) -> None:
         # Remember whether the newest line is in view from the scroll callback, instead of
@@ -177,8 +230,12 @@ class ConversationView(ttk.Frame):
         if self._at_bottom:
             self.text.see("end")
 
+    def _select_all(self, _event: object) -> str:
+        self.text.tag_add("sel", "1.0", "end-1c")
+        return "break"
+
     def line_count(self) -> int:
-        """Lines in the Text widget now."""
+        """Rows in the Text widget now."""
         if self.text.compare("end-1c", "==", "1.0"):
             return 0
         return int(self.text.index("end-1c").split(".")[0])
@@ -205,27 +262,47 @@ class ConversationView(ttk.Frame):
         return str(self.connection_text.cget("text")) if self.connection.winfo_manager() else ""
 
     def set_topic(self, topic: str) -> None:
-        self.topic.configure(text=topic or "No topic. Set one with /topic")
+        """Show `topic` in the bar, shortened with "…" when it does not fit (the tooltip and
+        `topic_text()` give it whole)."""
+        self._topic = topic
+        self._fit_topic()
 
-    def set_members(self, rows: Sequence[MemberRow]) -> None:
-        """Show the member list (rows already ordered, marked and coloured by the view-model)."""
-        if self.members is None:
-            return
-        self.members.delete(*self.members.get_children())
-        for i, row in enumerate(rows):
-            self.members.insert("", "end", iid=str(i), text=row.text, tags=(row.tag,))
-        self._member_rows = list(rows)
-        self.member_count.configure(text=f"{len(rows)} here" if rows else "")
+    def topic_text(self) -> str:
+        return self._topic
+
+    def _topic_tooltip(self) -> str:
+        return self._topic if str(self.topic.cget("text")) != self._topic else ""
+
+    def _fit_topic(self) -> None:
+        text = self._topic or "No topic. Set one with /topic"
+        font = tkfont.nametofont("TkDefaultFont", root=self)
+        room = self.topic.winfo_width() - 32  # the label's padding
+        if room > 0 and font.measure(text) > room:
+            lo, hi = 0, len(text)
+            while lo < hi:  # the longest start that fits with "…"
+                mid = (lo + hi + 1) // 2
+                if font.measure(text[:mid] + "…") <= room:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            text = text[:lo].rstrip() + "…"
+        self.topic.configure(text=text)
+
+    def set_members(self, rows: Sequence[MemberRow], *, can_moderate: bool = False) -> None:
+        """Show the member list (see MemberList.set_members); nothing for a private tab."""
+        if self.members is not None:
+            self.members.set_members(rows, can_moderate=can_moderate)
 
     def member_rows(self) -> list[str]:
         """The member list's texts as shown, top to bottom."""
-        return [row.text for row in self._member_rows]
+        return self.members.member_rows() if self.members is not None else []
 
-    def member_tags(self) -> list[str]:
-        """The colour tag of each shown row, top to bottom."""
-        if self.members is None:
-            return []
-        return [str(self.members.item(i, "tags")[0]) for i in self.members.get_children()]
+    def _name_tooltip(self, x: int, y: int) -> str:
+        index = self.text.index(f"@{x},{y}")
+        for tag in self.text.tag_names(index):
+            if tag.startswith("ip:"):
+                return tag[3:]
+        return ""
 
     def _click_url(self, event: tk.Event[tk.Text]) -> None:
         index = self.text.index(f"@{event.x},{event.y}")
@@ -233,16 +310,6 @@ class ConversationView(ttk.Frame):
         if ranges:
             url = self.text.get(*ranges)
             self._open_url(url if "://" in url else "https://" + url)
-
-
-def _bold(widget: tk.Misc) -> tuple[str, int, str]:
-    f = transcript_font(widget)
-    return (str(f.actual("family")), int(f.actual("size")), "bold")
-
-
-def _italic(widget: tk.Misc) -> tuple[str, int, str]:
-    f = transcript_font(widget)
-    return (str(f.actual("family")), int(f.actual("size")), "italic")
 
 
 class InputBar(ttk.Frame):
@@ -260,14 +327,19 @@ class InputBar(ttk.Frame):
         on_send: Callable[[str], None],
         nicks: Callable[[], Sequence[str]],
     ) -> None:
-        super().__init__(master, padding=(8, 6))
+        super().__init__(master, padding=(12, 8))
         self._on_send = on_send
         self._nicks = nicks
         self.history = InputHistory()
         self.completer = Completer()
         self.var = tk.StringVar(self)
         self.entry = ttk.Entry(self, textvariable=self.var, font=transcript_font(self))
-        self.entry.pack(side="left", fill="x", expand=True)
+        self.entry.pack(side="left", fill="x", expand=True, ipady=3)
+        # "Message #room" inside the empty box (ttk.Entry has no placeholder of its own)
+        self.placeholder = ttk.Label(self.entry, text="", style="Placeholder.TLabel")
+        self.placeholder.bind("<Button-1>", lambda _e: self.entry.focus_set())
+        self.var.trace_add("write", lambda *_a: self._show_placeholder())
+        self.entry.bind("<Control-a>", self._select_all)
         self.send_button = ttk.Button(
             self, text="Send", style="Accent.TButton", command=self.submit
         )
@@ -278,6 +350,26 @@ class InputBar(ttk.Frame):
         self.entry.bind("<Down>", self._on_down)
         self.entry.bind("<Tab>", self._on_tab)
         self.entry.bind("<Key>", self._on_other_key, add="+")
+
+    def set_placeholder(self, text: str) -> None:
+        """What the empty box says ("Message #lobby")."""
+        self.placeholder.configure(text=text)
+        self._show_placeholder()
+
+    def placeholder_text(self) -> str:
+        """The placeholder as shown ("" while something is typed)."""
+        return str(self.placeholder.cget("text")) if self.placeholder.winfo_manager() else ""
+
+    def _show_placeholder(self) -> None:
+        if self.var.get() or not self.placeholder.cget("text"):
+            self.placeholder.place_forget()
+        elif not self.placeholder.winfo_manager():
+            self.placeholder.place(x=10, rely=0.5, anchor="w")
+
+    def _select_all(self, _event: object) -> str:
+        self.entry.select_range(0, "end")
+        self.entry.icursor("end")
+        return "break"
 
     def submit(self) -> None:
         """Send the typed line (Return or the Send button); blank lines are ignored."""

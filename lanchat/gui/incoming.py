@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from lanchat.client import events as ev
 from lanchat.gui.lines import format_message
 from lanchat.gui.viewmodel import Conversation, conversation_key
+from lanchat.protocol import casefold
 
 if TYPE_CHECKING:
     from lanchat.gui.app import ChatApp
@@ -68,6 +69,7 @@ class Incoming:
         was_reconnecting = srv.state == "reconnecting"
         srv.state, srv.nick = "connected", e.nick
         self.app.model.nicks[e.server_id] = e.nick
+        self.app.model.connected.add(e.server_id)
         if srv.manual:
             self.app.remember(recent=srv.label)
             self.app.connect_page.set_recent(self.app.settings.recent)
@@ -87,6 +89,7 @@ class Incoming:
             self._closed_by_host(e.server_id, srv.withdrawn)
             return
         first_loss = srv.state == "connected"
+        self.app.model.connected.discard(e.server_id)
         if e.will_retry:
             srv.state = "reconnecting"
             srv.retry_at = time.monotonic() + e.retry_in_s
@@ -132,6 +135,8 @@ class Incoming:
         self.app.set_status(f"{room} was closed by its host.")
         for conv in self._joined_rooms(server_id):
             conv.joined = False
+            self.app.mark_joined(server_id, conv.name, False)
+        self.app.model.connected.discard(server_id)
         self._connection_line(server_id, f"{room} was closed by its host.", retry=False)
 
     def _joined_rooms(self, server_id: str) -> list[Conversation]:
@@ -159,6 +164,7 @@ class Incoming:
         srv = self.app.servers.get(e.server_id)
         if srv is not None:
             srv.state = "failed"
+        self.app.rooms_page.busy("")
         self.app.show_banner(f"{e.reason}. {e.hint}", f"server {e.server_id}")
         self.app.set_status("Not connected.")
 
@@ -208,6 +214,7 @@ class Incoming:
         # We are out of the room: its tab and transcript stay, but it no longer counts as
         # joined (choosing the room again rejoins it; closing the tab sends no PART).
         conv = self.app.model.get(server_id, room)
+        self.app.mark_joined(server_id, room, False)
         if conv is not None:
             conv.joined = False
             conv.set_members(())
@@ -254,7 +261,10 @@ class Incoming:
     def refresh_members(self, conv: Conversation) -> None:
         view = self.app.views.get(conv.key)
         if view is not None and conv.kind == "room":
-            view.set_members(conv.member_list(self.app.model.nicks.get(conv.server_id, "")))
+            own = self.app.model.nicks.get(conv.server_id, "")
+            me = conv.members.get(casefold(own))
+            can_moderate = me is not None and any(p in "~&@%" for p in me.prefixes)
+            view.set_members(conv.member_list(own), can_moderate=can_moderate)
 
     def on_AwayChanged(self, e: ev.AwayChanged) -> None:
         if e.own:

@@ -1,9 +1,14 @@
-"""The two ways in: the Rooms page (rooms found on the LAN) and the Connect manually page.
+"""The start page: the rooms found on the LAN, and connecting by address, on one page.
 
 Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{viewmodel,dialogs,theme}.
-The Rooms page mirrors a viewmodel.RoomListModel in a Treeview, row id = DNS-SD instance, so
-an update or removal touches exactly one row however often the LAN changes. The checks of the
-manual form live in lanchat.gui.dialogs.
+The room list mirrors a viewmodel.RoomListModel in a Treeview, row id = DNS-SD instance, so
+an update or removal touches exactly one row however often the LAN changes; what the list
+would say when empty is written inside it. The manual form (`ConnectPage`) opens under the
+list from "Connect by address…" instead of being a tab of its own (issue #15). The checks of
+the manual form live in lanchat.gui.dialogs.
+
+`RoomsPage.help_bar` (left of the footer) is where buttons that help find rooms go, such as
+"Why can't I see anyone?" (lanchat.gui's diagnostics, added by its own module).
 """
 
 from __future__ import annotations
@@ -25,33 +30,40 @@ __all__ = ["ConnectPage", "RoomsPage"]
 
 _COLUMNS = (("room", "Room", 170), ("host", "Host", 150), ("users", "People", 70),
             ("topic", "Topic", 300), ("address", "Address", 150))  # fmt: skip
-_EMPTY = "Looking for rooms on your network… Start one with the launcher, or connect manually."
+_EMPTY = "Looking for rooms on your network…\nStart one with the launcher, or connect by address."
+_JOINED = "✓ "  # marks the rooms we are in
 
 
 class RoomsPage(ttk.Frame):
-    """Tk thread only. Nickname field, the live list of rooms, and Join.
+    """Tk thread only. Nickname field, the live list of rooms, Join, and connecting by address.
 
     Args:
         master: parent widget.
         nick: the remembered nickname.
+        recent: recent "host:port" addresses for the manual form, newest first.
         on_join: called with (row, nick) when a room is chosen and the nick is valid.
-        on_manual: called when "Connect manually" is pressed.
+        on_connect: called with the checked manual form.
     """
 
     def __init__(
         self,
         master: tk.Misc,
         nick: str,
+        recent: Sequence[str],
         on_join: Callable[[RoomRow, str], None],
-        on_manual: Callable[[], None],
+        on_connect: Callable[[ConnectRequest], None],
     ) -> None:
-        super().__init__(master, padding=16)
+        super().__init__(master, padding=(20, 16))
         self.model = RoomListModel()
         self._on_join = on_join
+        self._joined: set[str] = set()  # instances of the rooms we are in (marked ✓)
         head = ttk.Frame(self)
         head.pack(fill="x")
         ttk.Label(head, text="Rooms on your network", style="Title.TLabel").pack(side="left")
-        ttk.Button(head, text="Connect manually…", command=on_manual).pack(side="right")
+        self.manual_button = ttk.Button(
+            head, text="Connect by address…", command=self.toggle_manual
+        )
+        self.manual_button.pack(side="right")
         nick_row = ttk.Frame(self)
         nick_row.pack(fill="x", pady=(12, 8))
         ttk.Label(nick_row, text="Your nickname").pack(side="left")
@@ -72,27 +84,72 @@ class RoomsPage(ttk.Frame):
         self.tree.configure(yscrollcommand=scroll.set)
         scroll.pack(side="right", fill="y")
         self.tree.pack(side="left", fill="both", expand=True)
+        # the empty state, written inside the table
+        self.empty = ttk.Label(self.tree, text=_EMPTY, style="Empty.TLabel", justify="center")
+        self.empty.place(relx=0.5, rely=0.45, anchor="center")
         foot = ttk.Frame(self)
         foot.pack(fill="x", pady=(10, 0))
-        self.status = ttk.Label(foot, text=_EMPTY, style="Muted.TLabel")
-        self.status.pack(side="left")
+        # buttons that help find rooms ("Why can't I see anyone?") are packed in here
+        self.help_bar = ttk.Frame(foot)
+        self.help_bar.pack(side="left")
+        self.status = ttk.Label(foot, text="", style="Muted.TLabel")
+        self.status.pack(side="left", padx=(8, 0))
         self.join_button = ttk.Button(
             foot, text="Join", style="Accent.TButton", command=self.join_selected
         )
         self.join_button.pack(side="right")
+        # shown while a room is being joined: "Connecting to #party…" and a busy bar
+        self.progress = ttk.Progressbar(foot, mode="indeterminate", length=120)
         self.tree.bind("<Double-1>", lambda _e: self.join_selected())
         self.tree.bind("<Return>", lambda _e: self.join_selected())
+        self.connect_form = ConnectPage(self, nick, recent, on_connect)
 
     def upsert(self, ad: AdLike) -> None:
         """A room appeared or changed: add or refresh its row, keeping the sort order."""
         change, row = self.model.upsert(ad)
         instance = row.instance
         if change == "added":
-            self.tree.insert("", self.model.index_of(instance), iid=instance, values=row.values())
+            self.tree.insert(
+                "", self.model.index_of(instance), iid=instance, values=self._values(row)
+            )
         elif change == "updated":
-            self.tree.item(instance, values=row.values())
+            self.tree.item(instance, values=self._values(row))
             self.tree.move(instance, "", self.model.index_of(instance))
         self._update_status()
+
+    def set_joined(self, instance: str, joined: bool) -> None:
+        """Mark (or unmark) the room of row `instance` as one we are in."""
+        if joined:
+            self._joined.add(instance)
+        else:
+            self._joined.discard(instance)
+        row = self.model.rows.get(instance)
+        if row is not None:
+            self.tree.item(instance, values=self._values(row))
+
+    def _values(self, row: RoomRow) -> tuple[str, ...]:
+        values = row.values()
+        mark = _JOINED if row.instance in self._joined else ""
+        return (mark + values[0], *values[1:])
+
+    def busy(self, text: str) -> None:
+        """Show progress ("Connecting to #party…"); "" hides it."""
+        self.status.configure(text=text, style="Muted.TLabel")
+        if text and not self.progress.winfo_manager():
+            self.progress.pack(side="right", padx=8)
+            self.progress.start(15)
+        elif not text:
+            self.progress.stop()
+            self.progress.pack_forget()
+            self._update_status()
+
+    def toggle_manual(self) -> None:
+        """Open (or close) the "Connect by address" form under the list."""
+        if self.connect_form.winfo_manager():
+            self.connect_form.pack_forget()
+        else:
+            self.connect_form.pack(fill="x", pady=(12, 0))
+            self.connect_form.host_box.focus_set()
 
     def remove(self, ad: AdLike) -> RoomRow | None:
         """A room went away (withdrawn, or its host stopped answering): drop its row.
@@ -134,15 +191,27 @@ class RoomsPage(ttk.Frame):
     def show_problem(self, text: str) -> None:
         """Say why the list stays empty (e.g. mDNS could not start) and what to do instead."""
         self.status.configure(text=text, style="Error.TLabel")
+        self.empty.configure(text="Rooms cannot be listed here.\nConnect by address instead.")
 
     def _update_status(self) -> None:
         n = len(self.model.rows)
-        text = _EMPTY if not n else f"{n} room{'s' if n != 1 else ''} found. Double-click to join."
+        if n:
+            self.empty.place_forget()
+        elif not self.empty.winfo_manager():
+            self.empty.place(relx=0.5, rely=0.45, anchor="center")
+        if self.progress.winfo_manager():
+            return  # "Connecting to …" stays until the join is done
+        text = f"{n} room{'s' if n != 1 else ''} found. Double-click to join." if n else ""
         self.status.configure(text=text, style="Muted.TLabel")
+
+    def empty_text(self) -> str:
+        """What the table says inside it when it is empty ("" when it lists rooms)."""
+        return str(self.empty.cget("text")) if self.empty.winfo_manager() else ""
 
 
 class ConnectPage(ttk.Frame):
-    """Tk thread only. Host, port, nickname, optional password and room; Connect.
+    """Tk thread only. Host, port, nickname, optional password and room; Connect (the form
+    under the room list).
 
     Args:
         master: parent widget.
@@ -158,9 +227,9 @@ class ConnectPage(ttk.Frame):
         recent: Sequence[str],
         on_connect: Callable[[ConnectRequest], None],
     ) -> None:
-        super().__init__(master, padding=16)
+        super().__init__(master, padding=0)
         self._on_connect = on_connect
-        ttk.Label(self, text="Connect to a server", style="Title.TLabel").grid(
+        ttk.Label(self, text="Connect by address", style="Subtitle.TLabel").grid(
             row=0, column=0, columnspan=2, sticky="w", pady=(0, 4)
         )
         ttk.Label(

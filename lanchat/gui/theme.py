@@ -276,6 +276,15 @@ def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> Non
     style.configure("Status.TLabel", foreground=pal.muted, padding=(8, 3))
     style.configure("Count.TLabel", foreground=pal.muted, background=pal.surface)
     style.configure("Chat.TFrame", background=pal.surface)
+    style.configure("Empty.TLabel", foreground=pal.muted, background=pal.surface, font=(family, 11))
+    style.configure("Placeholder.TLabel", foreground=pal.muted, background=pal.surface)
+    style.configure(
+        "Tooltip.TLabel",
+        background=pal.fg,
+        foreground=pal.surface,
+        padding=(8, 4),
+        font=(family, 9),
+    )
     style.configure("Notice.TFrame", background=pal.highlight_bg)
     style.configure("Notice.TLabel", background=pal.highlight_bg, foreground=pal.fg)
     # a button that reads as a link: the label alone, no frame

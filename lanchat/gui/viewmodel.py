@@ -81,6 +81,7 @@ class Conversation:
     # Where history asked for on (re)join is inserted: above "You joined" and anything said
     # since, so older lines never sit below newer ones (issue #15); None: history appends.
     history_at: int | None = None
+    marked: bool = False  # the "New messages" line is drawn above the first unread line
     _msgids: set[str] = field(default_factory=set)
 
     @property
@@ -167,6 +168,7 @@ class ChatModel:
     def __init__(self, *, visible_limit: int = DEFAULT_VISIBLE_LINES) -> None:
         self.visible_limit = visible_limit  # lines shown per tab
         self.nicks: dict[str, str] = {}  # server_id → our nick there
+        self.connected: set[str] = set()  # server_ids registered now
         self.conversations: dict[str, Conversation] = {}  # conversation_key → tab, tab order
         self.active = ""  # key of the tab in front ("" when none, e.g. the Rooms page)
         self.focused = True  # the window has the keyboard focus
@@ -223,13 +225,21 @@ class ChatModel:
         return sum(c.unread for c in self.conversations.values())
 
     def window_title(self) -> str:
-        """ "lanchat — alice" (our nick where the active tab is), prefixed with the unread
-        count ("(4) ") and "* " when something unread mentions us."""
+        """ "#lobby — lanchat" for the tab in front once its connection is up (and we are in
+        the room), else "lanchat — alice" (our nick); prefixed with the unread count ("(4) ")
+        and "* " when something unread mentions us."""
         active = self.conversations.get(self.active)
         nick = self.nicks.get(active.server_id, "") if active else ""
         if not nick and len(set(self.nicks.values())) == 1:
             nick = next(iter(self.nicks.values()))
         base = f"lanchat — {nick}" if nick else "lanchat"
+        connected = active is not None and active.server_id in self.connected
+        if (
+            active
+            and connected
+            and (active.kind == "private" or (active.kind == "room" and active.joined))
+        ):
+            base = f"{active.name} — lanchat"
         total = self.unread_total()
         if not total:
             return base

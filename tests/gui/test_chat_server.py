@@ -17,7 +17,7 @@ from lanchat.gui.dialogs import KeyDialog
 from lanchat.gui.settings import Settings
 from lanchat.gui.viewmodel import RoomRow, conversation_key
 from lanchat.launcher.supervisor import HostedRoom, RoomReady, RoomStopped, Supervisor
-from tests.gui.tk_support import focus, run_until, tk_root
+from tests.gui.tk_support import focus, run_until, said_by, tk_root
 from tests.support import free_port
 
 pytestmark = pytest.mark.gui
@@ -117,7 +117,7 @@ def test_two_people_talk_and_see_each_others_address(app: ChatApp, room: HostedR
     run_until(app.root, lambda: "bob (127.0.0.1) joined." in view.contents(), view.contents)
     bob.send("PRIVMSG #party :hi alice 👋")
     run_until(app.root, lambda: "hi alice" in view.contents(), view.contents)
-    assert "bob (127.0.0.1): hi alice 👋" in view.contents()
+    assert said_by(view.contents(), "hi alice 👋") == "bob"
     assert "highlight" in view.text.tag_names(view.text.search("hi alice", "1.0"))
     focus(app.input.entry)
     for line in ("hello bob, ünïcode ok", "/me waves"):
@@ -126,7 +126,7 @@ def test_two_people_talk_and_see_each_others_address(app: ChatApp, room: HostedR
     run_until(app.root, lambda: bob.saw("ACTION waves"), lambda: str(bob.lines[-5:]))
     assert bob.saw("PRIVMSG #party :hello bob, ünïcode ok")
     run_until(app.root, lambda: "* alice waves" in view.contents(), view.contents)
-    assert "You: hello bob, ünïcode ok" in view.contents()
+    assert said_by(view.contents(), "hello bob, ünïcode ok") == "You"
     assert (
         sorted(view.member_rows()) == ["alice (you)", "bob"] or "@alice (you)" in view.member_rows()
     )
@@ -219,7 +219,7 @@ def test_private_messages_open_a_tab_both_ways(app: ChatApp, room: HostedRoom) -
     bob.send("PRIVMSG alice :psst, got a minute?")
     key = conversation_key(f"127.0.0.1:{room.port}", "bob")
     run_until(app.root, lambda: key in app.views, "bob's tab")
-    assert app.views[key].contents().endswith("bob (127.0.0.1): psst, got a minute?")
+    assert said_by(app.views[key].contents(), "psst, got a minute?") == "bob"
     titles = [app.tabs.tab(t, "text") for t in app.tabs.tabs()]
     assert "bob (1!)" in titles
     app.show_tab(app.model.conversations[key])
@@ -227,7 +227,11 @@ def test_private_messages_open_a_tab_both_ways(app: ChatApp, room: HostedRoom) -
     app.input.var.set("sure, what's up?")
     app.input.entry.event_generate("<Return>")
     bob.wait_for("PRIVMSG bob :sure, what's up?")
-    run_until(app.root, lambda: "You: sure, what's up?" in app.views[key].contents(), "own line")
+    run_until(
+        app.root,
+        lambda: said_by(app.views[key].contents(), "sure, what's up?") == "You",
+        "own line",
+    )
     bob.close()
 
 

@@ -104,7 +104,9 @@ def test_window_title_shows_unread_total_and_mention_star() -> None:
     assert model.window_title() == "* (2) lanchat — alice"
     model.activate(conversation_key("s", "#b"))
     model.activate(conversation_key("s", "bob"))
-    assert model.window_title() == "lanchat — alice"
+    assert model.window_title() == "lanchat — alice"  # not connected yet: no name
+    model.connected.add("s")
+    assert model.window_title() == "bob — lanchat"
 
 
 def test_active_tab_does_not_count_unless_window_is_unfocused() -> None:

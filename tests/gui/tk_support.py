@@ -8,6 +8,7 @@ Waiting means running Tk's own event loop (`wait_variable`) with a check on ever
 from __future__ import annotations
 
 import gc
+import re
 import subprocess
 import tkinter as tk
 from collections.abc import Callable, Iterator
@@ -34,6 +35,21 @@ def tk_root(*, withdrawn: bool = True) -> Iterator[tk.Tk]:
         # Tk variables left in reference cycles must be freed here, on the Tk thread: freed by
         # a garbage collection on another thread they raise "main thread is not in main loop".
         gc.collect()
+
+
+_HEADER = re.compile(r"^(\S+)  \d\d:\d\d$")  # "bob  18:54" above a group of messages
+
+
+def said_by(contents: str, text: str) -> str:
+    """Who said `text` in a transcript's plain text: the name of the header above the row
+    that reads `text` ("" when no row reads it)."""
+    speaker = ""
+    for row in contents.splitlines():
+        if m := _HEADER.match(row):
+            speaker = m.group(1)
+        elif row == text:
+            return speaker
+    return ""
 
 
 def focus(widget: tk.Misc) -> None:
