@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 from lanchat.client import events as ev
 from lanchat.gui import settings as settings_mod
+from lanchat.gui.access import name
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
@@ -151,13 +152,16 @@ class ChatApp:
         self.theme_button = ttk.Button(buttons, text=self._theme_label(), command=self.toggle_theme)
         self.theme_button.pack(side="right", padx=4, pady=2)
         # shown only while a connection waits to reconnect
-        self.retry_button = ttk.Button(buttons, text="Retry now", command=self.retry_now)
+        self.retry_button = name(
+            ttk.Button(buttons, text="Retry now", command=self.retry_now),
+            "Retry every connection now",
+        )
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
         self.banner = ttk.Frame(self.root, padding=(12, 6))
         self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)
         self.banner_text.pack(side="left", fill="x", expand=True)
         ttk.Button(self.banner, text="Dismiss", command=self.hide_banner).pack(side="right")
-        self.tabs = ttk.Notebook(self.root)
+        self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
         # one start page (rooms on the LAN, and connecting by address) before the
         # conversations, rather than two permanent tabs (issue #15)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from tkinter import ttk
 from typing import Any
 
+from lanchat.gui.access import name
 from lanchat.gui.commands import Completer, InputHistory
 from lanchat.gui.lines import Line, render
 from lanchat.gui.members import MemberList
@@ -74,7 +75,7 @@ class ConversationView(ttk.Frame):
         body = ttk.PanedWindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         left = ttk.Frame(body, style="Chat.TFrame")
-        self.text = tk.Text(
+        self.text = tk.Text(  # named below, once configured
             left,
             wrap="word",
             font=transcript_font(self),
@@ -89,6 +90,7 @@ class ConversationView(ttk.Frame):
             takefocus=False,
             highlightthickness=0,
         )
+        name(self.text, "Transcript")
         scroll = ttk.Scrollbar(left, orient="vertical", command=self.text.yview)
         self._scroll = scroll
         self._at_bottom = True  # the view shows the newest line; kept by _scrolled()
@@ -333,7 +335,9 @@ class InputBar(ttk.Frame):
         self.history = InputHistory()
         self.completer = Completer()
         self.var = tk.StringVar(self)
-        self.entry = ttk.Entry(self, textvariable=self.var, font=transcript_font(self))
+        self.entry = name(
+            ttk.Entry(self, textvariable=self.var, font=transcript_font(self)), "Message"
+        )
         self.entry.pack(side="left", fill="x", expand=True, ipady=3)
         # "Message #room" inside the empty box (ttk.Entry has no placeholder of its own)
         self.placeholder = ttk.Label(self.entry, text="", style="Placeholder.TLabel")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from tkinter import ttk
 
+from lanchat.gui.access import name
 from lanchat.protocol import is_valid_channel, is_valid_nick
 
 __all__ = [
@@ -163,7 +164,7 @@ class KeyDialog(tk.Toplevel):
         )
         # No tk.StringVar: a Tk variable freed later by a garbage collection on the network
         # thread would raise there; the entry holds the text itself.
-        self.entry = ttk.Entry(frame, show="•", width=32)
+        self.entry = name(ttk.Entry(frame, show="•", width=32), f"Key of {room}")
         self.entry.pack(fill="x", pady=(8, 4))
         self.problem = ttk.Label(frame, text=problem, style="Error.TLabel")
         self.problem.pack(anchor="w")

@@ -14,6 +14,7 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
+from lanchat.gui.access import name
 from lanchat.gui.theme import Palette
 from lanchat.gui.tooltip import Tooltip
 from lanchat.gui.viewmodel import MemberRow
@@ -48,6 +49,7 @@ class MemberList(ttk.Frame):
         self.tree = ttk.Treeview(
             self, show="tree", selectmode="browse", style="Members.Treeview", height=1
         )
+        name(self.tree, "People in this room")
         self.tree.column("#0", width=170, stretch=True)
         self.tree.pack(fill="both", expand=True)
         self.tree.bind("<Double-1>", self._member_double_click)
@@ -96,8 +98,12 @@ class MemberList(ttk.Frame):
 
     def _member_tooltip(self, _x: int, y: int) -> str:
         row = self._member_at(y)
-        if row is None:
-            return ""
+        return self.tooltip_text_for(self._member_rows.index(row)) if row is not None else ""
+
+    def tooltip_text_for(self, index: int) -> str:
+        """What the tooltip of row `index` says: "bob · 10.0.0.7" (the nick alone when the
+        address is unknown)."""
+        row = self._member_rows[index]
         return f"{row.nick} · {row.ip}" if row.ip else row.nick
 
     def _member_double_click(self, event: tk.Event[ttk.Treeview]) -> None:

@@ -17,6 +17,7 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
+from lanchat.gui.access import name
 from lanchat.gui.dialogs import (
     DEFAULT_PORT,
     ConnectRequest,
@@ -68,7 +69,9 @@ class RoomsPage(ttk.Frame):
         nick_row.pack(fill="x", pady=(12, 8))
         ttk.Label(nick_row, text="Your nickname").pack(side="left")
         self.nick = tk.StringVar(self, nick)
-        self.nick_entry = ttk.Entry(nick_row, textvariable=self.nick, width=24)
+        self.nick_entry = name(
+            ttk.Entry(nick_row, textvariable=self.nick, width=24), "Your nickname"
+        )
         self.nick_entry.pack(side="left", padx=8)
         self.problem = ttk.Label(nick_row, text="", style="Error.TLabel")
         self.problem.pack(side="left")
@@ -77,9 +80,10 @@ class RoomsPage(ttk.Frame):
         self.tree = ttk.Treeview(
             table, columns=[c[0] for c in _COLUMNS], show="headings", selectmode="browse"
         )
-        for name, title, width in _COLUMNS:
-            self.tree.heading(name, text=title, anchor="w")
-            self.tree.column(name, width=width, anchor="w", stretch=name == "topic")
+        name(self.tree, "Rooms on your network")
+        for column, title, width in _COLUMNS:
+            self.tree.heading(column, text=title, anchor="w")
+            self.tree.column(column, width=width, anchor="w", stretch=column == "topic")
         scroll = ttk.Scrollbar(table, orient="vertical", command=self.tree.yview)
         self.tree.configure(yscrollcommand=scroll.set)
         scroll.pack(side="right", fill="y")
@@ -253,6 +257,7 @@ class ConnectPage(ttk.Frame):
             ("Room", ttk.Entry(self, textvariable=self.room, width=24)),
         ]
         for i, (label, widget) in enumerate(fields, start=2):
+            name(widget, label)
             ttk.Label(self, text=label).grid(row=i, column=0, sticky="w", padx=(0, 12), pady=4)
             widget.grid(row=i, column=1, sticky="w", pady=4)
             widget.bind("<Return>", lambda _e: self.submit())

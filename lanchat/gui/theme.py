@@ -145,12 +145,13 @@ def _sun_valley(root: tk.Tk, name: str, family: str) -> bool:
     return True
 
 
-def apply_theme(root: tk.Tk, name: str) -> Palette:
+def apply_theme(root: tk.Tk, name: str, *, sun_valley: bool = True) -> Palette:
     """Tk thread only. Restyle every ttk widget of `root` with theme `name`.
 
     Args:
         root: the application's root window.
         name: "light" or "dark" (anything else means light).
+        sun_valley: use Sun Valley when it is installed (False: the clam fallback).
 
     Returns:
         The palette, for the classic Tk widgets to colour themselves.
@@ -164,7 +165,7 @@ def apply_theme(root: tk.Tk, name: str) -> Palette:
     transcript_font(root).configure(family=family, size=11)
 
     style = ttk.Style(root)
-    if not _sun_valley(root, pal.name, family):
+    if not (sun_valley and _sun_valley(root, pal.name, family)):
         _clam(style, pal)
     _our_styles(root, style, pal, family)
     return pal

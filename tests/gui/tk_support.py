@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import re
 import subprocess
+import time
 import tkinter as tk
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -60,6 +61,19 @@ def focus(widget: tk.Misc) -> None:
     top.update()
     widget.focus_force()
     top.update()
+
+
+def xdotool(widget: tk.Misc, *args: str) -> None:
+    """Run xdotool on the display (real X input, as a person's mouse and keyboard give),
+    then let Tk handle what it caused. Clicks take `widget` coordinates with `--at X Y`."""
+    if args[:1] == ("--at",):
+        x, y = int(args[1]), int(args[2])
+        args = ("mousemove", "--sync", str(widget.winfo_rootx() + x),
+                str(widget.winfo_rooty() + y), *args[3:])  # fmt: skip
+    subprocess.run(["xdotool", *args], check=True, capture_output=True, timeout=10)
+    for _ in range(5):  # the X events arrive a moment later
+        widget.update()
+        time.sleep(0.02)
 
 
 def run_until(
