@@ -314,6 +314,15 @@ def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> Non
         rowheight=24,
         borderwidth=0,
     )
+    # a flat list: the item without the room kept for a tree's open/close indicator
+    style.layout(
+        "Members.Treeview.Item",
+        [("Treeitem.padding", {"sticky": "nswe", "children": [
+            ("Treeitem.image", {"side": "left", "sticky": ""}),
+            ("Treeitem.text", {"side": "left", "sticky": ""}),
+        ]})],
+    )  # fmt: skip
+    style.configure("Members.Treeview.Item", padding=(12, 0, 0, 0))
     root.configure(background=pal.bg)
     root.option_add("*TCombobox*Listbox.background", pal.surface)
     root.option_add("*TCombobox*Listbox.foreground", pal.fg)

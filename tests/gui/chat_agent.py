@@ -5,7 +5,8 @@ Run as `python -m tests.gui.chat_agent --nick NICK` (inside a network namespace 
 on) and, through tests/gui/agent_io.py:
 
 - reports {"event": "rooms", "rows": [[room, host, users, topic, address], ...]} (the Rooms
-  page) and {"event": "transcript", "tab": NAME, "text": ...} (the tab in front);
+  page) and {"event": "transcript", "tab": NAME, "text": ..., "connection": ...} (the tab in
+  front, and its connection line: "" or "Reconnecting in 5 s…" or "#x was closed by its host.");
 - takes commands:
     {"cmd": "join", "room": "#x"}      select that row on the Rooms page and press Join
     {"cmd": "say", "text": "..."}      type a line in the input and press Return
@@ -62,8 +63,15 @@ def main() -> int:
         ]
         conv = app.model.conversations.get(app.model.active)
         if conv is not None:
-            text = app.views[conv.key].contents()
-            reports.append({"event": "transcript", "tab": conv.name, "text": text})
+            view = app.views[conv.key]
+            reports.append(
+                {
+                    "event": "transcript",
+                    "tab": conv.name,
+                    "text": view.contents(),
+                    "connection": view.connection_message(),
+                }
+            )
         return reports
 
     serve(root, apply, snapshot, app.close)

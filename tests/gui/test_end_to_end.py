@@ -21,6 +21,7 @@ import pytest
 
 from tests.discovery.netns import REPO, Agent, Namespace
 from tests.gui.lan import bridged_namespaces
+from tests.gui.tk_support import said_by
 
 pytestmark = [pytest.mark.gui, pytest.mark.netns]
 
@@ -41,6 +42,11 @@ def has_room(room: str) -> Any:
 
 def shows(text: str) -> Any:
     return lambda o: text in o["text"]
+
+
+def said(who: str, text: str) -> Any:
+    """The transcript has `text` in a group of messages under `who`."""
+    return lambda o: said_by(o["text"], text) == who
 
 
 async def shot(agent: Agent, name: str) -> None:
@@ -95,19 +101,19 @@ async def test_launcher_room_is_found_joined_and_removed(
         alice.send(cmd="say", text="hi bob! the slides are at https://example.org/slides 🎉")
         await bob.expect(
             "transcript",
-            shows(f"alice ({alice_ns.address}): hi bob! the slides"),
+            said("alice", "hi bob! the slides are at https://example.org/slides 🎉"),
             timeout_s=STEP_TIMEOUT_S,
         )
         bob.send(cmd="say", text="thanks alice, got them")
         bob.send(cmd="say", text="/me waves")
-        thanks = shows(f"bob ({bob_ns.address}): thanks alice, got them")
+        thanks = said("bob", "thanks alice, got them")
         await alice.expect(
             "transcript",
             lambda o: thanks(o) and "* bob waves" in o["text"],
             timeout_s=STEP_TIMEOUT_S,
         )
         await bob.expect(
-            "transcript", shows("You: thanks alice, got them"), timeout_s=STEP_TIMEOUT_S
+            "transcript", said("You", "thanks alice, got them"), timeout_s=STEP_TIMEOUT_S
         )
         # the room's advertisement follows its user count
         await launcher.expect(
@@ -122,6 +128,12 @@ async def test_launcher_room_is_found_joined_and_removed(
 
         launcher.send(cmd="stop", room="#party")
         await alice.expect("rooms", lambda o: not has_room("#party")(o), timeout_s=STEP_TIMEOUT_S)
+        # the room was stopped by its host and withdrawn: said once, and not retried
+        await alice.expect(
+            "transcript",
+            lambda o: o["connection"] == "#party was closed by its host.",
+            timeout_s=STEP_TIMEOUT_S,
+        )
         await bob.expect("rooms", lambda o: not has_room("#party")(o), timeout_s=STEP_TIMEOUT_S)
         await launcher.expect("hosted", lambda o: not o["rows"], timeout_s=STEP_TIMEOUT_S)
     finally:
