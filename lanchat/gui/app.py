@@ -448,6 +448,7 @@ class ChatApp:
         # remembered among the recent servers once it lets us in (on_Registered), so a typo
         # or a host that is gone is not offered again (issue #15, bug 10)
         self.servers[server_id].manual = True
+        self.rooms_page.busy(f"Connecting to {request.address}…")
         if not rooms:
             self.note(request.address, request.address, "Connecting… type /join #room.")
             conv = self.model.get(request.address, request.address)

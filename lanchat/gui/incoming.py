@@ -71,6 +71,7 @@ class Incoming:
         self.app.model.nicks[e.server_id] = e.nick
         self.app.model.connected.add(e.server_id)
         if srv.manual:
+            self.app.rooms_page.busy("")
             self.app.remember(recent=srv.label)
             self.app.connect_page.set_recent(self.app.settings.recent)
         self.app.hide_banner()

@@ -415,6 +415,7 @@ def test_manual_connect_checks_the_form(app: ChatApp) -> None:
     form.port.set("1")
     form.connect_button.invoke()
     assert form.problem.cget("text") == ""
+    assert app.rooms_page.status.cget("text") == "Connecting to 127.0.0.1:1…"
     # nobody answers on port 1: a failed attempt is not offered again as a recent server
     run_until(app.root, lambda: bool(app.banner_message()), "the refusal")
     assert settings.load(app.settings_path).recent == ()
