@@ -18,7 +18,7 @@ import tkinter as tk
 import tkinter.font as tkfont
 from dataclasses import dataclass
 from tkinter import ttk
-from typing import Literal
+from typing import Any, Literal
 
 from lanchat.gui.lines import NICK_PALETTES
 
@@ -171,6 +171,16 @@ def apply_theme(root: tk.Tk, name: str, *, sun_valley: bool = True) -> Palette:
     return pal
 
 
+def _list_colours(pal: Palette) -> dict[str, Any]:
+    """The colours of a list (Treeview) on the surface, without a border."""
+    return {
+        "background": pal.surface,
+        "fieldbackground": pal.surface,
+        "foreground": pal.fg,
+        "borderwidth": 0,
+    }
+
+
 def _clam(style: ttk.Style, pal: Palette) -> None:
     """ttk's "clam" recoloured with `pal` (when Sun Valley is not there)."""
     style.theme_use("clam")
@@ -229,14 +239,7 @@ def _clam(style: ttk.Style, pal: Palette) -> None:
         foreground=[("selected", pal.fg)],
         lightcolor=[("selected", pal.accent)],
     )
-    style.configure(
-        "Treeview",
-        background=pal.surface,
-        fieldbackground=pal.surface,
-        foreground=pal.fg,
-        rowheight=26,
-        borderwidth=0,
-    )
+    style.configure("Treeview", **_list_colours(pal), rowheight=26)
     style.map(
         "Treeview",
         background=[("selected", pal.select_bg)],
@@ -306,14 +309,7 @@ def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> Non
         font=(family, 10, "underline"),
     )
     style.map("Link.TButton", foreground=[("active", pal.fg)])
-    style.configure(
-        "Members.Treeview",
-        background=pal.surface,
-        fieldbackground=pal.surface,
-        foreground=pal.fg,
-        rowheight=24,
-        borderwidth=0,
-    )
+    style.configure("Members.Treeview", **_list_colours(pal), rowheight=24)
     # a flat list: the item without the room kept for a tree's open/close indicator
     style.layout(
         "Members.Treeview.Item",
