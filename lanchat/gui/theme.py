@@ -41,6 +41,7 @@ class Palette:
     highlight_bg: str  # background of a line that mentions us
     error: str  # error notices
     own: str  # "You" in our own lines: the text colour, bold, unlike any nick colour
+    field: str  # inside an entry box (Sun Valley draws it a shade off the surface)
 
     @property
     def nicks(self) -> tuple[str, ...]:
@@ -61,6 +62,7 @@ PALETTES: dict[str, Palette] = {
         highlight_bg="#fff4c2",
         error="#b3261e",
         own="#1f2328",
+        field="#fdfdfd",
     ),
     "dark": Palette(
         name="dark",
@@ -75,6 +77,7 @@ PALETTES: dict[str, Palette] = {
         highlight_bg="#4a3f12",
         error="#ff8a80",
         own="#e6e6e6",
+        field="#292929",
     ),
 }
 
@@ -268,6 +271,7 @@ def _clam(style: ttk.Style, pal: Palette) -> None:
     style.configure("TSeparator", background=pal.border)
     style.configure("TLabel", background=pal.bg, foreground=pal.fg)
     style.configure("Card.TFrame", background=pal.surface)
+    style.configure("TEntry", fieldbackground=pal.field)
 
 
 def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> None:
@@ -281,7 +285,7 @@ def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> Non
     style.configure("Count.TLabel", foreground=pal.muted, background=pal.surface)
     style.configure("Chat.TFrame", background=pal.surface)
     style.configure("Empty.TLabel", foreground=pal.muted, background=pal.surface, font=(family, 11))
-    style.configure("Placeholder.TLabel", foreground=pal.muted, background=pal.surface)
+    style.configure("Placeholder.TLabel", foreground=pal.muted, background=pal.field)
     style.configure(
         "Tooltip.TLabel",
         background=pal.fg,
@@ -310,6 +314,13 @@ def _our_styles(root: tk.Tk, style: ttk.Style, pal: Palette, family: str) -> Non
     )
     style.map("Link.TButton", foreground=[("active", pal.fg)])
     style.configure("Members.Treeview", **_list_colours(pal), rowheight=24)
+    # no field frame: the list lies flat on the chat's surface, as the transcript does
+    style.layout(
+        "Members.Treeview",
+        [("Treeview.padding", {"sticky": "nswe", "children": [
+            ("Treeview.treearea", {"sticky": "nswe"}),
+        ]})],
+    )  # fmt: skip
     # a flat list: the item without the room kept for a tree's open/close indicator
     style.layout(
         "Members.Treeview.Item",
