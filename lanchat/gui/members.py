@@ -52,6 +52,11 @@ class MemberList(ttk.Frame):
         name(self.tree, "People in this room")
         self.tree.column("#0", width=170, stretch=True)
         self.tree.pack(fill="both", expand=True)
+        # the empty state, written inside the list (we left, or the connection is down)
+        self.empty = ttk.Label(
+            self.tree, text="Nobody listed\nwhile you are\nnot in the room", style="Empty.TLabel",
+            justify="center",
+        )  # fmt: skip
         self.tree.bind("<Double-1>", self._member_double_click)
         self.tree.bind("<Return>", lambda _e: self.act("message"))
         self.tree.bind("<Button-3>", self._member_menu)
@@ -79,6 +84,14 @@ class MemberList(ttk.Frame):
         self._member_rows = list(rows)
         self._can_moderate = can_moderate
         self.member_count.configure(text=f"{len(rows)} here" if rows else "")
+        if rows:
+            self.empty.place_forget()
+        else:
+            self.empty.place(relx=0.5, y=24, anchor="n")
+
+    def empty_text(self) -> str:
+        """What the list says inside it when it is empty ("" when it lists people)."""
+        return str(self.empty.cget("text")) if self.empty.winfo_manager() else ""
 
     def member_rows(self) -> list[str]:
         """The member list's texts as shown, top to bottom."""

@@ -191,6 +191,8 @@ def test_leaving_a_room_empties_its_member_list(app: ChatApp) -> None:
     lobby = view(app, "#lobby")
     run_until(app.root, lambda: "You left #lobby." in lobby.contents(), lobby.contents)
     assert lobby.member_rows() == []
+    assert lobby.members is not None
+    assert lobby.members.empty_text().startswith("Nobody listed")
 
 
 def test_notices_for_joins_parts_nicks_and_kicks(app: ChatApp) -> None:
