@@ -233,7 +233,11 @@ class ChatApp:
         # which loads zeroconf; this module imports the network side only inside run().
         name = type(event).__name__
         if name in ("RoomAdded", "RoomUpdated"):
-            self.rooms_page.upsert(event.ad)  # type: ignore[attr-defined]
+            ad = event.ad  # type: ignore[attr-defined]
+            self.rooms_page.upsert(ad)
+            for srv in self.servers.values():
+                if srv.withdrawn and casefold(srv.withdrawn) == casefold(ad.room):
+                    srv.withdrawn = ""  # back on the LAN (mDNS can drop a room for a while)
         elif name == "RoomRemoved":
             row = self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
             server_id = self._room_sources.pop(row.instance, "") if row else ""

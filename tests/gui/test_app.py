@@ -267,6 +267,20 @@ def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
     assert lobby.retry_button.winfo_manager() == ""
 
 
+def test_a_room_back_on_the_lan_is_retried_again(app: ChatApp) -> None:
+    ad = RoomAd("#lobby", "pc1", 6667, addresses=("10.0.0.1",), instance="lobby on pc1")
+    post(app, RoomAdded(ad))
+    run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
+    joined_lobby(app)
+    app.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    post(app, RoomRemoved(ad), RoomAdded(ad))  # mDNS lost it for a moment, while connected
+    run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row back")
+    post(app, ev.Disconnected(SID, "Connection reset", True, 5.0))
+    lobby = view(app, "#lobby")
+    run_until(app.root, lambda: lobby.connection_message().startswith("Reconnecting"), "retry")
+    assert app.servers[SID].state == "reconnecting"
+
+
 def test_reconnect_state_shows_in_the_status_bar(app: ChatApp) -> None:
     joined_lobby(app)
     post(app, ev.Disconnected(SID, "connection reset", True, 2.0))
