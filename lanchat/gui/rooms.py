@@ -75,10 +75,19 @@ class RoomsPage(ttk.Frame):
         self.nick_entry.pack(side="left", padx=8)
         self.problem = ttk.Label(nick_row, text="", style="Error.TLabel")
         self.problem.pack(side="left")
+        # The footer (and the manual form under it) are packed from the bottom before the
+        # table, so they keep their size and the table takes what is left.
+        foot = ttk.Frame(self)
+        foot.pack(side="bottom", fill="x", pady=(10, 0))
+        self._foot = foot
         table = ttk.Frame(self)
         table.pack(fill="both", expand=True)
         self.tree = ttk.Treeview(
-            table, columns=[c[0] for c in _COLUMNS], show="headings", selectmode="browse"
+            table,
+            columns=[c[0] for c in _COLUMNS],
+            show="headings",
+            selectmode="browse",
+            height=4,
         )
         name(self.tree, "Rooms on your network")
         for column, title, width in _COLUMNS:
@@ -91,8 +100,6 @@ class RoomsPage(ttk.Frame):
         # the empty state, written inside the table
         self.empty = ttk.Label(self.tree, text=_EMPTY, style="Empty.TLabel", justify="center")
         self.empty.place(relx=0.5, rely=0.45, anchor="center")
-        foot = ttk.Frame(self)
-        foot.pack(fill="x", pady=(10, 0))
         # buttons that help find rooms ("Why can't I see anyone?") are packed in here
         self.help_bar = ttk.Frame(foot)
         self.help_bar.pack(side="left")
@@ -152,7 +159,7 @@ class RoomsPage(ttk.Frame):
         if self.connect_form.winfo_manager():
             self.connect_form.pack_forget()
         else:
-            self.connect_form.pack(fill="x", pady=(12, 0))
+            self.connect_form.pack(side="bottom", fill="x", pady=(16, 0), before=self._foot)
             self.connect_form.host_box.focus_set()
 
     def remove(self, ad: AdLike) -> RoomRow | None:
@@ -249,28 +256,29 @@ class ConnectPage(ttk.Frame):
         self.room = tk.StringVar(self, "#lobby")
         self.host_box = ttk.Combobox(self, textvariable=self.host, values=list(recent), width=30)
         self.host_box.bind("<<ComboboxSelected>>", self._recent_chosen)
-        fields: list[tuple[str, tk.Widget]] = [
-            ("Host or address", self.host_box),
-            ("Port", ttk.Entry(self, textvariable=self.port, width=8)),
-            ("Nickname", ttk.Entry(self, textvariable=self.nick, width=24)),
-            ("Server password", ttk.Entry(self, textvariable=self.password, show="•", width=24)),
-            ("Room", ttk.Entry(self, textvariable=self.room, width=24)),
-        ]
-        for i, (label, widget) in enumerate(fields, start=2):
-            name(widget, label)
-            ttk.Label(self, text=label).grid(row=i, column=0, sticky="w", padx=(0, 12), pady=4)
-            widget.grid(row=i, column=1, sticky="w", pady=4)
+        # two fields a row (label, field, label, field): the form fits under the room list
+        fields: list[tuple[str, str, tk.Widget]] = [
+            ("Host or address", "Host or address", self.host_box),
+            (f"Port (empty: {DEFAULT_PORT})", "Port", ttk.Entry(self, textvariable=self.port,
+                                                               width=8)),
+            ("Nickname", "Nickname", ttk.Entry(self, textvariable=self.nick, width=24)),
+            ("Server password", "Server password",
+             ttk.Entry(self, textvariable=self.password, show="•", width=24)),
+            ("Room", "Room", ttk.Entry(self, textvariable=self.room, width=24)),
+        ]  # fmt: skip
+        for i, (label, accessible, widget) in enumerate(fields):
+            name(widget, accessible)
+            row, col = 2 + i // 2, 2 * (i % 2)
+            ttk.Label(self, text=label).grid(row=row, column=col, sticky="w", padx=(0, 12), pady=4)
+            widget.grid(row=row, column=col + 1, sticky="w", padx=(0, 24), pady=4)
             widget.bind("<Return>", lambda _e: self.submit())
-        ttk.Label(self, text=f"empty: {DEFAULT_PORT}", style="Muted.TLabel").grid(
-            row=3, column=1, sticky="w", padx=(90, 0)
-        )
-        self.problem = ttk.Label(self, text="", style="Error.TLabel", wraplength=520)
-        self.problem.grid(row=8, column=0, columnspan=2, sticky="w", pady=(8, 0))
         self.connect_button = ttk.Button(
             self, text="Connect", style="Accent.TButton", command=self.submit
         )
-        self.connect_button.grid(row=9, column=1, sticky="e", pady=(12, 0))
-        self.columnconfigure(1, weight=1)
+        self.connect_button.grid(row=4, column=3, sticky="e", pady=4)
+        self.problem = ttk.Label(self, text="", style="Error.TLabel", wraplength=720)
+        self.problem.grid(row=5, column=0, columnspan=4, sticky="w", pady=(4, 0))
+        self.columnconfigure(3, weight=1)
 
     def submit(self) -> None:
         """Check the form; show the first problem, or hand the request on."""
