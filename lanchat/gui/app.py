@@ -31,14 +31,14 @@ from lanchat.gui import settings as settings_mod
 from lanchat.gui.access import name
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
-from lanchat.gui.dialogs import ConnectRequest, InputProblem, KeyDialog, parse_address
+from lanchat.gui.dialogs import InputProblem, parse_address
 from lanchat.gui.incoming import Incoming
+from lanchat.gui.joins import Joins
 from lanchat.gui.lines import Line, format_event, unread_marker
 from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
-from lanchat.gui.viewmodel import ChatModel, Conversation, RoomRow, conversation_key
-from lanchat.protocol import casefold
+from lanchat.gui.viewmodel import ChatModel, Conversation, server_label
 
 __all__ = ["ChatApp", "Network", "run"]
 
@@ -69,8 +69,7 @@ class _Server:
 
     @property
     def label(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
+        return server_label(self.host, self.port)
 
 
 class ChatApp:
@@ -112,15 +111,13 @@ class ChatApp:
         self.bell = bell
         self.model = ChatModel()
         self.incoming = Incoming(self)  # applies client events to this window
+        self.joins = Joins(self)  # joining from the Rooms page, keys, rooms leaving the LAN
         self.servers: dict[str, _Server] = {}  # server_id → connection state
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
         self._redraw: set[str] = set()  # tabs to draw anew at the end of this drain
         self._banner_scope = ""  # what the banner is about; success there hides it (#15)
-        # rooms joined with a key from the key dialog, by conversation key: a 475 asks again
-        self._key_joins: dict[str, tuple[RoomRow, str]] = {}
-        self._room_sources: dict[str, str] = {}  # Rooms page instance → server_id joined there
         self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
@@ -169,8 +166,8 @@ class ChatApp:
             self.tabs,
             self.settings.nick,
             self.settings.recent,
-            self.join_room,
-            self.connect_manually,
+            self.joins.join_room,
+            self.joins.connect_manually,
         )
         self.connect_page = self.rooms_page.connect_form
         self.tabs.add(self.rooms_page, text="Rooms")
@@ -233,16 +230,9 @@ class ChatApp:
         # which loads zeroconf; this module imports the network side only inside run().
         name = type(event).__name__
         if name in ("RoomAdded", "RoomUpdated"):
-            ad = event.ad  # type: ignore[attr-defined]
-            self.rooms_page.upsert(ad)
-            for srv in self.servers.values():
-                if srv.withdrawn and casefold(srv.withdrawn) == casefold(ad.room):
-                    srv.withdrawn = ""  # back on the LAN (mDNS can drop a room for a while)
+            self.joins.room_seen(event.ad)  # type: ignore[attr-defined]
         elif name == "RoomRemoved":
-            row = self.rooms_page.remove(event.ad)  # type: ignore[attr-defined]
-            server_id = self._room_sources.pop(row.instance, "") if row else ""
-            if row is not None and server_id in self.servers:
-                self.incoming.room_withdrawn(server_id, row.room)
+            self.joins.room_gone(event.ad)  # type: ignore[attr-defined]
         else:
             self.incoming.apply(event)
 
@@ -354,63 +344,6 @@ class ChatApp:
         )
         return server_id
 
-    def join_room(self, row: RoomRow, nick: str) -> None:
-        """The Rooms page chose `row`: ask for a key if it is locked, then connect and join
-        (or just bring its tab to the front when already in the room)."""
-        host = row.connect_host()
-        server_id = _Server(host, row.port, nick).label
-        self._room_sources[row.instance] = server_id
-        conv = self.model.get(server_id, row.room)
-        if conv is not None and conv.joined and self._connected(server_id):
-            self.show_tab(conv)
-            return
-        self.rooms_page.busy(f"Joining {row.room}…")
-        if row.locked:
-            KeyDialog(self.root, row.room, lambda key: self._join_row(row, nick, key))
-        else:
-            self._join_row(row, nick, "")
-
-    def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
-        server_id = self.connect(row.connect_host(), row.port, nick, rooms=(row.room,), keys=(key,))
-        if key:
-            self._key_joins[conversation_key(server_id, row.room)] = (row, nick)
-
-    def ask_key_again(self, server_id: str, room: str) -> bool:
-        """The server refused the key typed for `room` (475): open the key dialog again.
-
-        Returns:
-            False when the key did not come from the dialog (a /join typed by hand), so the
-            refusal is shown the usual way.
-        """
-        pending = self._key_joins.pop(conversation_key(server_id, room), None)
-        if pending is None:
-            return False
-        row, nick = pending
-        KeyDialog(
-            self.root,
-            row.room,
-            lambda key: self._join_row(row, nick, key),
-            problem="That key didn't work. Type it again (ask whoever runs the room).",
-            on_cancel=lambda: self._close_if_unused(server_id),
-        )
-        return True
-
-    def joined(self, server_id: str, room: str) -> None:
-        """We are in `room`: errors about joining it (or talking) and a stale status go, and
-        its row on the Rooms page is marked."""
-        self._key_joins.pop(conversation_key(server_id, room), None)
-        self.rooms_page.busy("")
-        self.mark_joined(server_id, room, True)
-        self.hide_banner(f"join {server_id}")
-        self.set_status(self.connected_status(server_id))
-
-    def mark_joined(self, server_id: str, room: str, joined: bool) -> None:
-        """Mark the Rooms page row `room` joined from `server_id` as one we are (not) in."""
-        for instance, source in self._room_sources.items():
-            row = self.rooms_page.model.rows.get(instance)
-            if source == server_id and row is not None and casefold(row.room) == casefold(room):
-                self.rooms_page.set_joined(instance, joined)
-
     def member_action(self, key: str, action: str, nick: str) -> None:
         """An action of the member list of tab `key` (lanchat.gui.members.MEMBER_ACTIONS)."""
         conv = self.model.conversations.get(key)
@@ -433,31 +366,6 @@ class ChatApp:
         """ "Connected to host:port as nick." for the status bar."""
         srv = self.servers[server_id]
         return f"Connected to {srv.label} as {srv.nick}."
-
-    def _close_if_unused(self, server_id: str) -> None:
-        # The key dialog was cancelled: a connection with no tab left would linger unseen.
-        if any(c.server_id == server_id for c in self.model.conversations.values()):
-            return
-        srv = self.servers.get(server_id)
-        if srv is not None and self._connected(server_id):
-            self.network.submit(ev.Quit(server_id, "Closing"))
-            srv.state = "closed"
-            self.set_status("Not connected.")
-
-    def connect_manually(self, request: ConnectRequest) -> None:
-        """The Connect manually page was submitted and checked."""
-        rooms = (request.room,) if request.room else ()
-        server_id = self.connect(request.host, request.port, request.nick,
-                                 password=request.password, rooms=rooms)  # fmt: skip
-        # remembered among the recent servers once it lets us in (on_Registered), so a typo
-        # or a host that is gone is not offered again (issue #15, bug 10)
-        self.servers[server_id].manual = True
-        self.rooms_page.busy(f"Connecting to {request.address}…")
-        if not rooms:
-            self.note(request.address, request.address, "Connecting… type /join #room.")
-            conv = self.model.get(request.address, request.address)
-            if conv is not None:
-                self.show_tab(conv)
 
     def submit_line(self, text: str) -> None:
         """Enter was pressed in the input line of the current tab."""
@@ -501,9 +409,9 @@ class ChatApp:
         conv = self.model.conversations.get(self.model.active)
         if conv is None:
             return
-        if conv.kind == "room" and conv.joined and self._connected(conv.server_id):
+        if conv.kind == "room" and conv.joined and self.connected(conv.server_id):
             self.network.submit(ev.Part(conv.server_id, conv.name, ""))
-        elif conv.kind == "server" and self._connected(conv.server_id):
+        elif conv.kind == "server" and self.connected(conv.server_id):
             self.network.submit(ev.Quit(conv.server_id, "Closing"))
             self.servers[conv.server_id].state = "closed"
         view = self.views.pop(conv.key, None)
@@ -512,7 +420,8 @@ class ChatApp:
             self.tabs.forget(view)
             view.destroy()
 
-    def _connected(self, server_id: str) -> bool:
+    def connected(self, server_id: str) -> bool:
+        """True while the connection `server_id` is up or being (re)made."""
         srv = self.servers.get(server_id)
         return srv is not None and srv.state in ("connecting", "connected", "reconnecting")
 

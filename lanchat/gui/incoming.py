@@ -136,7 +136,7 @@ class Incoming:
         self.app.set_status(f"{room} was closed by its host.")
         for conv in self._joined_rooms(server_id):
             conv.joined = False
-            self.app.mark_joined(server_id, conv.name, False)
+            self.app.joins.mark_joined(server_id, conv.name, False)
         self.app.model.connected.discard(server_id)
         self._connection_line(server_id, f"{room} was closed by its host.", retry=False)
 
@@ -189,7 +189,7 @@ class Incoming:
             conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
             conv.joined = True
             conv.history_at = len(conv.lines)  # the history asked for on join goes above
-            self.app.joined(e.server_id, e.room)
+            self.app.joins.joined(e.server_id, e.room)
             self.app.show_tab(conv)
             self.app.note(e.server_id, e.room, f"You joined {e.room}.")
             self.app.input.entry.focus_set()
@@ -215,7 +215,7 @@ class Incoming:
         # We are out of the room: its tab and transcript stay, but it no longer counts as
         # joined (choosing the room again rejoins it; closing the tab sends no PART).
         conv = self.app.model.get(server_id, room)
-        self.app.mark_joined(server_id, room, False)
+        self.app.joins.mark_joined(server_id, room, False)
         if conv is not None:
             conv.joined = False
             conv.set_members(())
@@ -288,7 +288,7 @@ class Incoming:
         if e.code == "discovery":  # the room browser could not start (server_id is "")
             self.app.rooms_page.show_problem(f"{e.text}. {e.hint}.")
             return
-        if e.code == "475" and self.app.ask_key_again(e.server_id, e.subject):
+        if e.code == "475" and self.app.joins.ask_key_again(e.server_id, e.subject):
             return  # the key dialog says it, and the room tab was never opened
         text = e.hint or e.text
         self.app.note_server(e.server_id, text, tag="error")

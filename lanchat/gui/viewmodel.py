@@ -27,6 +27,7 @@ __all__ = [
     "RoomListModel",
     "RoomRow",
     "conversation_key",
+    "server_label",
 ]
 
 # The Text widget shows at most this many lines per conversation; older ones stay in
@@ -35,6 +36,11 @@ DEFAULT_VISIBLE_LINES = 2000
 
 
 # --- conversations (tabs) --------------------------------------------------------------------
+
+
+def server_label(host: str, port: int) -> str:
+    """ "host:port" (an IPv6 address in brackets): the window's name for a connection."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 def conversation_key(server_id: str, name: str) -> str:

@@ -241,7 +241,7 @@ def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
     post(app, RoomAdded(ad))
     run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
     joined_lobby(app)
-    app.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    app.joins.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
     lobby = view(app, "#lobby")
     before = len(lobby.contents().splitlines())
     for attempt in (2, 3, 4):
@@ -272,7 +272,7 @@ def test_a_room_back_on_the_lan_is_retried_again(app: ChatApp) -> None:
     post(app, RoomAdded(ad))
     run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
     joined_lobby(app)
-    app.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    app.joins.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
     post(app, RoomRemoved(ad), RoomAdded(ad))  # mDNS lost it for a moment, while connected
     run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row back")
     post(app, ev.Disconnected(SID, "Connection reset", True, 5.0))

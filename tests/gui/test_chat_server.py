@@ -241,7 +241,7 @@ def test_wrong_room_key_asks_again_without_an_orphan_tab(app: ChatApp, tmp_path:
     try:
         assert isinstance(sup.events.get(timeout=20), RoomReady)
         row = RoomRow("s", "#secret", "pc", hosted.port, 0, "", True, ("127.0.0.1",))
-        app.join_room(row, "alice")
+        app.joins.join_room(row, "alice")
         first = key_dialog(app)
         first.entry.insert(0, "nope")
         first.ok.invoke()

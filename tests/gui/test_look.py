@@ -142,12 +142,25 @@ def test_one_start_page_with_the_table_saying_when_it_is_empty(app: ChatApp) -> 
     post(app, RoomAdded(ad))
     run_until(app.root, lambda: bool(page.shown_rows()), "the row")
     assert page.empty_text() == ""
-    app.join_room(page.model.rows["lobby on pc1"], "alice")
+    app.joins.join_room(page.model.rows["lobby on pc1"], "alice")
     assert page.status.cget("text") == "Joining #lobby…"
     assert page.progress.winfo_manager() == "pack"
     joined_lobby(app)
     run_until(app.root, lambda: page.shown_rows()[0][0] == "✓ #lobby", page.shown_rows)
     assert page.progress.winfo_manager() == ""
+
+
+def test_cancelling_the_key_of_a_locked_room_ends_the_progress(app: ChatApp) -> None:
+    ad = RoomAd("#dev", "pc2", 1, key_required=True, addresses=("10.0.0.2",), instance="d")
+    post(app, RoomAdded(ad))
+    page = app.rooms_page
+    run_until(app.root, lambda: bool(page.shown_rows()), "the row")
+    app.joins.join_room(page.model.rows["d"], "alice")
+    assert page.progress.winfo_manager() == "pack"
+    dialog = next(w for w in app.root.winfo_children() if isinstance(w, KeyDialog))
+    find(dialog, "Cancel").invoke()  # type: ignore[attr-defined]
+    assert page.progress.winfo_manager() == ""
+    assert app.servers == {SID: app.servers[SID]}  # nothing was connected
 
 
 @pytest.mark.parametrize("name", ["light", "dark"])
