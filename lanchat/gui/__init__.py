@@ -8,7 +8,9 @@ The package re-exports nothing, so that the pure modules load without Tk; import
 
 - lines, commands, viewmodel: presentation logic with no Tk (tested without a display)
 - settings: remembered nick, theme and recent servers (JSON in the user config directory)
-- theme, chat, rooms, dialogs: the widgets; incoming: what each network event does
+- theme (Sun Valley, or clam), chat, members, rooms, dialogs, tooltip: the widgets
+- access: the accessible name of every control, and finding controls by it
+- incoming: what each network event does; joins: joining from the Rooms page
 - pump: the after() loop that drains background queues, and the safe order of closing
 - app: ChatApp (the window) and run(), the entry point of `lanchat chat`
 """

@@ -32,13 +32,14 @@ _TEXT_CLASSES = frozenset({"TButton", "Button", "TCheckbutton", "TRadiobutton", 
 
 
 def name(widget: W, text: str) -> W:
-    """Give `widget` the accessible name `text`; returns the widget (to name in place)."""
+    """Tk thread only. Give `widget` the accessible name `text`; returns the widget."""
     widget.tk.call("set", f"{_ARRAY}({widget})", text)
     return widget
 
 
 def name_of(widget: tk.Misc) -> str:
-    """The accessible name of `widget`: the one given, else a button's text, else ""."""
+    """Tk thread only. The accessible name of `widget`: the one given, else a button's
+    text, else ""."""
     key = f"{_ARRAY}({widget})"
     if widget.tk.call("info", "exists", key):
         return str(widget.tk.call("set", key))
@@ -48,7 +49,7 @@ def name_of(widget: tk.Misc) -> str:
 
 
 def controls(root: tk.Misc) -> Iterator[tk.Misc]:
-    """Every control under `root` (itself included), depth first."""
+    """Tk thread only. Every control under `root` (itself included), depth first."""
     if root.winfo_class() in CONTROL_CLASSES:
         yield root
     for child in root.winfo_children():
@@ -56,7 +57,7 @@ def controls(root: tk.Misc) -> Iterator[tk.Misc]:
 
 
 def find(root: tk.Misc, text: str) -> tk.Misc:
-    """The control under `root` whose accessible name is `text`.
+    """Tk thread only. The control under `root` whose accessible name is `text`.
 
     Raises:
         LookupError: none, or more than one, has that name (the message lists the names).
@@ -69,5 +70,5 @@ def find(root: tk.Misc, text: str) -> tk.Misc:
 
 
 def unnamed_controls(root: tk.Misc) -> list[str]:
-    """The paths and classes of the controls under `root` that have no accessible name."""
+    """Tk thread only. The controls under `root` with no accessible name (path, class)."""
     return [f"{w} ({w.winfo_class()})" for w in controls(root) if not name_of(w).strip()]
