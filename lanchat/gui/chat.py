@@ -125,8 +125,9 @@ class ConversationView(ttk.Frame):
             insertbackground=pal.fg,
             inactiveselectbackground=pal.select_bg,
         )
-        stamp = font.measure("00:00  ")
         small = (family, max(size - 2, 7))
+        # the time in the small font, then two spaces in the text's: where the text starts
+        stamp = tkfont.Font(self, font=small).measure("00:00") + font.measure("  ")
         t = self.text.tag_configure
         t("time", foreground=pal.muted, font=small)
         t("date", foreground=pal.muted, font=(*small, "bold"), justify="center",

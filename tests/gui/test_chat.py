@@ -93,3 +93,14 @@ def test_input_bar_sends_and_ignores_blank_lines() -> None:
         bar.send_button.invoke()
         assert sent == ["hi 👋", "second"]
         assert bar.var.get() == ""
+
+
+def test_wrapped_event_rows_are_indented_under_the_text(view: ConversationView) -> None:
+    long = "carol left (" + "a very long goodbye that wraps " * 8 + ")."
+    view.append([format_event(long, T0)])
+    focus(view.text)
+    first = view.text.search("carol", "1.0")
+    wrapped = view.text.index(f"{first} display lineend +1c")  # the first wrapped row
+    x_text = view.text.bbox(first)[0]  # type: ignore[index]
+    x_wrapped = view.text.bbox(wrapped)[0]  # type: ignore[index]
+    assert x_wrapped == x_text  # under the text, not under the time
