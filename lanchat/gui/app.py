@@ -1,4 +1,4 @@
-"""The chat window (`lanchat chat`): Rooms and Connect pages, one tab per room or person.
+"""The chat window (`lanchat chat`): the Rooms start page, then one tab per room or person.
 
 Layer: GUI (Tk main thread only); imports tkinter, lanchat.client.events (plain values),
 lanchat.client.bridge (the NetworkThread, the only object shared with the network thread) and
@@ -11,8 +11,9 @@ input in between) and after `poll_ms` when idle; lines are inserted once per tic
 after() loop and the closing order (cancel it, stop the network thread, destroy the window)
 are lanchat.gui.pump's, shared with the launcher.
 
-What each client event does to the window is in lanchat.gui.incoming; the widgets are in
-lanchat.gui.{rooms,chat,dialogs}. Spec of the behaviour: lanchat issue #3 ("The client").
+What each client event does to the window is in lanchat.gui.incoming, joining from the Rooms
+page in lanchat.gui.joins; the widgets are in lanchat.gui.{rooms,chat,members,bars,dialogs}.
+Spec of the behaviour: lanchat issues #3 ("The client") and #15 (a day of real use).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Protocol
 from lanchat.client import events as ev
 from lanchat.gui import settings as settings_mod
 from lanchat.gui.access import name
+from lanchat.gui.bars import Banner, StatusBar
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import InputProblem, parse_address
@@ -117,7 +119,6 @@ class ChatApp:
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
         self._redraw: set[str] = set()  # tabs to draw anew at the end of this drain
-        self._banner_scope = ""  # what the banner is about; success there hides it (#15)
         self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
@@ -133,33 +134,20 @@ class ChatApp:
     def _build(self) -> None:
         # The status bar and input line are packed first, at the bottom, so that when the
         # window is small the tabs shrink rather than pushing them out of sight.
-        bar = ttk.Frame(self.root)
-        bar.pack(side="bottom", fill="x")
-        # The buttons keep their size and the status text gets what is left (cut short when
-        # long): packed after a long label they were squashed to blank boxes (issue #15).
-        self.status = ttk.Label(bar, text="Not connected.", style="Status.TLabel", width=1)
-        self.status.grid(row=0, column=0, sticky="ew")
-        bar.columnconfigure(0, weight=1)
-        buttons = ttk.Frame(bar)
-        buttons.grid(row=0, column=1, sticky="e")
-        # the input line and "Close tab" show only while a conversation tab is in front
-        self.close_tab_button = ttk.Button(
-            buttons, text="Close tab", command=self.close_current_tab
+        self.bar = StatusBar(
+            self.root,
+            on_retry=self.retry_now,
+            on_close_tab=self.close_current_tab,
+            on_theme=self.toggle_theme,
         )
-        self.theme_button = ttk.Button(buttons, text=self._theme_label(), command=self.toggle_theme)
-        self.theme_button.pack(side="right", padx=4, pady=2)
-        # shown only while a connection waits to reconnect
-        self.retry_button = name(
-            ttk.Button(buttons, text="Retry now", command=self.retry_now),
-            "Retry every connection now",
-        )
+        self.bar.pack(side="bottom", fill="x")
+        self.bar.theme_button.configure(text=self._theme_label())
+        self.status = self.bar.status  # the status text (tests read it)
+        self.retry_button = self.bar.retry_button
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
-        self.banner = ttk.Frame(self.root, padding=(12, 6))
-        self.banner_text = ttk.Label(self.banner, text="", style="Error.TLabel", wraplength=800)
-        self.banner_text.pack(side="left", fill="x", expand=True)
-        ttk.Button(self.banner, text="Dismiss", command=self.hide_banner).pack(side="right")
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
+        self.banner = Banner(self.root, above=self.tabs)
         # one start page (rooms on the LAN, and connecting by address) before the
         # conversations, rather than two permanent tabs (issue #15)
         self.rooms_page = RoomsPage(
@@ -336,7 +324,7 @@ class ChatApp:
             return server_id
         self.servers[server_id] = srv
         self.model.nicks[server_id] = nick
-        self.hide_banner()  # a new attempt: the last one's problem is no longer news
+        self.banner.hide()  # a new attempt: the last one's problem is no longer news
         self.set_status(f"Connecting to {srv.label}…")
         self.remember(nick=nick)
         self.network.submit(
@@ -398,11 +386,8 @@ class ChatApp:
                 self.network.submit(ev.Reconnect(server_id))
 
     def show_retry(self) -> None:
-        waiting = any(s.state == "reconnecting" for s in self.servers.values())
-        if waiting and not self.retry_button.winfo_manager():
-            self.retry_button.pack(side="right", padx=4, pady=2)
-        elif not waiting:
-            self.retry_button.pack_forget()
+        """ "Retry now" in the status bar while some connection waits to reconnect."""
+        self.bar.show_retry(any(s.state == "reconnecting" for s in self.servers.values()))
 
     def close_current_tab(self) -> None:
         """Leave the room (or close the conversation) in front."""
@@ -433,7 +418,7 @@ class ChatApp:
         self.palette = apply_theme(self.root, name)
         for view in self.views.values():
             view.apply_palette(self.palette)
-        self.theme_button.configure(text=self._theme_label())
+        self.bar.theme_button.configure(text=self._theme_label())
         self.remember(theme=self.palette.name)
 
     def remember(
@@ -454,29 +439,7 @@ class ChatApp:
             self._stored = s
 
     def set_status(self, text: str) -> None:
-        self.status.configure(text=text)
-
-    def show_banner(self, text: str, scope: str = "") -> None:
-        """Show a problem above the tabs until dismissed or solved (never a modal box: the
-        window keeps working while it is shown).
-
-        Args:
-            text: the problem and what to do, in plain words.
-            scope: what it is about ("join SERVER", "nick SERVER"): `hide_banner(scope)`
-                hides it when that succeeds.
-        """
-        self.banner_text.configure(text=text)
-        self._banner_scope = scope
-        if not self.banner.winfo_manager():
-            self.banner.pack(fill="x", before=self.tabs)
-
-    def hide_banner(self, scope: str | None = None) -> None:
-        """Hide the banner (only when it is about `scope`, if given)."""
-        if scope is None or scope == self._banner_scope:
-            self.banner.pack_forget()
-
-    def banner_message(self) -> str:
-        return str(self.banner_text.cget("text")) if self.banner.winfo_manager() else ""
+        self.bar.set_text(text)
 
     def _current_nicks(self) -> list[str]:
         conv = self.model.conversations.get(self.model.active)
@@ -487,10 +450,9 @@ class ChatApp:
     def _chat_controls(self, visible: bool) -> None:
         if visible and not self.input.winfo_manager():
             self.input.pack(side="bottom", fill="x", before=self.tabs)
-            self.close_tab_button.pack(side="right", padx=4, pady=2, before=self.theme_button)
         elif not visible and self.input.winfo_manager():
             self.input.pack_forget()
-            self.close_tab_button.pack_forget()
+        self.bar.show_close_tab(visible)
 
     def _tab_changed(self, _event: object) -> None:
         try:

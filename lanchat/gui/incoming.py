@@ -74,7 +74,7 @@ class Incoming:
             self.app.rooms_page.busy("")
             self.app.remember(recent=srv.label)
             self.app.connect_page.set_recent(self.app.settings.recent)
-        self.app.hide_banner()
+        self.app.banner.hide()
         self.app.set_status(f"Connected to {srv.label} as {e.nick}.")
         self.app.show_retry()
         for view in self._room_views(e.server_id):
@@ -166,7 +166,7 @@ class Incoming:
         if srv is not None:
             srv.state = "failed"
         self.app.rooms_page.busy("")
-        self.app.show_banner(f"{e.reason}. {e.hint}", f"server {e.server_id}")
+        self.app.banner.show(f"{e.reason}. {e.hint}", f"server {e.server_id}")
         self.app.set_status("Not connected.")
 
     def on_MessageReceived(self, e: ev.MessageReceived) -> None:
@@ -231,7 +231,7 @@ class Incoming:
             self.app.model.nicks[e.server_id] = e.new
             self.app.servers[e.server_id].nick = e.new
             self.app.remember(nick=e.new)  # the server agreed: remembered from now on
-            self.app.hide_banner(f"nick {e.server_id}")
+            self.app.banner.hide(f"nick {e.server_id}")
             self.app.set_status(self.app.connected_status(e.server_id))
         old_key = conversation_key(e.server_id, e.old)
         touched = self.app.model.rename_nick(e.server_id, e.old, e.new, own=e.own)
@@ -294,7 +294,7 @@ class Incoming:
         self.app.note_server(e.server_id, text, tag="error")
         self.app.set_status(text)
         if e.code in BANNER_CODES:
-            self.app.show_banner(text, f"{BANNER_CODES[e.code]} {e.server_id}")
+            self.app.banner.show(text, f"{BANNER_CODES[e.code]} {e.server_id}")
 
     def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
         conv = self.app.model.get(e.server_id, e.target)

@@ -100,7 +100,7 @@ class Joins:
         self._key_joins.pop(conversation_key(server_id, room), None)
         self.app.rooms_page.busy("")
         self.mark_joined(server_id, room, True)
-        self.app.hide_banner(f"join {server_id}")
+        self.app.banner.hide(f"join {server_id}")
         self.app.set_status(self.app.connected_status(server_id))
 
     def mark_joined(self, server_id: str, room: str, joined: bool) -> None:

@@ -299,10 +299,10 @@ def test_server_errors_are_shown_in_plain_words(app: ChatApp) -> None:
         app,
         ev.ServerError(SID, "475", "Cannot join channel (+k)", "This room needs a key (password)"),
     )
-    run_until(app.root, lambda: bool(app.banner_message()), "the banner")
-    assert app.banner_message() == "This room needs a key (password)"
-    app.hide_banner()
-    assert app.banner_message() == ""
+    run_until(app.root, lambda: bool(app.banner.message()), "the banner")
+    assert app.banner.message() == "This room needs a key (password)"
+    app.banner.hide()
+    assert app.banner.message() == ""
 
 
 def test_a_banner_keeps_the_newest_line_in_sight(app: ChatApp) -> None:
@@ -312,7 +312,7 @@ def test_a_banner_keeps_the_newest_line_in_sight(app: ChatApp) -> None:
     run_until(app.root, lambda: "line 99" in lobby.contents(), "line 99")
     focus(lobby.text)
     assert lobby.text.yview()[1] == 1.0
-    app.show_banner("Something went wrong, and this line wraps " * 8)
+    app.banner.show("Something went wrong, and this line wraps " * 8)
     app.root.update()
     assert lobby.text.yview()[1] == 1.0
 
@@ -331,23 +331,23 @@ def test_stale_errors_are_cleared_by_success(app: ChatApp) -> None:
     joined_lobby(app)
     key_error = ev.ServerError(SID, "475", "#dev: Cannot join", "This room needs a key", "#dev")
     post(app, key_error)
-    run_until(app.root, lambda: bool(app.banner_message()), "the key banner")
+    run_until(app.root, lambda: bool(app.banner.message()), "the key banner")
     post(app, ev.Joined(SID, "#dev", "alice", "10.0.0.2", True))
-    run_until(app.root, lambda: not app.banner_message(), "the key banner gone after joining")
+    run_until(app.root, lambda: not app.banner.message(), "the key banner gone after joining")
     post(app, ev.ServerError(SID, "404", "#dev: Cannot send", "You cannot talk in this room"))
     run_until(app.root, lambda: "cannot talk" in app.status.cget("text"), "the 404 status")
     post(app, ev.Joined(SID, "#games", "alice", "10.0.0.2", True))
     run_until(app.root, lambda: "Connected to" in app.status.cget("text"), "status after /join")
     post(app, ev.ServerError(SID, "433", "bob: in use", "That nickname is taken", "bob"))
-    run_until(app.root, lambda: bool(app.banner_message()), "the nick banner")
+    run_until(app.root, lambda: bool(app.banner.message()), "the nick banner")
     post(app, ev.NickChanged(SID, "alice", "alicia", True))
-    run_until(app.root, lambda: not app.banner_message(), "the nick banner gone after /nick")
+    run_until(app.root, lambda: not app.banner.message(), "the nick banner gone after /nick")
     assert app.status.cget("text") == "Connected to 10.0.0.1:6667 as alicia."
     post(app, ev.ConnectFailed("10.9.9.9:6667", "Connection refused", "Is the room running?"))
     app.servers["10.9.9.9:6667"] = _Server("10.9.9.9", 6667, "alicia", state="failed")
-    run_until(app.root, lambda: bool(app.banner_message()), "the bad-host banner")
+    run_until(app.root, lambda: bool(app.banner.message()), "the bad-host banner")
     app.connect("10.0.0.3", 6667, "alicia", rooms=("#x",))
-    assert app.banner_message() == ""
+    assert app.banner.message() == ""
 
 
 def test_rooms_page_follows_discovery(app: ChatApp) -> None:
@@ -405,8 +405,8 @@ def test_locked_room_asks_for_its_key_before_joining(app: ChatApp) -> None:
     dialogs[0].ok.invoke()
     assert "127.0.0.1:1" in app.servers
     # nobody listens on port 1: the refusal comes back in plain words
-    run_until(app.root, lambda: bool(app.banner_message()), "the refusal")
-    assert "Nobody is answering at 127.0.0.1:1" in app.banner_message()
+    run_until(app.root, lambda: bool(app.banner.message()), "the refusal")
+    assert "Nobody is answering at 127.0.0.1:1" in app.banner.message()
 
 
 def test_join_without_nickname_says_what_is_missing(app: ChatApp) -> None:
@@ -433,9 +433,9 @@ def test_manual_connect_checks_the_form(app: ChatApp) -> None:
     assert form.problem.cget("text") == ""
     assert app.rooms_page.status.cget("text") == "Connecting to 127.0.0.1:1…"
     # nobody answers on port 1: a failed attempt is not offered again as a recent server
-    run_until(app.root, lambda: bool(app.banner_message()), "the refusal")
+    run_until(app.root, lambda: bool(app.banner.message()), "the refusal")
     assert settings.load(app.settings_path).recent == ()
-    assert "Nobody is answering at 127.0.0.1:1" in app.banner_message()
+    assert "Nobody is answering at 127.0.0.1:1" in app.banner.message()
 
 
 def test_input_history_and_completion_in_the_entry(app: ChatApp) -> None:
@@ -463,15 +463,15 @@ def test_input_history_and_completion_in_the_entry(app: ChatApp) -> None:
 
 def test_theme_switch_recolours_and_is_remembered(app: ChatApp) -> None:
     joined_lobby(app)
-    app.theme_button.invoke()
+    app.bar.theme_button.invoke()
     assert view(app, "#lobby").text.cget("background") == PALETTES["dark"].surface
-    assert app.theme_button.cget("text") == "Light theme"
+    assert app.bar.theme_button.cget("text") == "Light theme"
     assert settings.load(app.settings_path).theme == "dark"
 
 
 def test_close_tab_leaves_the_room(app: ChatApp) -> None:
     joined_lobby(app)
-    app.close_tab_button.invoke()
+    app.bar.close_tab_button.invoke()
     assert "#lobby" not in tab_texts(app)
 
 

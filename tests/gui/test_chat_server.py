@@ -151,8 +151,8 @@ def test_nick_in_use_is_explained(app: ChatApp, room: HostedRoom) -> None:
     focus(app.input.entry)
     app.input.var.set("/nick bob")
     app.input.entry.event_generate("<Return>")
-    run_until(app.root, lambda: bool(app.banner_message()), "a banner")
-    assert "taken" in app.banner_message().lower()
+    run_until(app.root, lambda: bool(app.banner.message()), "a banner")
+    assert "taken" in app.banner.message().lower()
     assert "Traceback" not in view.contents()
     bob.close()
 
@@ -248,7 +248,7 @@ def test_wrong_room_key_asks_again_without_an_orphan_tab(app: ChatApp, tmp_path:
         run_until(app.root, lambda: key_dialog(app) is not None, "the key asked again")
         again = key_dialog(app)
         assert again is not None and again.problem.cget("text").startswith("That key didn't")
-        assert app.banner_message() == ""
+        assert app.banner.message() == ""
         assert app.views == {}  # no server tab nor room tab for a join that failed
         again.entry.insert(0, "hunter2")
         again.ok.invoke()

@@ -51,7 +51,7 @@ def test_every_control_has_an_accessible_name(app: ChatApp) -> None:
     post(app, msg("psst", target="bob", private=True))
     post(app, ev.Disconnected(SID, "cable out", True, 5.0))
     run_until(app.root, lambda: bool(app.retry_button.winfo_manager()), "Retry now")
-    app.show_banner("Something to act on.")
+    app.banner.show("Something to act on.")
     app.rooms_page.toggle_manual()
     KeyDialog(app.root, "#secret", lambda _key: None)
     app.root.update()
