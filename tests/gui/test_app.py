@@ -236,12 +236,18 @@ def test_own_nick_change_keeps_private_tabs_and_is_remembered_once_confirmed(
     assert "bob (1)" in tab_texts(app)
 
 
-def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
+def joined_from_the_rooms_page(app: ChatApp) -> RoomAd:
+    """#lobby listed on the Rooms page, chosen there and joined; returns its advertisement."""
     ad = RoomAd("#lobby", "pc1", 6667, addresses=("10.0.0.1",), instance="lobby on pc1")
     post(app, RoomAdded(ad))
     run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
     joined_lobby(app)
     app.joins.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    return ad
+
+
+def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
+    ad = joined_from_the_rooms_page(app)
     lobby = view(app, "#lobby")
     before = len(lobby.contents().splitlines())
     for attempt in (2, 3, 4):
@@ -268,11 +274,7 @@ def test_a_closed_room_shows_one_updating_line_then_stops(app: ChatApp) -> None:
 
 
 def test_a_room_back_on_the_lan_is_retried_again(app: ChatApp) -> None:
-    ad = RoomAd("#lobby", "pc1", 6667, addresses=("10.0.0.1",), instance="lobby on pc1")
-    post(app, RoomAdded(ad))
-    run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row")
-    joined_lobby(app)
-    app.joins.join_room(app.rooms_page.model.rows["lobby on pc1"], "alice")
+    ad = joined_from_the_rooms_page(app)
     post(app, RoomRemoved(ad), RoomAdded(ad))  # mDNS lost it for a moment, while connected
     run_until(app.root, lambda: bool(app.rooms_page.shown_rows()), "the row back")
     post(app, ev.Disconnected(SID, "Connection reset", True, 5.0))
