@@ -65,6 +65,15 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--no-mdns", action="store_true", help="do not advertise rooms on the LAN")
     p.add_argument(
+        "--web-port",
+        metavar="N",
+        type=int,
+        help="HTTP port of the browser client (default 8080; 0 picks a free port)",
+    )
+    p.add_argument(
+        "--no-web", action="store_true", help="do not serve the browser client (no HTTP port)"
+    )
+    p.add_argument(
         "--room",
         metavar="NAME",
         action="append",
@@ -202,6 +211,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         },
         "store": {"data_dir": str(args.data_dir) if args.data_dir else None},
         "discovery": {"enabled": False if args.no_mdns else None},
+        "web": {"port": args.web_port, "enabled": False if args.no_web else None},
     }
     config = config_mod.load(args.config, overrides)
     _setup_logging(args.verbose)

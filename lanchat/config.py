@@ -24,6 +24,9 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     [discovery]
     enabled = true
     interfaces = []           # addresses to advertise on; empty = every LAN interface
+    [web]
+    enabled = true            # the browser client and IRC over WebSocket (issue 16)
+    port = 8080               # HTTP port on the [server] host; 0 picks a free one
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Any
 from lanchat.errors import ConfigError
 
 DEFAULT_PORT = 6667
+DEFAULT_WEB_PORT = 8080
 DEFAULT_ROOM = "#lobby"
 # The longest room key (+k) the server keeps: lanchat.server.modes.MAX_KEY_CHARS, restated
 # because config may not import the server (tests/test_config.py holds the two equal).
@@ -148,12 +152,21 @@ class Discovery:
 
 
 @dataclass(frozen=True, slots=True)
+class Web:
+    """The browser client: the page, /api/rooms and IRC over WebSocket on one HTTP port."""
+
+    enabled: bool = True
+    port: int = DEFAULT_WEB_PORT  # HTTP port on [server] host; 0 picks a free one
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: Server = field(default_factory=Server)
     limits: Limits = field(default_factory=Limits)
     flood: Flood = field(default_factory=Flood)
     store: Store = field(default_factory=Store)
     discovery: Discovery = field(default_factory=Discovery)
+    web: Web = field(default_factory=Web)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -162,6 +175,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "flood": Flood,
     "store": Store,
     "discovery": Discovery,
+    "web": Web,
 }
 
 
@@ -231,6 +245,8 @@ def _validate(config: Config) -> None:
     s, lim, fl = config.server, config.limits, config.flood
     if not 0 <= s.port <= 65535:
         raise ConfigError(f"[server] port must be between 0 and 65535, not {s.port}")
+    if not 0 <= config.web.port <= 65535:
+        raise ConfigError(f"[web] port must be between 0 and 65535, not {config.web.port}")
     for room in s.rooms:
         if not room.startswith("#") or len(room) < 2 or any(c in room for c in " ,\x07\r\n\0"):
             raise ConfigError(

@@ -153,7 +153,7 @@ class LineClient:
 
 
 def server_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
-    """A test server configuration: 127.0.0.1, a free port (0), `data_dir`, no mDNS.
+    """A test server configuration: 127.0.0.1, a free port (0), `data_dir`, no mDNS, no web.
 
     Args:
         data_dir: where the history database goes (a tmp_path).
@@ -163,6 +163,7 @@ def server_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
         "server": {"host": "127.0.0.1", "port": 0},
         "store": {"data_dir": str(data_dir)},
         "discovery": {"enabled": False},
+        "web": {"enabled": False, "port": 0},
     }
     for section, values in sections.items():
         overrides.setdefault(section, {}).update(values)
@@ -264,22 +265,27 @@ async def start_lanchat(*args: str) -> asyncio.subprocess.Process:
     )
 
 
-def serve_argv(data_dir: Path, *args: str) -> tuple[str, ...]:
-    """`serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...` (later flags win)."""
+def serve_argv(data_dir: Path, *args: str, web: bool = False) -> tuple[str, ...]:
+    """`serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns --no-web ARGS...` (later
+    flags win); with `web`, `--web-port 0` instead of `--no-web`."""
+    web_flags = ("--web-port", "0") if web else ("--no-web",)
     return ("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-            "--no-mdns", *args)  # fmt: skip
+            "--no-mdns", *web_flags, *args)  # fmt: skip
 
 
 @contextlib.asynccontextmanager
-async def run_serve_process(data_dir: Path, *args: str) -> AsyncIterator[ServerProcess]:
-    """Run `lanchat serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...`.
+async def run_serve_process(
+    data_dir: Path, *args: str, web: bool = False
+) -> AsyncIterator[ServerProcess]:
+    """Run `lanchat serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns ARGS...`
+    (`--no-web`, or with `web` the browser client on a free port).
 
     Later flags win, so ARGS may override the host or port. Waits for `ready: port N`.
 
     Yields:
         The ServerProcess (unpacks as `(proc, port)`); SIGTERMed and reaped on exit.
     """
-    proc = await start_lanchat(*serve_argv(data_dir, *args))
+    proc = await start_lanchat(*serve_argv(data_dir, *args, web=web))
     server = ServerProcess(proc)
     try:
         try:

@@ -20,6 +20,7 @@ TXT keys of protocol version "1":
     users  number of users in the room, decimal
     key    "1" if joining needs a key (+k), else "0"
     host   readable host label, e.g. the machine's hostname
+    web    HTTP port of the server's browser client (issue 16), decimal; absent when it has none
 
 Parsing never raises: a missing or garbled value falls back to a default, because one broken
 advertiser on the LAN must not hide the other rooms.
@@ -71,6 +72,7 @@ class RoomAd:
     addresses: tuple[str, ...] = ()  # IP literals (filled by the browser from the resolved record)
     instance: str = ""  # DNS-SD instance name (filled by the browser; unique key on the LAN)
     version: str = PROTOCOL_VERSION  # protocol/TXT version
+    web_port: int = 0  # HTTP port of the browser client on the same host; 0 = none
 
 
 def room_key(room: str) -> str:
@@ -146,7 +148,7 @@ def to_txt(ad: RoomAd) -> dict[str, str]:
     Returns:
         A dict of TXT keys to string values, for python-zeroconf's `properties`.
     """
-    return {
+    txt = {
         "v": _fit("v", ad.version),
         "room": _fit("room", ad.room),
         "topic": _fit("topic", ad.topic),
@@ -154,6 +156,9 @@ def to_txt(ad: RoomAd) -> dict[str, str]:
         "key": "1" if ad.key_required else "0",
         "host": _fit("host", ad.host),
     }
+    if ad.web_port:
+        txt["web"] = str(ad.web_port)
+    return txt
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -197,6 +202,10 @@ def from_txt(
         users = max(0, int(values.get("users", "0").strip()))
     except ValueError:
         users = 0
+    try:
+        web_port = int(values.get("web", "0").strip())
+    except ValueError:
+        web_port = 0
     return RoomAd(
         room=values.get("room") or named_room or instance,
         host=values.get("host") or named_host,
@@ -207,4 +216,5 @@ def from_txt(
         addresses=addresses,
         instance=instance,
         version=values.get("v") or PROTOCOL_VERSION,
+        web_port=web_port if 0 < web_port < 65536 else 0,
     )

@@ -241,6 +241,8 @@ class Supervisor:
             *(("--config", str(data_dir / ROOM_CONFIG)) if key else ()),
             "--port",
             str(port),
+            "--web-port",  # each room its own page: a second room must not find 8080 taken
+            "0",
             "--data-dir",
             str(data_dir),
             "--stop-when-stdin-closes",

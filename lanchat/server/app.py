@@ -35,6 +35,7 @@ import socket
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING
 
 import ifaddr
 
@@ -48,6 +49,9 @@ from lanchat.server.hub import Hub
 from lanchat.server.state import ServerState
 from lanchat.store.writer import StoreWriter
 
+if TYPE_CHECKING:
+    from lanchat.web.site import WebSite
+
 __all__ = ["LanchatServer", "advertised_interfaces", "join_urls", "running_server", "serve"]
 
 log = logging.getLogger(__name__)
@@ -60,8 +64,10 @@ _ADVERTISE_TIMEOUT_S = 5.0  # start-up: longest wait for mDNS announcements befo
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of `lanchat serve` (see serve())
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int, flag: str = "--port") -> socket.socket:
     """A listening TCP socket on `host`:`port`; "::" is dual-stack (IPv6 and IPv4).
+
+    `flag` is the option the errors tell people to change the port with.
 
     Raises:
         ConfigError: the port is in use, not allowed, or `host` is not an address of this
@@ -89,7 +95,7 @@ def _listen(host: str, port: int) -> socket.socket:
         if e.errno == errno.EADDRINUSE:
             raise ConfigError(
                 f"{where} is already in use (another lanchat or IRC server?); stop it or pick "
-                "another port with --port"
+                f"another port with {flag}"
             ) from None
         if e.errno == errno.EADDRNOTAVAIL:
             raise ConfigError(
@@ -99,7 +105,7 @@ def _listen(host: str, port: int) -> socket.socket:
         if e.errno == errno.EACCES:
             raise ConfigError(
                 f"not allowed to listen on {where} (ports below 1024 need administrator "
-                "rights); pick another port with --port"
+                f"rights); pick another port with {flag}"
             ) from None
         raise ConfigError(f"cannot listen on {where}: {e.strerror or e}") from None
 
@@ -148,13 +154,14 @@ def _lan_addresses(want_v6: bool) -> list[str]:
     return usable
 
 
-def join_urls(host: str, port: int, rooms: list[str]) -> list[str]:
+def join_urls(host: str, port: int, rooms: list[str], scheme: str = "irc") -> list[str]:
     """The irc:// URLs people can use to join, one per LAN address of this machine and room.
 
     Args:
         host: the listen address ("0.0.0.0" and "::" mean every interface).
         port: the bound port.
         rooms: room names, e.g. ["#lobby"].
+        scheme: "irc", or "http" for the browser client's addresses (rooms [""]).
 
     Returns:
         Lines like "irc://192.168.1.5:6667/#lobby" (IPv6 addresses in brackets). Loopback
@@ -167,7 +174,7 @@ def join_urls(host: str, port: int, rooms: list[str]) -> list[str]:
     urls = []
     for address in addresses:
         shown = f"[{address}]" if ":" in address else address
-        urls += [f"irc://{shown}:{port}/{room}" for room in rooms]
+        urls += [f"{scheme}://{shown}:{port}/{room}" for room in rooms]
     return urls
 
 
@@ -216,6 +223,8 @@ class LanchatServer:
         self._advertiser: Advertiser | None = None
         self._tick: asyncio.TimerHandle | None = None
         self.not_advertised = ""  # why the rooms are not on the LAN although mDNS is on
+        self.web: WebSite | None = None  # the browser client's HTTP server ([web] enabled)
+        self.web_port = 0  # its bound port, known after start()
 
     async def start(self) -> None:
         """Open the store, restore rooms, listen, advertise, start the tick.
@@ -254,6 +263,8 @@ class LanchatServer:
                 await loop.create_server(lambda: IrcConnection(hub), sock=sock, backlog=_BACKLOG)
             )
             self.port = int(sock.getsockname()[1])
+            if config.web.enabled:
+                await self._start_web()
             if config.discovery.enabled:
                 where = advertised_interfaces(sock.getsockname()[0], config.discovery.interfaces)
                 if isinstance(where, str):
@@ -264,6 +275,21 @@ class LanchatServer:
             await self._close_resources()
             raise
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
+
+    async def _start_web(self) -> None:
+        # Imported here: `lanchat serve --no-web` does not pay for importing aiohttp.
+        from lanchat.web.site import WebSite
+
+        sock = _listen(self.config.server.host, self.config.web.port, "--web-port")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)
+        self.web = WebSite(self.hub, is_own=self._is_own)
+        await self.web.start(sock)
+        self.web_port = self.web.port
+
+    def _is_own(self, ad: RoomAd) -> bool:
+        """Whether a room seen on the LAN is one this server advertises."""
+        advertiser = self._advertiser
+        return advertiser is not None and advertiser.instance(ad.room) == ad.instance
 
     async def _advertise(self, interfaces: tuple[str, ...]) -> None:
         advertiser = Advertiser(
@@ -297,6 +323,7 @@ class LanchatServer:
                 users=info.user_count,
                 topic=info.topic,
                 key_required=info.key_required,
+                web_port=self.web_port,
             )
         )
 
@@ -319,6 +346,8 @@ class LanchatServer:
             self._tick = None
         for listener in self._listeners:
             listener.close()
+        if self.web is not None:
+            await self.web.stop_accepting()
         if self.hub is not None:
             self.hub.apply(self.state.shutdown(reason))
             try:
@@ -336,6 +365,9 @@ class LanchatServer:
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
+        if self.web is not None:
+            web, self.web = self.web, None
+            await web.close()
         if self._advertiser is not None:
             advertiser, self._advertiser = self._advertiser, None
             await advertiser.close()
@@ -374,6 +406,10 @@ def _print_banner(server: LanchatServer) -> None:
         print("join with lanchat or any IRC client:")
         for url in join_urls(config.server.host, server.port, rooms):
             print(f"  {url}")
+    if server.web is not None:
+        from lanchat.web.qr import print_web_addresses
+
+        print_web_addresses(join_urls(config.server.host, server.web_port, [""], "http"))
     if server.not_advertised:
         print(server.not_advertised)
     print(f"ready: port {server.port}", flush=True)

@@ -123,8 +123,14 @@ class IrcConnection(asyncio.Protocol):
         if self.closing or not self.conn_id:
             return
         lines = self.reader.feed(data)
-        if not lines:
-            return
+        if lines:
+            self.lines_received(lines)
+
+    def lines_received(self, lines: list[bytes | TooLong]) -> None:
+        """Whole lines from the client (without line ends): flood control, then the core.
+
+        Any transport feeds this: TCP through its LineReader, WebSocket one line per frame.
+        """
         flood = self.flood
         if flood is not None:
             lines = flood.submit(lines)
