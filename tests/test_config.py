@@ -53,6 +53,8 @@ def test_toml_file_is_read_and_flags_override_it(tmp_path: Path) -> None:
     [
         ("[server]\nport = 70000\n", "port must be between 0 and 65535"),
         ("[server]\nport = 'x'\n", "port must be a whole number"),
+        ("[web]\nport = -1\n", "[web] port must be between 0 and 65535"),
+        ("[web]\nhost = 'x'\n", "unknown setting [web] host"),
         ("[server]\nrooms = ['lobby']\n", "must start with #"),
         ("[server]\nbogus = 1\n", "unknown setting [server] bogus"),
         ("[nope]\n", "unknown config section [nope]"),
@@ -119,3 +121,12 @@ def test_sample_config_shows_every_setting() -> None:
     for section in dataclasses.fields(config.Config):
         for setting in dataclasses.fields(getattr(config.Config(), section.name)):
             assert setting.name in shown, f"[{section.name}] {setting.name}"
+
+
+def test_web_section_is_read_and_on_at_8080_by_default(tmp_path: Path) -> None:
+    path = tmp_path / "lanchat.toml"
+    path.write_text("[web]\nenabled = false\nport = 8081\n")
+    assert config.load(path).web == config.Web(enabled=False, port=8081)
+    assert config.load(None).web == config.Web(enabled=True, port=8080)
+    flags = {"web": {"port": 0, "enabled": None}}
+    assert config.load(path, flags).web == config.Web(enabled=False, port=0)

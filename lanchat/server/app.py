@@ -64,10 +64,11 @@ _ADVERTISE_TIMEOUT_S = 5.0  # start-up: longest wait for mDNS announcements befo
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of `lanchat serve` (see serve())
 
 
-def _listen(host: str, port: int, flag: str = "--port") -> socket.socket:
+def _listen(host: str, port: int, flag: str = "--port", kind: str = "IRC") -> socket.socket:
     """A listening TCP socket on `host`:`port`; "::" is dual-stack (IPv6 and IPv4).
 
-    `flag` is the option the errors tell people to change the port with.
+    `flag` is the option the errors tell people to change the port with, `kind` the kind of
+    server that may hold it ("IRC", "web").
 
     Raises:
         ConfigError: the port is in use, not allowed, or `host` is not an address of this
@@ -94,7 +95,7 @@ def _listen(host: str, port: int, flag: str = "--port") -> socket.socket:
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             raise ConfigError(
-                f"{where} is already in use (another lanchat or IRC server?); stop it or pick "
+                f"{where} is already in use (another lanchat or {kind} server?); stop it or pick "
                 f"another port with {flag}"
             ) from None
         if e.errno == errno.EADDRNOTAVAIL:
@@ -280,7 +281,7 @@ class LanchatServer:
         # Imported here: `lanchat serve --no-web` does not pay for importing aiohttp.
         from lanchat.web.site import WebSite
 
-        sock = _listen(self.config.server.host, self.config.web.port, "--web-port")
+        sock = _listen(self.config.server.host, self.config.web.port, "--web-port", "web")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)
         self.web = WebSite(self.hub, is_own=self._is_own)
         await self.web.start(sock)

@@ -11,7 +11,7 @@ same per-IP cap, flood control, line limits, SendQ, PING timeouts and Disconnect
 because they are the same code. Only the two ends differ:
 
 - in: aiohttp has parsed a frame; its payload is one line for IrcConnection.lines_received
-  (a trailing CRLF is tolerated, an over-long one is TOO_LONG -> 417 with the connection kept,
+  (a trailing CRLF is tolerated, an over-long one gets 417 with the connection kept,
   invalid UTF-8 goes on to the parser's FAIL INVALID_UTF8 exactly as on TCP);
 - out: `transport` is a WebTransport, which turns the CRLF-terminated lines the hub writes into
   one frame per line on the real TCP transport (frames of a fan-out are built once).
@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any, cast
 
-from lanchat.protocol.lines import TOO_LONG
 from lanchat.server.connection import IrcConnection
 from lanchat.web.frames import BINARY_SUBPROTOCOL, FrameCache, close_frame
 
@@ -112,9 +111,6 @@ class WebConnection(IrcConnection):
     def frame_received(self, payload: bytes) -> None:
         """One text or binary frame: one IRC line, to flood control and the core."""
         if self.closing or not self.conn_id:
-            return
-        if len(payload) > self.hub.max_line_bytes + 2:
-            self.lines_received([TOO_LONG])
             return
         # The spec says frames carry no CRLF; clients that add one anyway are not punished.
         end = len(payload)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import os
+import struct
 from collections.abc import Callable
 
 import aiohttp
@@ -99,3 +102,80 @@ async def ws_registered(
 def is_privmsg(text: str) -> Callable[[Message], bool]:
     """A predicate: a PRIVMSG whose text is `text`."""
     return lambda m: m.verb == "PRIVMSG" and m.params[-1] == text
+
+
+def client_frame(payload: bytes, *, binary: bool = False, opcode: int | None = None) -> bytes:
+    """One masked client-to-server frame (RFC 6455 5.2, 5.3), FIN set."""
+    op = opcode if opcode is not None else (2 if binary else 1)
+    mask = os.urandom(4)
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x80 | op, 0x80 | size))
+    elif size < 65536:
+        header = struct.pack("!BBH", 0x80 | op, 0x80 | 126, size)
+    else:
+        header = struct.pack("!BBQ", 0x80 | op, 0x80 | 127, size)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + masked
+
+
+class Handshake:
+    """A raw WebSocket opening handshake (RFC 6455 4.1) and what the server answered."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status  # 101 when upgraded
+        self.headers = headers  # response headers, names lower-cased
+        self.body = body  # what followed the headers when the server refused
+
+
+def upgrade_request(
+    port: int,
+    *,
+    path: str = "/",
+    protocols: tuple[str, ...] = (),
+    origin: str | None = None,
+) -> bytes:
+    """An HTTP/1.1 WebSocket upgrade request for 127.0.0.1:PORT/PATH (RFC 6455 4.1)."""
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
+        "Sec-WebSocket-Version: 13",
+    ]
+    if protocols:
+        lines.append(f"Sec-WebSocket-Protocol: {', '.join(protocols)}")
+    if origin is not None:
+        lines.append(f"Origin: {origin}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str]]:
+    """The status code and headers (names lower-cased) of an HTTP response head."""
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    headers = {}
+    for line in header_lines:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    return int(status_line.split()[1]), headers
+
+
+async def raw_upgrade(
+    port: int,
+    *,
+    path: str = "/",
+    protocols: tuple[str, ...] = (),
+    origin: str | None = None,
+) -> tuple[Handshake, asyncio.StreamReader, asyncio.StreamWriter]:
+    """Send an upgrade request by hand on a fresh TCP connection; parse the answer's head."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(upgrade_request(port, path=path, protocols=protocols, origin=origin))
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEFAULT_TIMEOUT_S)
+    status, headers = parse_head(head)
+    body = b""
+    if status != 101:
+        size = int(headers.get("content-length", "0"))
+        body = await asyncio.wait_for(reader.readexactly(size), DEFAULT_TIMEOUT_S)
+    return Handshake(status, headers, body), reader, writer
