@@ -63,6 +63,7 @@ def test_json_has_every_field_and_the_address_to_connect_to() -> None:
         "addresses": ["192.168.1.5", "10.0.0.5"],
         "instance": "#lobby on alice-laptop",
         "version": "1",
+        "web_port": 0,
         "address": "192.168.1.5:6667",
     }
     assert json.loads(to_json(DEV, "removed"))["event"] == "removed"
@@ -107,6 +108,7 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
             "addresses": [a.address],
             "instance": "#lobby on alice-laptop",
             "version": "1",
+            "web_port": 0,
             "address": f"{a.address}:{port}",
         }
     ]

@@ -6,6 +6,7 @@ what goes on the wire.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from zeroconf import ServiceInfo, service_type_name
@@ -106,6 +107,19 @@ def test_garbage_txt_values_fall_back_to_defaults() -> None:
     assert (got.room, got.host, got.users, got.key_required) == ("#lobby", "bob", 0, False)
     assert got.topic == "\ufffd\ufffdoops"
     assert got.version == "1"
+
+
+def test_web_port_rides_in_the_txt_key_web_and_is_absent_without_one() -> None:
+    ad = RoomAd(room="#lobby", host="alice-laptop", port=6667, web_port=8080)
+    assert to_txt(ad)["web"] == "8080"
+    assert "web" not in to_txt(RoomAd(room="#lobby", host="alice-laptop", port=6667))
+    got = from_txt("#lobby on alice-laptop", through_the_wire(ad), port=6667)
+    assert got.web_port == 8080
+
+
+@pytest.mark.parametrize("value", [b"", b"http", b"-1", b"0", b"70000", None])
+def test_web_port_that_is_no_port_reads_as_none(value: bytes | None) -> None:
+    assert from_txt("#a on b", {b"web": value}, port=1).web_port == 0
 
 
 def test_negative_user_count_reads_as_zero_and_keys_are_case_insensitive() -> None:

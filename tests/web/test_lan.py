@@ -1,0 +1,82 @@
+"""/api/rooms across a real LAN: two `lanchat serve` in two network namespaces.
+
+Spec: issue 16 ("`lan` are rooms other lanchat servers advertise on the LAN ... their `web`
+link from the TXT `web=` key"). Needs root and iproute2 (tests/discovery/netns.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lanchat.config import DEFAULT_WEB_PORT
+from tests.discovery.netns import Namespace, namespace_pair
+from tests.support import SERVE_READY_TIMEOUT_S, ServerProcess
+
+_FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"  # noqa: E501
+
+
+@contextlib.asynccontextmanager
+async def serving_in(ns: Namespace, data_dir: Path, *flags: str) -> AsyncIterator[ServerProcess]:
+    """`lanchat serve --port 0 --data-dir DATA_DIR FLAGS...` in `ns`, otherwise as people run
+    it (every interface, mDNS on, the page on 8080); stopped on exit."""
+    proc = await asyncio.create_subprocess_exec(
+        *ns.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
+                 "--data-dir", str(data_dir), *flags),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    server = ServerProcess(proc)
+    try:
+        ready = await server.wait_for_output(
+            lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
+        )
+        server.port = int(ready.split()[-1])
+        yield server
+    finally:
+        await server.stop()
+
+
+async def api_rooms(ns: Namespace, address: str) -> dict[str, Any]:
+    """GET http://ADDRESS:8080/api/rooms from inside `ns`."""
+    url = f"http://{address}:{DEFAULT_WEB_PORT}/api/rooms"
+    proc = await asyncio.create_subprocess_exec(
+        *ns.argv(sys.executable, "-c", _FETCH, url), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), SERVE_READY_TIMEOUT_S)
+    assert proc.returncode == 0, f"GET {url} failed"
+    document: dict[str, Any] = json.loads(out)
+    return document
+
+
+@pytest.mark.netns
+async def test_api_rooms_lists_the_rooms_of_other_servers_with_their_web_address(
+    tmp_path: Path,
+) -> None:
+    with namespace_pair() as (a, b):
+        async with (
+            serving_in(a, tmp_path / "a", "--room", "#games") as games,
+            serving_in(b, tmp_path / "b", "--room", "#lobby"),
+        ):
+            document = await api_rooms(b, b.address)
+            deadline = asyncio.get_running_loop().time() + 15
+            while not document["lan"] and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.5)
+                document = await api_rooms(b, b.address)
+    assert [room["name"] for room in document["rooms"]] == ["#lobby"]
+    [games_room] = document["lan"]  # B's own #lobby is not "on the LAN"
+    assert games_room == {
+        "name": "#games",
+        "host": games_room["host"],
+        "address": a.address,
+        "port": games.port,
+        "web": f"http://{a.address}:{DEFAULT_WEB_PORT}/",
+    }
+    assert games_room["host"]
