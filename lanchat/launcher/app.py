@@ -32,6 +32,7 @@ from lanchat.launcher.supervisor import (
     RoomStopped,
     Supervisor,
 )
+from lanchat.launcher.webpage import WebPagePanel
 from lanchat.protocol import casefold
 
 __all__ = ["LauncherApp", "open_chat", "run"]
@@ -87,7 +88,7 @@ class LauncherApp:
         self.pump = Pump(root, self.poll)  # runs poll() with after() until quit()
         self.palette = apply_theme(root, theme)
         root.title("lanchat launcher")
-        root.geometry("640x620")
+        root.geometry("640x780")
         root.minsize(460, 480)
         self._build()
         root.protocol("WM_DELETE_WINDOW", self.request_quit)
@@ -143,6 +144,9 @@ class LauncherApp:
         self.stop_button = ttk.Button(hosted, text="Stop", command=self.stop_selected)
         self.stop_button.pack(side="right", anchor="n", padx=(8, 0))
         self.hosted_tree.pack(side="left", fill="both", expand=True)
+        self.hosted_tree.bind("<<TreeviewSelect>>", lambda _e: self._show_web_page())
+        self.web_page = WebPagePanel(outer)
+        self.web_page.frame.pack(fill="x", pady=(8, 0))
 
         ttk.Label(outer, text="Rooms on your network").pack(anchor="w", pady=(12, 2))
         lan = ttk.Frame(outer)
@@ -195,6 +199,7 @@ class LauncherApp:
         h = event.hosted
         if isinstance(event, RoomReady):
             self.status.configure(text=f"{h.room} is open at {h.join_address(self.host_label)}.")
+            self.web_page.show(h.room, next(iter(h.web_urls()), ""))
         elif isinstance(event, RoomFailed):
             self.problem.configure(text=event.reason)
         elif not event.expected:
@@ -204,6 +209,8 @@ class LauncherApp:
             )
         else:
             self.status.configure(text=f"{h.room} is closed.")
+        if not isinstance(event, RoomReady) and self.web_page.url in h.web_urls():
+            self.web_page.show("", "")
         self._refresh_hosted()
 
     def handle_room_event(self, event: object) -> None:
@@ -238,6 +245,12 @@ class LauncherApp:
             else:
                 self.hosted_tree.insert("", i, iid=iid, values=values)
         self._rows = live
+
+    def _show_web_page(self) -> None:
+        for iid in self.hosted_tree.selection():
+            h = self._rows.get(iid)
+            if h is not None:
+                self.web_page.show(h.room, next(iter(h.web_urls()), ""))
 
     def _users(self, h: HostedRoom) -> str:
         # The count comes from the room's own advertisement: the launcher asks nothing of

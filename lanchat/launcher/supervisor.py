@@ -56,6 +56,7 @@ __all__ = [
 
 _READY = re.compile(r"^ready: port (\d+)\s*$")
 _JOIN_URL = re.compile(r"irc://(\S+?:\d+)/")  # the join URLs `lanchat serve` prints
+_WEB_URL = re.compile(r"^\s+(http://\S+?:\d+/)\s*$")  # its web page's addresses (issue 16)
 _OUTPUT_LINES = 30  # lines of child output kept for error reports
 # The room key goes to the child in a file only its owner can read: on a shared machine
 # (a classroom) a command-line argument would show the key to everyone in `ps`.
@@ -90,6 +91,15 @@ class HostedRoom:
         found: list[str] = []
         for line in list(self.output):
             m = _JOIN_URL.search(line)
+            if m and m.group(1) not in found:
+                found.append(m.group(1))
+        return found
+
+    def web_urls(self) -> list[str]:
+        """The addresses of the room's web page the server printed, one per LAN address."""
+        found: list[str] = []
+        for line in list(self.output):
+            m = _WEB_URL.match(line)
             if m and m.group(1) not in found:
                 found.append(m.group(1))
         return found

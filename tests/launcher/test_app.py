@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -130,3 +131,33 @@ def test_rooms_on_the_network_are_listed_and_join_opens_chat(
     assert launched.calls[-1] == []
     post(launcher, RoomRemoved(ad))
     run_until(launcher.root, lambda: not launcher.lan_rows(), launcher.lan_rows)
+
+
+def test_a_hosted_rooms_web_page_is_shown_with_its_link_and_qr_code(
+    launcher: LauncherApp,
+) -> None:
+    assert launcher.web_page.url == ""
+    assert str(launcher.web_page.open_button.cget("state")) == "disabled"
+    launcher.room.set("#party")
+    launcher.start_button.invoke()
+    run_until(
+        launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
+    )
+    [hosted] = launcher.supervisor.hosted()
+    [url] = hosted.web_urls()
+    assert url.startswith("http://127.0.0.1:") and url != f"http://127.0.0.1:{hosted.port}/"
+    assert launcher.web_page.url == url
+    assert launcher.web_page.link.get() == url
+    assert launcher.web_page.qr.cget("image")
+    assert "#party" in launcher.web_page.caption.cget("text")
+    with urllib.request.urlopen(url, timeout=5) as page:
+        assert page.status == 200
+    opened: list[str] = []
+    launcher.web_page._open_url = opened.append
+    launcher.web_page.open_button.invoke()
+    assert opened == [url]
+    launcher.hosted_tree.selection_set(launcher.hosted_tree.get_children()[0])
+    launcher.stop_button.invoke()
+    run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
+    assert launcher.web_page.url == ""
+    assert not launcher.web_page.qr.cget("image")
