@@ -30,10 +30,16 @@ from benchkit import fleet, loadgen, report, servers
 from benchkit.loadgen import Load
 from benchkit.profile import Profiler, summarise
 
-ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid"]
-ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history"]
+ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid", "lanchat-ws"]
+ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history", "web"]
+# lanchat-ws (lanchat, clients over WebSocket) and its scenario "web" (issue 16) compare two
+# transports of one server, not servers: asked for by name, e.g.
+#   scripts/bench --servers lanchat,lanchat-ws --scenarios web --runs 5
+DEFAULT_SERVERS = ALL_SERVERS[:-1]
+DEFAULT_SCENARIOS = ALL_SCENARIOS[:-1]
+WEBSOCKET_SCENARIOS = ("fanout", "latency", "bigroom", "web")  # what lanchat-ws can run
 HISTORY_ROOM = "#bench"
-PROFILED = ("fanout", "latency", "bigroom")  # scenarios with a measured window to sample
+PROFILED = ("fanout", "latency", "bigroom", "web")  # scenarios with a measured window to sample
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Sizes:
     bigroom: Load
     memory: Load
     storm: Load
+    web: Load
     history_messages: int
     history_limit: int = 1000
     history_queries: int = 5
@@ -64,6 +71,7 @@ def sizes(quick: bool, duration_s: float) -> Sizes:
             bigroom=t(Load(n=60, senders=4, rate=40)),
             memory=Load(n=40),
             storm=Load(n=20, drain_s=10.0),
+            web=t(Load(n=20, senders=4, rate=40)),
             history_messages=5000,
             history_queries=2,
         )
@@ -73,6 +81,7 @@ def sizes(quick: bool, duration_s: float) -> Sizes:
         bigroom=t(Load(n=2000, senders=20, rate=100)),
         memory=Load(n=5000),
         storm=Load(n=2000, drain_s=60.0),
+        web=t(Load(n=500, senders=20, rate=100)),
         history_messages=1_000_000,
     )
 
@@ -155,6 +164,8 @@ def run_one(
     """
     if scenario == "history" and server != "lanchat":
         return {"error": "no CHATHISTORY"}
+    if server == "lanchat-ws" and scenario not in WEBSOCKET_SCENARIOS:
+        return {"error": "the WebSocket generator runs the load scenarios only"}
     prefill = history_db() if scenario == "history" else None
     with servers.running(server, history_db=prefill) as srv:
         pid = srv.pid
@@ -168,9 +179,10 @@ def run_one(
         profiler = Profiler(pid, profile_to) if profile_to else None
         # Set up as many clients at once as the server's listen backlog takes (ngIRCd: 10).
         fast = min(200, max(1, servers.listen_backlog(srv.port) - 2))
-        fanout, latency, bigroom, mem = (
-            replace(load, setup_concurrency=fast)
-            for load in (sz.fanout, sz.latency, sz.bigroom, sz.memory)
+        ws = server == "lanchat-ws"
+        fanout, latency, bigroom, mem, web = (
+            replace(load, setup_concurrency=fast, websocket=ws)
+            for load in (sz.fanout, sz.latency, sz.bigroom, sz.memory, sz.web)
         )
 
         # Latency: one generator process (200 messages/s need half a CPU) on CPUs of its own.
@@ -188,6 +200,7 @@ def run_one(
                 srv.port, latency, cpu, hook, 1, split[1] if split else None
             ),
             "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs),
+            "web": lambda: fleet.run(srv.port, web, cpu, hook, procs),
             "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss)),
             "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm)),
             "history": lambda: _run_async(
@@ -255,10 +268,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--servers",
-        default=",".join(ALL_SERVERS),
-        help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay: the generator's yardstick)",
+        default=",".join(DEFAULT_SERVERS),
+        help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay: the generator's yardstick; "
+        "lanchat-ws: lanchat with its clients on WebSocket; default all but lanchat-ws)",
     )
-    p.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help=",".join(ALL_SCENARIOS))
+    p.add_argument(
+        "--scenarios",
+        default=",".join(DEFAULT_SCENARIOS),
+        help=f"{','.join(ALL_SCENARIOS)} (default all but web: one room of 500, TCP vs WebSocket)",
+    )
     p.add_argument("--runs", type=int, help="interleaved runs per cell (default 3; --quick 1)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (default 10)")
     p.add_argument("--quick", action="store_true", help="tiny sizes, 1 run: checks it works (CI)")

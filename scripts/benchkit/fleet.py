@@ -133,6 +133,7 @@ def _specs(port: int, load: Load, procs: int) -> list[worker.WorkerSpec]:
                 window=max(1, round(load.window * s / load.senders)) if s else 0,
                 concurrency=max(1, load.setup_concurrency // procs),
                 setup_timeout_s=SETUP_TIMEOUT_S,
+                websocket=load.websocket,
             )
         )
         first += n

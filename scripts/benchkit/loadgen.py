@@ -82,6 +82,7 @@ class Client(asyncio.Protocol):
         return self.want_fut
 
     def send(self, data: bytes) -> None:
+        """Send whole IRC lines (CRLF-terminated)."""
         self.transport.write(data)
 
     def data_received(self, data: bytes) -> None:
@@ -102,7 +103,7 @@ class Client(asyncio.Protocol):
     def _answer_pings(self, hay: bytes) -> None:
         for line in hay.split(b"\r\n"):
             if line.startswith(b"PING "):
-                self.transport.write(b"PONG " + line[5:] + b"\r\n")
+                self.send(b"PONG " + line[5:] + b"\r\n")
 
     def _measure_data(self, data: bytes) -> None:
         now = time.monotonic_ns()
@@ -118,7 +119,7 @@ class Client(asyncio.Protocol):
             # Our bodies are the last BODY_LEN bytes of the line.
             if line[-36:-34] not in _BODY_START:
                 if line.startswith(b"PING "):
-                    self.transport.write(b"PONG " + line[5:] + b"\r\n")
+                    self.send(b"PONG " + line[5:] + b"\r\n")
                 continue
             got += 1
             sq = int(line[-34:-20])
@@ -141,6 +142,103 @@ class Client(asyncio.Protocol):
             sw.refill()
         if sw.expect_total and sw.received >= sw.expect_total:
             sw.drained.set()
+
+
+class WsClient(Client):
+    """One IRC-over-WebSocket connection of the swarm (ircv3 websocket, text.ircv3.net).
+
+    It upgrades first (lines sent before the 101 wait), then sends each line as one masked
+    text frame and turns the server's frames back into CRLF lines for Client's own parsing,
+    so both kinds of client count, order and time messages with the same code. The mask is
+    all zeros: valid framing (RFC 6455 5.3) that costs the generator no XOR, while the server
+    still unmasks every frame as it must for a browser's random mask.
+    """
+
+    def __init__(self, swarm: Swarm, idx: int) -> None:
+        super().__init__(swarm, idx)
+        self.upgraded = False
+        self.head = b""  # the HTTP answer so far, until the 101's blank line
+        self.frames = b""  # an incomplete frame left from the last chunk
+        self.queued: list[bytes] = []  # lines sent before the upgrade finished
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.transport.write(_ws_request(self.swarm.port))
+
+    def send(self, data: bytes) -> None:
+        if not self.upgraded:
+            self.queued.append(data)
+            return
+        out = []
+        for line in data.split(b"\r\n"):
+            if line:
+                size = len(line)
+                if size < 126:
+                    out.append(bytes((0x81, 0x80 | size)))
+                else:
+                    out.append(b"\x81\xfe" + size.to_bytes(2, "big"))
+                out.append(_ZERO_MASK)
+                out.append(line)
+        self.transport.write(b"".join(out))
+
+    def data_received(self, data: bytes) -> None:
+        if not self.upgraded:
+            self.head += data
+            end = self.head.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not self.head.startswith(b"HTTP/1.1 101"):
+                self.transport.close()  # connection_lost fails whatever is awaited
+                return
+            data, self.head, self.upgraded = self.head[end + 4 :], b"", True
+            for queued in self.queued:
+                self.send(queued)
+            self.queued.clear()
+        lines = self._unframe(data)
+        if lines:
+            super().data_received(lines)
+
+    def _unframe(self, data: bytes) -> bytes:
+        """The payloads of the complete frames in `data` (after what was left), as CRLF lines.
+
+        Server frames are never masked; lanchat sends one unfragmented frame per line.
+        """
+        buf = self.frames + data if self.frames else data
+        out = []
+        i, end = 0, len(buf)
+        while i + 2 <= end:
+            size = buf[i + 1]
+            start = i + 2
+            if size == 126:
+                if i + 4 > end:
+                    break
+                size, start = int.from_bytes(buf[i + 2 : i + 4], "big"), i + 4
+            elif size == 127:
+                if i + 10 > end:
+                    break
+                size, start = int.from_bytes(buf[i + 2 : i + 10], "big"), i + 10
+            stop = start + size
+            if stop > end:
+                break
+            if buf[i] & 0x0F in (1, 2):  # text or binary; a Close is followed by the TCP close
+                out.append(buf[start:stop])
+            i = stop
+        self.frames = buf[i:]
+        if not out:
+            return b""
+        out.append(b"")
+        return b"\r\n".join(out)
+
+
+_ZERO_MASK = b"\0\0\0\0"
+
+
+def _ws_request(port: int) -> bytes:
+    return (
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        b"Sec-WebSocket-Protocol: text.ircv3.net\r\n\r\n" % port
+    )
 
 
 @dataclass
@@ -172,6 +270,7 @@ class Swarm:
     window: int = 0  # window mode: messages of our senders in flight to our clients; 0 = off
     total_sent: int = 0
     stopped: bool = False
+    websocket: bool = False  # connect with WsClient (IRC over WebSocket) instead of TCP lines
     expect_total: int = 0
     drained: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -182,7 +281,8 @@ class Swarm:
         when registering or joining fails.
         """
         loop = asyncio.get_running_loop()
-        _t, c = await loop.create_connection(lambda: Client(self, idx), "127.0.0.1", self.port)
+        kind = WsClient if self.websocket else Client
+        _t, c = await loop.create_connection(lambda: kind(self, idx), "127.0.0.1", self.port)
         self.clients.append(c)  # from now on close() closes it, whatever happens next
         welcome = c.expect(b" 001 " + c.nick + b" ")
         c.send(b"NICK %s\r\nUSER %s 0 * :bench client\r\n" % (c.nick, c.nick))
@@ -257,7 +357,7 @@ class Swarm:
         q = self.sent[k]
         self.sent[k] = q + 1
         self.total_sent += 1
-        self.clients[k].transport.write(_body(self.sender_first + k, q))
+        self.clients[k].send(_body(self.sender_first + k, q))
 
     def refill(self) -> None:
         """Window mode: send until `window` messages' worth of deliveries are outstanding.
@@ -312,6 +412,7 @@ class Load:
     window: int = 8  # messages in flight in total (window mode)
     drain_s: float = 10.0
     setup_concurrency: int = 8  # clients connecting at once during set-up (< listen backlog)
+    websocket: bool = False  # clients speak IRC over WebSocket (the port is a web port)
 
 
 async def memory(port: int, load: Load, rss: Callable[[], int]) -> dict[str, float]:

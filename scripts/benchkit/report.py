@@ -38,6 +38,11 @@ HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
     "memory": [("kib_per_conn", "KiB/conn", False)],
     "storm": [("registrations_per_s", "registrations/s", True), ("failed", "failed", False)],
     "history": [("ms", "ms", False)],
+    "web": [
+        ("deliveries_per_s", "deliveries/s", True),
+        ("cpu_us_per_delivery", "CPU µs/delivery", False),
+        ("p99_ms", "p99 ms", False),
+    ],
 }
 TITLES = {
     "fanout": "1 fan-out saturation",
@@ -46,6 +51,7 @@ TITLES = {
     "memory": "4 memory, idle clients",
     "storm": "5 connection storm",
     "history": "6 CHATHISTORY LATEST",
+    "web": "7 one room of 500: TCP (lanchat) or WebSocket (lanchat-ws) clients",
 }
 _CHECKS = ("lost", "reordered", "disconnected")
 
@@ -138,6 +144,17 @@ def paired(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
     return f"{statistics.median(ratios):.2f}x {who}, met in {met} of {len(ratios)} rounds"
 
 
+def transport_ratio(results: dict[str, Runs], metric: str) -> str:
+    """lanchat-ws's median / lanchat's (issue 16: CPU per delivery at most 1.5x over TCP)."""
+    ws, tcp = median(results.get("lanchat-ws", []), metric), median(results["lanchat"], metric)
+    if ws is None or not tcp:
+        return "—"
+    r = ws / tcp
+    if metric == "cpu_us_per_delivery":
+        return f"{r:.2f}x ({'meets' if r <= 1.5 else 'short'} 1.5x)"
+    return f"{r:.2f}x"
+
+
 def table(results: Results, servers: list[str]) -> str:
     """The results as Markdown tables, one per scenario, plus check columns."""
     out: list[str] = []
@@ -171,7 +188,10 @@ def table(results: Results, servers: list[str]) -> str:
                 cell(runs, "gen_cpu_max_pct", why=False),
             ]
             out.append("| " + " | ".join(row) + " |")
-        if "lanchat" in per_server:
+        if "lanchat" in per_server and "lanchat-ws" in per_server:
+            cells = [transport_ratio(per_server, m) for m, _l, _h in metrics]
+            out.append("| WebSocket / TCP | " + " | ".join(cells) + " | | | | |")
+        if "lanchat" in per_server and any(name in per_server for name in C_SERVERS):
             for label, how in (("lanchat / best C", ratio), ("paired by round", paired)):
                 cells = [how(per_server, m, h) for m, _l, h in metrics]
                 out.append(f"| {label} | " + " | ".join(cells) + " | | | | |")

@@ -56,6 +56,7 @@ LIMITS_NOT_LIFTED: dict[str, list[str]] = {
         "refuses to run as root: runs as user nobody",
     ],
     "lanchat": [],
+    "lanchat-ws": [],
     "relay": ["not an IRC server: the load generator's yardstick (no parsing beyond the verb)"],
 }
 
@@ -313,8 +314,11 @@ log {{ use_logging = no; }};
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", inner]
 
 
-def lanchat_config(tmp: Path, port: int) -> Path:
-    """Write a lanchat TOML config with flood and connection limits out of the way."""
+def lanchat_config(tmp: Path, port: int, web_port: int = 0) -> Path:
+    """Write a lanchat TOML config with flood and connection limits out of the way.
+
+    The browser client is off, or on `web_port` when one is given (lanchat-ws).
+    """
     conf = tmp / "lanchat.toml"
     conf.write_text(
         f"""[server]
@@ -336,19 +340,27 @@ enabled = false
 enabled = false
 [store]
 data_dir = "{tmp}/data"
+[web]
+enabled = {"true" if web_port else "false"}
+port = {web_port}
 """
     )
     return conf
 
 
-def _lanchat(tmp: Path, port: int) -> list[str]:
+def _lanchat(tmp: Path, port: int, web_port: int = 0) -> list[str]:
     data = tmp / "data"
     data.mkdir(exist_ok=True)
-    conf = lanchat_config(tmp, port)
+    conf = lanchat_config(tmp, port, web_port)
     return [
         *[sys.executable, "-m", "lanchat", "serve", "--config", str(conf)],
         *["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data), "--no-mdns"],
     ]
+
+
+def _lanchat_ws(tmp: Path, port: int) -> list[str]:
+    # The clients' port is the web port (IRC over WebSocket); the IRC port is another one.
+    return _lanchat(tmp, free_port(), web_port=port)
 
 
 def _relay(tmp: Path, port: int) -> list[str]:
@@ -358,6 +370,7 @@ def _relay(tmp: Path, port: int) -> list[str]:
 DRIVERS: dict[str, Callable[[Path, int], list[str]]] = {
     "relay": _relay,
     "lanchat": _lanchat,
+    "lanchat-ws": _lanchat_ws,
     "ngircd": _ngircd,
     "inspircd": _inspircd,
     "hybrid": _hybrid,

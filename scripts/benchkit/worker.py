@@ -57,6 +57,7 @@ class WorkerSpec:
         window: this worker's messages in flight to its own clients (window mode).
         concurrency: clients between connect and 366 at a time during set-up.
         setup_timeout_s: the limit for set-up and for sync.
+        websocket: the clients speak IRC over WebSocket to a web port (lanchat-ws).
     """
 
     port: int
@@ -70,6 +71,7 @@ class WorkerSpec:
     window: int
     concurrency: int
     setup_timeout_s: float
+    websocket: bool = False
 
 
 class _Control:
@@ -155,6 +157,7 @@ async def _run(conn: Connection, spec: WorkerSpec) -> None:
         sender_first=spec.sender_first,
         senders=spec.senders,
         senders_total=spec.senders_total,
+        websocket=spec.websocket,
     )
     try:
         await sw.setup(concurrency=spec.concurrency, timeout_s=spec.setup_timeout_s)

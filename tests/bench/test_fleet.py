@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,12 @@ def test_messages_a_server_drops_or_swaps_count_at_every_recipient_across_worker
     assert result["lost"] % (n - 1) == 0  # a dropped message is missing at all 8 recipients
     assert result["reordered"] > 0
     assert result["reordered"] % (n - 1) == 0  # a swapped one is late at all 8
+
+
+def test_websocket_clients_reach_lanchat_ws_and_lose_nothing() -> None:
+    # Issue 16's comparison: the same generator speaking IRC over WebSocket to lanchat's web port.
+    with servers.running("lanchat-ws") as srv:
+        result = fleet.run(srv.port, replace(PACED, rate=400, websocket=True), _cpu(srv), procs=2)
+    assert result["deliveries_per_s"] > 0
+    assert (result["lost"], result["reordered"], result["disconnected"]) == (0, 0, 0)
+    assert 0 < result["p50_ms"] <= result["p99_ms"]

@@ -79,3 +79,15 @@ def test_table_prints_both_verdict_rows_under_each_scenario() -> None:
         "| paired by round | 1.11x ngircd, met in 2 of 2 rounds"
         " | 0.92x ngircd, met in 2 of 2 rounds |"
     ) in text
+
+
+def test_web_table_compares_websocket_with_tcp_against_the_1_5x_target() -> None:
+    results: report.Results = {
+        "web": {
+            "lanchat": [{RATE: 1000, CPU: 1.0, "p99_ms": 2.0}],
+            "lanchat-ws": [{RATE: 1000, CPU: 1.6, "p99_ms": 3.0}],
+        }
+    }
+    text = report.table(results, ["lanchat", "lanchat-ws"])
+    assert "| WebSocket / TCP | 1.00x | 1.60x (short 1.5x) | 1.50x |" in text
+    assert "best C" not in text
