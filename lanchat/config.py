@@ -27,6 +27,7 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     [web]
     enabled = true            # the browser client and IRC over WebSocket (issue 16)
     port = 8080               # HTTP port on the [server] host; 0 picks a free one
+    hostnames = []            # DNS names of this machine people open the page with
 """
 
 from __future__ import annotations
@@ -157,6 +158,9 @@ class Web:
 
     enabled: bool = True
     port: int = DEFAULT_WEB_PORT  # HTTP port on [server] host; 0 picks a free one
+    # Host names the page may be opened under besides IP addresses, localhost and this
+    # machine's own name (any other Host header is refused: DNS rebinding).
+    hostnames: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,10 +20,15 @@ Policies a reader might question:
   IRC bot, a web IRC client's server side) and is allowed, like a TCP connection is.
 - Every response, errors and the upgrade included, carries a Content-Security-Policy without
   'unsafe-inline': a nick or a message that slips through the page's escaping cannot run.
+- A request whose Host header is not an IP address, localhost or a name of this machine gets
+  421: that is DNS rebinding, a site on the Internet whose name was made to point at this
+  server, from where its scripts could read the rooms through a visitor's browser (the Origin
+  check cannot see it, as page and WebSocket then share the attacker's origin).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import socket
@@ -32,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from aiohttp import WSMsgType, web
+from aiohttp.typedefs import Handler
 
 from lanchat.discovery.browser import RoomBrowser, RoomEvent
 from lanchat.discovery.records import RoomAd
@@ -40,7 +46,14 @@ from lanchat.web.frames import SUBPROTOCOLS, FrameCache
 from lanchat.web.rooms import rooms_document
 from lanchat.web.transport import WebConnection
 
-__all__ = ["STATIC_DIR", "WebSite", "content_security_policy", "same_origin"]
+__all__ = [
+    "STATIC_DIR",
+    "WebSite",
+    "content_security_policy",
+    "host_allowed",
+    "own_names",
+    "same_origin",
+]
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +110,43 @@ def same_origin(origin: str, host: str) -> bool:
         return False
 
 
+def own_names(extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The host names the page may be opened under besides IP literals and localhost.
+
+    Args:
+        extra: more names of this machine ([web] hostnames), e.g. "chat.office.lan".
+
+    Returns:
+        This machine's host name, short and with ".local" (mDNS), and `extra`; lower case.
+    """
+    full = socket.gethostname().lower()
+    short = full.split(".")[0]
+    return frozenset({full, short, f"{short}.local", *(name.lower() for name in extra)})
+
+
+def host_allowed(host: str, names: frozenset[str]) -> bool:
+    """Whether a Host header names this server rather than someone else's domain.
+
+    Args:
+        host: the Host header (host[:port]; IPv6 in brackets).
+        names: own_names().
+
+    Returns:
+        True for an IP literal, localhost (or a name under .localhost) and `names`.
+    """
+    try:
+        hostname = urlsplit(f"//{host}").hostname
+    except ValueError:
+        return False
+    if not hostname:
+        return False
+    try:
+        ipaddress.ip_address(hostname)
+    except ValueError:
+        return hostname in names or hostname == "localhost" or hostname.endswith(".localhost")
+    return True
+
+
 def _ignore(event: RoomEvent) -> None:
     """The LAN browser's events: /api/rooms reads its list when asked, so none is needed."""
 
@@ -127,7 +177,8 @@ class WebSite:
         self.port = 0  # the bound port, known after start()
         self._cache = FrameCache()  # every web connection's outgoing frames
         self._max_frame = hub.max_line_bytes * _MAX_FRAME_FACTOR
-        app = web.Application()
+        self._names = own_names(hub.config.web.hostnames)
+        app = web.Application(middlewares=[self._only_own_names])
         app.on_response_prepare.append(_security_headers)
         app.router.add_get("/", self._root)
         app.router.add_get("/irc", self._websocket)
@@ -164,6 +215,17 @@ class WebSite:
         await self._runner.cleanup()
 
     # ------------------------------------------------------------------ handlers
+
+    @web.middleware
+    async def _only_own_names(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        host = request.headers.get("Host")
+        if host is not None and not host_allowed(host, self._names):
+            log.info("refused a request from %s for host %r", request.remote, host)
+            raise web.HTTPMisdirectedRequest(
+                text=f"This lanchat server is not {host}; open it by its IP address, or add the "
+                "name to [web] hostnames.\n"
+            )
+        return await handler(request)
 
     async def _root(self, request: web.Request) -> web.StreamResponse:
         if request.headers.get("Upgrade", "").lower() == "websocket":

@@ -134,11 +134,13 @@ def upgrade_request(
     path: str = "/",
     protocols: tuple[str, ...] = (),
     origin: str | None = None,
+    host: str | None = None,
 ) -> bytes:
-    """An HTTP/1.1 WebSocket upgrade request for 127.0.0.1:PORT/PATH (RFC 6455 4.1)."""
+    """An HTTP/1.1 WebSocket upgrade request for 127.0.0.1:PORT/PATH (RFC 6455 4.1), with
+    the Host header `host` (default 127.0.0.1:PORT)."""
     lines = [
         f"GET {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
+        f"Host: {host or f'127.0.0.1:{port}'}",
         "Upgrade: websocket",
         "Connection: Upgrade",
         f"Sec-WebSocket-Key: {base64.b64encode(os.urandom(16)).decode()}",
@@ -168,10 +170,11 @@ async def raw_upgrade(
     path: str = "/",
     protocols: tuple[str, ...] = (),
     origin: str | None = None,
+    host: str | None = None,
 ) -> tuple[Handshake, asyncio.StreamReader, asyncio.StreamWriter]:
     """Send an upgrade request by hand on a fresh TCP connection; parse the answer's head."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(upgrade_request(port, path=path, protocols=protocols, origin=origin))
+    writer.write(upgrade_request(port, path=path, protocols=protocols, origin=origin, host=host))
     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), DEFAULT_TIMEOUT_S)
     status, headers = parse_head(head)
     body = b""

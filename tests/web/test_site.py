@@ -42,7 +42,8 @@ async def web_server_with(
     tmp_path: Path, **sections: dict[str, Any]
 ) -> AsyncIterator[LanchatServer]:
     """An in-process server with the browser client on a free port (`.web_port`)."""
-    config = server_config(tmp_path / "data", web={"enabled": True}, **sections)
+    web = {"enabled": True, **sections.pop("web", {})}
+    config = server_config(tmp_path / "data", web=web, **sections)
     async with running_server(config) as server:
         yield server
 
@@ -53,11 +54,14 @@ async def web_server(tmp_path: Path) -> AsyncIterator[LanchatServer]:
         yield server
 
 
-async def http_get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    """GET http://127.0.0.1:PORT/PATH: status, headers, body."""
+async def http_get(
+    port: int, path: str, host: str | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """GET http://127.0.0.1:PORT/PATH (with the Host header `host`): status, headers, body."""
+    headers = {"Host": host} if host else {}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"http://127.0.0.1:{port}{path}") as response,
+        session.get(f"http://127.0.0.1:{port}{path}", headers=headers) as response,
     ):
         return response.status, dict(response.headers), await response.read()
 
@@ -324,3 +328,39 @@ async def test_frame_past_four_lines_countermeasure_closes_with_1009(
 async def _until(done: Any) -> None:
     while not done():
         await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("path", ["/", "/api/rooms", "/index.html"])
+async def test_dns_rebinding_countermeasure_refuses_other_host_names_with_421(
+    web_server: LanchatServer, path: str
+) -> None:
+    status, headers, body = await http_get(web_server.web_port, path, host="evil.example")
+    assert status == 421
+    assert b"not evil.example" in body
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_dns_rebinding_countermeasure_also_guards_the_websocket(
+    web_server: LanchatServer,
+) -> None:
+    port = web_server.web_port
+    handshake, _, writer = await raw_upgrade(
+        port, host=f"evil.example:{port}", origin=f"http://evil.example:{port}"
+    )
+    writer.close()
+    assert handshake.status == 421
+    assert not web_server.hub.connections
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["127.0.0.1", "[::1]", "localhost", socket.gethostname(), f"{socket.gethostname()}.local",
+     "chat.office.lan"],
+)  # fmt: skip
+async def test_the_page_opens_under_an_address_or_a_name_of_this_machine(
+    tmp_path: Path, name: str
+) -> None:
+    web = {"enabled": True, "hostnames": ["Chat.Office.LAN"]}
+    async with web_server_with(tmp_path, web=web) as server:
+        status, _, _ = await http_get(server.web_port, "/", host=f"{name}:{server.web_port}")
+    assert status == 200
