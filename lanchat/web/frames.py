@@ -37,7 +37,7 @@ _FIN_TEXT = 0x81  # FIN + opcode 1 (RFC 6455 5.2, 5.6)
 _FIN_BINARY = 0x82  # FIN + opcode 2
 _FIN_CLOSE = 0x88  # FIN + opcode 8 (5.5.1)
 _CRLF = b"\r\n"
-_CACHE_ENTRIES = 64  # framed outputs kept for reuse; a loop pass rarely has more distinct ones
+_CACHE_ENTRIES = 64  # framed runs kept; a loop pass rarely has more distinct ones
 
 
 def _header(first: int, size: int) -> bytes:
@@ -74,25 +74,28 @@ def close_frame(code: int = CLOSE_NORMAL) -> bytes:
 
 
 class FrameCache:
-    """Frames each distinct bytes object once: a fan-out hands every member the same object.
+    """Frames each distinct run of lines once, for every connection it goes to.
 
-    The cache holds the objects it framed, so their ids cannot be reused while cached.
-    Loop thread only.
+    Keyed by content, not by object: a fan-out hands every member the same bytes object (its
+    hash is computed once and kept by the object), and when several runs reach a connection
+    in one loop pass, IrcConnection joins them into a new object per connection whose content
+    is still the same for every member that got the same runs (one memcmp to find it, instead
+    of framing line by line per member). Loop thread only.
     """
 
-    __slots__ = ("_framed",)
+    __slots__ = ("_binary", "_text")
 
     def __init__(self) -> None:
-        self._framed: dict[tuple[int, bool], tuple[bytes, bytes]] = {}  # (id, binary) -> (in, out)
+        self._text: dict[bytes, bytes] = {}  # CRLF lines -> their text frames
+        self._binary: dict[bytes, bytes] = {}  # CRLF lines -> their binary frames
 
-    def frames(self, data: bytes, *, binary: bool) -> bytes:
-        """`frame_lines(data, binary=binary)`, computed once per distinct `data` object."""
-        key = (id(data), binary)
-        hit = self._framed.get(key)
-        if hit is not None and hit[0] is data:
-            return hit[1]
-        framed = frame_lines(data, binary=binary)
-        if len(self._framed) >= _CACHE_ENTRIES:
-            self._framed.clear()
-        self._framed[key] = (data, framed)
+    def frames(self, data: bytes, binary: bool) -> bytes:
+        """`frame_lines(data, binary=binary)`, computed once per distinct content."""
+        framed_by = self._binary if binary else self._text
+        framed = framed_by.get(data)
+        if framed is None:
+            framed = frame_lines(data, binary=binary)
+            if len(framed_by) >= _CACHE_ENTRIES:
+                framed_by.clear()
+            framed_by[data] = framed
         return framed

@@ -53,7 +53,7 @@ class WebTransport:
 
     def write(self, data: bytes) -> None:
         if not self._closed:
-            self._transport.write(self._cache.frames(data, binary=self._binary))
+            self._transport.write(self._cache.frames(data, self._binary))
 
     def close(self) -> None:
         """Send a Close frame (1000), then close the TCP connection once its buffer is written.

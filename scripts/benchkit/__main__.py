@@ -339,8 +339,8 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 t0 = time.monotonic()
                 prof = None
-                if args.profile and name == "lanchat" and scenario in PROFILED:
-                    prof = args.out / f"profile-{scenario}-run{run + 1}.txt"
+                if args.profile and name.startswith("lanchat") and scenario in PROFILED:
+                    prof = args.out / f"profile-{name}-{scenario}-run{run + 1}.txt"
                 try:
                     r = run_one(scenario, name, sz, history_db, prof, procs)
                 except servers.SetupError as e:
@@ -356,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
                 if prof is not None:
                     summary = summarise(prof)
                     prof.with_suffix(".summary.txt").write_text(summary + "\n")
-                    print(f"profile of lanchat, {scenario}, run {run + 1}:\n{summary}\n")
+                    print(f"profile of {name}, {scenario}, run {run + 1}:\n{summary}\n")
     meta = {
         "machine": _machine(),
         "command": " ".join(["scripts/bench", *(argv if argv is not None else sys.argv[1:])]),
