@@ -364,3 +364,32 @@ async def test_the_page_opens_under_an_address_or_a_name_of_this_machine(
     async with web_server_with(tmp_path, web=web) as server:
         status, _, _ = await http_get(server.web_port, "/", host=f"{name}:{server.web_port}")
     assert status == 200
+
+
+async def test_connections_per_ip_countermeasure_counts_websockets_with_tcp(
+    tmp_path: Path,
+) -> None:
+    async with web_server_with(tmp_path, limits={"max_connections_per_ip": 2}) as server:
+        tcp = await registered(server.port, "tcp")
+        first = await ws_registered(server.web_port, "web")
+        third = await WsLineClient.connect_ws(server.web_port)
+        try:
+            got = await third.expect_closed()
+            assert [m.to_line() for m in got] == ["ERROR :Too many connections from your address"]
+        finally:
+            for client in (tcp, first, third):
+                await client.close()
+
+
+async def test_shutdown_tells_websocket_users_and_closes_cleanly(tmp_path: Path) -> None:
+    async with web_server_with(tmp_path) as server:
+        alice = await ws_registered(server.web_port, "alice", "#lobby")
+        stopping = asyncio.create_task(server.stop("Server shutting down"))
+        try:
+            got = await alice.expect_closed()
+            assert got[-1].command == "ERROR"
+            assert "Server shutting down" in got[-1].params[-1]
+            assert alice.ws.close_code == 1000
+            await asyncio.wait_for(stopping, 10)
+        finally:
+            await alice.close()
