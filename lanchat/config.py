@@ -251,6 +251,10 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"[server] port must be between 0 and 65535, not {s.port}")
     if not 0 <= config.web.port <= 65535:
         raise ConfigError(f"[web] port must be between 0 and 65535, not {config.web.port}")
+    if config.web.enabled and config.web.port and config.web.port == s.port:
+        raise ConfigError(
+            f"[web] port {s.port} is also the IRC port; pick another one with --web-port"
+        )
     for room in s.rooms:
         if not room.startswith("#") or len(room) < 2 or any(c in room for c in " ,\x07\r\n\0"):
             raise ConfigError(

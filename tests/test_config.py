@@ -54,6 +54,7 @@ def test_toml_file_is_read_and_flags_override_it(tmp_path: Path) -> None:
         ("[server]\nport = 70000\n", "port must be between 0 and 65535"),
         ("[server]\nport = 'x'\n", "port must be a whole number"),
         ("[web]\nport = -1\n", "[web] port must be between 0 and 65535"),
+        ("[server]\nport = 7000\n[web]\nport = 7000\n", "[web] port 7000 is also the IRC port"),
         ("[web]\nhost = 'x'\n", "unknown setting [web] host"),
         ("[server]\nrooms = ['lobby']\n", "must start with #"),
         ("[server]\nbogus = 1\n", "unknown setting [server] bogus"),
