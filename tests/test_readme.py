@@ -23,8 +23,12 @@ def _console_sample(command: str) -> list[str]:
 
 
 async def test_serve_sample_is_the_real_start_output(tmp_path: Path) -> None:
-    async with run_serve_process(tmp_path) as server:
+    async with run_serve_process(tmp_path, web=True) as server:
         real = server.output[: server.output.index(f"ready: port {server.port}") + 1]
+    # The QR code's lines (block characters only) are one line of words in the sample.
+    qr = [i for i, line in enumerate(real) if line and set(line) <= set(" █▀▄")]
+    real[qr[0] : qr[-1] + 1] = ["[the QR code of that address, in block characters]"]
+    web_port = next(line for line in real if "http://" in line).rsplit(":", 1)[1].strip("/")
     sample = _console_sample("lanchat serve")
     shown = "\n".join(sample[: sample.index("ready: port 6667") + 1])
     for readme_value, real_value in [
@@ -32,6 +36,7 @@ async def test_serve_sample_is_the_real_start_output(tmp_path: Path) -> None:
         ("alice-laptop.local", default_server_name()),
         ("/home/alice/.local/share/lanchat", str(tmp_path)),
         ("192.168.1.5:6667", f"127.0.0.1:{server.port}"),
+        ("192.168.1.5:8080", f"127.0.0.1:{web_port}"),
         ("port 6667", f"port {server.port}"),
     ]:
         shown = shown.replace(readme_value, real_value)

@@ -20,6 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from lanchat import __version__
 from lanchat.server.app import LanchatServer, running_server
 from tests.server.clients import registered
 from tests.support import server_config
@@ -269,7 +270,7 @@ async def test_api_rooms_lists_public_rooms_and_leaves_out_secret_ones(
     assert status == 200
     assert headers["Content-Type"].startswith("application/json")
     assert json.loads(body) == {
-        "server": {"name": "lanchat.local", "version": "0.1.0"},
+        "server": {"name": web_server.config.server.name, "version": __version__},
         "rooms": [
             {"name": "#lobby", "topic": "Welcome, everyone", "users": 2, "key": False},
             {"name": "#locked", "topic": "", "users": 1, "key": True},
