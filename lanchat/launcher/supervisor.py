@@ -85,24 +85,23 @@ class HostedRoom:
         self.process: subprocess.Popen[str] | None = None
         self.stop_requested = False  # True once stop() was called: the exit is expected
 
-    def join_addresses(self) -> list[str]:
-        """The "address:port" pairs the server printed as join URLs (irc://ADDR:PORT/#room),
-        one per LAN address of this machine, in its order."""
+    def _printed(self, pattern: re.Pattern[str]) -> list[str]:
+        """The first group of `pattern` in the lines the server printed, in order, once each."""
         found: list[str] = []
         for line in list(self.output):
-            m = _JOIN_URL.search(line)
+            m = pattern.search(line)
             if m and m.group(1) not in found:
                 found.append(m.group(1))
         return found
 
+    def join_addresses(self) -> list[str]:
+        """The "address:port" pairs the server printed as join URLs (irc://ADDR:PORT/#room),
+        one per LAN address of this machine, in its order."""
+        return self._printed(_JOIN_URL)
+
     def web_urls(self) -> list[str]:
         """The addresses of the room's web page the server printed, one per LAN address."""
-        found: list[str] = []
-        for line in list(self.output):
-            m = _WEB_URL.match(line)
-            if m and m.group(1) not in found:
-                found.append(m.group(1))
-        return found
+        return self._printed(_WEB_URL)
 
     def join_address(self, host: str) -> str:
         """What people type to connect by hand: the server's first join address, else

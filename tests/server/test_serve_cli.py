@@ -141,33 +141,41 @@ async def test_invalid_config_value_is_one_line(tmp_path: Path) -> None:
 
 
 @contextlib.asynccontextmanager
+async def serving_in(ns: Namespace, data_dir: Path, *flags: str) -> AsyncIterator[ServerProcess]:
+    """`lanchat serve --port 0 --data-dir DATA_DIR FLAGS...` in network namespace `ns`.
+
+    Defaults otherwise (every interface, mDNS on, the web page on 8080), exactly as a person
+    runs it. Waits for `ready: port N` (`server.port`); the server is stopped on exit.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *ns.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
+                 "--data-dir", str(data_dir), *flags),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    server = ServerProcess(proc)
+    try:
+        ready = await server.wait_for_output(
+            lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
+        )
+        server.port = int(ready.split()[-1])
+        yield server
+    finally:
+        await server.stop()
+
+
+@contextlib.asynccontextmanager
 async def serving_on_a_lan(
     data_dir: Path, *flags: str
 ) -> AsyncIterator[tuple[Namespace, Namespace, ServerProcess]]:
-    """`lanchat serve --port 0 --data-dir DATA_DIR FLAGS...` on machine A of a two-machine LAN.
-
-    Two network namespaces joined by a veth pair, defaults otherwise (every interface, mDNS
-    on), exactly as a person runs it. Waits for `ready: port N` (`server.port`).
+    """`serving_in` machine A of a two-machine LAN: two network namespaces joined by a veth pair.
 
     Yields:
         (host A, guest B, the server process); the server is stopped on exit.
     """
     with namespace_pair() as (host, guest):
-        proc = await asyncio.create_subprocess_exec(
-            *host.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
-                       "--data-dir", str(data_dir), *flags),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
-        server = ServerProcess(proc)
-        try:
-            ready = await server.wait_for_output(
-                lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
-            )
-            server.port = int(ready.split()[-1])
+        async with serving_in(host, data_dir, *flags) as server:
             yield host, guest, server
-        finally:
-            await server.stop()
 
 
 async def rooms_seen_from(guest: Namespace) -> dict[str, dict[str, Any]]:

@@ -7,10 +7,8 @@ link from the TXT `web=` key"). Needs root and iproute2 (tests/discovery/netns.p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,30 +16,10 @@ import pytest
 
 from lanchat.config import DEFAULT_WEB_PORT
 from tests.discovery.netns import Namespace, namespace_pair
-from tests.support import SERVE_READY_TIMEOUT_S, ServerProcess
+from tests.server.test_serve_cli import serving_in
+from tests.support import SERVE_READY_TIMEOUT_S
 
 _FETCH = "import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())"  # noqa: E501
-
-
-@contextlib.asynccontextmanager
-async def serving_in(ns: Namespace, data_dir: Path, *flags: str) -> AsyncIterator[ServerProcess]:
-    """`lanchat serve --port 0 --data-dir DATA_DIR FLAGS...` in `ns`, otherwise as people run
-    it (every interface, mDNS on, the page on 8080); stopped on exit."""
-    proc = await asyncio.create_subprocess_exec(
-        *ns.argv(sys.executable, "-m", "lanchat", "serve", "--port", "0",
-                 "--data-dir", str(data_dir), *flags),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    server = ServerProcess(proc)
-    try:
-        ready = await server.wait_for_output(
-            lambda line: line.startswith("ready: port "), SERVE_READY_TIMEOUT_S
-        )
-        server.port = int(ready.split()[-1])
-        yield server
-    finally:
-        await server.stop()
 
 
 async def api_rooms(ns: Namespace, address: str) -> dict[str, Any]:
