@@ -64,6 +64,11 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             bans         TEXT    NOT NULL  -- JSON array of ban masks
         ) WITHOUT ROWID""",
     ),
+    # Issue 18: ban exceptions (+e) and invite exceptions (+I), kept like the bans.
+    (
+        "ALTER TABLE rooms ADD COLUMN excepts TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE rooms ADD COLUMN invex TEXT NOT NULL DEFAULT '[]'",
+    ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -88,7 +93,8 @@ def _insert_messages(rows: int) -> str:
 
 _UPSERT_ROOM = (
     "INSERT OR REPLACE INTO rooms (key, name, created_s, topic, topic_setter, topic_time_s,"
-    " modes, password, user_limit, bans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " modes, password, user_limit, bans, excepts, invex)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -107,7 +113,8 @@ def _row(record: HistoryRecord) -> tuple[Any, ...]:
 
 
 def _room(row: tuple[Any, ...]) -> RoomRecord:
-    key, name, created_s, topic, topic_setter, topic_time_s, modes, password, limit, bans = row
+    key, name, created_s, topic, topic_setter, topic_time_s, modes, password, limit = row[:9]
+    bans, excepts, invex = (tuple(json.loads(masks)) for masks in row[9:])
     return RoomRecord(
         key,
         name,
@@ -118,7 +125,9 @@ def _room(row: tuple[Any, ...]) -> RoomRecord:
         modes,
         password,
         limit,
-        tuple(json.loads(bans)),
+        bans,
+        excepts=excepts,
+        invex=invex,
     )
 
 
@@ -300,7 +309,7 @@ class HistoryDB:
         try:
             rows = self._conn.execute(
                 "SELECT key, name, created_s, topic, topic_setter, topic_time_s, modes,"
-                " password, user_limit, bans FROM rooms ORDER BY key"
+                " password, user_limit, bans, excepts, invex FROM rooms ORDER BY key"
             ).fetchall()
         except sqlite3.Error as e:
             raise self._read_error(e) from None
@@ -364,6 +373,14 @@ def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
             "UPDATE messages SET target_key = ? WHERE target_key = ?", (room.sealed_key, room.key)
         )
         return
+    if room.renamed_from:
+        # RENAME (issue 18): the room's history follows it to its new name; the new key was
+        # sealed first (a deleted record for it), so no older messages mix in.
+        conn.execute("DELETE FROM rooms WHERE key = ?", (room.renamed_from,))
+        conn.execute(
+            "UPDATE messages SET target_key = ?, target = ? WHERE target_key = ?",
+            (room.key, room.name, room.renamed_from),
+        )
     conn.execute(
         _UPSERT_ROOM,
         (
@@ -377,5 +394,7 @@ def _store_room(conn: sqlite3.Connection, room: RoomRecord) -> None:
             room.password,
             room.limit,
             json.dumps(list(room.bans), ensure_ascii=False),
+            json.dumps(list(room.excepts), ensure_ascii=False),
+            json.dumps(list(room.invex), ensure_ascii=False),
         ),
     )

@@ -51,6 +51,11 @@ class RoomRecord:
     limit: int = 0  # +l, 0 when none
     bans: tuple[str, ...] = ()  # +b masks
     deleted: bool = False  # True: forget this room and seal its history (HistoryDB.append)
+    excepts: tuple[str, ...] = ()  # +e masks: let in and heard despite a ban (issue 18)
+    invex: tuple[str, ...] = ()  # +I masks: let in despite +i (issue 18)
+    # The key this room had before RENAME (draft/channel-rename): the store moves the old
+    # row and the room's history to `key`. "" for every other change.
+    renamed_from: str = ""
 
     @property
     def sealed_key(self) -> str:
