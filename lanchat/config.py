@@ -101,9 +101,10 @@ class Limits:
     # Rooms kept, empty ones included (they keep their key, modes and topic; issue 13): at
     # the limit a new room replaces the one empty longest, whose history is sealed.
     max_rooms: int = 1000
-    max_list_modes: int = 100  # MAXLIST (bans)
+    max_list_modes: int = 100  # MAXLIST (bans, ban exceptions, invite exceptions: each)
     whowas_entries: int = 200
     chathistory_max: int = 1000  # CHATHISTORY= limit per request
+    max_monitor_nicks: int = 100  # MONITOR= nicks one connection may watch (issue 18)
     # Issue 13 ("Lets no one in"): wrong room keys and server passwords per address (Ergo's
     # login-throttling); once spent, that address's attempts are refused unchecked until the
     # window, counted from its first failure, ends.
@@ -276,6 +277,7 @@ def _validate(config: Config) -> None:
         "channellen",
         "topiclen",
         "chathistory_max",
+        "max_monitor_nicks",
         "max_targets",
         "max_modes",
         "max_rooms",

@@ -5,7 +5,8 @@ type, so this module does not import lanchat.config).
 Spec: https://modern.ircdocs.horse/#rplisupport-005 and
 https://modern.ircdocs.horse/#feature-advertisement (tokens, "a maximum of 13 parameters" per
 line is what servers send in practice), https://ircv3.net/specs/extensions/utf8-only (UTF8ONLY)
-and https://ircv3.net/specs/extensions/chathistory (CHATHISTORY, MSGREFTYPES).
+and https://ircv3.net/specs/extensions/chathistory (CHATHISTORY, MSGREFTYPES); issue 18:
+https://ircv3.net/specs/extensions/whox (WHOX), .../monitor (MONITOR), .../bot-mode (BOT).
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from typing import Final, Protocol
 from lanchat.protocol.casemap import CASEMAPPING, CHANTYPES
 
 __all__ = [
+    "BOT_MODE",
     "CHANMODES",
     "PREFIX",
+    "STATUSMSG",
     "TOKENS_PER_LINE",
     "IsupportLimits",
     "isupport_lines",
@@ -25,9 +28,11 @@ __all__ = [
 
 TOKENS_PER_LINE: Final = 13
 PREFIX: Final = "(ov)@+"
-# Type A (list) b; type B (always a parameter) k; type C (parameter when set) l;
+# Type A (list) b e I; type B (always a parameter) k; type C (parameter when set) l;
 # type D (flags) i m n s t.
-CHANMODES: Final = "b,k,l,imnst"
+CHANMODES: Final = "beI,k,l,imnst"
+BOT_MODE: Final = "B"  # https://ircv3.net/specs/extensions/bot-mode: the user mode and WHO flag
+STATUSMSG: Final = "@+"  # PRIVMSG @#room / +#room reach its operators / voiced members
 
 
 class IsupportLimits(Protocol):
@@ -53,6 +58,8 @@ class IsupportLimits(Protocol):
     def max_list_modes(self) -> int: ...
     @property
     def chathistory_max(self) -> int: ...
+    @property
+    def max_monitor_nicks(self) -> int: ...
 
 
 def isupport_tokens(limits: IsupportLimits, *, network: str) -> list[str]:
@@ -68,25 +75,31 @@ def isupport_tokens(limits: IsupportLimits, *, network: str) -> list[str]:
     targets = limits.max_targets
     tokens = [
         f"AWAYLEN={limits.awaylen}",
+        f"BOT={BOT_MODE}",
         f"CASEMAPPING={CASEMAPPING}",
         f"CHANLIMIT={CHANTYPES}:{limits.max_channels_per_user}",
         f"CHANMODES={CHANMODES}",
         f"CHANNELLEN={limits.channellen}",
         f"CHANTYPES={CHANTYPES}",
         f"CHATHISTORY={limits.chathistory_max}",
-        # LIST takes masks (M) and ">N" / "<N" user counts (U); no "!mask" (N), no C or T
-        # (modern.ircdocs "ELIST Parameter").
-        "ELIST=MU",
+        # LIST takes creation times (C), masks (M), "!mask" (N), topic times (T) and user
+        # counts (U) (modern.ircdocs "ELIST Parameter").
+        "ELIST=CMNTU",
+        "EXCEPTS=e",
+        "INVEX=I",
         f"KICKLEN={limits.kicklen}",
-        f"MAXLIST=b:{limits.max_list_modes}",
+        f"MAXLIST=beI:{limits.max_list_modes}",
         f"MODES={limits.max_modes}",
+        f"MONITOR={limits.max_monitor_nicks}",
         "MSGREFTYPES=timestamp,msgid",
         f"NETWORK={network}",
         f"NICKLEN={limits.nicklen}",
         f"PREFIX={PREFIX}",
-        f"TARGMAX=NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets}",
+        f"STATUSMSG={STATUSMSG}",
+        f"TARGMAX=KICK:{targets},NOTICE:{targets},PRIVMSG:{targets},TAGMSG:{targets}",
         f"TOPICLEN={limits.topiclen}",
         "UTF8ONLY",
+        "WHOX",
     ]
     return tokens
 

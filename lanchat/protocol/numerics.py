@@ -58,8 +58,8 @@ RPL_NOTOPIC: Final = "331"
 RPL_TOPIC: Final = "332"
 RPL_TOPICWHOTIME: Final = "333"
 RPL_INVITING: Final = "341"
-RPL_INVITELIST: Final = "346"
-RPL_ENDOFINVITELIST: Final = "347"
+RPL_INVEXLIST: Final = "346"  # the room's +I masks (modern.ircdocs; RFC 2812 "INVITELIST")
+RPL_ENDOFINVEXLIST: Final = "347"
 RPL_NAMREPLY: Final = "353"
 RPL_ENDOFNAMES: Final = "366"
 RPL_BANLIST: Final = "367"
@@ -125,7 +125,7 @@ DEFAULT_TEXT: Final[dict[str, str]] = {
     RPL_ENDOFWHOWAS: "End of WHOWAS",
     RPL_LISTEND: "End of /LIST",
     RPL_NOTOPIC: "No topic is set",
-    RPL_ENDOFINVITELIST: "End of /INVITE list",
+    RPL_ENDOFINVEXLIST: "End of Channel Invite Exception List",
     RPL_ENDOFNAMES: "End of /NAMES list",
     RPL_ENDOFBANLIST: "End of channel ban list",
     RPL_ENDOFMOTD: "End of /MOTD command.",
@@ -189,3 +189,43 @@ DEFAULT_TEXT[ERR_UNAVAILRESOURCE] = "Nick/channel is temporarily unavailable"
 # "ERR_BANLISTFULL (478)": "<client> <channel> <char> :Channel list is full").
 ERR_BANLISTFULL: Final = "478"
 DEFAULT_TEXT[ERR_BANLISTFULL] = "Channel list is full"
+
+# Issue 18, the rest of modern IRC: modern.ircdocs "RPL_WHOSPCRPL (354)" (WHOX, with
+# https://ircv3.net/specs/extensions/whox), "RPL_TIME (391)", "RPL_INFO (371)",
+# "RPL_ENDOFINFO (374)", "RPL_LINKS (364)", "RPL_ENDOFLINKS (365)", "RPL_HELPSTART (704)" ..
+# "ERR_HELPNOTFOUND (524)", "RPL_INVITELIST (336)" / "RPL_ENDOFINVITELIST (337)" (the
+# user's invites; the room's +I list is RPL_INVEXLIST 346/347), "RPL_EXCEPTLIST (348)",
+# "RPL_ENDOFEXCEPTLIST (349)"; https://ircv3.net/specs/extensions/monitor (730-734) and
+# https://ircv3.net/specs/extensions/bot-mode ("RPL_WHOISBOT (335)").
+RPL_WHOISBOT: Final = "335"
+RPL_INVITELIST: Final = "336"
+RPL_ENDOFINVITELIST: Final = "337"
+RPL_EXCEPTLIST: Final = "348"
+RPL_ENDOFEXCEPTLIST: Final = "349"
+RPL_WHOSPCRPL: Final = "354"
+RPL_LINKS: Final = "364"
+RPL_ENDOFLINKS: Final = "365"
+RPL_INFO: Final = "371"
+RPL_ENDOFINFO: Final = "374"
+RPL_TIME: Final = "391"
+ERR_HELPNOTFOUND: Final = "524"
+RPL_HELPSTART: Final = "704"
+RPL_HELPTXT: Final = "705"
+RPL_ENDOFHELP: Final = "706"
+RPL_MONONLINE: Final = "730"
+RPL_MONOFFLINE: Final = "731"
+RPL_MONLIST: Final = "732"
+RPL_ENDOFMONLIST: Final = "733"
+ERR_MONLISTFULL: Final = "734"
+DEFAULT_TEXT.update(
+    {
+        RPL_WHOISBOT: "is a bot",
+        RPL_ENDOFINVITELIST: "End of /INVITE list",
+        RPL_ENDOFEXCEPTLIST: "End of channel exception list",
+        RPL_ENDOFLINKS: "End of /LINKS list",
+        RPL_ENDOFINFO: "End of INFO list",
+        ERR_HELPNOTFOUND: "No help available on this topic",
+        RPL_ENDOFMONLIST: "End of MONITOR list",
+        ERR_MONLISTFULL: "Monitor list is full",
+    }
+)

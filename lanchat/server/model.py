@@ -141,6 +141,8 @@ class Room:
     password: str = ""  # +k key; "" when none
     limit: int = 0  # +l; 0 when none
     bans: list[str] = field(default_factory=list)  # +b masks
+    excepts: list[str] = field(default_factory=list)  # +e masks: past bans (issue 18)
+    invex: list[str] = field(default_factory=list)  # +I masks: past +i (issue 18)
     # conn_id -> Membership. Change it through join()/leave()/empty() only: they keep the
     # fan-out cache below in step.
     members: dict[int, Membership] = field(default_factory=dict)
@@ -164,6 +166,8 @@ class Room:
             password=record.password,
             limit=record.limit,
             bans=list(record.bans),
+            excepts=list(record.excepts),
+            invex=list(record.invex),
             permanent=permanent,
         )
 
@@ -186,6 +190,8 @@ class Room:
             limit=self.limit,
             bans=tuple(self.bans),
             deleted=deleted,
+            excepts=tuple(self.excepts),
+            invex=tuple(self.invex),
         )
 
     def member(self, user: User) -> Membership | None:

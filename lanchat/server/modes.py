@@ -9,13 +9,16 @@ lanchat's modes, as lanchat.protocol.isupport advertises them
 (https://modern.ircdocs.horse/#chanmodes-parameter):
 
     PREFIX=(ov)@+        o = room operator, v = voice; each always takes a nick parameter
-    CHANMODES=b,k,l,imnst
-      type A  b          list mode: "+b mask" / "-b mask" always take a mask; "+b" alone lists
-      type B  k          key: "+k key" takes the key; "-k" takes one if given (ignored)
+    CHANMODES=beI,k,l,imnst
+      type A  b e I      list modes (bans, ban exceptions, invite exceptions): "+b mask" /
+                         "-b mask" always take a mask; "+b" alone lists
+      type B  k          key: "+k key" takes the key; "-k" takes one if given (ignored); a key
+                         JOIN could not carry (spaces, commas, over 23 characters) is refused
       type C  l          limit: "+l N" takes a number; "-l" takes none
       type D  imnst      flags without a parameter
     MODES=6              at most this many parameter-taking changes in one MODE command
     user modes: i        invisible (hidden from WHO/NAMES of people who share no room)
+                B        bot (https://ircv3.net/specs/extensions/bot-mode)
 
 Grammar of the mode string (modern.ircdocs "MODE message")::
 
@@ -32,8 +35,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from lanchat.config import room_key_problem
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.hostmask import normalize_mask
+from lanchat.protocol.isupport import BOT_MODE
 from lanchat.server.model import PREFIX_MODES, Room
 
 __all__ = [
@@ -46,6 +51,7 @@ __all__ = [
     "ModeChange",
     "ParsedModes",
     "apply_room_changes",
+    "list_of",
     "parse_room_modes",
     "parse_user_modes",
     "render_changes",
@@ -53,11 +59,11 @@ __all__ = [
 ]
 
 ROOM_FLAG_MODES = "imnst"  # type D, in the order they are shown
-LIST_MODES = "b"  # type A
+LIST_MODES = "beI"  # type A: bans, ban exceptions (EXCEPTS), invite exceptions (INVEX)
 KEY_MODE = "k"  # type B
 LIMIT_MODE = "l"  # type C
-USER_MODES = "i"
-MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys are cut
+USER_MODES = "i" + BOT_MODE
+MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys refused
 MAX_LIMIT = 1_000_000  # +l values above this are clamped: a LAN room never gets near it
 
 
@@ -180,12 +186,12 @@ def apply_room_changes(
     Args:
         room: the room; its modes, password, limit and bans are updated in place.
         changes: parsed changes; membership changes (o, v) are left to the caller.
-        max_bans: MAXLIST for b; a +b beyond it is rejected.
+        max_bans: MAXLIST for each of b, e and I; a mask beyond it is rejected.
 
     Returns:
         (applied, rejected). `applied` is in the form to broadcast: masks normalised, "-k *"
         for a removed key. `rejected` holds a +k or +l with an unusable parameter (the caller
-        replies 696 ERR_INVALIDMODEPARAM) and a +b over the limit (478 ERR_BANLISTFULL).
+        replies 696 ERR_INVALIDMODEPARAM) and a +b/+e/+I over the limit (478 ERR_BANLISTFULL).
     """
     applied: list[ModeChange] = []
     rejected: list[ModeChange] = []
@@ -201,9 +207,10 @@ def apply_room_changes(
                     room.password = ""
                     applied.append(ModeChange(False, mode, "*"))
                 continue
-            key = (param or "")[:MAX_KEY_CHARS]
-            # JOIN splits keys on commas, so a key holding one could never be given.
-            if not key or "," in key:
+            key = param or ""
+            # The rule the config's key obeys (lanchat.config.room_key_problem): JOIN could
+            # not give a key with a space or a comma, so such a key would lock everyone out.
+            if not key or room_key_problem(key):
                 rejected.append(change)
             elif key != room.password:
                 room.password = key
@@ -221,19 +228,33 @@ def apply_room_changes(
                 room.limit = min(limit, MAX_LIMIT)
                 applied.append(ModeChange(True, mode, str(room.limit)))
         elif mode in LIST_MODES and param is not None:
+            masks = list_of(room, mode)
             mask = normalize_mask(param)
             mask_key = casefold(mask)
-            present = next((b for b in room.bans if casefold(b) == mask_key), None)
+            present = next((b for b in masks if casefold(b) == mask_key), None)
             if adding and present is None:
-                if len(room.bans) >= max_bans:
+                if len(masks) >= max_bans:
                     rejected.append(change)
                 else:
-                    room.bans.append(mask)
+                    masks.append(mask)
                     applied.append(ModeChange(True, mode, mask))
             elif not adding and present is not None:
-                room.bans.remove(present)
+                masks.remove(present)
                 applied.append(ModeChange(False, mode, present))
     return applied, rejected
+
+
+def list_of(room: Room, mode: str) -> list[str]:
+    """The room's list for list mode `mode`: bans (b), ban exceptions (e), invite exceptions (I).
+
+    Args:
+        room: the room.
+        mode: one letter of LIST_MODES.
+
+    Returns:
+        The room's own list (changing it changes the room).
+    """
+    return room.bans if mode == "b" else room.excepts if mode == "e" else room.invex
 
 
 def render_changes(changes: Sequence[ModeChange]) -> tuple[str, ...]:

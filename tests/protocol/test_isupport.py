@@ -9,21 +9,31 @@ from lanchat.protocol.isupport import TOKENS_PER_LINE, isupport_lines, isupport_
 
 
 def test_tokens_report_the_configured_limits() -> None:
-    limits = dataclasses.replace(Limits(), nicklen=20, topiclen=300, max_targets=3)
+    limits = dataclasses.replace(
+        Limits(), nicklen=20, topiclen=300, max_targets=3, max_monitor_nicks=40
+    )
     tokens = isupport_tokens(limits, network="home")
     for token in [
         "CASEMAPPING=rfc1459",
         "CHANTYPES=#",
         "PREFIX=(ov)@+",
-        "CHANMODES=b,k,l,imnst",
+        "CHANMODES=beI,k,l,imnst",
         "NICKLEN=20",
         "TOPICLEN=300",
         "NETWORK=home",
         "UTF8ONLY",
         "CHATHISTORY=1000",
-        "ELIST=MU",
+        "ELIST=CMNTU",
         "MSGREFTYPES=timestamp,msgid",
-        "TARGMAX=NOTICE:3,PRIVMSG:3,TAGMSG:3",
+        "TARGMAX=KICK:3,NOTICE:3,PRIVMSG:3,TAGMSG:3",
+        # Issue 18.
+        "BOT=B",
+        "EXCEPTS=e",
+        "INVEX=I",
+        "MAXLIST=beI:100",
+        "MONITOR=40",
+        "STATUSMSG=@+",
+        "WHOX",
     ]:
         assert token in tokens
 

@@ -96,6 +96,34 @@ def test_ban_list_query_replies_367_and_368() -> None:
     assert alice.send_take("MODE #a -b EVE") == [msg(":alice!alice@127.0.0.1 MODE #a -b eve!*@*")]
 
 
+def test_exception_and_invite_exception_lists_are_listed_persisted_and_bounded() -> None:
+    # Issue 18: +e (EXCEPTS, 348/349) and +I (INVEX, 346/347), each with MAXLIST entries.
+    t = Transcript(make_config(max_list_modes=1))
+    alice, bob = t.register("alice"), t.register("bob")
+    room_with(t, alice, "#a")
+    effects = alice.send("MODE #a +eI friend 10.*")
+    assert alice.take() == [msg(":alice!alice@127.0.0.1 MODE #a +eI friend!*@* *!*@10.*")]
+    record = persisted_rooms(effects)[0]
+    assert (record.excepts, record.invex) == (("friend!*@*",), ("*!*@10.*",))
+    assert bob.send_take("MODE #a eI") == [
+        msg(":lanchat.local 348 bob #a friend!*@*"),
+        msg(":lanchat.local 349 bob #a :End of channel exception list"),
+        msg(":lanchat.local 346 bob #a *!*@10.*"),
+        msg(":lanchat.local 347 bob #a :End of Channel Invite Exception List"),
+    ]
+    assert alice.send_take("MODE #a +e other") == [
+        msg(":lanchat.local 478 alice #a e :Channel list is full")
+    ]
+    alice.send("MODE #a -I *!*@10.*")
+    assert t.state.rooms["#a"].invex == []
+
+
+def test_exception_lists_come_back_from_the_store() -> None:
+    record = RoomRecord("#a", "#a", 1, excepts=("x!*@*",), invex=("y!*@*",))
+    t = Transcript(rooms=[record])
+    assert t.state.rooms["#a"].to_record() == record
+
+
 def test_every_room_mode_change_is_persisted() -> None:
     t = Transcript()
     alice = t.register("alice")
@@ -125,7 +153,12 @@ def test_invalid_limit_and_key_reply_696() -> None:
     assert alice.send_take("MODE #a +l many") == [
         msg(":lanchat.local 696 alice #a l many :Limit must be a positive number")
     ]
-    assert expect_numeric(alice.send_take("MODE #a +k a,b"), "696").params[2:4] == ("k", "a,b")
+    got = expect_numeric(alice.send_take("MODE #a +k a,b"), "696")
+    assert got.params[2:] == (
+        "k",
+        "a,b",
+        "Key must be at most 23 characters, without spaces, commas or a leading ':'",
+    )
 
 
 def test_full_ban_list_replies_478() -> None:

@@ -151,7 +151,7 @@ def test_moderated_room_needs_voice_to_speak() -> None:
     assert alice.take() == [msg(":bob!bob@127.0.0.1 PRIVMSG #mod :hi")]
 
 
-def test_banned_member_cannot_speak() -> None:
+def test_banned_member_cannot_speak_unless_a_ban_exception_matches() -> None:
     t = Transcript()
     alice = t.register("alice")
     bob = t.register("bob", ip="192.168.1.40")
@@ -160,6 +160,57 @@ def test_banned_member_cannot_speak() -> None:
     _room(t)
     expect_numeric(bob.send_take("PRIVMSG #b :hi"), "404")
     assert alice.take() == []
+    alice.send("MODE #b +e bob!*@*")  # issue 18: +e (EXCEPTS)
+    _room(t)
+    assert bob.send_take("PRIVMSG #b :hi") == []
+    assert alice.take() == [msg(":bob!bob@192.168.1.40 PRIVMSG #b :hi")]
+
+
+def test_statusmsg_reaches_only_operators_or_voiced_and_is_not_stored() -> None:
+    # Issue 18: "@#room" / "+#room". Not stored: CHATHISTORY would give it to every member.
+    t = Transcript()
+    alice = t.register("alice")
+    bob = t.register("bob", caps=("echo-message",))
+    voiced, plain = t.register("voiced"), t.register("plain")
+    _room(t, alice, bob, voiced, plain, name="#s")
+    alice.send("MODE #s +v voiced")
+    _room(t)
+    effects = bob.send("PRIVMSG @#s :ops only")
+    assert alice.take() == [msg(":bob!bob@127.0.0.1 PRIVMSG @#s :ops only")]
+    assert bob.take() == [msg(":bob!bob@127.0.0.1 PRIVMSG @#s :ops only")]  # echo-message
+    assert voiced.take() == plain.take() == []
+    assert not [e for e in effects if isinstance(e, Persist | Publish)]
+    bob.send("NOTICE +#s :voiced and ops")
+    assert commands(alice.take()) == commands(voiced.take()) == ["NOTICE"]
+    assert plain.take() == []
+    assert commands(bob.send_take("PRIVMSG @#nowhere :x")) == ["403"]
+    assert bob.send_take("NOTICE @#nowhere :x") == []
+
+
+def test_statusmsg_obeys_the_room_rules_for_sending() -> None:
+    t = Transcript()
+    alice, outsider = t.register("alice"), t.register("outsider")
+    _room(t, alice, name="#n")
+    assert outsider.send_take("PRIVMSG @#n :let me in") == [
+        msg(":lanchat.local 404 outsider @#n :Cannot send to channel")
+    ]
+    assert alice.take() == []
+
+
+def test_messages_from_a_bot_carry_the_bot_tag_for_message_tags_clients() -> None:
+    t = Transcript()
+    robo = t.register("robo")
+    tagged = t.register("tagged", caps=("message-tags",))
+    plain = t.register("plain")
+    _room(t, robo, tagged, plain, name="#b")
+    robo.send("MODE robo +B")
+    effects = robo.send("PRIVMSG #b :beep")
+    assert tagged.take() == [
+        Message("PRIVMSG", ("#b", "beep"), "robo!robo@127.0.0.1", {"msgid": "m1", "bot": ""})
+    ]
+    assert plain.take() == [msg(":robo!robo@127.0.0.1 PRIVMSG #b :beep")]
+    stored = [e.records[0] for e in effects if isinstance(e, Publish)]
+    assert stored[0].tags == {"bot": ""}  # replayed by CHATHISTORY with it too
 
 
 def test_every_accepted_message_is_persisted_before_it_is_sent() -> None:

@@ -1,7 +1,9 @@
-"""KICK and INVITE (lanchat.server.handlers.moderation) by transcript."""
+"""KICK and INVITE (lanchat.server.handlers.moderation) by transcript, and over sockets."""
 
 from __future__ import annotations
 
+from lanchat.server.app import LanchatServer
+from tests.server.clients import registered
 from tests.server.transcript import (
     Transcript,
     changed_rooms,
@@ -137,3 +139,73 @@ def test_an_invite_belongs_to_the_person_invited_not_to_the_nick() -> None:
     alice.send("INVITE carol #a")
     carol.send("NICK caroline")
     assert commands(carol.send_take("JOIN #a"))[0] == "JOIN"
+
+
+# ----------------------------------------------------------------------------- issue 18
+
+
+def test_kick_of_several_nicks_kicks_each_and_everyone_sees_each() -> None:
+    t = Transcript()
+    alice, bob, carol, dave = (t.register(n) for n in ("alice", "bob", "carol", "dave"))
+    room_with(t, alice, "#a")
+    for c in (bob, carol, dave):
+        c.send("JOIN #a")
+    for c in (alice, bob, carol, dave):
+        c.take()
+    assert alice.send_take("KICK #a bob,carol,nobody :out") == [
+        msg(":alice!alice@127.0.0.1 KICK #a bob :out"),
+        msg(":alice!alice@127.0.0.1 KICK #a carol :out"),
+        msg(":lanchat.local 401 alice nobody :No such nick/channel"),
+    ]
+    assert dave.take() == [
+        msg(":alice!alice@127.0.0.1 KICK #a bob :out"),
+        msg(":alice!alice@127.0.0.1 KICK #a carol :out"),
+    ]
+    assert set(t.state.rooms["#a"].members) == {alice.conn_id, dave.conn_id}
+
+
+def test_kick_of_more_nicks_than_targmax_kicks_nobody() -> None:
+    t = Transcript(make_config(max_targets=2))
+    alice, bob = t.register("alice"), t.register("bob")
+    room_with(t, alice, "#a")
+    bob.send("JOIN #a")
+    alice.take()
+    assert alice.send_take("KICK #a bob,x,y") == [
+        msg(":lanchat.local 407 alice bob,x,y :Too many targets")
+    ]
+    assert bob.conn_id in t.state.rooms["#a"].members
+
+
+def test_invite_without_parameters_lists_the_rooms_one_is_invited_to() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    room_with(t, alice, "#b", "+i")
+    room_with(t, alice, "#a", "+i")
+    assert bob.send_take("INVITE") == [msg(":lanchat.local 337 bob :End of /INVITE list")]
+    alice.send("INVITE bob #b")
+    alice.send("INVITE bob #a")
+    assert bob.send_take("INVITE") == [
+        msg(":lanchat.local 336 bob #a"),
+        msg(":lanchat.local 336 bob #b"),
+        msg(":lanchat.local 337 bob :End of /INVITE list"),
+    ]
+    bob.send("JOIN #a")
+    assert bob.send_take("INVITE")[0] == msg(":lanchat.local 336 bob #b")
+    assert commands(bob.send_take("INVITE alice")) == ["461"]
+
+
+async def test_multi_kick_and_invite_list_over_sockets(irc_server: LanchatServer) -> None:
+    alice = await registered(irc_server.port, "alice", "#k")
+    bob = await registered(irc_server.port, "bob", "#k")
+    carol = await registered(irc_server.port, "carol", "#k")
+    alice.send("MODE #k +i")
+    alice.send("KICK #k bob,carol :bye")
+    kicked = [await carol.expect("KICK"), await carol.expect("KICK")]
+    assert [m.params[1] for m in kicked] == ["bob", "carol"]
+    alice.send("INVITE bob #k")
+    await bob.expect("INVITE")
+    bob.send("INVITE")
+    assert (await bob.expect_numeric("336")).params[1] == "#k"
+    await bob.expect_numeric("337")
+    for client in (alice, bob, carol):
+        await client.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from lanchat.protocol.isupport import CHANMODES, PREFIX
 from lanchat.server.model import PREFIX_CHARS, PREFIX_MODES, Room
 from lanchat.server.modes import (
@@ -106,12 +108,14 @@ def test_key_is_set_replaced_and_removed_as_star() -> None:
     assert room.password == ""
 
 
-def test_overlong_key_is_cut_and_comma_key_is_rejected() -> None:
+@pytest.mark.parametrize("key", ["x" * (MAX_KEY_CHARS + 1), "a,b", " ", "a b", ":a"])
+def test_key_join_could_not_give_is_rejected_not_cut(key: str) -> None:
+    # Issue 18: +k and JOIN agree; a key cut to 23 characters locked out whoever typed it whole.
     room = _room()
-    apply_room_changes(room, [ModeChange(True, "k", "x" * 40)], max_bans=10)
+    applied, rejected = apply_room_changes(room, [ModeChange(True, "k", key)], max_bans=10)
+    assert (applied, rejected, room.password) == ([], [ModeChange(True, "k", key)], "")
+    applied, _ = apply_room_changes(room, [ModeChange(True, "k", "x" * MAX_KEY_CHARS)], max_bans=10)
     assert room.password == "x" * MAX_KEY_CHARS
-    _, rejected = apply_room_changes(room, [ModeChange(True, "k", "a,b")], max_bans=10)
-    assert rejected == [ModeChange(True, "k", "a,b")]
 
 
 def test_limit_must_be_a_positive_number() -> None:

@@ -23,9 +23,9 @@ def test_nick_and_user_complete_registration_with_welcome_burst() -> None:
     assert expect_numeric(got, "004").params[1:] == (
         "lanchat.local",
         "lanchat-0.1.0",
-        "i",
-        "biklmnostv",
-        "bklov",
+        "iB",
+        "Ibeiklmnostv",
+        "Ibeklov",
     )
     for code in ("251", "254", "255", "265", "266", "375", "372", "376"):
         expect_numeric(got, code)

@@ -21,6 +21,7 @@ from lanchat.store.records import HistoryRecord, RoomRecord
 from tests.server.clients import registered
 from tests.server.transcript import (
     START,
+    Conn,
     Transcript,
     changed_rooms,
     commands,
@@ -71,6 +72,47 @@ def test_join_with_wrong_key_replies_475() -> None:
         msg(":lanchat.local 475 bob #a :Cannot join channel (+k)")
     ]
     assert commands(bob.send_take("JOIN #a")) == ["475"]
+
+
+def test_keys_with_spaces_are_refused_alike_by_mode_and_join() -> None:
+    # Issue 18: +k refuses what JOIN could never give, and JOIN answers such a key 475 at
+    # once, without counting it as a guess against the address.
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob")
+    room_with(t, alice, "#a")
+    for bad in (":a b", ": ", "x" * 24):
+        got = alice.send_take(f"MODE #a +k {bad}")
+        assert commands(got) == ["696"], bad
+        assert got[0].params[-1].startswith("Key must be at most 23 characters")
+    assert t.state.rooms["#a"].password == ""
+    alice.send("MODE #a +k right")
+    for bad in ("JOIN #a :a b", "JOIN #a : ", "JOIN #a :   "):
+        assert bob.send_take(bad) == [
+            msg(
+                ":lanchat.local 475 bob #a "
+                ":Cannot join channel (+k) - a key has no spaces and at most 23 characters"
+            )
+        ]
+    assert t.state.auth_throttle.retry_after_s("127.0.0.1") == 0
+    assert commands(bob.send_take("JOIN #a right"))[0] == "JOIN"
+
+
+def test_a_stored_key_with_a_space_still_opens_its_room() -> None:
+    # Set before +k refused spaces (issue 18): whoever knows it is not locked out.
+    t = Transcript(rooms=[RoomRecord("#old", "#old", 1, password="a b")])
+    bob = t.register("bob")
+    assert commands(bob.send_take("JOIN #old :a b"))[0] == "JOIN"
+
+
+def test_ban_exception_and_invite_exception_let_their_matches_in() -> None:
+    t = Transcript()
+    alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol", ip="10.0.0.3")
+    room_with(t, alice, "#a", "+b *!*@*", "+e bob!*@*")
+    assert commands(bob.send_take("JOIN #a"))[0] == "JOIN"
+    assert commands(carol.send_take("JOIN #a")) == ["474"]
+    room_with(t, alice, "#i", "+i", "+I *!*@10.*")
+    assert commands(carol.send_take("JOIN #i"))[0] == "JOIN"
+    assert commands(bob.send_take("JOIN #i")) == ["473"]
 
 
 def test_join_full_room_replies_471() -> None:
@@ -392,14 +434,34 @@ def test_list_filters_by_user_count_and_mask() -> None:
     alice, bob = t.register("alice"), t.register("bob")
     alice.send("JOIN #lobby,#games,#music")
     bob.send("JOIN #games")
+    assert _listed(alice, "LIST >1") == ["#games"]
+    assert _listed(alice, "LIST <2") == ["#lobby", "#music"]
+    assert _listed(alice, "LIST #m*") == ["#music"]
+    assert _listed(alice, "LIST #lobby,#games") == ["#lobby", "#games"]
 
-    def listed(line: str) -> list[str]:
-        return [m.params[1] for m in alice.send_take(line) if m.command == "322"]
 
-    assert listed("LIST >1") == ["#games"]
-    assert listed("LIST <2") == ["#lobby", "#music"]
-    assert listed("LIST #m*") == ["#music"]
-    assert listed("LIST #lobby,#games") == ["#lobby", "#games"]
+def test_list_filters_by_creation_time_topic_time_and_not_matching() -> None:
+    # modern.ircdocs ELIST C, T and N (issue 18); minutes, counted from now.
+    t = Transcript()
+    alice = t.register("alice")
+    alice.send("JOIN #old")
+    t.clock.advance(600)
+    alice.send("JOIN #new")
+    alice.send("TOPIC #old :fresh topic")
+    # #lobby, the configured room, was made at start-up, with #old.
+    assert _listed(alice, "LIST C>5") == ["#lobby", "#old"]
+    assert _listed(alice, "LIST C<5") == ["#new"]
+    assert _listed(alice, "LIST T<5") == ["#old"]
+    assert _listed(alice, "LIST T>5") == []  # no other room has a topic: set at no time
+    assert _listed(alice, "LIST !#l*") == ["#old", "#new"]
+    assert _listed(alice, "LIST #*,!#o*") == ["#lobby", "#new"]
+    assert _listed(alice, "LIST C>5,>0") == ["#old"]
+    assert _listed(alice, "LIST C>x") == []  # not a condition: a mask that names no room
+
+
+def _listed(conn: Conn, line: str) -> list[str]:
+    """The rooms a LIST command shows `conn`, in order."""
+    return [m.params[1] for m in conn.send_take(line) if m.command == "322"]
 
 
 # ----------------------------------------------------------------------------- restart

@@ -3,8 +3,8 @@
 Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
 Parsing and applying changes is in lanchat.server.modes (pure, no Context); this module checks
 who may do what, answers the errors and tells the room.
-Spec: https://modern.ircdocs.horse/#mode-message, #channel-modes, #ban-channel-mode and
-#user-modes.
+Spec: https://modern.ircdocs.horse/#mode-message, #channel-modes, #ban-channel-mode,
+#exception-channel-mode, #invite-exception-channel-mode and #user-modes.
 
 A change to what a room keeps across a restart (flags, key, limit, bans) is followed by
 `ctx.persist(room.to_record())`, one to what discovery advertises (+k, +s) by
@@ -13,6 +13,7 @@ A change to what a room keeps across a restart (flags, key, limit, bans) is foll
 
 from __future__ import annotations
 
+from lanchat.config import room_key_problem
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
@@ -26,8 +27,10 @@ from lanchat.server.handlers.rooms import (
 )
 from lanchat.server.model import NO_MODES, PREFIX_MODES, Room
 from lanchat.server.modes import (
+    LIST_MODES,
     ModeChange,
     apply_room_changes,
+    list_of,
     parse_room_modes,
     parse_user_modes,
     render_changes,
@@ -35,6 +38,13 @@ from lanchat.server.modes import (
 )
 
 _PUBLIC_FACE_MODES = frozenset("ks")  # modes discovery advertises (key required, secret)
+# A list mode's entry and end numerics (modern.ircdocs "Ban Channel Mode", "Exception Channel
+# Mode", "Invite-Exception Channel Mode").
+_LIST_REPLIES = {
+    "b": (n.RPL_BANLIST, n.RPL_ENDOFBANLIST),
+    "e": (n.RPL_EXCEPTLIST, n.RPL_ENDOFEXCEPTLIST),
+    "I": (n.RPL_INVEXLIST, n.RPL_ENDOFINVEXLIST),
+}
 
 
 # MODE <target> [<modestring> [<mode arguments>...]]
@@ -61,11 +71,12 @@ def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
     parsed = parse_room_modes(params, state.config.limits.max_modes)
     for letter in parsed.unknown:
         ctx.numeric(n.ERR_UNKNOWNMODE, letter)
-    for _ in parsed.list_queries:  # only "b" is a list mode
+    for letter in parsed.list_queries:
+        entry, end = _LIST_REPLIES[letter]
         if can_see_room(room, ctx.user):
-            for mask in room.bans:
-                ctx.numeric(n.RPL_BANLIST, room.name, mask)
-        ctx.numeric(n.RPL_ENDOFBANLIST, room.name)
+            for mask in list_of(room, letter):
+                ctx.numeric(entry, room.name, mask)
+        ctx.numeric(end, room.name)
     if not parsed.changes or seat_in(ctx, room, need_op=True) is None:
         return
     applied: list[ModeChange] = []
@@ -77,10 +88,10 @@ def _room_mode(ctx: Context, name: str, params: tuple[str, ...]) -> None:
         done, rejected = apply_room_changes(room, [change], max_bans=max_bans)
         applied += done
         for bad in rejected:
-            if bad.mode == "b":
-                ctx.numeric(n.ERR_BANLISTFULL, room.name, "b")
+            if bad.mode in LIST_MODES:
+                ctx.numeric(n.ERR_BANLISTFULL, room.name, bad.mode)
             else:
-                why = "Key must be 1 to 23 characters without a comma"
+                why = f"Key {room_key_problem(bad.param or '') or 'must not be empty'}"
                 if bad.mode == "l":
                     why = "Limit must be a positive number"
                 ctx.numeric(

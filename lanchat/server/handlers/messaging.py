@@ -3,7 +3,8 @@
 Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
 Spec: https://modern.ircdocs.horse/#privmsg-message, #notice-message;
 https://ircv3.net/specs/extensions/message-tags (TAGMSG, client-only tags),
-https://ircv3.net/specs/extensions/echo-message, .../server-time, .../message-ids.
+https://ircv3.net/specs/extensions/echo-message, .../server-time, .../message-ids,
+.../bot-mode (the `bot` tag); modern.ircdocs "STATUSMSG Parameter" (@#room, +#room).
 
 Each accepted message is published as one unit (Context.publish): stored before it is shown,
 and never shown if it could not be stored (issue #2).
@@ -17,6 +18,7 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import CHANTYPES, casefold
 from lanchat.protocol.hostmask import mask_matches
+from lanchat.protocol.isupport import BOT_MODE, STATUSMSG
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TAGGED_FORMS, client_only_tags
 from lanchat.server.context import Audience, Context, audience
@@ -67,7 +69,8 @@ def can_send_to_room(room: Room, user: User) -> bool:
     if privileged or not room.bans:
         return True
     source = user.source  # formatted once, not per ban mask
-    return not any(mask_matches(mask, source) for mask in room.bans)
+    banned = any(mask_matches(mask, source) for mask in room.bans)
+    return not banned or any(mask_matches(mask, source) for mask in room.excepts)  # +e
 
 
 def _deliver(ctx: Context, msg: Message, verb: str) -> None:
@@ -91,11 +94,15 @@ def _deliver(ctx: Context, msg: Message, verb: str) -> None:
             ctx.numeric(n.ERR_TOOMANYTARGETS, raw)
         return
     client_tags = client_only_tags(msg.tags)
+    if BOT_MODE in ctx.user.modes:
+        client_tags["bot"] = ""  # ircv3 bot-mode: the tag is for message-tags clients only
     if with_text:
         ctx.user.last_message = ctx.now  # WHOIS idle time counts from the last message
     for target in targets:
         if target[0] in CHANTYPES:
             _to_room(ctx, verb, target, text, client_tags)
+        elif target[0] in STATUSMSG and target[1:2] in CHANTYPES:
+            _to_status(ctx, verb, target, text, client_tags)
         else:
             _to_user(ctx, verb, target, text, client_tags)
 
@@ -115,6 +122,39 @@ def _to_room(ctx: Context, verb: str, target: str, text: str, client_tags: dict[
     seated = user.conn_id in room.members  # then its own group holds it, to be skipped
     skip = user.conn_id if seated else 0
     _publish(ctx, verb, room.name, room.key, text, client_tags, recipients, skip=skip)
+
+
+def _to_status(
+    ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]
+) -> None:
+    """STATUSMSG: "@#room" reaches the room's operators, "+#room" its voiced members and ops.
+
+    Such a message is not stored: CHATHISTORY gives a room's history to every member, and
+    this one was for some of them only (issue 18). It gets a msgid all the same.
+    """
+    user = ctx.user
+    room = ctx.state.find_room(target[1:])
+    if room is None or not can_send_to_room(room, user):
+        if verb != "NOTICE":
+            ctx.numeric(n.ERR_CANNOTSENDTOCHAN if room else n.ERR_NOSUCHCHANNEL, target)
+        return
+    ranks = frozenset("o" if target[0] == "@" else "ov")
+    line = Message(verb, (target, text) if verb != "TAGMSG" else (target,), source=user.source)
+    msgid = ctx.state.new_msgid()
+    ctx.relay(
+        (
+            m.user
+            for m in room.members.values()
+            if m.user is not user
+            and not ranks.isdisjoint(m.modes)
+            and (verb != "TAGMSG" or m.user.has("message-tags"))
+        ),
+        line,
+        msgid=msgid,
+        client_tags=client_tags,
+    )
+    if user.has("echo-message") and (verb != "TAGMSG" or user.has("message-tags")):
+        ctx.reply(ctx.tagged(line, user.form, msgid=msgid, client_tags=client_tags))
 
 
 def _to_user(ctx: Context, verb: str, target: str, text: str, client_tags: dict[str, str]) -> None:

@@ -26,7 +26,12 @@ def handle_kick(ctx: Context, msg: Message) -> None:
         return
     comment = msg.params[2] if len(msg.params) > 2 else ctx.user.nick
     comment = comment[: ctx.state.config.limits.kicklen]
-    for nick in filter(None, msg.params[1].split(",")):
+    nicks = list(dict.fromkeys(filter(None, msg.params[1].split(","))))
+    if len(nicks) > ctx.state.config.limits.max_targets:
+        # TARGMAX KICK: all or nothing, as PRIVMSG, so no one is half-kicked by a typo.
+        ctx.numeric(n.ERR_TOOMANYTARGETS, echo_param(msg.params[1]))
+        return
+    for nick in nicks:
         target = ctx.state.find_user(nick)
         if target is None:
             ctx.numeric(n.ERR_NOSUCHNICK, echo_param(nick))
@@ -40,9 +45,22 @@ def handle_kick(ctx: Context, msg: Message) -> None:
 
 
 # INVITE <nickname> <channel>
-@command("INVITE", min_params=2)
+# INVITE
+@command("INVITE")
 def handle_invite(ctx: Context, msg: Message) -> None:
-    """Invite someone into a room; an operator's invite lets them past +i and bans once."""
+    """Invite someone into a room (an operator's invite lets them past +i and bans once)."""
+    if not msg.params:
+        # modern.ircdocs "INVITE message": with no parameters, the rooms the sender is
+        # invited to (RPL_INVITELIST 336 each, then RPL_ENDOFINVITELIST 337).
+        for key in sorted(ctx.user.invited_to):
+            room = ctx.state.rooms.get(key)
+            if room is not None:
+                ctx.numeric(n.RPL_INVITELIST, room.name)
+        ctx.numeric(n.RPL_ENDOFINVITELIST)
+        return
+    if len(msg.params) < 2:
+        ctx.numeric(n.ERR_NEEDMOREPARAMS, "INVITE")
+        return
     nick, name = msg.params[0], msg.params[1]
     target = ctx.state.find_user(nick)
     if target is None or not target.registered:

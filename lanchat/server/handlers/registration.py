@@ -30,8 +30,8 @@ from lanchat.server.modes import USER_MODES
 __all__ = ["send_lusers", "send_motd", "try_register"]
 
 VERSION = f"lanchat-{__version__}"
-ROOM_MODES = "biklmnostv"
-ROOM_MODES_WITH_PARAM = "bklov"
+ROOM_MODES = "Ibeiklmnostv"
+ROOM_MODES_WITH_PARAM = "Ibeklov"
 MAX_USERNAME = 16  # longer USER names are cut (USERLEN is not advertised; 16 is common)
 MAX_REALNAME = 200  # SETNAME / USER realname limit
 _USERNAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")

@@ -15,8 +15,9 @@ survive a restart"). A line that every member sees is built once per tag form an
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+from lanchat.config import room_key_problem
 from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import is_valid_channel
 from lanchat.protocol.hostmask import mask_matches
@@ -35,6 +36,7 @@ __all__ = [
     "seat_in",
     "send_names",
     "send_to_room",
+    "send_topic",
 ]
 
 MAX_LINE_BYTES = 510  # a reply line without its CRLF (modern.ircdocs "Message format")
@@ -43,12 +45,13 @@ MAX_LINE_BYTES = 510  # a reply line without its CRLF (modern.ircdocs "Message f
 # ----------------------------------------------------------------------------- helpers
 
 
-def pack_words(head: str, words: Iterable[str]) -> Iterator[str]:
-    """Group `words` into space-separated runs that fit on one line after `head`.
+def pack_words(head: str, words: Iterable[str], *, sep: str = " ") -> Iterator[str]:
+    """Group `words` into `sep`-separated runs that fit on one line after `head`.
 
     Args:
         head: everything of the line before the words, e.g. ":srv 353 nick = #room :".
         words: nicks, room names, ...
+        sep: one character between words (" "; "," for MONITOR's lists).
 
     Yields:
         Trailing parameters, each short enough that head + it fits in 510 bytes.
@@ -59,12 +62,12 @@ def pack_words(head: str, words: Iterable[str]) -> Iterator[str]:
     for word in words:
         size = len(word.encode("utf-8")) + 1
         if run and used + size > budget:
-            yield " ".join(run)
+            yield sep.join(run)
             run, used = [], -1
         run.append(word)
         used += size
     if run:
-        yield " ".join(run)
+        yield sep.join(run)
 
 
 def can_see_room(room: Room, user: User) -> bool:
@@ -126,7 +129,8 @@ def send_names(ctx: Context, room: Room) -> None:
     ctx.numeric(n.RPL_ENDOFNAMES, room.name)
 
 
-def _send_topic(ctx: Context, room: Room) -> None:
+def send_topic(ctx: Context, room: Room) -> None:
+    """RPL_TOPIC and RPL_TOPICWHOTIME for `room`, or RPL_NOTOPIC, to ctx.user."""
     if room.topic:
         ctx.numeric(n.RPL_TOPIC, room.name, text=room.topic)
         ctx.numeric(n.RPL_TOPICWHOTIME, room.name, room.topic_setter, str(room.topic_time_s))
@@ -135,7 +139,15 @@ def _send_topic(ctx: Context, room: Room) -> None:
 
 
 def _is_banned(room: Room, user: User) -> bool:
-    return any(mask_matches(mask, user.source) for mask in room.bans)
+    # modern.ircdocs "Exception Channel Mode": a +e mask lets its matches past every ban.
+    source = user.source
+    banned = any(mask_matches(mask, source) for mask in room.bans)
+    return banned and not any(mask_matches(mask, source) for mask in room.excepts)
+
+
+def _invex(room: Room, user: User) -> bool:
+    # modern.ircdocs "Invite-Exception Channel Mode": +I masks join a +i room uninvited.
+    return any(mask_matches(mask, user.source) for mask in room.invex)
 
 
 def room_named(ctx: Context, name: str) -> Room | None:
@@ -208,7 +220,13 @@ def _key_matches(ctx: Context, room: Room, key: str) -> bool:
         ctx.numeric(n.ERR_BADCHANNELKEY, room.name, text=text)
         return False
     if hmac.compare_digest(key.encode("utf-8"), room.password.encode("utf-8")):
-        return True
+        return True  # a key set before +k refused spaces still opens its room
+    if room_key_problem(key):
+        # No room key has a space, a comma or more than 23 characters (MODE +k refuses them,
+        # as the config does: issue 18), so this one was no guess: it is not counted.
+        text = "Cannot join channel (+k) - a key has no spaces and at most 23 characters"
+        ctx.numeric(n.ERR_BADCHANNELKEY, room.name, text=text)
+        return False
     throttle.failed(ip, f"key for {room.name}")
     ctx.numeric(n.ERR_BADCHANNELKEY, room.name)
     return False
@@ -244,7 +262,7 @@ def _join(ctx: Context, name: str, key: str) -> None:
         if room.limit and len(room.members) >= room.limit:
             ctx.numeric(n.ERR_CHANNELISFULL, room.name)
             return
-        if "i" in room.modes and not invited:
+        if "i" in room.modes and not invited and not _invex(room, user):
             ctx.numeric(n.ERR_INVITEONLYCHAN, room.name)
             return
         if not invited and _is_banned(room, user):
@@ -269,11 +287,15 @@ def _join(ctx: Context, name: str, key: str) -> None:
     def render(form: tuple[bool, TagForm]) -> Message:
         return ctx.tagged(extended if form[0] else plain, form[1])
 
-    others = (m.user for m in room.members.values() if m.user is not user)
+    others = [m.user for m in room.members.values() if m.user is not user]
     ctx.fanout(others, form_of, render)
+    if user.away:
+        # ircv3 away-notify: someone away when joining is announced as away right after.
+        away = Message("AWAY", (user.away,), source=user.source)
+        ctx.relay([u for u in others if u.has("away-notify")], away)
     ctx.reply(render(form_of(user)))
     if room.topic:
-        _send_topic(ctx, room)
+        send_topic(ctx, room)
     send_names(ctx, room)
 
 
@@ -311,7 +333,7 @@ def handle_topic(ctx: Context, msg: Message) -> None:
         if room.member(ctx.user) is None and "s" in room.modes:
             ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
         else:
-            _send_topic(ctx, room)
+            send_topic(ctx, room)
         return
     if seat_in(ctx, room, need_op="t" in room.modes) is None:
         return
@@ -346,27 +368,52 @@ def handle_names(ctx: Context, msg: Message) -> None:
 # LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]
 @command("LIST")
 def handle_list(ctx: Context, msg: Message) -> None:
-    """RPL_LIST for every visible room; takes room names or masks and ">N" / "<N" counts."""
+    """RPL_LIST for every visible room, filtered by names, masks, counts and ages (ELIST)."""
     masks: list[str] = []
-    more_than, less_than = -1, None
+    tests: list[Callable[[Room], bool]] = []
     for param in msg.params[:2]:
         for item in filter(None, param.split(",")):
-            # modern.ircdocs ELIST "U": ">N" and "<N" filter on the user count.
-            if item[0] in "<>" and item[1:].isdigit():
-                if item[0] == ">":
-                    more_than = int(item[1:])
-                else:
-                    less_than = int(item[1:])
+            test = _elist_condition(item, ctx.now)
+            if test is not None:
+                tests.append(test)
+            elif item.startswith("!"):
+                tests.append(_not_matching(item[1:]))
             else:
                 masks.append(item)
     ctx.numeric(n.RPL_LISTSTART, "Channel", text="Users  Name")
     for room in ctx.state.rooms.values():
-        count = len(room.members)
-        if not can_see_room(room, ctx.user) or count <= more_than:
-            continue
-        if less_than is not None and count >= less_than:
+        if not can_see_room(room, ctx.user):
             continue
         if masks and not any(mask_matches(mask, room.name) for mask in masks):
             continue
-        ctx.numeric(n.RPL_LIST, room.name, str(count), text=room.topic)
+        if all(test(room) for test in tests):
+            ctx.numeric(n.RPL_LIST, room.name, str(len(room.members)), text=room.topic)
     ctx.numeric(n.RPL_LISTEND)
+
+
+def _not_matching(mask: str) -> Callable[[Room], bool]:
+    """ELIST "N": "!mask" keeps the rooms whose names do not match `mask`."""
+    return lambda room: not mask_matches(mask, room.name)
+
+
+def _elist_condition(item: str, now: float) -> Callable[[Room], bool] | None:
+    """The room test an ELIST condition asks for, or None if `item` is a name or mask.
+
+    modern.ircdocs "ELIST Parameter": ">N" / "<N" users (U); "C>N" / "C<N" created more /
+    less than N minutes ago (C); "T>N" / "T<N" topic set more / less than N minutes ago (T).
+    """
+    kind, rest = (item[0].upper(), item[1:]) if item[:1] in ("C", "c", "T", "t") else ("U", item)
+    if len(rest) < 2 or rest[0] not in "<>" or not rest[1:].isdigit():
+        return None
+    value, more = int(rest[1:]), rest[0] == ">"
+    if kind == "U":
+        return (lambda r: len(r.members) > value) if more else (lambda r: len(r.members) < value)
+    cutoff = now - value * 60
+
+    def age_test(room: Room) -> bool:
+        when = room.created_s if kind == "C" else room.topic_time_s
+        if kind == "T" and not room.topic:
+            return False  # no topic: set at no time, so neither before nor after
+        return when < cutoff if more else when > cutoff
+
+    return age_test
