@@ -34,9 +34,12 @@ SUPPORTED: Final[dict[str, str]] = {
     "away-notify": "",
     "batch": "",
     "cap-notify": "",
+    # https://ircv3.net/specs/extensions/channel-rename (work in progress: prefixed name).
+    "draft/channel-rename": "",
     "draft/chathistory": "",
     "echo-message": "",
     "extended-join": "",
+    "extended-monitor": "",  # https://ircv3.net/specs/extensions/extended-monitor
     "invite-notify": "",
     "labeled-response": "",
     "message-tags": "",

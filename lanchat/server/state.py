@@ -36,6 +36,7 @@ from lanchat.server.context import Context
 from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
 from lanchat.server.effects import Effect, Publish, Query, Send
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
+from lanchat.server.monitor import MonitorTable, notify_offline
 from lanchat.server.throttle import FailureThrottle
 from lanchat.store.records import HistoryRecord, RoomRecord
 
@@ -73,6 +74,7 @@ class ServerState:
         self.nicks: dict[str, User] = {}  # casefolded nick -> user holding it
         self.rooms: dict[str, Room] = {}  # casefolded room name -> room
         self.whowas: deque[WhowasEntry] = deque(maxlen=config.limits.whowas_entries)
+        self.monitors = MonitorTable()  # MONITOR lists (issue 18)
         self.registered_users = 0  # users past 001 (LUSERS)
         self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
         self._invisible: tuple[float, int] | None = None  # (clock, count) of +i users, cached
@@ -461,6 +463,8 @@ class ServerState:
             self.whowas.appendleft(
                 WhowasEntry(user.nick, user.key, user.username, user.host, user.realname, ctx.now)
             )
+            notify_offline(ctx, user.nick, user.key)
+        self.monitors.forget(user)
         for room in list(user.rooms.values()):
             self.remove_member(ctx, room, user)
         if user.key and self.nicks.get(user.key) is user:

@@ -224,6 +224,13 @@ async def test_weechat_headless_and_our_client_exchange_messages(
             alice.say("#lobby", "hello weechat, this is lanchat")
             text = await until(lambda: _read(log), "hello weechat, this is lanchat")
             assert "alice" in text
+
+            # WHOX (issue 18): weechat already asked "WHO #lobby %cuhsnfdar" on joining, as
+            # the server advertises WHOX; a WHOX typed by the user shows the fields it read.
+            await _write_fifo(fifo, "irc.server.lan */who #lobby %tnf,42\n")
+            server_log = home / "logs" / "irc.server.lan.weechatlog"
+            await until(lambda: _read(server_log), "[42] weechatuser H")
+            await until(lambda: _read(server_log), "[42] alice H")
     finally:
         proc.terminate()
         await proc.wait()

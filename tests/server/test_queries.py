@@ -247,3 +247,86 @@ async def test_whois_and_away_notify_over_sockets(irc_server: LanchatServer) -> 
     assert replies[0].params[1:4] == ("bob", "bob", "127.0.0.1")
     for client in (alice, bob):
         await client.close()
+
+
+# ----------------------------------------------------------------------------- WHOX, bots (18)
+
+
+def test_whox_gives_the_fields_asked_in_the_spec_order_with_the_token() -> None:
+    t = Transcript()
+    alice, bob = t.register("alice"), t.register("bob", ip="10.0.0.9")
+    alice.send("JOIN #a")
+    bob.send("JOIN #a")
+    t.clock.advance(42)
+    bob.send("AWAY :tea")
+    # Asked in any order, answered in t c u i h s n f d l a o r order; the realname last.
+    assert alice.send_take("WHO #a %rnafuolhsdict,17") == [
+        msg(
+            ":lanchat.local 354 alice 17 #a alice 127.0.0.1 127.0.0.1 lanchat.local alice H@ "
+            "0 42 0 n/a :alice Example"
+        ),
+        msg(
+            ":lanchat.local 354 alice 17 #a bob 10.0.0.9 10.0.0.9 lanchat.local bob G 0 42 0 "
+            "n/a :bob Example"
+        ),
+        msg(":lanchat.local 315 alice #a :End of WHO list"),
+    ]
+
+
+def test_whox_without_a_usable_token_and_with_few_fields() -> None:
+    t = Transcript()
+    alice = t.register("alice")
+    t.register("bob")
+    assert alice.send_take("WHO bob %tn,12345") == [
+        msg(":lanchat.local 354 alice 0 bob"),
+        msg(":lanchat.local 315 alice bob :End of WHO list"),
+    ]
+    assert alice.send_take("WHO bob %") == [
+        msg(":lanchat.local 354 alice"),
+        msg(":lanchat.local 315 alice bob :End of WHO list"),
+    ]
+    # No "%": plain WHO, whatever the second parameter says.
+    assert commands(alice.send_take("WHO bob o")) == ["352", "315"]
+
+
+def test_bot_mode_shows_in_whois_who_and_whox_flags() -> None:
+    t = Transcript()
+    alice, robo = t.register("alice"), t.register("robo")
+    assert robo.send_take("MODE robo +B") == [msg(":robo!robo@127.0.0.1 MODE robo +B")]
+    got = alice.send_take("WHOIS robo")
+    assert expect_numeric(got, "335") == msg(":lanchat.local 335 alice robo :is a bot")
+    assert expect_numeric(alice.send_take("WHO robo"), "352").params[6] == "HB"
+    assert alice.send_take("WHO robo %f")[0] == msg(":lanchat.local 354 alice HB")
+    robo.send("MODE robo -B")
+    assert "335" not in commands(alice.send_take("WHOIS robo"))
+
+
+def test_someone_away_who_joins_is_announced_away_to_away_notify_members() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=("away-notify",))
+    plain = t.register("plain")
+    bob = t.register("bob")
+    alice.send("JOIN #a")
+    plain.send("JOIN #a")
+    bob.send("AWAY :lunch")
+    alice.take()
+    plain.take()
+    bob.send("JOIN #a")
+    assert alice.take() == [
+        msg(":bob!bob@127.0.0.1 JOIN #a"),
+        msg(":bob!bob@127.0.0.1 AWAY :lunch"),
+    ]
+    assert plain.take() == [msg(":bob!bob@127.0.0.1 JOIN #a")]
+
+
+async def test_whox_and_bot_over_sockets(irc_server: LanchatServer) -> None:
+    alice = await registered(irc_server.port, "alice", "#lobby")
+    robo = await registered(irc_server.port, "robo", "#lobby")
+    robo.send("MODE robo +B")
+    await robo.expect("MODE")
+    alice.send("WHO #lobby %tnf,7")
+    lines = [await alice.expect_numeric("354"), await alice.expect_numeric("354")]
+    assert sorted(m.params[1:] for m in lines) == [("7", "alice", "H@"), ("7", "robo", "HB")]
+    await alice.expect_numeric("315")
+    for client in (alice, robo):
+        await client.close()

@@ -370,3 +370,15 @@ def test_lusers_counts_invisible_users_within_a_second() -> None:
     c.send("USER b 0 * :B")
     luserclient = expect_numeric(c.take(), "251")
     assert luserclient.params[-1] == "There are 1 users and 1 invisible on 1 servers"
+
+
+def test_user_with_an_empty_realname_is_461_and_can_be_sent_again() -> None:
+    # modern.ircdocs "USER message": the realname is required; issue 18.
+    t = Transcript()
+    c = t.connect()
+    c.send("NICK alice")
+    assert c.send_take("USER al 0 * :") == [
+        msg(":lanchat.local 461 alice USER :Not enough parameters")
+    ]
+    c.send("USER al 0 * :Alice")
+    expect_numeric(c.take(), "001")

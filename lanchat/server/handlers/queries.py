@@ -2,6 +2,7 @@
 
 Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
 Spec: https://modern.ircdocs.horse/#user-based-queries (WHO, WHOIS, WHOWAS),
+https://ircv3.net/specs/extensions/whox (WHO's "%fields"), .../bot-mode (335, the B flag),
 https://modern.ircdocs.horse/#ison-message, #userhost-message, #away-message,
 #lusers-message, #motd-message and https://ircv3.net/specs/extensions/away-notify.
 
@@ -14,12 +15,14 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.hostmask import mask_matches
+from lanchat.protocol.isupport import BOT_MODE
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
 from lanchat.server.handlers.registration import send_lusers, send_motd
 from lanchat.server.handlers.rooms import can_see_room, echo_param, pack_words
 from lanchat.server.model import Membership, Room, User
+from lanchat.server.monitor import with_extended_monitor
 
 __all__: list[str] = []
 
@@ -30,12 +33,57 @@ def _shares_room(a: User, b: User) -> bool:
     return not a.rooms.keys().isdisjoint(b.rooms.keys())
 
 
-def _who_line(ctx: Context, user: User, room: Room | None, member: Membership | None) -> None:
+# WHOX (https://ircv3.net/specs/extensions/whox): "WHO <mask> %<fields>[,<token>]" asks for
+# RPL_WHOSPCRPL (354) with only these fields, always in this order, whatever order was asked.
+WHOX_FIELDS = "tcuihsnfdlaor"
+MAX_WHOX_TOKEN_DIGITS = 3  # "t": the token is 1 to 3 digits
+
+
+def _whox_request(params: tuple[str, ...]) -> tuple[str, str] | None:
+    """The fields (in WHOX_FIELDS order) and token of a WHOX request, or None for plain WHO."""
+    if len(params) < 2 or "%" not in params[1]:
+        return None
+    fields, _, token = params[1].partition("%")[2].partition(",")
+    if not (token.isdigit() and len(token) <= MAX_WHOX_TOKEN_DIGITS):
+        token = "0"
+    return "".join(f for f in WHOX_FIELDS if f in fields), token
+
+
+def _who_line(
+    ctx: Context,
+    user: User,
+    room: Room | None,
+    member: Membership | None,
+    whox: tuple[str, str] | None,
+) -> None:
     # RPL_WHOREPLY "<client> <channel> <username> <host> <server> <nick> <flags> :<hopcount>
-    # <realname>"; flags: H (here) or G (gone, i.e. away), then the member's prefixes.
+    # <realname>"; flags: H (here) or G (gone, i.e. away), B for a bot (bot-mode), then the
+    # member's prefixes.
     flags = "G" if user.away else "H"
+    if BOT_MODE in user.modes:
+        flags += BOT_MODE
     if member is not None and member.modes:
         flags += member.prefixes("multi-prefix" in ctx.user.caps)
+    if whox is not None:
+        fields, token = whox
+        values = {
+            "t": token,
+            "c": room.name if room else "*",
+            "u": user.username,
+            "i": user.host,  # the IP, "0"-prefixed when it starts with ':' as the host is
+            "h": user.host,
+            "s": ctx.server_name,
+            "n": user.nick,
+            "f": flags,
+            "d": "0",  # hop count: one server
+            "l": str(int(ctx.now - (user.last_message or user.connected_at))),
+            "a": "0",  # account: "0" when logged out (no accounts yet)
+            "o": "n/a",  # op level: not an ircu server (as Solanum and UnrealIRCd answer)
+        }
+        out = [values[f] for f in fields if f != "r"]
+        # The real name may hold spaces: it is the last field, the trailing parameter.
+        ctx.numeric(n.RPL_WHOSPCRPL, *out, text=user.realname if "r" in fields else None)
+        return
     ctx.numeric(
         n.RPL_WHOREPLY,
         room.name if room else "*",
@@ -48,11 +96,12 @@ def _who_line(ctx: Context, user: User, room: Room | None, member: Membership | 
     )
 
 
-# WHO <mask>
+# WHO <mask> [%<fields>[,<token>]]
 @command("WHO")
 def handle_who(ctx: Context, msg: Message) -> None:
-    """RPL_WHOREPLY for the members of a room, a nick, or every visible user matching a mask."""
+    """RPL_WHOREPLY (or WHOX's 354) for a room's members, a nick, or users matching a mask."""
     mask = msg.params[0] if msg.params and msg.params[0] else "*"
+    whox = _whox_request(msg.params)
     asker = ctx.user
     room = ctx.state.find_room(mask) if mask.startswith("#") else None
     if room is not None:
@@ -60,11 +109,11 @@ def handle_who(ctx: Context, msg: Message) -> None:
             inside = asker.conn_id in room.members
             for member in room.members.values():
                 if inside or "i" not in member.user.modes:
-                    _who_line(ctx, member.user, room, member)
+                    _who_line(ctx, member.user, room, member, whox)
     elif not mask.startswith("#"):
         exact = ctx.state.find_user(mask)
         if exact is not None and exact.registered:
-            _who_line(ctx, exact, None, None)
+            _who_line(ctx, exact, None, None, whox)
         else:
             # "0" is the old spelling of "everyone" (RFC 1459 4.5.1).
             pattern = "*" if mask == "0" else mask
@@ -77,7 +126,7 @@ def handle_who(ctx: Context, msg: Message) -> None:
                     mask_matches(pattern, field)
                     for field in (user.nick, user.host, user.realname, user.source)
                 ):
-                    _who_line(ctx, user, None, None)
+                    _who_line(ctx, user, None, None, whox)
     ctx.numeric(n.RPL_ENDOFWHO, echo_param(mask))
 
 
@@ -108,6 +157,8 @@ def _whois(ctx: Context, user: User) -> None:
     for run in pack_words(head, rooms):
         ctx.numeric(n.RPL_WHOISCHANNELS, user.nick, text=run)
     ctx.numeric(n.RPL_WHOISSERVER, user.nick, ctx.server_name, text=ctx.state.config.server.network)
+    if BOT_MODE in user.modes:
+        ctx.numeric(n.RPL_WHOISBOT, user.nick)
     if user.away:
         ctx.numeric(n.RPL_AWAY, user.nick, text=user.away)
     idle_from = user.last_message or user.connected_at
@@ -174,8 +225,10 @@ def handle_away(ctx: Context, msg: Message) -> None:
     else:
         ctx.numeric(n.RPL_UNAWAY)
         notice = Message("AWAY", (), source=user.source)
-    # ircv3 away-notify: only clients that asked for it get AWAY lines.
-    ctx.relay([u for u in ctx.state.neighbours(user) if u.has("away-notify")], notice)
+    # ircv3 away-notify: only clients that asked for it get AWAY lines (and, with
+    # extended-monitor, those that monitor the nick).
+    neighbours = [u for u in ctx.state.neighbours(user) if u.has("away-notify")]
+    ctx.relay(with_extended_monitor(ctx, user, "away-notify", neighbours), notice)
 
 
 # LUSERS

@@ -26,6 +26,7 @@ from lanchat.server.context import Context
 from lanchat.server.dispatch import command
 from lanchat.server.model import WhowasEntry
 from lanchat.server.modes import USER_MODES
+from lanchat.server.monitor import notify_offline, notify_online, with_extended_monitor
 
 __all__ = ["send_lusers", "send_motd", "try_register"]
 
@@ -92,7 +93,7 @@ def handle_nick(ctx: Context, msg: Message) -> None:
         return
     if nick == user.nick:
         return
-    old_source = user.source
+    old_source, old_nick, old_key = user.source, user.nick, user.key
     if user.key and state.nicks.get(user.key) is user:
         del state.nicks[user.key]
     if user.registered:
@@ -107,6 +108,9 @@ def handle_nick(ctx: Context, msg: Message) -> None:
         change = Message("NICK", (nick,), source=old_source)
         ctx.relay(state.neighbours(user), change)
         ctx.reply(ctx.tagged(change, user.form))
+        if old_key != key:  # MONITOR: a new case of the same nick is no news
+            notify_offline(ctx, old_nick, old_key)
+            notify_online(ctx, user)
     else:
         try_register(ctx)
 
@@ -118,6 +122,10 @@ def handle_user(ctx: Context, msg: Message) -> None:
     user = ctx.user
     if user.registered or user.username:
         ctx.numeric(n.ERR_ALREADYREGISTERED)
+        return
+    if not msg.params[3]:
+        # modern.ircdocs "USER message": an empty realname is a missing parameter (issue 18).
+        ctx.numeric(n.ERR_NEEDMOREPARAMS, "USER")
         return
     # The user name becomes part of every hostmask: keep only characters that cannot break
     # the nick!user@host grammar or a ban mask.
@@ -180,7 +188,8 @@ def handle_setname(ctx: Context, msg: Message) -> None:
         return
     user.realname = realname
     change = Message("SETNAME", (realname,), source=user.source)
-    ctx.relay([u for u in ctx.state.neighbours(user) if u.has("setname")], change)
+    neighbours = [u for u in ctx.state.neighbours(user) if u.has("setname")]
+    ctx.relay(with_extended_monitor(ctx, user, "setname", neighbours), change)
     if user.has("setname"):
         ctx.reply(ctx.tagged(change, user.form))
 
@@ -211,6 +220,7 @@ def try_register(ctx: Context) -> None:
         ctx.numeric(n.RPL_ISUPPORT, *tokens)
     send_lusers(ctx)
     send_motd(ctx)
+    notify_online(ctx, user)
 
 
 def _password_accepted(ctx: Context) -> bool:
