@@ -190,8 +190,11 @@ async def test_rooms_are_advertised_updated_and_withdrawn_over_mdns(tmp_path: Pa
                 await browser.expect("removed", lambda e: e["ad"]["room"] == "#lobby")
                 alice.send("JOIN #pop-up")
                 await browser.expect("added", lambda e: e["ad"]["room"] == "#pop-up")
-                alice.send("PART #pop-up")  # the last one out closes the room
+                alice.send("RENAME #pop-up #party")  # issue 18: the LAN sees the new name
                 await browser.expect("removed", lambda e: e["ad"]["room"] == "#pop-up")
+                await browser.expect("added", lambda e: e["ad"]["room"] == "#party")
+                alice.send("PART #party")  # the last one out closes the room
+                await browser.expect("removed", lambda e: e["ad"]["room"] == "#party")
                 alice.send("MODE #lobby -s")
                 await browser.expect("added", lambda e: e["ad"]["room"] == "#lobby")
             # Shutdown withdraws the rooms: they disappear without waiting for a TTL.
