@@ -1,4 +1,4 @@
-"""The `lanchat` command line: launcher (default), serve, chat, rooms.
+"""The `lanchat` command line: launcher (default), serve, chat, rooms, passwd.
 
 Layer: top; may import everything, but imports the GUI lazily so that `lanchat serve` and
 `lanchat rooms` work on machines without Tk or a display.
@@ -169,6 +169,18 @@ def _add_launcher(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.set_defaults(func=_cmd_launcher)
 
 
+def _add_passwd(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "passwd",
+        help="hash a password for an operator in the config's [opers]",
+        description=(
+            "Read a password from standard input (one line) and print its hash, to put in "
+            'the config file\'s [opers] table as  name = "<hash>".'
+        ),
+    )
+    p.set_defaults(func=_cmd_passwd)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lanchat",
@@ -183,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_serve(sub)
     _add_chat(sub)
     _add_rooms(sub)
+    _add_passwd(sub)
     parser.set_defaults(func=_cmd_launcher, parser=parser)
     for command_parser in sub.choices.values():
         # An unknown flag is reported with the usage of the command it was given to.
@@ -239,6 +252,21 @@ def _cmd_chat(args: argparse.Namespace) -> int:
     from lanchat.gui.app import run
 
     return run(nick=args.nick, connect=args.connect, join=args.join or [], theme=args.theme)
+
+
+def _cmd_passwd(args: argparse.Namespace) -> int:
+    import getpass
+
+    from lanchat.passwords import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Operator password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise LanchatError("no password on standard input; type one and press Enter, or pipe it in")
+    print(hash_password(password))
+    return 0
 
 
 def _cmd_launcher(args: argparse.Namespace) -> int:

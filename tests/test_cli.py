@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from lanchat.passwords import verify_password
+
 SERVE_FLAGS = (
     "--host",
     "--port",
@@ -26,7 +28,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command() -> None:
     out = run_cli("--help")
     assert out.returncode == 0
-    for command in ("serve", "chat", "rooms", "launcher"):
+    for command in ("serve", "chat", "rooms", "launcher", "passwd"):
         assert command in out.stdout
 
 
@@ -37,7 +39,35 @@ def test_serve_help_documents_the_contract_flags() -> None:
         assert flag in out.stdout
 
 
-@pytest.mark.parametrize("command", ["chat", "rooms", "launcher"])
+def test_passwd_prints_a_hash_of_the_password_read_from_stdin() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "lanchat", "passwd"],
+        input="open sesame\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    (hashed,) = out.stdout.split()
+    assert hashed.startswith("scrypt$ln=14,r=8,p=1$")
+    assert verify_password("open sesame", hashed)
+    assert not verify_password("open sesame\n", hashed)
+
+
+def test_passwd_without_a_password_is_one_line_error() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "lanchat", "passwd"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.startswith("lanchat: error: no password on standard input")
+
+
+@pytest.mark.parametrize("command", ["chat", "rooms", "launcher", "passwd"])
 def test_each_subcommand_has_help(command: str) -> None:
     out = run_cli(command, "--help")
     assert out.returncode == 0
