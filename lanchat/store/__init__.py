@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
 
 if TYPE_CHECKING:
     from lanchat.store.db import SCHEMA_VERSION, HistoryDB
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AccountRecord",
     "HistoryDB",
     "HistoryQuery",
     "HistoryRecord",

@@ -29,7 +29,7 @@ from typing import Any
 from lanchat.errors import StoreError
 from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory
 from lanchat.store.problems import corrupt, describe, make_directory, open_error
-from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
 
 __all__ = ["SCHEMA_VERSION", "HistoryDB"]
 
@@ -68,6 +68,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
         "ALTER TABLE rooms ADD COLUMN excepts TEXT NOT NULL DEFAULT '[]'",
         "ALTER TABLE rooms ADD COLUMN invex TEXT NOT NULL DEFAULT '[]'",
+    ),
+    (
+        # Issue 17: accounts. The hash carries its own scrypt parameters (lanchat.passwords).
+        """CREATE TABLE accounts (
+            key           TEXT PRIMARY KEY,  -- casefolded account name
+            name          TEXT    NOT NULL,
+            password_hash TEXT    NOT NULL,
+            created_s     INTEGER NOT NULL
+        ) WITHOUT ROWID""",
     ),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -247,7 +256,7 @@ class HistoryDB:
                 conn.execute("ROLLBACK")
             raise
 
-    def append(self, records: Sequence[HistoryRecord | RoomRecord]) -> None:
+    def append(self, records: Sequence[HistoryRecord | RoomRecord | AccountRecord]) -> None:
         """Store messages and room changes in ONE transaction, committed when this returns.
 
         Records are applied in order, so a room created and then deleted in the same call ends
@@ -256,20 +265,21 @@ class HistoryDB:
         which no CHATHISTORY request can name.
 
         Args:
-            records: HistoryRecords to keep, and RoomRecords to upsert (or delete when
-                `deleted` is set).
+            records: HistoryRecords to keep, RoomRecords to upsert (or delete when
+                `deleted` is set) and new AccountRecords (a name already stored fails the
+                transaction).
 
         Raises:
-            StoreError: the transaction could not be committed (disk full, I/O error, ...);
-                nothing of `records` is stored then.
+            StoreError: the transaction could not be committed (disk full, I/O error, an
+                account name already taken, ...); nothing of `records` is stored then.
         """
         # Consecutive messages go to one INSERT (of at most `_rows_per_insert` rows); a room
         # change splits the run so the order of `records` is kept.
         full = self._rows_per_insert * _WIDTH
-        runs: list[list[Any] | RoomRecord] = []
+        runs: list[list[Any] | RoomRecord | AccountRecord] = []
         values: list[Any] | None = None  # the run of messages being gathered, flattened
         for record in records:
-            if isinstance(record, RoomRecord):
+            if isinstance(record, RoomRecord | AccountRecord):
                 runs.append(record)
                 values = None
                 continue
@@ -284,11 +294,17 @@ class HistoryDB:
             for item in runs:
                 if isinstance(item, RoomRecord):
                     _store_room(conn, item)
+                elif isinstance(item, AccountRecord):
+                    conn.execute(
+                        "INSERT INTO accounts (key, name, password_hash, created_s)"
+                        " VALUES (?, ?, ?, ?)",
+                        (item.key, item.name, item.password_hash, item.created_s),
+                    )
                 else:
                     _insert(conn, item)
 
         try:
-            if len(runs) == 1 and not isinstance(runs[0], RoomRecord):
+            if len(runs) == 1 and isinstance(runs[0], list):
                 # One statement is a transaction of its own: without BEGIN and COMMIT the
                 # store thread waits for the GIL once per batch instead of three times.
                 _insert(self._conn, runs[0])
@@ -314,6 +330,20 @@ class HistoryDB:
         except sqlite3.Error as e:
             raise self._read_error(e) from None
         return [_room(row) for row in rows]
+
+    def load_accounts(self) -> list[AccountRecord]:
+        """Every registered account, by key.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        try:
+            rows = self._conn.execute(
+                "SELECT key, name, password_hash, created_s FROM accounts ORDER BY key"
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise self._read_error(e) from None
+        return [AccountRecord(*row) for row in rows]
 
     def query(self, q: HistoryQuery) -> list[HistoryRecord]:
         """Answer one CHATHISTORY request, in chronological order.

@@ -10,7 +10,7 @@ from dataclasses import field
 
 from lanchat.values import value
 
-__all__ = ["HistoryQuery", "HistoryRecord", "RoomRecord"]
+__all__ = ["AccountRecord", "HistoryQuery", "HistoryRecord", "RoomRecord", "account_pair_key"]
 
 
 @value
@@ -22,8 +22,9 @@ class HistoryRecord:
     messages are kept under that key but never given back (lanchat issue 13: a nick is not a
     person, so whoever takes a nick must not read its conversations). When accounts exist
     (issue 17), a conversation between two accounts gets a key of its own form, which no
-    nick pair can spell (a nick never starts with '~': "~accountA ~accountB"), and only those
-    are served; the rows under nick keys stay unreadable.
+    nick pair can spell (a nick never starts with '~': "~accountA ~accountB", made by
+    `account_pair_key`), and only those are served, to those two accounts; the rows under
+    nick keys stay unreadable.
     """
 
     msgid: str  # ircv3 msgid, unique
@@ -68,6 +69,21 @@ class RoomRecord:
 
 
 @value
+class AccountRecord:
+    """A registered account (issue 17): its name and its password hash, never the password.
+
+    Stored with a plain INSERT: registering a name that is already stored fails the whole
+    transaction, so an account is either stored whole, with a hash that can be checked, or
+    not at all (lanchat.store.db).
+    """
+
+    key: str  # casefolded name (the nick it was registered with)
+    name: str  # as registered
+    password_hash: str = field(repr=False)  # lanchat.passwords form: "scrypt$ln=..,r=..,p=..$.."
+    created_s: int = 0  # Unix seconds
+
+
+@value
 class HistoryQuery:
     """One CHATHISTORY request (https://ircv3.net/specs/extensions/chathistory).
 
@@ -83,3 +99,13 @@ class HistoryQuery:
     end: str | int | None = None  # BETWEEN only
     limit: int = 100
     target_keys: tuple[str, ...] = ()  # TARGETS only
+
+
+def account_pair_key(a: str, b: str) -> str:
+    """The target_key of the private conversation of two accounts: "~a ~b", sorted.
+
+    Args:
+        a: one casefolded account name.
+        b: the other (the same for notes to oneself).
+    """
+    return " ".join(sorted((f"~{a}", f"~{b}")))

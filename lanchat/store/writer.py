@@ -37,13 +37,13 @@ from typing import TypeAlias
 
 from lanchat.errors import StoreError
 from lanchat.store.db import HistoryDB
-from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
 
 __all__ = ["StoreWriter"]
 
 log = logging.getLogger(__name__)
 
-_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord]
+_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord]
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
 
@@ -94,12 +94,20 @@ class StoreWriter:
         """
         return self._reader.submit(self._read_db.load_rooms).result()
 
+    def load_accounts(self) -> list[AccountRecord]:
+        """Every registered account, read synchronously (start-up, before serving).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        return self._reader.submit(self._read_db.load_accounts).result()
+
     def persist(self, records: _Records) -> asyncio.Future[None]:
         """Loop thread only. Queue `records` to be committed in the writer's next transaction.
 
         Args:
-            records: messages and room changes, applied in order (copied: the caller may
-                reuse its list).
+            records: messages, room changes and new accounts, applied in order (copied: the
+                caller may reuse its list).
 
         Returns:
             A future of the running loop that resolves once the records are committed, or
