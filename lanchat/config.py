@@ -1,6 +1,7 @@
 """The whole configuration of lanchat as one typed, validated structure (Ergo's config.go).
 
-Layer: may import lanchat.errors and the standard library only.
+Layer: may import lanchat.errors, lanchat.passwords (to check [opers] hashes) and the
+standard library only.
 
 `load()` reads an optional TOML file, applies command-line overrides on top, validates every
 field and returns a frozen `Config`. Every validation failure is one `ConfigError` line that
@@ -28,6 +29,9 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     enabled = true            # the browser client and IRC over WebSocket (issue 16)
     port = 8080               # HTTP port on the [server] host; 0 picks a free one
     hostnames = []            # DNS names of this machine people open the page with
+    [accounts]                # see Accounts below
+    [opers]                   # operator name = password hash from `lanchat passwd`
+    alice = "scrypt$ln=14,r=8,p=1$...$..."
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from lanchat.errors import ConfigError
+from lanchat.passwords import is_password_hash
 
 DEFAULT_PORT = 6667
 DEFAULT_WEB_PORT = 8080
@@ -165,6 +170,16 @@ class Web:
 
 
 @dataclass(frozen=True, slots=True)
+class Accounts:
+    """Accounts (issue 17): REGISTER, SASL, and the nicks they own."""
+
+    registration: bool = True  # REGISTER is open to everyone; false: no new accounts
+    # Someone on a registered nick without being logged in to it is renamed to a Guest nick
+    # after this long (told at once what will happen and how to log in).
+    nick_grace_s: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: Server = field(default_factory=Server)
     limits: Limits = field(default_factory=Limits)
@@ -172,6 +187,9 @@ class Config:
     store: Store = field(default_factory=Store)
     discovery: Discovery = field(default_factory=Discovery)
     web: Web = field(default_factory=Web)
+    accounts: Accounts = field(default_factory=Accounts)
+    # Server operators: (name, password hash) pairs from [opers], sorted by name.
+    opers: tuple[tuple[str, str], ...] = ()
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -181,7 +199,22 @@ _SECTIONS: dict[str, type[Any]] = {
     "store": Store,
     "discovery": Discovery,
     "web": Web,
+    "accounts": Accounts,
 }
+
+
+def _opers(values: Any) -> tuple[tuple[str, str], ...]:
+    """[opers] as (name, hash) pairs: each name a word, each hash from `lanchat passwd`."""
+    if not isinstance(values, dict):
+        raise ConfigError("[opers] must be a table of operator names and password hashes")
+    for name, hashed in values.items():
+        if not name or any(c in name for c in " \r\n\0"):
+            raise ConfigError(f"[opers] operator name {name!r} must be one word")
+        if not isinstance(hashed, str) or not is_password_hash(hashed):
+            raise ConfigError(
+                f"[opers] {name} must be a password hash; make one with `lanchat passwd`"
+            )
+    return tuple(sorted(values.items()))
 
 
 def _coerce(section: str, name: str, kind: Any, value: Any) -> Any:
@@ -297,6 +330,10 @@ def _validate(config: Config) -> None:
     ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
+    if config.accounts.nick_grace_s <= 0:
+        raise ConfigError(
+            f"[accounts] nick_grace_s must be positive, not {config.accounts.nick_grace_s}"
+        )
     if fl.burst_lines < 1 or fl.lines_per_s <= 0 or fl.max_delayed_lines < 1:
         raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
     if fl.history_lines_per_flood_line < 1:
@@ -343,10 +380,12 @@ def load(
         merged = dict(data.get(section, {}))
         merged.update({k: v for k, v in values.items() if v is not None})
         data[section] = merged
+    opers = _opers(data.pop("opers", {}))
     unknown = set(data) - set(_SECTIONS)
     if unknown:
         raise ConfigError(
-            f"unknown config section [{sorted(unknown)[0]}]; known sections: {', '.join(_SECTIONS)}"
+            f"unknown config section [{sorted(unknown)[0]}]; known sections: "
+            f"{', '.join(_SECTIONS)}, opers"
         )
     parts = {}
     for section, cls in _SECTIONS.items():
@@ -354,6 +393,6 @@ def load(
         if not isinstance(values, dict):
             raise ConfigError(f"[{section}] must be a table of settings")
         parts[section] = _build(section, cls, values)
-    config = Config(**parts)
+    config = Config(**parts, opers=opers)
     _validate(config)
     return config

@@ -4,9 +4,10 @@ Layer: sans-I/O protocol core; standard library and lanchat.protocol.message onl
 Spec: https://ircv3.net/specs/extensions/capability-negotiation (LS versions, multiline
 replies, all-or-nothing REQ, cap-notify implied by 302).
 
-Only capabilities the server implements are advertised. Accounts come later: when they do,
-`account-tag` / `account-notify` are added to `SUPPORTED` and the relay code path that adds
-tags (lanchat.protocol.tags.TagForm) grows one form; nothing else changes.
+Only capabilities the server implements are advertised. Accounts (lanchat issue 17):
+`sasl=PLAIN` (https://ircv3.net/specs/extensions/sasl-3.1), `draft/account-registration`
+with no value (no e-mail, no registration before connecting), `account-notify` and
+`account-tag` (lanchat.protocol.tags.TagForm's ACCOUNT forms).
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ CAP_LS_VERSION: Final = 302  # the highest CAP LS version lanchat implements
 # name -> value advertised to CAP LS 302 clients ("" for none). Chathistory is still a
 # work-in-progress spec: implementations "MUST NOT use the unprefixed" cap name.
 SUPPORTED: Final[dict[str, str]] = {
+    "account-notify": "",
+    "account-tag": "",
     "away-notify": "",
     "batch": "",
     "cap-notify": "",
+    "draft/account-registration": "",
     # https://ircv3.net/specs/extensions/channel-rename (work in progress: prefixed name).
     "draft/channel-rename": "",
     "draft/chathistory": "",
@@ -44,6 +48,7 @@ SUPPORTED: Final[dict[str, str]] = {
     "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
+    "sasl": "PLAIN",
     "server-time": "",
     "setname": "",
     # https://ircv3.net/specs/extensions/standard-replies: errors as FAIL instead of NOTICE.

@@ -229,3 +229,30 @@ DEFAULT_TEXT.update(
         ERR_MONLISTFULL: "Monitor list is full",
     }
 )
+
+# Accounts and operators (lanchat issue 17). SASL: https://ircv3.net/specs/extensions/sasl-3.1
+# and modern.ircdocs "RPL_LOGGEDIN (900)" .. "RPL_SASLMECHS (908)"; the others: modern.ircdocs
+# "RPL_WHOISACCOUNT (330)", "RPL_YOUREOPER (381)", "ERR_NOOPERHOST (491)".
+RPL_WHOISACCOUNT: Final = "330"
+RPL_YOUREOPER: Final = "381"
+ERR_NOOPERHOST: Final = "491"
+RPL_LOGGEDIN: Final = "900"
+RPL_SASLSUCCESS: Final = "903"
+ERR_SASLFAIL: Final = "904"
+ERR_SASLTOOLONG: Final = "905"
+ERR_SASLABORTED: Final = "906"
+ERR_SASLALREADY: Final = "907"
+RPL_SASLMECHS: Final = "908"
+DEFAULT_TEXT.update(
+    {
+        RPL_WHOISACCOUNT: "is logged in as",
+        RPL_YOUREOPER: "You are now an IRC operator",
+        ERR_NOOPERHOST: "No O-lines for your host",
+        RPL_SASLSUCCESS: "SASL authentication successful",
+        ERR_SASLFAIL: "SASL authentication failed",
+        ERR_SASLTOOLONG: "SASL message too long",
+        ERR_SASLABORTED: "SASL authentication aborted",
+        ERR_SASLALREADY: "You have already authenticated using SASL",
+        RPL_SASLMECHS: "are available SASL mechanisms",
+    }
+)

@@ -5,12 +5,16 @@ Spec: https://ircv3.net/specs/extensions/message-tags (client-only tags, size li
 https://ircv3.net/specs/extensions/server-time (the `time` tag format) and
 https://ircv3.net/specs/extensions/message-ids (`msgid`).
 
-Which tags a recipient gets depends on its capabilities; `TagForm` names the three forms a
+Which tags a recipient gets depends on its capabilities; `TagForm` names the forms a
 relayed line can take, so fan-out serialises each form once (issue #4):
 
     NONE       neither message-tags nor server-time: no tags at all
     TIME       server-time only: `time`
     FULL       message-tags: `time` (if server-time), `msgid` and the client-only tags
+
+Each has an `_ACCOUNT` twin (the ACCOUNT bit, 4) for clients with account-tag
+(https://ircv3.net/specs/extensions/account-tag): they also get `account=<name>` on lines
+from a logged-in user.
 """
 
 from __future__ import annotations
@@ -50,10 +54,18 @@ class TagForm(enum.IntEnum):
     TIME = 1
     FULL = 2
     FULL_NO_TIME = 3  # message-tags without server-time: msgid and client tags, no time
+    NONE_ACCOUNT = 4  # the same four with account-tag (the ACCOUNT bit)
+    TIME_ACCOUNT = 5
+    FULL_ACCOUNT = 6
+    FULL_NO_TIME_ACCOUNT = 7
 
 
+_ACCOUNT = 4  # the bit account-tag adds to a form
 # The forms of clients with message-tags: the only ones TAGMSG goes to.
-TAGGED_FORMS = frozenset((TagForm.FULL, TagForm.FULL_NO_TIME))
+TAGGED_FORMS = frozenset(
+    (TagForm.FULL, TagForm.FULL_NO_TIME, TagForm.FULL_ACCOUNT, TagForm.FULL_NO_TIME_ACCOUNT)
+)
+_TIMED_FORMS = frozenset((TagForm.TIME, TagForm.FULL, TagForm.TIME_ACCOUNT, TagForm.FULL_ACCOUNT))
 
 
 def tag_form(caps: Iterable[str] | frozenset[str] | set[str]) -> TagForm:
@@ -67,8 +79,10 @@ def tag_form(caps: Iterable[str] | frozenset[str] | set[str]) -> TagForm:
     """
     caps = caps if isinstance(caps, set | frozenset) else set(caps)
     if "message-tags" in caps:
-        return TagForm.FULL if "server-time" in caps else TagForm.FULL_NO_TIME
-    return TagForm.TIME if "server-time" in caps else TagForm.NONE
+        form = TagForm.FULL if "server-time" in caps else TagForm.FULL_NO_TIME
+    else:
+        form = TagForm.TIME if "server-time" in caps else TagForm.NONE
+    return TagForm(form | _ACCOUNT) if "account-tag" in caps else form
 
 
 def tags_for_form(
@@ -77,6 +91,7 @@ def tags_for_form(
     time_tag: str = "",
     msgid: str = "",
     client_tags: Mapping[str, str] | None = None,
+    account: str = "",
 ) -> dict[str, str]:
     """The tags one form of a relayed line carries.
 
@@ -85,18 +100,21 @@ def tags_for_form(
         time_tag: the formatted server-time ("" for none).
         msgid: the message id ("" for none).
         client_tags: the sender's client-only tags, already filtered.
+        account: the sender's account ("" when not logged in), for account-tag forms.
 
     Returns:
-        The tag dict, in wire order: time, msgid, then client tags.
+        The tag dict, in wire order: time, msgid, account, then client tags.
     """
     tags: dict[str, str] = {}
-    if time_tag and form in (TagForm.TIME, TagForm.FULL):
+    if time_tag and form in _TIMED_FORMS:
         tags["time"] = time_tag
-    if form in (TagForm.FULL, TagForm.FULL_NO_TIME):
-        if msgid:
-            tags["msgid"] = msgid
-        if client_tags:
-            tags.update(client_tags)
+    tagged = form in TAGGED_FORMS
+    if tagged and msgid:
+        tags["msgid"] = msgid
+    if account and form & _ACCOUNT:
+        tags["account"] = account
+    if tagged and client_tags:
+        tags.update(client_tags)
     return tags
 
 

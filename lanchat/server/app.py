@@ -239,7 +239,9 @@ class LanchatServer:
         open_files = raise_open_file_limit()
         self._store = StoreWriter(config.store.db_path, fsync_each_commit=config.store.fsync)
         try:
-            self.state = ServerState(config, rooms=self._store.load_rooms())
+            self.state = ServerState(
+                config, rooms=self._store.load_rooms(), accounts=self._store.load_accounts()
+            )
             self.hub = Hub(
                 config,
                 self.state,

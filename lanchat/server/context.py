@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, TypeVar
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message, middle_param
 from lanchat.protocol.tags import TagForm, format_server_time, tags_for_form
-from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
+from lanchat.server.effects import (
+    Disconnect,
+    Effect,
+    Password,
+    Persist,
+    Publish,
+    Query,
+    RoomChanged,
+    Send,
+)
 from lanchat.server.model import group_by_form
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 
@@ -117,10 +126,19 @@ class Context:
         msgid: str = "",
         client_tags: Mapping[str, str] | None = None,
     ) -> Message:
-        """`msg` with the tags a recipient of tag form `form` gets."""
+        """`msg` with the tags a recipient of tag form `form` gets.
+
+        A line whose source is the sender carries its account (ircv3 account-tag) for the
+        forms that take it; a line about someone else (a KILL's QUIT) carries none.
+        """
         if form is TagForm.NONE:
             return msg  # no tags at all, so no server-time to format either
-        tags = tags_for_form(form, time_tag=self.time_tag, msgid=msgid, client_tags=client_tags)
+        account = self.user.account
+        if account and msg.source != self.user.source:
+            account = ""
+        tags = tags_for_form(
+            form, time_tag=self.time_tag, msgid=msgid, client_tags=client_tags, account=account
+        )
         if not tags:
             return msg
         return Message(msg.command, msg.params, source=msg.source, tags=tags)
@@ -236,6 +254,28 @@ class Context:
         )
         # The labeled response is the history batch sent later, not an ACK now.
         self.label = None
+
+    def password(
+        self, purpose: str, name: str, password: str, *, stored: str = "", key: str = ""
+    ) -> None:
+        """Ask the edge to check (`stored` given) or hash a password off the loop (Password).
+
+        The outcome comes back through the function registered with
+        `@on_password_result(purpose)`, with a Context for the same client and label.
+        """
+        self.effects.append(
+            Password(
+                self.user.conn_id,
+                purpose,
+                name,
+                password,
+                stored=stored,
+                key=key,
+                created_s=int(self.now),
+                label=self.label,
+            )
+        )
+        self.label = None  # the answer comes later and carries the label then
 
     def disconnect(self, reason: str) -> None:
         """Close the sender's connection once its replies are written."""

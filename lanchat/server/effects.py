@@ -21,11 +21,22 @@ modes, room records) still goes out: a room change that was not stored is still 
 
 from __future__ import annotations
 
+from dataclasses import field
+
 from lanchat.protocol.message import Message
 from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
 from lanchat.values import value
 
-__all__ = ["Disconnect", "Effect", "Persist", "Publish", "Query", "RoomChanged", "Send"]
+__all__ = [
+    "Disconnect",
+    "Effect",
+    "Password",
+    "Persist",
+    "Publish",
+    "Query",
+    "RoomChanged",
+    "Send",
+]
 
 
 @value
@@ -95,10 +106,31 @@ class Query:
 
 
 @value
+class Password:
+    """Check or hash a password off the loop (scrypt); hand the outcome to the core.
+
+    With `stored` set, the edge checks `password` against that hash and calls
+    ServerState.password_checked(effect, matched). Without it (`purpose` "register"), the edge
+    hashes `password`, stores the account (`AccountRecord(key, name, hash, created_s)`) and
+    calls ServerState.account_stored(effect, record or None, error). Issue 17: scrypt costs
+    tens of milliseconds by design, so it never runs on the loop thread.
+    """
+
+    conn_id: int
+    purpose: str  # "register", "sasl" or "oper": which handler takes the outcome
+    name: str  # the account or operator name as given
+    password: str = field(repr=False)
+    stored: str = field(default="", repr=False)  # the hash to check against; "": hash anew
+    key: str = ""  # the casefolded account name ("register", "sasl")
+    created_s: int = 0  # "register": the new account's creation time
+    label: str | None = None  # labeled-response label of the command
+
+
+@value
 class RoomChanged:
     """A room's public face changed (created, users, topic, key, +s, closed): re-advertise it."""
 
     key: str  # casefolded room name
 
 
-Effect = Send | Disconnect | Persist | Publish | Query | RoomChanged
+Effect = Send | Disconnect | Persist | Publish | Query | Password | RoomChanged

@@ -19,6 +19,9 @@ What happens to effects::
     Query        ordered like Send (so a client's history includes what it just sent), run by
                  StoreWriter.query(), the rows go to ServerState.history_result() (a failed
                  query to ServerState.history_failed())
+    Password     ordered like Send; scrypt runs on its own thread (never the loop: issue 17),
+                 a new account is then stored through StoreWriter.persist(); the outcome goes
+                 to ServerState.password_done()
     RoomChanged  handed straight to the app (mDNS), which is not ordered with chat lines
 
 Limits kept here, for every transport (issue 13): who may connect (lanchat.server.admission),
@@ -30,20 +33,31 @@ the lines it sent after it wait, and the unused part given back when the rows ar
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lanchat.config import Config
+from lanchat.passwords import hash_password, verify_password
 from lanchat.protocol.hostmask import host_for_ip
 from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
 from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
-from lanchat.server.effects import Disconnect, Effect, Persist, Publish, Query, RoomChanged, Send
+from lanchat.server.effects import (
+    Disconnect,
+    Effect,
+    Password,
+    Persist,
+    Publish,
+    Query,
+    RoomChanged,
+    Send,
+)
 from lanchat.server.fanout import Outgoing
 from lanchat.server.flood import FloodLedger
 from lanchat.server.heap import HeapTrimmer
-from lanchat.store.records import HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryRecord, RoomRecord
 
 if TYPE_CHECKING:
     from lanchat.server.state import ServerState
@@ -127,7 +141,7 @@ class _Held:
         self.barrier = barrier
 
 
-_Outgoing = Send | Disconnect | Query | _Barrier | _Held
+_Outgoing = Send | Disconnect | Query | Password | _Barrier | _Held
 
 
 def _reason(error: BaseException) -> str:
@@ -213,6 +227,10 @@ class Hub:
         self._closed.set()
         # Returns the memory a burst freed to the kernel once the loop is quiet (issue #4).
         self.heap = HeapTrimmer(self.loop)
+        # scrypt, one hash at a time (16 MiB each): a registration storm queues here and
+        # costs other users one core at most, never the loop (issue 17, docs/benchmarks.md).
+        self._passwords = concurrent.futures.ThreadPoolExecutor(1, "lanchat-passwords")
+        self._password_tasks: set[asyncio.Task[None]] = set()  # checks running, kept alive
 
     # ------------------------------------------------------------------ connections
 
@@ -308,7 +326,7 @@ class Hub:
                 else:
                     self._deliver(effect)
 
-    def _deliver(self, effect: Send | Disconnect | Query) -> None:
+    def _deliver(self, effect: Send | Disconnect | Query | Password) -> None:
         if type(effect) is Send:
             self._outgoing.send(effect)
         elif type(effect) is Disconnect:
@@ -316,6 +334,12 @@ class Hub:
             conn = self.connections.get(effect.conn_id)
             if conn is not None:
                 conn.finish(effect.reason)
+        elif type(effect) is Password:
+            self._in_flight += 1
+            self._idle.clear()
+            task = self.loop.create_task(self._password(effect))
+            self._password_tasks.add(task)
+            task.add_done_callback(self._password_tasks.discard)
         else:
             assert isinstance(effect, Query)
             self._query(effect)
@@ -447,6 +471,29 @@ class Hub:
             self.loop.call_later(pause_s, self._answer_next)
         self._check_idle()
 
+    async def _password(self, effect: Password) -> None:
+        """Check or hash a password on the password thread; store a new account; report."""
+        ok, detail = False, ""
+        try:
+            if effect.stored:
+                ok = await self.loop.run_in_executor(
+                    self._passwords, verify_password, effect.password, effect.stored
+                )
+            else:
+                detail = await self.loop.run_in_executor(
+                    self._passwords, hash_password, effect.password
+                )
+                record = AccountRecord(effect.key, effect.name, detail, effect.created_s)
+                await self.store.persist([record])
+                ok = True
+        except Exception as error:  # a failed store is the client's error, not the server's
+            log.error("lanchat: error: account %r not stored: %s", effect.name, error)
+            ok, detail = False, _reason(error)
+        finally:
+            self._in_flight -= 1
+        self.apply(self.state.password_done(effect, ok, detail))
+        self._check_idle()
+
     # ------------------------------------------------------------------ writes
 
     def _schedule_flush(self) -> None:
@@ -494,5 +541,6 @@ class Hub:
     def abort_all(self) -> None:
         """Abort every connection still open (the end of a shutdown). Loop thread only."""
         self.heap.close()
+        self._passwords.shutdown(wait=False, cancel_futures=True)
         for conn in list(self.connections.values()):
             conn.transport.abort()

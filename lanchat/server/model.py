@@ -72,6 +72,11 @@ class User:
     last_message: float = 0.0  # clock() of the last PRIVMSG/NOTICE (WHOIS idle)
     ping_sent_at: float | None = None  # clock() of our unanswered PING, if any
     form: TagForm = TagForm.NONE  # tag form of relayed lines, cached from caps
+    account: str = ""  # the account logged in to, as registered; "" when not logged in
+    # AUTHENTICATE in progress (issue 17): the mechanism, then the base64 chunks so far.
+    sasl: tuple[str, str] | None = None
+    password_pending: bool = False  # a Password effect is out: one check at a time
+    rename_at: float = 0.0  # clock() when it is renamed off a nick it does not own; 0: never
 
     @property
     def host(self) -> str:

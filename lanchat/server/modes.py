@@ -18,6 +18,8 @@ lanchat's modes, as lanchat.protocol.isupport advertises them
       type D  imnst      flags without a parameter
     MODES=6              at most this many parameter-taking changes in one MODE command
     user modes: i        invisible (hidden from WHO/NAMES of people who share no room)
+                o        server operator: set by OPER only, removable with -o (issue 17)
+                w        receives WALLOPS
                 B        bot (https://ircv3.net/specs/extensions/bot-mode)
 
 Grammar of the mode string (modern.ircdocs "MODE message")::
@@ -62,7 +64,7 @@ ROOM_FLAG_MODES = "imnst"  # type D, in the order they are shown
 LIST_MODES = "beI"  # type A: bans, ban exceptions (EXCEPTS), invite exceptions (INVEX)
 KEY_MODE = "k"  # type B
 LIMIT_MODE = "l"  # type C
-USER_MODES = "i" + BOT_MODE
+USER_MODES = "iow" + BOT_MODE  # invisible, server operator (OPER only), wallops, bot
 MAX_KEY_CHARS = 23  # the key length most servers accept (Hybrid KEYLEN); longer keys refused
 MAX_LIMIT = 1_000_000  # +l values above this are clamped: a LAN room never gets near it
 

@@ -34,15 +34,20 @@ from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
 from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
-from lanchat.server.effects import Effect, Publish, Query, Send
+from lanchat.server.effects import Effect, Password, Publish, Query, Send
+from lanchat.server.handlers.accounts import register_done, sasl_done
+from lanchat.server.handlers.operators import oper_done
+from lanchat.server.handlers.registration import rename_to_guest
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
 from lanchat.server.monitor import MonitorTable, notify_offline
 from lanchat.server.throttle import FailureThrottle
-from lanchat.store.records import HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryRecord, RoomRecord, account_pair_key
 
 __all__ = ["ServerState"]
 
 _LABEL_CAPS = frozenset({"labeled-response", "batch"})
+# Who takes the outcome of a Password effect, by its purpose (issue 17).
+_PASSWORD_DONE = {"register": register_done, "sasl": sasl_done, "oper": oper_done}
 
 
 class ServerState:
@@ -54,6 +59,7 @@ class ServerState:
         *,
         clock: Callable[[], float] = time.time,
         rooms: Iterable[RoomRecord] = (),
+        accounts: Iterable[AccountRecord] = (),
         msgid_factory: Callable[[], str] | None = None,
     ) -> None:
         """Build the server state.
@@ -63,6 +69,7 @@ class ServerState:
             clock: returns Unix seconds; tests inject a fake one.
             rooms: rooms the store kept (deleted ones are ignored). The configured rooms
                 (config.server.rooms) get config.server.key as their key, if it is set.
+            accounts: the registered accounts the store kept (issue 17).
             msgid_factory: returns a new unique msgid at each call (default: time-sortable).
         """
         load_handlers()
@@ -79,12 +86,17 @@ class ServerState:
         self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
         self._invisible: tuple[float, int] | None = None  # (clock, count) of +i users, cached
         self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
-        # Wrong room keys and passwords per address (issue 13 item 6; SASL and OPER later).
+        # Wrong room keys and passwords per address (issue 13 item 6), SASL and OPER too.
         self.auth_throttle = FailureThrottle(
             max_failures=config.limits.max_auth_failures,
             window_s=config.limits.auth_failure_window_s,
             clock=clock,
         )
+        # Registered accounts by casefolded name, hashes included (a SASL check needs one);
+        # a LAN server has hundreds at most, and nick protection must know them at once.
+        self.accounts: dict[str, AccountRecord] = {a.key: a for a in accounts}
+        self.registering: set[str] = set()  # account keys whose REGISTER is being stored
+        self.guest_serial = 0  # the last Guest<n> nick given (registration.rename_to_guest)
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:
             if not record.deleted:
@@ -213,6 +225,11 @@ class ServerState:
             elif now - user.last_seen >= limits.ping_interval_s:
                 user.ping_sent_at = now
                 to_ping.append(user.conn_id)
+            if user.rename_at and now >= user.rename_at and user.conn_id in self.users:
+                # Its grace period on an account's nick is over (issue 17).
+                ctx = Context(self, user)
+                rename_to_guest(ctx)
+                effects += ctx.finish()
         if to_ping:
             effects.insert(0, Send(tuple(to_ping), ping))
         return effects
@@ -233,6 +250,32 @@ class ServerState:
             return []
         ctx = Context(self, user, label=query.label)
         renderer(ctx, query, records)
+        return ctx.finish()
+
+    def password_done(self, effect: Password, ok: bool, detail: str = "") -> list[Effect]:
+        """The edge checked or hashed the password of an earlier Password effect.
+
+        Args:
+            effect: the Password effect the core emitted.
+            ok: the password matched (a check), or the new account was stored (purpose
+                "register").
+            detail: "register": the stored hash, or why the account could not be stored.
+
+        Returns:
+            The answer for the client (with its label), or [] if it has gone meanwhile.
+        """
+        user = self.users.get(effect.conn_id)
+        if user is None:
+            if effect.purpose == "register":
+                self.registering.discard(effect.key)
+                if ok:  # stored while its client went away: it exists all the same
+                    self.accounts[effect.key] = AccountRecord(
+                        effect.key, effect.name, detail, effect.created_s
+                    )
+            return []
+        user.password_pending = False
+        ctx = Context(self, user, label=effect.label)
+        _PASSWORD_DONE[effect.purpose](ctx, effect, ok, detail)
         return ctx.finish()
 
     def history_failed(self, query: Query, reason: str) -> list[Effect]:
@@ -376,13 +419,28 @@ class ServerState:
         return list(seen.values())
 
     def conversation_key(self, a: User, b: User) -> str:
-        """The history target_key of a private conversation: both casefolded nicks, sorted.
+        """The history target_key of a private conversation between `a` and `b`.
 
-        The one place that names private conversations in the store. CHATHISTORY gives none
-        of them back (a nick is not a person; lanchat.store.records.HistoryRecord says how
-        accounts will key them).
+        The one place that names private conversations in the store. Between two logged-in
+        users it is made of their accounts, "~alice ~bob" (casefolded, sorted; no nick starts
+        with "~"), and CHATHISTORY gives it back to those two accounts only. Otherwise it is
+        both casefolded nicks, sorted, which nobody reads back: a nick is not a person
+        (lanchat.store.records.HistoryRecord, issue 13 item 2).
         """
+        if a.account and b.account:
+            return account_pair_key(casefold(a.account), casefold(b.account))
         return " ".join(sorted((a.key, b.key)))
+
+    def forget_room(self, ctx: Context, room: Room) -> None:
+        """Forget the empty `room`: its record is deleted and its history sealed.
+
+        Args:
+            ctx: the event's context (for the effects).
+            room: a room with no members.
+        """
+        del self.rooms[room.key]
+        ctx.persist(room.to_record(deleted=True))
+        ctx.room_changed(room.key)
 
     def add_room(self, ctx: Context, name: str) -> Room | None:
         """Create room `name` (not yet existing), persist it and tell discovery.
@@ -404,9 +462,7 @@ class ServerState:
             oldest = min(empty, key=lambda r: r.emptied_at, default=None)
             if oldest is None:
                 return None
-            del self.rooms[oldest.key]
-            ctx.persist(oldest.to_record(deleted=True))
-            ctx.room_changed(oldest.key)
+            self.forget_room(ctx, oldest)
         room = Room.create(name, int(ctx.now))
         self.rooms[room.key] = room
         # Whatever history is stored under this name is not this room's (a forgotten room's, or

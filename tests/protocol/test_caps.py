@@ -10,9 +10,10 @@ def test_ls_lists_every_supported_cap_and_only_those() -> None:
     (line,) = cap_ls_replies("srv", "*", 302)
     assert line.source == "srv"
     assert line.params[:2] == ("*", "LS")
-    assert set(line.params[-1].split()) == set(caps.SUPPORTED)
+    assert {token.partition("=")[0] for token in line.params[-1].split()} == set(caps.SUPPORTED)
     assert "draft/chathistory" in caps.SUPPORTED
-    assert "account-tag" not in caps.SUPPORTED
+    assert caps.SUPPORTED["sasl"] == "PLAIN"
+    assert "sasl=PLAIN" in line.params[-1].split()
 
 
 def test_req_of_known_caps_is_accepted() -> None:
@@ -23,7 +24,7 @@ def test_req_of_known_caps_is_accepted() -> None:
 
 
 def test_req_with_one_unknown_cap_is_rejected_whole() -> None:
-    assert parse_cap_req("multi-prefix sasl", cap_version=302) is None
+    assert parse_cap_req("multi-prefix chghost", cap_version=302) is None
 
 
 def test_empty_req_is_rejected() -> None:

@@ -81,10 +81,10 @@ def test_parameter_modes_beyond_the_modes_limit_are_dropped() -> None:
     ]
 
 
-def test_user_modes_accept_only_invisible() -> None:
-    changes, unknown = parse_user_modes("+iw-x")
-    assert changes == [ModeChange(True, "i")]
-    assert unknown == ["w", "x"]
+def test_user_modes_accept_invisible_operator_and_wallops() -> None:
+    changes, unknown = parse_user_modes("+iw-ox")
+    assert changes == [ModeChange(True, "i"), ModeChange(True, "w"), ModeChange(False, "o")]
+    assert unknown == ["x"]
 
 
 def test_setting_a_set_flag_changes_nothing() -> None:

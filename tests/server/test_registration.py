@@ -23,7 +23,7 @@ def test_nick_and_user_complete_registration_with_welcome_burst() -> None:
     assert expect_numeric(got, "004").params[1:] == (
         "lanchat.local",
         "lanchat-0.1.0",
-        "iB",
+        "iowB",
         "Ibeiklmnostv",
         "Ibeklov",
     )
@@ -113,8 +113,8 @@ def test_cap_req_ack_enables_and_list_shows_caps() -> None:
 def test_cap_req_with_unknown_cap_is_naked_and_changes_nothing() -> None:
     t = Transcript()
     c = t.connect()
-    c.send("CAP REQ :multi-prefix sasl")
-    assert c.take_lines() == [":lanchat.local CAP * NAK :multi-prefix sasl"]
+    c.send("CAP REQ :multi-prefix chghost")
+    assert c.take_lines() == [":lanchat.local CAP * NAK :multi-prefix chghost"]
     c.send("CAP LIST")
     assert c.take_lines() == [":lanchat.local CAP * LIST :"]
 

@@ -24,11 +24,12 @@ from typing import Any
 
 from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
+from lanchat.passwords import ScryptParams, hash_password, verify_password
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
-from lanchat.server.effects import Disconnect, Effect, Persist, Publish, RoomChanged, Send
+from lanchat.server.effects import Disconnect, Effect, Password, Persist, Publish, RoomChanged, Send
 from lanchat.server.state import ServerState
-from lanchat.store.records import RoomRecord
+from lanchat.store.records import AccountRecord, RoomRecord
 
 START = 1_764_093_600.0  # 2025-11-25T18:00:00Z: a fixed, readable start for the fake clock
 
@@ -52,6 +53,13 @@ def msg(line: str) -> Message:
 
 
 SERVER_NAME = "lanchat.local"  # the transcripts' server name, the same on every machine
+# Real scrypt at a cost a transcript can afford (the server's is lanchat.passwords.DEFAULT_PARAMS).
+CHEAP_SCRYPT = ScryptParams(log2_n=4)
+
+
+def account(name: str, password: str) -> AccountRecord:
+    """A stored account as the store gives it back at start-up (cheap hash)."""
+    return AccountRecord(name.lower(), name, hash_password(password, CHEAP_SCRYPT), 1)
 
 
 def base_config() -> Config:
@@ -97,15 +105,26 @@ class Conn:
 class Transcript:
     """A ServerState driven by hand, with one inbox per connection."""
 
-    def __init__(self, config: Config | None = None, *, rooms: Iterable[RoomRecord] = ()) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        rooms: Iterable[RoomRecord] = (),
+        accounts: Iterable[AccountRecord] = (),
+    ) -> None:
         self.clock = FakeClock()
         self._msgids = iter(range(1, 1 << 30))
         self.state = ServerState(
             config or base_config(),
             clock=self.clock,
             rooms=rooms,
+            accounts=accounts,
             msgid_factory=lambda: f"m{next(self._msgids)}",
         )
+        # Password effects are run at once, as the edge would (real scrypt, cheap), unless
+        # `hold_passwords` is set: then they wait in `held` for run_passwords().
+        self.hold_passwords = False
+        self.held: list[Password] = []
         self.conns: dict[int, Conn] = {}
         self.effects: list[Effect] = []  # every effect so far, in order
         self.store_error: str | None = None  # set: every Publish's commit fails with this
@@ -130,7 +149,23 @@ class Transcript:
                     self.conns[effect.skip].inbox += own
             elif isinstance(effect, Disconnect):
                 self.conns[effect.conn_id].closed = effect.reason
+            elif isinstance(effect, Password):
+                self.held.append(effect)
+        if not self.hold_passwords:
+            self.run_passwords()
         return effects
+
+    def run_passwords(self) -> None:
+        """Check or hash the held passwords as the edge does; a store_error fails REGISTER."""
+        while self.held:
+            effect = self.held.pop(0)
+            if effect.stored:
+                ok, detail = verify_password(effect.password, effect.stored), ""
+            elif self.store_error is not None:
+                ok, detail = False, self.store_error
+            else:
+                ok, detail = True, hash_password(effect.password, CHEAP_SCRYPT)
+            self.apply(self.state.password_done(effect, ok, detail))
 
     def connect(self, ip: str = "127.0.0.1") -> Conn:
         """Open a new connection from `ip`."""

@@ -145,7 +145,12 @@ def _user_mode(ctx: Context, nick: str, params: tuple[str, ...]) -> None:
     changes, unknown = parse_user_modes(params[0])
     if unknown:
         ctx.numeric(n.ERR_UMODEUNKNOWNFLAG)
-    applied = [c for c in changes if c.adding != (c.mode in user.modes)]
+    # +o comes from OPER only (modern.ircdocs "Operator" user mode); -o is allowed.
+    applied = [
+        c
+        for c in changes
+        if c.adding != (c.mode in user.modes) and not (c.adding and c.mode == "o")
+    ]
     for change in applied:
         flag = frozenset(change.mode)
         user.modes = (user.modes | flag if change.adding else user.modes - flag) or NO_MODES

@@ -19,12 +19,15 @@ Grammar (ircv3 chathistory "CHATHISTORY Command")::
 
 Who may read what: a room's history only while in the room (the spec's "servers MAY wish to
 disallow clients from querying the history of channels they are not joined to"). Private
-conversations are stored (nothing accepted is lost) but given back to nobody: a nick is not a
-person, and whoever took `alice` later, from any address, read alice's private conversations
-(issue 13, item 2). A request for one gets an empty batch, as for a conversation with no
-messages, and TARGETS lists only the asker's rooms. Private history belongs to an account:
-when accounts exist (issue 17) private messages get a key made of the two accounts
-(ServerState.conversation_key, the one place that makes keys) and only those are served here.
+history belongs to an account, never to a nick: whoever took `alice` later, from any address,
+read alice's private conversations (issue 13, item 2). Private messages between two logged-in
+users are stored under their two accounts (ServerState.conversation_key, the one place that
+makes keys) and given back only to a client logged in to one of them (issue 17):
+`CHATHISTORY ... bob` reads the asker's conversation with the account of bob (the account bob
+is logged in to now, or else the account named bob), and TARGETS lists those conversations
+by the other account's name. Every other private message is stored (nothing accepted is
+lost) but given back to nobody: a request for one gets an empty batch, as for a
+conversation with no messages.
 """
 
 from __future__ import annotations
@@ -32,14 +35,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lanchat.errors import MalformedLine
-from lanchat.protocol.casemap import is_valid_nick
+from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import format_server_time, parse_server_time, tags_for_form
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command, on_history_result
 from lanchat.server.effects import Query
 from lanchat.server.handlers.rooms import echo_param
-from lanchat.store.records import HistoryQuery, HistoryRecord
+from lanchat.store.records import HistoryQuery, HistoryRecord, account_pair_key
 
 __all__ = ["render_history"]
 
@@ -125,10 +128,15 @@ def _messages(ctx: Context, sub: str, args: Sequence[str]) -> None:
             ctx.query(query, batch_target=room.name)
             return
     elif is_valid_nick(target, ctx.state.config.limits.nicklen):
-        # Private history is given back to nobody (module docstring): an empty batch, and the
-        # store is not asked.
         other = ctx.state.find_user(target)
         shown = other.nick if other is not None else target
+        peer = _peer_account(ctx, target)
+        if user.account and peer:
+            key = account_pair_key(casefold(user.account), peer)
+            query = HistoryQuery(sub, target_key=key, start=start, end=end, limit=limit)
+            ctx.query(query, batch_target=shown)
+            return
+        # Nobody's to read (module docstring): an empty batch, and the store is not asked.
         render_history(ctx, Query(user.conn_id, HistoryQuery(sub), batch_target=shown), ())
         return
     _fail(ctx, "INVALID_TARGET", sub, echo_param(target), "Messages could not be retrieved")
@@ -138,8 +146,12 @@ def _targets(ctx: Context, args: Sequence[str]) -> None:
     start = _msgref("TARGETS", args[0])
     end = _msgref("TARGETS", args[1])
     limit = _limit(ctx, "TARGETS", args[2])
-    # The conversations this client may read: its rooms (private ones are given to nobody).
+    # The conversations this client may read: its rooms, and its account's conversations
+    # with every other account (one index probe each; a LAN server has few accounts).
     keys = tuple(ctx.user.rooms)
+    if ctx.user.account:
+        mine = casefold(ctx.user.account)
+        keys += tuple(account_pair_key(mine, other) for other in ctx.state.accounts)
     query = HistoryQuery("TARGETS", start=start, end=end, limit=limit, target_keys=keys)
     ctx.query(query)
 
@@ -193,7 +205,23 @@ def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord])
         ctx.send((user.conn_id,), b"".join(m.to_bytes() for m in lines))
 
 
+def _peer_account(ctx: Context, target: str) -> str:
+    """The casefolded account of the person `target` names: logged in now, or by name."""
+    other = ctx.state.find_user(target)
+    if other is not None and other.account:
+        return casefold(other.account)
+    key = casefold(target)
+    return key if key in ctx.state.accounts else ""
+
+
 def _target_name(ctx: Context, record: HistoryRecord) -> str:
-    """How the client names a room: as it was created (its messages may spell it otherwise)."""
-    room = ctx.state.rooms.get(record.target_key)
+    """How the client names a conversation: a room as it was created (its messages may spell
+    it otherwise), a private one by the other account's name."""
+    key = record.target_key
+    if key.startswith("~"):
+        mine = f"~{casefold(ctx.user.account)}"
+        first, _, second = key.partition(" ")
+        other = ctx.state.accounts.get((second if first == mine else first)[1:])
+        return other.name if other is not None else record.target
+    room = ctx.state.rooms.get(key)
     return room.name if room is not None else record.target

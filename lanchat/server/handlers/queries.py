@@ -60,6 +60,8 @@ def _who_line(
     # <realname>"; flags: H (here) or G (gone, i.e. away), B for a bot (bot-mode), then the
     # member's prefixes.
     flags = "G" if user.away else "H"
+    if "o" in user.modes:
+        flags += "*"  # a server operator (modern.ircdocs RPL_WHOREPLY flags)
     if BOT_MODE in user.modes:
         flags += BOT_MODE
     if member is not None and member.modes:
@@ -77,7 +79,7 @@ def _who_line(
             "f": flags,
             "d": "0",  # hop count: one server
             "l": str(int(ctx.now - (user.last_message or user.connected_at))),
-            "a": "0",  # account: "0" when logged out (no accounts yet)
+            "a": user.account or "0",  # account: "0" when logged out
             "o": "n/a",  # op level: not an ircu server (as Solanum and UnrealIRCd answer)
         }
         out = [values[f] for f in fields if f != "r"]
@@ -157,6 +159,10 @@ def _whois(ctx: Context, user: User) -> None:
     for run in pack_words(head, rooms):
         ctx.numeric(n.RPL_WHOISCHANNELS, user.nick, text=run)
     ctx.numeric(n.RPL_WHOISSERVER, user.nick, ctx.server_name, text=ctx.state.config.server.network)
+    if "o" in user.modes:
+        ctx.numeric(n.RPL_WHOISOPERATOR, user.nick)
+    if user.account:
+        ctx.numeric(n.RPL_WHOISACCOUNT, user.nick, user.account)
     if BOT_MODE in user.modes:
         ctx.numeric(n.RPL_WHOISBOT, user.nick)
     if user.away:

@@ -24,11 +24,19 @@ from lanchat.protocol.isupport import isupport_lines
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
-from lanchat.server.model import WhowasEntry
+from lanchat.server.model import User, WhowasEntry
 from lanchat.server.modes import USER_MODES
 from lanchat.server.monitor import notify_offline, notify_online, with_extended_monitor
 
-__all__ = ["send_lusers", "send_motd", "try_register"]
+__all__ = [
+    "change_nick",
+    "guard_nick",
+    "owns_nick",
+    "rename_to_guest",
+    "send_lusers",
+    "send_motd",
+    "try_register",
+]
 
 VERSION = f"lanchat-{__version__}"
 ROOM_MODES = "Ibeiklmnostv"
@@ -89,10 +97,35 @@ def handle_nick(ctx: Context, msg: Message) -> None:
     key = casefold(nick)
     holder = state.nicks.get(key)
     if holder is not None and holder is not user:
-        ctx.numeric(n.ERR_NICKNAMEINUSE, nick)
-        return
+        if not owns_nick(user, key) or owns_nick(holder, key):
+            ctx.numeric(n.ERR_NICKNAMEINUSE, nick)
+            return
+        # The account that owns the nick asks for it: whoever sits on it without logging in
+        # is renamed at once rather than after its grace period (issue 17).
+        rename_to_guest(Context(state, holder), ctx)
     if nick == user.nick:
         return
+    change_nick(ctx, nick, key)
+    if user.registered:
+        guard_nick(ctx)
+    else:
+        try_register(ctx)
+
+
+def owns_nick(user: User, key: str) -> bool:
+    """Whether `user` is logged in to the account named `key` (a casefolded nick)."""
+    return bool(user.account) and casefold(user.account) == key
+
+
+def change_nick(ctx: Context, nick: str, key: str) -> None:
+    """Give ctx.user the free nick `nick` (casefolded `key`); tell everyone sharing a room.
+
+    Args:
+        ctx: the context of the user whose nick changes.
+        nick: the new nick, valid and not held by anyone else.
+        key: casefold(nick).
+    """
+    user, state = ctx.user, ctx.state
     old_source, old_nick, old_key = user.source, user.nick, user.key
     if user.key and state.nicks.get(user.key) is user:
         del state.nicks[user.key]
@@ -111,8 +144,48 @@ def handle_nick(ctx: Context, msg: Message) -> None:
         if old_key != key:  # MONITOR: a new case of the same nick is no news
             notify_offline(ctx, old_nick, old_key)
             notify_online(ctx, user)
-    else:
-        try_register(ctx)
+
+
+def guard_nick(ctx: Context) -> None:
+    """Start or stop the grace period of a registered user on a nick an account owns.
+
+    Someone else on an account's nick (not logged in to it) is told at once that it will be
+    renamed after config.accounts.nick_grace_s unless it logs in; ServerState.tick renames it
+    (issue 17). Called after registration, each nick change and each login.
+    """
+    user, state = ctx.user, ctx.state
+    if user.key not in state.accounts or owns_nick(user, user.key):
+        user.rename_at = 0.0
+        return
+    grace = state.config.accounts.nick_grace_s
+    user.rename_at = ctx.now + grace
+    ctx.notice(
+        f"The nick {user.nick} belongs to a registered account. Log in to it within "
+        f"{grace:g} seconds (SASL PLAIN, account {user.nick}, in your client's settings) "
+        "or change your nick; otherwise you will be renamed to a Guest nick."
+    )
+
+
+def rename_to_guest(ctx: Context, cause: Context | None = None) -> None:
+    """Rename ctx.user to a free Guest nick (its grace period ended, or the owner came).
+
+    Args:
+        ctx: the context of the user to rename.
+        cause: the context of the event this happens in, if it is not ctx's own: ctx's
+            effects are moved there, in order.
+    """
+    user, state = ctx.user, ctx.state
+    nicklen = state.config.limits.nicklen
+    while True:
+        state.guest_serial += 1
+        nick = f"Guest{state.guest_serial}"[:nicklen]
+        if casefold(nick) not in state.nicks:
+            break
+    user.rename_at = 0.0
+    ctx.notice(f"You were renamed to {nick}: your nick belongs to an account you are not in.")
+    change_nick(ctx, nick, casefold(nick))
+    if cause is not None:
+        cause.effects += ctx.finish()
 
 
 # USER <username> <mode> <unused> :<realname>
@@ -203,6 +276,8 @@ def try_register(ctx: Context) -> None:
     user, state = ctx.user, ctx.state
     if user.registered or not user.key or not user.username or user.cap_negotiating:
         return
+    if user.password_pending:
+        return  # a SASL password is being checked: its answer calls this again
     if state.config.server.password and not _password_accepted(ctx):
         return
     user.registered = True
@@ -221,6 +296,7 @@ def try_register(ctx: Context) -> None:
     send_lusers(ctx)
     send_motd(ctx)
     notify_online(ctx, user)
+    guard_nick(ctx)
 
 
 def _password_accepted(ctx: Context) -> bool:

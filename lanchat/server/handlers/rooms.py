@@ -177,9 +177,13 @@ def seat_in(ctx: Context, room: Room, *, need_op: bool) -> Membership | None:
 
     Returns:
         The membership, or None after answering 442 ERR_NOTONCHANNEL (not in the room) or
-        482 ERR_CHANOPRIVSNEEDED (not an operator and `need_op`).
+        482 ERR_CHANOPRIVSNEEDED (not an operator and `need_op`). A server operator (+o)
+        acts as a room operator in any room (issue 17): for `need_op` it gets an operator's
+        seat whether it sits in the room or not (a stand-in, not added to the room).
     """
     member = room.member(ctx.user)
+    if need_op and "o" in ctx.user.modes and (member is None or not member.is_op):
+        return Membership(ctx.user, OPERATOR)
     if member is None:
         ctx.numeric(n.ERR_NOTONCHANNEL, room.name)
     elif need_op and not member.is_op:
@@ -279,7 +283,8 @@ def _join(ctx: Context, name: str, key: str) -> None:
 
     plain = Message("JOIN", (room.name,), source=user.source)
     # ircv3 extended-join: "JOIN <channel> <account> :<realname>", account "*" when logged out.
-    extended = Message("JOIN", (room.name, "*", user.realname), source=user.source)
+    account = user.account or "*"
+    extended = Message("JOIN", (room.name, account, user.realname), source=user.source)
 
     def form_of(member: User) -> tuple[bool, TagForm]:
         return "extended-join" in member.caps, member.form
