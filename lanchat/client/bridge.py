@@ -187,7 +187,9 @@ class NetworkThread:
         # The new connection is registered at once, so commands submitted right after Connect
         # (Join, Quit) find it; it starts once the connection it replaces has said goodbye.
         old = self._connections.pop(cmd.server_id, None)
-        session = ClientSession(cmd.nick, password=cmd.password, server_id=cmd.server_id)
+        session = ClientSession(
+            cmd.nick, password=cmd.password, account=cmd.account, server_id=cmd.server_id
+        )
         for i, room in enumerate(cmd.rooms):
             session.join(room, cmd.keys[i] if i < len(cmd.keys) else "")
         conn = ClientConnection(

@@ -2,14 +2,16 @@
 registration may go on (CAP END).
 
 Layer: SANS-I/O client core. Imports the standard library, lanchat.protocol and lanchat.client
-(state, wire) only.
+(sasl, state, wire) only.
 
 Spec: https://ircv3.net/specs/extensions/capability-negotiation (CAP LS 302 with multi-line
-replies, REQ / ACK / NAK, cap-notify's NEW and DEL).
+replies, REQ / ACK / NAK, cap-notify's NEW and DEL). With an account to log in to, `sasl`
+is requested too and CAP END waits for the login (lanchat.client.sasl).
 """
 
 from __future__ import annotations
 
+from lanchat.client.sasl import AccountLogin
 from lanchat.client.state import NetworkState
 from lanchat.client.wire import Send
 from lanchat.protocol import Message
@@ -40,15 +42,17 @@ WANTED_CAPS = (
 class CapNegotiation:
     """What the server offers, what is enabled, and the REQs still unanswered."""
 
-    def __init__(self, state: NetworkState, send: Send) -> None:
+    def __init__(self, state: NetworkState, send: Send, login: AccountLogin) -> None:
         """Start with nothing offered or enabled.
 
         Args:
             state: the connection's state (CAP END is sent only before registration).
             send: queues one line for the server, e.g. send("CAP", "REQ", "batch").
+            login: the account to log in to while negotiating, if it has credentials.
         """
         self.state = state
         self._send = send
+        self.login = login
         self.reset()
 
     def reset(self) -> None:
@@ -72,6 +76,8 @@ class CapNegotiation:
             if sub == "LS" and more:
                 return
             wanted = [c for c in WANTED_CAPS if c in self.offered and c not in self.enabled]
+            if sub == "LS" and self.login.wanted(self.offered):
+                wanted.append("sasl")
             if wanted:
                 self._pending += 1
                 self._send("CAP", "REQ", " ".join(wanted))
@@ -83,6 +89,8 @@ class CapNegotiation:
                     self.enabled.discard(item[1:])
                 else:
                     self.enabled.add(item)
+                    if item == "sasl" and not self.state.registered:
+                        self.login.start()
             if not more:
                 self._answered()
         elif sub == "NAK":
@@ -97,6 +105,11 @@ class CapNegotiation:
         if self._pending == 0:
             self._end()
 
+    def login_finished(self) -> None:
+        """The SASL exchange ended (903 or a failure): registration may go on."""
+        if self._pending == 0:
+            self._end()
+
     def _end(self) -> None:
-        if not self.state.registered:
+        if not self.state.registered and not self.login.running:
             self._send("CAP", "END")

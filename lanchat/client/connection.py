@@ -36,6 +36,7 @@ from lanchat.client.events import (
     Join,
     Part,
     Reconnect,
+    RegisterAccount,
     Registered,
     RequestHistory,
     Say,
@@ -340,6 +341,8 @@ class ClientConnection:
             self.reconnect_now()
         elif isinstance(cmd, SendRaw):
             self.session.send_raw(cmd.line)
+        elif isinstance(cmd, RegisterAccount):
+            self.session.register_account(cmd.password)
         return []
 
     def reconnect_now(self) -> None:

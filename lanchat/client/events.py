@@ -35,6 +35,7 @@ __all__ = [
     "Join",
     "Joined",
     "Kicked",
+    "LoggedIn",
     "Member",
     "MembersChanged",
     "MessageKind",
@@ -44,6 +45,7 @@ __all__ = [
     "Parted",
     "Quit",
     "Reconnect",
+    "RegisterAccount",
     "Registered",
     "RequestHistory",
     "Say",
@@ -264,6 +266,16 @@ class ServerError:
 
 
 @dataclass(frozen=True, slots=True)
+class LoggedIn:
+    """We are logged in to `account` (SASL at connection, or a RegisterAccount that worked:
+    then `new` is True and the GUI keeps the password to log in next time)."""
+
+    server_id: str
+    account: str
+    new: bool
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLoaded:
     """A history request for `target` finished with `count` messages (sent before this, as
     MessageReceived with history=True, oldest first)."""
@@ -290,6 +302,7 @@ ClientEvent = (
     | ServerNotice
     | ServerError
     | HistoryLoaded
+    | LoggedIn
 )
 
 
@@ -313,6 +326,7 @@ class Connect:
     password: str | None = None
     rooms: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
+    account: tuple[str, str] | None = None  # (account, password): log in with SASL PLAIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,6 +403,14 @@ class RequestHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class RegisterAccount:
+    """Make our current nick an account with `password` (logged in to it at once: LoggedIn)."""
+
+    server_id: str
+    password: str
+
+
+@dataclass(frozen=True, slots=True)
 class SendRaw:
     """Send one raw IRC line as typed (e.g. "/quote WHOIS bob" without the slash command)."""
 
@@ -430,6 +452,7 @@ GuiCommand = (
     | SetTopic
     | SetAway
     | RequestHistory
+    | RegisterAccount
     | SendRaw
     | Quit
     | Reconnect

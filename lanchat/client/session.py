@@ -37,6 +37,7 @@ from lanchat.client.events import ClientEvent, Joined, Kicked, NickChanged, Part
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
 from lanchat.client.messages import Messages, split_text
+from lanchat.client.sasl import AccountLogin
 from lanchat.client.state import NetworkState, Room, User
 from lanchat.client.wire import optional
 from lanchat.protocol import Message, parse
@@ -62,6 +63,7 @@ class ClientSession:
         realname: str | None = None,
         password: str | None = None,
         *,
+        account: tuple[str, str] | None = None,
         server_id: str = "",
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -72,6 +74,7 @@ class ClientSession:
             user: the USER name (defaults to the nick).
             realname: the real name shown by WHOIS (defaults to "lanchat user").
             password: the server password sent with PASS, or None.
+            account: (account, password) to log in with (SASL PLAIN) at each connection.
             server_id: copied into every event (the GUI's name for this connection).
             clock: seconds since the epoch; used when a message has no server-time tag.
         """
@@ -82,7 +85,8 @@ class ClientSession:
         self.wanted_rooms: dict[str, tuple[str, str]] = {}  # key -> (name, key); kept on reconnect
         self._outbox: list[Message] = []
         self.state = NetworkState(server_id, clock)  # what this connection's server told us
-        self.cap = CapNegotiation(self.state, self._send)
+        self.login = AccountLogin(self.state, self._send, account)  # SASL and REGISTER
+        self.cap = CapNegotiation(self.state, self._send, self.login)
         self.history = History(self.state, self._send)  # outlives connections (last_seen)
         self.messages = Messages(self.state, self.history, self._send)
         self._reset_connection()
@@ -251,6 +255,11 @@ class ClientSession:
         if self.history_enabled:
             self.history.after_join(room)
 
+    def register_account(self, password: str) -> None:
+        """Make our nick an account (REGISTER); LoggedIn(new=True) says it worked, a
+        ServerError (FAIL REGISTER) why not."""
+        self.login.register(password)
+
     def send_raw(self, line: str) -> None:
         """Queue one raw line, parsed so that it is well-formed.
 
@@ -309,6 +318,12 @@ class ClientSession:
         if msg.params[0].upper() == "CHATHISTORY":
             return self.history.failed()
         return [standard_reply_error(self.server_id, msg)]
+
+    def _on_login_numeric(self, msg: Message) -> list[ClientEvent]:
+        events = self.login.on_numeric(msg)
+        if msg.command != "900":
+            self.cap.login_finished()
+        return events
 
     def _on_end_of_motd(self, msg: Message) -> list[ClientEvent]:
         if self.welcomed:
@@ -387,6 +402,7 @@ _HANDLERS: dict[str, _Handler] = {
     "NOTICE": lambda s, m: s.messages.on_privmsg(m),
     "BATCH": lambda s, m: s.history.on_batch(m),
     "FAIL": ClientSession._on_fail,
+    "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
     "CHATHISTORY": lambda s, m: s.history.on_chathistory(m),
 }
 
@@ -398,6 +414,12 @@ _NUMERICS: dict[str, _Handler] = {
     "376": ClientSession._on_end_of_motd,  # RPL_ENDOFMOTD
     "422": ClientSession._on_end_of_motd,  # ERR_NOMOTD (registration is still complete)
     "433": ClientSession._on_nick_in_use,  # ERR_NICKNAMEINUSE
+    "900": ClientSession._on_login_numeric,  # RPL_LOGGEDIN
+    "903": ClientSession._on_login_numeric,  # RPL_SASLSUCCESS
+    "904": ClientSession._on_login_numeric,  # ERR_SASLFAIL
+    "905": ClientSession._on_login_numeric,  # ERR_SASLTOOLONG
+    "906": ClientSession._on_login_numeric,  # ERR_SASLABORTED
+    "907": ClientSession._on_login_numeric,  # ERR_SASLALREADY
     "421": ClientSession._on_unknown_command,  # ERR_UNKNOWNCOMMAND
     "471": ClientSession._on_join_refused,  # ERR_CHANNELISFULL
     "473": ClientSession._on_join_refused,  # ERR_INVITEONLYCHAN

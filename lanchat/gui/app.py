@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from lanchat.client import events as ev
 from lanchat.gui import settings as settings_mod
 from lanchat.gui.access import name
+from lanchat.gui.account import AccountControls
 from lanchat.gui.bars import Banner, StatusBar
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
@@ -144,6 +145,8 @@ class ChatApp:
         self.bar.theme_button.configure(text=self._theme_label())
         self.status = self.bar.status  # the status text (tests read it)
         self.retry_button = self.bar.retry_button
+        # "Register this nick" and the automatic login, beside the bar's other buttons
+        self.accounts = AccountControls(self, self.bar.theme_button.master)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
@@ -327,8 +330,9 @@ class ChatApp:
         self.banner.hide()  # a new attempt: the last one's problem is no longer news
         self.set_status(f"Connecting to {srv.label}…")
         self.remember(nick=nick)
+        account = self.accounts.credentials(server_id)
         self.network.submit(
-            ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys))
+            ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys), account)
         )
         return server_id
 
@@ -437,6 +441,11 @@ class ChatApp:
             if problem:
                 self.set_status(problem)
             self._stored = s
+
+    def remember_account(self, server_id: str, account: str, password: str) -> None:
+        """Keep the account to log in with on `server_id` in the settings file (mode 0600)."""
+        self.settings = self.settings.with_account(server_id, account, password)
+        self.remember()
 
     def set_status(self, text: str) -> None:
         self.bar.set_text(text)

@@ -296,6 +296,9 @@ class Incoming:
         if e.code in BANNER_CODES:
             self.app.banner.show(text, f"{BANNER_CODES[e.code]} {e.server_id}")
 
+    def on_LoggedIn(self, e: ev.LoggedIn) -> None:
+        self.app.accounts.logged_in(e)
+
     def on_HistoryLoaded(self, e: ev.HistoryLoaded) -> None:
         conv = self.app.model.get(e.server_id, e.target)
         if conv is not None:

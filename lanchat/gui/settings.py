@@ -1,12 +1,13 @@
-"""What the chat client remembers between runs: nickname, recent servers, theme.
+"""What the chat client remembers between runs: nickname, recent servers, theme, accounts.
 
 Layer: GUI support; standard library and platformdirs only (no Tk, so it is tested plainly).
 
 The settings live in ``settings.json`` in the per-user config directory
 (``platformdirs.user_config_dir("lanchat")``, e.g. ~/.config/lanchat; XDG_CONFIG_HOME is
 honoured). The file is written atomically (temporary file + rename) so a crash never leaves
-half a file; a missing, unreadable or malformed file gives the defaults, because losing a
-remembered nickname must never stop the chat window from opening.
+half a file, and readable by its owner only (mode 0600: it holds account passwords); a
+missing, unreadable or malformed file gives the defaults, because losing a remembered
+nickname must never stop the chat window from opening.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class Settings:
     nick: str = field(default_factory=_default_nick)
     theme: str = "light"  # "light" or "dark"
     recent: tuple[str, ...] = ()  # "host:port" of servers connected to by hand, newest first
+    # (server "host:port", account, password) to log in with on that server (issue 17)
+    accounts: tuple[tuple[str, str, str], ...] = ()
 
     def with_nick(self, nick: str) -> Settings:
         return replace(self, nick=nick)
@@ -58,6 +61,18 @@ class Settings:
         """Put `address` first in the recent list (once), keeping at most MAX_RECENT."""
         rest = tuple(a for a in self.recent if a != address)
         return replace(self, recent=(address, *rest)[:MAX_RECENT])
+
+    def with_account(self, server: str, account: str, password: str) -> Settings:
+        """Remember the account (and its password) to log in with on `server`."""
+        rest = tuple(a for a in self.accounts if a[0] != server)
+        return replace(self, accounts=((server, account, password), *rest))
+
+    def account_for(self, server: str) -> tuple[str, str] | None:
+        """(account, password) remembered for `server`, or None."""
+        for where, account, password in self.accounts:
+            if where == server:
+                return account, password
+        return None
 
 
 def load(path: Path | None = None) -> Settings:
@@ -85,6 +100,14 @@ def load(path: Path | None = None) -> Settings:
     if isinstance(recent, list):
         good = tuple(a for a in recent if isinstance(a, str) and a)
         s = replace(s, recent=good[:MAX_RECENT])
+    accounts = data.get("accounts")
+    if isinstance(accounts, list):
+        kept = (
+            tuple(a)
+            for a in accounts
+            if isinstance(a, list) and len(a) == 3 and all(isinstance(x, str) and x for x in a)
+        )
+        s = replace(s, accounts=tuple((a[0], a[1], a[2]) for a in kept))
     return s
 
 
@@ -102,8 +125,10 @@ def save(settings: Settings, path: Path | None = None) -> str | None:
     path = path or default_path()
     data = asdict(settings)
     data["recent"] = list(settings.recent)
+    data["accounts"] = [list(a) for a in settings.accounts]
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        # mkstemp makes the file 0600 (owner only), and the rename keeps that mode.
         fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -1,0 +1,108 @@
+"""The client logs in with SASL PLAIN while negotiating, and registers its nick (issue 17).
+
+Transcripts of the sans-I/O session first, then the same against a real lanchat server.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from lanchat.client.events import LoggedIn, RegisterAccount, ServerError
+from lanchat.client.session import ClientSession
+from lanchat.server.app import LanchatServer
+from tests.client.test_connection import Peer
+from tests.client.transcript import feed, of_type, sent
+
+SCRYPT_TIMEOUT_S = 20.0
+
+
+def negotiating(account: tuple[str, str] | None, offer: str = "batch sasl=PLAIN") -> ClientSession:
+    s = ClientSession("alice", server_id="lan", account=account)
+    s.start()
+    sent(s)
+    feed(s, f":srv CAP * LS :{offer}")
+    return s
+
+
+def test_sasl_is_requested_and_cap_end_waits_for_the_login() -> None:
+    s = negotiating(("alice", "wonderland"))
+    assert sent(s) == ["CAP REQ :batch sasl"]
+    feed(s, ":srv CAP alice ACK :batch sasl")
+    assert sent(s) == ["AUTHENTICATE PLAIN"]
+    feed(s, "AUTHENTICATE +")
+    expected = base64.b64encode(b"\0alice\0wonderland").decode()
+    assert sent(s) == [f"AUTHENTICATE {expected}"]
+    events = feed(s, ":srv 900 alice alice!alice@h alice :You are now logged in as alice")
+    assert of_type(events, LoggedIn) == [LoggedIn("lan", "alice", False)]
+    assert sent(s) == []  # still waiting for 903
+    feed(s, ":srv 903 alice :SASL authentication successful")
+    assert sent(s) == ["CAP END"]
+
+
+def test_a_long_response_goes_in_400_byte_chunks_then_plus() -> None:
+    password = "p" * (300 - len("\0alice\0"))  # base64 of exactly 400 characters
+    s = negotiating(("alice", password))
+    feed(s, ":srv CAP alice ACK :batch sasl", "AUTHENTICATE +")
+    lines = sent(s)[2:]
+    assert [len(line) for line in lines] == [len("AUTHENTICATE ") + 400, len("AUTHENTICATE +")]
+    s = negotiating(("alice", "q" * 500))
+    feed(s, ":srv CAP alice ACK :batch sasl", "AUTHENTICATE +")
+    chunks = [line.split()[1] for line in sent(s)[2:]]
+    assert [len(c) for c in chunks[:-1]] == [400] * (len(chunks) - 1)
+    assert 0 < len(chunks[-1]) < 400
+    assert base64.b64decode("".join(chunks)) == b"\0alice\0" + b"q" * 500
+
+
+def test_failed_login_is_an_error_and_registration_goes_on() -> None:
+    s = negotiating(("alice", "wrong"))
+    feed(s, ":srv CAP alice ACK :batch sasl", "AUTHENTICATE +")
+    sent(s)
+    events = feed(s, ":srv 904 alice :SASL authentication failed")
+    (error,) = of_type(events, ServerError)
+    assert "check the account and password" in error.hint
+    assert sent(s) == ["CAP END"]
+
+
+def test_no_credentials_or_no_plain_means_no_sasl() -> None:
+    s = negotiating(None)
+    assert sent(s) == ["CAP REQ batch"]
+    s = negotiating(("alice", "pw"), offer="batch sasl=EXTERNAL,SCRAM-SHA-256")
+    assert sent(s) == ["CAP REQ batch"]
+
+
+def test_register_account_sends_register_and_reports_a_new_login() -> None:
+    s = negotiating(None)
+    feed(s, ":srv CAP alice ACK batch", ":srv 001 alice :hi", ":srv 376 alice :End")
+    sent(s)
+    s.register_account("wonderland")
+    assert sent(s) == ["REGISTER * * wonderland"]
+    events = feed(
+        s,
+        ":srv REGISTER SUCCESS alice :Account alice created",
+        ":srv 900 alice alice!alice@h alice :You are now logged in as alice",
+    )
+    assert of_type(events, LoggedIn) == [LoggedIn("lan", "alice", True)]
+
+
+async def test_register_then_log_in_again_against_the_real_server(
+    irc_server: LanchatServer,
+) -> None:
+    first = Peer(irc_server.port, "alice")
+    first.conn.start()
+    await first.ready()
+    first.conn.handle(RegisterAccount("alice", "wonderland"))
+    assert await first.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S) == LoggedIn(
+        "alice", "alice", True
+    )
+    await first.conn.quit("bye")
+    again = Peer(irc_server.port, "alice")
+    again.session.login.credentials = ("alice", "wonderland")
+    again.conn.start()
+    try:
+        login = await again.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S)
+        assert login == LoggedIn("alice", "alice", False)
+        await again.ready()
+        user = irc_server.state.find_user("alice")
+        assert user is not None and user.account == "alice"
+    finally:
+        await again.conn.quit("bye")
