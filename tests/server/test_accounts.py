@@ -97,6 +97,15 @@ def test_register_refuses_with_fail(t: Transcript, line: str, code: str) -> None
     assert "carol" not in t.state.accounts
 
 
+def test_guest_nicks_cannot_be_registered_nor_given_when_registered() -> None:
+    t = Transcript(accounts=[account("alice", "wonderland"), account("Guest1", "guest-pw")])
+    squatter = t.register("alice")
+    t.tick(31)
+    assert t.state.users[squatter.conn_id].nick == "Guest2"  # Guest1 is someone's account
+    got = squatter.send_take("REGISTER * * secret-words")
+    assert fails(got)[0][:2] == ("REGISTER", "BAD_ACCOUNT_NAME")
+
+
 def test_register_an_existing_account_fails_account_exists(t: Transcript) -> None:
     squatter = t.register("alice")
     assert fails(squatter.send_take("REGISTER * * secret-words"))[0][:3] == (

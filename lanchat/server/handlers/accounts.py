@@ -32,7 +32,7 @@ from lanchat.protocol.message import Message
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
 from lanchat.server.effects import Password
-from lanchat.server.handlers.registration import guard_nick, try_register
+from lanchat.server.handlers.registration import GUEST_PREFIX, guard_nick, try_register
 from lanchat.server.handlers.rooms import echo_param
 from lanchat.store.records import AccountRecord
 
@@ -76,6 +76,10 @@ def handle_register(ctx: Context, msg: Message) -> None:
         text = f"An account is named after your nick: use * or {user.nick}"
         _fail(ctx, "REGISTER", "ACCOUNT_NAME_MUST_BE_NICK", shown, text)
         return
+    if _is_guest_nick(user.nick):
+        text = "Guest nicks are given out by the server; choose your own nick first"
+        _fail(ctx, "REGISTER", "BAD_ACCOUNT_NAME", user.nick, text)
+        return
     if user.key in state.accounts or user.key in state.registering:
         text = f"The account {user.nick} exists already; log in to it or choose another nick"
         _fail(ctx, "REGISTER", "ACCOUNT_EXISTS", user.nick, text)
@@ -91,6 +95,11 @@ def handle_register(ctx: Context, msg: Message) -> None:
     state.registering.add(user.key)
     user.password_pending = True
     ctx.password("register", user.nick, password, key=user.key)
+
+
+def _is_guest_nick(nick: str) -> bool:
+    rest = nick[len(GUEST_PREFIX) :]
+    return casefold(nick[: len(GUEST_PREFIX)]) == casefold(GUEST_PREFIX) and rest.isdigit()
 
 
 def register_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None:

@@ -29,6 +29,7 @@ from lanchat.server.modes import USER_MODES
 from lanchat.server.monitor import notify_offline, notify_online, with_extended_monitor
 
 __all__ = [
+    "GUEST_PREFIX",
     "change_nick",
     "guard_nick",
     "owns_nick",
@@ -43,6 +44,7 @@ ROOM_MODES = "Ibeiklmnostv"
 ROOM_MODES_WITH_PARAM = "Ibeklov"
 MAX_USERNAME = 16  # longer USER names are cut (USERLEN is not advertised; 16 is common)
 MAX_REALNAME = 200  # SETNAME / USER realname limit
+GUEST_PREFIX = "Guest"  # nicks given to whoever loses an account's nick: Guest1, Guest2...
 _USERNAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
 
@@ -178,8 +180,8 @@ def rename_to_guest(ctx: Context, cause: Context | None = None) -> None:
     nicklen = state.config.limits.nicklen
     while True:
         state.guest_serial += 1
-        nick = f"Guest{state.guest_serial}"[:nicklen]
-        if casefold(nick) not in state.nicks:
+        nick = f"{GUEST_PREFIX}{state.guest_serial}"[:nicklen]
+        if casefold(nick) not in state.nicks and casefold(nick) not in state.accounts:
             break
     user.rename_at = 0.0
     ctx.notice(f"You were renamed to {nick}: your nick belongs to an account you are not in.")
