@@ -34,9 +34,7 @@ STORM_SOURCE = "127.0.0.2"
 
 
 async def _registered(port: int, nick: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    reader, writer = await asyncio.open_connection(
-        "127.0.0.1", port, local_addr=(STORM_SOURCE, 0)
-    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(STORM_SOURCE, 0))
     writer.write(f"NICK {nick}\r\nUSER {nick} 0 * :{nick}\r\n".encode())
     while b" 376 " not in (line := await reader.readline()) and b" 422 " not in line:
         if not line:

@@ -19,9 +19,13 @@ SERVE_FLAGS = (
 )
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "lanchat", *args], capture_output=True, text=True, timeout=30
+        [sys.executable, "-m", "lanchat", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
 
 
@@ -40,13 +44,7 @@ def test_serve_help_documents_the_contract_flags() -> None:
 
 
 def test_passwd_prints_a_hash_of_the_password_read_from_stdin() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "lanchat", "passwd"],
-        input="open sesame\n",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = run_cli("passwd", stdin="open sesame\n")
     assert out.returncode == 0, out.stderr
     (hashed,) = out.stdout.split()
     assert hashed.startswith("scrypt$ln=14,r=8,p=1$")
@@ -55,13 +53,7 @@ def test_passwd_prints_a_hash_of_the_password_read_from_stdin() -> None:
 
 
 def test_passwd_without_a_password_is_one_line_error() -> None:
-    out = subprocess.run(
-        [sys.executable, "-m", "lanchat", "passwd"],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    out = run_cli("passwd")
     assert out.returncode == 2
     assert out.stdout == ""
     assert out.stderr.startswith("lanchat: error: no password on standard input")

@@ -322,13 +322,10 @@ class HistoryDB:
         Raises:
             StoreError: the database cannot be read.
         """
-        try:
-            rows = self._conn.execute(
-                "SELECT key, name, created_s, topic, topic_setter, topic_time_s, modes,"
-                " password, user_limit, bans, excepts, invex FROM rooms ORDER BY key"
-            ).fetchall()
-        except sqlite3.Error as e:
-            raise self._read_error(e) from None
+        rows = self._select(
+            "SELECT key, name, created_s, topic, topic_setter, topic_time_s, modes,"
+            " password, user_limit, bans, excepts, invex FROM rooms ORDER BY key"
+        )
         return [_room(row) for row in rows]
 
     def load_accounts(self) -> list[AccountRecord]:
@@ -337,13 +334,15 @@ class HistoryDB:
         Raises:
             StoreError: the database cannot be read.
         """
+        rows = self._select("SELECT key, name, password_hash, created_s FROM accounts ORDER BY key")
+        return [AccountRecord(*row) for row in rows]
+
+    def _select(self, sql: str) -> list[tuple[Any, ...]]:
+        """Every row of `sql`; a failure is a StoreError for people."""
         try:
-            rows = self._conn.execute(
-                "SELECT key, name, password_hash, created_s FROM accounts ORDER BY key"
-            ).fetchall()
+            return self._conn.execute(sql).fetchall()
         except sqlite3.Error as e:
             raise self._read_error(e) from None
-        return [AccountRecord(*row) for row in rows]
 
     def query(self, q: HistoryQuery) -> list[HistoryRecord]:
         """Answer one CHATHISTORY request, in chronological order.

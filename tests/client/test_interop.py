@@ -16,6 +16,7 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -197,40 +198,45 @@ async def test_weechat_headless_and_our_client_exchange_messages(
             "/connect lan",
         ]
     )
+    async with weechat_headless(home, setup), peer(port, "alice") as alice:
+        await alice.ready()
+        joined = await alice.expect(Joined, lambda e: e.nick == "weechatuser", timeout_s=TIMEOUT_S)
+        assert joined.ip == "127.0.0.1"
+
+        # weechat logs the member count once its #lobby buffer exists; only then can the
+        # FIFO address that buffer.
+        log = home / "logs" / "irc.lan.#lobby.weechatlog"
+        await until(lambda: _read(log), "Channel #lobby")
+        fifo = home / "weechat_fifo"
+        await _write_fifo(fifo, "irc.lan.#lobby */say hello from weechat\n")
+        got = await alice.expect(
+            MessageReceived, lambda e: e.nick == "weechatuser", timeout_s=TIMEOUT_S
+        )
+        assert (got.text, got.target) == ("hello from weechat", "#lobby")
+
+        alice.say("#lobby", "hello weechat, this is lanchat")
+        text = await until(lambda: _read(log), "hello weechat, this is lanchat")
+        assert "alice" in text
+
+        # WHOX (issue 18): weechat already asked "WHO #lobby %cuhsnfdar" on joining, as
+        # the server advertises WHOX; a WHOX typed by the user shows the fields it read.
+        await _write_fifo(fifo, "irc.server.lan */who #lobby %tnf,42\n")
+        server_log = home / "logs" / "irc.server.lan.weechatlog"
+        await until(lambda: _read(server_log), "[42] weechatuser H")
+        await until(lambda: _read(server_log), "[42] alice H")
+
+
+@asynccontextmanager
+async def weechat_headless(home: Path, setup: str) -> AsyncIterator[None]:
+    """weechat-headless with its data in `home`, running the `;`-separated `setup` commands
+    at start; terminated when the block ends."""
     proc = await asyncio.create_subprocess_exec(
         "weechat-headless", f"--dir={home}", "--run-command", setup,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
-        async with peer(port, "alice") as alice:
-            await alice.ready()
-            joined = await alice.expect(
-                Joined, lambda e: e.nick == "weechatuser", timeout_s=TIMEOUT_S
-            )
-            assert joined.ip == "127.0.0.1"
-
-            # weechat logs the member count once its #lobby buffer exists; only then can the
-            # FIFO address that buffer.
-            log = home / "logs" / "irc.lan.#lobby.weechatlog"
-            await until(lambda: _read(log), "Channel #lobby")
-            fifo = home / "weechat_fifo"
-            await _write_fifo(fifo, "irc.lan.#lobby */say hello from weechat\n")
-            got = await alice.expect(
-                MessageReceived, lambda e: e.nick == "weechatuser", timeout_s=TIMEOUT_S
-            )
-            assert (got.text, got.target) == ("hello from weechat", "#lobby")
-
-            alice.say("#lobby", "hello weechat, this is lanchat")
-            text = await until(lambda: _read(log), "hello weechat, this is lanchat")
-            assert "alice" in text
-
-            # WHOX (issue 18): weechat already asked "WHO #lobby %cuhsnfdar" on joining, as
-            # the server advertises WHOX; a WHOX typed by the user shows the fields it read.
-            await _write_fifo(fifo, "irc.server.lan */who #lobby %tnf,42\n")
-            server_log = home / "logs" / "irc.server.lan.weechatlog"
-            await until(lambda: _read(server_log), "[42] weechatuser H")
-            await until(lambda: _read(server_log), "[42] alice H")
+        yield
     finally:
         proc.terminate()
         await proc.wait()

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from lanchat.server.app import LanchatServer
-from tests.client.test_interop import TIMEOUT_S, Tmux, until
+from tests.client.test_interop import TIMEOUT_S, Tmux, until, weechat_headless
 from tests.client.test_interop import tmux as tmux  # the fixture
 from tests.server.clients import registered
 
@@ -70,13 +70,5 @@ async def test_weechat_logs_in_with_sasl_plain(irc_server: LanchatServer, tmp_pa
             "/connect lan",
         ]
     )
-    proc = await asyncio.create_subprocess_exec(
-        "weechat-headless", f"--dir={home}", "--run-command", setup,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+    async with weechat_headless(home, setup):
         assert await _logged_in(irc_server, "weechatuser") == "weechatuser"
-    finally:
-        proc.terminate()
-        await proc.wait()

@@ -7,21 +7,20 @@ connects again: the window logs in by itself with the remembered password.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lanchat.client import events as ev
-from lanchat.client.bridge import NetworkThread
 from lanchat.gui import settings as settings_mod
 from lanchat.gui.account import RegisterDialog, password_problem
 from lanchat.gui.app import ChatApp
 from lanchat.gui.settings import Settings
 from lanchat.launcher.supervisor import HostedRoom
+from tests.gui.test_chat_server import app as app  # the fixtures
 from tests.gui.test_chat_server import party
-from tests.gui.test_chat_server import room as room  # the fixture
-from tests.gui.tk_support import run_until, tk_root
+from tests.gui.test_chat_server import room as room
+from tests.gui.tk_support import run_until
 
 SCRYPT_TIMEOUT_S = 30.0
 
@@ -52,19 +51,6 @@ def test_account_password_is_saved_for_its_server_owner_only(tmp_path: Path) -> 
     assert loaded.account_for("pc1:6667") == ("alice", "new-one")
     assert loaded.account_for("pc2:6667") == ("al", "other-one")
     assert loaded.account_for("pc3:6667") is None
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[ChatApp]:
-    net = NetworkThread(browse=False, backoff_initial_s=0.2)
-    net.start()
-    with tk_root() as root:
-        chat = ChatApp(
-            root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
-        )
-        chat.start()
-        yield chat
-        chat.close()
 
 
 @pytest.mark.gui
