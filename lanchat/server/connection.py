@@ -35,10 +35,36 @@ from lanchat.protocol.lines import TOO_LONG, LineReader, TooLong
 from lanchat.protocol.message import parse
 from lanchat.server.flood import FloodControl
 
+# Lines whose parameters are passwords (or a SASL response holding one): the -vv log shows
+# the verb only, so the host's terminal and log files never hold anyone's password (issue 17).
+_SECRET_VERBS = (b"PASS", b"OPER", b"REGISTER", b"AUTHENTICATE")
+
+
+def loggable(line: bytes | TooLong) -> bytes | TooLong:
+    """`line` as the debug log may show it: the parameters of password lines hidden.
+
+    Args:
+        line: one received line (or the over-long marker), tags included.
+
+    Returns:
+        The line itself, or its tags, source and verb followed by " <hidden>".
+    """
+    if not isinstance(line, bytes):
+        return line
+    words = line.split(b" ", 3)
+    for i, word in enumerate(words[:3]):
+        if word[:1] in (b"@", b":"):
+            continue
+        if word.upper() in _SECRET_VERBS and i + 1 < len(words):
+            return b" ".join(words[: i + 1]) + b" <hidden>"
+        break
+    return line
+
+
 if TYPE_CHECKING:
     from lanchat.server.hub import Hub
 
-__all__ = ["EXCESS_FLOOD", "KERNEL_SNDBUF", "SENDQ_EXCEEDED", "IrcConnection"]
+__all__ = ["EXCESS_FLOOD", "KERNEL_SNDBUF", "SENDQ_EXCEEDED", "IrcConnection", "loggable"]
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +196,7 @@ class IrcConnection(asyncio.Protocol):
             if self.closing:
                 return
             if debug:
-                log.debug("%d < %r", conn_id, line)
+                log.debug("%d < %r", conn_id, loggable(line))
             if line is TOO_LONG:
                 effects = state.reject_line(conn_id, TOO_LONG)
             else:

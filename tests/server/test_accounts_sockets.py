@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import os
 import signal
 import sqlite3
 from pathlib import Path
+
+import pytest
 
 from lanchat.passwords import ScryptParams, hash_password, verify_password
 from lanchat.server.app import running_server
@@ -192,3 +195,24 @@ async def test_kill_9_during_a_registration_storm_leaves_whole_accounts(tmp_path
         assert verify_password(f"password-{key[4:]}", hashed), name
     for c in clients:
         await c.close()
+
+
+async def test_the_raw_line_log_hides_passwords(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="lanchat.server.connection")
+    async with running_server(server_config(tmp_path / "data"), debug=True) as server:
+        client = await registered(server.port, "alice", caps=("sasl",))
+        client.send("@label=x OPER host :secret-one")
+        await client.expect_numeric("491")
+        client.send("REGISTER * * secret-two")
+        await client.expect("REGISTER", timeout_s=SCRYPT_TIMEOUT_S)
+        client.send("AUTHENTICATE PLAIN")
+        await client.expect_numeric("907")
+        client.send("PRIVMSG alice :not a secret")
+        await client.expect("PRIVMSG")
+        await client.close()
+    logged = caplog.text
+    assert "secret-one" not in logged and "secret-two" not in logged
+    assert "@label=x OPER <hidden>" in logged and "REGISTER <hidden>" in logged
+    assert "not a secret" in logged
