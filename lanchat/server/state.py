@@ -35,7 +35,7 @@ from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
 from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
 from lanchat.server.effects import Effect, Password, Publish, Query, Send
-from lanchat.server.handlers.accounts import register_done, sasl_done
+from lanchat.server.handlers.accounts import account_stored, register_done, sasl_done
 from lanchat.server.handlers.operators import oper_done
 from lanchat.server.handlers.registration import rename_to_guest
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
@@ -266,12 +266,8 @@ class ServerState:
         """
         user = self.users.get(effect.conn_id)
         if user is None:
-            if effect.purpose == "register":
-                self.registering.discard(effect.key)
-                if ok:  # stored while its client went away: it exists all the same
-                    self.accounts[effect.key] = AccountRecord(
-                        effect.key, effect.name, detail, effect.created_s
-                    )
+            if effect.purpose == "register":  # stored while its client went away: it exists
+                account_stored(self, effect, ok, detail)
             return []
         user.password_pending = False
         ctx = Context(self, user, label=effect.label)

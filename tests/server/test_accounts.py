@@ -143,6 +143,15 @@ def test_two_registrations_of_one_name_race_one_wins(t: Transcript) -> None:
     assert any("belongs to a registered account" in m.params[-1] for m in squatter.take())
 
 
+def test_an_account_stored_after_its_client_left_exists_all_the_same(t: Transcript) -> None:
+    t.hold_passwords = True
+    carol = t.register("carol")
+    carol.send("REGISTER * * secret-words")
+    t.disconnect(carol)
+    t.run_passwords()
+    assert "carol" in t.state.accounts and not t.state.registering
+
+
 def test_register_that_cannot_be_stored_fails_and_can_be_retried(t: Transcript) -> None:
     carol = t.register("carol", caps=("standard-replies",))
     t.store_error = "database or disk is full"

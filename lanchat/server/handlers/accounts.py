@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
 
 from lanchat.protocol import numerics as n
 from lanchat.protocol.caps import SUPPORTED
@@ -36,7 +37,17 @@ from lanchat.server.handlers.registration import GUEST_PREFIX, guard_nick, try_r
 from lanchat.server.handlers.rooms import echo_param
 from lanchat.store.records import AccountRecord
 
-__all__ = ["MECHANISMS", "UNKNOWN_NAME_HASH", "login", "register_done", "sasl_done"]
+if TYPE_CHECKING:
+    from lanchat.server.state import ServerState
+
+__all__ = [
+    "MECHANISMS",
+    "UNKNOWN_NAME_HASH",
+    "account_stored",
+    "login",
+    "register_done",
+    "sasl_done",
+]
 
 MECHANISMS = SUPPORTED["sasl"]  # the `sasl` capability's value and RPL_SASLMECHS
 SASL_CHUNK_BYTES = 400  # sasl-3.1: a chunk of exactly 400 bytes means more follow
@@ -112,12 +123,11 @@ def register_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None
         detail: the stored hash, or the reason it could not be stored.
     """
     state, user = ctx.state, ctx.user
-    state.registering.discard(effect.key)
+    account_stored(state, effect, ok, detail)
     if not ok:
         text = f"The account could not be saved ({detail}); try again later"
         _fail(ctx, "REGISTER", "TEMPORARILY_UNAVAILABLE", effect.name, text)
         return
-    state.accounts[effect.key] = AccountRecord(effect.key, effect.name, detail, effect.created_s)
     text = f"Account {effect.name} created; you are logged in to it"
     ctx.reply(Message("REGISTER", ("SUCCESS", effect.name, text), source=ctx.server_name))
     login(ctx, effect.name)
@@ -127,6 +137,22 @@ def register_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None
         other = Context(state, holder)
         guard_nick(other)
         ctx.effects += other.finish()
+
+
+def account_stored(state: ServerState, effect: Password, ok: bool, detail: str) -> None:
+    """Bookkeeping of a REGISTER's outcome, whether its client is still here or not.
+
+    Args:
+        state: the server.
+        effect: the Password effect of the REGISTER.
+        ok: the account was stored (it exists from now on).
+        detail: the stored hash when `ok`.
+    """
+    state.registering.discard(effect.key)
+    if ok:
+        state.accounts[effect.key] = AccountRecord(
+            effect.key, effect.name, detail, effect.created_s
+        )
 
 
 # VERIFY <account> <code>
