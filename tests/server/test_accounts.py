@@ -274,6 +274,17 @@ def test_sasl_abort_already_and_unknown_mechanism(t: Transcript) -> None:
     assert commands(conn.send_take("AUTHENTICATE PLAIN")) == ["907"]
 
 
+def test_registering_in_the_middle_of_an_exchange_aborts_it_906(t: Transcript) -> None:
+    conn = t.connect()
+    conn.send("CAP REQ :sasl")
+    conn.send("NICK x")
+    conn.send("USER x 0 * :x")
+    conn.send("AUTHENTICATE PLAIN")
+    got = conn.send_take("CAP END")
+    assert commands(got)[:2] == ["906", "001"]
+    assert t.state.users[conn.conn_id].sasl is None
+
+
 def test_sasl_needs_the_capability(t: Transcript) -> None:
     conn = t.register("x")
     assert commands(conn.send_take("AUTHENTICATE PLAIN")) == ["904"]

@@ -282,6 +282,10 @@ def try_register(ctx: Context) -> None:
         return  # a SASL password is being checked: its answer calls this again
     if state.config.server.password and not _password_accepted(ctx):
         return
+    if user.sasl is not None:
+        # sasl-3.1: registration completed during an exchange, which "SHOULD" be aborted.
+        user.sasl = None
+        ctx.numeric(n.ERR_SASLABORTED)
     user.registered = True
     user.last_seen = ctx.now
     state.registered_users += 1
