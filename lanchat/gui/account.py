@@ -85,12 +85,28 @@ class RegisterDialog(tk.Toplevel):
 class AccountControls:
     """Tk thread only. The "Register this nick" button and what logging in does to the window."""
 
-    def __init__(self, app: ChatApp, bar: tk.Misc) -> None:
+    def __init__(self, app: ChatApp, bar: tk.Misc, beside: tk.Widget) -> None:
+        """Args:
+        app: the window.
+        bar: the frame of the status bar's buttons.
+        beside: the button this one is packed before (when shown).
+        """
         self.app = app
         self.button = ttk.Button(bar, text="Register this nick", command=self.open_dialog)
-        self.button.pack(side="right", padx=4, pady=2)
+        self._beside = beside
         self.dialog: RegisterDialog | None = None  # open while asking for a password
         self._pending: dict[str, str] = {}  # server_id -> password of a REGISTER under way
+        self._logged_in: set[str] = set()  # server_ids where this window's nick is logged in
+
+    def refresh(self) -> None:
+        """Show the button while a conversation of a server we are not logged in to is in
+        front (there is a nick to register there), hide it otherwise."""
+        conv = self.app.model.conversations.get(self.app.model.active)
+        shown = conv is not None and conv.server_id not in self._logged_in
+        if shown and not self.button.winfo_manager():
+            self.button.pack(side="right", padx=4, pady=2, before=self._beside)
+        elif not shown:
+            self.button.pack_forget()
 
     def open_dialog(self) -> None:
         """Ask for a password for the nick used on the server of the tab in front."""
@@ -114,6 +130,8 @@ class AccountControls:
 
     def logged_in(self, e: ev.LoggedIn) -> None:
         """LoggedIn: say so; a new account's password is remembered for next time."""
+        self._logged_in.add(e.server_id)
+        self.refresh()
         password = self._pending.pop(e.server_id, None)
         if e.new and password is not None:
             self.app.remember_account(e.server_id, e.account, password)

@@ -146,7 +146,8 @@ class ChatApp:
         self.status = self.bar.status  # the status text (tests read it)
         self.retry_button = self.bar.retry_button
         # "Register this nick" and the automatic login, beside the bar's other buttons
-        self.accounts = AccountControls(self, self.bar.theme_button.master)
+        theme = self.bar.theme_button
+        self.accounts = AccountControls(self, theme.master, theme)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
@@ -462,6 +463,7 @@ class ChatApp:
         elif not visible and self.input.winfo_manager():
             self.input.pack_forget()
         self.bar.show_close_tab(visible)
+        self.accounts.refresh()
 
     def _tab_changed(self, _event: object) -> None:
         try:

@@ -54,13 +54,18 @@ def test_account_password_is_saved_for_its_server_owner_only(tmp_path: Path) -> 
 
 
 @pytest.mark.gui
+def test_register_button_hides_without_a_conversation(app: ChatApp) -> None:
+    assert not app.accounts.button.winfo_manager()  # the Rooms page is in front
+
+
+@pytest.mark.gui
 def test_register_this_nick_then_log_in_by_itself(
     app: ChatApp, room: HostedRoom, tmp_path: Path
 ) -> None:
     server_id = app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
     view = party(app, room.port)
     run_until(app.root, lambda: app.servers[server_id].state == "connected", "connected")
-    assert app.accounts.button.cget("text") == "Register this nick"
+    assert app.accounts.button.winfo_manager()  # shown: a tab of this server is in front
     app.accounts.button.invoke()
     dialog = app.accounts.dialog
     assert isinstance(dialog, RegisterDialog)
@@ -76,6 +81,7 @@ def test_register_this_nick_then_log_in_by_itself(
         view.contents,
         timeout_s=SCRYPT_TIMEOUT_S,
     )
+    assert not app.accounts.button.winfo_manager()  # logged in there: nothing to register
     saved = settings_mod.load(tmp_path / "s.json")
     assert saved.account_for(server_id) == ("alice", "wonderland")
     app.network.submit(ev.Quit(server_id, "bye"))
