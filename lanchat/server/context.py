@@ -128,13 +128,14 @@ class Context:
     ) -> Message:
         """`msg` with the tags a recipient of tag form `form` gets.
 
-        A line whose source is the sender carries its account (ircv3 account-tag) for the
-        forms that take it; a line about someone else (a KILL's QUIT) carries none.
+        Every line relayed here comes from the sender (its NICK line names its old nick), so
+        it carries the sender's account (ircv3 account-tag) for the forms that take it; a line
+        from the server (its source has no "!") carries none.
         """
         if form is TagForm.NONE:
             return msg  # no tags at all, so no server-time to format either
         account = self.user.account
-        if account and msg.source != self.user.source:
+        if account and "!" not in (msg.source or ""):
             account = ""
         tags = tags_for_form(
             form, time_tag=self.time_tag, msgid=msgid, client_tags=client_tags, account=account
@@ -260,8 +261,9 @@ class Context:
     ) -> None:
         """Ask the edge to check (`stored` given) or hash a password off the loop (Password).
 
-        The outcome comes back through the function registered with
-        `@on_password_result(purpose)`, with a Context for the same client and label.
+        The outcome comes back through ServerState.password_done, which hands it to the
+        handler of `purpose` ("register", "sasl" or "oper") with a Context for the same client
+        and label.
         """
         self.effects.append(
             Password(

@@ -336,6 +336,8 @@ def test_account_tag_extended_join_and_whois(t: Transcript) -> None:
         "is logged in as",
     )
     assert "330" not in commands(alice.send_take("WHOIS bob"))
+    alice.send("NICK alice2")  # a NICK line names the old nick and carries the account
+    assert bob.take_lines() == ["@account=alice :alice!alice@127.0.0.1 NICK alice2"]
     bob.send("PART #lobby")
     alice.take()
     bob.send("JOIN #lobby")
