@@ -47,6 +47,7 @@ class AccountLogin:
         self._send = send
         self.credentials = credentials
         self.running = False  # an AUTHENTICATE exchange is open: CAP END waits for it
+        self.account = ""  # the account this connection is logged in to (900), "" if none
         self._registering = ""  # the account a REGISTER of ours asked for, until answered
 
     def wanted(self, offered: dict[str, str]) -> bool:
@@ -55,6 +56,11 @@ class AccountLogin:
             return False
         mechanisms = offered["sasl"]
         return not mechanisms or "PLAIN" in mechanisms.upper().split(",")
+
+    def reset(self) -> None:
+        """A new connection: logged in to nothing yet."""
+        self.running = False
+        self.account = ""
 
     def start(self) -> None:
         """The server acknowledged `sasl`: begin the PLAIN exchange."""
@@ -80,6 +86,7 @@ class AccountLogin:
         if code == "900":
             # 900 <client> <nick>!<user>@<host> <account> :You are now logged in as <account>
             account = msg.params[2] if len(msg.params) > 3 else ""
+            self.account = account
             new, self._registering = bool(self._registering), ""
             return [LoggedIn(self.state.server_id, account, new)]
         self.running = False

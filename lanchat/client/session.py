@@ -98,6 +98,7 @@ class ClientSession:
         self._nick_attempts = 0
         self.state.reset(self.wanted_nick)
         self.cap.reset()
+        self.login.reset()
         self.history.reset()
 
     def start(self) -> None:
@@ -329,6 +330,12 @@ class ClientSession:
         if self.welcomed:
             return []
         self.welcomed = True
+        account = self.login.account
+        wanted = self.wanted_nick
+        if account and self.fold(account) == self.fold(wanted) and not self.is_me(wanted):
+            # Logged in to the account of the nick we wanted, which someone else held: ask for
+            # it, and the server renames them at once (lanchat issue 17).
+            self._send("NICK", wanted)
         for name, key in self.wanted_rooms.values():
             self._send("JOIN", name, *optional(key))
         if self.history_enabled:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import base64
 
-from lanchat.client.events import LoggedIn, RegisterAccount, ServerError
+from lanchat.client.events import LoggedIn, NickChanged, RegisterAccount, ServerError
 from lanchat.client.session import ClientSession
 from lanchat.server.app import LanchatServer
 from tests.client.test_connection import Peer
 from tests.client.transcript import feed, of_type, sent
+from tests.server.clients import registered
 
 SCRYPT_TIMEOUT_S = 20.0
 
@@ -70,6 +71,22 @@ def test_no_credentials_or_no_plain_means_no_sasl() -> None:
     assert sent(s) == ["CAP REQ batch"]
 
 
+def test_logged_in_to_the_wanted_nick_held_by_someone_else_asks_for_it() -> None:
+    s = ClientSession("alice", server_id="lan", account=("alice", "wonderland"))
+    s.start()
+    sent(s)
+    feed(s, ":srv CAP * LS :sasl", ":srv 433 * alice :Nickname is already in use")
+    assert sent(s) == ["CAP REQ sasl", "NICK alice_"]
+    feed(s, ":srv CAP alice_ ACK sasl", "AUTHENTICATE +")
+    feed(s, ":srv 900 alice_ alice_!u@h alice :You are now logged in as alice")
+    feed(s, ":srv 903 alice_ :SASL authentication successful")
+    sent(s)
+    feed(s, ":srv 001 alice_ :hi", ":srv 376 alice_ :End")
+    assert sent(s) == ["NICK alice"]
+    s.start()  # a new connection is logged in to nothing until it says so
+    assert s.login.account == ""
+
+
 def test_register_account_sends_register_and_reports_a_new_login() -> None:
     s = negotiating(None)
     feed(s, ":srv CAP alice ACK batch", ":srv 001 alice :hi", ":srv 376 alice :End")
@@ -82,6 +99,30 @@ def test_register_account_sends_register_and_reports_a_new_login() -> None:
         ":srv 900 alice alice!alice@h alice :You are now logged in as alice",
     )
     assert of_type(events, LoggedIn) == [LoggedIn("lan", "alice", True)]
+
+
+async def test_logging_in_takes_the_nick_back_from_a_squatter(
+    irc_server: LanchatServer,
+) -> None:
+    owner = Peer(irc_server.port, "alice")
+    owner.conn.start()
+    await owner.ready()
+    owner.conn.handle(RegisterAccount("alice", "wonderland"))
+    await owner.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S)
+    await owner.conn.quit("bye")
+    squatter = await registered(irc_server.port, "alice")
+    again = Peer(irc_server.port, "alice")
+    again.session.login.credentials = ("alice", "wonderland")
+    again.conn.start()
+    try:
+        renamed = await squatter.expect("NICK", timeout_s=SCRYPT_TIMEOUT_S)
+        assert renamed.params[0].startswith("Guest")
+        await again.expect(NickChanged, lambda e: e.own and e.new == "alice")
+        user = irc_server.state.find_user("alice")
+        assert user is not None and user.account == "alice"
+    finally:
+        await again.conn.quit("bye")
+        await squatter.close()
 
 
 async def test_register_then_log_in_again_against_the_real_server(
