@@ -92,13 +92,14 @@ def notify_offline(ctx: Context, nick: str, key: str) -> None:
 def with_extended_monitor(ctx: Context, user: User, cap: str, others: Iterable[User]) -> list[User]:
     """`others` and the watchers of `user` that enabled extended-monitor and `cap`, each once.
 
-    ircv3 extended-monitor: a client that monitors a nick gets its AWAY (with away-notify) and
-    SETNAME (with setname) lines as if it shared a room with it.
+    ircv3 extended-monitor: a client that monitors a nick gets its AWAY (with away-notify),
+    SETNAME (with setname) and ACCOUNT (with account-notify) lines as if it shared a room
+    with it.
 
     Args:
         ctx: the event's context.
         user: the user the notice is about.
-        cap: the capability the notice needs ("away-notify", "setname").
+        cap: the capability the notice needs ("away-notify", "setname", "account-notify").
         others: the recipients already chosen (room neighbours with `cap`).
 
     Returns:

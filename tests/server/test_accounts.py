@@ -83,6 +83,15 @@ def test_register_tells_room_mates_with_account_notify(t: Transcript) -> None:
     assert erin.take() == []
 
 
+def test_register_tells_extended_monitors_with_account_notify(t: Transcript) -> None:
+    watcher = t.register("dave", caps=("extended-monitor", "account-notify"))
+    watcher.send("MONITOR + carol")
+    carol = t.register("carol")
+    watcher.take()
+    carol.send("REGISTER * * secret-words")
+    assert watcher.take_lines() == [":carol!carol@127.0.0.1 ACCOUNT carol"]
+
+
 @pytest.mark.parametrize(
     ("line", "code"),
     [
@@ -336,6 +345,9 @@ def test_account_tag_extended_join_and_whois(t: Transcript) -> None:
         "is logged in as",
     )
     assert "330" not in commands(alice.send_take("WHOIS bob"))
+    # WHOX's account field: the account, or "0" when logged out.
+    whox = [m.params[1:] for m in bob.send_take("WHO #lobby %na") if m.command == "354"]
+    assert sorted(whox) == [("alice", "alice"), ("bob", "0"), ("carol", "0")]
     alice.send("NICK alice2")  # a NICK line names the old nick and carries the account
     assert bob.take_lines() == ["@account=alice :alice!alice@127.0.0.1 NICK alice2"]
     bob.send("PART #lobby")

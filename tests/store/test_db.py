@@ -15,7 +15,14 @@ from pathlib import Path
 import pytest
 
 from lanchat.errors import StoreError
-from lanchat.store import SCHEMA_VERSION, HistoryDB, HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store import (
+    SCHEMA_VERSION,
+    AccountRecord,
+    HistoryDB,
+    HistoryQuery,
+    HistoryRecord,
+    RoomRecord,
+)
 
 LOBBY = "#lobby"
 PRIVATE = "alice bob"  # the conversation key of alice and bob (casefolded, sorted)
@@ -142,6 +149,7 @@ def test_a_database_of_schema_1_gains_the_exception_lists(tmp_path: Path) -> Non
     path = tmp_path / "old.sqlite3"
     HistoryDB(path).close()
     with sqlite3.connect(path) as conn:  # back to what a lanchat before issue 18 wrote
+        conn.execute("DROP TABLE accounts")  # (and before issue 17's accounts, migration 3)
         conn.execute("DROP TABLE rooms")
         conn.execute(
             "CREATE TABLE rooms (key TEXT PRIMARY KEY, name TEXT NOT NULL, created_s INTEGER"
@@ -156,6 +164,19 @@ def test_a_database_of_schema_1_gains_the_exception_lists(tmp_path: Path) -> Non
         assert db.load_rooms() == [RoomRecord("#a", "#A", 1, modes="nt", bans=("x",))]
     finally:
         db.close()
+
+
+def test_an_account_is_stored_whole_and_a_taken_name_fails_its_whole_batch(
+    db: HistoryDB,
+) -> None:
+    alice = AccountRecord("alice", "Alice", "scrypt$ln=4,r=8,p=1$c2FsdA==$a2V5", 5)
+    db.append([alice])
+    again = AccountRecord("alice", "alice", "scrypt$other", 6)
+    room = RoomRecord("#new", "#new", 6)
+    with pytest.raises(StoreError, match="UNIQUE constraint failed"):
+        db.append([room, again])
+    assert db.load_accounts() == [alice]  # the first one, hash and all
+    assert db.load_rooms() == []  # nothing of the failed batch
 
 
 def test_a_renamed_room_takes_its_history_and_nothing_older_of_the_new_name(

@@ -35,6 +35,7 @@ from lanchat.server.dispatch import command
 from lanchat.server.effects import Password
 from lanchat.server.handlers.registration import GUEST_PREFIX, guard_nick, try_register
 from lanchat.server.handlers.rooms import echo_param
+from lanchat.server.monitor import with_extended_monitor
 from lanchat.store.records import AccountRecord
 
 if TYPE_CHECKING:
@@ -262,6 +263,8 @@ def login(ctx: Context, account: str) -> None:
     ctx.numeric(n.RPL_LOGGEDIN, user.source, account, text=text)
     if user.registered:
         change = Message("ACCOUNT", (account,), source=user.source)
-        ctx.relay([u for u in ctx.state.neighbours(user) if u.has("account-notify")], change)
+        neighbours = [u for u in ctx.state.neighbours(user) if u.has("account-notify")]
+        # ircv3 extended-monitor: whoever monitors the nick hears it too.
+        ctx.relay(with_extended_monitor(ctx, user, "account-notify", neighbours), change)
         if user.rename_at:
             guard_nick(ctx)
