@@ -101,19 +101,31 @@ def test_register_account_sends_register_and_reports_a_new_login() -> None:
     assert of_type(events, LoggedIn) == [LoggedIn("lan", "alice", True)]
 
 
+async def register_alice(server: LanchatServer) -> LoggedIn:
+    """Connect our client as alice, register the nick, quit; the LoggedIn it got."""
+    first = Peer(server.port, "alice")
+    first.conn.start()
+    await first.ready()
+    first.conn.handle(RegisterAccount("alice", "wonderland"))
+    login = await first.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S)
+    await first.conn.quit("bye")
+    return login
+
+
+def logging_in_as_alice(server: LanchatServer) -> Peer:
+    """Our client, started as alice with the account's password remembered."""
+    peer = Peer(server.port, "alice")
+    peer.session.login.credentials = ("alice", "wonderland")
+    peer.conn.start()
+    return peer
+
+
 async def test_logging_in_takes_the_nick_back_from_a_squatter(
     irc_server: LanchatServer,
 ) -> None:
-    owner = Peer(irc_server.port, "alice")
-    owner.conn.start()
-    await owner.ready()
-    owner.conn.handle(RegisterAccount("alice", "wonderland"))
-    await owner.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S)
-    await owner.conn.quit("bye")
+    assert await register_alice(irc_server) == LoggedIn("alice", "alice", True)
     squatter = await registered(irc_server.port, "alice")
-    again = Peer(irc_server.port, "alice")
-    again.session.login.credentials = ("alice", "wonderland")
-    again.conn.start()
+    again = logging_in_as_alice(irc_server)
     try:
         renamed = await squatter.expect("NICK", timeout_s=SCRYPT_TIMEOUT_S)
         assert renamed.params[0].startswith("Guest")
@@ -128,17 +140,8 @@ async def test_logging_in_takes_the_nick_back_from_a_squatter(
 async def test_register_then_log_in_again_against_the_real_server(
     irc_server: LanchatServer,
 ) -> None:
-    first = Peer(irc_server.port, "alice")
-    first.conn.start()
-    await first.ready()
-    first.conn.handle(RegisterAccount("alice", "wonderland"))
-    assert await first.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S) == LoggedIn(
-        "alice", "alice", True
-    )
-    await first.conn.quit("bye")
-    again = Peer(irc_server.port, "alice")
-    again.session.login.credentials = ("alice", "wonderland")
-    again.conn.start()
+    assert await register_alice(irc_server) == LoggedIn("alice", "alice", True)
+    again = logging_in_as_alice(irc_server)
     try:
         login = await again.expect(LoggedIn, timeout_s=SCRYPT_TIMEOUT_S)
         assert login == LoggedIn("alice", "alice", False)
