@@ -20,6 +20,8 @@ from lanchat.protocol.message import Message
 
 __all__ = [
     "CAP_LS_VERSION",
+    "MULTILINE_MAX_BYTES",
+    "MULTILINE_MAX_LINES",
     "SUPPORTED",
     "CapChange",
     "cap_list_replies",
@@ -28,6 +30,12 @@ __all__ = [
 ]
 
 CAP_LS_VERSION: Final = 302  # the highest CAP LS version lanchat implements
+
+# ircv3 draft/multiline limits (the cap's value). A batch's lines pass the flood bucket like any
+# others ([flood] burst_lines 20, then 4 a second, Excess Flood past 100 waiting): 50 lines and
+# the two BATCH lines are delayed ~8 s at worst, never a disconnect.
+MULTILINE_MAX_BYTES: Final = 4096
+MULTILINE_MAX_LINES: Final = 50
 
 # name -> value advertised to CAP LS 302 clients ("" for none). Chathistory is still a
 # work-in-progress spec: implementations "MUST NOT use the unprefixed" cap name.
@@ -41,6 +49,12 @@ SUPPORTED: Final[dict[str, str]] = {
     # https://ircv3.net/specs/extensions/channel-rename (work in progress: prefixed name).
     "draft/channel-rename": "",
     "draft/chathistory": "",
+    # https://ircv3.net/specs/extensions/message-redaction (REDACT, handlers/redaction.py)
+    "draft/message-redaction": "",
+    # https://ircv3.net/specs/extensions/multiline (handlers/multiline.py)
+    "draft/multiline": f"max-bytes={MULTILINE_MAX_BYTES},max-lines={MULTILINE_MAX_LINES}",
+    # https://ircv3.net/specs/extensions/read-marker (MARKREAD, handlers/readmarker.py)
+    "draft/read-marker": "",
     "echo-message": "",
     "extended-join": "",
     "extended-monitor": "",  # https://ircv3.net/specs/extensions/extended-monitor
@@ -51,6 +65,8 @@ SUPPORTED: Final[dict[str, str]] = {
     "sasl": "PLAIN",
     "server-time": "",
     "setname": "",
+    # soju's search extension (SEARCH, handlers/search.py; doc/ext/search.md in soju)
+    "soju.im/search": "",
     # https://ircv3.net/specs/extensions/standard-replies: errors as FAIL instead of NOTICE.
     "standard-replies": "",
     "userhost-in-names": "",

@@ -25,7 +25,7 @@ from lanchat.server.effects import (
     Send,
 )
 from lanchat.server.model import group_by_form
-from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
 
 if TYPE_CHECKING:
     from lanchat.server.model import Room, User
@@ -240,7 +240,40 @@ class Context:
             self._echoes.add(len(self._lines))
             self._lines.append(line)
 
-    def persist(self, record: HistoryRecord | RoomRecord) -> None:
+    def publish_rendered(
+        self,
+        record: HistoryRecord,
+        users: Iterable[User],
+        form_of: Callable[[User], K],
+        render: Callable[[K], list[Message]],
+        *,
+        echo: bool,
+    ) -> None:
+        """`publish` for a message whose lines differ by more than tags (draft/multiline).
+
+        Like `fanout`, each distinct form is rendered and serialised once; like `publish`,
+        nothing is written before the record is committed, and nothing if that fails.
+
+        Args:
+            record: the message as stored.
+            users: the recipients (the sender is never added implicitly).
+            form_of: the form a user needs, any hashable value.
+            render: the complete lines (tags included) for one form.
+            echo: give the sender its copy too (echo-message), rendered for its form.
+        """
+        self._published.append(record)
+        groups: dict[K, list[int]] = {}
+        for user in users:
+            groups.setdefault(form_of(user), []).append(user.conn_id)
+        for form, conn_ids in groups.items():
+            data = b"".join(line.to_bytes() for line in render(form))
+            self._shown.append(Send(tuple(conn_ids), data))
+        if echo:
+            for line in render(form_of(self.user)):
+                self._echoes.add(len(self._lines))
+                self._lines.append(line)
+
+    def persist(self, record: HistoryRecord | RoomRecord | Redaction) -> None:
         """Store `record` durably before any later Send (effects.py contract)."""
         self.effects.append(Persist(record))
 

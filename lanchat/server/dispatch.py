@@ -55,7 +55,8 @@ What a handler may do, all through `ctx` (never build Effects by hand):
 - `ctx.room_changed(key)`: the room's public face changed (created, users, topic, +k, +s).
 - `ctx.query(query)`: a CHATHISTORY query; the rows come back through the function
   registered with `@on_history_result` (lanchat/server/handlers/history.py), called with a
-  Context for the same client whose label is the original label.
+  Context for the same client whose label is the original label. Other store look-ups
+  (SEARCH, MSGID) come back to the function registered with `@on_query_result(subcommand)`.
 - `ctx.disconnect(reason)`: close the sender's connection after its replies are flushed.
 
 NOTICE must never produce error replies (modern.ircdocs "NOTICE message").
@@ -82,7 +83,9 @@ __all__ = [
     "command",
     "dispatch",
     "load_handlers",
+    "on_batch_line",
     "on_history_result",
+    "on_query_result",
 ]
 
 Handler = Callable[[Context, Message], None]
@@ -99,7 +102,8 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {}  # verb (upper case) -> Command
-_history_renderers: list[HistoryRenderer] = []
+_batch_takers: list[Callable[[Context, Message], bool]] = []  # see on_batch_line
+_history_renderers: dict[str, HistoryRenderer] = {}  # subcommand ("" for CHATHISTORY) -> it
 
 
 def command(
@@ -128,6 +132,19 @@ def command(
     return register
 
 
+def on_batch_line(taker: Callable[[Context, Message], bool]) -> Callable[[Context, Message], bool]:
+    """Register the function offered each line with a `batch` tag before its handler runs.
+
+    Client-initiated batches (ircv3 draft/multiline) are collected, not run line by line:
+    `taker(ctx, msg)` returns True when it took the line (then no handler runs).
+
+    Returns:
+        The function unchanged.
+    """
+    _batch_takers[:] = [taker]
+    return taker
+
+
 def on_history_result(renderer: HistoryRenderer) -> HistoryRenderer:
     """Register the function that turns CHATHISTORY rows into lines (handlers/history.py).
 
@@ -137,13 +154,31 @@ def on_history_result(renderer: HistoryRenderer) -> HistoryRenderer:
     Returns:
         The renderer unchanged.
     """
-    _history_renderers[:] = [renderer]
+    _history_renderers[""] = renderer
     return renderer
 
 
-def history_renderer() -> HistoryRenderer | None:
-    """The registered CHATHISTORY renderer, or None while none is loaded."""
-    return _history_renderers[0] if _history_renderers else None
+def on_query_result(subcommand: str) -> Callable[[HistoryRenderer], HistoryRenderer]:
+    """Register the function that answers store look-ups of one HistoryQuery subcommand.
+
+    Args:
+        subcommand: e.g. "SEARCH"; its results go to the decorated function rather than
+            the CHATHISTORY renderer.
+
+    Returns:
+        A decorator that registers and returns the function unchanged.
+    """
+
+    def register(renderer: HistoryRenderer) -> HistoryRenderer:
+        _history_renderers[subcommand] = renderer
+        return renderer
+
+    return register
+
+
+def history_renderer(subcommand: str = "") -> HistoryRenderer | None:
+    """The renderer of `subcommand`'s rows (CHATHISTORY's by default), or None if not loaded."""
+    return _history_renderers.get(subcommand) or _history_renderers.get("")
 
 
 def load_handlers() -> None:
@@ -171,5 +206,7 @@ def dispatch(ctx: Context, msg: Message) -> None:
         return
     if len(msg.params) < cmd.min_params:
         ctx.numeric(n.ERR_NEEDMOREPARAMS, verb)
+        return
+    if "batch" in msg.tags and _batch_takers and _batch_takers[0](ctx, msg):
         return
     cmd.handler(ctx, msg)

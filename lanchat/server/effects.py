@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import field
 
 from lanchat.protocol.message import Message
-from lanchat.store.records import HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
 from lanchat.values import value
 
 __all__ = [
@@ -74,9 +74,9 @@ class Disconnect:
 
 @value
 class Persist:
-    """Store a message or a room change durably before any later Send goes out."""
+    """Store a message, a room change or a redaction durably before any later Send goes out."""
 
-    record: HistoryRecord | RoomRecord
+    record: HistoryRecord | RoomRecord | Redaction
 
 
 @value

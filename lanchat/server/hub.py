@@ -57,7 +57,7 @@ from lanchat.server.effects import (
 from lanchat.server.fanout import Outgoing
 from lanchat.server.flood import FloodLedger
 from lanchat.server.heap import HeapTrimmer
-from lanchat.store.records import AccountRecord, HistoryRecord, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryRecord, Redaction, RoomRecord
 
 if TYPE_CHECKING:
     from lanchat.server.state import ServerState
@@ -211,7 +211,7 @@ class Hub:
         )
         self.floods = FloodLedger(config.flood, clock=self.clock)
         self._outbox: deque[_Outgoing] = deque()  # effects held behind uncommitted batches
-        self._batch: list[HistoryRecord | RoomRecord] | None = None  # this pass's Persists
+        self._batch: list[HistoryRecord | RoomRecord | Redaction] | None = None  # Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
         # Answered queries not rendered yet, oldest first, and their rows (_answer_next).
@@ -344,7 +344,7 @@ class Hub:
             assert isinstance(effect, Query)
             self._query(effect)
 
-    def _persist(self, record: HistoryRecord | RoomRecord) -> None:
+    def _persist(self, record: HistoryRecord | RoomRecord | Redaction) -> None:
         if self._batch is None:
             self._batch = []
             self._batch_barrier = _Barrier()

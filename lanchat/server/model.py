@@ -28,6 +28,7 @@ __all__ = [
     "NO_MODES",
     "OPERATOR",
     "Membership",
+    "MultilineBatch",
     "Room",
     "RoomInfo",
     "User",
@@ -41,6 +42,18 @@ PREFIX_CHARS = "@+"
 NO_MODES: frozenset[str] = frozenset()  # shared by every user and member without modes
 OPERATOR: frozenset[str] = frozenset("o")  # shared by the members who run their room
 _SPEAK_MODERATED = frozenset("ov")
+
+
+@dataclass(slots=True, eq=False)
+class MultilineBatch:
+    """A draft/multiline batch a client has opened and not closed (handlers/multiline.py)."""
+
+    ref: str  # the client's batch reference, without "+"
+    target: str  # the batch target as written
+    client_tags: dict[str, str]  # client-only tags of the opening BATCH: the message's tags
+    lines: list[tuple[str, bool]] = field(default_factory=list)  # (text, concat) as received
+    size: int = 0  # bytes of the combined message so far (each joining "\n" counts one)
+    failed: bool = False  # an error was sent: the rest of the batch is read and dropped
 
 
 @dataclass(slots=True, eq=False)
@@ -77,6 +90,11 @@ class User:
     sasl: tuple[str, str] | None = None
     password_pending: bool = False  # a Password effect is out: one check at a time
     rename_at: float = 0.0  # clock() when it is renamed off a nick it does not own; 0: never
+    # ircv3 draft/read-marker: conversation key -> last read time (Unix ms). Held by the
+    # connection, like `invited_to`, until accounts own them (handlers/readmarker.py); None
+    # until the first MARKREAD, so idle connections carry no dict (issue #4, memory).
+    read_markers: dict[str, int] | None = None
+    multiline: MultilineBatch | None = None  # the draft/multiline batch being received
 
     @property
     def host(self) -> str:

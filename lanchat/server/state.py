@@ -48,6 +48,8 @@ __all__ = ["ServerState"]
 _LABEL_CAPS = frozenset({"labeled-response", "batch"})
 # Who takes the outcome of a Password effect, by its purpose (issue 17).
 _PASSWORD_DONE = {"register": register_done, "sasl": sasl_done, "oper": oper_done}
+# The command whose store look-up each non-CHATHISTORY HistoryQuery subcommand is.
+_LOOKUP_VERBS = {"SEARCH": "SEARCH", "MSGID": "REDACT"}
 
 
 class ServerState:
@@ -245,7 +247,7 @@ class ServerState:
             The history lines for the client, or [] if it has gone meanwhile.
         """
         user = self.users.get(query.conn_id)
-        renderer = history_renderer()
+        renderer = history_renderer(query.query.subcommand)
         if user is None or renderer is None:
             return []
         ctx = Context(self, user, label=query.label)
@@ -289,12 +291,15 @@ class ServerState:
             return []
         ctx = Context(self, user, label=query.label)
         sub = query.query.subcommand
-        # ircv3 chathistory "Errors": FAIL CHATHISTORY MESSAGE_ERROR <command> [<target>]
-        context = (sub,) if sub == "TARGETS" else (sub, query.batch_target)
         text = f"Messages could not be retrieved ({reason}); try again later"
-        ctx.reply(
-            Message("FAIL", ("CHATHISTORY", "MESSAGE_ERROR", *context, text), ctx.server_name)
-        )
+        if sub in _LOOKUP_VERBS:
+            # soju.im/search "Errors": FAIL SEARCH INTERNAL_ERROR; REDACT takes the same code.
+            params: tuple[str, ...] = (_LOOKUP_VERBS[sub], "INTERNAL_ERROR", text)
+        else:
+            # ircv3 chathistory "Errors": FAIL CHATHISTORY MESSAGE_ERROR <command> [<target>]
+            context = (sub,) if sub == "TARGETS" else (sub, query.batch_target)
+            params = ("CHATHISTORY", "MESSAGE_ERROR", *context, text)
+        ctx.reply(Message("FAIL", params, ctx.server_name))
         return ctx.finish()
 
     def undelivered(self, publish: Publish, reason: str) -> list[Effect]:

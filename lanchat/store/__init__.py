@@ -14,7 +14,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import (
+    AccountRecord,
+    HistoryQuery,
+    HistoryRecord,
+    Redaction,
+    RoomRecord,
+)
 
 if TYPE_CHECKING:
     from lanchat.store.db import SCHEMA_VERSION, HistoryDB
@@ -26,6 +32,7 @@ __all__ = [
     "HistoryDB",
     "HistoryQuery",
     "HistoryRecord",
+    "Redaction",
     "RoomRecord",
     "StoreWriter",
 ]

@@ -29,13 +29,23 @@ from typing import Any
 from lanchat.errors import StoreError
 from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory
 from lanchat.store.problems import corrupt, describe, make_directory, open_error
-from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import (
+    AccountRecord,
+    HistoryQuery,
+    HistoryRecord,
+    Redaction,
+    RoomRecord,
+)
+from lanchat.store.search import MIGRATION as SEARCH_INDEX
+from lanchat.store.search import find_message, search
 
 __all__ = ["SCHEMA_VERSION", "HistoryDB"]
 
 # Each migration takes the schema from version i to i + 1 (PRAGMA user_version). Append new
-# ones; never edit a released one, databases in the field already ran it.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+# ones; never edit a released one, databases in the field already ran it. A step is an SQL
+# statement or a function of the connection (for work that loops or logs progress).
+_Step = str | Callable[[sqlite3.Connection], None]
+_MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
     (
         """CREATE TABLE messages (
             id         INTEGER PRIMARY KEY,  -- insertion order, the tie-break of equal times
@@ -78,9 +88,15 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_s     INTEGER NOT NULL
         ) WITHOUT ROWID""",
     ),
+    SEARCH_INDEX,  # issue 18: the full-text index of messages (lanchat.store.search)
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
+# The queries other than CHATHISTORY's, by HistoryQuery.subcommand.
+_LOOKUPS: dict[str, Callable[[sqlite3.Connection, HistoryQuery], list[HistoryRecord]]] = {
+    "SEARCH": search,
+    "MSGID": find_message,
+}
 _WIDTH = len(COLUMNS.split(","))  # variables per message row
 _ROW = "(" + ", ".join(["?"] * _WIDTH) + ")"
 _MAX_ROWS = 512  # rows per INSERT, unless the SQLite library allows fewer variables
@@ -233,8 +249,11 @@ class HistoryDB:
         if version > SCHEMA_VERSION:
             raise self._newer_schema(version)
         for number in range(version, SCHEMA_VERSION):
-            for statement in _MIGRATIONS[number]:
-                conn.execute(statement)
+            for step in _MIGRATIONS[number]:
+                if isinstance(step, str):
+                    conn.execute(step)
+                else:
+                    step(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _newer_schema(self, version: int) -> StoreError:
@@ -256,18 +275,21 @@ class HistoryDB:
                 conn.execute("ROLLBACK")
             raise
 
-    def append(self, records: Sequence[HistoryRecord | RoomRecord | AccountRecord]) -> None:
+    def append(
+        self, records: Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction]
+    ) -> None:
         """Store messages and room changes in ONE transaction, committed when this returns.
 
         Records are applied in order, so a room created and then deleted in the same call ends
         up deleted. A message whose msgid is already stored is skipped (retries are harmless).
         Deleting a room seals its history: the messages stay, moved to `RoomRecord.sealed_key`,
-        which no CHATHISTORY request can name.
+        which no CHATHISTORY request can name. A Redaction deletes its message (and its words
+        from the search index).
 
         Args:
             records: HistoryRecords to keep, RoomRecords to upsert (or delete when
-                `deleted` is set) and new AccountRecords (a name already stored fails the
-                transaction).
+                `deleted` is set), new AccountRecords (a name already stored fails the
+                transaction) and Redactions to apply.
 
         Raises:
             StoreError: the transaction could not be committed (disk full, I/O error, an
@@ -276,10 +298,10 @@ class HistoryDB:
         # Consecutive messages go to one INSERT (of at most `_rows_per_insert` rows); a room
         # change splits the run so the order of `records` is kept.
         full = self._rows_per_insert * _WIDTH
-        runs: list[list[Any] | RoomRecord | AccountRecord] = []
+        runs: list[list[Any] | RoomRecord | AccountRecord | Redaction] = []
         values: list[Any] | None = None  # the run of messages being gathered, flattened
         for record in records:
-            if isinstance(record, RoomRecord | AccountRecord):
+            if not isinstance(record, HistoryRecord):
                 runs.append(record)
                 values = None
                 continue
@@ -299,6 +321,11 @@ class HistoryDB:
                         "INSERT INTO accounts (key, name, password_hash, created_s)"
                         " VALUES (?, ?, ?, ?)",
                         (item.key, item.name, item.password_hash, item.created_s),
+                    )
+                elif isinstance(item, Redaction):
+                    conn.execute(
+                        "DELETE FROM messages WHERE msgid = ? AND target_key = ?",
+                        (item.msgid, item.target_key),
                     )
                 else:
                     _insert(conn, item)
@@ -345,7 +372,9 @@ class HistoryDB:
             raise self._read_error(e) from None
 
     def query(self, q: HistoryQuery) -> list[HistoryRecord]:
-        """Answer one CHATHISTORY request, in chronological order.
+        """Answer one CHATHISTORY request (or SEARCH, or a MSGID look-up), oldest first.
+
+        SEARCH and MSGID: see HistoryQuery and lanchat.store.search.
 
         LATEST/BEFORE/AFTER/AROUND/BETWEEN return messages of `q.target_key`. TARGETS returns,
         for each conversation in `q.target_keys` with a message strictly between the two
@@ -368,6 +397,11 @@ class HistoryDB:
             StoreError: the database cannot be read.
         """
         sub = q.subcommand.upper()
+        if sub in _LOOKUPS:
+            try:
+                return _LOOKUPS[sub](self._conn, q)
+            except sqlite3.Error as e:
+                raise self._read_error(e) from None
         if sub not in SUBCOMMANDS:
             raise ValueError(f"unknown CHATHISTORY subcommand {q.subcommand!r}")
         if q.limit <= 0:

@@ -10,7 +10,14 @@ from dataclasses import field
 
 from lanchat.values import value
 
-__all__ = ["AccountRecord", "HistoryQuery", "HistoryRecord", "RoomRecord", "account_pair_key"]
+__all__ = [
+    "AccountRecord",
+    "HistoryQuery",
+    "HistoryRecord",
+    "Redaction",
+    "RoomRecord",
+    "account_pair_key",
+]
 
 
 @value
@@ -84,6 +91,19 @@ class AccountRecord:
 
 
 @value
+class Redaction:
+    """A message taken out of history for everyone (ircv3 draft/message-redaction, REDACT).
+
+    The row is deleted, and with it its words in the search index: a redacted message is
+    read back by no CHATHISTORY and found by no SEARCH ("exclude it entirely", the spec's
+    first choice for chathistory).
+    """
+
+    msgid: str  # the message's msgid
+    target_key: str  # its conversation: a msgid of another conversation deletes nothing
+
+
+@value
 class HistoryQuery:
     """One CHATHISTORY request (https://ircv3.net/specs/extensions/chathistory).
 
@@ -91,6 +111,11 @@ class HistoryQuery:
     ("msgid=...") or a time ("timestamp=..." already converted to Unix milliseconds), or "*"
     for LATEST without a bound. TARGETS uses `start`/`end` as timestamps and
     `target_keys` for the conversations this client may see.
+
+    SEARCH (soju.im/search, lanchat.store.search) looks in `target_keys` for messages with
+    every word of `text` (any word when "" ), sent by nick `sender` ("" for anyone), at or
+    after `start` and at or before `end` (Unix ms, None for no bound). MSGID finds the one
+    message `start` of `target_key` (REDACT checks who sent it).
     """
 
     subcommand: str
@@ -98,7 +123,9 @@ class HistoryQuery:
     start: str | int | None = None  # msgid string, Unix ms, or None ("*")
     end: str | int | None = None  # BETWEEN only
     limit: int = 100
-    target_keys: tuple[str, ...] = ()  # TARGETS only
+    target_keys: tuple[str, ...] = ()  # TARGETS and SEARCH
+    text: str = ""  # SEARCH: the words to find
+    sender: str = ""  # SEARCH: the sender's nick, "" for anyone
 
 
 def account_pair_key(a: str, b: str) -> str:

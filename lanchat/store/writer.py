@@ -37,13 +37,19 @@ from typing import TypeAlias
 
 from lanchat.errors import StoreError
 from lanchat.store.db import HistoryDB
-from lanchat.store.records import AccountRecord, HistoryQuery, HistoryRecord, RoomRecord
+from lanchat.store.records import (
+    AccountRecord,
+    HistoryQuery,
+    HistoryRecord,
+    Redaction,
+    RoomRecord,
+)
 
 __all__ = ["StoreWriter"]
 
 log = logging.getLogger(__name__)
 
-_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord]
+_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction]
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
 
@@ -106,8 +112,8 @@ class StoreWriter:
         """Loop thread only. Queue `records` to be committed in the writer's next transaction.
 
         Args:
-            records: messages, room changes and new accounts, applied in order (copied: the
-                caller may reuse its list).
+            records: messages, room changes, new accounts and redactions, applied in order
+                (copied: the caller may reuse its list).
 
         Returns:
             A future of the running loop that resolves once the records are committed, or

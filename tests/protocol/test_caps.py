@@ -10,10 +10,14 @@ def test_ls_lists_every_supported_cap_and_only_those() -> None:
     (line,) = cap_ls_replies("srv", "*", 302)
     assert line.source == "srv"
     assert line.params[:2] == ("*", "LS")
-    assert {token.partition("=")[0] for token in line.params[-1].split()} == set(caps.SUPPORTED)
+    tokens = dict(token.partition("=")[::2] for token in line.params[-1].split())
+    assert set(tokens) == set(caps.SUPPORTED)
     assert "draft/chathistory" in caps.SUPPORTED
-    assert caps.SUPPORTED["sasl"] == "PLAIN"
-    assert "sasl=PLAIN" in line.params[-1].split()
+    # Values go to 302 clients only (draft/multiline's limits are its REQUIRED value).
+    assert tokens["draft/multiline"] == "max-bytes=4096,max-lines=50"
+    (old,) = cap_ls_replies("srv", "*", 0)
+    assert "draft/multiline" in old.params[-1].split()
+    assert tokens["sasl"] == "PLAIN"
 
 
 def test_req_of_known_caps_is_accepted() -> None:

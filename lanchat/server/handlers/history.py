@@ -37,14 +37,15 @@ from collections.abc import Sequence
 from lanchat.errors import MalformedLine
 from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.message import Message
-from lanchat.protocol.tags import format_server_time, parse_server_time, tags_for_form
+from lanchat.protocol.tags import format_server_time, parse_server_time
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command, on_history_result
 from lanchat.server.effects import Query
+from lanchat.server.handlers.multiline import record_lines
 from lanchat.server.handlers.rooms import echo_param
 from lanchat.store.records import HistoryQuery, HistoryRecord, account_pair_key
 
-__all__ = ["render_history"]
+__all__ = ["render_history", "send_batch"]
 
 # Parameters after the subcommand, per subcommand.
 _ARITY = {"LATEST": 3, "BEFORE": 3, "AFTER": 3, "AROUND": 3, "BETWEEN": 4, "TARGETS": 3}
@@ -163,7 +164,8 @@ def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord])
     With the batch capability the lines are wrapped in `BATCH +ref chathistory <target>` (or
     `draft/chathistory-targets` for TARGETS) and the labeled-response label, if any, is put on
     the opening BATCH; without it the lines are sent bare (Ergo #2066). Each message keeps
-    its original source, msgid and time, plus its client-only tags for message-tags clients.
+    its original source, msgid and time, plus its client-only tags for message-tags clients;
+    a multiline message is a nested draft/multiline batch, or its lines (record_lines).
 
     Args:
         ctx: a Context for the asking client; ctx.label is the request's label.
@@ -171,8 +173,6 @@ def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord])
         records: the rows, oldest first.
     """
     user, server = ctx.user, ctx.server_name
-    label, ctx.label = ctx.label, None  # the batch carries the label: no ACK, no wrapping
-    ref = ctx.state.new_batch_ref() if user.has("batch") else ""
     lines: list[Message] = []
     if query.query.subcommand == "TARGETS":
         kind: tuple[str, ...] = ("draft/chathistory-targets",)
@@ -183,17 +183,26 @@ def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord])
     else:
         kind = ("chathistory", query.batch_target)
         for record in records:
-            if record.command not in _REPLAYED:
-                continue
-            tags = tags_for_form(
-                user.form,
-                time_tag=format_server_time(record.time_ms / 1000),
-                msgid=record.msgid,
-                client_tags=record.tags,
-            )
-            params = (record.target, record.text)
-            lines.append(Message(record.command, params, source=record.source, tags=tags))
-    if ref:
+            if record.command in _REPLAYED:
+                lines += record_lines(ctx, user, record)
+    send_batch(ctx, kind, lines)
+
+
+def send_batch(ctx: Context, kind: tuple[str, ...], lines: list[Message]) -> None:
+    """Send `lines` to the asker in one `BATCH +ref <kind...>`, or bare without batch.
+
+    The label of the request, if any, goes on the opening BATCH (labeled-response), which
+    takes the place of an ACK. Lines already in a nested batch keep their own batch tag.
+
+    Args:
+        ctx: a Context for the asking client; ctx.label is the request's label.
+        kind: the batch type and its parameters, e.g. ("chathistory", "#lobby").
+        lines: the lines of the answer, in order.
+    """
+    user, server = ctx.user, ctx.server_name
+    label, ctx.label = ctx.label, None  # the batch carries the label: no ACK, no wrapping
+    if user.has("batch"):
+        ref = ctx.state.new_batch_ref()
         opening_tags = {"label": label} if label else {}
         opening = Message("BATCH", (f"+{ref}", *kind), source=server, tags=opening_tags)
         lines = [

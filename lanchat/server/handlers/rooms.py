@@ -26,6 +26,7 @@ from lanchat.protocol.message import middle_param as echo_param  # re-exported f
 from lanchat.protocol.tags import TagForm
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
+from lanchat.server.handlers import readmarker
 from lanchat.server.model import NO_MODES, OPERATOR, Membership, Room, User
 
 __all__ = [
@@ -301,6 +302,8 @@ def _join(ctx: Context, name: str, key: str) -> None:
     ctx.reply(render(form_of(user)))
     if room.topic:
         send_topic(ctx, room)
+    if user.has(readmarker.CAP):  # ircv3 read-marker: after the JOIN, before RPL_ENDOFNAMES
+        ctx.reply(readmarker.marker_line(ctx, room.name))
     send_names(ctx, room)
 
 
