@@ -248,6 +248,7 @@ class Context:
         render: Callable[[K], list[Message]],
         *,
         echo: bool,
+        echo_tags: Mapping[str, str] | None = None,
     ) -> None:
         """`publish` for a message whose lines differ by more than tags (draft/multiline).
 
@@ -260,6 +261,7 @@ class Context:
             form_of: the form a user needs, any hashable value.
             render: the complete lines (tags included) for one form.
             echo: give the sender its copy too (echo-message), rendered for its form.
+            echo_tags: tags added to the first line of that copy (a label).
         """
         self._published.append(record)
         groups: dict[K, list[int]] = {}
@@ -269,7 +271,9 @@ class Context:
             data = b"".join(line.to_bytes() for line in render(form))
             self._shown.append(Send(tuple(conn_ids), data))
         if echo:
-            for line in render(form_of(self.user)):
+            for i, line in enumerate(render(form_of(self.user))):
+                if i == 0 and echo_tags:
+                    line = _with_tags(line, {**echo_tags, **line.tags})
                 self._echoes.add(len(self._lines))
                 self._lines.append(line)
 

@@ -51,6 +51,7 @@ class MultilineBatch:
     ref: str  # the client's batch reference, without "+"
     target: str  # the batch target as written
     client_tags: dict[str, str]  # client-only tags of the opening BATCH: the message's tags
+    label: str | None = None  # labeled-response label of the opening BATCH: for the echo
     lines: list[tuple[str, bool]] = field(default_factory=list)  # (text, concat) as received
     size: int = 0  # bytes of the combined message so far (each joining "\n" counts one)
     failed: bool = False  # an error was sent: the rest of the batch is read and dropped

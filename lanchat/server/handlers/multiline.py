@@ -65,13 +65,18 @@ def handle_batch(ctx: Context, msg: Message) -> None:
             return
         if user.multiline is not None:
             _fail(ctx, "MULTILINE_INVALID", "A multiline batch is already open; close it first")
-        user.multiline = MultilineBatch(ref[1:], msg.params[2], client_only_tags(msg.tags))
+        user.multiline = MultilineBatch(
+            ref[1:], msg.params[2], client_only_tags(msg.tags), label=ctx.label
+        )
+        ctx.label = None  # answered when the batch closes: the echo carries it, or an ACK
         return
     batch = user.multiline
     if ref[:1] != "-" or batch is None or ref[1:] != batch.ref:
         _fail(ctx, "MULTILINE_INVALID", "No such open multiline batch")
         return
     user.multiline = None
+    if batch.label is not None and ctx.label is None:
+        ctx.label = batch.label  # what the batch's end answers answers its start
     if batch.failed:
         return  # its error was sent when it happened
     if not any(text for text, _ in batch.lines):
@@ -164,12 +169,19 @@ def _deliver(ctx: Context, batch: MultilineBatch) -> None:
         tags=batch.client_tags,
     )
     user.last_message = ctx.now
+    echo = user.has("echo-message")
+    label = ctx.label
+    if echo:
+        # "Servers MUST only include the label tag on the opening BATCH command when
+        # replying to a client using echo-message" (spec, labeled-response).
+        ctx.label = None
     ctx.publish_rendered(
         record,
         recipients,
         _form_of,
         lambda form: _render(ctx, form, record, batch.lines),
-        echo=user.has("echo-message"),
+        echo=echo,
+        echo_tags={"label": label} if echo and label else None,
     )
 
 
