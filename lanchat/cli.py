@@ -1,4 +1,4 @@
-"""The `lanchat` command line: launcher (default), serve, chat, rooms, passwd.
+"""The `lanchat` command line: launcher (default), serve, chat, rooms, passwd, search.
 
 Layer: top; may import everything, but imports the GUI lazily so that `lanchat serve` and
 `lanchat rooms` work on machines without Tk or a display.
@@ -141,6 +141,24 @@ def _add_rooms(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=_cmd_rooms)
 
 
+def _add_search(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "search",
+        help="search the stored history of the rooms hosted here (read-only)",
+        description=(
+            "Search the messages a `lanchat serve` stored in its data directory, as the "
+            "SEARCH command does: every word must occur, anywhere in a message. Reads the "
+            "database only; the server may be running."
+        ),
+    )
+    p.add_argument("words", nargs="*", help="words every message found contains")
+    p.add_argument("--data-dir", type=Path, help="the server's data directory (default: yours)")
+    p.add_argument("--room", action="append", help="search this room only; repeatable")
+    p.add_argument("--from", dest="sender", default="", help="only messages from this nick")
+    p.add_argument("--limit", type=int, default=100, help="at most this many (the latest)")
+    p.set_defaults(func=_cmd_search)
+
+
 def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "chat",
@@ -196,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chat(sub)
     _add_rooms(sub)
     _add_passwd(sub)
+    _add_search(sub)
     parser.set_defaults(func=_cmd_launcher, parser=parser)
     for command_parser in sub.choices.values():
         # An unknown flag is reported with the usage of the command it was given to.
@@ -246,6 +265,33 @@ def _cmd_rooms(args: argparse.Namespace) -> int:
         timeout_s=args.timeout,
         interfaces=config.discovery.interfaces,
     )
+
+
+def _cmd_search(args: argparse.Namespace) -> int:
+    from lanchat.config import default_data_dir
+    from lanchat.protocol.casemap import casefold
+    from lanchat.protocol.tags import format_server_time
+    from lanchat.server.hub import console_text
+    from lanchat.store.db import search_read_only
+    from lanchat.store.records import HistoryQuery
+
+    path = (args.data_dir or default_data_dir()) / "history.sqlite3"
+    rooms = tuple(casefold(room) for room in args.room or ())
+    query = HistoryQuery(
+        "SEARCH",
+        limit=max(args.limit, 0),
+        target_keys=rooms,
+        text=" ".join(args.words),
+        sender=args.sender,
+    )
+    for record in search_read_only(path, query):
+        when = format_server_time(record.time_ms / 1000)
+        nick = record.source.partition("!")[0]
+        # Stored text came from clients: terminal controls are spelled out (issue 13); the
+        # lines of a multiline message are indented under the first.
+        text = "\n    ".join(console_text(line) for line in record.text.split("\n"))
+        print(f"{when} {console_text(record.target)} <{console_text(nick)}> {text}")
+    return 0
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:

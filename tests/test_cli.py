@@ -32,7 +32,7 @@ def run_cli(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
 def test_help_lists_every_command() -> None:
     out = run_cli("--help")
     assert out.returncode == 0
-    for command in ("serve", "chat", "rooms", "launcher", "passwd"):
+    for command in ("serve", "chat", "rooms", "search", "launcher", "passwd"):
         assert command in out.stdout
 
 
@@ -59,7 +59,7 @@ def test_passwd_without_a_password_is_one_line_error() -> None:
     assert out.stderr.startswith("lanchat: error: no password on standard input")
 
 
-@pytest.mark.parametrize("command", ["chat", "rooms", "launcher", "passwd"])
+@pytest.mark.parametrize("command", ["chat", "rooms", "search", "launcher", "passwd"])
 def test_each_subcommand_has_help(command: str) -> None:
     out = run_cli(command, "--help")
     assert out.returncode == 0
@@ -84,3 +84,26 @@ def test_unknown_flag_shows_the_usage_of_its_command(command: str) -> None:
     assert (
         out.stderr.splitlines()[-1] == f"lanchat {command}: error: unrecognized arguments: --bogus"
     )
+
+
+def test_search_reads_the_history_of_a_data_dir(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from lanchat.store import HistoryDB, HistoryRecord, RoomRecord
+
+    db = HistoryDB(tmp_path / "history.sqlite3")
+    db.append(
+        [
+            RoomRecord("#lobby", "#Lobby", 0),
+            HistoryRecord(
+                "a", 1000, "PRIVMSG", "bob!b@h", "#Lobby", "#lobby", "lanchat\nis \x1bup"
+            ),
+            HistoryRecord("b", 2000, "PRIVMSG", "bob!b@h", "bob", "alice bob", "lanchat private"),
+        ]
+    )
+    db.close()
+    out = run_cli("search", "--data-dir", str(tmp_path), "chat")
+    assert (out.returncode, out.stderr) == (0, "")
+    # Rooms only (private history is given to nobody); terminal controls spelled out.
+    assert out.stdout == "1970-01-01T00:00:01.000Z #Lobby <bob> lanchat\n    is \\x1bup\n"
+    out = run_cli("search", "--data-dir", str(tmp_path / "nowhere"), "chat")
+    assert out.returncode == 2
+    assert out.stderr.startswith("lanchat: error: there is no history database at ")

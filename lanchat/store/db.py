@@ -39,7 +39,7 @@ from lanchat.store.records import (
 from lanchat.store.search import MIGRATION as SEARCH_INDEX
 from lanchat.store.search import find_message, search
 
-__all__ = ["SCHEMA_VERSION", "HistoryDB"]
+__all__ = ["SCHEMA_VERSION", "HistoryDB", "search_read_only"]
 
 # Each migration takes the schema from version i to i + 1 (PRAGMA user_version). Append new
 # ones; never edit a released one, databases in the field already ran it. A step is an SQL
@@ -420,6 +420,56 @@ class HistoryDB:
             f"cannot read history database {self.path} ({describe(error)}); "
             "if this persists, stop lanchat and move the file aside"
         )
+
+
+def search_read_only(path: Path, q: HistoryQuery) -> list[HistoryRecord]:
+    """SEARCH a history database without writing to it (`lanchat search`).
+
+    Safe beside a running `lanchat serve` on the same file (WAL readers never block it).
+
+    Args:
+        path: the database file.
+        q: a SEARCH query; with no `target_keys`, every room the database keeps.
+
+    Returns:
+        The matches, oldest first (lanchat.store.search.search).
+
+    Raises:
+        StoreError: no such file, not a lanchat database, or of another schema version.
+    """
+    if not path.is_file():
+        raise StoreError(
+            f"there is no history database at {path}; give the data directory of a "
+            "lanchat serve with --data-dir"
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error as e:
+        raise open_error(path, e) from None
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise StoreError(
+                f"history database {path} has schema {version}, this lanchat reads "
+                f"{SCHEMA_VERSION}; run this lanchat's `lanchat serve` on it once (it upgrades "
+                "the file and builds the search index), or use the lanchat that wrote it"
+            )
+        if not q.target_keys:
+            keys = tuple(row[0] for row in conn.execute("SELECT key FROM rooms ORDER BY key"))
+            q = HistoryQuery(
+                "SEARCH",
+                start=q.start,
+                end=q.end,
+                limit=q.limit,
+                target_keys=keys,
+                text=q.text,
+                sender=q.sender,
+            )
+        return search(conn, q)
+    except sqlite3.Error as e:
+        raise open_error(path, e) from None
+    finally:
+        conn.close()
 
 
 def _insert(conn: sqlite3.Connection, values: list[Any]) -> None:
