@@ -51,7 +51,7 @@ def vocabulary(size: int = 5000) -> list[str]:
 
 
 def lines(count: int, rooms: int, seed: int = 1) -> list[tuple[object, ...]]:
-    """Rows for the schema-1 messages table: (msgid, time_ms, key, command, source, target, text)."""
+    """Rows of the schema-1 messages table: msgid, time_ms, key, command, source, target, text."""
     rng = random.Random(seed)
     words = vocabulary()
     weights = [1 / (rank + 1) for rank in range(len(words))]  # Zipf-like
@@ -159,9 +159,8 @@ async def main() -> None:
             rows.append(f"size     database before the index {before / 1e6:>21.0f} MB")
         found = sizes(big)
         fts = sum(size for name, size in found.items() if name.startswith("messages_fts"))
-        rows.append(
-            f"size     messages table + its index {(found['messages'] + found['messages_by_target_time']) / 1e6:>20.0f} MB"
-        )
+        table = found["messages"] + found["messages_by_target_time"]
+        rows.append(f"size     messages table + its index {table / 1e6:>20.0f} MB")
         rows.append(f"size     search index (messages_fts*) {fts / 1e6:>18.0f} MB")
 
         words = vocabulary()
