@@ -43,13 +43,13 @@ async def test_serve_sample_is_the_real_start_output(tmp_path: Path) -> None:
     assert shown.splitlines() == real
 
 
-@pytest.mark.parametrize("command", ["serve", "chat", "rooms"])
+@pytest.mark.parametrize("command", ["serve", "chat", "rooms", "search"])
 def test_every_flag_is_in_the_readme(command: str) -> None:
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for action in sub.choices[command]._actions:
-        if isinstance(action, argparse._HelpAction):
-            continue
+        if isinstance(action, argparse._HelpAction) or not action.option_strings:
+            continue  # help, and positional arguments (search's WORDS)
         assert any(re.search(f"`{flag}[` ]", README) for flag in action.option_strings), (
             f"lanchat {command} {'/'.join(action.option_strings)}"
         )
