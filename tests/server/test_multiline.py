@@ -196,3 +196,18 @@ async def test_a_paste_reaches_irc_clients_and_history_as_one_message(
     assert [m.params[0][0] for m in got[3:]] == ["-", "-"]  # the inner, then the outer end
     for client in (alice, old):
         await client.close()
+
+
+def test_labels_and_lines_of_other_batches(t: Transcript, alice: Conn) -> None:
+    alice.send("CAP REQ -echo-message")
+    alice.take()
+    # Without echo-message the label is answered by an ACK when the batch closes.
+    assert alice.send_take("@label=L BATCH +123 draft/multiline #c") == []
+    alice.send("@batch=999 PRIVMSG #c :not this batch")
+    assert [m.params[1] for m in alice.take()] == ["MULTILINE_INVALID"]
+    alice.send("@batch=123 NOTICE #c :a notice is no batch line")
+    assert t.conns[3].take_lines() == [
+        ":alice!alice@127.0.0.1 NOTICE #c :a notice is no batch line"
+    ]
+    alice.send("@batch=123 PRIVMSG #c :x")
+    assert [m.to_line() for m in alice.send_take("BATCH -123")] == ["@label=L :lanchat.local ACK"]
