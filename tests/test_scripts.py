@@ -6,6 +6,7 @@ import fnmatch
 import os
 import re
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -77,3 +78,19 @@ def test_scripts_bench_readme_and_benchmark_page_give_one_full_run_time() -> Non
     page = re.search(r"~(\d+) min here", (REPO / "docs" / "benchmarks.md").read_text())
     assert bench and readme and page
     assert bench.group(1) == readme.group(1) == page.group(1)
+
+
+def test_search_benchmark_runs_quick() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_search.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = proc.stdout.splitlines()
+    assert rows[0] == "search benchmark: 20,000 messages in 10 rooms, medians of 7 runs"
+    assert any(row.startswith("size     search index") for row in rows)
+    common = next(row for row in rows if "common word (rank 1)" in row)
+    assert "100 hits" in common  # the made-up text really holds the words searched
