@@ -174,6 +174,10 @@ async def main() -> None:
             ),
             "substring (4 letters)": HistoryQuery("SEARCH", target_keys=room, text=words[20][1:5]),
             "no match": HistoryQuery("SEARCH", target_keys=room, text="zzzzqqq"),
+            # The worst case: every hit of the commonest word is read and none is in the room.
+            "common word, room without it": HistoryQuery(
+                "SEARCH", target_keys=("#empty",), text=words[0]
+            ),
             "2-letter word: room scan": HistoryQuery("SEARCH", target_keys=room, text="qx"),
             "common word, all rooms": HistoryQuery(
                 "SEARCH", target_keys=tuple(f"#room{i}" for i in range(args.rooms)), text=words[0]

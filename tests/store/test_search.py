@@ -15,7 +15,7 @@ import pytest
 from lanchat.store import db as db_module
 from lanchat.store import search as search_module
 from lanchat.store.db import HistoryDB
-from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction
+from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
 from tests.store.test_db import message
 
 TEXTS = (
@@ -99,10 +99,7 @@ def test_redaction_removes_the_message_and_its_words(db: HistoryDB) -> None:
     assert found(db, "lanchat") == []
     assert db.query(HistoryQuery("MSGID", target_key="#lobby", start="m1")) == []
     assert db.query(HistoryQuery("LATEST", target_key="#lobby", limit=10))[0].msgid == "m0"
-    # The index holds exactly the rows that are left (FTS5 integrity-check, external content).
-    conn = sqlite3.connect(db.path)
-    conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
-    conn.close()
+    _integrity_check(db)  # the index holds exactly the rows that are left
 
 
 def test_msgid_lookup_is_per_conversation(db: HistoryDB) -> None:
@@ -139,3 +136,32 @@ def test_upgrade_indexes_existing_history_and_logs_progress(
     hits = upgraded.query(HistoryQuery("SEARCH", target_keys=("#lobby",), text="message 7"))
     assert [r.msgid for r in hits] == ["o7", "o17", "n0"]
     upgraded.close()
+
+
+def _integrity_check(db: HistoryDB) -> None:
+    """FTS5's own check that the index holds exactly the rows of `messages` (raises if not)."""
+    conn = sqlite3.connect(db.path)
+    conn.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+    conn.close()
+
+
+def test_room_names_are_not_text(db: HistoryDB) -> None:
+    # The index holds each row's target_key too (to narrow by room); words never match it.
+    assert found(db, "lobby") == []
+    assert found(db, "lanchat", target_keys=("#other",)) == ["x0"]
+
+
+def test_a_forgotten_rooms_history_leaves_the_search_with_it(db: HistoryDB) -> None:
+    db.append([RoomRecord("#other", "#other", 5, deleted=True)])
+    assert found(db, "lanchat", target_keys=("#other",)) == []
+    _integrity_check(db)
+
+
+def test_a_search_without_an_indexable_word_reads_a_bounded_window(
+    db: HistoryDB, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(search_module, "_SCAN_ROWS", 2)
+    assert found(db, "ok") == ["m4"]  # among the latest two of #lobby
+    assert found(db, "au") == []  # m0 is older than those
+    assert found(db, "au", start=1000) == ["m0"]  # from `after`: the earliest two
+    assert found(db, "lanchat up") == ["m1"]  # an indexable word: the index, no window
