@@ -11,7 +11,7 @@ row. Then it times SEARCH queries of one room through HistoryDB.query (the SQL a
 building) and one through StoreWriter.query (plus the hop to the reader thread), and the
 append rate with the index's triggers against the same without them. Sizes come from SQLite's
 dbstat table. `--dir` keeps the database between runs; `--quick` shrinks everything to
-seconds. Query times are medians of 7 runs; nothing here asserts a timing.
+seconds. Query times are medians of 5 runs (bench_store's); nothing here asserts a timing.
 
 The text is words drawn from a vocabulary of 5,000 made-up words with a Zipf-like skew (a few
 common words, many rare ones), 4 to 12 words a line, so common words hit many lines.
@@ -23,20 +23,19 @@ import argparse
 import asyncio
 import random
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench_store import RUNS, amedian_ms, median_ms
 
 from lanchat.protocol import msgid_factory
 from lanchat.store import HistoryDB, HistoryQuery, HistoryRecord, StoreWriter
 from lanchat.store.db import _MIGRATIONS
 
-RUNS = 7
 T0_MS = 1_700_000_000_000
 _SYLLABLES = [c + v for c in "bcdfghjklmnprstvz" for v in "aeiou"]
 
@@ -91,24 +90,6 @@ def sizes(path: Path) -> dict[str, int]:
     rows = conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
     conn.close()
     return {name: size for name, size in rows}
-
-
-def median_ms(run: Callable[[], object]) -> tuple[float, float, float, object]:
-    times, result = [], None
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        result = run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), min(times), max(times), result
-
-
-async def amedian_ms(run: Callable[[], Awaitable[object]]) -> tuple[float, float, float]:
-    times = []
-    for _ in range(RUNS):
-        start = time.perf_counter()
-        await run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), min(times), max(times)
 
 
 def append_rate(path: Path, count: int, *, index: bool) -> float:
@@ -185,8 +166,8 @@ async def main() -> None:
         }
         db = HistoryDB(big, integrity_check=False)
         for name, q in queries.items():
-            med, lo, hi, result = median_ms(lambda q=q: db.query(q))
-            hits = len(result)  # type: ignore[arg-type]
+            med, lo, hi = median_ms(lambda q=q: db.query(q))
+            hits = len(db.query(q))
             rows.append(
                 f"SEARCH   {name:<28} limit 100 {hits:>4} hits {med:>8.2f} ms"
                 f"  (min {lo:.2f}, max {hi:.2f})"

@@ -90,7 +90,7 @@ def test_search_benchmark_runs_quick() -> None:
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     rows = proc.stdout.splitlines()
-    assert rows[0] == "search benchmark: 20,000 messages in 10 rooms, medians of 7 runs"
+    assert rows[0] == "search benchmark: 20,000 messages in 10 rooms, medians of 5 runs"
     assert any(row.startswith("size     search index") for row in rows)
     common = next(row for row in rows if "common word (rank 1)" in row)
     assert "100 hits" in common  # the made-up text really holds the words searched
