@@ -135,3 +135,11 @@ async def test_a_redacted_message_leaves_history_and_search(irc_server: LanchatS
     assert fail.params[:2] == ("REDACT", "REDACT_FORBIDDEN")
     for client in (alice, bob):
         await client.close()
+
+
+def test_a_failed_look_up_is_fail_redact_internal_error(t: Transcript, bob: Conn) -> None:
+    bob.take()
+    query = _query(bob.send("REDACT #lobby m9"))
+    t.apply(t.state.history_failed(query, "disk I/O error"))
+    (fail,) = bob.take()
+    assert fail.params[:2] == ("REDACT", "INTERNAL_ERROR")
