@@ -23,6 +23,7 @@ from lanchat.store import (
     HistoryRecord,
     RoomRecord,
 )
+from lanchat.store.db import _MIGRATIONS
 
 LOBBY = "#lobby"
 PRIVATE = "alice bob"  # the conversation key of alice and bob (casefolded, sorted)
@@ -147,16 +148,10 @@ def test_ban_and_invite_exceptions_round_trip(db: HistoryDB) -> None:
 
 def test_a_database_of_schema_1_gains_the_exception_lists(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    HistoryDB(path).close()
-    with sqlite3.connect(path) as conn:  # back to what a lanchat before issue 18 wrote
-        conn.execute("DROP TABLE accounts")  # (and before issue 17's accounts, migration 3)
-        conn.execute("DROP TABLE rooms")
-        conn.execute(
-            "CREATE TABLE rooms (key TEXT PRIMARY KEY, name TEXT NOT NULL, created_s INTEGER"
-            " NOT NULL, topic TEXT NOT NULL, topic_setter TEXT NOT NULL, topic_time_s INTEGER"
-            " NOT NULL, modes TEXT NOT NULL, password TEXT NOT NULL, user_limit INTEGER NOT"
-            " NULL, bans TEXT NOT NULL) WITHOUT ROWID"
-        )
+    with sqlite3.connect(path) as conn:  # what a lanchat before issue 18 wrote
+        for statement in _MIGRATIONS[0]:
+            assert isinstance(statement, str)
+            conn.execute(statement)
         conn.execute("INSERT INTO rooms VALUES ('#a', '#A', 1, '', '', 0, 'nt', '', 0, '[\"x\"]')")
         conn.execute("PRAGMA user_version = 1")
     db = HistoryDB(path)

@@ -27,6 +27,7 @@ __all__ = ["USAGE"]
 # is the first line of the handler's docstring, so HELP stays in step with the code.
 USAGE: dict[str, str] = {
     "AWAY": "AWAY [<text>]",
+    "BATCH": "BATCH +<ref> draft/multiline <target> | BATCH -<ref>",
     "CAP": "CAP <subcommand> [:<capabilities>]",
     "CHATHISTORY": "CHATHISTORY <subcommand> <target> <reference> [<reference>] <limit>",
     "HELP": "HELP [<subject>]",
@@ -39,6 +40,7 @@ USAGE: dict[str, str] = {
     "LINKS": "LINKS [[<remote server>] <server mask>]",
     "LIST": "LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]",
     "LUSERS": "LUSERS",
+    "MARKREAD": "MARKREAD <target> [timestamp=<time>]",
     "MODE": "MODE <target> [<modestring> [<mode arguments>...]]",
     "MONITOR": "MONITOR {+|-} <nick>{,<nick>} | MONITOR {C|L|S}",
     "MOTD": "MOTD [<target>]",
@@ -51,7 +53,9 @@ USAGE: dict[str, str] = {
     "PONG": "PONG [<server>] <token>",
     "PRIVMSG": "PRIVMSG <target>{,<target>} <text to be sent>",
     "QUIT": "QUIT [<reason>]",
+    "REDACT": "REDACT <target> <msgid> [<reason>]",
     "RENAME": "RENAME <channel> <new name> [<reason>]",
+    "SEARCH": "SEARCH <attribute>=<value>{;<attribute>=<value>} (in from after before text limit)",
     "SETNAME": "SETNAME :<realname>",
     "TAGMSG": "TAGMSG <target>{,<target>}",
     "TIME": "TIME [<server>]",
