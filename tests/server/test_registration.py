@@ -92,8 +92,8 @@ def test_cap_ls_suspends_registration_until_cap_end() -> None:
     c.send("NICK alice")
     c.send("USER a 0 * :A")
     got = c.take()
-    assert commands(got) == ["CAP"]
-    assert got[0].params[:2] == ("*", "LS")
+    assert set(commands(got)) == {"CAP"}  # the LS lines, and nothing of registration yet
+    assert all(line.params[:2] == ("*", "LS") for line in got)
     c.send("CAP END")
     expect_numeric(c.take(), "001")
 
@@ -125,9 +125,11 @@ def test_cap_ls_302_enables_cap_notify_which_stays_on() -> None:
     c.send("CAP LS 302")
     c.send("CAP REQ :-cap-notify")
     c.send("CAP LIST")
-    got = c.take()
-    assert got[1] == msg(":lanchat.local CAP * NAK :-cap-notify")
-    assert got[2] == msg(":lanchat.local CAP * LIST :cap-notify")
+    got = [line for line in c.take() if line.params[1] != "LS"]
+    assert got == [
+        msg(":lanchat.local CAP * NAK :-cap-notify"),
+        msg(":lanchat.local CAP * LIST :cap-notify"),
+    ]
 
 
 def test_cap_after_registration_uses_the_nick() -> None:
