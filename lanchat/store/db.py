@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -188,6 +189,10 @@ class HistoryDB:
                 f"history database {self.path} is not a regular file; "
                 "remove it or choose another directory with --data-dir"
             )
+        self._fsync_each_commit = fsync_each_commit  # kept for reopen()
+        self._connect(integrity_check=integrity_check)
+
+    def _connect(self, *, integrity_check: bool) -> None:
         try:
             # check_same_thread=False: the connection is created on the loop thread and then
             # used by exactly one store thread (see lanchat.store.writer).
@@ -201,7 +206,7 @@ class HistoryDB:
         self._rows_per_insert = min(_MAX_ROWS, variables // _WIDTH)
         self._history = ChatHistory(self._conn)  # the CHATHISTORY queries on this connection
         try:
-            self._open(fsync_each_commit=fsync_each_commit, integrity_check=integrity_check)
+            self._open(fsync_each_commit=self._fsync_each_commit, integrity_check=integrity_check)
         except BaseException:
             self._conn.close()
             raise
@@ -239,6 +244,16 @@ class HistoryDB:
             conn.execute(f"PRAGMA synchronous = {'FULL' if fsync_each_commit else 'NORMAL'}")
             if version < SCHEMA_VERSION:
                 self._transaction(self._migrate)
+            else:
+                # SQLite opens a file it may not write (read-only, immutable) for reading
+                # without a word, and BEGIN IMMEDIATE still succeeds: only a write tells. This
+                # one changes nothing and is rolled back; without it the server would say
+                # "ready" and then refuse every message (issue 13, item 10).
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                finally:
+                    conn.execute("ROLLBACK")
         except sqlite3.Error as e:
             raise open_error(self.path, e) from None
 
@@ -414,6 +429,43 @@ class HistoryDB:
     def close(self) -> None:
         """Close the connection (idempotent). Committed data is already durable."""
         self._conn.close()
+
+    def reopen(self) -> None:
+        """Close the connection and open the file at `path` again (after it was recreated).
+
+        Raises:
+            StoreError: as when opening.
+        """
+        self._conn.close()
+        self._connect(integrity_check=False)
+
+    def save_copy(self, copy: Path) -> None:
+        """Write everything this connection sees, WAL included, to a new database `copy`.
+
+        Uses SQLite's online backup, so it works while the file at `path` is deleted and the
+        connection still holds the old one open; `copy` is fsynced before this returns.
+
+        Raises:
+            StoreError: the copy cannot be written (disk full, permissions).
+        """
+        try:
+            copy.unlink(missing_ok=True)
+            target = sqlite3.connect(copy)
+            try:
+                self._conn.backup(target)
+            finally:
+                target.close()
+            fd = os.open(copy, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except (sqlite3.Error, OSError) as e:
+            detail = describe(e) if isinstance(e, sqlite3.Error) else (e.strerror or str(e))
+            raise StoreError(
+                f"cannot save a copy of history database {self.path} to {copy} ({detail}); "
+                "free some disk space in the data directory"
+            ) from None
 
     def _read_error(self, error: sqlite3.Error) -> StoreError:
         return StoreError(

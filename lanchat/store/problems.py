@@ -58,7 +58,13 @@ def open_error(path: Path, error: sqlite3.Error) -> StoreError:
     name = getattr(error, "sqlite_errorname", "")
     if name in ("SQLITE_NOTADB", "SQLITE_CORRUPT"):
         return corrupt(path, describe(error))
-    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY", "SQLITE_PERM", "SQLITE_AUTH")):
+    if name.startswith("SQLITE_READONLY"):
+        return StoreError(
+            f"cannot write to history database {path} ({describe(error)}); check that the "
+            "file and its directory are writable (not read-only or immutable) or choose "
+            "another directory with --data-dir"
+        )
+    if name.startswith(("SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
         return StoreError(
             f"cannot write to data directory {path.parent} ({describe(error)}); "
             "check its permissions or choose another with --data-dir"

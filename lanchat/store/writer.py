@@ -22,6 +22,16 @@ per delivery at saturation grew from 1.84 to 2.09 µs (0.5 ms) and 2.30 µs (0.2
 Reads run on a second thread with a second connection: in WAL mode readers see the last
 committed state and never wait for the writer, so a CHATHISTORY request is not delayed by a
 burst of messages being stored (https://www.sqlite.org/wal.html, "Concurrency").
+
+Faults that would lose history in silence (issue 13, item 10). The data directory is locked
+(lanchat.store.lock), so a second server on it fails at start and names the first. The writer
+thread looks once a second whether the database file or its WAL is still the one it opened:
+deleting either under a running server leaves SQLite writing to a file nobody can reach, and
+the next start would find an empty or an older database. When it finds one gone (or replaced)
+it says so and recreates the database from what its open connection still sees: an online
+backup to a new file, fsynced, then renamed into place, and both connections reopened
+(https://www.sqlite.org/howtocorrupt.html, 2.4 "Unlinking or renaming a database file while in
+use"). A file that took the old one's place is moved aside, never overwritten.
 """
 
 from __future__ import annotations
@@ -29,14 +39,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeAlias
 
 from lanchat.errors import StoreError
 from lanchat.store.db import HistoryDB
+from lanchat.store.lock import DataDirLock
+from lanchat.store.problems import make_directory
 from lanchat.store.records import (
     AccountRecord,
     HistoryQuery,
@@ -52,6 +66,7 @@ log = logging.getLogger(__name__)
 _Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction]
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
+_CHECK_FILES_S = 1.0  # how often the writer thread looks whether its files are still there
 
 
 class StoreWriter:
@@ -70,17 +85,27 @@ class StoreWriter:
                 lanchat.store.db).
 
         Raises:
-            StoreError: the database cannot be opened (see HistoryDB).
+            StoreError: the database cannot be opened (see HistoryDB), or another process
+                uses the data directory (see DataDirLock).
         """
         self.path = Path(path)  # the database file
         self.commits = 0  # transactions committed by the writer thread (for tests/benchmarks)
-        self._write_db = HistoryDB(self.path, fsync_each_commit=fsync_each_commit)
+        make_directory(self.path.parent)
+        self._lock = DataDirLock(self.path.parent)  # held until the threads have stopped
+        try:
+            self._write_db = HistoryDB(self.path, fsync_each_commit=fsync_each_commit)
+        except BaseException:
+            self._lock.release()
+            raise
         try:
             # The writer's open already checked the file and migrated the schema.
             self._read_db = HistoryDB(self.path, integrity_check=False)
         except BaseException:
             self._write_db.close()
+            self._lock.release()
             raise
+        self._opened = _identities(self.path)  # the files the connections hold, see _check_files
+        self._next_check = time.monotonic() + _CHECK_FILES_S
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # loop → writer
         # One worker thread: the reader connection is only ever used by it.
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "lanchat-store-reader")
@@ -161,6 +186,7 @@ class StoreWriter:
         self._reader.shutdown(wait=True)  # lets a query in progress finish
         self._read_db.close()
         self._write_db.close()
+        self._lock.release()
 
     def _check_open(self) -> None:
         if self._closing is not None:
@@ -172,7 +198,11 @@ class StoreWriter:
         stopping = False
         while not stopping:
             jobs: list[_Job] = []
-            job = self._jobs.get()  # sleep until there is work
+            try:
+                job = self._jobs.get(timeout=_CHECK_FILES_S)  # sleep until there is work
+            except queue.Empty:
+                self._check_files()
+                continue
             while True:
                 if job is _STOP:
                     stopping = True
@@ -184,6 +214,7 @@ class StoreWriter:
                     break
             if jobs:
                 self._commit(jobs)
+            self._check_files()
 
     def _commit(self, jobs: list[_Job]) -> None:
         """Write `jobs` in one transaction and resolve their futures."""
@@ -209,6 +240,71 @@ class StoreWriter:
         for job in jobs:
             self._commit([job])
 
+    def _check_files(self) -> None:
+        """Writer thread only. Recreate the database if its file or WAL was deleted."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + _CHECK_FILES_S
+        now_there = _identities(self.path)
+        gone = [p for p, ident in self._opened.items() if now_there.get(p) != ident]
+        if not gone:
+            return
+        which = " and ".join(str(p) for p in gone)
+        try:
+            aside = self._recreate()
+        except (StoreError, OSError) as e:
+            log.error(
+                "%s was deleted while lanchat was running and could not be recreated (%s); "
+                "stop lanchat with Ctrl-C now, or what is not in the file is lost",
+                which,
+                e,
+            )
+            self._opened = now_there  # said once; the next deletion is noticed again
+            return
+        self._opened = _identities(self.path)
+        log.error(
+            "%s was deleted while lanchat was running; recreated %s from the open database, "
+            "no message was lost%s",
+            which,
+            self.path,
+            f" (the file found in its place was moved to {aside})" if aside else "",
+        )
+
+    def _recreate(self) -> Path | None:
+        """Writer thread only. Put a copy of the open database at `path`; reopen both sides.
+
+        Returns:
+            Where a file that had taken the database's place was moved, or None.
+
+        Raises:
+            StoreError, OSError: the copy could not be made or put in place (the open
+                connections are kept then, so nothing more is lost).
+        """
+        copy = self.path.with_name(self.path.name + ".recovering")
+        self._write_db.save_copy(copy)
+        # The reader closes, waits while the file is swapped, and reopens: queries queue up
+        # behind it instead of meeting a closed connection.
+        closed, swapped = threading.Event(), threading.Event()
+        reader_done = self._reader.submit(_close_wait_reopen, self._read_db, closed, swapped)
+        closed.wait()
+        aside: Path | None = None
+        try:
+            self._write_db.close()  # the last connection: SQLite removes the old -wal and -shm
+            for stale in _companions(self.path):
+                stale.unlink(missing_ok=True)  # of the deleted file; the copy holds it all
+            if self.path.exists() and self._opened.get(self.path) != _identity(self.path):
+                aside = self.path.with_name(f"{self.path.name}.found-{int(time.time())}")
+                os.replace(self.path, aside)
+            os.replace(copy, self.path)
+        finally:
+            try:
+                self._write_db.reopen()
+            finally:
+                swapped.set()
+                reader_done.result()
+        return aside
+
     def _resolve_all(self, jobs: list[_Job], error: StoreError | None) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         for _, future in jobs:
@@ -230,3 +326,35 @@ def _settle(futures: list[asyncio.Future[None]], error: StoreError | None) -> No
             future.set_result(None)
         else:
             future.set_exception(error)
+
+
+def _companions(path: Path) -> list[Path]:
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of the file at `path`, None if there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _identities(path: Path) -> dict[Path, tuple[int, int]]:
+    """The (device, inode) of the database file at `path` and of its WAL, those that exist."""
+    found = {}
+    for p in (path, path.with_name(path.name + "-wal")):
+        if (ident := _identity(p)) is not None:
+            found[p] = ident
+    return found
+
+
+def _close_wait_reopen(db: HistoryDB, closed: threading.Event, swapped: threading.Event) -> None:
+    """Reader thread: close `db`, wait until the file is in place again, reopen it."""
+    try:
+        db.close()
+    finally:
+        closed.set()
+    swapped.wait()
+    db.reopen()

@@ -552,3 +552,19 @@ def test_read_only_data_directory_is_refused_with_a_clear_error(tmp_path: Path) 
         f"cannot create data directory {tmp_path / 'missing'} (read-only file system); "
         "choose another with --data-dir"
     )
+
+
+def test_immutable_database_file_is_refused_when_opened(tmp_path: Path) -> None:
+    path = tmp_path / "history.sqlite3"
+    HistoryDB(path).close()
+    subprocess.run(["chattr", "+i", str(path)], check=True)
+    try:
+        with pytest.raises(StoreError) as refused:
+            HistoryDB(path)
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+    assert str(refused.value) == (
+        f"cannot write to history database {path} (attempt to write a readonly database); "
+        "check that the file and its directory are writable (not read-only or immutable) "
+        "or choose another directory with --data-dir"
+    )
