@@ -9,6 +9,18 @@ https://www.rfc-editor.org/rfc/rfc6762 -- section 8 (probing; a conflict renames
 so two hosts with the same name both appear), 8.4 (updated records are announced again),
 10.1 (goodbye packets when a room is withdrawn).
 
+Probing alone does not find every namesake (issue 15, bug 2). python-zeroconf probes with QU
+questions, and a responder that multicast its records lately (a room whose people or topic just
+changed) defends its name by unicast only (RFC 6762 5.4). On a host where another process also
+listens on port 5353 (the launcher's room list, a chat window), the kernel hands that unicast
+reply to one socket of the port, not always ours (and some firewalls let only multicast mDNS
+through), so the probe heard nothing and the second `#lobby on vm` took the first one's name
+and replaced it in every room list. So the advertiser
+asks the LAN for every `_lanchat._tcp` instance with a QM question (answered by multicast, which
+every socket receives) as it starts, and keeps asking as a browser does; a room's first probe
+waits until the answers had time to arrive (`_LISTEN_S`), and a name found in the cache is
+renamed before it is ever announced.
+
 Each room has one worker task that owns its registration, so publish() and withdraw() never
 wait: they record the wanted state and wake the worker. TXT updates are rate-limited per room
 to one per `min_update_interval_s` (a busy room must not flood the LAN with multicast, RFC
@@ -29,8 +41,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import ifaddr
-from zeroconf import InterfaceChoice
-from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+from zeroconf import DNSQuestionType, InterfaceChoice, ServiceStateChange, Zeroconf
+from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from lanchat.discovery.records import SERVICE_TYPE, RoomAd, instance_name, room_key, to_txt
 from lanchat.errors import DiscoveryError
@@ -38,6 +50,10 @@ from lanchat.errors import DiscoveryError
 __all__ = ["Advertiser", "default_host_label"]
 
 log = logging.getLogger(__name__)
+
+# Before a room's first probe: the LAN's answers to our QM question, which a responder that
+# multicast them within the last second holds back for a second (RFC 6762 section 14).
+_LISTEN_S = 1.2
 
 
 def default_host_label() -> str:
@@ -102,6 +118,8 @@ class Advertiser:
         self._aiozc: AsyncZeroconf | None = None
         self._rooms: dict[str, _Room] = {}  # room key -> state
         self._closed = False
+        self._listener: AsyncServiceBrowser | None = None  # keeps the LAN's names in our cache
+        self._listen_until = 0.0  # loop time before which no room starts probing
 
     async def start(self) -> None:
         """Open the mDNS sockets on the chosen interfaces. Loop thread only.
@@ -130,6 +148,13 @@ class Advertiser:
                 "interfaces setting (addresses of this machine) or run with --no-mdns"
             ) from None
         self._addresses = list(self.interfaces) or _lan_addresses()
+        self._listener = AsyncServiceBrowser(
+            self._aiozc.zeroconf,
+            SERVICE_TYPE,
+            handlers=[_ignore],
+            question_type=DNSQuestionType.QM,
+        )
+        self._listen_until = asyncio.get_running_loop().time() + _LISTEN_S
         log.debug("mDNS advertiser on %s as %s", self._addresses, self._server)
 
     def publish(self, ad: RoomAd) -> None:
@@ -198,6 +223,8 @@ class Advertiser:
         for room in self._rooms.values():
             room.idle.set()  # nothing more will be sent; a flush() waiting now returns
         self._rooms.clear()
+        if self._listener is not None:
+            await self._listener.async_cancel()
         if self._aiozc is not None:
             # async_close sends goodbyes for everything still registered, then closes.
             await self._aiozc.async_close()
@@ -234,6 +261,7 @@ class Advertiser:
                         return
                     continue
                 if room.info is None:
+                    await asyncio.sleep(self._listen_until - asyncio.get_running_loop().time())
                     info = self._service_info(ad)
                     # Probing takes about a second; a conflict renames the instance "... -2".
                     announced = await aiozc.async_register_service(info, allow_name_change=True)
@@ -252,3 +280,9 @@ class Advertiser:
             # Rate limit (RFC 6762 8.4): hold further updates, but never a withdraw.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(room.withdrawn.wait(), self.min_update_interval_s)
+
+
+def _ignore(
+    zeroconf: Zeroconf, service_type: str, name: str, state_change: ServiceStateChange
+) -> None:
+    """The listener's handler: only the records it brings into the cache matter."""

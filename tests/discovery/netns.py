@@ -119,6 +119,20 @@ def host_link() -> Iterator[tuple[str, Namespace]]:
         subprocess.run(["ip", "netns", "delete", b.name], capture_output=True, check=False)
 
 
+def drop_unicast_mdns(ns: Namespace) -> None:
+    """Make `ns` drop unicast packets to port 5353, as a firewall that lets multicast DNS
+    through but nothing else does; also what a process sees when the kernel hands a unicast
+    reply to another socket of the port (a room list open beside the server)."""
+    for rule in (
+        "add table inet lanchat_test",
+        "add chain inet lanchat_test input { type filter hook input priority 0 ; }",
+        "add rule inet lanchat_test input udp dport 5353 meta pkttype host drop",
+    ):
+        done = subprocess.run(ns.argv("nft", rule), capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"`nft {rule}` failed: {done.stderr.strip()} (needs nftables)")
+
+
 class Agent:
     """A tests/discovery/agent.py (or any JSON-lines) process inside a namespace."""
 

@@ -15,7 +15,14 @@ import pytest
 
 from lanchat.discovery import Advertiser, RoomAd
 from lanchat.errors import DiscoveryError
-from tests.discovery.netns import Agent, Namespace, room, start_advertiser, start_browser
+from tests.discovery.netns import (
+    Agent,
+    Namespace,
+    drop_unicast_mdns,
+    room,
+    start_advertiser,
+    start_browser,
+)
 
 
 async def test_start_with_an_interface_that_is_not_an_ip_address_raises_discovery_error() -> None:
@@ -73,6 +80,30 @@ async def test_two_hosts_with_the_same_name_both_appear_under_distinct_instance_
     assert one["ad"]["instance"] == "#lobby on alice-laptop"
     assert two["ad"]["instance"] == "#lobby on alice-laptop-2"
     assert one["ad"]["host"] == two["ad"]["host"] == "alice-laptop"
+
+
+@pytest.mark.netns
+async def test_namesake_whose_unicast_defence_is_lost_is_still_renamed_and_both_stay_listed(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    # Issue 15, bug 2: A's `#lobby` (4 people, a topic) was announced lately, so it defends its
+    # name against B's probe by unicast only (RFC 6762 5.4). On B the launcher's room list also
+    # listens on port 5353 and the kernel hands a unicast reply to one socket of the port;
+    # dropping unicast mDNS on B makes that lost reply certain instead of a coin toss.
+    a, b = pair
+    drop_unicast_mdns(b)
+    first, first_port = await start_advertiser(agents, a)
+    first.send(op="publish", room="#lobby", users=4, topic="plans for saturday")
+    await first.expect("published")
+    second, second_port = await start_advertiser(agents, b)
+    second.send(op="publish", room="#lobby")
+    assert (await second.expect("published"))["instance"] == "#lobby on alice-laptop-2"
+    browser = await start_browser(agents, a)
+    await browser.expect("added", room("#lobby", port=first_port))
+    await browser.expect("added", room("#lobby", port=second_port))
+    browser.send(op="rooms")
+    listed = await browser.expect("rooms")
+    assert listed["instances"] == ["#lobby on alice-laptop", "#lobby on alice-laptop-2"]
 
 
 @pytest.mark.netns
