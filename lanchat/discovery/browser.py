@@ -222,6 +222,13 @@ class RoomBrowser:
                     port=info.port or 0,
                     addresses=tuple(info.parsed_scoped_addresses()),
                 )
+                if ad is None:
+                    # Not a room name anyone could join (issue 13, item 11): never listed.
+                    log.info("ignoring %r: its room name is not a valid room", name)
+                    self._drop(instance)
+                    if not instance.again:
+                        return
+                    continue
                 answered = await self._reach(ad)
                 if not instance.again:
                     self._apply(instance, ad, answered)
@@ -243,6 +250,13 @@ class RoomBrowser:
             self._emit(RoomAdded(ad))
         else:
             self._schedule_dormant_probe(instance)
+
+    def _drop(self, instance: _Instance) -> None:
+        """Forget what `instance` advertised; a listed room is removed."""
+        previous, instance.ad = instance.ad, None
+        if instance.listed and previous is not None:
+            instance.listed = False
+            self._emit(RoomRemoved(previous))
 
     def _schedule_dormant_probe(self, instance: _Instance) -> None:
         loop = asyncio.get_running_loop()

@@ -23,15 +23,20 @@ TXT keys of protocol version "1":
     web    HTTP port of the server's browser client (issue 16), decimal; absent when it has none
 
 Parsing never raises: a missing or garbled value falls back to a default, because one broken
-advertiser on the LAN must not hide the other rooms.
+advertiser on the LAN must not hide the other rooms. Anyone on the LAN can advertise anything
+(issue 13, item 11), so every value is checked before it reaches a JOIN line, a window or a
+terminal: a room name that is not a valid room (CR, LF, space, comma, no leading `#`, any
+control character) drops the whole advertisement; control characters and bidirectional
+overrides are removed from the topic, host and version; users is a plain decimal number.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lanchat.protocol.casemap import casefold
+from lanchat.protocol.casemap import casefold, is_valid_channel
 
 __all__ = [
     "INSTANCE_MAX_BYTES",
@@ -42,6 +47,7 @@ __all__ = [
     "RoomAd",
     "from_txt",
     "instance_name",
+    "printable",
     "room_key",
     "to_txt",
     "truncate_utf8",
@@ -57,6 +63,12 @@ _ELLIPSIS = "\u2026"
 # other DNS-SD browsers as a sub-domain, so dots become the look-alike ONE DOT LEADER.
 _DOT_LOOKALIKE = "\u2024"
 _HOST_MIN_BYTES = 16  # when cutting a long name, the host keeps at least this much
+# Characters that reorder the text around them: "#lobby\u202eyb..." would show another name.
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+_MAX_USERS_DIGITS = 7  # a LAN room with more people than this is a lie
+_VERSION_MAX_CHARS = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +173,23 @@ def to_txt(ad: RoomAd) -> dict[str, str]:
     return txt
 
 
+def printable(text: str) -> str:
+    """`text` without control characters (C0, DEL, C1) or bidirectional overrides."""
+    return "".join(c for c in text if unicodedata.category(c) != "Cc" and c not in _BIDI_CONTROLS)
+
+
+def _valid_room(name: str) -> bool:
+    # The name goes into "JOIN <name>" as it is: no CR/LF, space or comma (RFC 2812 1.3).
+    return is_valid_channel(name, TXT_VALUE_MAX_BYTES - len("room=")) and printable(name) == name
+
+
+def _users(value: str) -> int:
+    value = value.strip()
+    if value.isascii() and value.isdigit() and len(value) <= _MAX_USERS_DIGITS:
+        return int(value)
+    return 0
+
+
 def _text(value: bytes | str | None) -> str | None:
     if value is None:
         return None
@@ -175,12 +204,13 @@ def from_txt(
     *,
     port: int,
     addresses: tuple[str, ...] = (),
-) -> RoomAd:
-    """Rebuild the RoomAd a browser saw from its instance name and TXT record.
+) -> RoomAd | None:
+    """Rebuild the RoomAd a browser saw from its instance name and TXT record, checked.
 
     Never raises: missing or garbled values get defaults (room and host come from the instance
     name, users 0, no key, version "1"), and unknown keys or versions are accepted, so that
-    rooms from newer or buggy advertisers are still listed.
+    rooms from newer or buggy advertisers are still listed. Text is made printable (see the
+    module docstring).
 
     Args:
         instance: the DNS-SD instance name (without the service type).
@@ -189,7 +219,7 @@ def from_txt(
         addresses: IP literals of the host, preferred first.
 
     Returns:
-        The advertised room.
+        The advertised room, or None when its room name is not one a client may join.
     """
     values: dict[str, str] = {}
     for raw_key, raw_value in txt.items():
@@ -198,23 +228,22 @@ def from_txt(
         if key is not None and value is not None and key.lower() not in values:
             values[key.lower()] = value
     named_room, _, named_host = instance.partition(" on ")
-    try:
-        users = max(0, int(values.get("users", "0").strip()))
-    except ValueError:
-        users = 0
+    room = values.get("room") or named_room or instance
+    if not _valid_room(room):
+        return None
     try:
         web_port = int(values.get("web", "0").strip())
     except ValueError:
         web_port = 0
     return RoomAd(
-        room=values.get("room") or named_room or instance,
-        host=values.get("host") or named_host,
+        room=room,
+        host=printable(values.get("host", "")) or printable(named_host),
         port=port,
-        users=users,
-        topic=values.get("topic", ""),
+        users=_users(values.get("users", "0")),
+        topic=printable(values.get("topic", "")),
         key_required=values.get("key", "0").strip().lower() in ("1", "true", "yes"),
         addresses=addresses,
         instance=instance,
-        version=values.get("v") or PROTOCOL_VERSION,
+        version=printable(values.get("v", ""))[:_VERSION_MAX_CHARS] or PROTOCOL_VERSION,
         web_port=web_port if 0 < web_port < 65536 else 0,
     )

@@ -58,9 +58,10 @@ class Joins:
             return
         self.app.rooms_page.busy(f"Joining {row.room}…")
         if row.locked:
+            # The key goes to this host and address: say so, a look-alike may ask for it.
             KeyDialog(
                 self.app.root,
-                row.room,
+                row.label(),
                 lambda key: self._join_row(row, nick, key),
                 on_cancel=lambda: self.app.rooms_page.busy(""),
             )
@@ -87,7 +88,7 @@ class Joins:
         row, nick = pending
         KeyDialog(
             self.app.root,
-            row.room,
+            row.label(),
             lambda key: self._join_row(row, nick, key),
             problem="That key didn't work. Type it again (ask whoever runs the room).",
             on_cancel=lambda: self._close_if_unused(server_id),

@@ -330,15 +330,22 @@ class RoomRow:
     def values(self) -> tuple[str, str, str, str, str]:
         """Treeview cells: room (with a lock when it needs a key), host, users, topic, address."""
         lock = " \N{LOCK}" if self.locked else ""
-        where = f"{self.addresses[0]}:{self.port}" if self.addresses else f":{self.port}"
-        return (f"{self.room}{lock}", self.host, str(self.users), self.topic, where)
+        return (f"{self.room}{lock}", self.host, str(self.users), self.topic, self.where())
 
     def connect_host(self) -> str:
-        """The address to connect to: the first advertised IPv4 address, else the first."""
-        for a in self.addresses:
-            if ":" not in a:
-                return a
+        """The address Join connects to, the one the Address column shows: the first one,
+        which the browser puts first because it answered (issue 13, item 11: a row that showed
+        one address and connected to another hid which of two look-alike rooms was joined)."""
         return self.addresses[0] if self.addresses else self.host
+
+    def where(self) -> str:
+        """`address:port` as shown and connected to (IPv6 in brackets)."""
+        host = self.connect_host()
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+
+    def label(self) -> str:
+        """`#lobby on vm (10.0.0.5:6667)`: which of several same-named rooms this is."""
+        return f"{self.room} on {self.host} ({self.where()})"
 
 
 class RoomListModel:

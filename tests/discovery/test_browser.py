@@ -67,6 +67,24 @@ async def test_topic_and_user_count_changes_arrive_as_room_updated(
 
 
 @pytest.mark.netns
+async def test_hostile_txt_values_never_reach_a_room_list(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    # Issue 13, item 11: room names that would change the JOIN line are not listed at all;
+    # a topic or host loses its control characters and bidi overrides.
+    browser, advertiser, _ = await browse_and_advertise(agents, pair)
+    for bad in ("#x\r\nQUIT :bye", "#two words", ":#colon", "#a,#b", "#esc\x1b[2J"):
+        advertiser.send(op="publish", room=bad)
+    advertiser.send(op="publish", room="#lobby", topic="pizza\x1b]0;owned\x07 at \u202e8pm")
+    await browser.expect("added", room("#lobby", topic="pizza]0;owned at 8pm"))
+    browser.send(op="rooms")
+    assert (await browser.expect("rooms"))["instances"] == ["#lobby on alice-laptop"]
+    advertiser.send(op="publish", room="#lobby", topic="fine")  # an update after them
+    await browser.expect("updated", room("#lobby", topic="fine"))
+    assert [e["ad"]["room"] for e in browser.seen if "ad" in e] == ["#lobby", "#lobby"]
+
+
+@pytest.mark.netns
 async def test_withdrawn_room_is_removed_by_its_goodbye_while_the_server_still_answers(
     pair: tuple[Namespace, Namespace], agents: list[Agent], record_property: Any
 ) -> None:

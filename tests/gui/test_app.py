@@ -411,6 +411,25 @@ def test_locked_room_asks_for_its_key_before_joining(app: ChatApp) -> None:
     assert "Nobody is answering at 127.0.0.1:1" in app.banner.message()
 
 
+def test_look_alike_locked_rooms_ask_for_the_key_naming_the_address_joined(app: ChatApp) -> None:
+    # Issue 13, item 11: the same room name and host label from two addresses, both locked;
+    # the key dialog says where the key goes, and Join connects to the address shown.
+    real = RoomAd("#lobby", "vm", 1, key_required=True, addresses=("127.0.0.1",), instance="r")
+    fake = RoomAd("#lobby", "vm", 2, key_required=True, addresses=("127.0.0.2",), instance="f")
+    post(app, RoomAdded(real), RoomAdded(fake))
+    page = app.rooms_page
+    run_until(app.root, lambda: len(page.shown_rows()) == 2, "both rows")
+    assert [row[4] for row in page.shown_rows()] == ["127.0.0.1:1", "127.0.0.2:2"]
+    page.select("f")
+    page.join_button.invoke()
+    [dialog] = [w for w in app.root.winfo_children() if isinstance(w, KeyDialog)]
+    assert dialog.title() == "Key for #lobby on vm (127.0.0.2:2)"
+    dialog.entry.insert(0, "hunter2")
+    dialog.ok.invoke()
+    assert "127.0.0.2:2" in app.servers
+    assert "127.0.0.1:1" not in app.servers
+
+
 def test_join_without_nickname_says_what_is_missing(app: ChatApp) -> None:
     page = app.rooms_page
     page.nick.set("")

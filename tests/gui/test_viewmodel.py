@@ -178,7 +178,7 @@ def test_room_list_adds_updates_and_removes_by_instance() -> None:
     assert [r.host for r in rooms.sorted()] == ["pc2"]
 
 
-def test_locked_room_shows_a_lock_and_prefers_ipv4() -> None:
+def test_locked_room_shows_a_lock_and_connects_to_the_address_it_shows() -> None:
     rooms = RoomListModel()
     rooms.upsert(
         Ad(
@@ -186,13 +186,15 @@ def test_locked_room_shows_a_lock_and_prefers_ipv4() -> None:
             "pc",
             7000,
             key_required=True,
-            addresses=("fe80::1", "10.0.0.2"),
+            addresses=("fd00::7", "10.0.0.2"),  # the browser puts the one that answered first
             instance="s",
         )
     )
     row = rooms.sorted()[0]
     assert row.values()[0] == "#secret \N{LOCK}"
-    assert row.connect_host() == "10.0.0.2"
+    assert row.values()[4] == "[fd00::7]:7000"
+    assert row.connect_host() == "fd00::7"
+    assert row.label() == "#secret on pc ([fd00::7]:7000)"
 
 
 def test_rooms_sort_case_insensitively() -> None:
