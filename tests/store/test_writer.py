@@ -242,3 +242,21 @@ def test_write_error_fails_the_future_with_a_clear_store_error(tmp_path: Path) -
     assert error.endswith("check free disk space and permissions of the data directory")
     assert closed == "closed"
     assert stored_msgids(path) == {f"m{n}" for n in range(int(stored))}
+
+
+async def test_a_file_put_in_place_of_the_database_is_moved_aside_not_overwritten(
+    tmp_path: Path,
+) -> None:
+    # Issue 13, item 10: the writer notices within a second that the file at its path is not
+    # the one it opened, puts a copy of its own database there and keeps the newcomer.
+    path = tmp_path / "history.sqlite3"
+    store = StoreWriter(path)
+    await store.persist([message(1)])
+    path.unlink()
+    path.write_bytes(b"someone else's file")
+    await asyncio.sleep(1.1)  # the writer looks once a second, after a commit or when idle
+    await store.persist([message(2)])  # committed to the open database, then it looks
+    await store.close()
+    [aside] = tmp_path.glob("history.sqlite3.found-*")
+    assert aside.read_bytes() == b"someone else's file"
+    assert stored_msgids(path) == {"m1", "m2"}
