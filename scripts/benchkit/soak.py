@@ -113,7 +113,8 @@ def table(samples: list[Sample], every_s: float) -> str:
                 f"| {s.elapsed_s / 60:.1f} | {s.rss_kib / 1024:.1f} | {s.db_kib / 1024:.1f} "
                 f"| {s.sent:,} |"
             )
-            mark = s.elapsed_s + every_s
+            while mark <= s.elapsed_s + 1e-6:
+                mark += every_s  # rows on the multiples of every_s, however late a sample is
     return "\n".join(rows)
 
 
