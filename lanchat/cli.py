@@ -74,6 +74,20 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--no-web", action="store_true", help="do not serve the browser client (no HTTP port)"
     )
     p.add_argument(
+        "--tls-port",
+        metavar="N",
+        type=_port,
+        help="TLS port to listen on beside the plain one (default 6697; 0 picks a free port)",
+    )
+    p.add_argument("--no-tls", action="store_true", help="do not listen for TLS")
+    p.add_argument("--no-plain", action="store_true", help="listen for TLS only, not plain TCP")
+    p.add_argument(
+        "--cert",
+        metavar="FILE",
+        help="PEM certificate to use for TLS (default: one lanchat makes in the data directory)",
+    )
+    p.add_argument("--cert-key", metavar="FILE", help="PEM private key of --cert")
+    p.add_argument(
         "--room",
         metavar="NAME",
         action="append",
@@ -244,6 +258,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "store": {"data_dir": str(args.data_dir) if args.data_dir else None},
         "discovery": {"enabled": False if args.no_mdns else None},
         "web": {"port": args.web_port, "enabled": False if args.no_web else None},
+        "tls": {
+            "enabled": False if args.no_tls else None,
+            "plain": False if args.no_plain else None,
+            "port": args.tls_port,
+            "cert": args.cert,
+            "key": args.cert_key,
+        },
     }
     config = config_mod.load(args.config, overrides)
     _setup_logging(args.verbose)

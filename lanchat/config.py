@@ -29,6 +29,7 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     enabled = true            # the browser client and IRC over WebSocket (issue 16)
     port = 8080               # HTTP port on the [server] host; 0 picks a free one
     hostnames = []            # DNS names of this machine people open the page with
+    [tls]                     # see Tls below (issue #17)
     [accounts]                # see Accounts below
     [opers]                   # operator name = password hash from `lanchat passwd`
     alice = "scrypt$ln=14,r=8,p=1$...$..."
@@ -48,6 +49,7 @@ from lanchat.passwords import is_password_hash
 
 DEFAULT_PORT = 6667
 DEFAULT_WEB_PORT = 8080
+DEFAULT_TLS_PORT = 6697  # RFC 7194: the port for IRC over TLS
 DEFAULT_ROOM = "#lobby"
 # The longest room key (+k) the server keeps: lanchat.server.modes.MAX_KEY_CHARS, restated
 # because config may not import the server (tests/test_config.py holds the two equal).
@@ -170,6 +172,18 @@ class Web:
 
 
 @dataclass(frozen=True, slots=True)
+class Tls:
+    """TLS beside (or instead of) plain TCP, with a self-signed certificate by default (#17)."""
+
+    enabled: bool = True  # listen for TLS on `port`
+    port: int = DEFAULT_TLS_PORT  # 0 picks a free one (tests)
+    plain: bool = True  # also listen for plain TCP on [server] port
+    cert: str = ""  # PEM certificate file; empty: the one lanchat makes in the data directory
+    key: str = ""  # PEM private key of `cert`
+    handshake_timeout_s: float = 10.0  # a connection that has not finished its handshake is cut
+
+
+@dataclass(frozen=True, slots=True)
 class Accounts:
     """Accounts (issue 17): REGISTER, SASL, and the nicks they own."""
 
@@ -187,6 +201,7 @@ class Config:
     store: Store = field(default_factory=Store)
     discovery: Discovery = field(default_factory=Discovery)
     web: Web = field(default_factory=Web)
+    tls: Tls = field(default_factory=Tls)
     accounts: Accounts = field(default_factory=Accounts)
     # Server operators: (name, password hash) pairs from [opers], sorted by name.
     opers: tuple[tuple[str, str], ...] = ()
@@ -199,6 +214,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "store": Store,
     "discovery": Discovery,
     "web": Web,
+    "tls": Tls,
     "accounts": Accounts,
 }
 
@@ -330,6 +346,7 @@ def _validate(config: Config) -> None:
     ):
         if getattr(lim, name) <= 0:
             raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
+    _validate_tls(config)
     if config.accounts.nick_grace_s <= 0:
         raise ConfigError(
             f"[accounts] nick_grace_s must be positive, not {config.accounts.nick_grace_s}"
@@ -340,6 +357,24 @@ def _validate(config: Config) -> None:
         raise ConfigError(
             "[flood] history_lines_per_flood_line must be positive, "
             f"not {fl.history_lines_per_flood_line}"
+        )
+
+
+def _validate_tls(config: Config) -> None:
+    tls = config.tls
+    if not 0 <= tls.port <= 65535:
+        raise ConfigError(f"[tls] port must be between 0 and 65535, not {tls.port}")
+    if not tls.enabled and not tls.plain:
+        raise ConfigError("--no-plain needs TLS: leave out --no-tls ([tls] enabled = true)")
+    if tls.enabled and tls.plain and tls.port and tls.port == config.server.port:
+        raise ConfigError(
+            f"plain TCP and TLS cannot share port {tls.port}; pick another --tls-port"
+        )
+    if bool(tls.cert) != bool(tls.key):
+        raise ConfigError("--cert and --cert-key go together: give both files or neither")
+    if tls.handshake_timeout_s <= 0:
+        raise ConfigError(
+            f"[tls] handshake_timeout_s must be positive, not {tls.handshake_timeout_s}"
         )
 
 

@@ -77,7 +77,7 @@ async def one_run(clients: int) -> float:
             f"max_connections = {clients + 10}\nmax_unregistered_connections = {clients + 10}\n"
             "ping_interval_s = 3600\nregistration_timeout_s = 3600\n[flood]\nenabled = false\n"
         )
-        argv = ["-m", "lanchat", "serve", "--host", "127.0.0.1", "--port", "0"]
+        argv = ["-m", "lanchat", "serve", "--host", "127.0.0.1", "--port", "0", "--no-tls"]
         argv += ["--data-dir", data, "--no-mdns", "--config", str(config)]
         proc = await asyncio.create_subprocess_exec(
             sys.executable, *argv, stdout=asyncio.subprocess.PIPE

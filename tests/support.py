@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -29,6 +30,14 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
+def insecure_tls_context() -> ssl.SSLContext:
+    """A client context that takes any certificate: the tests check fingerprints themselves."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 class LineClient:
     """A raw IRC connection for tests: send lines, expect messages.
 
@@ -42,11 +51,17 @@ class LineClient:
         self._pending: list[Message] = []  # received but not yet consumed by expect()
 
     @classmethod
-    async def connect(cls, port: int, host: str = "127.0.0.1", source: str = "") -> LineClient:
+    async def connect(
+        cls, port: int, host: str = "127.0.0.1", source: str = "", *, tls: bool = False
+    ) -> LineClient:
         """Connect to `host`:`port`, from the local address `source` if given ("127.0.0.2":
-        another loopback address stands in for another machine on the LAN)."""
+        another loopback address stands in for another machine on the LAN); with `tls`, over
+        TLS accepting any certificate (as IRC clients do for self-signed ones when told to)."""
         local = (source, 0) if source else None
-        reader, writer = await asyncio.open_connection(host, port, limit=1 << 20, local_addr=local)
+        context = insecure_tls_context() if tls else None
+        reader, writer = await asyncio.open_connection(
+            host, port, limit=1 << 20, local_addr=local, ssl=context
+        )
         return cls(reader, writer)
 
     async def register(
@@ -164,6 +179,7 @@ def server_config(data_dir: Path, **sections: dict[str, Any]) -> Config:
         "store": {"data_dir": str(data_dir)},
         "discovery": {"enabled": False},
         "web": {"enabled": False, "port": 0},
+        "tls": {"port": 0},
     }
     for section, values in sections.items():
         overrides.setdefault(section, {}).update(values)
@@ -183,6 +199,8 @@ class ServerProcess:
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self.proc = proc  # the child
         self.port = 0  # the port from its readiness line
+        self.tls_port = 0  # the TLS port from its "tls: port N, ..." line (0: none)
+        self.fingerprint = ""  # the certificate fingerprint from that line
         self.output: list[str] = []  # stdout lines so far, without line ends
         self._changed = asyncio.Event()  # set whenever a line arrives or stdout closes
         self._eof = False
@@ -266,11 +284,11 @@ async def start_lanchat(*args: str) -> asyncio.subprocess.Process:
 
 
 def serve_argv(data_dir: Path, *args: str, web: bool = False) -> tuple[str, ...]:
-    """`serve --host 127.0.0.1 --port 0 --data-dir DATA_DIR --no-mdns --no-web ARGS...` (later
-    flags win); with `web`, `--web-port 0` instead of `--no-web`."""
+    """`serve --host 127.0.0.1 --port 0 --tls-port 0 --data-dir DATA_DIR --no-mdns --no-web
+    ARGS...` (later flags win); with `web`, `--web-port 0` instead of `--no-web`."""
     web_flags = ("--web-port", "0") if web else ("--no-web",)
-    return ("serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data_dir),
-            "--no-mdns", *web_flags, *args)  # fmt: skip
+    return ("serve", "--host", "127.0.0.1", "--port", "0", "--tls-port", "0", "--data-dir",
+            str(data_dir), "--no-mdns", *web_flags, *args)  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -297,6 +315,10 @@ async def run_serve_process(
                 raise
             raise AssertionError(f"{e}\nstderr: {await server.stderr_text()}") from None
         server.port = int(ready.split()[-1])
+        for line in server.output:
+            if line.startswith("tls: port "):
+                server.tls_port = int(line.split()[2].rstrip(","))
+                server.fingerprint = line.split()[-1]
         yield server
     finally:
         await server.stop()

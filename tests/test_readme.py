@@ -38,6 +38,8 @@ async def test_serve_sample_is_the_real_start_output(tmp_path: Path) -> None:
         ("192.168.1.5:6667", f"127.0.0.1:{server.port}"),
         ("192.168.1.5:8080", f"127.0.0.1:{web_port}"),
         ("port 6667", f"port {server.port}"),
+        ("port 6697", f"port {server.tls_port}"),
+        ("9c2e51d0a3b1f4e8c7d6a5b4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4", server.fingerprint),
     ]:
         shown = shown.replace(readme_value, real_value)
     assert shown.splitlines() == real

@@ -21,6 +21,9 @@ TXT keys of protocol version "1":
     key    "1" if joining needs a key (+k), else "0"
     host   readable host label, e.g. the machine's hostname
     web    HTTP port of the server's browser client (issue 16), decimal; absent when it has none
+    tls    the TLS port, decimal (only when the server listens for TLS, issue #17)
+    fp     SHA-256 of the server's DER certificate, 64 lowercase hex characters (with tls);
+           clients compare it with the certificate they get (67 bytes: far under 255)
 
 Parsing never raises: a missing or garbled value falls back to a default, because one broken
 advertiser on the LAN must not hide the other rooms. Anyone on the LAN can advertise anything
@@ -32,6 +35,8 @@ overrides are removed from the topic, host and version; users is a plain decimal
 
 from __future__ import annotations
 
+import hashlib
+import string
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +50,7 @@ __all__ = [
     "SERVICE_TYPE",
     "TXT_VALUE_MAX_BYTES",
     "RoomAd",
+    "fingerprint_of",
     "from_txt",
     "instance_name",
     "printable",
@@ -85,6 +91,25 @@ class RoomAd:
     instance: str = ""  # DNS-SD instance name (filled by the browser; unique key on the LAN)
     version: str = PROTOCOL_VERSION  # protocol/TXT version
     web_port: int = 0  # HTTP port of the browser client on the same host; 0 = none
+    tls: int = 0  # TLS port (TXT tls=), 0 when the server offers no TLS
+    fp: str = ""  # certificate fingerprint (TXT fp=), see fingerprint_of
+
+
+def fingerprint_of(der: bytes) -> str:
+    """The fingerprint of a certificate as advertised (TXT fp=), pinned and shown.
+
+    Args:
+        der: the certificate in DER form (ssl's getpeercert(binary_form=True)).
+
+    Returns:
+        Its SHA-256, 64 lowercase hex characters.
+    """
+    return hashlib.sha256(der).hexdigest()
+
+
+def _fingerprint(text: str) -> str:
+    text = text.strip().lower()
+    return text if len(text) == 64 and all(c in string.hexdigits for c in text) else ""
 
 
 def room_key(room: str) -> str:
@@ -170,6 +195,9 @@ def to_txt(ad: RoomAd) -> dict[str, str]:
     }
     if ad.web_port:
         txt["web"] = str(ad.web_port)
+    if ad.tls:
+        txt["tls"] = str(ad.tls)
+        txt["fp"] = ad.fp
     return txt
 
 
@@ -235,6 +263,10 @@ def from_txt(
         web_port = int(values.get("web", "0").strip())
     except ValueError:
         web_port = 0
+    tls_port = values.get("tls", "0").strip()
+    tls = int(tls_port) if tls_port.isascii() and tls_port.isdigit() else 0
+    tls = tls if tls <= 65535 else 0
+    fp = _fingerprint(values.get("fp", "")) if tls else ""
     return RoomAd(
         room=room,
         host=printable(values.get("host", "")) or printable(named_host),
@@ -246,4 +278,8 @@ def from_txt(
         instance=instance,
         version=printable(values.get("v", ""))[:_VERSION_MAX_CHARS] or PROTOCOL_VERSION,
         web_port=web_port if 0 < web_port < 65536 else 0,
+        # A TLS port without a usable fingerprint is kept: the client then asks the person
+        # (first use) instead of trusting whatever certificate it gets.
+        tls=tls,
+        fp=fp,
     )

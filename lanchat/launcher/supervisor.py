@@ -252,6 +252,8 @@ class Supervisor:
             str(port),
             "--web-port",  # each room its own page: a second room must not find 8080 taken
             "0",
+            "--tls-port",  # rooms hosted side by side; discovery advertises each one's
+            "0",
             "--data-dir",
             str(data_dir),
             "--stop-when-stdin-closes",

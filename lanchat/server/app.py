@@ -9,11 +9,15 @@ Start-up, in this order, so that every failure is one clear line before anyone c
     StoreWriter(db)       StoreError: corrupt / not a database / unwritable -> one line, exit 2
                           ([store] fsync = true: every commit is fsynced, surviving power loss)
     load_rooms()          rooms (topic, modes, key) as they were when the server last stopped
+    certificate           [tls]: load it, or make one in the data dir at the first start (#17);
+                          a bad --cert/--cert-key -> one line, exit 2
     bind                  "port 6667 on 0.0.0.0 is already in use ..." -> one line, exit 2
+                          (the plain port, then the TLS port: one more way into the same hub)
     Advertiser            every non-secret room published (unless --no-mdns)
     tick                  ServerState.tick() once a second (PINGs, timeouts)
     print                 version and server name, irc://ADDR:PORT/#room per LAN address,
-                          why rooms are not on the LAN if they are not, "ready: port N"
+                          the TLS port and certificate fingerprint, why rooms are not on the
+                          LAN if they are not, "ready: port N"
 
 Shutdown (SIGINT, SIGTERM, SIGHUP; with --stop-when-stdin-closes also the end of standard
 input, which is how a launcher's rooms stop when the launcher ends), in this order: stop
@@ -32,10 +36,12 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import ifaddr
 
@@ -44,6 +50,7 @@ from lanchat.config import Config
 from lanchat.discovery.advertiser import Advertiser
 from lanchat.discovery.records import RoomAd
 from lanchat.errors import ConfigError
+from lanchat.server.certificate import Identity, load_identity
 from lanchat.server.connection import KERNEL_SNDBUF, IrcConnection
 from lanchat.server.hub import Hub
 from lanchat.server.state import ServerState
@@ -162,7 +169,8 @@ def join_urls(host: str, port: int, rooms: list[str], scheme: str = "irc") -> li
         host: the listen address ("0.0.0.0" and "::" mean every interface).
         port: the bound port.
         rooms: room names, e.g. ["#lobby"].
-        scheme: "irc", or "http" for the browser client's addresses (rooms [""]).
+        scheme: "irc", "ircs" for a TLS port, or "http" for the browser client's addresses
+            (rooms [""]).
 
     Returns:
         Lines like "irc://192.168.1.5:6667/#lobby" (IPv6 addresses in brackets). Loopback
@@ -216,7 +224,9 @@ class LanchatServer:
     def __init__(self, config: Config, *, debug: bool = False) -> None:
         self.config = config
         self.debug = debug  # log raw lines (lanchat serve -vv)
-        self.port = 0  # the bound port, known after start()
+        self.port = 0  # the bound port, known after start() (the TLS port with --no-plain)
+        self.tls_port = 0  # the bound TLS port, 0 without TLS
+        self.identity: Identity | None = None  # the TLS certificate, None without TLS
         self.state: ServerState = None  # type: ignore[assignment]  # set by start()
         self.hub: Hub = None  # type: ignore[assignment]  # set by start()
         self._store: StoreWriter | None = None
@@ -257,19 +267,18 @@ class LanchatServer:
                     open_files,
                     self.hub.admission.max_connections,
                 )
-            sock = _listen(config.server.host, config.server.port)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
-            loop = asyncio.get_running_loop()
-            hub = self.hub
-            # create_server listens again with its own backlog (default 100): pass ours.
-            self._listeners.append(
-                await loop.create_server(lambda: IrcConnection(hub), sock=sock, backlog=_BACKLOG)
-            )
-            self.port = int(sock.getsockname()[1])
+            if config.tls.enabled:
+                self.identity = load_identity(config)
+            if config.tls.plain:
+                self.port = await self._open_listener(config.server.port, None)
+            if self.identity is not None:
+                self.tls_port = await self._open_listener(config.tls.port, self.identity.context)
+            self.port = self.port or self.tls_port
             if config.web.enabled:
                 await self._start_web()
             if config.discovery.enabled:
-                where = advertised_interfaces(sock.getsockname()[0], config.discovery.interfaces)
+                bound = self._listeners[0].sockets[0].getsockname()[0]
+                where = advertised_interfaces(bound, config.discovery.interfaces)
                 if isinstance(where, str):
                     self.not_advertised = where
                 else:
@@ -293,6 +302,27 @@ class LanchatServer:
         """Whether a room seen on the LAN is one this server advertises."""
         advertiser = self._advertiser
         return advertiser is not None and advertiser.instance(ad.room) == ad.instance
+
+    async def _open_listener(self, port: int, context: ssl.SSLContext | None) -> int:
+        """Listen on `port` (TLS with `context`) into the same hub; return the bound port."""
+        sock = _listen(self.config.server.host, port, "--tls-port" if context else "--port")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
+        hub = self.hub
+        # After its handshake a TLS connection is an IrcConnection like any other, in the same
+        # hub: per-IP limit, flood control, SendQ, the IP in the hostmask. Before it, the loop
+        # holds it: a peer that does not finish its handshake within handshake_timeout_s (one
+        # that says nothing, or speaks plain IRC or HTTP to the TLS port, which fails at its
+        # first byte) is cut there, without reaching the hub, the state or the log (#17).
+        tls: dict[str, Any] = {}
+        if context is not None:
+            tls = {"ssl": context, "ssl_handshake_timeout": self.config.tls.handshake_timeout_s}
+        # create_server listens again with its own backlog (default 100): pass ours.
+        self._listeners.append(
+            await asyncio.get_running_loop().create_server(
+                partial(IrcConnection, hub), sock=sock, backlog=_BACKLOG, **tls
+            )
+        )
+        return int(sock.getsockname()[1])
 
     async def _advertise(self, interfaces: tuple[str, ...]) -> None:
         advertiser = Advertiser(
@@ -327,6 +357,8 @@ class LanchatServer:
                 topic=info.topic,
                 key_required=info.key_required,
                 web_port=self.web_port,
+                tls=self.tls_port,
+                fp=self.identity.fingerprint if self.identity is not None else "",
             )
         )
 
@@ -407,8 +439,15 @@ def _print_banner(server: LanchatServer) -> None:
     print(f"lanchat {__version__} on {config.server.name}: history in {config.store.db_path}")
     if rooms:
         print("join with lanchat or any IRC client:")
-        for url in join_urls(config.server.host, server.port, rooms):
+        scheme = "irc" if config.tls.plain else "ircs"
+        for url in join_urls(config.server.host, server.port, rooms, scheme):
             print(f"  {url}")
+    if server.identity is not None:
+        # The launcher shows this fingerprint beside the room (lanchat.launcher.supervisor).
+        print(
+            f"tls: port {server.tls_port}, certificate fingerprint (SHA-256) "
+            f"{server.identity.fingerprint}"
+        )
     if server.web is not None:
         from lanchat.web.qr import print_web_addresses
 

@@ -16,6 +16,7 @@ async def registered(
     caps: tuple[str, ...] = (),
     host: str = "127.0.0.1",
     source: str = "",
+    tls: bool = False,
 ) -> LineClient:
     """A client registered as `nick` (with `caps`) that has joined `rooms`.
 
@@ -26,11 +27,12 @@ async def registered(
         caps: IRCv3 capabilities to request during registration.
         host: the server's address.
         source: the local address to connect from ("127.0.0.2"); any by default.
+        tls: connect over TLS (`port` is then the TLS port).
 
     Returns:
         The connected client; its own JOINs and NAMES replies are among what it has read.
     """
-    client = await LineClient.connect(port, host, source)
+    client = await LineClient.connect(port, host, source, tls=tls)
     await client.register(nick, caps=caps)
     for room in rooms:
         client.send(f"JOIN {room}")
