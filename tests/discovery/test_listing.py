@@ -64,6 +64,8 @@ def test_json_has_every_field_and_the_address_to_connect_to() -> None:
         "instance": "#lobby on alice-laptop",
         "version": "1",
         "web_port": 0,
+        "tls": 0,
+        "fp": "",
         "address": "192.168.1.5:6667",
     }
     assert json.loads(to_json(DEV, "removed"))["event"] == "removed"
@@ -109,6 +111,8 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
             "instance": "#lobby on alice-laptop",
             "version": "1",
             "web_port": 0,
+            "tls": 0,
+            "fp": "",
             "address": f"{a.address}:{port}",
         }
     ]

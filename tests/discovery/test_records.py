@@ -14,7 +14,9 @@ from zeroconf import ServiceInfo, service_type_name
 from lanchat.discovery.records import (
     INSTANCE_MAX_BYTES,
     SERVICE_TYPE,
+    TXT_VALUE_MAX_BYTES,
     RoomAd,
+    fingerprint_of,
     from_txt,
     instance_name,
     printable,
@@ -83,6 +85,39 @@ def test_txt_round_trips_through_zeroconf_encoding() -> None:
         instance="#lobby on alice-laptop",
         version="1",
     )
+
+
+FP = fingerprint_of(b"a certificate")
+
+
+def test_tls_port_and_fingerprint_round_trip_and_fit_one_txt_string() -> None:
+    ad = RoomAd(room="#lobby", host="alice-laptop", port=6667, tls=6697, fp=FP)
+    txt = to_txt(ad)
+    assert (txt["tls"], txt["fp"]) == ("6697", FP)
+    assert len(f"fp={FP}".encode()) == 67 <= TXT_VALUE_MAX_BYTES
+    got = from_txt("#lobby on alice-laptop", through_the_wire(ad), port=6667)
+    assert (got.tls, got.fp) == (6697, FP)
+
+
+def test_room_without_tls_advertises_neither_key() -> None:
+    assert not {"tls", "fp"} & set(to_txt(RoomAd(room="#a", host="h", port=1)))
+
+
+def test_fingerprint_is_sha256_in_lowercase_hex() -> None:
+    # The FIPS 180-2 test vector.
+    sha256_abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert fingerprint_of(b"abc") == sha256_abc
+
+
+def test_garbage_tls_values_read_as_no_tls_or_no_fingerprint() -> None:
+    for tls, fp in [(b"66\xd9\xa3", FP.encode()), (b"70000", FP.encode()), (b"-1", b"")]:
+        got = from_txt("#a on b", {b"tls": tls, b"fp": fp}, port=1)
+        assert (got.tls, got.fp) == (0, "")
+    # A TLS port with a fingerprint that is not one: the port is kept, the client asks.
+    got = from_txt("#a on b", {b"tls": b"6697", b"fp": b"zz" * 32}, port=1)
+    assert (got.tls, got.fp) == (6697, "")
+    got = from_txt("#a on b", {b"tls": b"6697", b"fp": FP.upper().encode()}, port=1)
+    assert got.fp == FP
 
 
 @given(st.text(st.characters(exclude_categories=["Cc", "Cs"]), max_size=400))

@@ -16,7 +16,7 @@ import pytest
 
 from lanchat.server.certificate import KEY_FILE
 from tests.server.clients import registered
-from tests.server.test_serve_cli import run_to_exit
+from tests.server.test_serve_cli import rooms_seen_from, run_to_exit, serving_on_a_lan
 from tests.support import run_serve_process, serve_argv
 
 
@@ -111,3 +111,25 @@ async def test_tls_port_in_use_names_the_tls_flag(tmp_path: Path) -> None:
         status, _, err = await run_to_exit(*serve_argv(tmp_path, "--tls-port", str(port)))
     assert status == 2
     assert "pick another port with --tls-port" in err
+
+
+async def test_openssl_on_the_lan_gets_the_certificate_the_txt_record_advertises(
+    tmp_path: Path,
+) -> None:
+    async with serving_on_a_lan(tmp_path / "data") as (host, guest, server):
+        tls_line = next(line for line in server.output if line.startswith("tls: port "))
+        banner_fp = tls_line.split()[-1]
+        txt = (await rooms_seen_from(guest))["#lobby"]
+        assert txt["tls"] == 6697
+        assert txt["fp"] == banner_fp
+        # Machine B asks the TLS port itself, with openssl, for the certificate.
+        s_client = await asyncio.create_subprocess_exec(
+            *guest.argv("openssl", "s_client", "-connect", f"{host.address}:6697"),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await asyncio.wait_for(s_client.communicate(), 20)
+        pem = tmp_path / "served.pem"
+        pem.write_bytes(out)  # openssl x509 takes the PEM block out of the session dump
+        assert openssl_fingerprint(pem) == txt["fp"]
