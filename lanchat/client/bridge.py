@@ -11,8 +11,9 @@ API::
 
     class NetworkThread:
         def __init__(self, *, browse: bool = True, interfaces: Sequence[str] = (),
-                     backoff_initial_s: float = 1.0) -> None
-            # browse=False: no mDNS room discovery (tests); interfaces: passed to RoomBrowser
+                     backoff_initial_s: float = 1.0, pins_path: Path | None = None) -> None
+            # browse=False: no mDNS room discovery (tests); interfaces: passed to RoomBrowser;
+            # pins_path: the remembered TLS certificate fingerprints (lanchat.client.pins)
         events: queue.SimpleQueue[ClientEvent | RoomEvent]
             # everything that happens, in order; the Tk side drains it with after()
         def start(self) -> None
@@ -34,6 +35,7 @@ import logging
 import queue
 import threading
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from lanchat.client.connection import ClientConnection
@@ -44,7 +46,9 @@ from lanchat.client.events import (
     GuiCommand,
     Quit,
     ServerError,
+    TrustCertificate,
 )
+from lanchat.client.pins import PinStore
 from lanchat.client.session import ClientSession
 from lanchat.discovery.browser import RoomAdded, RoomBrowser, RoomEvent, RoomRemoved, RoomUpdated
 from lanchat.errors import DiscoveryError
@@ -71,6 +75,7 @@ class NetworkThread:
         browse: bool = True,
         interfaces: Sequence[str] = (),
         backoff_initial_s: float = 1.0,
+        pins_path: Path | None = None,
     ) -> None:
         """Prepare the bridge; nothing runs until `start()`.
 
@@ -79,11 +84,14 @@ class NetworkThread:
                 turns it on or off later).
             interfaces: IP addresses of the interfaces to browse on; empty means all.
             backoff_initial_s: first reconnect delay of every connection (doubles up to 30 s).
+            pins_path: where TLS certificate pins are kept (None: the user's pins.json).
         """
         self.events: queue.SimpleQueue[BridgeEvent] = queue.SimpleQueue()
         self.browse = browse
         self.interfaces = tuple(interfaces)
         self.backoff_initial_s = backoff_initial_s
+        self.pins_path = pins_path
+        self._pins: PinStore | None = None  # read on the loop thread at the first TLS connect
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None  # set by the loop thread
         self._stopping: asyncio.Event | None = None  # set by stop(): shut down and exit
@@ -180,6 +188,8 @@ class NetworkThread:
         elif isinstance(cmd, Quit):
             del self._connections[cmd.server_id]
             self._spawn(conn.quit(cmd.reason))
+        elif isinstance(cmd, TrustCertificate):
+            conn.trust(cmd.fingerprint)
         else:
             conn.handle(cmd)
 
@@ -192,8 +202,18 @@ class NetworkThread:
         )
         for i, room in enumerate(cmd.rooms):
             session.join(room, cmd.keys[i] if i < len(cmd.keys) else "")
+        if cmd.tls and self._pins is None:
+            self._pins = PinStore(self.pins_path)
         conn = ClientConnection(
-            session, cmd.host, cmd.port, self._emit, backoff_initial_s=self.backoff_initial_s
+            session,
+            cmd.host,
+            cmd.port,
+            self._emit,
+            backoff_initial_s=self.backoff_initial_s,
+            tls=cmd.tls,
+            fingerprint=cmd.fingerprint,
+            pin_key=cmd.pin_key,
+            pins=self._pins,
         )
         self._connections[cmd.server_id] = conn
         self._spawn(self._replace(old, conn))

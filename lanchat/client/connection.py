@@ -13,6 +13,12 @@ address or password is the person's to fix, retrying would only hide it). Once r
 lost connection is retried with exponential backoff, 1, 2, 4 ... at most 30 s, each delay
 jittered by +-20% so that a room's clients do not all come back in the same instant after a
 server restart (issue #3, "reconnects with backoff").
+
+TLS (issue #17): the certificate is checked by its fingerprint (lanchat.client.pins), right
+after the handshake and before a single line is sent; a certificate that is not the expected
+one ends the connection for good (CertificateMismatch or CertificateUnknown, then
+ConnectFailed) until `trust()` says otherwise. No certificate authority is consulted: there
+is none on a LAN.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ import logging
 import os
 import random
 import socket
+import ssl
 from collections.abc import Callable
 
 from lanchat.client.events import (
     Action,
+    CertificateMismatch,
+    CertificateUnknown,
     ChangeNick,
     ClientEvent,
     ConnectFailed,
@@ -45,7 +54,9 @@ from lanchat.client.events import (
     SetAway,
     SetTopic,
 )
+from lanchat.client.pins import Accepted, PinStore, check
 from lanchat.client.session import ClientSession
+from lanchat.discovery.records import fingerprint_of
 from lanchat.errors import ProtocolError
 from lanchat.protocol import LineReader, TooLong, parse
 
@@ -92,6 +103,8 @@ def connect_hint(error: BaseException, host: str, port: int) -> str:
         return f"Cannot find the computer “{host}”: check the name, or use its IP address"
     if isinstance(error, TimeoutError):
         return f"{host}:{port} does not answer: check the address and that you are on its network"
+    if isinstance(error, ssl.SSLError):
+        return f"{host}:{port} does not speak TLS: check the port (lanchat's TLS port is 6697)"
     return f"Cannot reach {host}:{port}: check the address and your network connection"
 
 
@@ -113,6 +126,10 @@ class ClientConnection:
         idle_ping_s: float = 60.0,
         register_timeout_s: float = 30.0,
         rng: Callable[[], float] = random.random,
+        tls: bool = False,
+        fingerprint: str = "",
+        pin_key: str = "",
+        pins: PinStore | None = None,
     ) -> None:
         """Prepare a connection; nothing happens until `start()`.
 
@@ -128,6 +145,10 @@ class ClientConnection:
             register_timeout_s: how long the server may take to let us in (a port that
                 accepts but never speaks IRC is given up on after this).
             rng: uniform random numbers for the backoff jitter.
+            tls: `port` is a TLS port: connect with TLS and check the certificate.
+            fingerprint: the certificate fingerprint the room advertises (TXT fp=), or "".
+            pin_key: whose pin to check and keep ("" for "host:port").
+            pins: the remembered fingerprints (None: the user's pins.json).
         """
         self.session = session
         self.host = host
@@ -138,6 +159,10 @@ class ClientConnection:
         self.idle_ping_s = idle_ping_s
         self.register_timeout_s = register_timeout_s
         self.rng = rng
+        self.tls = tls
+        self.fingerprint = fingerprint
+        self.pin_key = pin_key or f"{host}:{port}"
+        self.pins = pins if pins is not None else (PinStore() if tls else None)
         self._writer: asyncio.StreamWriter | None = None  # None while not connected
         self._task: asyncio.Task[None] | None = None  # run(), until quit
         self._quitting = False  # set by quit(): stop reconnecting
@@ -167,7 +192,9 @@ class ClientConnection:
             self.emit(Connecting(self.server_id, self.host, self.port, attempt))
             try:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(self.host, self.port, limit=_READ_BYTES),
+                    asyncio.open_connection(
+                        self.host, self.port, limit=_READ_BYTES, ssl=_tls_context(self.tls)
+                    ),
                     _CONNECT_TIMEOUT_S,
                 )
             except (OSError, TimeoutError) as e:
@@ -181,6 +208,16 @@ class ClientConnection:
                 if self._quitting:  # quit() came while the connection was being opened
                     writer.close()
                     break
+                if self.tls and not self._certificate_trusted(writer):
+                    writer.close()
+                    self.emit(
+                        ConnectFailed(
+                            self.server_id,
+                            f"The certificate of {self.host}:{self.port} is not trusted",
+                            "Compare its fingerprint with the one the host sees before trusting it",
+                        )
+                    )
+                    return
                 registered, reason, refusal = await self._serve(reader, writer)
                 if registered:
                     ever_registered, attempt = True, 1
@@ -196,6 +233,50 @@ class ClientConnection:
             self._wake.clear()
             attempt += 1
         self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
+
+    def _certificate_trusted(self, writer: asyncio.StreamWriter) -> bool:
+        """Check the server's certificate against the advertised and the pinned fingerprint;
+        say why not in an event when it is not trusted."""
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        got = fingerprint_of(der)
+        assert self.pins is not None
+        verdict = check(got, advertised=self.fingerprint, pinned=self.pins.get(self.pin_key))
+        if isinstance(verdict, Accepted):
+            if verdict.pin:
+                self._pin(got)
+            return True
+        if verdict.source == "unknown":
+            self.emit(CertificateUnknown(self.server_id, got))
+        else:
+            self.emit(CertificateMismatch(self.server_id, verdict.expected, got, verdict.source))
+        return False
+
+    def _pin(self, fingerprint: str) -> None:
+        assert self.pins is not None
+        try:
+            self.pins.set(self.pin_key, fingerprint)
+        except OSError as e:
+            self.emit(
+                ServerError(
+                    self.server_id,
+                    "pins",
+                    f"Could not remember the certificate in {self.pins.path} ({e.strerror})",
+                    "It is trusted for this run only",
+                )
+            )
+
+    def trust(self, fingerprint: str) -> None:
+        """Loop thread only. Pin `fingerprint` for this server (replacing any pin) and connect
+        again: the answer to CertificateMismatch or CertificateUnknown. Does nothing on a plain
+        TCP connection."""
+        if not self.tls:
+            return
+        self._pin(fingerprint)
+        if self._task is None or self._task.done():
+            self._quitting = False
+            self.start()
+        else:
+            self.reconnect_now()
 
     async def _serve(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -371,6 +452,17 @@ class ClientConnection:
             self.emit(Disconnected(self.server_id, "You left the server", False, 0.0))
 
 
+def _tls_context(tls: bool) -> ssl.SSLContext | None:
+    """The client TLS context: the certificate is checked by fingerprint, not by a CA."""
+    if not tls:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.check_hostname = False  # a LAN address has no name a CA could vouch for
+    context.verify_mode = ssl.CERT_NONE  # _certificate_trusted checks the fingerprint
+    return context
+
+
 def describe_connect_error(error: BaseException, host: str, port: int) -> str:
     """What went wrong opening a connection to `host`:`port`, in plain words.
 
@@ -392,6 +484,8 @@ def describe_connect_error(error: BaseException, host: str, port: int) -> str:
         return f"Connection to {host}:{port} refused"
     if isinstance(error, socket.gaierror):
         return f"There is no computer called “{host}” on this network"
+    if isinstance(error, ssl.SSLError):  # its errno is OpenSSL's, not the system's
+        return f"{host}:{port} did not answer with TLS"
     errno = getattr(error, "errno", None)
     if isinstance(errno, int) and errno > 0:
         return f"Cannot connect to {host}:{port}: {os.strerror(errno).lower()}"

@@ -24,6 +24,8 @@ __all__ = [
     "Action",
     "AwayChanged",
     "BrowseRooms",
+    "CertificateMismatch",
+    "CertificateUnknown",
     "ChangeNick",
     "ClientEvent",
     "Connect",
@@ -55,6 +57,7 @@ __all__ = [
     "SetAway",
     "SetTopic",
     "TopicChanged",
+    "TrustCertificate",
     "UserQuit",
 ]
 
@@ -276,6 +279,30 @@ class LoggedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class CertificateMismatch:
+    """The server's TLS certificate is not the one expected, so nothing was sent to it and the
+    connection was closed (issue #17). `expected` is the fingerprint remembered for the server
+    (`source` "pinned") or advertised by the room (`source` "advertised"), `got` the one it
+    presented (both SHA-256, lowercase hex). Someone may be posing as the server, or its host
+    made a new certificate; only the person can tell, and TrustCertificate(got) says so."""
+
+    server_id: str
+    expected: str
+    got: str
+    source: Literal["pinned", "advertised"]
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateUnknown:
+    """First TLS connection to a server nothing vouches for (a manual connect): its certificate
+    has fingerprint `got`. Nothing was sent; TrustCertificate(got) pins it and connects, as
+    answering "yes" to SSH's first-connection question does."""
+
+    server_id: str
+    got: str
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryLoaded:
     """A history request for `target` finished with `count` messages (sent before this, as
     MessageReceived with history=True, oldest first)."""
@@ -303,6 +330,8 @@ ClientEvent = (
     | ServerError
     | HistoryLoaded
     | LoggedIn
+    | CertificateMismatch
+    | CertificateUnknown
 )
 
 
@@ -327,6 +356,9 @@ class Connect:
     rooms: tuple[str, ...] = ()
     keys: tuple[str, ...] = ()
     account: tuple[str, str] | None = None  # (account, password): log in with SASL PLAIN
+    tls: bool = False  # `port` is a TLS port (issue #17)
+    fingerprint: str = ""  # with tls: the room's advertised certificate fingerprint (TXT fp=)
+    pin_key: str = ""  # with tls: whose pin to check ("" for "host:port")
 
 
 @dataclass(frozen=True, slots=True)
@@ -436,6 +468,15 @@ class Reconnect:
 
 
 @dataclass(frozen=True, slots=True)
+class TrustCertificate:
+    """Trust the certificate with `fingerprint` for this server from now on (replacing the
+    pin, after CertificateMismatch or CertificateUnknown) and connect again."""
+
+    server_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
 class BrowseRooms:
     """Start (`on` True) or stop discovering rooms on the LAN (RoomAdded/Updated/Removed)."""
 
@@ -456,5 +497,6 @@ GuiCommand = (
     | SendRaw
     | Quit
     | Reconnect
+    | TrustCertificate
     | BrowseRooms
 )
