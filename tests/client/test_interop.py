@@ -4,6 +4,11 @@
 - irssi, the terminal client, driven through tmux (send-keys in, capture-pane out);
 - weechat-headless, driven through its FIFO, read back through its channel log.
 
+irssi and weechat connect over plain TCP and over TLS (#17), where they cannot verify a
+self-signed certificate and are told its fingerprint instead (irssi -tls_pinned_cert,
+weechat ssl_fingerprint): the fingerprint lanchat advertises is the one they accept. Our
+client stays on plain TCP, so each TLS run is a TLS user chatting with a plain one.
+
 scripts/test installs irssi, tmux and weechat-headless; these tests are never skipped.
 Terminal output has no events to wait on, so those waits re-read the screen (or the log) under
 one asyncio deadline.
@@ -138,6 +143,11 @@ class Tmux:
         await self._run("kill-server", check=False)
 
 
+def fingerprint(server: LanchatServer) -> str:
+    assert server.identity is not None
+    return server.identity.fingerprint
+
+
 @pytest.fixture
 async def tmux() -> AsyncIterator[Tmux]:
     t = Tmux()
@@ -145,16 +155,23 @@ async def tmux() -> AsyncIterator[Tmux]:
     await t.kill()
 
 
+@pytest.mark.parametrize("transport", ["plain", "tls"])
 async def test_irssi_and_our_client_exchange_messages(
-    irc_server: LanchatServer, tmux: Tmux, tmp_path: Path
+    irc_server: LanchatServer, tmux: Tmux, tmp_path: Path, transport: str
 ) -> None:
     assert shutil.which("irssi"), "irssi is not installed: scripts/test installs it (apt)"
     async with peer(irc_server.port, "alice") as alice:
         await alice.ready()
-        await tmux.start(
-            "env", "TERM=screen", "irssi", f"--home={tmp_path / 'irssi'}",
-            "-c", "127.0.0.1", "-p", str(irc_server.port), "-n", "irssiuser",
-        )  # fmt: skip
+        irssi = ("env", "TERM=screen", "irssi", f"--home={tmp_path / 'irssi'}", "-n", "irssiuser")
+        if transport == "plain":
+            await tmux.start(*irssi, "-c", "127.0.0.1", "-p", str(irc_server.port))
+        else:
+            await tmux.start(*irssi)
+            await until(tmux.screen, "Irssi")
+            pinned = ":".join(f"{b:02X}" for b in bytes.fromhex(fingerprint(irc_server)))
+            await tmux.type(
+                f"/connect -tls -tls_pinned_cert {pinned} 127.0.0.1 {irc_server.tls_port}"
+            )
         # The MOTD is shown once registered; a /join typed before that would be refused.
         await until(tmux.screen, "Welcome to lanchat")
         await tmux.type("/join #lobby")
@@ -179,13 +196,19 @@ async def test_irssi_and_our_client_exchange_messages(
 # ---------------------------------------------------------------- weechat-headless
 
 
+@pytest.mark.parametrize("transport", ["plain", "tls"])
 async def test_weechat_headless_and_our_client_exchange_messages(
-    irc_server: LanchatServer, tmp_path: Path
+    irc_server: LanchatServer, tmp_path: Path, transport: str
 ) -> None:
     assert shutil.which("weechat-headless"), "weechat-headless is not installed (apt)"
     home = tmp_path / "weechat"
     home.mkdir()
     port = irc_server.port
+    server = f"127.0.0.1/{port} -notls"
+    if transport == "tls":
+        # weechat 3.8 (Debian 12) calls TLS "ssl" in its options; 4.0 renamed them "tls".
+        tls = f"-ssl -ssl_fingerprint={fingerprint(irc_server)}"
+        server = f"127.0.0.1/{irc_server.tls_port} {tls}"
     setup = ";".join(
         [
             "/set irc.server_default.nicks weechatuser",
@@ -194,7 +217,7 @@ async def test_weechat_headless_and_our_client_exchange_messages(
             "/set logger.level.irc 9",
             "/set logger.file.flush_delay 0",  # write each line at once: the test reads it
             "/set fifo.file.path ${weechat_data_dir}/weechat_fifo",
-            f"/server add lan 127.0.0.1/{port} -notls",
+            f"/server add lan {server}",
             "/connect lan",
         ]
     )
