@@ -182,7 +182,11 @@ def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--nick", metavar="NICK", help="nickname to use (default: remembered, or your user name)"
     )
-    p.add_argument("--connect", metavar="HOST[:PORT]", help="connect to this server straight away")
+    p.add_argument(
+        "--connect",
+        metavar="HOST[:PORT]",
+        help="connect to this server straight away (ircs://HOST[:PORT] or port 6697: with TLS)",
+    )
     p.add_argument(
         "--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)"
     )

@@ -13,13 +13,15 @@ computes it and TXT `fp=` carries it). Two things can vouch for a fingerprint:
 
 The rule, checked before a single IRC line is sent::
 
+    pinned, and it matches                  -> accepted, whatever the room advertises
     pinned, and the certificate differs     -> refused: CertificateMismatch(source="pinned")
-    advertised, and the certificate differs -> refused: CertificateMismatch(source="advertised")
-    pinned or advertised, and it matches    -> accepted (an advertised one is pinned now)
+    not pinned, advertised, and it matches  -> accepted, and pinned now
+    not pinned, advertised, and it differs  -> refused: CertificateMismatch(source="advertised")
     neither (a manual connect, first time)  -> refused: CertificateUnknown, to be shown
                                                to the person, who may trust it
 
-Only an explicit TrustCertificate replaces a pin.
+A pin outranks the advertisement: it is what this person accepted, where a TXT record is
+what anyone on the LAN may say. Only an explicit TrustCertificate replaces a pin.
 """
 
 from __future__ import annotations
@@ -72,14 +74,10 @@ def check(got: str, *, advertised: str, pinned: str | None) -> Verdict:
         Accepted (pin=True when the advertised fingerprint should be remembered), or
         Refused with what was expected and who vouched for it.
     """
-    if pinned is not None and pinned != got:
-        return Refused(pinned, "pinned")
-    if advertised and advertised != got:
-        return Refused(advertised, "advertised")
     if pinned is not None:
-        return Accepted(pin=False)
+        return Accepted(pin=False) if pinned == got else Refused(pinned, "pinned")
     if advertised:
-        return Accepted(pin=True)
+        return Accepted(pin=True) if advertised == got else Refused(advertised, "advertised")
     return Refused("", "unknown")
 
 

@@ -41,6 +41,7 @@ from lanchat.gui.lines import Line, format_event, unread_marker
 from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import RoomsPage
 from lanchat.gui.theme import Palette, apply_theme
+from lanchat.gui.trust import TLS_PORT, TrustPrompts, split_scheme, uses_tls
 from lanchat.gui.viewmodel import ChatModel, Conversation, server_label
 
 __all__ = ["ChatApp", "Network", "run"]
@@ -115,6 +116,8 @@ class ChatApp:
         self.model = ChatModel()
         self.incoming = Incoming(self)  # applies client events to this window
         self.joins = Joins(self)  # joining from the Rooms page, keys, rooms leaving the LAN
+        # asks about TLS certificates the network refused (issue #17)
+        self.trust = TrustPrompts(root, network.submit, self._server_label)
         self.servers: dict[str, _Server] = {}  # server_id → connection state
         self.views: dict[str, ConversationView] = {}  # conversation key → its tab
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
@@ -225,6 +228,8 @@ class ChatApp:
             self.joins.room_seen(event.ad)  # type: ignore[attr-defined]
         elif name == "RoomRemoved":
             self.joins.room_gone(event.ad)  # type: ignore[attr-defined]
+        elif isinstance(event, ev.CertificateMismatch | ev.CertificateUnknown):
+            self.trust.show(event)
         else:
             self.incoming.apply(event)
 
@@ -317,8 +322,14 @@ class ChatApp:
         password: str | None = None,
         rooms: Sequence[str] = (),
         keys: Sequence[str] = (),
+        tls: bool = False,
+        fingerprint: str = "",
+        pin_key: str = "",
     ) -> str:
-        """Open a connection (or join more rooms on an open one). Returns its server_id."""
+        """Open a connection (or join more rooms on an open one). Returns its server_id.
+
+        With `tls`, `port` is a TLS port; `fingerprint` and `pin_key` are as in ev.Connect.
+        """
         srv = _Server(host, port, nick)
         server_id = srv.label
         existing = self.servers.get(server_id)
@@ -333,8 +344,11 @@ class ChatApp:
         self.remember(nick=nick)
         account = self.accounts.credentials(server_id)
         self.network.submit(
-            ev.Connect(server_id, host, port, nick, password, tuple(rooms), tuple(keys), account)
-        )
+            ev.Connect(
+                server_id, host, port, nick, password, tuple(rooms), tuple(keys),
+                account=account, tls=tls, fingerprint=fingerprint, pin_key=pin_key,
+            )
+        )  # fmt: skip
         return server_id
 
     def member_action(self, key: str, action: str, nick: str) -> None:
@@ -448,6 +462,10 @@ class ChatApp:
         self.settings = self.settings.with_account(server_id, account, password)
         self.remember()
 
+    def _server_label(self, server_id: str) -> str:
+        srv = self.servers.get(server_id)
+        return srv.label if srv is not None else server_id
+
     def set_status(self, text: str) -> None:
         self.bar.set_text(text)
 
@@ -510,9 +528,11 @@ class ChatApp:
         self.pump.close(self.network.stop)
 
 
-def _connect_argument(text: str) -> tuple[str, int]:
+def _connect_argument(text: str) -> tuple[str, int, bool]:
+    address, scheme_tls = split_scheme(text)
     try:
-        return parse_address(text)
+        host, port = parse_address(address, TLS_PORT if scheme_tls else 6667)
+        return host, port, uses_tls(port, scheme_tls)
     except InputProblem as e:
         from lanchat.errors import ConfigError
 
@@ -559,7 +579,8 @@ def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str |
     app = ChatApp(root, network, settings)
     app.start()
     if address is not None:
-        app.connect(address[0], address[1], settings.nick, rooms=rooms or ("#lobby",))
+        app.connect(address[0], address[1], settings.nick, rooms=rooms or ("#lobby",),
+                    tls=address[2])  # fmt: skip
     try:
         root.mainloop()
     finally:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from tkinter import ttk
 
 from lanchat.gui.access import name
+from lanchat.gui.trust import TLS_PORT, split_scheme, uses_tls
 from lanchat.protocol import is_valid_channel, is_valid_nick
 
 __all__ = [
@@ -42,6 +43,7 @@ class ConnectRequest:
     nick: str
     password: str | None  # server password, None when empty
     room: str  # "" when no room was given
+    tls: bool = False  # an ircs:// address or port 6697 (lanchat.gui.trust)
 
     @property
     def address(self) -> str:
@@ -112,8 +114,9 @@ def validate_connect(host: str, port: str, nick: str, password: str, room: str) 
     """Check the "Connect manually" form.
 
     Args:
-        host: host name or address; may carry ":port", which wins over `port`.
-        port: the port field ("" for 6667).
+        host: host name or address; may carry ":port", which wins over `port`, and be an
+            irc:// or ircs:// URL.
+        port: the port field ("" for 6667, or 6697 with ircs://).
         nick: the nickname.
         password: the server password ("" for none).
         room: the room to join ("" for none; "#" is added when missing).
@@ -124,14 +127,16 @@ def validate_connect(host: str, port: str, nick: str, password: str, room: str) 
     Raises:
         InputProblem: the first field that is wrong, in form order, in plain words.
     """
-    default = check_port(port)
-    host, port_number = parse_address(host, default)
+    address, scheme_tls = split_scheme(host)
+    default = check_port(port, TLS_PORT if scheme_tls else DEFAULT_PORT)
+    host, port_number = parse_address(address, default)
     return ConnectRequest(
         host=host,
         port=port_number,
         nick=check_nick(nick),
         password=password or None,
         room=check_room(room),
+        tls=uses_tls(port_number, scheme_tls),
     )
 
 

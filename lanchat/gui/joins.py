@@ -50,7 +50,7 @@ class Joins:
         """The Rooms page chose `row`: ask for a key if it is locked, then connect and join
         (or just bring its tab to the front when already in the room)."""
         host = row.connect_host()
-        server_id = server_label(host, row.port)
+        server_id = server_label(host, row.tls or row.port)
         self._sources[row.instance] = server_id
         conv = self.app.model.get(server_id, row.room)
         if conv is not None and conv.joined and self.app.connected(server_id):
@@ -69,9 +69,14 @@ class Joins:
             self._join_row(row, nick, "")
 
     def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
-        server_id = self.app.connect(
-            row.connect_host(), row.port, nick, rooms=(row.room,), keys=(key,)
-        )
+        host, rooms, keys = row.connect_host(), (row.room,), (key,)
+        if row.tls:
+            # A room that offers TLS is joined over TLS, its certificate checked against the
+            # advertised fingerprint and the pin kept for its host (issue #17).
+            server_id = self.app.connect(host, row.tls, nick, rooms=rooms, keys=keys, tls=True,
+                                         fingerprint=row.fp, pin_key=f"lan:{row.host}")  # fmt: skip
+        else:
+            server_id = self.app.connect(host, row.port, nick, rooms=rooms, keys=keys)
         if key:
             self._key_joins[conversation_key(server_id, row.room)] = (row, nick)
 
@@ -126,8 +131,9 @@ class Joins:
         """The Connect manually page was submitted and checked."""
         rooms = (request.room,) if request.room else ()
         server_id = self.app.connect(
-            request.host, request.port, request.nick, password=request.password, rooms=rooms
-        )
+            request.host, request.port, request.nick, password=request.password, rooms=rooms,
+            tls=request.tls,
+        )  # fmt: skip
         # remembered among the recent servers once it lets us in (on_Registered), so a typo
         # or a host that is gone is not offered again (issue #15, bug 10)
         self.app.servers[server_id].manual = True

@@ -312,6 +312,10 @@ class AdLike(Protocol):
     def addresses(self) -> tuple[str, ...]: ...
     @property
     def instance(self) -> str: ...
+    @property
+    def tls(self) -> int: ...
+    @property
+    def fp(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,6 +330,8 @@ class RoomRow:
     topic: str
     locked: bool
     addresses: tuple[str, ...]
+    tls: int = 0  # TLS port, 0 when the room offers none (issue #17)
+    fp: str = ""  # its advertised certificate fingerprint
 
     def values(self) -> tuple[str, str, str, str, str]:
         """Treeview cells: room (with a lock when it needs a key), host, users, topic, address."""
@@ -369,6 +375,8 @@ class RoomListModel:
             ad.topic,
             ad.key_required,
             ad.addresses,
+            ad.tls,
+            ad.fp,
         )
         old = self.rows.get(row.instance)
         self.rows[row.instance] = row

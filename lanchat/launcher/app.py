@@ -24,6 +24,7 @@ from typing import Any
 from lanchat.errors import LanchatError
 from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
+from lanchat.gui.trust import grouped
 from lanchat.gui.viewmodel import RoomListModel, RoomRow
 from lanchat.launcher.supervisor import (
     HostedRoom,
@@ -147,6 +148,10 @@ class LauncherApp:
         self.hosted_tree.bind("<<TreeviewSelect>>", lambda _e: self._show_web_page())
         self.web_page = WebPagePanel(outer)
         self.web_page.frame.pack(fill="x", pady=(8, 0))
+        # Each room's certificate fingerprint, for people joining over TLS to compare by eye
+        # with what their chat window shows (issue #17).
+        self.fingerprints = ttk.Label(outer, text="", font="TkFixedFont", justify="left")
+        self.fingerprints.pack(anchor="w")
 
         ttk.Label(outer, text="Rooms on your network").pack(anchor="w", pady=(12, 2))
         lan = ttk.Frame(outer)
@@ -245,6 +250,8 @@ class LauncherApp:
             else:
                 self.hosted_tree.insert("", i, iid=iid, values=values)
         self._rows = live
+        shown = [f"{h.room} certificate: {grouped(h.fingerprint)}" for h in hosted if h.fingerprint]
+        self.fingerprints.configure(text="\n".join(shown))
 
     def _show_web_page(self) -> None:
         for iid in self.hosted_tree.selection():

@@ -57,6 +57,8 @@ __all__ = [
 _READY = re.compile(r"^ready: port (\d+)\s*$")
 _JOIN_URL = re.compile(r"irc://(\S+?:\d+)/")  # the join URLs `lanchat serve` prints
 _WEB_URL = re.compile(r"^\s+(http://\S+?:\d+/)\s*$")  # its web page's addresses (issue 16)
+# Its TLS line (issue #17): "tls: port 6697, certificate fingerprint (SHA-256) <64 hex>".
+_TLS = re.compile(r"^tls: port \d+, certificate fingerprint \(SHA-256\) ([0-9a-f]{64})$")
 _OUTPUT_LINES = 30  # lines of child output kept for error reports
 # The room key goes to the child in a file only its owner can read: on a shared machine
 # (a classroom) a command-line argument would show the key to everyone in `ps`.
@@ -84,6 +86,9 @@ class HostedRoom:
         self.output: deque[str] = deque(maxlen=_OUTPUT_LINES)  # last lines the child printed
         self.process: subprocess.Popen[str] | None = None
         self.stop_requested = False  # True once stop() was called: the exit is expected
+        # The SHA-256 of its TLS certificate, from the start output ("" without TLS); kept
+        # here because `output` keeps only the last lines (issue #17).
+        self.fingerprint = ""
 
     def _printed(self, pattern: re.Pattern[str]) -> list[str]:
         """The first group of `pattern` in the lines the server printed, in order, once each."""
@@ -326,6 +331,8 @@ class Supervisor:
         for raw in proc.stdout:
             line = raw.rstrip("\r\n")
             hosted.output.append(line)
+            if hosted.state == "starting" and (tls := _TLS.match(line)):
+                hosted.fingerprint = tls.group(1)
             m = _READY.match(line)
             if m and hosted.state == "starting":
                 hosted.port = int(m.group(1))

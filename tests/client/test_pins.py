@@ -23,6 +23,7 @@ A, B = "a" * 64, "b" * 64
         (A, B, Refused(B, "pinned")),  # a rogue that advertises its own certificate
         ("", B, Refused(B, "pinned")),
         (B, B, Refused(B, "pinned")),  # both vouch for another certificate: the pin is named
+        (B, A, Accepted(pin=False)),  # the person trusted it: a TXT record does not overrule
     ],
 )
 def test_check(advertised: str, pinned: str | None, verdict: Verdict) -> None:

@@ -79,12 +79,15 @@ async def test_rogue_server_is_refused_naming_both_fingerprints_until_trusted(
         await first.conn.quit()
     async with tls_server(tmp_path / "rogue") as rogue:
         assert fp(rogue) != fp(real)
-        # The rogue copies the real room's advertisement, fingerprint included...
-        copied = tls_peer(rogue, pins, advertised=fp(real))
+        # The rogue copies the real room's advertisement, fingerprint included: a newcomer,
+        # who has no pin yet, is refused by the advertisement...
+        copied = tls_peer(rogue, PinStore(tmp_path / "newcomer.json"), advertised=fp(real))
         await refused(copied)
         mismatch = await copied.expect(CertificateMismatch)
-        assert (mismatch.expected, mismatch.got) == (fp(real), fp(rogue))
-        # ...or advertises its own certificate: the pin from the first visit catches it.
+        assert (mismatch.expected, mismatch.got, mismatch.source) == (
+            fp(real), fp(rogue), "advertised",
+        )  # fmt: skip
+        # ...and if it advertises its own certificate, the pin from the first visit catches it.
         honest = tls_peer(rogue, pins, advertised=fp(rogue))
         await refused(honest)
         mismatch = await honest.expect(CertificateMismatch)

@@ -23,6 +23,8 @@ class Ad:
     key_required: bool = False
     addresses: tuple[str, ...] = ()
     instance: str = ""
+    tls: int = 0
+    fp: str = ""
 
 
 # --- conversations and unread counts ---

@@ -14,9 +14,12 @@ import pytest
 
 from lanchat.client.bridge import RoomAdded, RoomRemoved
 from lanchat.discovery.records import RoomAd
+from lanchat.gui.trust import grouped
 from lanchat.launcher.app import LauncherApp
 from lanchat.launcher.supervisor import Supervisor
+from lanchat.server.certificate import CERT_FILE
 from tests.gui.tk_support import run_until, tk_root
+from tests.server.test_certificate import openssl_fingerprint
 
 pytestmark = pytest.mark.gui
 
@@ -71,6 +74,10 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
     port = launcher.supervisor.hosted()[0].port
     assert launcher.hosted_rows() == [("#party", f"127.0.0.1:{port}", "-", "running")]
     assert launcher.status.cget("text") == f"#party is open at 127.0.0.1:{port}."
+    # its certificate's fingerprint, to compare by eye with what joiners see (#17)
+    cert = launcher.supervisor.hosted()[0].data_dir / CERT_FILE
+    shown = f"#party certificate: {grouped(openssl_fingerprint(cert))}"
+    assert launcher.fingerprints.cget("text") == shown
     # the room's own advertisement carries its user count
     post(
         launcher,
