@@ -30,13 +30,15 @@ from benchkit import fleet, loadgen, report, servers
 from benchkit.loadgen import Load
 from benchkit.profile import Profiler, summarise
 
-ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid", "lanchat-ws"]
-ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history", "web"]
-# lanchat-ws (lanchat, clients over WebSocket) and its scenario "web" (issue 16) compare two
+ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid", "lanchat-ws", "lanchat-tls"]
+ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history", "web", "handshake"]
+# lanchat-ws (lanchat, clients over WebSocket) and its scenario "web" (issue 16), and
+# lanchat-tls (lanchat, clients over TLS) and its scenario "handshake" (issue 17), compare
 # transports of one server, not servers: asked for by name, e.g.
 #   scripts/bench --servers lanchat,lanchat-ws --scenarios web --runs 5
-DEFAULT_SERVERS = ALL_SERVERS[:-1]
-DEFAULT_SCENARIOS = ALL_SCENARIOS[:-1]
+#   scripts/bench --servers lanchat,lanchat-tls --scenarios fanout,handshake --runs 5
+DEFAULT_SERVERS = ALL_SERVERS[:-2]
+DEFAULT_SCENARIOS = ALL_SCENARIOS[:-2]
 WEBSOCKET_SCENARIOS = ("fanout", "latency", "bigroom", "web")  # what lanchat-ws can run
 HISTORY_ROOM = "#bench"
 PROFILED = ("fanout", "latency", "bigroom", "web")  # scenarios with a measured window to sample
@@ -52,6 +54,7 @@ class Sizes:
     memory: Load
     storm: Load
     web: Load
+    handshake: Load
     history_messages: int
     history_limit: int = 1000
     history_queries: int = 5
@@ -72,6 +75,7 @@ def sizes(quick: bool, duration_s: float) -> Sizes:
             memory=Load(n=40),
             storm=Load(n=20, drain_s=10.0),
             web=t(Load(n=20, senders=4, rate=40)),
+            handshake=t(Load(n=8)),
             history_messages=5000,
             history_queries=2,
         )
@@ -82,6 +86,7 @@ def sizes(quick: bool, duration_s: float) -> Sizes:
         memory=Load(n=5000),
         storm=Load(n=2000, drain_s=60.0),
         web=t(Load(n=500, senders=20, rate=100)),
+        handshake=t(Load(n=50)),
         history_messages=1_000_000,
     )
 
@@ -162,10 +167,11 @@ def run_one(
     Returns:
         The run's metrics, or {"error": why}.
     """
-    if scenario == "history" and server != "lanchat":
+    if scenario == "history" and not server.startswith("lanchat"):
         return {"error": "no CHATHISTORY"}
     if server == "lanchat-ws" and scenario not in WEBSOCKET_SCENARIOS:
         return {"error": "the WebSocket generator runs the load scenarios only"}
+    tls = server == "lanchat-tls"
     prefill = history_db() if scenario == "history" else None
     with servers.running(server, history_db=prefill) as srv:
         pid = srv.pid
@@ -195,14 +201,15 @@ def run_one(
                 profiler.start() if opening else profiler.stop()
 
         jobs: dict[str, Callable[[], dict[str, Any]]] = {
-            "fanout": lambda: fleet.run(srv.port, fanout, cpu, hook, procs),
+            "fanout": lambda: fleet.run(srv.port, fanout, cpu, hook, procs, tls=tls),
             "latency": lambda: fleet.run(
-                srv.port, latency, cpu, hook, 1, split[1] if split else None
+                srv.port, latency, cpu, hook, 1, split[1] if split else None, tls
             ),
-            "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs),
-            "web": lambda: fleet.run(srv.port, web, cpu, hook, procs),
+            "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs, tls=tls),
+            "web": lambda: fleet.run(srv.port, web, cpu, hook, procs, tls=tls),
             "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss)),
-            "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm)),
+            "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm, tls)),
+            "handshake": lambda: _run_async(loadgen.handshakes(srv.port, sz.handshake, cpu, tls)),
             "history": lambda: _run_async(
                 loadgen.history(srv.port, HISTORY_ROOM, sz.history_queries, sz.history_limit)
             ),
@@ -270,12 +277,14 @@ def main(argv: list[str] | None = None) -> int:
         "--servers",
         default=",".join(DEFAULT_SERVERS),
         help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay: the generator's yardstick; "
-        "lanchat-ws: lanchat with its clients on WebSocket; default all but lanchat-ws)",
+        "lanchat-ws, lanchat-tls: lanchat with its clients on WebSocket or TLS; default all but "
+        "those two)",
     )
     p.add_argument(
         "--scenarios",
         default=",".join(DEFAULT_SCENARIOS),
-        help=f"{','.join(ALL_SCENARIOS)} (default all but web: one room of 500, TCP vs WebSocket)",
+        help=f"{','.join(ALL_SCENARIOS)} (default all but web, one room of 500 on TCP and "
+        "WebSocket, and handshake, TLS handshakes)",
     )
     p.add_argument("--runs", type=int, help="interleaved runs per cell (default 3; --quick 1)")
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds (default 10)")

@@ -112,7 +112,7 @@ class _Worker:
     conn: Connection
 
 
-def _specs(port: int, load: Load, procs: int) -> list[worker.WorkerSpec]:
+def _specs(port: int, load: Load, procs: int, tls: bool) -> list[worker.WorkerSpec]:
     # A worker with senders needs another client of its own for its window to count.
     procs = max(1, min(procs, load.n // 2))
     sizes = _shares(load.n, procs)
@@ -134,6 +134,7 @@ def _specs(port: int, load: Load, procs: int) -> list[worker.WorkerSpec]:
                 concurrency=max(1, load.setup_concurrency // procs),
                 setup_timeout_s=SETUP_TIMEOUT_S,
                 websocket=load.websocket,
+                tls=tls,
             )
         )
         first += n
@@ -212,6 +213,7 @@ def run(
     hook: Hook = _no_hook,
     procs: int | None = None,
     cpus: set[int] | None = None,
+    tls: bool = False,
 ) -> dict[str, float]:
     """Scenarios 1-3 with the generator split over `procs` worker processes.
 
@@ -225,6 +227,7 @@ def run(
         hook: called with True when the measured window opens and False when it closes.
         procs: worker processes (default: default_procs()); at most N/2 are used.
         cpus: pin the workers to these CPUs (default: anywhere).
+        tls: the clients connect with TLS (server "lanchat-tls").
 
     Returns:
         deliveries_per_s, cpu_us_per_delivery, server_cpu_pct, gen_cpu_pct (sum over the
@@ -238,7 +241,7 @@ def run(
     """
     if load.senders < 1:
         raise ValueError(f"a load scenario needs at least one sender, not {load.senders}")
-    specs = _specs(port, load, procs or default_procs())
+    specs = _specs(port, load, procs or default_procs(), tls)
     ctx = multiprocessing.get_context("spawn")
     workers: list[_Worker] = []
     try:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 import time
 from array import array
 from collections.abc import Callable
@@ -39,6 +40,16 @@ BODY_LEN = 35  # "~" + 5 (sender) + 9 (sequence) + 20 (send time, ns)
 SEQ = 1_000_000_000  # the body's sender and sequence digits read as one int: sender * SEQ + seq
 _MARK_TAIL = 64  # bytes kept between chunks so a marker split across reads is still found
 _BODY_START = (b":~", b" ~")  # the two bytes before the digits: after " :" or a bare " "
+
+
+def tls_context(tls: bool) -> ssl.SSLContext | None:
+    """The clients' TLS context (any certificate: lanchat's is self-signed), None for TCP."""
+    if not tls:
+        return None
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
 
 
 def _body(sender: int, seq: int) -> bytes:
@@ -252,6 +263,7 @@ class Swarm:
 
     port: int
     n: int
+    tls: bool = False  # connect with TLS (lanchat's TLS port, issue #17)
     first: int = 0
     sender_first: int = 0
     senders: int = 0
@@ -282,7 +294,9 @@ class Swarm:
         """
         loop = asyncio.get_running_loop()
         kind = WsClient if self.websocket else Client
-        _t, c = await loop.create_connection(lambda: kind(self, idx), "127.0.0.1", self.port)
+        _t, c = await loop.create_connection(
+            lambda: kind(self, idx), "127.0.0.1", self.port, ssl=tls_context(self.tls)
+        )
         self.clients.append(c)  # from now on close() closes it, whatever happens next
         welcome = c.expect(b" 001 " + c.nick + b" ")
         c.send(b"NICK %s\r\nUSER %s 0 * :bench client\r\n" % (c.nick, c.nick))
@@ -429,9 +443,9 @@ async def memory(port: int, load: Load, rss: Callable[[], int]) -> dict[str, flo
         await sw.close()
 
 
-async def storm(port: int, load: Load) -> dict[str, float]:
+async def storm(port: int, load: Load, tls: bool = False) -> dict[str, float]:
     """Scenario 5: N clients connect and register at the same moment."""
-    sw = Swarm(port, load.n)
+    sw = Swarm(port, load.n, tls)
     loop = asyncio.get_running_loop()
     done: list[float] = []
     errors: dict[str, int] = {}
@@ -456,6 +470,51 @@ async def storm(port: int, load: Load) -> dict[str, float]:
         "seconds": span,
         "failed": load.n - len(done),
         "timed_out": len(late),
+        **{f"error_{k}": v for k, v in errors.items()},
+    }
+
+
+async def handshakes(
+    port: int, load: Load, cpu: Callable[[], float], tls: bool
+) -> dict[str, float]:
+    """Connections opened, answered and closed for `load.duration_s`, `load.n` at a time:
+    with `tls` each is a TLS handshake (issue #17), else a TCP connect (the baseline).
+
+    Each connection sends PING and waits for the PONG, so the server has finished its side
+    of the handshake and read a line before the connection is counted.
+    """
+    loop = asyncio.get_running_loop()
+    context = tls_context(tls)
+    done = 0
+    errors: dict[str, int] = {}
+    stop_at = loop.time() + load.warmup_s + load.duration_s
+    measure_from = loop.time() + load.warmup_s
+    cpu_from: list[float] = []
+
+    async def worker() -> None:
+        nonlocal done
+        while (now := loop.time()) < stop_at:
+            if now >= measure_from and not cpu_from:
+                cpu_from.append(cpu())
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+                writer.write(b"PING :hs\r\n")
+                await _read_until(reader, lambda got: b"PONG" in got)
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+            except OSError as e:
+                errors[type(e).__name__] = errors.get(type(e).__name__, 0) + 1
+                continue
+            if now >= measure_from:
+                done += 1
+
+    await asyncio.gather(*(worker() for _ in range(load.n)))
+    used = cpu() - cpu_from[0] if cpu_from else float("nan")
+    return {
+        "connections_per_s": done / load.duration_s,
+        "cpu_us_per_connection": used * 1e6 / done if done else float("nan"),
+        "failed": sum(errors.values()),
         **{f"error_{k}": v for k, v in errors.items()},
     }
 

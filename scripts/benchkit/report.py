@@ -43,6 +43,10 @@ HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
         ("cpu_us_per_delivery", "CPU µs/delivery", False),
         ("p99_ms", "p99 ms", False),
     ],
+    "handshake": [
+        ("connections_per_s", "connections/s", True),
+        ("cpu_us_per_connection", "CPU µs/connection", False),
+    ],
 }
 TITLES = {
     "fanout": "1 fan-out saturation",
@@ -52,8 +56,11 @@ TITLES = {
     "storm": "5 connection storm",
     "history": "6 CHATHISTORY LATEST",
     "web": "7 one room of 500: TCP (lanchat) or WebSocket (lanchat-ws) clients",
+    "handshake": "8 connections opened and answered (TLS handshakes with lanchat-tls)",
 }
 _CHECKS = ("lost", "reordered", "disconnected")
+# lanchat over another transport: (server, table row, CPU per delivery target over plain TCP)
+_TRANSPORTS = (("lanchat-ws", "WebSocket / TCP", 1.5), ("lanchat-tls", "TLS / plain", 1.3))
 
 Runs = list[dict[str, Any]]
 Results = dict[str, dict[str, Runs]]  # scenario -> server -> runs (each a metrics dict or error)
@@ -144,14 +151,17 @@ def paired(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
     return f"{statistics.median(ratios):.2f}x {who}, met in {met} of {len(ratios)} rounds"
 
 
-def transport_ratio(results: dict[str, Runs], metric: str) -> str:
-    """lanchat-ws's median / lanchat's (issue 16: CPU per delivery at most 1.5x over TCP)."""
-    ws, tcp = median(results.get("lanchat-ws", []), metric), median(results["lanchat"], metric)
-    if ws is None or not tcp:
+def transport_ratio(
+    results: dict[str, Runs], metric: str, transport: str = "lanchat-ws", target: float = 1.5
+) -> str:
+    """`transport`'s median / lanchat's: lanchat-ws (issue 16: CPU per delivery at most 1.5x
+    over TCP) or lanchat-tls (issue 17: at most 1.3x)."""
+    other, tcp = median(results.get(transport, []), metric), median(results["lanchat"], metric)
+    if other is None or not tcp:
         return "—"
-    r = ws / tcp
+    r = other / tcp
     if metric == "cpu_us_per_delivery":
-        return f"{r:.2f}x ({'meets' if r <= 1.5 else 'short'} 1.5x)"
+        return f"{r:.2f}x ({'meets' if r <= target else 'short'} {target}x)"
     return f"{r:.2f}x"
 
 
@@ -188,9 +198,10 @@ def table(results: Results, servers: list[str]) -> str:
                 cell(runs, "gen_cpu_max_pct", why=False),
             ]
             out.append("| " + " | ".join(row) + " |")
-        if "lanchat" in per_server and "lanchat-ws" in per_server:
-            cells = [transport_ratio(per_server, m) for m, _l, _h in metrics]
-            out.append("| WebSocket / TCP | " + " | ".join(cells) + " | | | | |")
+        for transport, label, target in _TRANSPORTS:
+            if "lanchat" in per_server and transport in per_server:
+                cells = [transport_ratio(per_server, m, transport, target) for m, _l, _h in metrics]
+                out.append(f"| {label} | " + " | ".join(cells) + " | | | | |")
         if "lanchat" in per_server and any(name in per_server for name in C_SERVERS):
             for label, how in (("lanchat / best C", ratio), ("paired by round", paired)):
                 cells = [how(per_server, m, h) for m, _l, h in metrics]

@@ -355,12 +355,19 @@ def _lanchat(tmp: Path, port: int, web_port: int = 0) -> list[str]:
     return [
         *[sys.executable, "-m", "lanchat", "serve", "--config", str(conf)],
         *["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data), "--no-mdns"],
+        "--no-tls",
     ]
 
 
 def _lanchat_ws(tmp: Path, port: int) -> list[str]:
     # The clients' port is the web port (IRC over WebSocket); the IRC port is another one.
     return _lanchat(tmp, free_port(), web_port=port)
+
+
+def _lanchat_tls(tmp: Path, port: int) -> list[str]:
+    """lanchat with TLS only, on `port` (issue #17): the same server behind TLS."""
+    plain = _lanchat(tmp, port)
+    return [*plain[: plain.index("--no-tls")], "--no-plain", "--tls-port", str(port)]
 
 
 def _relay(tmp: Path, port: int) -> list[str]:
@@ -371,11 +378,13 @@ DRIVERS: dict[str, Callable[[Path, int], list[str]]] = {
     "relay": _relay,
     "lanchat": _lanchat,
     "lanchat-ws": _lanchat_ws,
+    "lanchat-tls": _lanchat_tls,
     "ngircd": _ngircd,
     "inspircd": _inspircd,
     "hybrid": _hybrid,
 }
-PRINTS_READY = {"relay", "lanchat"}  # these print "ready: port N"; the others are probed
+# These print "ready: port N"; the others are probed.
+PRINTS_READY = {"relay", "lanchat", "lanchat-tls"}
 
 
 @dataclass

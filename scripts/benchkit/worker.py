@@ -58,6 +58,7 @@ class WorkerSpec:
         concurrency: clients between connect and 366 at a time during set-up.
         setup_timeout_s: the limit for set-up and for sync.
         websocket: the clients speak IRC over WebSocket to a web port (lanchat-ws).
+        tls: the clients connect with TLS.
     """
 
     port: int
@@ -72,6 +73,7 @@ class WorkerSpec:
     concurrency: int
     setup_timeout_s: float
     websocket: bool = False
+    tls: bool = False
 
 
 class _Control:
@@ -153,6 +155,7 @@ async def _run(conn: Connection, spec: WorkerSpec) -> None:
     sw = Swarm(
         spec.port,
         spec.n,
+        spec.tls,
         first=spec.first,
         sender_first=spec.sender_first,
         senders=spec.senders,

@@ -57,3 +57,20 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
     assert data["meta"]["procs"] == 2
     assert (tmp_path / "latest.md").read_text().startswith("\n### 1 fan-out saturation")
     assert list(tmp_path.glob("bench-*.png")) or "chart skipped" in proc.stdout
+
+
+def test_quick_benchmark_of_lanchat_behind_tls_loses_nothing(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [str(REPO / "scripts" / "bench"), "--quick", "--servers", "lanchat,lanchat-tls",
+         "--scenarios", "fanout,handshake", "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=110, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "| TLS / plain |" in proc.stdout
+    (json_file,) = tmp_path.glob("bench-*.json")
+    results = json.loads(json_file.read_text())["results"]
+    for server in ("lanchat", "lanchat-tls"):
+        (fanout,) = results["fanout"][server]
+        assert (fanout["lost"], fanout["reordered"], fanout["disconnected"]) == (0, 0, 0), fanout
+        (handshake,) = results["handshake"][server]
+        assert handshake["failed"] == 0 and handshake["connections_per_s"] > 0, handshake

@@ -91,3 +91,14 @@ def test_web_table_compares_websocket_with_tcp_against_the_1_5x_target() -> None
     text = report.table(results, ["lanchat", "lanchat-ws"])
     assert "| WebSocket / TCP | 1.00x | 1.60x (short 1.5x) | 1.50x |" in text
     assert "best C" not in text
+
+
+def test_tls_table_compares_tls_with_plain_tcp_against_the_1_3x_target() -> None:
+    results: report.Results = {
+        "fanout": {
+            "lanchat": [{RATE: 1000, CPU: 1.0}],
+            "lanchat-tls": [{RATE: 800, CPU: 1.2}],
+        }
+    }
+    text = report.table(results, ["lanchat", "lanchat-tls"])
+    assert "| TLS / plain | 0.80x | 1.20x (meets 1.3x) |" in text
