@@ -36,9 +36,10 @@ def main() -> int:
     parser.add_argument("--nick", required=True)
     args = parser.parse_args()
     root = tk.Tk(className="lanchat")
-    net = NetworkThread(browse=True)
-    net.start()
     config = Path(tempfile.mkdtemp(prefix="lanchat-agent-")) / "settings.json"
+    # Its own certificate pins too: the rooms of every run have new certificates.
+    net = NetworkThread(browse=True, pins_path=config.with_name("pins.json"))
+    net.start()
     app = ChatApp(root, net, Settings(nick=args.nick), settings_path=config, bell=False)
     app.start()
 

@@ -14,7 +14,7 @@ import pytest
 
 from lanchat.client.bridge import NetworkThread
 from lanchat.client.pins import PinStore
-from lanchat.gui.app import ChatApp
+from lanchat.gui.app import ChatApp, _connect_argument
 from lanchat.gui.dialogs import validate_connect
 from lanchat.gui.settings import Settings
 from lanchat.gui.trust import TrustDialog, grouped, split_scheme
@@ -128,3 +128,17 @@ def test_room_advertising_another_certificate_warns_naming_both_and_cancel_keeps
     app.join_room(row, "alice")
     dialog_for(app, server_id).trust_button.invoke()
     run_until(app.root, lambda: joined(app, server_id), "not in #party after trusting")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ircs://alice-laptop", ("alice-laptop", 6697, True)),
+        ("alice-laptop:6697", ("alice-laptop", 6697, True)),
+        ("alice-laptop", ("alice-laptop", 6667, False)),
+    ],
+)
+def test_chat_connect_flag_uses_tls_as_the_connect_page_does(
+    text: str, expected: tuple[str, int, bool]
+) -> None:
+    assert _connect_argument(text) == expected
