@@ -85,6 +85,8 @@ async def _advertise(args: argparse.Namespace) -> None:
                     users=cmd.get("users", 0),
                     topic=cmd.get("topic", ""),
                     key_required=cmd.get("key", False),
+                    tls=cmd.get("tls", 0),
+                    fp=cmd.get("fp", ""),
                 )
             )
             # Reported once announced; meanwhile later commands run (rooms register together).

@@ -21,6 +21,8 @@ from tests.discovery.netns import (
     room,
 )
 
+FP = "9c2e51d0" * 8  # a certificate fingerprint (TXT fp=, issue #17)
+
 
 @pytest.mark.netns
 async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_txt(
@@ -30,7 +32,9 @@ async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_tx
     browser, advertiser, port = await browse_and_advertise(agents, pair)
     names = [f"#room{i}" for i in range(5)]
     for name in names:
-        advertiser.send(op="publish", room=name, users=2, topic=f"about {name}", key=True)
+        advertiser.send(
+            op="publish", room=name, users=2, topic=f"about {name}", key=True, tls=6697, fp=FP
+        )
     latencies_ms = []
     for name in names:
         added = await browser.expect("added", room(name))
@@ -47,6 +51,8 @@ async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_tx
             "instance": f"{name} on alice-laptop",
             "version": "1",
             "web_port": 0,
+            "tls": 6697,
+            "fp": FP,
         }
     median = statistics.median(latencies_ms)
     record_property("publish_to_added_median_ms", round(median))
