@@ -14,6 +14,7 @@ import pytest
 
 from lanchat.client.bridge import NetworkThread
 from lanchat.client.pins import PinStore
+from lanchat.gui.access import find
 from lanchat.gui.app import ChatApp, _connect_argument
 from lanchat.gui.dialogs import validate_connect
 from lanchat.gui.settings import Settings
@@ -95,13 +96,14 @@ def test_first_manual_tls_connect_shows_the_fingerprint_and_joins_once_trusted(
     app: ChatApp, room: HostedRoom, tmp_path: Path
 ) -> None:
     port = tls_port(room)
-    app.connect_manually(validate_connect(f"ircs://127.0.0.1:{port}", "", "alice", "", "party"))
+    app.joins.connect_manually(
+        validate_connect(f"ircs://127.0.0.1:{port}", "", "alice", "", "party")
+    )
     server_id = f"127.0.0.1:{port}"
     dialog = dialog_for(app, server_id)
     assert dialog.title() == "New certificate"
     assert dialog.fingerprints["Fingerprint"].cget("text") == grouped(room.fingerprint)
-    assert dialog.trust_button.cget("text") == "Trust this certificate"
-    dialog.trust_button.invoke()
+    find(dialog, "Trust this certificate").invoke()
     run_until(app.root, lambda: joined(app, server_id), "not in #party after trusting")
     assert PinStore(tmp_path / "pins.json").get(server_id) == room.fingerprint
 
@@ -113,20 +115,19 @@ def test_room_advertising_another_certificate_warns_naming_both_and_cancel_keeps
     # What a rogue advertiser would publish: this room, with a certificate it is not using.
     row = RoomRow("#party on rogue", "#party", "host", 1, 0, "", False, ("127.0.0.1",),
                   tls=port, fp=ROGUE_FP)  # fmt: skip
-    app.join_room(row, "alice")
+    app.joins.join_room(row, "alice")
     server_id = f"127.0.0.1:{port}"
     dialog = dialog_for(app, server_id)
     assert dialog.title() == "Certificate changed"
     assert dialog.fingerprints["Expected"].cget("text") == grouped(ROGUE_FP)
     assert dialog.fingerprints["Shown now"].cget("text") == grouped(room.fingerprint)
-    assert dialog.trust_button.cget("text") == "Trust the new certificate"
-    dialog.cancel_button.invoke()
+    find(dialog, "Cancel").invoke()
     assert not dialog.winfo_exists()
     run_until(app.root, lambda: app.servers[server_id].state == "failed", "not refused")
     assert not joined(app, server_id)
     # Asked again, the person trusts it this time.
-    app.join_room(row, "alice")
-    dialog_for(app, server_id).trust_button.invoke()
+    app.joins.join_room(row, "alice")
+    find(dialog_for(app, server_id), "Trust the new certificate").invoke()
     run_until(app.root, lambda: joined(app, server_id), "not in #party after trusting")
 
 
