@@ -11,6 +11,7 @@ The package re-exports nothing, so that the pure modules load without Tk; import
 - theme (Sun Valley, or clam), chat, members, rooms, dialogs, tooltip: the widgets
 - access: the accessible name of every control, and finding controls by it
 - incoming: what each network event does; joins: joining from the Rooms page
+- trust: asking whether to trust a room's TLS certificate, and which addresses use TLS
 - pump: the after() loop that drains background queues, and the safe order of closing
 - app: ChatApp (the window) and run(), the entry point of `lanchat chat`
 """

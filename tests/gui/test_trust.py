@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lanchat.client import events as ev
 from lanchat.client.bridge import NetworkThread
 from lanchat.client.pins import PinStore
-from lanchat.gui.access import find
+from lanchat.gui.access import find, unnamed_controls
 from lanchat.gui.app import ChatApp, _connect_argument
 from lanchat.gui.dialogs import validate_connect
 from lanchat.gui.settings import Settings
@@ -143,3 +144,15 @@ def test_chat_connect_flag_uses_tls_as_the_connect_page_does(
     text: str, expected: tuple[str, int, bool]
 ) -> None:
     assert _connect_argument(text) == expected
+
+
+def test_every_control_of_both_dialogs_has_an_accessible_name() -> None:
+    with tk_root() as root:
+        events = [
+            ev.CertificateMismatch("s", ROGUE_FP, "ab" * 32, "pinned"),
+            ev.CertificateUnknown("s", "ab" * 32),
+        ]
+        for event in events:
+            dialog = TrustDialog(root, "10.0.0.5:6697", event, lambda: None)
+            assert unnamed_controls(dialog) == []
+            dialog.destroy()
