@@ -88,6 +88,11 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--cert-key", metavar="FILE", help="PEM private key of --cert")
     p.add_argument(
+        "--web-tls",
+        action="store_true",
+        help="serve the browser client over HTTPS, with the TLS certificate",
+    )
+    p.add_argument(
         "--room",
         metavar="NAME",
         action="append",
@@ -268,6 +273,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "port": args.tls_port,
             "cert": args.cert,
             "key": args.cert_key,
+            "web": True if args.web_tls else None,
         },
     }
     config = config_mod.load(args.config, overrides)

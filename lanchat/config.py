@@ -181,6 +181,7 @@ class Tls:
     cert: str = ""  # PEM certificate file; empty: the one lanchat makes in the data directory
     key: str = ""  # PEM private key of `cert`
     handshake_timeout_s: float = 10.0  # a connection that has not finished its handshake is cut
+    web: bool = False  # serve the browser client over HTTPS with the same certificate
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +370,14 @@ def _validate_tls(config: Config) -> None:
     if tls.enabled and tls.plain and tls.port and tls.port == config.server.port:
         raise ConfigError(
             f"plain TCP and TLS cannot share port {tls.port}; pick another --tls-port"
+        )
+    if tls.enabled and config.web.enabled and tls.port and tls.port == config.web.port:
+        raise ConfigError(
+            f"the web page and TLS cannot share port {tls.port}; pick another --tls-port"
+        )
+    if tls.web and not (tls.enabled and config.web.enabled):
+        raise ConfigError(
+            "--web-tls needs both TLS and the web page: leave out --no-tls and --no-web"
         )
     if bool(tls.cert) != bool(tls.key):
         raise ConfigError("--cert and --cert-key go together: give both files or neither")

@@ -56,7 +56,7 @@ __all__ = [
 
 _READY = re.compile(r"^ready: port (\d+)\s*$")
 _JOIN_URL = re.compile(r"irc://(\S+?:\d+)/")  # the join URLs `lanchat serve` prints
-_WEB_URL = re.compile(r"^\s+(http://\S+?:\d+/)\s*$")  # its web page's addresses (issue 16)
+_WEB_URL = re.compile(r"^\s+(https?://\S+?:\d+/)\s*$")  # its web page's addresses (issue 16)
 # Its TLS line (issue #17): "tls: port 6697, certificate fingerprint (SHA-256) <64 hex>".
 _TLS = re.compile(r"^tls: port \d+, certificate fingerprint \(SHA-256\) ([0-9a-f]{64})$")
 _OUTPUT_LINES = 30  # lines of child output kept for error reports

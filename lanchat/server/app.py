@@ -295,7 +295,9 @@ class LanchatServer:
         sock = _listen(self.config.server.host, self.config.web.port, "--web-port", "web")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)
         self.web = WebSite(self.hub, is_own=self._is_own)
-        await self.web.start(sock)
+        # --web-tls: HTTPS with the certificate of the TLS port (issue #17).
+        identity = self.identity if self.config.tls.web else None
+        await self.web.start(sock, identity.context if identity is not None else None)
         self.web_port = self.web.port
 
     def _is_own(self, ad: RoomAd) -> bool:
@@ -451,7 +453,8 @@ def _print_banner(server: LanchatServer) -> None:
     if server.web is not None:
         from lanchat.web.qr import print_web_addresses
 
-        print_web_addresses(join_urls(config.server.host, server.web_port, [""], "http"))
+        scheme = "https" if config.tls.web else "http"
+        print_web_addresses(join_urls(config.server.host, server.web_port, [""], scheme))
     if server.not_advertised:
         print(server.not_advertised)
     print(f"ready: port {server.port}", flush=True)

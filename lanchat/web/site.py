@@ -32,6 +32,7 @@ import ipaddress
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -189,10 +190,11 @@ class WebSite:
         )
         self._site: web.SockSite | None = None
 
-    async def start(self, sock: socket.socket) -> None:
-        """Serve on the listening socket `sock` (already bound, so errors are the caller's)."""
+    async def start(self, sock: socket.socket, tls: ssl.SSLContext | None = None) -> None:
+        """Serve on the listening socket `sock` (already bound, so errors are the caller's),
+        over HTTPS with `tls` (the server's certificate, `lanchat serve --web-tls`)."""
         await self._runner.setup()
-        self._site = web.SockSite(self._runner, sock, backlog=_BACKLOG)
+        self._site = web.SockSite(self._runner, sock, backlog=_BACKLOG, ssl_context=tls)
         await self._site.start()
         self.port = int(sock.getsockname()[1])
         discovery = self.hub.config.discovery
