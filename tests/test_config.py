@@ -75,6 +75,7 @@ def test_toml_file_is_read_and_flags_override_it(tmp_path: Path) -> None:
         ("[accounts]\nnick_grace_s = 0\n", "[accounts] nick_grace_s must be positive"),
         ("[tls]\nport = 70000\n", "[tls] port must be between 0 and 65535"),
         ("[tls]\nport = 6667\n", "plain TCP and TLS cannot share port 6667"),
+        ("[tls]\nport = 8080\n", "the web page and TLS cannot share port 8080"),
         ("[tls]\ncert = 'c.pem'\n", "--cert and --cert-key go together"),
         ("[tls]\nhandshake_timeout_s = 0\n", "handshake_timeout_s must be positive"),
         ("[tls]\nenabled = false\nplain = false\n", "--no-plain needs TLS"),
