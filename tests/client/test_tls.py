@@ -46,6 +46,14 @@ def tls_peer(server: LanchatServer, pins: PinStore, advertised: str = "") -> Pee
     )
 
 
+async def visit(server: LanchatServer, pins: PinStore) -> None:
+    """Join `server`'s room as its advertisement says, and leave."""
+    p = tls_peer(server, pins, advertised=fp(server))
+    p.conn.start()
+    await p.ready()
+    await p.conn.quit()
+
+
 async def refused(peer: Peer) -> None:
     """Run `peer` to its end: a refusal ends it without a retry, and nobody got in."""
     peer.conn.start()
@@ -60,10 +68,7 @@ async def test_room_whose_certificate_matches_the_advertisement_is_joined_and_pi
 ) -> None:
     pins = PinStore(tmp_path / "pins.json")
     async with tls_server(tmp_path / "a") as real:
-        p = tls_peer(real, pins, advertised=fp(real))
-        p.conn.start()
-        await p.ready()
-        await p.conn.quit()
+        await visit(real, pins)
     assert PinStore(tmp_path / "pins.json").get(PIN_KEY) == fp(real)
     assert stat.S_IMODE((tmp_path / "pins.json").stat().st_mode) == 0o600
 
@@ -73,10 +78,7 @@ async def test_rogue_server_is_refused_naming_both_fingerprints_until_trusted(
 ) -> None:
     pins = PinStore(tmp_path / "pins.json")
     async with tls_server(tmp_path / "real") as real:
-        first = tls_peer(real, pins, advertised=fp(real))
-        first.conn.start()
-        await first.ready()
-        await first.conn.quit()
+        await visit(real, pins)
     async with tls_server(tmp_path / "rogue") as rogue:
         assert fp(rogue) != fp(real)
         # The rogue copies the real room's advertisement, fingerprint included: a newcomer,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,28 +68,6 @@ class RawClient:
 
     def close(self) -> None:
         self.sock.close()
-
-
-@pytest.fixture
-def room(tmp_path: Path) -> Iterator[HostedRoom]:
-    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
-    hosted = sup.start("#party")
-    assert isinstance(sup.events.get(timeout=20), RoomReady)
-    yield hosted
-    sup.stop_all()
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[ChatApp]:
-    net = NetworkThread(browse=False, backoff_initial_s=0.2)
-    net.start()
-    with tk_root() as root:
-        chat = ChatApp(
-            root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
-        )
-        chat.start()
-        yield chat
-        chat.close()
 
 
 def party(app: ChatApp, port: int) -> ConversationView:

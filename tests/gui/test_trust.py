@@ -7,21 +7,18 @@ accessible names, and a real network thread whose pins live in the test's own di
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lanchat.client import events as ev
-from lanchat.client.bridge import NetworkThread
 from lanchat.client.pins import PinStore
 from lanchat.gui.access import find, unnamed_controls
 from lanchat.gui.app import ChatApp, _connect_argument
 from lanchat.gui.dialogs import validate_connect
-from lanchat.gui.settings import Settings
 from lanchat.gui.trust import TrustDialog, grouped, split_scheme
 from lanchat.gui.viewmodel import RoomRow
-from lanchat.launcher.supervisor import HostedRoom, RoomReady, Supervisor
+from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.tk_support import run_until, tk_root
 
 ROGUE_FP = "0123" * 16
@@ -51,29 +48,6 @@ def test_split_scheme_leaves_a_plain_address_alone() -> None:
 
 def test_fingerprints_are_shown_in_groups_of_four() -> None:
     assert grouped("9c2e51d0a3b1") == "9c2e 51d0 a3b1"
-
-
-@pytest.fixture
-def room(tmp_path: Path) -> Iterator[HostedRoom]:
-    sup = Supervisor(data_root=tmp_path / "hosted", serve_args=["--host", "127.0.0.1", "--no-mdns"])
-    hosted = sup.start("#party")
-    assert isinstance(sup.events.get(timeout=20), RoomReady)
-    assert hosted.fingerprint
-    yield hosted
-    sup.stop_all()
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[ChatApp]:
-    net = NetworkThread(browse=False, pins_path=tmp_path / "pins.json")
-    net.start()
-    with tk_root() as root:
-        chat = ChatApp(
-            root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
-        )
-        chat.start()
-        yield chat
-        chat.close()
 
 
 def tls_port(room: HostedRoom) -> int:
