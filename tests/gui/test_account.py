@@ -17,9 +17,7 @@ from lanchat.gui.account import RegisterDialog, password_problem
 from lanchat.gui.app import ChatApp
 from lanchat.gui.settings import Settings
 from lanchat.launcher.supervisor import HostedRoom
-from tests.gui.test_chat_server import app as app  # the fixtures
 from tests.gui.test_chat_server import party
-from tests.gui.test_chat_server import room as room
 from tests.gui.tk_support import run_until
 
 SCRYPT_TIMEOUT_S = 30.0
