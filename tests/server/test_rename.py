@@ -68,6 +68,18 @@ def test_rename_without_a_reason_sends_an_empty_one() -> None:
     ]
 
 
+def test_the_fallback_join_names_the_account_with_extended_join() -> None:
+    t = Transcript()
+    alice = t.register("alice", caps=(CAP,))
+    bob = t.register("bob", caps=("extended-join",))
+    bob.send("REGISTER * * secret-words")  # bob is logged in as bob
+    room_with(t, alice, "#coding")
+    bob.send("JOIN #coding")
+    bob.take()
+    alice.send("RENAME #coding #programming")
+    assert msg(":bob!bob@127.0.0.1 JOIN #programming bob :bob Example") in bob.take()
+
+
 def test_a_change_of_case_needs_no_fallback() -> None:
     t = Transcript()
     alice = t.register("alice")

@@ -107,7 +107,8 @@ def _fallback(ctx: Context, room: Room, old_name: str, reason: str) -> None:
     part = Message("PART", (old_name, reason) if reason else (old_name,), source=user.source)
     ctx.reply(ctx.tagged(part, user.form))
     if user.has("extended-join"):
-        join = Message("JOIN", (room.name, "*", user.realname), source=user.source)
+        # extended-join names the account, "*" when logged out (as handlers/rooms.py's JOIN).
+        join = Message("JOIN", (room.name, user.account or "*", user.realname), source=user.source)
     else:
         join = Message("JOIN", (room.name,), source=user.source)
     ctx.reply(ctx.tagged(join, user.form))
