@@ -105,6 +105,17 @@ def test_private_conversations_answer_an_empty_batch_without_the_store(
     ]
 
 
+def test_in_a_nick_searches_the_two_accounts_conversation(t: Transcript, alice: Conn) -> None:
+    alice.send("REGISTER * * secret-words")
+    bob = t.register("bob")
+    alice.take()
+    effects = alice.send("SEARCH in=bob;text=secret")  # bob has no account: nothing to search
+    assert not [e for e in effects if isinstance(e, Query)]
+    bob.send("REGISTER * * other-words")
+    bob.send("NICK robert")  # the nick leads to the account it is logged in to
+    assert _search(alice, "SEARCH in=robert;text=secret").target_keys == ("~alice ~bob",)
+
+
 def test_results_are_a_search_batch_of_the_original_messages(t: Transcript, alice: Conn) -> None:
     alice.take()
     query = _query(alice.send("@label=s2 SEARCH text=hello"))

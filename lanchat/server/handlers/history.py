@@ -45,7 +45,7 @@ from lanchat.server.handlers.multiline import record_lines
 from lanchat.server.handlers.rooms import echo_param
 from lanchat.store.records import HistoryQuery, HistoryRecord, account_pair_key
 
-__all__ = ["render_history", "send_batch"]
+__all__ = ["peer_account", "render_history", "send_batch"]
 
 # Parameters after the subcommand, per subcommand.
 _ARITY = {"LATEST": 3, "BEFORE": 3, "AFTER": 3, "AROUND": 3, "BETWEEN": 4, "TARGETS": 3}
@@ -131,7 +131,7 @@ def _messages(ctx: Context, sub: str, args: Sequence[str]) -> None:
     elif is_valid_nick(target, ctx.state.config.limits.nicklen):
         other = ctx.state.find_user(target)
         shown = other.nick if other is not None else target
-        peer = _peer_account(ctx, target)
+        peer = peer_account(ctx, target)
         if user.account and peer:
             key = account_pair_key(casefold(user.account), peer)
             query = HistoryQuery(sub, target_key=key, start=start, end=end, limit=limit)
@@ -214,8 +214,12 @@ def send_batch(ctx: Context, kind: tuple[str, ...], lines: list[Message]) -> Non
         ctx.send((user.conn_id,), b"".join(m.to_bytes() for m in lines))
 
 
-def _peer_account(ctx: Context, target: str) -> str:
-    """The casefolded account of the person `target` names: logged in now, or by name."""
+def peer_account(ctx: Context, target: str) -> str:
+    """The casefolded account of the person the nick `target` names: logged in now, or by name.
+
+    "" when it names no account. CHATHISTORY, SEARCH and REDACT find a private conversation
+    with it: account_pair_key(the asker's account, this).
+    """
     other = ctx.state.find_user(target)
     if other is not None and other.account:
         return casefold(other.account)

@@ -18,8 +18,10 @@ are server-time timestamps, inclusive. `limit` is capped at [limits] chathistory
 is also the default.
 
 Who may search what (the CHATHISTORY rule, handlers/history.py): the rooms the asker is in;
-`in=#room` must be one of them. Private conversations are given back to nobody until accounts
-exist (issue 13), so `in=<nick>` answers an empty batch and no search covers them.
+`in=#room` must be one of them. Private history belongs to accounts (issue 13, issue 17):
+`in=<nick>` searches the asker's account's conversation with the account of that nick (the
+one it is logged in to now, or else the account named so), and answers an empty batch when
+the asker is logged out or the nick names no account. A search without `in` covers rooms only.
 """
 
 from __future__ import annotations
@@ -27,16 +29,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lanchat.errors import MalformedLine
-from lanchat.protocol.casemap import CHANTYPES, is_valid_nick
+from lanchat.protocol.casemap import CHANTYPES, casefold, is_valid_nick
 from lanchat.protocol.message import Message, unescape_tag_value
 from lanchat.protocol.tags import parse_server_time
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command, on_query_result
 from lanchat.server.effects import Query
-from lanchat.server.handlers.history import send_batch
+from lanchat.server.handlers.history import peer_account, send_batch
 from lanchat.server.handlers.multiline import record_lines
 from lanchat.server.handlers.rooms import echo_param
-from lanchat.store.records import HistoryQuery, HistoryRecord
+from lanchat.store.records import HistoryQuery, HistoryRecord, account_pair_key
 
 __all__ = ["BATCH_TYPE", "render_search"]
 
@@ -111,7 +113,11 @@ def handle_search(ctx: Context, msg: Message) -> None:
                 raise _Invalid(f"in={where}", f"You are not in {where}: join it to search it")
             keys = (room.key,)
         elif is_valid_nick(where, ctx.state.config.limits.nicklen):
-            keys = ()  # private history is given back to nobody (module docstring)
+            # The asker's account's conversation with that nick's account (module docstring).
+            peer = peer_account(ctx, where)
+            keys = (
+                (account_pair_key(casefold(user.account), peer),) if user.account and peer else ()
+            )
         else:
             raise _Invalid(f"in={where}", "Invalid target: use a room or a nick")
     except _Invalid as bad:
