@@ -94,6 +94,29 @@ def test_targets_the_sender_is_not_in_and_private_ones_are_invalid(
     for target in ("#nowhere", "op"):
         (fail,) = bob.send_take(f"REDACT {target} m9")
         assert fail.params[:3] == ("REDACT", "INVALID_TARGET", target)
+    bob.send("REGISTER * * secret-words")  # logged in, but op has no account
+    (fail,) = bob.send_take("REDACT op m9")
+    assert fail.params[:3] == ("REDACT", "INVALID_TARGET", "op")
+
+
+def test_logged_in_users_redact_their_own_private_messages(t: Transcript, bob: Conn) -> None:
+    op, plain = t.conns[1], t.conns[3]
+    bob.send("REGISTER * * secret-words")
+    op.send("REGISTER * * other-words")
+    mine = HistoryRecord("m9", T0_MS, "PRIVMSG", "bob!bob@127.0.0.1", "op", "~bob ~op", "oops")
+    bob.take()
+    op.take()
+    query = _query(bob.send("REDACT op m9"))
+    assert (query.query.target_key, query.query.start) == ("~bob ~op", "m9")
+    effects = t.apply(t.state.history_result(query, [mine]))
+    assert [e.record for e in effects if isinstance(e, Persist)] == [Redaction("m9", "~bob ~op")]
+    assert bob.take_lines() == ["@msgid=m1 :bob!bob@127.0.0.1 REDACT op m9"]
+    assert op.take_lines() == ["@msgid=m1 :bob!bob@127.0.0.1 REDACT op m9"]
+    assert plain.take() == []
+    # Only one's own: op's message to bob is op's to delete.
+    theirs = HistoryRecord("m8", T0_MS, "PRIVMSG", "op!op@127.0.0.1", "bob", "~bob ~op", "hi")
+    got = _redact(t, bob, "REDACT op m8", [theirs])
+    assert got[0].startswith(":lanchat.local FAIL REDACT REDACT_FORBIDDEN op m8")
 
 
 def test_leaving_before_the_store_answers_is_invalid_target(t: Transcript, bob: Conn) -> None:

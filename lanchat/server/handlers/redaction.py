@@ -17,8 +17,13 @@ room's members that enabled draft/message-redaction, the redactor included.
 
 Clients without the capability are told nothing (the spec leaves the fallback to servers):
 they keep what they saw, and a NOTICE naming who deleted what and why would repeat the
-message's subject to the whole room. Private messages cannot be redacted: private history is
-given back to nobody (issue 13) until accounts say whose it is.
+message's subject to the whole room.
+
+Private messages: their history belongs to accounts (handlers/history.py), so a logged-in user
+may redact their own messages of their account's conversation with the account of `<target>`
+(a nick: history.peer_account), found under its account-pair key; the REDACT goes to every
+connection logged in to either account that has the capability. Logged out, or a nick with
+no account: INVALID_TARGET, as the messages are nobody's to take back.
 """
 
 from __future__ import annotations
@@ -26,13 +31,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lanchat.protocol import numerics as n
-from lanchat.protocol.casemap import CHANTYPES, casefold
+from lanchat.protocol.casemap import CHANTYPES, casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command, on_query_result
 from lanchat.server.effects import Query
+from lanchat.server.handlers.history import peer_account
 from lanchat.server.handlers.rooms import echo_param
-from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction
+from lanchat.server.model import User
+from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, account_pair_key
 
 __all__ = ["CAP", "finish_redaction"]
 
@@ -57,14 +64,22 @@ def handle_redact(ctx: Context, msg: Message) -> None:
         ctx.numeric(n.ERR_UNKNOWNCOMMAND, msg.command)  # what it was before the capability
         return
     target, msgid = msg.params[0], msg.params[1]
-    room = ctx.state.find_room(target) if target[:1] in CHANTYPES else None
-    if room is None or user.conn_id not in room.members:
+    if target[:1] in CHANTYPES:
+        room = ctx.state.find_room(target)
+        key, shown = (room.key, room.name) if room and user.conn_id in room.members else ("", "")
+    elif user.account and is_valid_nick(target, ctx.state.config.limits.nicklen):
+        peer = peer_account(ctx, target)
+        key = account_pair_key(casefold(user.account), peer) if peer else ""
+        shown = target
+    else:
+        key = ""
+    if not key:
         _invalid_target(ctx, target)
         return
     reason = msg.params[2] if len(msg.params) > 2 else ""
     # The reason rides in the query's text: the Query effect is the whole request.
-    query = HistoryQuery("MSGID", target_key=room.key, start=msgid, limit=1, text=reason)
-    ctx.query(query, batch_target=room.name)
+    query = HistoryQuery("MSGID", target_key=key, start=msgid, limit=1, text=reason)
+    ctx.query(query, batch_target=shown)
 
 
 @on_query_result("MSGID")
@@ -77,30 +92,42 @@ def finish_redaction(ctx: Context, query: Query, records: Sequence[HistoryRecord
         records: the message, or nothing when no message of the room has that msgid.
     """
     user, state = ctx.user, ctx.state
-    msgid = str(query.query.start)
-    room = state.rooms.get(query.query.target_key)
-    # Checked again: the redactor may have left while the store looked.
-    if room is None or user.conn_id not in room.members:
-        _invalid_target(ctx, query.batch_target)
+    msgid, key, name = str(query.query.start), query.query.target_key, query.batch_target
+    # Checked again: the redactor may have left the room, or logged out, while the store looked.
+    if key.startswith("~"):  # a private conversation of two accounts: "~a ~b"
+        pair = key.split(" ")
+        hearers = [u for u in state.users.values() if u.registered and _in_pair(u, pair)]
+        allowed, is_op = _in_pair(user, pair), False
+    else:
+        room = state.rooms.get(key)
+        member = room.members.get(user.conn_id) if room is not None else None
+        hearers = [m.user for m in room.members.values()] if room is not None else []
+        allowed, is_op = member is not None, member is not None and member.is_op
+    if not allowed:
+        _invalid_target(ctx, name)
         return
     if not records:
         text = "This message does not exist or is too old"
-        _fail(ctx, "UNKNOWN_MSGID", room.name, echo_param(msgid), text)
+        _fail(ctx, "UNKNOWN_MSGID", name, echo_param(msgid), text)
         return
     record = records[0]
-    member = room.members[user.conn_id]
-    if not (_same_sender(record.source, user.source) or member.is_op):
+    if not (_same_sender(record.source, user.source) or is_op):
         text = "You are not authorised to delete this message"
-        _fail(ctx, "REDACT_FORBIDDEN", room.name, echo_param(msgid), text)
+        _fail(ctx, "REDACT_FORBIDDEN", name, echo_param(msgid), text)
         return
-    ctx.persist(Redaction(record.msgid, room.key))
+    ctx.persist(Redaction(record.msgid, key))
     reason = query.query.text
-    params = (room.name, record.msgid, reason) if reason else (room.name, record.msgid)
+    params = (name, record.msgid, reason) if reason else (name, record.msgid)
     line = Message("REDACT", params, source=user.source)
     event_id = state.new_msgid()
-    others = [m.user for m in room.members.values() if m.user is not user and m.user.has(CAP)]
+    others = [u for u in hearers if u is not user and u.has(CAP)]
     ctx.relay(others, line, msgid=event_id)
     ctx.reply(ctx.tagged(line, user.form, msgid=event_id))
+
+
+def _in_pair(user: User, pair: list[str]) -> bool:
+    """Whether `user` is logged in to one of the accounts of an account-pair key's halves."""
+    return bool(user.account) and f"~{casefold(user.account)}" in pair
 
 
 def _same_sender(stored: str, current: str) -> bool:
