@@ -91,8 +91,8 @@ class User:
     sasl: tuple[str, str] | None = None
     password_pending: bool = False  # a Password effect is out: one check at a time
     rename_at: float = 0.0  # clock() when it is renamed off a nick it does not own; 0: never
-    # ircv3 draft/read-marker: conversation key -> last read time (Unix ms). Held by the
-    # connection, like `invited_to`, until accounts own them (handlers/readmarker.py); None
+    # ircv3 draft/read-marker: conversation key -> last read time (Unix ms), of a connection
+    # not logged in (a logged-in user's are its account's: ServerState.read_markers); None
     # until the first MARKREAD, so idle connections carry no dict (issue #4, memory).
     read_markers: dict[str, int] | None = None
     multiline: MultilineBatch | None = None  # the draft/multiline batch being received

@@ -98,6 +98,9 @@ class ServerState:
         # a LAN server has hundreds at most, and nick protection must know them at once.
         self.accounts: dict[str, AccountRecord] = {a.key: a for a in accounts}
         self.registering: set[str] = set()  # account keys whose REGISTER is being stored
+        # Read markers of logged-in users, by account key, for the server's lifetime
+        # (handlers/readmarker.py); a logged-out connection keeps its own (User.read_markers).
+        self.read_markers: dict[str, dict[str, int]] = {}
         self.guest_serial = 0  # the last Guest<n> nick given (registration.rename_to_guest)
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:

@@ -9,7 +9,8 @@ import pytest
 
 from lanchat.server.app import LanchatServer
 from tests.server.clients import registered
-from tests.server.transcript import Conn, Transcript
+from tests.server.test_accounts import plain
+from tests.server.transcript import Conn, Transcript, account
 
 CAPS = ("draft/read-marker",)
 T = "timestamp=2025-11-25T17:59:00.000Z"  # a minute before the transcript clock's start
@@ -75,6 +76,33 @@ def test_markers_belong_to_the_connection_not_the_nick(t: Transcript, alice: Con
     alice.send("QUIT")
     thief = t.register("alice", caps=CAPS)  # whoever takes the nick next reads nothing
     assert thief.send_take("MARKREAD #lobby")[0].params == ("#lobby", "*")
+
+
+def _logged_in(t: Transcript, nick: str) -> Conn:
+    """A connection of `nick` logged in to the account alice (SASL PLAIN after registering)."""
+    conn = t.register(nick, caps=(*CAPS, "sasl"))
+    conn.send("AUTHENTICATE PLAIN")
+    conn.send(f"AUTHENTICATE {plain('alice', 'wonderland')}")
+    conn.take()
+    return conn
+
+
+def test_a_logged_in_users_markers_are_the_accounts() -> None:
+    t = Transcript(accounts=[account("alice", "wonderland")])
+    desktop, web = _logged_in(t, "alice"), _logged_in(t, "alice_web")
+    assert desktop.send_take(f"MARKREAD #lobby {T}")[0].params == ("#lobby", T)
+    # Every other connection of the account is told of the move (the spec's "all the
+    # clients of the user"), and reads it back.
+    assert web.take_lines() == [f":lanchat.local MARKREAD #lobby {T}"]
+    assert web.send_take("MARKREAD #LOBBY")[0].params == ("#LOBBY", T)
+    web.send(f"MARKREAD #lobby {T}")  # no move: nobody else is told
+    assert desktop.take() == []
+    for conn in (desktop, web):
+        conn.send("QUIT")
+    assert _logged_in(t, "alice").send_take("MARKREAD #lobby")[0].params == ("#lobby", T)
+    # Not logged in: the connection's own markers, and the account's stay its own.
+    stranger = t.register("alicia", caps=CAPS)
+    assert stranger.send_take("MARKREAD #lobby")[0].params == ("#lobby", "*")
 
 
 async def test_markread_over_a_socket(irc_server: LanchatServer) -> None:

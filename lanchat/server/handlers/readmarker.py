@@ -9,12 +9,15 @@ Grammar::
     MARKREAD <target> [timestamp=YYYY-MM-DDThh:mm:ss.sssZ]     (server: <timestamp> or *)
 
 Whose markers: "read markers sent by a user MUST NOT be disclosed to other users". A nick is
-not a user (issue 13: whoever takes a nick later is someone else), so until accounts exist the
-markers belong to the connection (User.read_markers) and end with it; a client that
-reconnects starts with none ("*"). When accounts exist (issue 17), `_markers` returns the
-account's markers, kept in the store under the account, and a change goes to every
-connection of that account (the spec's "all the clients of the user"): those two places are
-what changes.
+not a user (issue 13: whoever takes a nick later is someone else); an account is (issue 17).
+A logged-in user's markers are its account's (ServerState.read_markers): every connection of
+the account reads the same ones (desktop and web), a move is told to all of them that have
+the capability (the spec's "all the clients of the user"), and a reconnect gets them back.
+They are held in server memory for the server's lifetime, not in the store: a marker is a
+convenience a client re-sends as it reads, and a store table would add a schema step, a
+record type and a start-up load for it. A connection not logged in keeps markers of its own
+(User.read_markers) that end with it; it reconnects to none ("*"). Markers set before logging
+in stay with the connection: from the login on, the account's are used.
 """
 
 from __future__ import annotations
@@ -26,16 +29,28 @@ from lanchat.protocol.message import middle_param as echo_param
 from lanchat.protocol.tags import format_server_time, parse_server_time
 from lanchat.server.context import Context
 from lanchat.server.dispatch import command
-from lanchat.server.model import User
 
 __all__ = ["CAP", "marker_line"]
 
 CAP = "draft/read-marker"
 
 
-def _markers(user: User) -> dict[str, int]:
-    """The read markers of whoever `user` is: its connection's, until accounts exist."""
+def _markers(ctx: Context, *, create: bool = False) -> dict[str, int]:
+    """The read markers of whoever ctx.user is: its account's, or its connection's.
+
+    Args:
+        ctx: the context of the user whose markers they are.
+        create: make the dict when there is none yet (to set a marker); otherwise an empty
+            one is given back and nothing is kept.
+    """
+    user = ctx.user
+    if user.account:
+        key = casefold(user.account)
+        held = ctx.state.read_markers
+        return held.setdefault(key, {}) if create else held.get(key, {})
     if user.read_markers is None:
+        if not create:
+            return {}
         user.read_markers = {}
     return user.read_markers
 
@@ -47,7 +62,7 @@ def marker_line(ctx: Context, name: str) -> Message:
         ctx: the context of the user whose marker it is.
         name: a room or nick, as the client is shown it.
     """
-    stored = (ctx.user.read_markers or {}).get(casefold(name))
+    stored = _markers(ctx).get(casefold(name))
     shown = "*" if stored is None else "timestamp=" + format_server_time(stored / 1000)
     return Message("MARKREAD", (name, shown), source=ctx.server_name)
 
@@ -83,11 +98,19 @@ def handle_markread(ctx: Context, msg: Message) -> None:
             text = "Invalid parameters: use timestamp=YYYY-MM-DDThh:mm:ss.sssZ"
             _fail(ctx, "INVALID_PARAMS", echo_param(msg.params[1]), text)
             return
-        markers = _markers(user)
+        markers = _markers(ctx, create=True)
         key = casefold(target)
         # Spec "Implementation Considerations": clamp between the stored value and now; a
         # marker only moves forward, an older one gets the stored value back.
         when = min(when, int(ctx.now * 1000))
         if when > markers.get(key, -1):
             markers[key] = when
+            if user.account:  # the account's other connections are told (module docstring)
+                mine = casefold(user.account)
+                others = [
+                    u
+                    for u in ctx.state.users.values()
+                    if u is not user and u.registered and u.has(CAP) and casefold(u.account) == mine
+                ]
+                ctx.relay(others, marker_line(ctx, target))
     ctx.reply(marker_line(ctx, target))
