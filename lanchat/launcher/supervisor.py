@@ -84,29 +84,36 @@ class HostedRoom:
         self.port = 0  # the bound port, known once ready
         self.state = "starting"  # starting → running → stopping → stopped | failed
         self.output: deque[str] = deque(maxlen=_OUTPUT_LINES)  # last lines the child printed
+        # What the start banner said, kept apart: `output` soon forgets it once rooms talk.
+        self._addresses: list[str] = []  # join URLs' "address:port", one per LAN address
+        self._web_urls: list[str] = []  # the room's web page, one per LAN address
         self.process: subprocess.Popen[str] | None = None
         self.stop_requested = False  # True once stop() was called: the exit is expected
         # The SHA-256 of its TLS certificate, from the start output ("" without TLS); kept
         # here because `output` keeps only the last lines (issue #17).
         self.fingerprint = ""
 
-    def _printed(self, pattern: re.Pattern[str]) -> list[str]:
-        """The first group of `pattern` in the lines the server printed, in order, once each."""
-        found: list[str] = []
-        for line in list(self.output):
-            m = pattern.search(line)
-            if m and m.group(1) not in found:
-                found.append(m.group(1))
-        return found
+    def heard(self, line: str) -> None:
+        """Keep a line the child printed; the start banner's addresses are kept for good.
+
+        Only lines before "ready" are the banner: later ones log what people say, which may
+        look like an address.
+        """
+        self.output.append(line)
+        if self.state == "starting":
+            for pattern, found in ((_JOIN_URL, self._addresses), (_WEB_URL, self._web_urls)):
+                m = pattern.search(line)
+                if m and m.group(1) not in found:
+                    found.append(m.group(1))
 
     def join_addresses(self) -> list[str]:
         """The "address:port" pairs the server printed as join URLs (irc://ADDR:PORT/#room),
         one per LAN address of this machine, in its order."""
-        return self._printed(_JOIN_URL)
+        return list(self._addresses)
 
     def web_urls(self) -> list[str]:
         """The addresses of the room's web page the server printed, one per LAN address."""
-        return self._printed(_WEB_URL)
+        return list(self._web_urls)
 
     def join_address(self, host: str) -> str:
         """What people type to connect by hand: the server's first join address, else
@@ -330,7 +337,7 @@ class Supervisor:
         assert proc is not None and proc.stdout is not None
         for raw in proc.stdout:
             line = raw.rstrip("\r\n")
-            hosted.output.append(line)
+            hosted.heard(line)
             if hosted.state == "starting" and (tls := _TLS.match(line)):
                 hosted.fingerprint = tls.group(1)
             m = _READY.match(line)

@@ -15,6 +15,7 @@ import queue
 import signal
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,31 @@ def test_started_room_reports_ready_and_serves_irc(supervisor: Supervisor) -> No
     assert hosted.join_address("pc") == f"127.0.0.1:{hosted.port}"
     got = irc_lines(hosted.port, "NICK amy", "USER amy 0 * :Amy", "JOIN #party", until=" 366 ")
     assert any(" JOIN " in line and "#party" in line for line in got)
+
+
+def test_room_keeps_its_addresses_after_much_output(supervisor: Supervisor) -> None:
+    hosted = supervisor.start("#party")
+    assert isinstance(next_event(supervisor), RoomReady)
+    addresses, [url] = hosted.join_addresses(), hosted.web_urls()
+    assert addresses == [f"127.0.0.1:{hosted.port}"] and url.startswith("http://127.0.0.1:")
+    # The server logs every room message: far more lines than the launcher keeps. A message
+    # that looks like a join URL is not one of the room's addresses.
+    said = [f"hello {i}" for i in range(40)] + ["see irc://10.9.9.9:6667/ and http://10.9.9.9:1/"]
+    irc_lines(
+        hosted.port,
+        "NICK amy",
+        "USER amy 0 * :Amy",
+        "JOIN #party",
+        *(f"PRIVMSG #party :{text}" for text in said),
+        "PING :done",
+        until="PONG",
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not any("10.9.9.9" in line for line in list(hosted.output)):
+        assert time.monotonic() < deadline, list(hosted.output)
+        time.sleep(0.05)
+    assert not any("ready: port" in line for line in hosted.output)  # the banner is gone
+    assert (hosted.join_addresses(), hosted.web_urls()) == (addresses, [url])
 
 
 def test_stopped_room_reports_an_expected_exit(supervisor: Supervisor) -> None:
