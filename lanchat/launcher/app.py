@@ -303,9 +303,7 @@ class LauncherApp:
             self.status.configure(text="Pick a room in the list first.")
             return
         row: RoomRow = self.lan.rows[chosen[0]]
-        host = row.connect_host()
-        address = f"[{host}]:{row.port}" if ":" in host else f"{host}:{row.port}"
-        self._open_chat(["--connect", address, "--join", row.room])
+        self._open_chat(["--connect", row.where(), "--join", row.room])  # what the row shows
 
     def hosted_rows(self) -> list[tuple[str, ...]]:
         return _rows(self.hosted_tree)

@@ -134,6 +134,13 @@ def test_rooms_on_the_network_are_listed_and_join_opens_chat(
     launcher.lan_tree.selection_set("#games on pc2")
     launcher.join_button.invoke()
     assert launched.calls == [["--connect", "192.168.1.9:7000", "--join", "#games"]]
+    v6 = RoomAd("#v6", "pc3", 7001, addresses=("fe80::9",), instance="#v6 on pc3")
+    post(launcher, RoomAdded(v6))
+    run_until(launcher.root, lambda: len(launcher.lan_rows()) == 2, launcher.lan_rows)
+    launcher.lan_tree.selection_set("#v6 on pc3")
+    launcher.join_button.invoke()  # an IPv6 address in brackets, as the row shows it
+    assert launched.calls[-1] == ["--connect", "[fe80::9]:7001", "--join", "#v6"]
+    post(launcher, RoomRemoved(v6))
     launcher.open_button.invoke()
     assert launched.calls[-1] == []
     post(launcher, RoomRemoved(ad))
