@@ -18,6 +18,7 @@ import pytest
 from lanchat.passwords import ScryptParams, hash_password, verify_password
 from lanchat.server.app import running_server
 from tests.server.clients import registered
+from tests.server.test_history import _batch
 from tests.support import LineClient, serve_argv, server_config, start_lanchat
 
 SCRYPT_TIMEOUT_S = 20.0  # a few hashes at 16 MiB each on a loaded 2-core machine
@@ -143,6 +144,28 @@ async def test_private_history_goes_back_to_the_accounts_only(tmp_path: Path) ->
         line = await back.expect("PRIVMSG")
         assert line.params == ("bob", "psst") and line.source.startswith("alice!")
         await back.close()
+
+
+async def test_private_search_and_redact_reach_the_accounts_conversation(tmp_path: Path) -> None:
+    caps = ("batch", "message-tags", "echo-message", "soju.im/search", "draft/message-redaction")
+    async with running_server(server_config(tmp_path / "data")) as server:
+        alice = await registered(server.port, "alice", caps=caps)
+        bob = await registered(server.port, "bob", caps=caps)
+        for client in (alice, bob):
+            client.send("REGISTER * * secret-words")
+            await client.expect_numeric("900", timeout_s=SCRYPT_TIMEOUT_S)
+        alice.send("PRIVMSG bob :my password is hunter2")
+        sent = (await alice.expect("PRIVMSG")).tags["msgid"]
+        await bob.expect("PRIVMSG")
+        _, hits = await _batch(bob, "SEARCH in=alice;text=hunter2")
+        assert [m.tags["msgid"] for m in hits] == [sent]
+        alice.send(f"REDACT bob {sent}")
+        for client in (alice, bob):
+            assert (await client.expect("REDACT")).params == ("bob", sent)
+        _, hits = await _batch(bob, "SEARCH in=alice;text=hunter2")
+        assert hits == []
+        for client in (alice, bob):
+            await client.close()
 
 
 async def test_kill_over_sockets_closes_the_victim(tmp_path: Path) -> None:
