@@ -1,0 +1,618 @@
+// The page: the room lists, the WebSocket to the server, and the chat screen.
+//
+// Owns the DOM and the socket; every IRC decision is in session.js, every line's markup in
+// view.js. The IRC connection is a WebSocket on this page's own origin (path /irc), one IRC
+// line per frame: https://ircv3.net/specs/extensions/websocket. The room lists come from
+// GET /api/rooms. After a lost connection the page reconnects with backoff and the session
+// rejoins its rooms and fills the gap from history.
+
+import { parse } from "./irc.js";
+import { Session } from "./session.js";
+import { avatar, badge, el, lineItems } from "./view.js";
+
+const $ = (id) => document.getElementById(id);
+const NICK_KEY = "lanchat.nick"; // localStorage: the nickname, remembered on this device
+const NICK_PATTERN = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/; // RFC 2812 2.3.1
+const ROOMS_EVERY_MS = 15000; // how often the room lists are refreshed
+const BACKOFF_MAX_MS = 10000; // a LAN server restarts in seconds: never wait long to retry
+const PINNED_PX = 80; // this close to the bottom, new lines keep the view at the bottom
+const TOAST_MS = 6000;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const page = {
+  server: null, // {name, version} from /api/rooms
+  rooms: [], // this server's rooms
+  lan: [], // rooms other lanchat servers advertise
+  session: null, // the Session while connected or reconnecting
+  socket: null,
+  attempt: 0, // reconnect attempts since the last registration
+  retryTimer: 0,
+  focusOnJoin: null, // key of the room to show when its JOIN comes back
+  everRegistered: false,
+  renderQueued: false,
+  toastTimer: 0,
+};
+let ids = 0;
+
+// ------------------------------------------------------------------ room lists
+
+async function loadRooms() {
+  try {
+    const response = await fetch("api/rooms", { cache: "no-store" });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const data = await response.json();
+    page.server = data.server ?? null;
+    page.rooms = Array.isArray(data.rooms) ? data.rooms : [];
+    page.lan = Array.isArray(data.lan) ? data.lan : [];
+  } catch {
+    $("server-line").textContent = "Cannot load the room list: is the server still running?";
+    return;
+  }
+  renderRoomLists();
+}
+
+function people(count) {
+  return count === 1 ? "1 person" : `${count} people`;
+}
+
+function roomEntry(room) {
+  const topicId = `topic-${++ids}`;
+  const button = el(
+    "button",
+    {
+      cls: "room",
+      attrs: { type: "button", "aria-label": room.name, "aria-describedby": topicId },
+    },
+    icon(room.key ? "i-lock" : "i-hash", "room-icon"),
+    el(
+      "span",
+      { cls: "room-main" },
+      el("span", { cls: "room-name", text: room.name }),
+      el("span", {
+        cls: "room-topic",
+        attrs: { id: topicId },
+        text: room.topic || "No topic yet",
+      }),
+    ),
+    el("span", { cls: "count", text: people(room.users ?? 0) }),
+  );
+  button.addEventListener("click", () => chooseRoom(room));
+  return el("li", {}, button);
+}
+
+function lanEntry(entry) {
+  const where = [entry.host, entry.address].filter(Boolean).join(" · ");
+  const inner = [
+    icon("i-wifi", "room-icon"),
+    el(
+      "span",
+      { cls: "room-main" },
+      el("span", { cls: "room-name", text: entry.name }),
+      el("span", { cls: "room-topic", text: where }),
+    ),
+  ];
+  let href = null;
+  try {
+    href = new URL(entry.web);
+  } catch {
+    href = null;
+  }
+  if (!href || !["http:", "https:"].includes(href.protocol)) {
+    // A server without a web page: people join it with an IRC client at this address.
+    const address = el("span", { cls: "count", text: `${entry.address}:${entry.port}` });
+    return el("li", {}, el("div", { cls: "room static" }, ...inner, address));
+  }
+  const link = el(
+    "a",
+    { cls: "room", attrs: { href: href.href, "aria-label": entry.name, rel: "noopener" } },
+    ...inner,
+    el("span", { cls: "count", text: "Open" }),
+  );
+  return el("li", {}, link);
+}
+
+function emptyEntry(text) {
+  return el("li", { cls: "empty", text });
+}
+
+function renderRoomLists() {
+  const { server, rooms, lan, session } = page;
+  if (server) {
+    const total = rooms.reduce((sum, room) => sum + (room.users ?? 0), 0);
+    $("server-line").textContent =
+      `${server.name} · ${rooms.length === 1 ? "1 room" : `${rooms.length} rooms`} · ` +
+      `${people(total)} chatting`;
+    $("sidebar-server").textContent = server.name;
+    document.title = titleWith(`${server.name} — lanchat`);
+  }
+  const here = rooms.map(roomEntry);
+  $("here-rooms").replaceChildren(...(here.length ? here : [emptyEntry("No rooms yet.")]));
+  const others = lan.map(lanEntry);
+  const none = "No other lanchat rooms found on this network.";
+  $("lan-rooms").replaceChildren(...(others.length ? others : [emptyEntry(none)]));
+  // In the chat screen: the rooms not joined yet.
+  const joined = (room) => session?.conversations.get(session.fold(room.name))?.joined;
+  const more = rooms.filter((room) => !joined(room)).map(roomEntry);
+  $("more-rooms").replaceChildren(...(more.length ? more : [emptyEntry("You are in every room.")]));
+  $("more-lan").replaceChildren(...lan.map(lanEntry));
+  $("more-lan-title").hidden = lan.length === 0;
+}
+
+function icon(id, cls) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `#${id}`);
+  svg.append(use);
+  return svg;
+}
+
+// ------------------------------------------------------------------ joining
+
+function nickProblem(nick) {
+  if (!nick) return "Type a nickname first: it is how people see you.";
+  if (!NICK_PATTERN.test(nick)) {
+    return (
+      "A nickname has at most 30 letters, digits or - _ [ ] { } | ^ ` \\, " +
+      "no spaces, and does not start with a digit or -."
+    );
+  }
+  return "";
+}
+
+function askKey(room) {
+  const dialog = $("key-dialog");
+  $("key-title").textContent = `${room} needs a key`;
+  $("room-key").value = "";
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener(
+      "close",
+      () => resolve(dialog.returnValue === "join" ? $("room-key").value : null),
+      { once: true },
+    );
+  });
+}
+
+async function chooseRoom(room) {
+  const session = page.session;
+  const existing = session?.conversations.get(session.fold(room.name));
+  if (existing?.joined) {
+    show(existing.key);
+    return;
+  }
+  let nick = session?.nick;
+  if (!session) {
+    nick = $("nick").value.trim();
+    const problem = nickProblem(nick);
+    if (problem) {
+      showNickError(problem);
+      $("nick").focus();
+      return;
+    }
+  }
+  let key = "";
+  if (room.key) {
+    key = await askKey(room.name);
+    if (key === null) return;
+  }
+  if (!page.session) {
+    localStorage.setItem(NICK_KEY, nick);
+    start(nick);
+  }
+  page.focusOnJoin = page.session.fold(room.name);
+  page.session.join(room.name, key);
+}
+
+function showNickError(text) {
+  $("nick-error").textContent = text;
+  $("nick-error").hidden = !text;
+}
+
+// ------------------------------------------------------------------ the connection
+
+function start(nick) {
+  showNickError("");
+  page.everRegistered = false;
+  page.session = new Session({ nick, send: sendLine, notify: onSessionEvent });
+  page.session.hidden = document.hidden;
+  connect();
+}
+
+function connect() {
+  clearTimeout(page.retryTimer);
+  const url = new URL("irc", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  url.hash = "";
+  const socket = new WebSocket(url, ["text.ircv3.net", "binary.ircv3.net"]);
+  socket.binaryType = "arraybuffer";
+  page.socket = socket;
+  socket.addEventListener("open", () => page.session.connectionOpened());
+  socket.addEventListener("message", (event) => {
+    const text = typeof event.data === "string" ? event.data : decoder.decode(event.data);
+    for (const line of text.split(/\r?\n/)) {
+      if (line) page.session.receive(parse(line));
+    }
+  });
+  socket.addEventListener("close", () => {
+    if (page.socket !== socket) return; // a socket we already replaced
+    page.socket = null;
+    page.session?.connectionClosed();
+    lost();
+  });
+}
+
+function sendLine(line) {
+  const socket = page.socket;
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  socket.send(socket.protocol === "binary.ircv3.net" ? encoder.encode(line) : line);
+}
+
+function connected() {
+  return Boolean(page.socket && page.socket.readyState === WebSocket.OPEN && page.session?.registered);
+}
+
+function lost() {
+  if (!page.session) return;
+  if (!page.everRegistered) {
+    // The first connection never got in: back to the start, saying why.
+    const reason = $("nick-error").textContent || "Cannot reach the chat server: is it still running?";
+    stop();
+    showNickError(reason);
+    return;
+  }
+  page.attempt++;
+  const base = Math.min(BACKOFF_MAX_MS, 1000 * 2 ** (page.attempt - 1));
+  const delay = base * (0.8 + 0.4 * Math.random());
+  setStatus(`Connection lost. Reconnecting in ${Math.ceil(delay / 1000)} s…`);
+  $("link-dot").classList.add("off");
+  page.retryTimer = setTimeout(connect, delay);
+  queueRender();
+}
+
+function stop() {
+  clearTimeout(page.retryTimer);
+  const socket = page.socket;
+  page.socket = null;
+  page.session = null;
+  if (socket) socket.close();
+  document.body.dataset.view = "welcome";
+  $("welcome").hidden = false;
+  $("chat").hidden = true;
+  renderRoomLists();
+}
+
+function onSessionEvent(event) {
+  const session = page.session;
+  switch (event.type) {
+    case "state":
+      if (event.state === "registered") {
+        page.everRegistered = true;
+        page.attempt = 0;
+        setStatus("");
+        $("link-dot").classList.remove("off");
+        $("me").textContent = session.nick;
+        enterChat();
+      } else if (event.state === "rejected") {
+        stop();
+      }
+      break;
+    case "joined":
+      if (page.focusOnJoin === event.conv.key || !session.conversations.get(session.active)) {
+        page.focusOnJoin = null;
+        show(event.conv.key);
+      }
+      queueRender();
+      break;
+    case "refused":
+      page.focusOnJoin = null;
+      break;
+    case "line":
+      if (event.conv.key === session.active) appendLine(event.conv);
+      break;
+    case "lines":
+      if (event.conv.key === session.active) renderMessages(event.conv);
+      break;
+    case "alert":
+      if (page.everRegistered) toast(event.text);
+      else showNickError(event.text);
+      break;
+    default:
+      queueRender();
+  }
+}
+
+// ------------------------------------------------------------------ the chat screen
+
+function enterChat() {
+  if (document.body.dataset.view === "chat") return;
+  document.body.dataset.view = "chat";
+  $("welcome").hidden = true;
+  $("chat").hidden = false;
+  queueRender();
+}
+
+function queueRender() {
+  if (page.renderQueued) return;
+  page.renderQueued = true;
+  requestAnimationFrame(() => {
+    page.renderQueued = false;
+    renderChrome();
+  });
+}
+
+function activeConversation() {
+  const session = page.session;
+  return session ? session.conversations.get(session.active) : undefined;
+}
+
+function show(key) {
+  page.session.setActive(key);
+  closeDrawers();
+  const conv = activeConversation();
+  renderMessages(conv);
+  renderChrome();
+  if (!matchMedia("(max-width: 759px)").matches) $("message").focus();
+}
+
+function renderChrome() {
+  const session = page.session;
+  if (!session) return;
+  renderConversations(session);
+  renderHeader(activeConversation());
+  renderMembers(activeConversation());
+  renderRoomLists();
+  const unread = [...session.conversations.values()].reduce((sum, c) => sum + c.unread, 0);
+  document.title = titleWith(`${activeConversation()?.name ?? page.server?.name ?? "lanchat"}`);
+  $("menu-badge").hidden = unread === 0;
+}
+
+function titleWith(text) {
+  const session = page.session;
+  const unread = session ? [...session.conversations.values()].reduce((s, c) => s + c.unread, 0) : 0;
+  return unread ? `(${unread}) ${text}` : text;
+}
+
+function renderConversations(session) {
+  const items = [...session.conversations.values()].map((conv) => {
+    const stateId = `conv-${++ids}`;
+    const description = [
+      conv.unread ? `${conv.unread} unread` : "",
+      conv.mentions ? `${conv.mentions} for you` : "",
+      conv.isRoom && !conv.joined ? "not joined" : "",
+    ].filter(Boolean);
+    const button = el(
+      "button",
+      {
+        cls: `conv${conv.key === session.active ? " active" : ""}${conv.unread ? " unread" : ""}`,
+        attrs: { type: "button", "aria-label": conv.name, "aria-describedby": stateId },
+      },
+      conv.isRoom ? icon("i-hash", "conv-icon") : avatar(conv.name, "small"),
+      el("span", { cls: "conv-name", text: conv.isRoom ? conv.name.slice(1) : conv.name }),
+      el("span", { cls: "visually-hidden", attrs: { id: stateId }, text: description.join(", ") }),
+      badge(conv.unread, conv.mentions > 0),
+    );
+    if (conv.key === session.active) button.setAttribute("aria-current", "true");
+    button.addEventListener("click", () => show(conv.key));
+    return el("li", {}, button);
+  });
+  $("conversations").replaceChildren(...items);
+}
+
+function renderHeader(conv) {
+  $("conv-name").textContent = conv ? conv.name : "No conversation";
+  const topic = conv
+    ? conv.isRoom
+      ? conv.topic || "No topic"
+      : "Private conversation"
+    : "Pick a room to start chatting";
+  $("conv-topic").textContent = topic;
+  $("conv-topic").title = topic;
+  $("member-count").textContent = conv?.isRoom ? String(conv.members.size) : "";
+  $("open-members").hidden = !conv?.isRoom;
+  $("leave").hidden = !conv;
+  $("leave").setAttribute("aria-label", conv ? `Leave ${conv.name}` : "Leave");
+  $("message").placeholder = conv ? `Message ${conv.name}` : "Pick a room first";
+  document.body.classList.toggle("no-members", !conv?.isRoom);
+}
+
+function renderMembers(conv) {
+  const session = page.session;
+  const members = conv?.isRoom ? conv.sortedMembers() : [];
+  const items = members.map((member) => {
+    const role = member.prefixes.includes("@") ? "operator" : member.prefixes ? "voice" : "";
+    const button = el(
+      "button",
+      {
+        cls: `member${member.away ? " away" : ""}`,
+        attrs: { type: "button", "aria-label": member.nick },
+      },
+      avatar(member.nick, "small"),
+      el("span", { cls: "member-nick", text: member.nick }),
+      role ? el("span", { cls: "tag", text: role }) : null,
+      session.isMe(member.nick) ? el("span", { cls: "tag", text: "you" }) : null,
+    );
+    button.addEventListener("click", () => {
+      if (session.isMe(member.nick)) return;
+      show(session.query(member.nick).key);
+    });
+    return el("li", {}, button);
+  });
+  $("members").replaceChildren(...items);
+}
+
+function atBottom(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < PINNED_PX;
+}
+
+function renderMessages(conv) {
+  const list = $("messages");
+  list.setAttribute("aria-label", conv ? `Messages in ${conv.name}` : "Messages");
+  if (!conv) {
+    list.replaceChildren(el("li", { cls: "empty-state", text: "Pick a room to start chatting." }));
+    return;
+  }
+  const items = lineItems(conv.lines);
+  if (!items.length) items.push(el("li", { cls: "empty-state", text: "No messages yet: say hello!" }));
+  list.replaceChildren(...items);
+  list.scrollTop = list.scrollHeight;
+}
+
+function appendLine(conv) {
+  const list = $("messages");
+  const pinned = atBottom(list);
+  list.querySelector(".empty-state")?.remove();
+  const lines = conv.lines;
+  list.append(...lineItems(lines.slice(-1), lines.at(-2) ?? null));
+  if (pinned || lines.at(-1).self) list.scrollTop = list.scrollHeight;
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+  $("status").hidden = !text;
+}
+
+function toast(text) {
+  clearTimeout(page.toastTimer);
+  $("toast").textContent = text;
+  $("toast").hidden = false;
+  page.toastTimer = setTimeout(() => {
+    $("toast").hidden = true;
+  }, TOAST_MS);
+}
+
+// ------------------------------------------------------------------ typing
+
+const COMMANDS = {
+  me(args, conv) {
+    if (conv) page.session.say(conv.name, args, true);
+  },
+  msg(args) {
+    const [nick, ...words] = args.split(" ");
+    if (!nick || !words.length) return "Usage: /msg nick message";
+    page.session.say(nick, words.join(" "));
+    show(page.session.query(nick).key);
+  },
+  query(args) {
+    if (!args) return "Usage: /query nick";
+    show(page.session.query(args.split(" ")[0]).key);
+  },
+  join(args) {
+    const [room, key = ""] = args.split(" ");
+    if (!room) return "Usage: /join #room [key]";
+    const name = page.session.isRoom(room) ? room : `#${room}`;
+    page.focusOnJoin = page.session.fold(name);
+    page.session.join(name, key);
+  },
+  part(args, conv) {
+    leave(args ? page.session.conversation(args.split(" ")[0]) : conv);
+  },
+  nick(args) {
+    if (!args) return "Usage: /nick newname";
+    const problem = nickProblem(args);
+    if (problem) return problem;
+    localStorage.setItem(NICK_KEY, args);
+    page.session.send("NICK", args);
+  },
+  topic(args, conv) {
+    if (!conv?.isRoom) return "Topics belong to rooms: open a room first.";
+    page.session.send("TOPIC", conv.name, args);
+  },
+  help() {
+    return "Commands: /me action, /msg nick text, /join #room, /part, /nick name, /topic text";
+  },
+};
+COMMANDS.leave = COMMANDS.part;
+
+function submit(event) {
+  event.preventDefault();
+  const box = $("message");
+  const text = box.value;
+  if (!text.trim()) return;
+  if (!connected()) {
+    toast("Not connected right now: your message stays in the box, send it when the link is back.");
+    return;
+  }
+  const conv = activeConversation();
+  let problem = "";
+  const command = /^\/(\w+)\s*(.*)$/s.exec(text);
+  if (command && !text.startsWith("//")) {
+    const run = COMMANDS[command[1].toLowerCase()];
+    problem = run
+      ? run(command[2].trim(), conv)
+      : `There is no /${command[1]} command: try /help.`;
+  } else if (!conv || (conv.isRoom && !conv.joined)) {
+    problem = "Pick a room first: your message stays in the box.";
+  } else {
+    page.session.say(conv.name, text.startsWith("//") ? text.slice(1) : text);
+  }
+  if (problem) {
+    toast(problem);
+    return;
+  }
+  box.value = "";
+}
+
+function leave(conv) {
+  if (!conv) return;
+  if (conv.isRoom && conv.joined) page.session.part(conv.name);
+  else page.session.close(conv.key);
+  const next = [...page.session.conversations.values()].find((c) => c.key !== conv.key);
+  if (next) show(next.key);
+  else {
+    page.session.active = null;
+    renderMessages(undefined);
+    queueRender();
+  }
+}
+
+// ------------------------------------------------------------------ drawers (narrow screens)
+
+function toggleDrawer(name, open) {
+  const cls = `${name}-open`;
+  const isOpen = open ?? !document.body.classList.contains(cls);
+  closeDrawers();
+  document.body.classList.toggle(cls, isOpen);
+  $("scrim").hidden = !isOpen;
+  $(name === "sidebar" ? "open-sidebar" : "open-members").setAttribute("aria-expanded", isOpen);
+}
+
+function closeDrawers() {
+  document.body.classList.remove("sidebar-open", "members-open");
+  $("scrim").hidden = true;
+  $("open-sidebar").setAttribute("aria-expanded", "false");
+  $("open-members").setAttribute("aria-expanded", "false");
+}
+
+// ------------------------------------------------------------------ start-up
+
+function main() {
+  $("nick").value = localStorage.getItem(NICK_KEY) ?? "";
+  $("nick-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (page.rooms.length) chooseRoom(page.rooms[0]);
+  });
+  $("nick").addEventListener("input", () => showNickError(""));
+  $("composer").addEventListener("submit", submit);
+  $("open-sidebar").addEventListener("click", () => toggleDrawer("sidebar"));
+  $("open-members").addEventListener("click", () => toggleDrawer("members"));
+  $("scrim").addEventListener("click", closeDrawers);
+  $("leave").addEventListener("click", () => leave(activeConversation()));
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeDrawers();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!page.session) return;
+    page.session.hidden = document.hidden;
+    if (!document.hidden) page.session.setActive(page.session.active);
+    // Back from the background (a phone's lock screen): retry at once rather than wait.
+    if (!document.hidden && !page.socket && page.everRegistered) connect();
+  });
+  loadRooms();
+  setInterval(loadRooms, ROOMS_EVERY_MS);
+}
+
+main();

@@ -1,0 +1,584 @@
+// The client's view of one IRC server: registration, conversations, members, history.
+//
+// Sans-I/O like lanchat.client.session: feed it parsed lines with `receive(msg)`, and it
+// calls `send(line)` for what goes out and `notify(event)` for what the page must redraw.
+// No DOM and no WebSocket here; app.js owns the socket and the page.
+// Specs: https://modern.ircdocs.horse (registration, JOIN/PART/NAMES/TOPIC numerics),
+// https://ircv3.net/specs/extensions/capability-negotiation (CAP LS 302),
+// https://ircv3.net/specs/extensions/chathistory (history on join, the gap after a reconnect),
+// https://ircv3.net/specs/extensions/batch, .../message-ids (no duplicates), .../server-time.
+
+import { casefold, format, nickOf } from "./irc.js";
+
+// What we ask for when the server offers it. echo-message gives our own lines their msgid
+// and server time, so a gap filled later never repeats them.
+export const WANTED_CAPS = [
+  "away-notify",
+  "batch",
+  "draft/chathistory",
+  "echo-message",
+  "extended-join",
+  "message-tags",
+  "multi-prefix",
+  "server-time",
+  "standard-replies",
+  "userhost-in-names",
+];
+export const HISTORY_LIMIT = 100; // messages on the first join, and per page of a gap
+const MAX_LINES = 2000; // lines kept per conversation; the oldest go first
+const PREFIX_RANK = "~&@%+"; // member list order: owners, admins, operators, half-ops, voiced
+
+// Replies that end a JOIN with a reason people can act on.
+const JOIN_ERRORS = {
+  403: (room) => `There is no room ${room}: check the name.`,
+  405: (room) => `You cannot join ${room}: you are in too many rooms, leave one first.`,
+  471: (room) => `${room} is full: try again later.`,
+  473: (room) => `${room} is invite-only: ask someone inside to /invite you.`,
+  474: (room) => `You are banned from ${room}.`,
+  475: (room) => `${room} needs a key: join it again and give the right key.`,
+};
+
+/** One room or private conversation and the lines shown in it. */
+export class Conversation {
+  constructor(name, key, isRoom) {
+    this.name = name; // as the server spells it
+    this.key = key; // casefolded name: the conversation's identity
+    this.isRoom = isRoom; // a #room, or a private conversation with a nick
+    this.topic = "";
+    this.members = new Map(); // casefolded nick -> {nick, prefixes, away}
+    this.lines = []; // oldest first, ordered by time
+    this.msgids = new Set(); // msgids shown here: a message seen twice is shown once
+    this.unread = 0; // messages that arrived while another conversation was shown
+    this.mentions = 0; // of those, the ones that name us
+    this.joined = !isRoom; // rooms: we are in it now (false while reconnecting)
+    this.last = null; // {msgid, time} of the newest message: where a gap starts
+  }
+
+  sortedMembers() {
+    const rank = (m) => (m.prefixes ? PREFIX_RANK.indexOf(m.prefixes[0]) : PREFIX_RANK.length);
+    return [...this.members.values()].sort(
+      (a, b) => rank(a) - rank(b) || a.nick.localeCompare(b.nick),
+    );
+  }
+}
+
+let localIds = 0;
+
+export class Session {
+  /**
+   * @param {{nick: string, send: (line: string) => void, notify: (event: object) => void,
+   *   now?: () => number}} options  notify gets {type: "state" | "conversations" |
+   *   "conversation" | "line" | "lines" | "alert", ...}: what the page should redraw.
+   */
+  constructor({ nick, send, notify, now = Date.now }) {
+    this.nick = nick; // what we asked for; after 001 what the server calls us
+    this._send = send;
+    this.notify = notify;
+    this.now = now;
+    this.conversations = new Map(); // key -> Conversation, in the order they were opened
+    this.wanted = new Map(); // rooms to be in: key -> {name, key}; rejoined after a reconnect
+    this.active = null; // key of the conversation on screen (its lines are not unread)
+    this.hidden = false; // the page is in the background: every new line is unread
+    this.casemapping = "rfc1459";
+    this.chantypes = "#&";
+    this.prefixes = { "@": "o", "+": "v" }; // ISUPPORT PREFIX symbols we recognise
+    this.connectionClosed();
+  }
+
+  // ------------------------------------------------------------------ connection
+
+  /** The socket is open: negotiate capabilities and register. */
+  connectionOpened() {
+    this.connectionClosed();
+    this.registering = true;
+    this.send("CAP", "LS", "302");
+    this.send("NICK", this.nick);
+    this.send("USER", "web", "0", "*", this.nick);
+  }
+
+  /** The socket is gone: forget this connection's state, keep the conversations. */
+  connectionClosed() {
+    this.registered = false;
+    this.registering = false;
+    this.caps = new Set(); // enabled on this connection
+    this.offered = []; // CAP LS so far (a 302 reply may span several lines)
+    this.batches = new Map(); // open BATCH ref -> {type, target, messages}
+    this.names = new Map(); // room key -> members collected from 353 until 366
+    this.gapFilling = new Set(); // conversation keys with a CHATHISTORY AFTER in flight
+    this.triedNicks = 0;
+    for (const conv of this.conversations?.values() ?? []) {
+      if (conv.isRoom) conv.joined = false;
+    }
+  }
+
+  send(command, ...params) {
+    this._send(format({ command, params }));
+  }
+
+  fold(name) {
+    return casefold(name, this.casemapping);
+  }
+
+  isRoom(name) {
+    return name !== "" && this.chantypes.includes(name[0]);
+  }
+
+  isMe(nick) {
+    return this.fold(nick) === this.fold(this.nick);
+  }
+
+  // ------------------------------------------------------------------ what the person does
+
+  /** Join `room` now (or as soon as registered), with its key if it has one. */
+  join(room, key = "") {
+    this.wanted.set(this.fold(room), { name: room, key });
+    if (this.registered) this.send("JOIN", room, ...(key ? [key] : []));
+  }
+
+  part(room) {
+    this.wanted.delete(this.fold(room));
+    if (this.registered) this.send("PART", room);
+  }
+
+  /** Send `text` to a room or nick; "/me" lines go as CTCP ACTION. */
+  say(target, text, action = false) {
+    const body = action ? `\x01ACTION ${text}\x01` : text;
+    this.send("PRIVMSG", target, body);
+    if (!this.caps.has("echo-message")) {
+      // Without echo-message the server does not send our line back: show it ourselves.
+      this.addLine(this.conversation(target), {
+        nick: this.nick,
+        text,
+        kind: action ? "action" : "message",
+        time: this.now(),
+      });
+    }
+  }
+
+  /** Open (or find) the private conversation with `nick`. */
+  query(nick) {
+    return this.conversation(nick);
+  }
+
+  /** Show `key`'s conversation: its unread count is cleared. */
+  setActive(key) {
+    this.active = key;
+    const conv = this.conversations.get(key);
+    if (conv && (conv.unread || conv.mentions)) {
+      conv.unread = conv.mentions = 0;
+      this.notify({ type: "conversation", conv });
+    }
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  conversation(name) {
+    const key = this.fold(name);
+    let conv = this.conversations.get(key);
+    if (!conv) {
+      conv = new Conversation(name, key, this.isRoom(name));
+      this.conversations.set(key, conv);
+      this.notify({ type: "conversations" });
+    }
+    return conv;
+  }
+
+  close(key) {
+    this.conversations.delete(key);
+    if (this.active === key) this.active = null;
+    this.notify({ type: "conversations" });
+  }
+
+  /** Add a line in time order; drop it if its msgid was shown already. Returns it or null. */
+  addLine(conv, fields, { quiet = false } = {}) {
+    const line = { id: fields.msgid || `local-${++localIds}`, kind: "message", ...fields };
+    if (line.msgid) {
+      if (conv.msgids.has(line.msgid)) return null;
+      conv.msgids.add(line.msgid);
+    }
+    line.self = line.nick !== undefined && this.isMe(line.nick);
+    line.mention = !line.self && line.kind !== "system" && this.mentions(line.text);
+    // History goes in time order; a live line goes last, whatever the clocks say.
+    const lines = conv.lines;
+    let at = lines.length;
+    while (fields.history && at > 0 && lines[at - 1].time > line.time) at--;
+    lines.splice(at, 0, line);
+    if (lines.length > MAX_LINES) lines.splice(0, lines.length - MAX_LINES);
+    if (line.msgid && (!conv.last || line.time >= conv.last.time)) {
+      conv.last = { msgid: line.msgid, time: line.time };
+    }
+    const counts = ["message", "action"].includes(line.kind) && !line.self && !line.old;
+    if (counts && (conv.key !== this.active || this.hidden)) {
+      conv.unread++;
+      if (line.mention || !conv.isRoom) conv.mentions++;
+      this.notify({ type: "conversation", conv });
+    }
+    if (!quiet) {
+      const type = at === lines.length - 1 ? "line" : "lines";
+      this.notify({ type, conv, line });
+    }
+    return line;
+  }
+
+  system(conv, text) {
+    return this.addLine(conv, { kind: "system", text, time: this.now() });
+  }
+
+  alert(text) {
+    this.notify({ type: "alert", text });
+  }
+
+  /** Does `text` name us (our nick as a whole word, any case)? */
+  mentions(text) {
+    const me = this.fold(this.nick);
+    return this.fold(text)
+      .split(/[^\w\-[\]\\^{}|`]+/)
+      .includes(me);
+  }
+
+  // ------------------------------------------------------------------ receiving
+
+  /** Handle one message from the server. */
+  receive(msg) {
+    const batch = msg.tags.batch && this.batches.get(msg.tags.batch);
+    if (batch && ["PRIVMSG", "NOTICE"].includes(msg.command)) {
+      batch.messages.push(msg);
+      return;
+    }
+    const handler = HANDLERS[msg.command];
+    if (handler) handler.call(this, msg);
+  }
+
+  _registeredAs(nick) {
+    this.nick = nick;
+    this.registered = true;
+    this.registering = false;
+    this.notify({ type: "state", state: "registered" });
+    for (const room of this.wanted.values()) {
+      this.send("JOIN", room.name, ...(room.key ? [room.key] : []));
+    }
+    // Private conversations: ask for what came after the last message we saw.
+    for (const conv of this.conversations.values()) {
+      if (!conv.isRoom && conv.last) this._fillGap(conv);
+    }
+  }
+
+  _history(conv) {
+    if (!this.caps.has("draft/chathistory")) return;
+    if (conv.last) this._fillGap(conv);
+    else this.send("CHATHISTORY", "LATEST", conv.name, "*", String(HISTORY_LIMIT));
+  }
+
+  _fillGap(conv, after = conv.last.msgid) {
+    if (!this.caps.has("draft/chathistory")) return;
+    this.gapFilling.add(conv.key);
+    this.send("CHATHISTORY", "AFTER", conv.name, `msgid=${after}`, String(HISTORY_LIMIT));
+  }
+
+  _finishBatch(batch) {
+    if (!["chathistory", "draft/chathistory"].includes(batch.type)) return;
+    const conv = this.conversation(batch.target);
+    // A gap after a reconnect is news (unread); the history shown on a first join is not.
+    const old = !this.gapFilling.has(conv.key);
+    for (const msg of batch.messages) this._message(msg, { conv, old });
+    this.notify({ type: "lines", conv });
+    const lastMsgid = batch.messages.at(-1)?.tags.msgid;
+    if (this.gapFilling.has(conv.key) && batch.messages.length >= HISTORY_LIMIT && lastMsgid) {
+      this._fillGap(conv, lastMsgid); // a full page of the gap: there may be more
+    } else {
+      this.gapFilling.delete(conv.key);
+    }
+  }
+
+  /** PRIVMSG or NOTICE, live or from history. */
+  _message(msg, { conv = null, old = null } = {}) {
+    const [target, text = ""] = msg.params;
+    const from = nickOf(msg.source);
+    if (!conv) {
+      if (this.isRoom(target)) conv = this.conversation(target);
+      else if (!msg.source || !msg.source.includes("!")) {
+        // A server notice (to us or to "*"): shown where the person is looking.
+        const shown = this.conversations.get(this.active);
+        if (shown) this.system(shown, text);
+        else this.alert(text);
+        return;
+      } else conv = this.conversation(this.isMe(from) ? target : from);
+    }
+    let kind = msg.command === "NOTICE" ? "notice" : "message";
+    let body = text;
+    const ctcp = /^\x01(\S+) ?(.*?)\x01?$/s.exec(text);
+    if (ctcp) {
+      if (ctcp[1].toUpperCase() !== "ACTION") return; // other CTCP requests are not shown
+      kind = "action";
+      body = ctcp[2];
+    }
+    const time = msg.tags.time ? Date.parse(msg.tags.time) : this.now();
+    const fields = { nick: from, text: body, kind, time };
+    if (old !== null) Object.assign(fields, { history: true, old });
+    if (msg.tags.msgid) fields.msgid = msg.tags.msgid;
+    this.addLine(conv, fields, { quiet: old !== null });
+  }
+
+  _member(conv, nick, prefixes = "", fields = {}) {
+    const key = this.fold(nick);
+    const old = conv.members.get(key);
+    conv.members.set(key, { nick, prefixes, away: false, ...old, ...fields });
+  }
+}
+
+function roomOf(session, name) {
+  return session.conversations.get(session.fold(name));
+}
+
+// One function per command, called with the Session as `this`.
+const HANDLERS = {
+  PING(msg) {
+    this.send("PONG", ...msg.params);
+  },
+
+  CAP(msg) {
+    const [, sub, ...rest] = msg.params;
+    const list = rest.at(-1) ?? "";
+    if (sub === "LS") {
+      this.offered.push(...list.split(" ").map((cap) => cap.split("=")[0]));
+      if (rest.length > 1 && rest[0] === "*") return; // more LS lines follow
+      const asked = WANTED_CAPS.filter((cap) => this.offered.includes(cap));
+      if (asked.length && this.registering) this.send("CAP", "REQ", asked.join(" "));
+      else this.send("CAP", "END");
+    } else if (sub === "ACK") {
+      for (const cap of list.split(" ").filter(Boolean)) {
+        if (cap.startsWith("-")) this.caps.delete(cap.slice(1));
+        else this.caps.add(cap);
+      }
+      if (!this.registered) this.send("CAP", "END");
+    } else if (sub === "NAK" && !this.registered) {
+      this.send("CAP", "END");
+    }
+  },
+
+  "001"(msg) {
+    this._registeredAs(msg.params[0]);
+  },
+
+  "005"(msg) {
+    for (const token of msg.params.slice(1, -1)) {
+      const [name, value = ""] = token.split("=");
+      if (name === "CASEMAPPING" && value) this.casemapping = value;
+      if (name === "CHANTYPES") this.chantypes = value;
+      const prefix = name === "PREFIX" && /^\((\w*)\)(.*)$/.exec(value);
+      if (prefix) {
+        this.prefixes = {};
+        [...prefix[2]].forEach((symbol, i) => {
+          this.prefixes[symbol] = prefix[1][i];
+        });
+      }
+    }
+  },
+
+  "432"(msg) {
+    this.alert(
+      `${msg.params[1]} cannot be a nickname: use letters, digits and - _ [ ] { } | ^ ` +
+        "and do not start with a digit.",
+    );
+    if (!this.registered) this.notify({ type: "state", state: "rejected" });
+  },
+
+  "433"(msg) {
+    if (this.registered) {
+      this.alert(`${msg.params[1]} is taken: pick another nickname.`);
+      return;
+    }
+    // While registering, try nick_, nick__ ... so a second tab still gets in.
+    this.triedNicks++;
+    this.nick = `${msg.params[1].slice(0, 28)}_`;
+    if (this.triedNicks > 5) {
+      this.alert("That nickname is taken: pick another one.");
+      this.notify({ type: "state", state: "rejected" });
+    } else {
+      this.send("NICK", this.nick);
+    }
+  },
+
+  "464"() {
+    this.alert("This server needs a password, which the web page cannot send yet.");
+    this.notify({ type: "state", state: "rejected" });
+  },
+
+  ERROR(msg) {
+    if (!this.registered) this.alert(msg.params[0] || "The server closed the connection.");
+  },
+
+  NICK(msg) {
+    const old = nickOf(msg.source);
+    const nick = msg.params[0];
+    const me = this.isMe(old);
+    if (me) this.nick = nick;
+    for (const conv of this.conversations.values()) {
+      const member = conv.members.get(this.fold(old));
+      if (!member && !(me && conv.isRoom && conv.joined)) continue;
+      if (member) {
+        conv.members.delete(this.fold(old));
+        conv.members.set(this.fold(nick), { ...member, nick });
+      }
+      this.system(conv, me ? `You are now known as ${nick}.` : `${old} is now known as ${nick}.`);
+      this.notify({ type: "conversation", conv });
+    }
+    if (me) this.notify({ type: "state", state: "registered" });
+  },
+
+  JOIN(msg) {
+    const nick = nickOf(msg.source);
+    const conv = this.conversation(msg.params[0]);
+    if (this.isMe(nick)) {
+      conv.joined = true;
+      conv.members.clear();
+      this.wanted.set(conv.key, { key: "", ...this.wanted.get(conv.key), name: conv.name });
+      this.notify({ type: "joined", conv });
+      this._history(conv);
+    } else {
+      this._member(conv, nick, "", { away: false });
+      this.system(conv, `${nick} joined.`);
+    }
+    this.notify({ type: "conversation", conv });
+  },
+
+  PART(msg) {
+    const nick = nickOf(msg.source);
+    const conv = roomOf(this, msg.params[0]);
+    if (!conv) return;
+    if (this.isMe(nick)) {
+      this.wanted.delete(conv.key);
+      this.close(conv.key);
+      return;
+    }
+    conv.members.delete(this.fold(nick));
+    this.system(conv, `${nick} left${msg.params[1] ? `: ${msg.params[1]}` : "."}`);
+    this.notify({ type: "conversation", conv });
+  },
+
+  KICK(msg) {
+    const [room, nick, reason = ""] = msg.params;
+    const conv = roomOf(this, room);
+    if (!conv) return;
+    const by = nickOf(msg.source);
+    if (this.isMe(nick)) {
+      conv.joined = false;
+      this.wanted.delete(conv.key);
+      this.system(conv, `${by} removed you from ${conv.name}${reason ? `: ${reason}` : "."}`);
+    } else {
+      conv.members.delete(this.fold(nick));
+      this.system(conv, `${by} removed ${nick}${reason ? `: ${reason}` : "."}`);
+    }
+    this.notify({ type: "conversation", conv });
+  },
+
+  QUIT(msg) {
+    const nick = nickOf(msg.source);
+    for (const conv of this.conversations.values()) {
+      if (conv.members.delete(this.fold(nick))) {
+        this.system(conv, `${nick} left${msg.params[0] ? ` (${msg.params[0]})` : "."}`);
+        this.notify({ type: "conversation", conv });
+      }
+    }
+  },
+
+  AWAY(msg) {
+    const key = this.fold(nickOf(msg.source));
+    for (const conv of this.conversations.values()) {
+      const member = conv.members.get(key);
+      if (member) {
+        member.away = msg.params.length > 0;
+        this.notify({ type: "conversation", conv });
+      }
+    }
+  },
+
+  "332"(msg) {
+    const conv = this.conversation(msg.params[1]);
+    conv.topic = msg.params[2] ?? "";
+    this.notify({ type: "conversation", conv });
+  },
+
+  "331"(msg) {
+    const conv = this.conversation(msg.params[1]);
+    conv.topic = "";
+    this.notify({ type: "conversation", conv });
+  },
+
+  TOPIC(msg) {
+    const conv = this.conversation(msg.params[0]);
+    conv.topic = msg.params[1] ?? "";
+    const by = nickOf(msg.source);
+    this.system(conv, conv.topic ? `${by} set the topic: ${conv.topic}` : `${by} cleared the topic.`);
+    this.notify({ type: "conversation", conv });
+  },
+
+  "353"(msg) {
+    const room = msg.params[2];
+    const key = this.fold(room);
+    const names = this.names.get(key) ?? [];
+    for (const entry of (msg.params[3] ?? "").split(" ").filter(Boolean)) {
+      let n = 0;
+      while (n < entry.length && entry[n] in this.prefixes) n++;
+      names.push({ nick: nickOf(entry.slice(n)), prefixes: entry.slice(0, n) });
+    }
+    this.names.set(key, names);
+  },
+
+  "366"(msg) {
+    const key = this.fold(msg.params[1]);
+    const conv = this.conversations.get(key);
+    const names = this.names.get(key) ?? [];
+    this.names.delete(key);
+    if (!conv) return;
+    conv.members.clear();
+    for (const { nick, prefixes } of names) this._member(conv, nick, prefixes);
+    this.notify({ type: "conversation", conv });
+  },
+
+  MODE(msg) {
+    // Member prefixes change with +o/-o, +v/-v: ask for the list again, as it is short.
+    if (this.isRoom(msg.params[0]) && roomOf(this, msg.params[0])) {
+      this.send("NAMES", msg.params[0]);
+    }
+  },
+
+  BATCH(msg) {
+    const [ref, type, target] = msg.params;
+    if (ref.startsWith("+")) {
+      this.batches.set(ref.slice(1), { type, target, messages: [] });
+    } else {
+      const batch = this.batches.get(ref.slice(1));
+      this.batches.delete(ref.slice(1));
+      if (batch) this._finishBatch(batch);
+    }
+  },
+
+  PRIVMSG(msg) {
+    this._message(msg);
+  },
+
+  NOTICE(msg) {
+    this._message(msg);
+  },
+
+  FAIL(msg) {
+    if (msg.params[0] === "CHATHISTORY") return; // history is a nicety; the room still works
+    this.alert(msg.params.at(-1));
+  },
+};
+
+// Replies whose last parameter is a plain sentence worth showing as it is.
+for (const numeric of ["401", "404", "406", "412", "421", "442", "482"]) {
+  HANDLERS[numeric] = function show(msg) {
+    this.alert(msg.params.slice(1).join(": "));
+  };
+}
+for (const [numeric, text] of Object.entries(JOIN_ERRORS)) {
+  HANDLERS[numeric] = function refused(msg) {
+    const room = msg.params[1];
+    this.wanted.delete(this.fold(room));
+    this.alert(text(room));
+    this.notify({ type: "refused", room });
+  };
+}

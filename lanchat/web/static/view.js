@@ -1,0 +1,158 @@
+// Building the page's pieces with DOM APIs: message lines, links, room and member entries.
+//
+// Everything that came from the network (nicks, messages, topics, room names) goes into the
+// page as text (textContent or a text node), never as HTML, so `<img src=x onerror=...>` in
+// a message is shown as those characters. Links are made only for http and https URLs, as
+// real <a> elements with rel="noopener noreferrer". No style attributes: a strict
+// Content-Security-Policy (default-src 'self') holds; colours come from classes.
+
+const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
+const TRAILING = /[.,;:!?'")\]]+$/; // punctuation after a link belongs to the sentence
+const NICK_COLOURS = 8; // .nick-0 ... .nick-7 in style.css
+const GROUP_MS = 5 * 60 * 1000; // lines of one person within this time share one header
+
+/** document.createElement with classes, attributes and children (strings become text). */
+export function el(tag, { cls = "", attrs = {}, text = null } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  for (const [name, value] of Object.entries(attrs)) node.setAttribute(name, value);
+  if (text !== null) node.textContent = text;
+  for (const child of children) {
+    if (child !== null) node.append(child);
+  }
+  return node;
+}
+
+/** `text` as text nodes, with http(s) URLs as links opened in a new tab. */
+export function linkify(text) {
+  const out = document.createDocumentFragment();
+  let from = 0;
+  for (const match of text.matchAll(URL_PATTERN)) {
+    const url = match[0].replace(TRAILING, "");
+    let href;
+    try {
+      href = new URL(url);
+    } catch {
+      continue;
+    }
+    if (href.protocol !== "http:" && href.protocol !== "https:") continue;
+    out.append(text.slice(from, match.index));
+    const link = el("a", { attrs: { href: href.href, target: "_blank", rel: "noopener noreferrer" } });
+    link.textContent = url;
+    out.append(link);
+    from = match.index + url.length;
+  }
+  out.append(text.slice(from));
+  return out;
+}
+
+/** A stable colour class for a nick. */
+export function nickClass(nick) {
+  let hash = 0;
+  for (const c of nick.toLowerCase()) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
+  return `nick-${hash % NICK_COLOURS}`;
+}
+
+export function avatar(nick, size = "") {
+  const letter = [...nick.replace(/^[^\p{L}\p{N}]+/u, "")][0] || nick[0] || "?";
+  return el("span", {
+    cls: `avatar ${size} ${nickClass(nick)}`,
+    attrs: { "aria-hidden": "true" },
+    text: letter.toUpperCase(),
+  });
+}
+
+export function clock(time) {
+  return new Date(time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+function dayOf(time) {
+  return new Date(time).toDateString();
+}
+
+export function dayLabel(time) {
+  const day = new Date(time);
+  const today = new Date();
+  if (day.toDateString() === today.toDateString()) return "Today";
+  const yesterday = new Date(today.getTime() - 86400000);
+  if (day.toDateString() === yesterday.toDateString()) return "Yesterday";
+  return day.toLocaleDateString([], { weekday: "long", month: "long", day: "numeric" });
+}
+
+/**
+ * The list items for a conversation's lines, with day dividers and grouped headers.
+ * @param {object[]} lines the Conversation's lines (oldest first)
+ * @param {?object} before the line shown just above the first one (for grouping), if any
+ */
+export function lineItems(lines, before = null) {
+  const items = [];
+  let previous = before;
+  for (const line of lines) {
+    if (!previous || dayOf(previous.time) !== dayOf(line.time)) {
+      items.push(
+        el("li", { cls: "day", attrs: { role: "separator" } }, el("span", { text: dayLabel(line.time) })),
+      );
+      previous = null;
+    }
+    items.push(lineItem(line, previous));
+    previous = line;
+  }
+  return items;
+}
+
+function lineItem(line, previous) {
+  const item = el("li", { cls: `line ${line.kind}` });
+  item.dataset.id = line.id;
+  if (line.mention) item.classList.add("mention");
+  if (line.self) item.classList.add("self");
+  if (line.kind === "system") {
+    item.append(el("span", { cls: "system-text", text: line.text }));
+    return item;
+  }
+  const grouped =
+    previous &&
+    previous.kind === "message" &&
+    line.kind === "message" &&
+    previous.nick === line.nick &&
+    line.time - previous.time < GROUP_MS;
+  const time = el("time", {
+    attrs: { datetime: new Date(line.time).toISOString() },
+    text: clock(line.time),
+  });
+  if (grouped) {
+    item.classList.add("grouped");
+    item.append(el("span", { cls: "gutter" }, time));
+  } else {
+    item.append(avatar(line.nick));
+  }
+  const body = el("div", { cls: "body" });
+  if (!grouped) {
+    body.append(
+      el(
+        "div",
+        { cls: "meta" },
+        el("span", { cls: `nick ${nickClass(line.nick)}`, text: line.nick }),
+        line.kind === "notice" ? el("span", { cls: "tag", text: "notice" }) : null,
+        time,
+      ),
+    );
+  }
+  const text = el("p", { cls: "text" });
+  if (line.kind === "action") {
+    text.append(el("span", { cls: "actor", text: `${line.nick} ` }));
+  }
+  text.append(linkify(line.text));
+  body.append(text);
+  item.append(body);
+  return item;
+}
+
+/** A badge with a count, or null for none. */
+export function badge(count, mention) {
+  if (!count) return null;
+  return el("span", {
+    cls: mention ? "badge mention" : "badge",
+    attrs: { "aria-hidden": "true" },
+    text: count > 99 ? "99+" : String(count),
+  });
+}
