@@ -37,8 +37,12 @@ def _remove_stale() -> None:
 
 
 @contextlib.contextmanager
-def bridged_namespaces(count: int) -> Iterator[list[Namespace]]:
-    """`count` fresh namespaces on one bridge, addressed 10.124.S.1, .2, ...; deleted on exit."""
+def bridged_namespaces(count: int, *, host: bool = False) -> Iterator[list[Namespace]]:
+    """`count` fresh namespaces on one bridge, addressed 10.124.S.1, .2, ...; deleted on exit.
+
+    With `host`, this machine (the root namespace) is on the bridge too, as 10.124.S.254, so
+    the test process reaches every namespace directly (the browser tests' Chromium does).
+    """
     _remove_stale()
     tag = str(os.getpid())
     subnet = f"10.124.{os.getpid() % 250 + 1}"
@@ -70,6 +74,14 @@ def bridged_namespaces(count: int) -> Iterator[list[Namespace]]:
             _ip("-n", ns.name, "addr", "add", f"{ns.address}/24", "dev", "lc0")
             _ip("-n", ns.name, "link", "set", "lc0", "multicast", "on", "up")
             _ip("-n", ns.name, "link", "set", "lo", "up")
+        if host:
+            # Deleting the bridge namespace deletes this veth pair's other end, and so this one.
+            device = f"lcgh{os.getpid() % 100000}"  # interface names have at most 15 bytes
+            _ip("link", "add", device, "type", "veth", "peer", "ph", "netns", bridge)
+            _ip("-n", bridge, "link", "set", "ph", "master", "br0")
+            _ip("-n", bridge, "link", "set", "ph", "up")
+            _ip("addr", "add", f"{subnet}.254/24", "dev", device)
+            _ip("link", "set", device, "up")
         yield members
     finally:
         for name in [bridge, *(ns.name for ns in members)]:

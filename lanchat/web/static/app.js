@@ -423,7 +423,7 @@ function renderMembers(conv) {
   const session = page.session;
   const members = conv?.isRoom ? conv.sortedMembers() : [];
   const items = members.map((member) => {
-    const role = member.prefixes.includes("@") ? "operator" : member.prefixes ? "voice" : "";
+    const role = member.prefixes.includes("@") ? "op" : member.prefixes ? "voice" : "";
     const button = el(
       "button",
       {
@@ -600,6 +600,8 @@ function main() {
   $("open-sidebar").addEventListener("click", () => toggleDrawer("sidebar"));
   $("open-members").addEventListener("click", () => toggleDrawer("members"));
   $("scrim").addEventListener("click", closeDrawers);
+  $("close-sidebar").addEventListener("click", closeDrawers);
+  $("close-members").addEventListener("click", closeDrawers);
   $("leave").addEventListener("click", () => leave(activeConversation()));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape") closeDrawers();

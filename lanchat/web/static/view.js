@@ -8,7 +8,7 @@
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = /[.,;:!?'")\]]+$/; // punctuation after a link belongs to the sentence
-const NICK_COLOURS = 8; // .nick-0 ... .nick-7 in style.css
+const NICK_COLOURS = 8; // .nick-0 ... .nick-7 and .hue-0 ... .hue-7 in style.css
 const GROUP_MS = 5 * 60 * 1000; // lines of one person within this time share one header
 
 /** document.createElement with classes, attributes and children (strings become text). */
@@ -46,17 +46,21 @@ export function linkify(text) {
   return out;
 }
 
-/** A stable colour class for a nick. */
-export function nickClass(nick) {
+function hue(nick) {
   let hash = 0;
   for (const c of nick.toLowerCase()) hash = (hash * 31 + c.codePointAt(0)) >>> 0;
-  return `nick-${hash % NICK_COLOURS}`;
+  return hash % NICK_COLOURS;
+}
+
+/** A stable text colour class for a nick. */
+export function nickClass(nick) {
+  return `nick-${hue(nick)}`;
 }
 
 export function avatar(nick, size = "") {
   const letter = [...nick.replace(/^[^\p{L}\p{N}]+/u, "")][0] || nick[0] || "?";
   return el("span", {
-    cls: `avatar ${size} ${nickClass(nick)}`,
+    cls: `avatar ${size} hue-${hue(nick)}`,
     attrs: { "aria-hidden": "true" },
     text: letter.toUpperCase(),
   });

@@ -1,0 +1,321 @@
+"""The browser client (issue 16) in a real Chromium against real `lanchat serve` processes.
+
+Two room servers run in network namespaces on one bridge and see each other's rooms over
+mDNS; Chromium (headless, driven by Selenium) and the IRC peers run on this machine, which is
+on that bridge too (tests/web/page_lan.py). One Chromium serves the whole module. Controls
+are found by role and accessible name, as a screen reader finds them (tests/web/page_browser.py).
+
+Screenshots for the README are taken along the way into build/screenshots (or
+$LANCHAT_SCREENSHOT_DIR; `scripts/screenshots` refreshes docs/screenshots).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from parser_tests import data as vectors
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+
+from lanchat.client.events import Action, MessageReceived, Say
+from tests.discovery.netns import Namespace
+from tests.gui.lan import bridged_namespaces
+from tests.web.page_browser import DESKTOP, PHONE, Page, start_chromium, ui
+from tests.web.page_lan import (
+    LibraryPeer,
+    irc_user,
+    page_url,
+    running,
+    start_server,
+    synced,
+    wait_lan_room,
+)
+
+pytestmark = [pytest.mark.netns]
+
+RECONNECT_TIMEOUT_S = 30.0  # the page retries after at most 10 s (+20 %), the server starts
+
+
+@pytest.fixture(scope="module")
+def lan() -> Iterator[list[Namespace]]:
+    """Two namespaces for room servers, on a bridge this machine is on too."""
+    with bridged_namespaces(2, host=True) as namespaces:
+        yield namespaces
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    """One Chromium for the module: each test opens the page afresh."""
+    driver = start_chromium()
+    try:
+        yield Page(driver)
+    finally:
+        driver.quit()
+
+
+def privmsg(text: str) -> object:
+    return lambda m: m.verb == "PRIVMSG" and m.params[-1] == text
+
+
+async def join_from_page(page: Page, url: str, nick: str, room: str) -> None:
+    """Open the page, give the nickname and pick `room`: its conversation is shown."""
+    await ui(page.open, url)
+    await ui(page.type_into, "textbox", "Nickname", nick)
+    await ui(lambda: page.control("button", room).click())
+    await ui(page.log, room)
+
+
+async def test_guest_finds_rooms_joins_and_chats_with_irc_and_library_clients(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here, there = lan
+    url = page_url(here)
+    async with (
+        running(here, tmp_path / "here"),
+        running(there, tmp_path / "there", "--room", "#games"),
+    ):
+        bob = await irc_user(here, "bob", "#lobby")
+        bob.send("TOPIC #lobby :Friday LAN party: slides, snacks and a tournament")
+        for text in ("Doors open at 7", "Bring a power strip if you can"):
+            bob.send(f"PRIVMSG #lobby :{text}")
+        await synced(bob)
+        dave = await LibraryPeer.joined(here, "dave", "#lobby")
+        dave.conn.handle(Say("dave", "#lobby", "I'll bring the projector"))
+        await dave.expect(MessageReceived, lambda e: e.own)
+        games = await wait_lan_room(here, "#games")
+        try:
+            # The room list: this server's rooms with topic and people, the LAN's as links.
+            await ui(page.open, url)
+            lobby = await ui(page.control, "button", "#lobby")
+            details = await ui(lambda: lobby.text)
+            assert "Friday LAN party" in details and "2 people" in details
+            assert "Friday LAN party" in await ui(page.described, lobby)
+            link = await ui(page.control, "link", "#games")
+            assert await ui(link.get_attribute, "href") == f"http://{there.address}:8080/"
+            assert games["web"] == f"http://{there.address}:8080/"
+            await ui(page.screenshot, "web-rooms-phone.png")
+
+            # Join: the history is there, then talk both ways.
+            await ui(page.type_into, "textbox", "Nickname", "carol")
+            await ui(lobby.click)
+            expected = [
+                "Doors open at 7",
+                "Bring a power strip if you can",
+                "I'll bring the projector",
+            ]
+            await ui(page.wait_lines, "#lobby", expected)
+            assert "Friday LAN party" in await ui(lambda: page.text())
+            await ui(page.say, "Hi all! Slides are at https://example.org/slides")
+            await bob.expect(privmsg("Hi all! Slides are at https://example.org/slides"))
+            heard = await dave.expect(MessageReceived, lambda e: e.nick == "carol")
+            assert heard.text == "Hi all! Slides are at https://example.org/slides"
+            link = await ui(page.control, "link", "https://example.org/slides")
+            assert (await ui(link.get_attribute, "rel")).split() == ["noopener", "noreferrer"]
+
+            bob.send("PRIVMSG #lobby :carol: can you bring the extension cord?")
+            line = await ui(page.wait_line, "#lobby", "carol: can you bring the extension cord?")
+            assert "mention" in (await ui(line.get_attribute, "class")).split()
+            dave.conn.handle(Action("dave", "#lobby", "waves"))
+            await ui(page.wait_line, "#lobby", "dave waves")
+            await ui(page.say, "/me waves back")
+            await bob.expect(privmsg("\x01ACTION waves back\x01"))
+
+            # The member list, behind its button on a phone.
+            await ui(lambda: page.control("button", "Members").click())
+            for nick in ("bob", "carol", "dave"):
+                await ui(page.control, "button", nick)
+            await ui(page.screenshot, "web-members-phone.png")
+            await ui(lambda: page.control("button", "Close members").click())
+
+            # A private message: its own conversation, counted as unread until opened.
+            bob.send("PRIVMSG carol :Psst, the code for the door is 1234")
+            await ui(lambda: page.control("button", "Conversations").click())
+            entry = await ui(page.control, "button", "bob")
+            await ui(
+                page.wait, "bob's message counted", lambda: "1 unread" in page.described(entry)
+            )
+            assert "1 for you" in await ui(page.described, entry)
+            await ui(entry.click)
+            await ui(page.wait_line, "bob", "Psst, the code for the door is 1234")
+            await ui(page.say, "Thanks!")
+            await bob.expect(lambda m: m.verb == "PRIVMSG" and m.params == ("bob", "Thanks!"))
+            await ui(lambda: page.control("button", "Conversations").click())
+            await ui(page.screenshot, "web-conversations-phone.png")
+            await ui(lambda: page.control("button", "#lobby").click())
+            await ui(page.wait_line, "#lobby", "dave waves")
+            await ui(page.screenshot, "web-chat-phone.png")
+            await ui(page.color_scheme, "dark")
+            await ui(page.screenshot, "web-chat-phone-dark.png")
+            await ui(page.color_scheme, "light")
+            await ui(page.resize, DESKTOP)
+            await ui(page.screenshot, "web-chat-desktop.png")
+
+            # The nickname is remembered on this device.
+            await ui(page.open, url)
+            field = await ui(page.control, "textbox", "Nickname")
+            assert await ui(field.get_attribute, "value") == "carol"
+        finally:
+            await bob.close()
+            await dave.close()
+
+
+async def test_reconnect_after_restart_fills_the_gap_once(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    data = tmp_path / "data"
+    server = await start_server(here, data)
+    try:
+        bob = await irc_user(here, "bob", "#lobby")
+        for text in ("before 1", "before 2"):
+            bob.send(f"PRIVMSG #lobby :{text}")
+        await synced(bob)
+        await join_from_page(page, page_url(here), "carol", "#lobby")
+        await ui(page.wait_lines, "#lobby", ["before 1", "before 2"])
+        await ui(page.say, "mine, before")
+        await bob.expect(privmsg("mine, before"))
+        await bob.close()
+
+        # Down; up without the web page, while bob says what carol must not miss; down again.
+        await server.stop()
+        await ui(
+            page.wait, "the page saying it lost the link", lambda: "Connection lost" in page.text()
+        )
+        server = await start_server(here, data, "--no-web")
+        bob = await irc_user(here, "bob", "#lobby")
+        for text in ("gap 1", "gap 2", "gap 3"):
+            bob.send(f"PRIVMSG #lobby :{text}")
+        await synced(bob)
+        await bob.close()
+        await server.stop()
+
+        server = await start_server(here, data)
+        gap = ["before 1", "before 2", "mine, before", "gap 1", "gap 2", "gap 3"]
+        await ui(
+            page.wait, "the gap filled", lambda: page.lines("#lobby") == gap, RECONNECT_TIMEOUT_S
+        )
+        bob = await irc_user(here, "bob", "#lobby")
+        bob.send("PRIVMSG #lobby :after")
+        await ui(page.wait_lines, "#lobby", [*gap, "after"])
+        await ui(page.say, "back")
+        await bob.expect(privmsg("back"))
+        await bob.close()
+    finally:
+        await server.stop()
+
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_ROOM = "#<img/src=x/onerror=alert(1)>"
+
+
+async def test_hostile_room_topic_and_message_are_shown_as_text(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    async with running(here, tmp_path / "data"):
+        bob = await irc_user(here, "bob", HOSTILE_ROOM)
+        bob.send(f"TOPIC {HOSTILE_ROOM} :{HOSTILE}")
+        message = f"{HOSTILE} <b>bold</b> javascript:alert(2) https://example.org/ok"
+        bob.send(f"PRIVMSG {HOSTILE_ROOM} :{message}")
+        await synced(bob)
+        try:
+            await ui(page.console)  # forget what earlier tests logged
+            await join_from_page(page, page_url(here), "carol", HOSTILE_ROOM)
+            await ui(page.wait_line, HOSTILE_ROOM, message)
+            assert HOSTILE in await ui(page.text)  # the topic, as text
+            bob.send(f"PRIVMSG {HOSTILE_ROOM} :still text: {HOSTILE}")
+            await ui(page.wait_line, HOSTILE_ROOM, f"still text: {HOSTILE}")
+
+            injected = await ui(
+                page.script, "return document.querySelectorAll('img[src=x], b').length"
+            )
+            assert injected == 0
+            links = await ui(page.driver.find_elements, By.CSS_SELECTOR, "[role=log] a")
+            assert [await ui(a.get_attribute, "href") for a in links] == ["https://example.org/ok"]
+            with pytest.raises(NoAlertPresentException):
+                await ui(lambda: page.driver.switch_to.alert.text)
+            console = await ui(page.console)
+            assert not [m for m in console if "Content Security Policy" in m or "SEVERE" in m], (
+                console
+            )
+        finally:
+            await bob.close()
+
+
+async def test_light_and_dark_follow_the_system_setting(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    async with running(here, tmp_path / "data"):
+        await ui(page.open, page_url(here))
+        await ui(page.control, "button", "#lobby")
+        colours = {}
+        for scheme in ("light", "dark"):
+            await ui(page.color_scheme, scheme)
+            colours[scheme] = await ui(
+                page.script, "return getComputedStyle(document.body).backgroundColor"
+            )
+        await ui(page.screenshot, "web-rooms-phone-dark.png")
+        await ui(page.color_scheme, "light")
+        assert colours == {"light": "rgb(246, 246, 249)", "dark": "rgb(17, 18, 23)"}
+
+
+async def test_touch_targets_are_44_px_on_a_360_px_phone(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    async with running(here, tmp_path / "data"):
+        await join_from_page(page, page_url(here), "carol", "#lobby")
+        await ui(page.resize, (360, 740))
+        small = await ui(
+            page.script,
+            """return [...document.querySelectorAll('button, a, input')]
+                 .filter((e) => e.getClientRects().length
+                   && getComputedStyle(e).visibility === 'visible')
+                 .map((e) => [e.getAttribute('aria-label') || e.textContent.trim(),
+                              e.getBoundingClientRect()])
+                 .filter(([, r]) => r.width < 44 || r.height < 44)
+                 .map(([name, r]) => `${name}: ${r.width}x${r.height}`);""",
+        )
+        assert small == []
+        width = await ui(page.script, "return document.documentElement.scrollWidth")
+        assert width == 360  # nothing sticks out sideways
+        await ui(page.resize, PHONE)
+
+
+async def test_line_parser_passes_the_ircdocs_vectors_in_the_browser(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    async with running(here, tmp_path / "data"):
+        await ui(page.open, page_url(here))
+        failures = await ui(
+            page.driver.execute_async_script,
+            """const [split, join, done] = arguments;
+            import(new URL('irc.js', location.href).href).then(({ parse, format }) => {
+              const bad = [];
+              const same = (x, y) => JSON.stringify({ ...x, tags: Object.entries(x.tags).sort() })
+                === JSON.stringify({ ...y, tags: Object.entries(y.tags).sort() });
+              for (const t of split) {
+                const a = t.atoms;
+                const want = { tags: a.tags || {}, source: a.source ?? null,
+                               command: a.verb.toUpperCase(), params: a.params || [] };
+                const got = parse(t.input);
+                if (!same(got, want)) bad.push([t.input, got]);
+              }
+              for (const t of join) {
+                const a = t.atoms;
+                const tags = Object.fromEntries(
+                  Object.entries(a.tags || {}).map(([k, v]) => [k, v ?? '']));
+                const line = format(
+                  { tags, source: a.source, command: a.verb, params: a.params || [] });
+                if (!t.matches.includes(line)) bad.push([t.desc, line]);
+              }
+              done(bad);
+            });""",
+            vectors.msg_split["tests"],
+            vectors.msg_join["tests"],
+        )
+        assert failures == []
