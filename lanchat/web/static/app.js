@@ -6,13 +6,22 @@
 // GET /api/rooms. After a lost connection the page reconnects with backoff and the session
 // rejoins its rooms and fills the gap from history.
 
+import { NICK_KEY, nickProblem, runCommand } from "./commands.js";
 import { parse } from "./irc.js";
 import { Session } from "./session.js";
-import { avatar, badge, el, lineItems } from "./view.js";
+import {
+  avatar,
+  badge,
+  el,
+  emptyEntry,
+  icon,
+  lanEntry,
+  lineItems,
+  people,
+  roomEntry,
+} from "./view.js";
 
 const $ = (id) => document.getElementById(id);
-const NICK_KEY = "lanchat.nick"; // localStorage: the nickname, remembered on this device
-const NICK_PATTERN = /^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/; // RFC 2812 2.3.1
 const ROOMS_EVERY_MS = 15000; // how often the room lists are refreshed
 const BACKOFF_MAX_MS = 10000; // a LAN server restarts in seconds: never wait long to retry
 const PINNED_PX = 80; // this close to the bottom, new lines keep the view at the bottom
@@ -52,70 +61,6 @@ async function loadRooms() {
   renderRoomLists();
 }
 
-function people(count) {
-  return count === 1 ? "1 person" : `${count} people`;
-}
-
-function roomEntry(room) {
-  const topicId = `topic-${++ids}`;
-  const button = el(
-    "button",
-    {
-      cls: "room",
-      attrs: { type: "button", "aria-label": room.name, "aria-describedby": topicId },
-    },
-    icon(room.key ? "i-lock" : "i-hash", "room-icon"),
-    el(
-      "span",
-      { cls: "room-main" },
-      el("span", { cls: "room-name", text: room.name }),
-      el("span", {
-        cls: "room-topic",
-        attrs: { id: topicId },
-        text: room.topic || "No topic yet",
-      }),
-    ),
-    el("span", { cls: "count", text: people(room.users ?? 0) }),
-  );
-  button.addEventListener("click", () => chooseRoom(room));
-  return el("li", {}, button);
-}
-
-function lanEntry(entry) {
-  const where = [entry.host, entry.address].filter(Boolean).join(" · ");
-  const inner = [
-    icon("i-wifi", "room-icon"),
-    el(
-      "span",
-      { cls: "room-main" },
-      el("span", { cls: "room-name", text: entry.name }),
-      el("span", { cls: "room-topic", text: where }),
-    ),
-  ];
-  let href = null;
-  try {
-    href = new URL(entry.web);
-  } catch {
-    href = null;
-  }
-  if (!href || !["http:", "https:"].includes(href.protocol)) {
-    // A server without a web page: people join it with an IRC client at this address.
-    const address = el("span", { cls: "count", text: `${entry.address}:${entry.port}` });
-    return el("li", {}, el("div", { cls: "room static" }, ...inner, address));
-  }
-  const link = el(
-    "a",
-    { cls: "room", attrs: { href: href.href, "aria-label": entry.name, rel: "noopener" } },
-    ...inner,
-    el("span", { cls: "count", text: "Open" }),
-  );
-  return el("li", {}, link);
-}
-
-function emptyEntry(text) {
-  return el("li", { cls: "empty", text });
-}
-
 function renderRoomLists() {
   const { server, rooms, lan, session } = page;
   if (server) {
@@ -126,41 +71,20 @@ function renderRoomLists() {
     $("sidebar-server").textContent = server.name;
     document.title = titleWith(`${server.name} — lanchat`);
   }
-  const here = rooms.map(roomEntry);
+  const here = rooms.map((room) => roomEntry(room, chooseRoom));
   $("here-rooms").replaceChildren(...(here.length ? here : [emptyEntry("No rooms yet.")]));
   const others = lan.map(lanEntry);
   const none = "No other lanchat rooms found on this network.";
   $("lan-rooms").replaceChildren(...(others.length ? others : [emptyEntry(none)]));
   // In the chat screen: the rooms not joined yet.
   const joined = (room) => session?.conversations.get(session.fold(room.name))?.joined;
-  const more = rooms.filter((room) => !joined(room)).map(roomEntry);
+  const more = rooms.filter((room) => !joined(room)).map((room) => roomEntry(room, chooseRoom));
   $("more-rooms").replaceChildren(...(more.length ? more : [emptyEntry("You are in every room.")]));
   $("more-lan").replaceChildren(...lan.map(lanEntry));
   $("more-lan-title").hidden = lan.length === 0;
 }
 
-function icon(id, cls) {
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("class", cls);
-  svg.setAttribute("aria-hidden", "true");
-  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
-  use.setAttribute("href", `#${id}`);
-  svg.append(use);
-  return svg;
-}
-
 // ------------------------------------------------------------------ joining
-
-function nickProblem(nick) {
-  if (!nick) return "Type a nickname first: it is how people see you.";
-  if (!NICK_PATTERN.test(nick)) {
-    return (
-      "A nickname has at most 30 letters, digits or - _ [ ] { } | ^ ` \\, " +
-      "no spaces, and does not start with a digit or -."
-    );
-  }
-  return "";
-}
 
 function askKey(room) {
   const dialog = $("key-dialog");
@@ -486,47 +410,6 @@ function toast(text) {
 
 // ------------------------------------------------------------------ typing
 
-const COMMANDS = {
-  me(args, conv) {
-    if (conv) page.session.say(conv.name, args, true);
-  },
-  msg(args) {
-    const [nick, ...words] = args.split(" ");
-    if (!nick || !words.length) return "Usage: /msg nick message";
-    page.session.say(nick, words.join(" "));
-    show(page.session.query(nick).key);
-  },
-  query(args) {
-    if (!args) return "Usage: /query nick";
-    show(page.session.query(args.split(" ")[0]).key);
-  },
-  join(args) {
-    const [room, key = ""] = args.split(" ");
-    if (!room) return "Usage: /join #room [key]";
-    const name = page.session.isRoom(room) ? room : `#${room}`;
-    page.focusOnJoin = page.session.fold(name);
-    page.session.join(name, key);
-  },
-  part(args, conv) {
-    leave(args ? page.session.conversation(args.split(" ")[0]) : conv);
-  },
-  nick(args) {
-    if (!args) return "Usage: /nick newname";
-    const problem = nickProblem(args);
-    if (problem) return problem;
-    localStorage.setItem(NICK_KEY, args);
-    page.session.send("NICK", args);
-  },
-  topic(args, conv) {
-    if (!conv?.isRoom) return "Topics belong to rooms: open a room first.";
-    page.session.send("TOPIC", conv.name, args);
-  },
-  help() {
-    return "Commands: /me action, /msg nick text, /join #room, /part, /nick name, /topic text";
-  },
-};
-COMMANDS.leave = COMMANDS.part;
-
 function submit(event) {
   event.preventDefault();
   const box = $("message");
@@ -537,13 +420,10 @@ function submit(event) {
     return;
   }
   const conv = activeConversation();
+  const session = page.session;
   let problem = "";
-  const command = /^\/(\w+)\s*(.*)$/s.exec(text);
-  if (command && !text.startsWith("//")) {
-    const run = COMMANDS[command[1].toLowerCase()];
-    problem = run
-      ? run(command[2].trim(), conv)
-      : `There is no /${command[1]} command: try /help.`;
+  if (/^\/\S/.test(text) && !text.startsWith("//")) {
+    problem = runCommand(text, { session, conv, show, leave, joinAndShow });
   } else if (!conv || (conv.isRoom && !conv.joined)) {
     problem = "Pick a room first: your message stays in the box.";
   } else {
@@ -554,6 +434,11 @@ function submit(event) {
     return;
   }
   box.value = "";
+}
+
+function joinAndShow(room, key) {
+  page.focusOnJoin = page.session.fold(room);
+  page.session.join(room, key);
 }
 
 function leave(conv) {

@@ -10,6 +10,7 @@ const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = /[.,;:!?'")\]]+$/; // punctuation after a link belongs to the sentence
 const NICK_COLOURS = 8; // .nick-0 ... .nick-7 and .hue-0 ... .hue-7 in style.css
 const GROUP_MS = 5 * 60 * 1000; // lines of one person within this time share one header
+let ids = 0; // for the ids aria-describedby points at
 
 /** document.createElement with classes, attributes and children (strings become text). */
 export function el(tag, { cls = "", attrs = {}, text = null } = {}, ...children) {
@@ -159,4 +160,83 @@ export function badge(count, mention) {
     attrs: { "aria-hidden": "true" },
     text: count > 99 ? "99+" : String(count),
   });
+}
+
+/** "1 person", "4 people". */
+export function people(count) {
+  return count === 1 ? "1 person" : `${count} people`;
+}
+
+/** A room of this server: a button named by the room, with its topic and people count. */
+export function roomEntry(room, choose) {
+  const topicId = `room-topic-${++ids}`;
+  const button = el(
+    "button",
+    {
+      cls: "room",
+      attrs: { type: "button", "aria-label": room.name, "aria-describedby": topicId },
+    },
+    icon(room.key ? "i-lock" : "i-hash", "room-icon"),
+    el(
+      "span",
+      { cls: "room-main" },
+      el("span", { cls: "room-name", text: room.name }),
+      el("span", {
+        cls: "room-topic",
+        attrs: { id: topicId },
+        text: room.topic || "No topic yet",
+      }),
+    ),
+    el("span", { cls: "count", text: people(room.users ?? 0) }),
+  );
+  button.addEventListener("click", () => choose(room));
+  return el("li", {}, button);
+}
+
+/** A room another lanchat server advertises: a link to that server's page. */
+export function lanEntry(entry) {
+  const where = [entry.host, entry.address].filter(Boolean).join(" · ");
+  const inner = [
+    icon("i-wifi", "room-icon"),
+    el(
+      "span",
+      { cls: "room-main" },
+      el("span", { cls: "room-name", text: entry.name }),
+      el("span", { cls: "room-topic", text: where }),
+    ),
+  ];
+  let href = null;
+  try {
+    href = new URL(entry.web);
+  } catch {
+    href = null;
+  }
+  if (!href || !["http:", "https:"].includes(href.protocol)) {
+    // A server without a web page: people join it with an IRC client at this address.
+    const address = el("span", { cls: "count", text: `${entry.address}:${entry.port}` });
+    return el("li", {}, el("div", { cls: "room static" }, ...inner, address));
+  }
+  const link = el(
+    "a",
+    { cls: "room", attrs: { href: href.href, "aria-label": entry.name, rel: "noopener" } },
+    ...inner,
+    el("span", { cls: "count", text: "Open" }),
+  );
+  return el("li", {}, link);
+}
+
+export function emptyEntry(text) {
+  return el("li", { cls: "empty", text });
+}
+
+
+/** One of index.html's SVG symbols (#i-...), hidden from assistive technology. */
+export function icon(id, cls) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("aria-hidden", "true");
+  const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+  use.setAttribute("href", `#${id}`);
+  svg.append(use);
+  return svg;
 }
