@@ -126,7 +126,6 @@ async def test_guest_finds_rooms_joins_and_chats_with_irc_and_library_clients(
             await ui(lambda: page.control("button", "Members").click())
             for nick in ("bob", "carol", "dave"):
                 await ui(page.control, "button", nick)
-            await ui(page.screenshot, "web-members-phone.png")
             await ui(lambda: page.control("button", "Close members").click())
 
             # A private message: its own conversation, counted as unread until opened.
@@ -142,7 +141,6 @@ async def test_guest_finds_rooms_joins_and_chats_with_irc_and_library_clients(
             await ui(page.say, "Thanks!")
             await bob.expect(lambda m: m.verb == "PRIVMSG" and m.params == ("bob", "Thanks!"))
             await ui(lambda: page.control("button", "Conversations").click())
-            await ui(page.screenshot, "web-conversations-phone.png")
             await ui(lambda: page.control("button", "#lobby").click())
             await ui(page.wait_line, "#lobby", "dave waves")
             await ui(page.screenshot, "web-chat-phone.png")
@@ -183,6 +181,13 @@ async def test_reconnect_after_restart_fills_the_gap_once(
         await ui(
             page.wait, "the page saying it lost the link", lambda: "Connection lost" in page.text()
         )
+        # Nothing typed is lost while the link is down: it stays in the box until sent.
+        await ui(page.type_into, "textbox", "Message", "typed while away")
+        await ui(lambda: page.control("button", "Send").click())
+        await ui(
+            page.wait, "a note that the message was kept", lambda: "stays in the box" in page.text()
+        )
+        assert await ui(page.message_box_text) == "typed while away"
         server = await start_server(here, data, "--no-web")
         bob = await irc_user(here, "bob", "#lobby")
         for text in ("gap 1", "gap 2", "gap 3"):
@@ -199,11 +204,29 @@ async def test_reconnect_after_restart_fills_the_gap_once(
         bob = await irc_user(here, "bob", "#lobby")
         bob.send("PRIVMSG #lobby :after")
         await ui(page.wait_lines, "#lobby", [*gap, "after"])
-        await ui(page.say, "back")
-        await bob.expect(privmsg("back"))
+        await ui(lambda: page.control("button", "Send").click())
+        await bob.expect(privmsg("typed while away"))
+        await ui(page.wait_lines, "#lobby", [*gap, "after", "typed while away"])
         await bob.close()
     finally:
         await server.stop()
+
+
+async def test_a_room_with_a_key_asks_for_it(
+    lan: list[Namespace], page: Page, tmp_path: Path
+) -> None:
+    here = lan[0]
+    async with running(here, tmp_path / "data", "--room", "#staff", "--key", "sesame"):
+        await ui(page.open, page_url(here))
+        await ui(page.type_into, "textbox", "Nickname", "carol")
+        await ui(lambda: page.control("button", "#staff").click())
+        await ui(page.type_into, "textbox", "Room key", "wrong")
+        await ui(lambda: page.control("button", "Join").click())
+        await ui(page.wait, "the wrong key refused", lambda: "#staff needs a key" in page.text())
+        await ui(page.say, "/join #staff sesame")
+        await ui(page.log, "#staff")
+        await ui(page.say, "in at last")
+        await ui(page.wait_line, "#staff", "in at last")
 
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -257,7 +280,6 @@ async def test_light_and_dark_follow_the_system_setting(
             colours[scheme] = await ui(
                 page.script, "return getComputedStyle(document.body).backgroundColor"
             )
-        await ui(page.screenshot, "web-rooms-phone-dark.png")
         await ui(page.color_scheme, "light")
         assert colours == {"light": "rgb(246, 246, 249)", "dark": "rgb(17, 18, 23)"}
 
