@@ -45,6 +45,12 @@ def lan() -> Iterator[list[Namespace]]:
         yield namespaces
 
 
+@pytest.fixture
+def here(lan: list[Namespace]) -> Namespace:
+    """The namespace of the room server the page is opened from."""
+    return lan[0]
+
+
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     """One Chromium for the module: each test opens the page afresh."""
@@ -160,9 +166,8 @@ async def test_guest_finds_rooms_joins_and_chats_with_irc_and_library_clients(
 
 
 async def test_reconnect_after_restart_fills_the_gap_once(
-    lan: list[Namespace], page: Page, tmp_path: Path
+    here: Namespace, page: Page, tmp_path: Path
 ) -> None:
-    here = lan[0]
     data = tmp_path / "data"
     server = await start_server(here, data)
     try:
@@ -212,10 +217,7 @@ async def test_reconnect_after_restart_fills_the_gap_once(
         await server.stop()
 
 
-async def test_a_room_with_a_key_asks_for_it(
-    lan: list[Namespace], page: Page, tmp_path: Path
-) -> None:
-    here = lan[0]
+async def test_a_room_with_a_key_asks_for_it(here: Namespace, page: Page, tmp_path: Path) -> None:
     async with running(here, tmp_path / "data", "--room", "#staff", "--key", "sesame"):
         await ui(page.open, page_url(here))
         await ui(page.type_into, "textbox", "Nickname", "carol")
@@ -234,9 +236,8 @@ HOSTILE_ROOM = "#<img/src=x/onerror=alert(1)>"
 
 
 async def test_hostile_room_topic_and_message_are_shown_as_text(
-    lan: list[Namespace], page: Page, tmp_path: Path
+    here: Namespace, page: Page, tmp_path: Path
 ) -> None:
-    here = lan[0]
     async with running(here, tmp_path / "data"):
         bob = await irc_user(here, "bob", HOSTILE_ROOM)
         bob.send(f"TOPIC {HOSTILE_ROOM} :{HOSTILE}")
@@ -268,9 +269,8 @@ async def test_hostile_room_topic_and_message_are_shown_as_text(
 
 
 async def test_light_and_dark_follow_the_system_setting(
-    lan: list[Namespace], page: Page, tmp_path: Path
+    here: Namespace, page: Page, tmp_path: Path
 ) -> None:
-    here = lan[0]
     async with running(here, tmp_path / "data"):
         await ui(page.open, page_url(here))
         await ui(page.control, "button", "#lobby")
@@ -285,9 +285,8 @@ async def test_light_and_dark_follow_the_system_setting(
 
 
 async def test_touch_targets_are_44_px_on_a_360_px_phone(
-    lan: list[Namespace], page: Page, tmp_path: Path
+    here: Namespace, page: Page, tmp_path: Path
 ) -> None:
-    here = lan[0]
     async with running(here, tmp_path / "data"):
         await join_from_page(page, page_url(here), "carol", "#lobby")
         await ui(page.resize, (360, 740))
@@ -308,9 +307,8 @@ async def test_touch_targets_are_44_px_on_a_360_px_phone(
 
 
 async def test_line_parser_passes_the_ircdocs_vectors_in_the_browser(
-    lan: list[Namespace], page: Page, tmp_path: Path
+    here: Namespace, page: Page, tmp_path: Path
 ) -> None:
-    here = lan[0]
     async with running(here, tmp_path / "data"):
         await ui(page.open, page_url(here))
         failures = await ui(
