@@ -84,7 +84,7 @@ class Page:
 
     def resize(self, size: tuple[int, int]) -> None:
         width, height = size
-        phone = size == PHONE
+        phone = width < DESKTOP[0]
         self.driver.execute_cdp_cmd(
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 2 if phone else 1,
