@@ -241,6 +241,19 @@ async def test_a_room_with_a_key_asks_for_it(here: Namespace, page: Page, tmp_pa
         await ui(page.wait_line, "#staff", "in at last")
 
 
+async def test_a_server_password_is_asked_for_when_needed(
+    here: Namespace, page: Page, tmp_path: Path
+) -> None:
+    async with running(here, tmp_path / "data", "--password", "opensesame"):
+        await ui(page.open, page_url(here))
+        await ui(page.type_into, "textbox", "Nickname", "carol")
+        await ui(lambda: page.control("button", "#lobby").click())
+        await ui(page.wait, "the need said", lambda: "needs a password" in page.text())
+        await ui(page.type_into, "textbox", "Server password", "opensesame")
+        await ui(lambda: page.control("button", "#lobby").click())
+        await ui(page.log, "#lobby")
+
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_ROOM = "#<img/src=x/onerror=alert(1)>"
 

@@ -141,7 +141,8 @@ function showNickError(text) {
 function start(nick) {
   showNickError("");
   page.everRegistered = false;
-  page.session = new Session({ nick, send: sendLine, notify: onSessionEvent });
+  const password = $("password-field").hidden ? "" : $("password").value;
+  page.session = new Session({ nick, password, send: sendLine, notify: onSessionEvent });
   page.session.hidden = document.hidden;
   connect();
 }
@@ -158,7 +159,12 @@ function connect() {
   socket.addEventListener("message", (event) => {
     const text = typeof event.data === "string" ? event.data : decoder.decode(event.data);
     for (const line of text.split(/\r?\n/)) {
-      if (line) page.session.receive(parse(line));
+      try {
+        if (line) page.session?.receive(parse(line));
+      } catch (error) {
+        // A line this page does not understand must not stop the ones after it.
+        console.warn("could not handle", line, error);
+      }
     }
   });
   socket.addEventListener("close", () => {
@@ -176,14 +182,16 @@ function sendLine(line) {
 }
 
 function connected() {
-  return Boolean(page.socket && page.socket.readyState === WebSocket.OPEN && page.session?.registered);
+  const open = page.socket?.readyState === WebSocket.OPEN;
+  return Boolean(open && page.session?.registered);
 }
 
 function lost() {
   if (!page.session) return;
   if (!page.everRegistered) {
     // The first connection never got in: back to the start, saying why.
-    const reason = $("nick-error").textContent || "Cannot reach the chat server: is it still running?";
+    const unreachable = "Cannot reach the chat server: is it still running?";
+    const reason = $("nick-error").textContent || unreachable;
     stop();
     showNickError(reason);
     return;
@@ -222,6 +230,10 @@ function onSessionEvent(event) {
         enterChat();
       } else if (event.state === "rejected") {
         stop();
+        if (event.needs === "password") {
+          $("password-field").hidden = false;
+          $("password").focus();
+        }
       }
       break;
     case "joined":
@@ -289,14 +301,18 @@ function renderChrome() {
   renderHeader(activeConversation());
   renderMembers(activeConversation());
   renderRoomLists();
-  const unread = [...session.conversations.values()].reduce((sum, c) => sum + c.unread, 0);
-  document.title = titleWith(`${activeConversation()?.name ?? page.server?.name ?? "lanchat"}`);
-  $("menu-badge").hidden = unread === 0;
+  document.title = titleWith(activeConversation()?.name ?? page.server?.name ?? "lanchat");
+  $("menu-badge").hidden = unreadTotal() === 0;
 }
 
+function unreadTotal() {
+  const conversations = page.session ? [...page.session.conversations.values()] : [];
+  return conversations.reduce((sum, conv) => sum + conv.unread, 0);
+}
+
+/** The window title: `text`, after the number of unread messages when there are some. */
 function titleWith(text) {
-  const session = page.session;
-  const unread = session ? [...session.conversations.values()].reduce((s, c) => s + c.unread, 0) : 0;
+  const unread = unreadTotal();
   return unread ? `(${unread}) ${text}` : text;
 }
 
@@ -380,7 +396,9 @@ function renderMessages(conv) {
     return;
   }
   const items = lineItems(conv.lines);
-  if (!items.length) items.push(el("li", { cls: "empty-state", text: "No messages yet: say hello!" }));
+  if (!items.length) {
+    items.push(el("li", { cls: "empty-state", text: "No messages yet: say hello!" }));
+  }
   list.replaceChildren(...items);
   list.scrollTop = list.scrollHeight;
 }

@@ -104,8 +104,12 @@ export const HANDLERS = {
   },
 
   "464"() {
-    this.alert("This server needs a password, which the web page cannot send yet.");
-    this.notify({ type: "state", state: "rejected" });
+    this.alert(
+      this.password
+        ? "That is not the server's password: check it with whoever runs the server."
+        : "This server needs a password: ask whoever runs it, and type it in Server password.",
+    );
+    this.notify({ type: "state", state: "rejected", needs: "password" });
   },
 
   ERROR(msg) {
@@ -116,7 +120,7 @@ export const HANDLERS = {
     const old = nickOf(msg.source);
     const nick = msg.params[0];
     const me = this.isMe(old);
-    if (me) this.nick = nick;
+    if (me) this.nick = this.asked = nick;
     for (const conv of this.conversations.values()) {
       const member = conv.members.get(this.fold(old));
       if (!member && !(me && conv.isRoom && conv.joined)) continue;
@@ -213,7 +217,8 @@ export const HANDLERS = {
     const conv = this.conversation(msg.params[0]);
     conv.topic = msg.params[1] ?? "";
     const by = nickOf(msg.source);
-    this.system(conv, conv.topic ? `${by} set the topic: ${conv.topic}` : `${by} cleared the topic.`);
+    const said = conv.topic ? `${by} set the topic: ${conv.topic}` : `${by} cleared the topic.`;
+    this.system(conv, said);
     this.notify({ type: "conversation", conv });
   },
 
@@ -248,7 +253,7 @@ export const HANDLERS = {
   },
 
   BATCH(msg) {
-    const [ref, type, target] = msg.params;
+    const [ref = "", type, target] = msg.params;
     if (ref.startsWith("+")) {
       this.batches.set(ref.slice(1), { type, target, messages: [] });
     } else {

@@ -44,12 +44,15 @@ let localIds = 0;
 
 export class Session {
   /**
-   * @param {{nick: string, send: (line: string) => void, notify: (event: object) => void,
-   *   now?: () => number}} options  notify gets {type: "state" | "conversations" |
-   *   "conversation" | "line" | "lines" | "alert", ...}: what the page should redraw.
+   * @param {{nick: string, password?: string, send: (line: string) => void,
+   *   notify: (event: object) => void, now?: () => number}} options  notify gets
+   *   {type: "state" | "conversations" | "conversation" | "joined" | "refused" | "line" |
+   *   "lines" | "alert", ...}: what the page should redraw.
    */
-  constructor({ nick, send, notify, now = Date.now }) {
+  constructor({ nick, password = "", send, notify, now = Date.now }) {
     this.nick = nick; // what we asked for; after 001 what the server calls us
+    this.asked = nick; // the nickname the person chose (433 may give us another)
+    this.password = password; // the server password (PASS), "" for none
     this._send = send;
     this.notify = notify;
     this.now = now;
@@ -69,6 +72,7 @@ export class Session {
   connectionOpened() {
     this.connectionClosed();
     this.registering = true;
+    if (this.password) this.send("PASS", this.password);
     this.send("CAP", "LS", "302");
     this.send("NICK", this.nick);
     this.send("USER", "web", "0", "*", this.nick);
@@ -232,6 +236,9 @@ export class Session {
     this.registered = true;
     this.registering = false;
     this.notify({ type: "state", state: "registered" });
+    if (!this.isMe(this.asked)) {
+      this.alert(`${this.asked} was taken, so you are ${nick}: type /nick to pick another.`);
+    }
     for (const room of this.wanted.values()) {
       this.send("JOIN", room.name, ...(room.key ? [room.key] : []));
     }
@@ -278,7 +285,6 @@ export class Session {
         // A server notice (to us or to "*"): shown where the person is looking.
         const shown = this.conversations.get(this.active);
         if (shown) this.system(shown, text);
-        else this.alert(text);
         return;
       } else conv = this.conversation(this.isMe(from) ? target : from);
     }

@@ -38,7 +38,8 @@ export function linkify(text) {
     }
     if (href.protocol !== "http:" && href.protocol !== "https:") continue;
     out.append(text.slice(from, match.index));
-    const link = el("a", { attrs: { href: href.href, target: "_blank", rel: "noopener noreferrer" } });
+    const attrs = { href: href.href, target: "_blank", rel: "noopener noreferrer" };
+    const link = el("a", { attrs });
     link.textContent = url;
     out.append(link);
     from = match.index + url.length;
@@ -94,9 +95,8 @@ export function lineItems(lines, before = null) {
   let previous = before;
   for (const line of lines) {
     if (!previous || dayOf(previous.time) !== dayOf(line.time)) {
-      items.push(
-        el("li", { cls: "day", attrs: { role: "separator" } }, el("span", { text: dayLabel(line.time) })),
-      );
+      const label = el("span", { text: dayLabel(line.time) });
+      items.push(el("li", { cls: "day", attrs: { role: "separator" } }, label));
       previous = null;
     }
     items.push(lineItem(line, previous));
