@@ -308,6 +308,7 @@ async def test_light_and_dark_follow_the_system_setting(
 
 
 SMALL_PHONE = (360, 740)  # issue 16: usable at 360 px wide
+CONTROLS = "button, a, input, textarea, select, [role=button], [role=link]"
 # Visible controls smaller than 44x44 CSS px (links inside message text are exempt, as in
 # WCAG 2.5.8: they are part of a sentence).
 SMALL_TARGETS = """return [...document.querySelectorAll('button, a, input')]
@@ -319,9 +320,12 @@ SMALL_TARGETS = """return [...document.querySelectorAll('button, a, input')]
 
 
 def assert_fits_a_small_phone(page: Page, where: str) -> None:
-    """No control under 44 px, and nothing wider than the screen."""
+    """No control under 44 px, nothing wider than the screen, and every control named."""
     assert page.script(SMALL_TARGETS) == [], where
     assert page.script("return document.documentElement.scrollWidth") == SMALL_PHONE[0], where
+    shown = [e for e in page.driver.find_elements(By.CSS_SELECTOR, CONTROLS) if e.is_displayed()]
+    unnamed = [e.get_attribute("outerHTML") for e in shown if not e.accessible_name.strip()]
+    assert unnamed == [], where
 
 
 async def test_touch_targets_are_44_px_on_a_360_px_phone(
