@@ -132,21 +132,34 @@ class Page:
         wait = WebDriverWait(self.driver, timeout_s, poll_frequency=0.1)
         return wait.until(attempt, f"{what} within {timeout_s}s; page text:\n{self.text()}")
 
-    def controls(self, role: str, name: str | None = None) -> list[WebElement]:
-        """The visible elements with computed `role` (and accessible `name`), in page order."""
+    def landmark(self, name: str) -> WebElement:
+        """The visible landmark (navigation, complementary...) with this accessible name."""
+        for element in self.driver.find_elements(By.CSS_SELECTOR, "nav, aside, main, section"):
+            if element.is_displayed() and element.accessible_name == name:
+                return element
+        raise AssertionError(f"no landmark named {name!r}")
+
+    def controls(
+        self, role: str, name: str | None = None, within: str | None = None
+    ) -> list[WebElement]:
+        """The visible elements with computed `role` (and accessible `name`), in page order,
+        in the landmark named `within` if given (as a screen reader's landmark navigation)."""
+        scope = self.landmark(within) if within else self.driver
         found = []
-        for element in self.driver.find_elements(By.CSS_SELECTOR, _CANDIDATES):
+        for element in scope.find_elements(By.CSS_SELECTOR, _CANDIDATES):
             if element.aria_role != role or not element.is_displayed():
                 continue
             if name is None or element.accessible_name == name:
                 found.append(element)
         return found
 
-    def control(self, role: str, name: str, timeout_s: float = STEP_TIMEOUT_S) -> WebElement:
+    def control(
+        self, role: str, name: str, within: str | None = None, timeout_s: float = STEP_TIMEOUT_S
+    ) -> WebElement:
         """The one visible control with this role and accessible name (waits for it)."""
 
         def one() -> WebElement | None:
-            matches = self.controls(role, name)
+            matches = self.controls(role, name, within)
             assert len(matches) <= 1, f"{len(matches)} {role}s are named {name!r}"
             return matches[0] if matches else None
 

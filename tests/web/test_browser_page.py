@@ -164,6 +164,9 @@ async def test_guest_finds_rooms_joins_and_chats_with_irc_and_library_clients(
             await ui(page.screenshot, "web-chat-phone-dark.png")
             await ui(page.color_scheme, "light")
             await ui(page.resize, DESKTOP)
+            bob.send("PRIVMSG carol :See you at 7!")
+            entry = await ui(page.control, "button", "bob", "Conversations")
+            await ui(page.wait, "bob's badge", lambda: "1 unread" in page.described(entry))
             await ui(page.screenshot, "web-chat-desktop.png")
 
             # The nickname is remembered on this device.
