@@ -239,12 +239,10 @@ export class Session {
     if (!this.isMe(this.asked)) {
       this.alert(`${this.asked} was taken, so you are ${nick}: type /nick to pick another.`);
     }
+    // Rooms fill their gaps when rejoined. Private conversations have none to fill: lanchat
+    // gives private history back to nobody (there are no accounts to say whose it is).
     for (const room of this.wanted.values()) {
       this.send("JOIN", room.name, ...(room.key ? [room.key] : []));
-    }
-    // Private conversations: ask for what came after the last message we saw.
-    for (const conv of this.conversations.values()) {
-      if (!conv.isRoom && conv.last) this._fillGap(conv);
     }
   }
 
