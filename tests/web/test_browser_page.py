@@ -261,10 +261,15 @@ HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_ROOM = "#<img/src=x/onerror=alert(1)>"
 
 
-async def test_hostile_room_topic_and_message_are_shown_as_text(
-    here: Namespace, page: Page, tmp_path: Path
+async def test_hostile_room_topic_message_and_lan_ad_are_shown_as_text(
+    lan: list[Namespace], page: Page, tmp_path: Path
 ) -> None:
-    async with running(here, tmp_path / "data"):
+    here, there = lan
+    async with (
+        running(here, tmp_path / "data"),
+        running(there, tmp_path / "there", "--room", HOSTILE_ROOM),
+    ):
+        await wait_lan_room(here, HOSTILE_ROOM)  # another server's ad, over mDNS
         bob = await irc_user(here, "bob", HOSTILE_ROOM)
         bob.send(f"TOPIC {HOSTILE_ROOM} :{HOSTILE}")
         message = f"{HOSTILE} <b>bold</b> javascript:alert(2) https://example.org/ok"
@@ -274,12 +279,17 @@ async def test_hostile_room_topic_and_message_are_shown_as_text(
             await ui(page.console)  # forget what earlier tests logged
             await join_from_page(page, page_url(here), "carol", HOSTILE_ROOM)
             await ui(page.wait_line, HOSTILE_ROOM, message)
+            await ui(lambda: page.control("button", "Conversations").click())
+            ad = await ui(page.control, "link", HOSTILE_ROOM, "Conversations")
+            assert await ui(ad.get_attribute, "href") == page_url(there)
+            await ui(lambda: page.control("button", "Close conversations").click())
             assert HOSTILE in await ui(page.text)  # the topic, as text
             bob.send(f"PRIVMSG {HOSTILE_ROOM} :still text: {HOSTILE}")
             await ui(page.wait_line, HOSTILE_ROOM, f"still text: {HOSTILE}")
 
             injected = await ui(
-                page.script, "return document.querySelectorAll('img[src=x], b').length"
+                page.script,
+                "return document.querySelectorAll('img:not([src=\"icon.svg\"]), b').length",
             )
             assert injected == 0
             links = await ui(page.driver.find_elements, By.CSS_SELECTOR, "[role=log] a")
