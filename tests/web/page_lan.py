@@ -11,19 +11,19 @@ web page), so it restarts on the same address, as a real one does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import sys
 import urllib.request
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lanchat.client.connection import ClientConnection
 from lanchat.client.events import ClientEvent, Joined
 from lanchat.client.session import ClientSession
-from tests.discovery.netns import REPO, Namespace
-from tests.support import SERVE_READY_TIMEOUT_S, LineClient, ServerProcess
+from tests.discovery.netns import Namespace
+from tests.server.test_serve_cli import serving_in
+from tests.support import LineClient, ServerProcess
 
 IRC_PORT = 6667
 WEB_PORT = 8080
@@ -36,34 +36,13 @@ def page_url(ns: Namespace) -> str:
     return f"http://{ns.address}:{WEB_PORT}/"
 
 
-async def start_server(ns: Namespace, data_dir: Path, *flags: str) -> ServerProcess:
+def running(
+    ns: Namespace, data_dir: Path, *flags: str
+) -> AbstractAsyncContextManager[ServerProcess]:
     """`lanchat serve` inside `ns` on its address (ports 6667 and 8080), mDNS on; waits for
-    `ready`. Pass `--no-web` to leave the page out."""
-    command = (sys.executable, "-m", "lanchat", "serve", "--host", ns.address,
-               "--port", str(IRC_PORT), "--web-port", str(WEB_PORT),
-               "--data-dir", str(data_dir), *flags)  # fmt: skip
-    proc = await asyncio.create_subprocess_exec(
-        *ns.argv("env", "PYTHONUNBUFFERED=1", *command),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        cwd=REPO,
-    )
-    server = ServerProcess(proc)
-    try:
-        await server.wait_for_output("ready: port", SERVE_READY_TIMEOUT_S)
-    except AssertionError as e:
-        await server.stop()
-        raise AssertionError(f"{e}\nstderr: {await server.stderr_text()}") from None
-    return server
-
-
-@contextlib.asynccontextmanager
-async def running(ns: Namespace, data_dir: Path, *flags: str) -> AsyncIterator[ServerProcess]:
-    server = await start_server(ns, data_dir, *flags)
-    try:
-        yield server
-    finally:
-        await server.stop()
+    `ready` and stops it on exit. Pass `--no-web` to leave the page out."""
+    where = ("--host", ns.address, "--port", str(IRC_PORT), "--web-port", str(WEB_PORT))
+    return serving_in(ns, data_dir, *where, *flags)
 
 
 def _rooms_document(ns: Namespace) -> dict[str, Any]:

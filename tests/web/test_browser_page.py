@@ -28,7 +28,6 @@ from tests.web.page_lan import (
     irc_user,
     page_url,
     running,
-    start_server,
     synced,
     wait_lan_room,
 )
@@ -182,8 +181,7 @@ async def test_reconnect_after_restart_fills_the_gap_once(
     here: Namespace, page: Page, tmp_path: Path
 ) -> None:
     data = tmp_path / "data"
-    server = await start_server(here, data)
-    try:
+    async with running(here, data):
         bob = await irc_user(here, "bob", "#lobby")
         for text in ("before 1", "before 2"):
             bob.send(f"PRIVMSG #lobby :{text}")
@@ -194,27 +192,25 @@ async def test_reconnect_after_restart_fills_the_gap_once(
         await bob.expect(privmsg("mine, before"))
         await bob.close()
 
-        # Down; up without the web page, while bob says what carol must not miss; down again.
-        await server.stop()
-        await ui(
-            page.wait, "the page saying it lost the link", lambda: "Connection lost" in page.text()
-        )
-        # Nothing typed is lost while the link is down: it stays in the box until sent.
-        await ui(page.type_into, "textbox", "Message", "typed while away")
-        await ui(lambda: page.control("button", "Send").click())
-        await ui(
-            page.wait, "a note that the message was kept", lambda: "stays in the box" in page.text()
-        )
-        assert await ui(page.message_box_text) == "typed while away"
-        server = await start_server(here, data, "--no-web")
+    # Down; up without the web page, while bob says what carol must not miss; down again.
+    await ui(
+        page.wait, "the page saying it lost the link", lambda: "Connection lost" in page.text()
+    )
+    # Nothing typed is lost while the link is down: it stays in the box until sent.
+    await ui(page.type_into, "textbox", "Message", "typed while away")
+    await ui(lambda: page.control("button", "Send").click())
+    await ui(
+        page.wait, "a note that the message was kept", lambda: "stays in the box" in page.text()
+    )
+    assert await ui(page.message_box_text) == "typed while away"
+    async with running(here, data, "--no-web"):
         bob = await irc_user(here, "bob", "#lobby")
         for text in ("gap 1", "gap 2", "gap 3"):
             bob.send(f"PRIVMSG #lobby :{text}")
         await synced(bob)
         await bob.close()
-        await server.stop()
 
-        server = await start_server(here, data)
+    async with running(here, data):
         gap = ["before 1", "before 2", "mine, before", "gap 1", "gap 2", "gap 3"]
         await ui(
             page.wait, "the gap filled", lambda: page.lines("#lobby") == gap, RECONNECT_TIMEOUT_S
@@ -226,8 +222,6 @@ async def test_reconnect_after_restart_fills_the_gap_once(
         await bob.expect(privmsg("typed while away"))
         await ui(page.wait_lines, "#lobby", [*gap, "after", "typed while away"])
         await bob.close()
-    finally:
-        await server.stop()
 
 
 async def test_a_room_with_a_key_asks_for_it(here: Namespace, page: Page, tmp_path: Path) -> None:
