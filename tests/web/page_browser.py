@@ -182,7 +182,21 @@ class Page:
             self.driver.find_element(By.ID, i).get_attribute("textContent") for i in ids
         )
 
+    def description(self, role: str, name: str, within: str | None = None) -> str:
+        """What describes the control with this role and name, looked up afresh (the page
+        redraws a list when what it shows changes)."""
+        return self.described(self.control(role, name, within))
+
     # ------------------------------------------------------------------ doing things
+
+    def click(self, role: str, name: str, within: str | None = None) -> None:
+        """Click the control with this role and name; found again if the page redrew it."""
+
+        def clicked() -> bool:
+            self.control(role, name, within).click()
+            return True
+
+        self.wait(f"a click on the {role} named {name!r}", clicked)
 
     def type_into(self, role: str, name: str, text: str) -> WebElement:
         field = self.control(role, name)
@@ -193,7 +207,7 @@ class Page:
     def say(self, text: str) -> None:
         """Type `text` in the message box and press the Send button."""
         self.type_into("textbox", "Message", text)
-        self.control("button", "Send").click()
+        self.click("button", "Send")
         self.wait("the message box emptied after Send", lambda: not self.message_box_text())
 
     def message_box_text(self) -> str:

@@ -43,6 +43,7 @@ const page = {
   toastTimer: 0,
 };
 let ids = 0;
+const drawn = new Map(); // list id -> the data it was last drawn from (see redraw)
 
 // ------------------------------------------------------------------ room lists
 
@@ -71,17 +72,32 @@ function renderRoomLists() {
     $("sidebar-server").textContent = server.name;
     document.title = titleWith(`${server.name} — lanchat`);
   }
-  const here = rooms.map((room) => roomEntry(room, chooseRoom));
-  $("here-rooms").replaceChildren(...(here.length ? here : [emptyEntry("No rooms yet.")]));
-  const others = lan.map(lanEntry);
+  const entries = (list, empty) => (list.length ? list.map(roomEntryOf) : [emptyEntry(empty)]);
+  redraw("here-rooms", rooms, () => entries(rooms, "No rooms yet."));
   const none = "No other lanchat rooms found on this network.";
-  $("lan-rooms").replaceChildren(...(others.length ? others : [emptyEntry(none)]));
+  redraw("lan-rooms", lan, () => (lan.length ? lan.map(lanEntry) : [emptyEntry(none)]));
   // In the chat screen: the rooms not joined yet.
   const joined = (room) => session?.conversations.get(session.fold(room.name))?.joined;
-  const more = rooms.filter((room) => !joined(room)).map((room) => roomEntry(room, chooseRoom));
-  $("more-rooms").replaceChildren(...(more.length ? more : [emptyEntry("You are in every room.")]));
-  $("more-lan").replaceChildren(...lan.map(lanEntry));
+  const more = rooms.filter((room) => !joined(room));
+  redraw("more-rooms", more, () => entries(more, "You are in every room."));
+  redraw("more-lan", lan, () => lan.map(lanEntry));
   $("more-lan-title").hidden = lan.length === 0;
+}
+
+function roomEntryOf(room) {
+  return roomEntry(room, chooseRoom);
+}
+
+/**
+ * Redraw the list with id `id` from `data` with `build()`, but only when the data changed
+ * since the last time: a redraw would take the keyboard focus off a button in it (and a
+ * screen reader's place with it).
+ */
+function redraw(id, data, build) {
+  const signature = JSON.stringify(data);
+  if (drawn.get(id) === signature) return;
+  drawn.set(id, signature);
+  $(id).replaceChildren(...build());
 }
 
 // ------------------------------------------------------------------ joining
@@ -317,29 +333,32 @@ function titleWith(text) {
 }
 
 function renderConversations(session) {
-  const items = [...session.conversations.values()].map((conv) => {
-    const stateId = `conv-${++ids}`;
-    const description = [
-      conv.unread ? `${conv.unread} unread` : "",
-      conv.mentions ? `${conv.mentions} for you` : "",
-      conv.isRoom && !conv.joined ? "not joined" : "",
-    ].filter(Boolean);
-    const button = el(
-      "button",
-      {
-        cls: `conv${conv.key === session.active ? " active" : ""}${conv.unread ? " unread" : ""}`,
-        attrs: { type: "button", "aria-label": conv.name, "aria-describedby": stateId },
-      },
-      conv.isRoom ? icon("i-hash", "conv-icon") : avatar(conv.name, "small"),
-      el("span", { cls: "conv-name", text: conv.isRoom ? conv.name.slice(1) : conv.name }),
-      el("span", { cls: "visually-hidden", attrs: { id: stateId }, text: description.join(", ") }),
-      badge(conv.unread, conv.mentions > 0),
-    );
-    if (conv.key === session.active) button.setAttribute("aria-current", "true");
-    button.addEventListener("click", () => show(conv.key));
-    return el("li", {}, button);
-  });
-  $("conversations").replaceChildren(...items);
+  const convs = [...session.conversations.values()];
+  const data = convs.map((c) => [c.name, c.unread, c.mentions, c.joined, c.key === session.active]);
+  redraw("conversations", data, () => convs.map((conv) => conversationEntry(session, conv)));
+}
+
+function conversationEntry(session, conv) {
+  const stateId = `conv-${++ids}`;
+  const description = [
+    conv.unread ? `${conv.unread} unread` : "",
+    conv.mentions ? `${conv.mentions} for you` : "",
+    conv.isRoom && !conv.joined ? "not joined" : "",
+  ].filter(Boolean);
+  const button = el(
+    "button",
+    {
+      cls: `conv${conv.key === session.active ? " active" : ""}${conv.unread ? " unread" : ""}`,
+      attrs: { type: "button", "aria-label": conv.name, "aria-describedby": stateId },
+    },
+    conv.isRoom ? icon("i-hash", "conv-icon") : avatar(conv.name, "small"),
+    el("span", { cls: "conv-name", text: conv.isRoom ? conv.name.slice(1) : conv.name }),
+    el("span", { cls: "visually-hidden", attrs: { id: stateId }, text: description.join(", ") }),
+    badge(conv.unread, conv.mentions > 0),
+  );
+  if (conv.key === session.active) button.setAttribute("aria-current", "true");
+  button.addEventListener("click", () => show(conv.key));
+  return el("li", {}, button);
 }
 
 function renderHeader(conv) {
@@ -362,26 +381,28 @@ function renderHeader(conv) {
 function renderMembers(conv) {
   const session = page.session;
   const members = conv?.isRoom ? conv.sortedMembers() : [];
-  const items = members.map((member) => {
-    const role = member.prefixes.includes("@") ? "op" : member.prefixes ? "voice" : "";
-    const button = el(
-      "button",
-      {
-        cls: `member${member.away ? " away" : ""}`,
-        attrs: { type: "button", "aria-label": member.nick },
-      },
-      avatar(member.nick, "small"),
-      el("span", { cls: "member-nick", text: member.nick }),
-      role ? el("span", { cls: "tag", text: role }) : null,
-      session.isMe(member.nick) ? el("span", { cls: "tag", text: "you" }) : null,
-    );
-    button.addEventListener("click", () => {
-      if (session.isMe(member.nick)) return;
-      show(session.query(member.nick).key);
-    });
-    return el("li", {}, button);
+  const data = [session.nick, members.map((m) => [m.nick, m.prefixes, m.away])];
+  redraw("members", data, () => members.map((member) => memberEntry(session, member)));
+}
+
+function memberEntry(session, member) {
+  const role = member.prefixes.includes("@") ? "op" : member.prefixes ? "voice" : "";
+  const button = el(
+    "button",
+    {
+      cls: `member${member.away ? " away" : ""}`,
+      attrs: { type: "button", "aria-label": member.nick },
+    },
+    avatar(member.nick, "small"),
+    el("span", { cls: "member-nick", text: member.nick }),
+    role ? el("span", { cls: "tag", text: role }) : null,
+    session.isMe(member.nick) ? el("span", { cls: "tag", text: "you" }) : null,
+  );
+  button.addEventListener("click", () => {
+    const now = page.session; // the list may outlive the session it was drawn for
+    if (now && !now.isMe(member.nick)) show(now.query(member.nick).key);
   });
-  $("members").replaceChildren(...items);
+  return el("li", {}, button);
 }
 
 function atBottom(list) {
