@@ -178,6 +178,32 @@ def _add_search(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(func=_cmd_search)
 
 
+def _add_doctor(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "doctor",
+        help="why can't I see anyone? check what hides rooms on this network",
+        description=(
+            "Check, one by one, what can hide rooms on a LAN (no address, a VPN, mDNS, "
+            "multicast blocked, firewalls, other subnets) and say what to do about each."
+        ),
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object per check")
+    p.add_argument(
+        "--listen",
+        metavar="SECONDS",
+        type=float,
+        default=3.0,
+        help="how long to listen for other devices and rooms (default 3)",
+    )
+    p.add_argument(
+        "--interface",
+        metavar="ADDR",
+        action="append",
+        help="check only the interface with this IP address; repeatable (default: every one)",
+    )
+    p.set_defaults(func=_cmd_doctor)
+
+
 def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "chat",
@@ -238,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rooms(sub)
     _add_passwd(sub)
     _add_search(sub)
+    _add_doctor(sub)
     parser.set_defaults(func=_cmd_launcher, parser=parser)
     for command_parser in sub.choices.values():
         # An unknown flag is reported with the usage of the command it was given to.
@@ -323,6 +350,14 @@ def _cmd_search(args: argparse.Namespace) -> int:
         text = "\n    ".join(console_text(line) for line in record.text.split("\n"))
         print(f"{when} {console_text(record.target)} <{console_text(nick)}> {text}")
     return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from lanchat.discovery.doctor import run_doctor
+
+    return run_doctor(
+        as_json=args.json, listen_s=args.listen, interfaces=tuple(args.interface or ())
+    )
 
 
 def _cmd_chat(args: argparse.Namespace) -> int:
