@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from tkinter import ttk
 
 from lanchat.gui.access import name
+from lanchat.gui.diagnose import DiagnosisButton
 from lanchat.gui.dialogs import (
     DEFAULT_PORT,
     ConnectRequest,
@@ -65,6 +66,8 @@ class RoomsPage(ttk.Frame):
             head, text="Connect by address…", command=self.toggle_manual
         )
         self.manual_button.pack(side="right")
+        self.diagnose_button = DiagnosisButton(head)  # "Why can't I see anyone?" (issue #15)
+        self.diagnose_button.pack(side="right", padx=(0, 8))
         nick_row = ttk.Frame(self)
         nick_row.pack(fill="x", pady=(12, 8))
         ttk.Label(nick_row, text="Your nickname").pack(side="left")
