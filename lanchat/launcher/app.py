@@ -1,8 +1,8 @@
 """The launcher (`lanchat`, `lanchat launcher`): a small window that hosts rooms and opens chat.
 
 Layer: launcher UI (Tk main thread only); imports tkinter, lanchat.launcher.supervisor,
-lanchat.gui.pump / theme / viewmodel (the shared after() loop, look and room rows) and, in
-`run()`, the discovery BrowserThread. Spec: lanchat issue #3 ("The launcher").
+lanchat.gui.pump / theme / viewmodel (the shared after() loop, look and room rows),
+lanchat.gui.diagnose ("Why can't I see anyone?") and, in `run()`, the discovery BrowserThread. Spec: lanchat issue #3 ("The launcher").
 
 Nothing here waits on a child process or the network in a Tk callback: the supervisor's and
 the browser's events arrive on queues drained with after(), like the chat window's. Quitting
@@ -22,6 +22,7 @@ from tkinter import ttk
 from typing import Any
 
 from lanchat.errors import LanchatError
+from lanchat.gui.diagnose import DiagnosisButton
 from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
 from lanchat.gui.trust import grouped
@@ -99,6 +100,7 @@ class LauncherApp:
         outer.pack(fill="both", expand=True)
         head = ttk.Frame(outer)
         head.pack(fill="x")
+        self._top = head  # the first widget packed: bottom rows are packed before it
         ttk.Label(head, text="lanchat", style="Title.TLabel").pack(side="left")
         self.open_button = ttk.Button(
             head, text="Open chat", style="Accent.TButton", command=lambda: self._open_chat(())
@@ -153,7 +155,11 @@ class LauncherApp:
         self.fingerprints = ttk.Label(outer, text="", font="TkFixedFont", justify="left")
         self.fingerprints.pack(anchor="w")
 
-        ttk.Label(outer, text="Rooms on your network").pack(anchor="w", pady=(12, 2))
+        lan_head = ttk.Frame(outer)
+        lan_head.pack(fill="x", pady=(12, 2))
+        ttk.Label(lan_head, text="Rooms on your network").pack(side="left", anchor="s")
+        self.diagnose_button = DiagnosisButton(lan_head)
+        self.diagnose_button.pack(side="right")
         lan = ttk.Frame(outer)
         lan.pack(fill="both", expand=True)
         self.lan_tree = _tree(
@@ -163,18 +169,36 @@ class LauncherApp:
         self.join_button.pack(side="right", anchor="n", padx=(8, 0))
         self.lan_tree.pack(side="left", fill="both", expand=True)
         self.lan_tree.bind("<Double-1>", lambda _e: self.join_selected())
+        for tree in (self.hosted_tree, self.lan_tree):
+            tree.bind("<<TreeviewSelect>>", lambda _e: self._update_buttons())
+        self._update_buttons()
 
+        # The quit question: its own line across the window, its buttons below. Packed (when
+        # shown) before the lists, which expand, so the packer gives it its full height first.
         self.confirm = ttk.Frame(outer, padding=(0, 8, 0, 0))
-        self.confirm_text = ttk.Label(self.confirm, text="", wraplength=300)
-        self.confirm_text.pack(side="left", fill="x", expand=True)
-        self.keep_button = ttk.Button(self.confirm, text="Keep running", command=self._keep)
+        self.confirm_text = ttk.Label(self.confirm, text="", wraplength=580)
+        self.confirm_text.pack(side="top", anchor="w", fill="x")
+        self.confirm.bind(
+            "<Configure>", lambda e: self.confirm_text.configure(wraplength=max(e.width, 200))
+        )
+        confirm_buttons = ttk.Frame(self.confirm)
+        confirm_buttons.pack(side="top", fill="x", pady=(6, 0))
+        self.keep_button = ttk.Button(confirm_buttons, text="Keep running", command=self._keep)
         self.keep_button.pack(side="right")
         self.quit_button = ttk.Button(
-            self.confirm, text="Stop rooms and quit", style="Accent.TButton", command=self.quit
+            confirm_buttons, text="Stop rooms and quit", style="Accent.TButton", command=self.quit
         )
         self.quit_button.pack(side="right", padx=6)
         self.status = ttk.Label(outer, text="", style="Muted.TLabel")
-        self.status.pack(anchor="w", side="bottom", pady=(8, 0))
+        self.status.pack(anchor="w", side="bottom", pady=(8, 0), before=self._top)
+
+    def _update_buttons(self) -> None:
+        """Join and Stop act on the selected row: enabled only while there is one."""
+        for tree, button in (
+            (self.hosted_tree, self.stop_button),
+            (self.lan_tree, self.join_button),
+        ):
+            button.state(["!disabled"] if tree.selection() else ["disabled"])
 
     # ------------------------------------------------------------------ polling
 
@@ -252,6 +276,7 @@ class LauncherApp:
         self._rows = live
         shown = [f"{h.room} certificate: {grouped(h.fingerprint)}" for h in hosted if h.fingerprint]
         self.fingerprints.configure(text="\n".join(shown))
+        self._update_buttons()  # a selected row may just have gone
 
     def _show_web_page(self) -> None:
         for iid in self.hosted_tree.selection():
@@ -324,7 +349,7 @@ class LauncherApp:
             text=f"{names} {'is' if len(hosted) == 1 else 'are'} hosted here. Quitting stops "
             "them and disconnects everyone in them."
         )
-        self.confirm.pack(fill="x", before=self.status)
+        self.confirm.pack(side="bottom", fill="x", after=self.status)
 
     def _keep(self) -> None:
         self.confirm.pack_forget()

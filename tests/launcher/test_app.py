@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import tkinter as tk
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -18,7 +19,8 @@ from lanchat.gui.trust import grouped
 from lanchat.launcher.app import LauncherApp
 from lanchat.launcher.supervisor import Supervisor
 from lanchat.server.certificate import CERT_FILE
-from tests.gui.tk_support import run_until, tk_root
+from tests.discovery.netns import REPO
+from tests.gui.tk_support import accessible_name, run_until, screenshot, tk_root
 from tests.server.test_certificate import openssl_fingerprint
 
 pytestmark = pytest.mark.gui
@@ -84,10 +86,14 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
         RoomAdded(RoomAd("#party", "testhost", port, users=3, instance="#party on testhost")),
     )
     run_until(launcher.root, lambda: launcher.hosted_rows()[0][2] == "3", launcher.hosted_rows)
+    assert launcher.stop_button.instate(["disabled"])  # nothing selected yet
     launcher.hosted_tree.selection_set(launcher.hosted_tree.get_children()[0])
+    launcher.root.update()
+    assert launcher.stop_button.instate(["!disabled"])
     launcher.stop_button.invoke()
     run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
     assert launcher.status.cget("text") == "#party is closed."
+    assert launcher.stop_button.instate(["disabled"])  # the selected row is gone
 
 
 def test_start_with_a_bad_port_says_what_to_type(launcher: LauncherApp) -> None:
@@ -128,10 +134,14 @@ def test_rooms_on_the_network_are_listed_and_join_opens_chat(
     ad = RoomAd(
         "#games", "pc2", 7000, users=4, addresses=("192.168.1.9",), instance="#games on pc2"
     )
+    assert launcher.join_button.instate(["disabled"])
     post(launcher, RoomAdded(ad))
     run_until(launcher.root, lambda: bool(launcher.lan_rows()), launcher.lan_rows)
     assert launcher.lan_rows() == [("#games", "pc2", "4")]
+    assert launcher.join_button.instate(["disabled"])  # listed, not yet chosen
     launcher.lan_tree.selection_set("#games on pc2")
+    launcher.root.update()
+    assert launcher.join_button.instate(["!disabled"])
     launcher.join_button.invoke()
     assert launched.calls == [["--connect", "192.168.1.9:7000", "--join", "#games"]]
     v6 = RoomAd("#v6", "pc3", 7001, addresses=("fe80::9",), instance="#v6 on pc3")
@@ -145,6 +155,7 @@ def test_rooms_on_the_network_are_listed_and_join_opens_chat(
     assert launched.calls[-1] == []
     post(launcher, RoomRemoved(ad))
     run_until(launcher.root, lambda: not launcher.lan_rows(), launcher.lan_rows)
+    assert launcher.join_button.instate(["disabled"])
 
 
 def test_a_hosted_rooms_web_page_is_shown_with_its_link_and_qr_code(
@@ -171,7 +182,37 @@ def test_a_hosted_rooms_web_page_is_shown_with_its_link_and_qr_code(
     launcher.web_page.open_button.invoke()
     assert opened == [url]
     launcher.hosted_tree.selection_set(launcher.hosted_tree.get_children()[0])
+    launcher.root.update()  # Stop follows the selection
     launcher.stop_button.invoke()
     run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
     assert launcher.web_page.url == ""
     assert not launcher.web_page.qr.cget("image")
+
+
+def fully_shown(widget: tk.Misc) -> bool:
+    """`widget` is on screen at its full size, inside its window."""
+    top = widget.winfo_toplevel()
+    return (
+        widget.winfo_ismapped()
+        and widget.winfo_height() >= widget.winfo_reqheight()
+        and widget.winfo_width() >= widget.winfo_reqwidth()
+        and widget.winfo_rooty() + widget.winfo_height() <= top.winfo_rooty() + top.winfo_height()
+    )
+
+
+def test_the_quit_question_is_shown_whole(launcher: LauncherApp) -> None:
+    for name in ("#lobby", "#a-very-long-room-name-for-games"):
+        launcher.room.set(name)
+        launcher.start_button.invoke()
+    run_until(
+        launcher.root,
+        lambda: [r[3] for r in launcher.hosted_rows()] == ["running", "running"],
+        launcher.hosted_rows,
+        timeout_s=START_TIMEOUT_S,
+    )
+    launcher.root.deiconify()  # laid out at the window's real size, as people see it
+    launcher.request_quit()
+    launcher.root.update()
+    for widget in (launcher.confirm_text, launcher.quit_button, launcher.keep_button):
+        assert fully_shown(widget), accessible_name(widget)
+    screenshot(launcher.root, REPO / "build" / "screenshots" / "launcher-quit.png")
