@@ -2,7 +2,8 @@
 
 Layer: launcher UI (Tk main thread only); imports tkinter, lanchat.launcher.supervisor,
 lanchat.gui.pump / theme / viewmodel (the shared after() loop, look and room rows),
-lanchat.gui.diagnose ("Why can't I see anyone?") and, in `run()`, the discovery BrowserThread. Spec: lanchat issue #3 ("The launcher").
+lanchat.gui.diagnose ("Why can't I see anyone?"), lanchat.launcher.tray and, in `run()`, the
+discovery BrowserThread. Spec: lanchat issues #3 ("The launcher") and #15 (the tray icon).
 
 Nothing here waits on a child process or the network in a Tk callback: the supervisor's and
 the browser's events arrive on queues drained with after(), like the chat window's. Quitting
@@ -12,12 +13,14 @@ cleanly: each server notifies its clients and withdraws its mDNS records.
 
 from __future__ import annotations
 
+import logging
 import queue
 import socket
 import subprocess
 import sys
 import tkinter as tk
 from collections.abc import Callable, Sequence
+from functools import partial
 from tkinter import ttk
 from typing import Any
 
@@ -34,12 +37,15 @@ from lanchat.launcher.supervisor import (
     RoomStopped,
     Supervisor,
 )
+from lanchat.launcher.tray import LABELS, MENU, TrayIcon, tray_problem
 from lanchat.launcher.webpage import WebPagePanel
 from lanchat.protocol import casefold
 
 __all__ = ["LauncherApp", "open_chat", "run"]
 
 EXIT_OK = 0
+
+log = logging.getLogger(__name__)
 
 
 def open_chat(args: Sequence[str] = ()) -> None:
@@ -87,13 +93,15 @@ class LauncherApp:
         self.poll_ms = poll_ms
         self.lan = RoomListModel()  # rooms discovered on the LAN
         self._rows: dict[str, HostedRoom] = {}  # Treeview iid → hosted room
+        self.tray: TrayIcon | None = None  # the system tray icon, where the desktop has one
+        self.tray_actions: queue.SimpleQueue[str] = queue.SimpleQueue()  # its menu choices
         self.pump = Pump(root, self.poll)  # runs poll() with after() until quit()
         self.palette = apply_theme(root, theme)
         root.title("lanchat launcher")
         root.geometry("640x780")
         root.minsize(460, 480)
         self._build()
-        root.protocol("WM_DELETE_WINDOW", self.request_quit)
+        root.protocol("WM_DELETE_WINDOW", self.close_window)
 
     def _build(self) -> None:
         outer = ttk.Frame(self.root, padding=14)
@@ -191,6 +199,12 @@ class LauncherApp:
         self.quit_button.pack(side="right", padx=6)
         self.status = ttk.Label(outer, text="", style="Muted.TLabel")
         self.status.pack(anchor="w", side="bottom", pady=(8, 0), before=self._top)
+        # The tray icon's menu on X11, where pystray has none of its own (lanchat.launcher.tray)
+        self.tray_menu = tk.Menu(self.root, tearoff=False)
+        for action, label in LABELS.items():
+            if action == "quit":
+                self.tray_menu.add_separator()
+            self.tray_menu.add_command(label=label, command=partial(self.handle_tray, action))
 
     def _update_buttons(self) -> None:
         """Join and Stop act on the selected row: enabled only while there is one."""
@@ -222,7 +236,28 @@ class LauncherApp:
                 self.handle_room_event(self.room_events.get_nowait())
             except queue.Empty:
                 break
+        while True:
+            try:
+                self.handle_tray(self.tray_actions.get_nowait())
+            except queue.Empty:
+                break
         return self.poll_ms
+
+    def handle_tray(self, action: str) -> None:
+        """A choice in the tray icon's menu (or, on X11, a click on the icon: MENU)."""
+        if action == MENU:
+            x, y = self.root.winfo_pointerxy()
+            self.tray_menu.tk_popup(x, y)
+        elif action == "show":
+            self.show_window()
+        elif action == "start":
+            self.start_room()
+            if self.problem.cget("text"):
+                self.show_window()  # the problem is said in the window
+        elif action == "chat":
+            self._open_chat(())
+        elif action == "quit":
+            self.request_quit()
 
     def handle_supervisor(self, event: RoomReady | RoomFailed | RoomStopped) -> None:
         h = event.hosted
@@ -338,12 +373,25 @@ class LauncherApp:
 
     # ------------------------------------------------------------------ quitting
 
+    def show_window(self) -> None:
+        self.root.deiconify()
+        self.root.lift()
+
+    def close_window(self) -> None:
+        """The window's close button: with a tray icon and rooms hosted, the window only hides
+        (the rooms keep running, the icon brings it back); otherwise as request_quit()."""
+        if self.tray is not None and self.supervisor.hosted():
+            self.root.withdraw()
+        else:
+            self.request_quit()
+
     def request_quit(self) -> None:
-        """Window closed: quit at once, or ask first when rooms are still hosted here."""
+        """Quit at once, or ask first (in the window) when rooms are still hosted here."""
         hosted = self.supervisor.hosted()
         if not hosted:
             self.quit()
             return
+        self.show_window()
         names = ", ".join(h.room for h in hosted)
         self.confirm_text.configure(
             text=f"{names} {'is' if len(hosted) == 1 else 'are'} hosted here. Quitting stops "
@@ -355,8 +403,13 @@ class LauncherApp:
         self.confirm.pack_forget()
 
     def quit(self) -> None:
-        """Stop every hosted room cleanly, then close the window."""
-        self.pump.close(self.supervisor.stop_all)
+        """Stop every hosted room cleanly, remove the tray icon, then close the window."""
+        self.pump.close(self._shut_down)
+
+    def _shut_down(self) -> None:
+        if self.tray is not None:
+            self.tray.stop()
+        self.supervisor.stop_all()
 
 
 def _tree(master: tk.Misc, columns: Sequence[tuple[str, str, int]], height: int) -> ttk.Treeview:
@@ -397,6 +450,12 @@ def run() -> int:
     browser = BrowserThread(room_events.put)
     supervisor = Supervisor()
     app = LauncherApp(root, supervisor, room_events, theme=settings_mod.load().theme)
+    problem = tray_problem()
+    if problem is None:
+        app.tray = TrayIcon(app.tray_actions)
+        app.tray.start()
+    else:
+        log.info("no tray icon (%s): the launcher is its window", problem)
     try:
         browser.start()
     except LanchatError as e:
@@ -406,5 +465,7 @@ def run() -> int:
         root.mainloop()
     finally:
         browser.stop()
+        if app.tray is not None:
+            app.tray.stop()
         supervisor.stop_all()  # after Ctrl-C too: hosted rooms never outlive the launcher
     return EXIT_OK

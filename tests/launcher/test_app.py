@@ -118,7 +118,7 @@ def test_quitting_with_hosted_rooms_asks_first_and_stops_them(launcher: Launcher
         launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
     )
     hosted = launcher.supervisor.hosted()[0]
-    launcher.request_quit()
+    launcher.close_window()  # the window's close button; no tray icon here to hide it in
     assert launcher.confirm.winfo_manager() == "pack"
     assert launcher.confirm_text.cget("text").startswith("#lobby is hosted here.")
     launcher.keep_button.invoke()
