@@ -25,6 +25,7 @@ from tkinter import ttk
 from typing import Any
 
 from lanchat.errors import LanchatError
+from lanchat.gui.access import name
 from lanchat.gui.diagnose import DiagnosisButton
 from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
@@ -128,7 +129,7 @@ class LauncherApp:
             ]
         ):
             ttk.Label(start, text=label, style="Muted.TLabel").grid(row=0, column=col, sticky="w")
-            entry = ttk.Entry(start, textvariable=var, width=width, show=show)
+            entry = name(ttk.Entry(start, textvariable=var, width=width, show=show), label)
             entry.grid(row=1, column=col, sticky="we", padx=(0, 8))
             entry.bind("<Return>", lambda _e: self.start_room())
         self.start_button = ttk.Button(
@@ -152,6 +153,7 @@ class LauncherApp:
             ),
             height=4,
         )
+        name(self.hosted_tree, "Hosted on this computer")
         self.stop_button = ttk.Button(hosted, text="Stop", command=self.stop_selected)
         self.stop_button.pack(side="right", anchor="n", padx=(8, 0))
         self.hosted_tree.pack(side="left", fill="both", expand=True)
@@ -173,6 +175,7 @@ class LauncherApp:
         self.lan_tree = _tree(
             lan, (("room", "Room", 110), ("host", "Host", 150), ("users", "People", 60)), height=5
         )
+        name(self.lan_tree, "Rooms on your network")
         self.join_button = ttk.Button(lan, text="Join", command=self.join_selected)
         self.join_button.pack(side="right", anchor="n", padx=(8, 0))
         self.lan_tree.pack(side="left", fill="both", expand=True)
@@ -417,9 +420,9 @@ def _tree(master: tk.Misc, columns: Sequence[tuple[str, str, int]], height: int)
         master, columns=[c[0] for c in columns], show="headings", height=height,
         selectmode="browse",
     )  # fmt: skip
-    for name, title, width in columns:
-        tree.heading(name, text=title, anchor="w")
-        tree.column(name, width=width, anchor="w", stretch=True)
+    for column, title, width in columns:
+        tree.heading(column, text=title, anchor="w")
+        tree.column(column, width=width, anchor="w", stretch=True)
     return tree
 
 

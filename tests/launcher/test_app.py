@@ -15,12 +15,13 @@ import pytest
 
 from lanchat.client.bridge import RoomAdded, RoomRemoved
 from lanchat.discovery.records import RoomAd
+from lanchat.gui.access import find, name_of, unnamed_controls
 from lanchat.gui.trust import grouped
 from lanchat.launcher.app import LauncherApp
 from lanchat.launcher.supervisor import Supervisor
 from lanchat.server.certificate import CERT_FILE
 from tests.discovery.netns import REPO
-from tests.gui.tk_support import accessible_name, run_until, screenshot, tk_root
+from tests.gui.tk_support import run_until, screenshot, tk_root
 from tests.server.test_certificate import openssl_fingerprint
 
 pytestmark = pytest.mark.gui
@@ -94,6 +95,12 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
     run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
     assert launcher.status.cget("text") == "#party is closed."
     assert launcher.stop_button.instate(["disabled"])  # the selected row is gone
+
+
+def test_every_control_has_an_accessible_name(launcher: LauncherApp) -> None:
+    assert unnamed_controls(launcher.root) == []
+    assert find(launcher.root, "Hosted on this computer") is launcher.hosted_tree
+    assert find(launcher.root, "Why can't I see anyone?") is launcher.diagnose_button
 
 
 def test_start_with_a_bad_port_says_what_to_type(launcher: LauncherApp) -> None:
@@ -214,5 +221,5 @@ def test_the_quit_question_is_shown_whole(launcher: LauncherApp) -> None:
     launcher.request_quit()
     launcher.root.update()
     for widget in (launcher.confirm_text, launcher.quit_button, launcher.keep_button):
-        assert fully_shown(widget), accessible_name(widget)
+        assert fully_shown(widget), name_of(widget)
     screenshot(launcher.root, REPO / "build" / "screenshots" / "launcher-quit.png")

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.gui
 START_TIMEOUT_S = 20.0
 
 
-def wait_for(predicate: Any, what: str, timeout_s: float = 10.0) -> None:
+def wait_for(predicate: Any, what: str, timeout_s: float = 20.0) -> None:
     """Wait for something outside Tk (another X client) to happen."""
     deadline = time.monotonic() + timeout_s
     while not predicate():
