@@ -73,7 +73,9 @@ def test_the_rooms_page_button_runs_every_check_and_shows_a_qr_code(
     dialog = button.dialog
     assert isinstance(dialog, DiagnosisDialog) and dialog.title() == TITLE
     run_until(app.root, lambda: len(dialog.results) == len(CHECKS), dialog.report, timeout_s=20)
-    assert dialog.results["rooms"].verdict.startswith("1 room found, all answering: #games")
+    # (rooms hosted on this machine are announced on the link too: others may be listed)
+    assert dialog.results["rooms"].status.value == "ok"
+    assert "#games on " in dialog.results["rooms"].verdict
     assert dialog.results["neighbours"].status.value == "ok"
     assert dialog.rows["rooms"].verdict.cget("text") == dialog.results["rooms"].verdict
     assert dialog.qr.cget("text") == f"Scan to connect: {host_address}"
