@@ -59,14 +59,14 @@ def tray_problem() -> str | None:
         return "the macOS menu bar needs the main thread, which the window has"
     try:
         import PIL  # noqa: F401
-        import pystray  # noqa: F401
+        import pystray  # type: ignore[import-untyped]  # noqa: F401
     except ImportError:
         return "pystray is not installed (pip install 'lanchat[tray]')"
     except Exception as e:  # pystray's X11 backends connect to the display at import
         return f"pystray cannot start ({e})"
     if not _X11:
         return None
-    from Xlib import X, display, error
+    from Xlib import X, display, error  # type: ignore[import-untyped]
 
     try:
         connection = display.Display()
