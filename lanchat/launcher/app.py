@@ -350,6 +350,7 @@ class LauncherApp:
         for iid, h in self._rows.items():
             if casefold(h.room) == key:
                 self.hosted_tree.selection_set(iid)
+        self._update_buttons()  # at once: <<TreeviewSelect>> comes only with the event loop
 
     def stop_selected(self) -> None:
         for iid in self.hosted_tree.selection():

@@ -91,6 +91,10 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
     launcher.hosted_tree.selection_set(launcher.hosted_tree.get_children()[0])
     launcher.root.update()
     assert launcher.stop_button.instate(["!disabled"])
+    launcher.hosted_tree.selection_set(())
+    launcher.root.update()
+    launcher.select_hosted("#party")  # as the end-to-end agent does: Stop follows at once
+    assert launcher.stop_button.instate(["!disabled"])
     launcher.stop_button.invoke()
     run_until(launcher.root, lambda: not launcher.hosted_rows(), launcher.hosted_rows)
     assert launcher.status.cget("text") == "#party is closed."
