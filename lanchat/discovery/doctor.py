@@ -1,7 +1,7 @@
 """`lanchat doctor`: "why can't I see anyone?" in the terminal, for machines without a display.
 
-Layer: discovery's command-line front; may import lanchat.discovery, segno and the standard
-library; never the server, client, store or gui.
+Layer: discovery's command-line front; may import lanchat.discovery, lanchat.web.qr (segno) and the
+standard library; never the server, client, store or gui.
 
 Prints each check of lanchat.discovery.checks (run by lanchat.discovery.diagnose) as soon as
 it is known -- its status, its verdict and what to do -- and this machine's address as a QR
@@ -12,18 +12,16 @@ prints one object per check instead.
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import sys
 from dataclasses import asdict
 from typing import TextIO
 
-import segno
-
 from lanchat.discovery.checks import CheckResult, Status
 from lanchat.discovery.diagnose import diagnose
+from lanchat.web.qr import qr_text
 
-__all__ = ["EXIT_PROBLEM", "format_result", "qr_text", "run_doctor", "to_json"]
+__all__ = ["EXIT_PROBLEM", "format_result", "run_doctor", "to_json"]
 
 EXIT_PROBLEM = 1  # some check found a problem (scripts can tell)
 _MARKS = {
@@ -59,13 +57,6 @@ def to_json(result: CheckResult) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
-def qr_text(link: str) -> str:
-    """`link` as a QR code drawn with Unicode half blocks (two modules per character row)."""
-    out = io.StringIO()
-    segno.make(link, error="m").terminal(out=out, compact=True, border=2)
-    return out.getvalue().rstrip("\n")
-
-
 def run_doctor(
     *,
     as_json: bool,
@@ -92,7 +83,7 @@ def run_doctor(
     def report(result: CheckResult) -> None:
         print(to_json(result) if as_json else format_result(result), file=stream, flush=True)
         if result.link and not as_json:
-            print(qr_text(result.link), file=stream, flush=True)
+            print(qr_text(result.link).rstrip("\n"), file=stream, flush=True)
 
     if not as_json:
         print(

@@ -1,8 +1,8 @@
 """The "Why can't I see anyone?" button and the dialog that shows the checks as they run.
 
-Layer: GUI (Tk main thread only); imports tkinter, segno and lanchat.discovery.{checks,
-diagnose,doctor}. The checks run on a lanchat.discovery.diagnose.DiagnosisThread, never on
-Tk's thread: its results arrive on a queue drained with after() (IDLE's rule, STYLE.md).
+Layer: GUI (Tk main thread only); imports tkinter, lanchat.web.qr (segno) and
+lanchat.discovery.{checks,diagnose,doctor}. The checks run on a DiagnosisThread, never on Tk's
+thread: its results arrive on a queue drained with after() (IDLE's rule, STYLE.md).
 
 Spec: lanchat issue #15. One row per check, in lanchat.discovery.checks.CHECKS order: a mark
 ("…" while it runs), the check's name, its verdict and what to do; this machine's address as a
@@ -11,16 +11,16 @@ QR code to scan; "Copy report" puts the same text as `lanchat doctor` on the cli
 
 from __future__ import annotations
 
+import base64
 import queue
 import tkinter as tk
 from collections.abc import Sequence
 from tkinter import ttk
 
-import segno
-
 from lanchat.discovery.checks import CHECKS, CheckResult, Status
 from lanchat.discovery.diagnose import DiagnosisThread
 from lanchat.discovery.doctor import format_result
+from lanchat.web.qr import qr_png_data
 
 __all__ = ["TITLE", "DiagnosisButton", "DiagnosisDialog"]
 
@@ -163,8 +163,7 @@ class DiagnosisDialog(tk.Toplevel):
             self._show_qr(result.link)
 
     def _show_qr(self, link: str) -> None:
-        uri = segno.make(link, error="m").png_data_uri(scale=4, border=2)
-        self._qr = tk.PhotoImage(master=self, data=uri.partition(",")[2])
+        self._qr = tk.PhotoImage(master=self, data=base64.b64encode(qr_png_data(link)))
         self.qr.configure(image=self._qr, text=f"Scan to connect: {link}")
 
     def _finish(self) -> None:

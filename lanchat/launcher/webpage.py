@@ -16,6 +16,7 @@ import webbrowser
 from collections.abc import Callable
 from tkinter import ttk
 
+from lanchat.gui.access import name
 from lanchat.web.qr import qr_png_data
 
 __all__ = ["WebPagePanel"]
@@ -44,7 +45,9 @@ class WebPagePanel:
         self.caption = ttk.Label(side, text="", style="Muted.TLabel", wraplength=320)
         self.caption.pack(anchor="w")
         self.link = tk.StringVar(master)
-        self.link_entry = ttk.Entry(side, textvariable=self.link, state="readonly", width=34)
+        self.link_entry = name(
+            ttk.Entry(side, textvariable=self.link, state="readonly", width=34), "Web address"
+        )
         self.link_entry.pack(anchor="w", fill="x", pady=4)
         buttons = ttk.Frame(side)
         buttons.pack(anchor="w")
