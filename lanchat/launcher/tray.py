@@ -108,6 +108,14 @@ def _xorg_icon_class() -> type:
             )
             return window
 
+        def _assert_docked(self) -> None:
+            # pystray asks the tray to dock the icon on every redraw request, so showing it
+            # asked twice, and trayer sometimes lost the icon on the second request; ask once
+            # per tray (a new tray after a restart clears _systray_manager and is asked again).
+            if not self._systray_manager:
+                self._dock_window()
+            assert self._systray_manager
+
         def close(self) -> None:
             """Any thread: destroy the icon's window; its event loop ends on the notice.
 
