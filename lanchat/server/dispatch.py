@@ -1,23 +1,19 @@
 """The command table: one handler per verb, gated centrally, writing to a Context.
 
 Layer: pure server core; may import lanchat.protocol, lanchat.config, lanchat.errors,
-lanchat.store.records and lanchat.server.{model,effects,context}. No I/O.
+lanchat.store.records and lanchat.server.{model,effects,context,handlers}. No I/O.
 Spec: https://modern.ircdocs.horse/#errunknowncommand-421, #errnotregistered-451,
 #errneedmoreparams-461 (the central gating below). The Context (lanchat.server.context)
 collects a handler's output and turns it into effects.
 
 How to write a handler (Ergo's commands.go, one table for every verb)
 --------------------------------------------------------------------
-Put it in a module of lanchat/server/handlers/ (one module per area). Every module there is
-imported by `load_handlers()` when a ServerState is built, so decorating is all it takes::
+Put it in a module of lanchat/server/handlers/ (one module per area) as a plain function, and
+add its row to COMMANDS below. The table is written out, not collected at import time, so
+grep, mypy and a reader see every verb, its gating and its handler in one place::
 
-    from lanchat.protocol import numerics as n
-    from lanchat.protocol.message import Message
-    from lanchat.server.context import Context
-    from lanchat.server.dispatch import command
-
+    # handlers/rooms.py
     # TOPIC <channel> [<topic>]
-    @command("TOPIC", min_params=1)
     def handle_topic(ctx: Context, msg: Message) -> None:
         room = ctx.state.find_room(msg.params[0])
         if room is None:
@@ -25,9 +21,13 @@ imported by `load_handlers()` when a ServerState is built, so decorating is all 
             return
         ...
 
+    # here, in COMMANDS
+    "TOPIC": Command(rooms.handle_topic, min_params=1),
+
 Before the handler runs, dispatch has already answered 421 (unknown verb), 451 (registration
-required: pass `before_registration=True` to allow a verb earlier) and 461 (fewer than
-`min_params` parameters). `ctx.user` is the sender; `ctx.state` the ServerState.
+required: `before_registration=True` allows a verb earlier) and 461 (fewer than `min_params`
+parameters). `ctx.user` is the sender; `ctx.state` the ServerState. Handler modules never
+import this module (an import-linter contract holds that line): the table points at them.
 
 What a handler may do, all through `ctx` (never build Effects by hand):
 
@@ -53,10 +53,10 @@ What a handler may do, all through `ctx` (never build Effects by hand):
 - `ctx.persist(record)`: a Persist effect for a room record. Put it before the Sends it guards
   (issue #2: durable before shown); `relay` and `reply` output always comes after.
 - `ctx.room_changed(key)`: the room's public face changed (created, users, topic, +k, +s).
-- `ctx.query(query)`: a CHATHISTORY query; the rows come back through the function
-  registered with `@on_history_result` (lanchat/server/handlers/history.py), called with a
-  Context for the same client whose label is the original label. Other store look-ups
-  (SEARCH, MSGID) come back to the function registered with `@on_query_result(subcommand)`.
+- `ctx.query(query)`: a CHATHISTORY query; the rows come back to the function QUERY_RESULTS
+  names for the query's subcommand (CHATHISTORY's is history.render_history; SEARCH and
+  MSGID have their own), called with a Context for the same client whose label is the
+  original label.
 - `ctx.disconnect(reason)`: close the sender's connection after its replies are flushed.
 
 NOTICE must never produce error replies (modern.ircdocs "NOTICE message").
@@ -64,8 +64,6 @@ NOTICE must never produce error replies (modern.ircdocs "NOTICE message").
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -73,19 +71,34 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
 from lanchat.server.effects import Query
+from lanchat.server.handlers import (
+    accounts,
+    channel_modes,
+    history,
+    messaging,
+    moderation,
+    monitor,
+    multiline,
+    operators,
+    queries,
+    readmarker,
+    redaction,
+    registration,
+    rename,
+    rooms,
+    search,
+    server_info,
+)
 from lanchat.store.records import HistoryRecord
 
 __all__ = [
     "COMMANDS",
+    "QUERY_RESULTS",
     "Command",
     "Handler",
     "HistoryRenderer",
-    "command",
     "dispatch",
-    "load_handlers",
-    "on_batch_line",
-    "on_history_result",
-    "on_query_result",
+    "history_renderer",
 ]
 
 Handler = Callable[[Context, Message], None]
@@ -101,96 +114,76 @@ class Command:
     before_registration: bool = False  # False -> 451 ERR_NOTREGISTERED until 001 was sent
 
 
-COMMANDS: dict[str, Command] = {}  # verb (upper case) -> Command
-_batch_takers: list[Callable[[Context, Message], bool]] = []  # see on_batch_line
-_history_renderers: dict[str, HistoryRenderer] = {}  # subcommand ("" for CHATHISTORY) -> it
+# Verb (upper case) -> its row, sorted by verb. HELP lists these verbs.
+COMMANDS: dict[str, Command] = {
+    "AUTHENTICATE": Command(accounts.handle_authenticate, min_params=1, before_registration=True),
+    "AWAY": Command(queries.handle_away),
+    "BATCH": Command(multiline.handle_batch, min_params=1),
+    "CAP": Command(registration.handle_cap, min_params=1, before_registration=True),
+    "CHATHISTORY": Command(history.handle_chathistory),
+    "CLEARCHAN": Command(operators.handle_clearchan, min_params=1),
+    "HELP": Command(server_info.handle_help),
+    # The name some servers (UnrealIRCd, InspIRCd) and clients use for HELP.
+    "HELPOP": Command(server_info.handle_help),
+    "INFO": Command(server_info.handle_info),
+    "INVITE": Command(moderation.handle_invite),
+    "ISON": Command(queries.handle_ison, min_params=1),
+    "JOIN": Command(rooms.handle_join, min_params=1),
+    "KICK": Command(moderation.handle_kick, min_params=2),
+    "KILL": Command(operators.handle_kill, min_params=1),
+    "LINKS": Command(server_info.handle_links),
+    "LIST": Command(rooms.handle_list),
+    "LUSERS": Command(queries.handle_lusers),
+    "MARKREAD": Command(readmarker.handle_markread),
+    "MODE": Command(channel_modes.handle_mode, min_params=1),
+    "MONITOR": Command(monitor.handle_monitor, min_params=1),
+    "MOTD": Command(queries.handle_motd),
+    "NAMES": Command(rooms.handle_names),
+    "NICK": Command(registration.handle_nick, before_registration=True),
+    "NOTICE": Command(messaging.handle_notice),
+    "OPER": Command(operators.handle_oper, min_params=2),
+    "PART": Command(rooms.handle_part, min_params=1),
+    "PASS": Command(registration.handle_pass, min_params=1, before_registration=True),
+    "PING": Command(registration.handle_ping, min_params=1, before_registration=True),
+    "PONG": Command(registration.handle_pong, before_registration=True),
+    "PRIVMSG": Command(messaging.handle_privmsg),
+    "QUIT": Command(registration.handle_quit, before_registration=True),
+    "REDACT": Command(redaction.handle_redact, min_params=2),
+    "REGISTER": Command(accounts.handle_register, min_params=3, before_registration=True),
+    "RENAME": Command(rename.handle_rename, min_params=2),
+    "SEARCH": Command(search.handle_search, min_params=1),
+    "SETNAME": Command(registration.handle_setname, min_params=1),
+    "TAGMSG": Command(messaging.handle_tagmsg, min_params=1),
+    "TIME": Command(server_info.handle_time),
+    "TOPIC": Command(rooms.handle_topic, min_params=1),
+    "USER": Command(registration.handle_user, min_params=4, before_registration=True),
+    "USERHOST": Command(queries.handle_userhost, min_params=1),
+    "VERIFY": Command(accounts.handle_verify, min_params=2, before_registration=True),
+    "WALLOPS": Command(operators.handle_wallops, min_params=1),
+    "WHO": Command(queries.handle_who),
+    "WHOIS": Command(queries.handle_whois, min_params=1),
+    "WHOWAS": Command(queries.handle_whowas, min_params=1),
+}
+
+# HistoryQuery subcommand -> the function that turns the store's rows into lines for the
+# client who asked; "" is CHATHISTORY's, used for every subcommand not named here.
+QUERY_RESULTS: dict[str, HistoryRenderer] = {
+    "": history.render_history,
+    "MSGID": redaction.finish_redaction,
+    "SEARCH": search.render_search,
+}
 
 
-def command(
-    verb: str, *, min_params: int = 0, before_registration: bool = False
-) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of `verb`.
-
-    Args:
-        verb: the command, upper case ("PRIVMSG").
-        min_params: parameters required before the handler is called (461 otherwise).
-        before_registration: allow the verb before registration completes.
-
-    Returns:
-        A decorator that registers and returns the handler unchanged.
-
-    Raises:
-        ValueError: the verb already has a handler (two modules claim it).
-    """
-
-    def register(handler: Handler) -> Handler:
-        if verb in COMMANDS and COMMANDS[verb].handler is not handler:
-            raise ValueError(f"two handlers for {verb}: {COMMANDS[verb].handler} and {handler}")
-        COMMANDS[verb] = Command(handler, min_params, before_registration)
-        return handler
-
-    return register
-
-
-def on_batch_line(taker: Callable[[Context, Message], bool]) -> Callable[[Context, Message], bool]:
-    """Register the function offered each line with a `batch` tag before its handler runs.
-
-    Client-initiated batches (ircv3 draft/multiline) are collected, not run line by line:
-    `taker(ctx, msg)` returns True when it took the line (then no handler runs).
-
-    Returns:
-        The function unchanged.
-    """
-    _batch_takers[:] = [taker]
-    return taker
-
-
-def on_history_result(renderer: HistoryRenderer) -> HistoryRenderer:
-    """Register the function that turns CHATHISTORY rows into lines (handlers/history.py).
-
-    Args:
-        renderer: called as renderer(ctx, query_effect, records) by ServerState.history_result.
-
-    Returns:
-        The renderer unchanged.
-    """
-    _history_renderers[""] = renderer
-    return renderer
-
-
-def on_query_result(subcommand: str) -> Callable[[HistoryRenderer], HistoryRenderer]:
-    """Register the function that answers store look-ups of one HistoryQuery subcommand.
-
-    Args:
-        subcommand: e.g. "SEARCH"; its results go to the decorated function rather than
-            the CHATHISTORY renderer.
-
-    Returns:
-        A decorator that registers and returns the function unchanged.
-    """
-
-    def register(renderer: HistoryRenderer) -> HistoryRenderer:
-        _history_renderers[subcommand] = renderer
-        return renderer
-
-    return register
-
-
-def history_renderer(subcommand: str = "") -> HistoryRenderer | None:
-    """The renderer of `subcommand`'s rows (CHATHISTORY's by default), or None if not loaded."""
-    return _history_renderers.get(subcommand) or _history_renderers.get("")
-
-
-def load_handlers() -> None:
-    """Import every module of lanchat.server.handlers so their @command rows are registered."""
-    import lanchat.server.handlers as package
-
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
+def history_renderer(subcommand: str = "") -> HistoryRenderer:
+    """The function that renders the rows of a `subcommand` look-up (CHATHISTORY's by default)."""
+    return QUERY_RESULTS.get(subcommand, QUERY_RESULTS[""])
 
 
 def dispatch(ctx: Context, msg: Message) -> None:
     """Gate `msg` through the table and run its handler (Ergo's Command.Run).
+
+    A line with a `batch` tag is first offered to the client-batch collector (ircv3
+    draft/multiline, multiline.take_line): a line it takes runs no handler.
 
     Args:
         ctx: the call's context; its user is the sender.
@@ -207,6 +200,6 @@ def dispatch(ctx: Context, msg: Message) -> None:
     if len(msg.params) < cmd.min_params:
         ctx.numeric(n.ERR_NEEDMOREPARAMS, verb)
         return
-    if "batch" in msg.tags and _batch_takers and _batch_takers[0](ctx, msg):
+    if "batch" in msg.tags and multiline.take_line(ctx, msg):
         return
     cmd.handler(ctx, msg)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lanchat.config import Config
 from lanchat.errors import InvalidUtf8, LineTooLong, ProtocolError
@@ -33,7 +33,7 @@ from lanchat.protocol.message import Message
 from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
-from lanchat.server.dispatch import dispatch, history_renderer, load_handlers
+from lanchat.server.dispatch import COMMANDS, Command, dispatch, history_renderer
 from lanchat.server.effects import Effect, Password, Publish, Query, Send
 from lanchat.server.handlers.accounts import account_stored, register_done, sasl_done
 from lanchat.server.handlers.operators import oper_done
@@ -74,9 +74,9 @@ class ServerState:
             accounts: the registered accounts the store kept (issue 17).
             msgid_factory: returns a new unique msgid at each call (default: time-sortable).
         """
-        load_handlers()
         self.config = config  # the whole validated configuration
         self.clock = clock  # Unix seconds; the only source of time
+        self.commands: Mapping[str, Command] = COMMANDS  # the verbs dispatch runs (HELP lists them)
         self.new_msgid = msgid_factory or default_msgid_factory(clock)  # msgid per message
         self.created_at = clock()  # RPL_CREATED
         self.users: dict[int, User] = {}  # conn_id -> user, registered or not
@@ -250,11 +250,10 @@ class ServerState:
             The history lines for the client, or [] if it has gone meanwhile.
         """
         user = self.users.get(query.conn_id)
-        renderer = history_renderer(query.query.subcommand)
-        if user is None or renderer is None:
+        if user is None:
             return []
         ctx = Context(self, user, label=query.label)
-        renderer(ctx, query, records)
+        history_renderer(query.query.subcommand)(ctx, query, records)
         return ctx.finish()
 
     def password_done(self, effect: Password, ok: bool, detail: str = "") -> list[Effect]:

@@ -31,7 +31,6 @@ from lanchat.protocol.caps import SUPPORTED
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.effects import Password
 from lanchat.server.handlers.registration import GUEST_PREFIX, guard_nick, try_register
 from lanchat.server.handlers.rooms import echo_param
@@ -67,7 +66,6 @@ def _fail(ctx: Context, verb: str, code: str, *context: str) -> None:
 
 
 # REGISTER <account> {<email> | "*"} <password>
-@command("REGISTER", min_params=3, before_registration=True)
 def handle_register(ctx: Context, msg: Message) -> None:
     """Create an account named after the sender's nick and log in to it."""
     user, state = ctx.user, ctx.state
@@ -157,7 +155,6 @@ def account_stored(state: ServerState, effect: Password, ok: bool, detail: str) 
 
 
 # VERIFY <account> <code>
-@command("VERIFY", min_params=2, before_registration=True)
 def handle_verify(ctx: Context, msg: Message) -> None:
     """Nothing to verify: accounts are ready as soon as REGISTER succeeds (no e-mail on a LAN)."""
     text = "Nothing to verify: accounts here are ready as soon as REGISTER succeeds"
@@ -165,7 +162,6 @@ def handle_verify(ctx: Context, msg: Message) -> None:
 
 
 # AUTHENTICATE <mechanism> | <base64 chunk> | + | *
-@command("AUTHENTICATE", min_params=1, before_registration=True)
 def handle_authenticate(ctx: Context, msg: Message) -> None:
     """SASL (sasl-3.1): choose PLAIN, then send its response in chunks of 400 bytes."""
     user = ctx.user

@@ -17,7 +17,6 @@ from lanchat.config import room_key_problem
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import (
     can_see_room,
     echo_param,
@@ -48,7 +47,6 @@ _LIST_REPLIES = {
 
 
 # MODE <target> [<modestring> [<mode arguments>...]]
-@command("MODE", min_params=1)
 def handle_mode(ctx: Context, msg: Message) -> None:
     """Show or change a room's modes, or the sender's own user modes."""
     target = msg.params[0]

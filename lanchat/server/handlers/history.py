@@ -39,7 +39,6 @@ from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import format_server_time, parse_server_time
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command, on_history_result
 from lanchat.server.effects import Query
 from lanchat.server.handlers.multiline import record_lines
 from lanchat.server.handlers.rooms import echo_param
@@ -92,7 +91,6 @@ def _limit(ctx: Context, sub: str, text: str) -> int:
 
 # CHATHISTORY <subcommand> <target> <timestamp | msgid | *> [<timestamp | msgid>] <limit>
 # CHATHISTORY TARGETS <timestamp> <timestamp> <limit>
-@command("CHATHISTORY")
 def handle_chathistory(ctx: Context, msg: Message) -> None:
     """Check the request and its rights; hand a HistoryQuery to the edge."""
     if not msg.params:
@@ -157,7 +155,6 @@ def _targets(ctx: Context, args: Sequence[str]) -> None:
     ctx.query(query)
 
 
-@on_history_result
 def render_history(ctx: Context, query: Query, records: Sequence[HistoryRecord]) -> None:
     """Send the rows of a CHATHISTORY query to the client that asked, in one batch.
 

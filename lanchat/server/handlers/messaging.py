@@ -22,7 +22,6 @@ from lanchat.protocol.isupport import BOT_MODE, STATUSMSG
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TAGGED_FORMS, client_only_tags
 from lanchat.server.context import Audience, Context, audience
-from lanchat.server.dispatch import command
 from lanchat.server.model import Room, User
 from lanchat.store.records import HistoryRecord
 
@@ -30,21 +29,18 @@ __all__ = ["can_send_to_room"]
 
 
 # PRIVMSG <target>{,<target>} <text to be sent>
-@command("PRIVMSG")
 def handle_privmsg(ctx: Context, msg: Message) -> None:
     """Send text to rooms and users."""
     _deliver(ctx, msg, "PRIVMSG")
 
 
 # NOTICE <target>{,<target>} <text to be sent>
-@command("NOTICE")
 def handle_notice(ctx: Context, msg: Message) -> None:
     """Like PRIVMSG, but no automatic replies and no errors, ever."""
     _deliver(ctx, msg, "NOTICE")
 
 
 # TAGMSG <target>{,<target>}
-@command("TAGMSG", min_params=1)
 def handle_tagmsg(ctx: Context, msg: Message) -> None:
     """A message with only tags (typing notifications, reactions)."""
     _deliver(ctx, msg, "TAGMSG")

@@ -13,12 +13,10 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import echo_param, room_named, seat_in, send_to_room
 
 
 # KICK <channel> <user>{,<user>} [<comment>]
-@command("KICK", min_params=2)
 def handle_kick(ctx: Context, msg: Message) -> None:
     """Operators remove members; each KICK is seen by the whole room."""
     room = room_named(ctx, msg.params[0])
@@ -46,7 +44,6 @@ def handle_kick(ctx: Context, msg: Message) -> None:
 
 # INVITE <nickname> <channel>
 # INVITE
-@command("INVITE")
 def handle_invite(ctx: Context, msg: Message) -> None:
     """Invite someone into a room (an operator's invite lets them past +i and bans once)."""
     if not msg.params:

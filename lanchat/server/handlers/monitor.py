@@ -14,7 +14,6 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import echo_param, pack_words
 from lanchat.server.model import User
 
@@ -24,7 +23,6 @@ __all__: list[str] = []
 # MONITOR + <target>{,<target>}
 # MONITOR - <target>{,<target>}
 # MONITOR C | L | S
-@command("MONITOR", min_params=1)
 def handle_monitor(ctx: Context, msg: Message) -> None:
     """Add nicks to (+), remove them from (-), clear (C), list (L) or check (S) the list."""
     sub = msg.params[0].upper()

@@ -31,7 +31,6 @@ from lanchat.protocol.casemap import CHANTYPES, casefold
 from lanchat.protocol.message import Message
 from lanchat.protocol.tags import TagForm, client_only_tags, format_server_time, tags_for_form
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command, on_batch_line
 from lanchat.server.handlers.messaging import can_send_to_room
 from lanchat.server.model import MultilineBatch, User
 from lanchat.store.records import HistoryRecord
@@ -51,7 +50,6 @@ def _fail(ctx: Context, code: str, *context: str) -> None:
 
 
 # BATCH +<ref> draft/multiline <target>  /  BATCH -<ref>
-@command("BATCH", min_params=1)
 def handle_batch(ctx: Context, msg: Message) -> None:
     """Open or close a client's draft/multiline batch."""
     user = ctx.user
@@ -85,7 +83,6 @@ def handle_batch(ctx: Context, msg: Message) -> None:
     _deliver(ctx, batch)
 
 
-@on_batch_line
 def take_line(ctx: Context, msg: Message) -> bool:
     """A line tagged `batch`: while a multiline batch is open, it is one of its lines.
 

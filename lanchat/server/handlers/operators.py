@@ -24,7 +24,6 @@ from __future__ import annotations
 from lanchat.protocol import numerics as n
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.effects import Password
 from lanchat.server.handlers.accounts import UNKNOWN_NAME_HASH
 from lanchat.server.handlers.rooms import echo_param, room_named, send_to_room
@@ -49,7 +48,6 @@ def _require_oper(ctx: Context) -> bool:
 
 
 # OPER <name> <password>
-@command("OPER", min_params=2)
 def handle_oper(ctx: Context, msg: Message) -> None:
     """Become a server operator with a name and password from the config's [opers]."""
     user, state = ctx.user, ctx.state
@@ -93,7 +91,6 @@ def oper_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None:
 
 
 # KILL <nickname> <comment>
-@command("KILL", min_params=1)
 def handle_kill(ctx: Context, msg: Message) -> None:
     """An operator disconnects someone; its rooms see QUIT :Killed (<oper> (<comment>))."""
     if not _require_oper(ctx):
@@ -113,7 +110,6 @@ def handle_kill(ctx: Context, msg: Message) -> None:
 
 
 # WALLOPS <text>
-@command("WALLOPS", min_params=1)
 def handle_wallops(ctx: Context, msg: Message) -> None:
     """An operator's message to everyone with user mode +w (the sender included, if +w)."""
     if not _require_oper(ctx):
@@ -131,7 +127,6 @@ def handle_wallops(ctx: Context, msg: Message) -> None:
 
 
 # CLEARCHAN <channel> [<reason>]
-@command("CLEARCHAN", min_params=1)
 def handle_clearchan(ctx: Context, msg: Message) -> None:
     """An operator removes a room: everyone is kicked, the room forgotten, its history sealed."""
     if not _require_oper(ctx):

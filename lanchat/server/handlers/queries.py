@@ -18,7 +18,6 @@ from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.isupport import BOT_MODE
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers.registration import send_lusers, send_motd
 from lanchat.server.handlers.rooms import can_see_room, echo_param, pack_words
 from lanchat.server.model import Membership, Room, User
@@ -99,7 +98,6 @@ def _who_line(
 
 
 # WHO <mask> [%<fields>[,<token>]]
-@command("WHO")
 def handle_who(ctx: Context, msg: Message) -> None:
     """RPL_WHOREPLY (or WHOX's 354) for a room's members, a nick, or users matching a mask."""
     mask = msg.params[0] if msg.params and msg.params[0] else "*"
@@ -133,7 +131,6 @@ def handle_who(ctx: Context, msg: Message) -> None:
 
 
 # WHOIS [<target>] <nick>{,<nick>}
-@command("WHOIS", min_params=1)
 def handle_whois(ctx: Context, msg: Message) -> None:
     """Who someone is, which rooms they are in, whether they are away, how long idle."""
     nicks = [x for x in msg.params[-1].split(",") if x][: ctx.state.config.limits.max_targets]
@@ -175,7 +172,6 @@ def _whois(ctx: Context, user: User) -> None:
 
 
 # WHOWAS <nick> [<count>]
-@command("WHOWAS", min_params=1)
 def handle_whowas(ctx: Context, msg: Message) -> None:
     """Who used a nick that is gone now (newest first), from the whowas ring."""
     nick = msg.params[0]
@@ -194,7 +190,6 @@ def handle_whowas(ctx: Context, msg: Message) -> None:
 
 
 # ISON <nickname>{ <nickname>}
-@command("ISON", min_params=1)
 def handle_ison(ctx: Context, msg: Message) -> None:
     """Which of the given nicks are online, as they are spelled now."""
     online = []
@@ -206,7 +201,6 @@ def handle_ison(ctx: Context, msg: Message) -> None:
 
 
 # USERHOST <nickname>{ <nickname>}
-@command("USERHOST", min_params=1)
 def handle_userhost(ctx: Context, msg: Message) -> None:
     """nick=+user@host for up to five nicks ('-' instead of '+' when away)."""
     replies = []
@@ -219,7 +213,6 @@ def handle_userhost(ctx: Context, msg: Message) -> None:
 
 
 # AWAY [<text>]
-@command("AWAY")
 def handle_away(ctx: Context, msg: Message) -> None:
     """Mark the sender away (with a message) or back; away-notify tells room-mates."""
     user = ctx.user
@@ -238,14 +231,12 @@ def handle_away(ctx: Context, msg: Message) -> None:
 
 
 # LUSERS
-@command("LUSERS")
 def handle_lusers(ctx: Context, msg: Message) -> None:
     """User and room counts, as in the welcome burst."""
     send_lusers(ctx)
 
 
 # MOTD [<target>]
-@command("MOTD")
 def handle_motd(ctx: Context, msg: Message) -> None:
     """The message of the day, as in the welcome burst."""
     send_motd(ctx)

@@ -28,7 +28,6 @@ from lanchat.protocol.message import Message
 from lanchat.protocol.message import middle_param as echo_param
 from lanchat.protocol.tags import format_server_time, parse_server_time
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 
 __all__ = ["CAP", "marker_line"]
 
@@ -72,7 +71,6 @@ def _fail(ctx: Context, code: str, *context: str) -> None:
 
 
 # MARKREAD <target> [<timestamp>]
-@command("MARKREAD")
 def handle_markread(ctx: Context, msg: Message) -> None:
     """Get (no timestamp) or move forward (a timestamp) the sender's read marker of a target."""
     user = ctx.user

@@ -34,7 +34,6 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import CHANTYPES, casefold, is_valid_nick
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command, on_query_result
 from lanchat.server.effects import Query
 from lanchat.server.handlers.history import peer_account
 from lanchat.server.handlers.rooms import echo_param
@@ -56,7 +55,6 @@ def _invalid_target(ctx: Context, target: str) -> None:
 
 
 # REDACT <target> <msgid> [:<reason>]
-@command("REDACT", min_params=2)
 def handle_redact(ctx: Context, msg: Message) -> None:
     """Ask the store for the message; `finish_redaction` decides on the row."""
     user = ctx.user
@@ -82,7 +80,6 @@ def handle_redact(ctx: Context, msg: Message) -> None:
     ctx.query(query, batch_target=shown)
 
 
-@on_query_result("MSGID")
 def finish_redaction(ctx: Context, query: Query, records: Sequence[HistoryRecord]) -> None:
     """The message is found (or not): check the right, delete it, tell who can hear it.
 

@@ -23,7 +23,6 @@ from lanchat.protocol.casemap import casefold, is_valid_nick
 from lanchat.protocol.isupport import isupport_lines
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.model import User, WhowasEntry
 from lanchat.server.modes import USER_MODES
 from lanchat.server.monitor import notify_offline, notify_online, with_extended_monitor
@@ -49,7 +48,6 @@ _USERNAME_OK = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 
 
 # CAP <subcommand> [:<capabilities>]
-@command("CAP", min_params=1, before_registration=True)
 def handle_cap(ctx: Context, msg: Message) -> None:
     """Capability negotiation (ircv3 capability-negotiation)."""
     user, server = ctx.user, ctx.server_name
@@ -85,7 +83,6 @@ def handle_cap(ctx: Context, msg: Message) -> None:
 
 
 # NICK <nickname>
-@command("NICK", before_registration=True)
 def handle_nick(ctx: Context, msg: Message) -> None:
     """Set or change the nick; tell everyone sharing a room, once each."""
     user, state = ctx.user, ctx.state
@@ -191,7 +188,6 @@ def rename_to_guest(ctx: Context, cause: Context | None = None) -> None:
 
 
 # USER <username> <mode> <unused> :<realname>
-@command("USER", min_params=4, before_registration=True)
 def handle_user(ctx: Context, msg: Message) -> None:
     """Give the user name and real name (registration only)."""
     user = ctx.user
@@ -211,7 +207,6 @@ def handle_user(ctx: Context, msg: Message) -> None:
 
 
 # PASS <password>
-@command("PASS", min_params=1, before_registration=True)
 def handle_pass(ctx: Context, msg: Message) -> None:
     """The server password; checked when registration completes."""
     user = ctx.user
@@ -225,20 +220,17 @@ def handle_pass(ctx: Context, msg: Message) -> None:
 
 
 # PING <token>
-@command("PING", min_params=1, before_registration=True)
 def handle_ping(ctx: Context, msg: Message) -> None:
     """Answer with PONG <server> <token> (modern.ircdocs "PONG message")."""
     ctx.reply(Message("PONG", (ctx.server_name, msg.params[0]), source=ctx.server_name))
 
 
 # PONG [<server>] <token>
-@command("PONG", before_registration=True)
 def handle_pong(ctx: Context, msg: Message) -> None:
     """The answer to our PING; ServerState.receive already reset the ping timer."""
 
 
 # QUIT [<reason>]
-@command("QUIT", before_registration=True)
 def handle_quit(ctx: Context, msg: Message) -> None:
     """Leave: ERROR to the client, QUIT to everyone sharing a room, then disconnect."""
     text = msg.params[0] if msg.params else ""
@@ -247,7 +239,6 @@ def handle_quit(ctx: Context, msg: Message) -> None:
 
 
 # SETNAME :<realname>
-@command("SETNAME", min_params=1)
 def handle_setname(ctx: Context, msg: Message) -> None:
     """Change the real name; tell setname-capable neighbours and the sender."""
     user = ctx.user

@@ -20,7 +20,6 @@ import dataclasses
 from lanchat.protocol.casemap import casefold, is_valid_channel
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers.rooms import room_named, seat_in, send_names, send_topic
 from lanchat.server.model import Room
 
@@ -35,7 +34,6 @@ def _fail(ctx: Context, code: str, old: str, new: str, text: str) -> None:
 
 
 # RENAME <channel> <new name> [<reason>]
-@command("RENAME", min_params=2)
 def handle_rename(ctx: Context, msg: Message) -> None:
     """Give a room a new name (operators); everything in it, and its history, goes along."""
     state = ctx.state

@@ -25,7 +25,6 @@ from lanchat.protocol.message import Message
 from lanchat.protocol.message import middle_param as echo_param  # re-exported for handlers
 from lanchat.protocol.tags import TagForm
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 from lanchat.server.handlers import readmarker
 from lanchat.server.model import NO_MODES, OPERATOR, Membership, Room, User
 
@@ -198,7 +197,6 @@ def seat_in(ctx: Context, room: Room, *, need_op: bool) -> Membership | None:
 
 # JOIN <channel>{,<channel>} [<key>{,<key>}]
 # JOIN 0
-@command("JOIN", min_params=1)
 def handle_join(ctx: Context, msg: Message) -> None:
     """Join rooms, creating the ones that do not exist yet; the first one in gets +o."""
     names = msg.params[0].split(",")
@@ -311,7 +309,6 @@ def _join(ctx: Context, name: str, key: str) -> None:
 
 
 # PART <channel>{,<channel>} [<reason>]
-@command("PART", min_params=1)
 def handle_part(ctx: Context, msg: Message) -> None:
     """Leave rooms; an empty room is kept with its key and modes (ServerState.remove_member)."""
     reason = msg.params[1] if len(msg.params) > 1 else ""
@@ -331,7 +328,6 @@ def _part(ctx: Context, room: Room, reason: str) -> None:
 
 
 # TOPIC <channel> [<topic>]
-@command("TOPIC", min_params=1)
 def handle_topic(ctx: Context, msg: Message) -> None:
     """Show the topic, or set it (with +t only operators may)."""
     room = room_named(ctx, msg.params[0])
@@ -358,7 +354,6 @@ def handle_topic(ctx: Context, msg: Message) -> None:
 
 
 # NAMES [<channel>{,<channel>}]
-@command("NAMES")
 def handle_names(ctx: Context, msg: Message) -> None:
     """Members of each room, or only RPL_ENDOFNAMES for a room the asker may not see."""
     if not msg.params:
@@ -374,7 +369,6 @@ def handle_names(ctx: Context, msg: Message) -> None:
 
 
 # LIST [<channel>{,<channel>}] [<elistcond>{,<elistcond>}]
-@command("LIST")
 def handle_list(ctx: Context, msg: Message) -> None:
     """RPL_LIST for every visible room, filtered by names, masks, counts and ages (ELIST)."""
     masks: list[str] = []

@@ -33,7 +33,6 @@ from lanchat.protocol.casemap import CHANTYPES, casefold, is_valid_nick
 from lanchat.protocol.message import Message, unescape_tag_value
 from lanchat.protocol.tags import parse_server_time
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command, on_query_result
 from lanchat.server.effects import Query
 from lanchat.server.handlers.history import peer_account, send_batch
 from lanchat.server.handlers.multiline import record_lines
@@ -93,7 +92,6 @@ def _limit(ctx: Context, attributes: dict[str, str]) -> int:
 
 
 # SEARCH <attributes>
-@command("SEARCH", min_params=1)
 def handle_search(ctx: Context, msg: Message) -> None:
     """Check the attributes and the asker's rights; hand a SEARCH HistoryQuery to the edge."""
     user = ctx.user
@@ -139,7 +137,6 @@ def handle_search(ctx: Context, msg: Message) -> None:
     ctx.query(query)
 
 
-@on_query_result("SEARCH")
 def render_search(ctx: Context, query: Query, records: Sequence[HistoryRecord]) -> None:
     """Send the matches to the client that asked: a `soju.im/search` batch, oldest first.
 

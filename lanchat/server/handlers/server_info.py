@@ -18,7 +18,6 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.hostmask import mask_matches
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import COMMANDS, command
 from lanchat.server.handlers.rooms import echo_param
 
 __all__ = ["USAGE"]
@@ -77,7 +76,6 @@ def _other_server(ctx: Context, target: str) -> bool:
 
 
 # TIME [<server>]
-@command("TIME")
 def handle_time(ctx: Context, msg: Message) -> None:
     """The server's local time, in words and as a Unix time."""
     if msg.params and _other_server(ctx, msg.params[0]):
@@ -89,7 +87,6 @@ def handle_time(ctx: Context, msg: Message) -> None:
 
 
 # INFO
-@command("INFO")
 def handle_info(ctx: Context, msg: Message) -> None:
     """What this server is: its version and where it comes from."""
     if msg.params and _other_server(ctx, msg.params[0]):
@@ -104,18 +101,17 @@ def handle_info(ctx: Context, msg: Message) -> None:
 
 
 # HELP [<subject>]
-@command("HELP")
 def handle_help(ctx: Context, msg: Message) -> None:
     """The commands this server knows, or how to use one of them."""
     subject = msg.params[0].upper() if msg.params and msg.params[0] else ""
     if not subject:
         ctx.numeric(n.RPL_HELPSTART, "*", text="Commands this server knows (HELP <command>):")
-        verbs = sorted(COMMANDS)
+        verbs = sorted(ctx.state.commands)
         for i in range(0, len(verbs), 8):
             ctx.numeric(n.RPL_HELPTXT, "*", text=" ".join(verbs[i : i + 8]))
         ctx.numeric(n.RPL_ENDOFHELP, "*", text="End of /HELP")
         return
-    cmd = COMMANDS.get(subject)
+    cmd = ctx.state.commands.get(subject)
     if cmd is None:
         ctx.numeric(n.ERR_HELPNOTFOUND, echo_param(msg.params[0][:32]))
         return
@@ -126,12 +122,7 @@ def handle_help(ctx: Context, msg: Message) -> None:
     ctx.numeric(n.RPL_ENDOFHELP, subject, text="End of /HELP")
 
 
-# HELPOP [<subject>]: the name some servers (UnrealIRCd, InspIRCd) and clients use for HELP.
-command("HELPOP")(handle_help)
-
-
 # LINKS [[<remote server>] <server mask>]
-@command("LINKS")
 def handle_links(ctx: Context, msg: Message) -> None:
     """The servers of this network: this one alone."""
     mask = msg.params[-1] if msg.params else "*"
