@@ -16,7 +16,14 @@ from lanchat.protocol.caps import (
 from lanchat.protocol.casemap import casefold, is_valid_channel, is_valid_nick
 from lanchat.protocol.hostmask import Hostmask, host_for_ip, mask_matches, normalize_mask
 from lanchat.protocol.isupport import isupport_lines, isupport_tokens
-from lanchat.protocol.lines import TOO_LONG, LineReader, TooLong
+from lanchat.protocol.lines import (
+    MAX_BODY_BYTES,
+    MAX_TAGS_BYTES,
+    TOO_LONG,
+    LineLimits,
+    LineReader,
+    TooLong,
+)
 from lanchat.protocol.message import Message, escape_tag_value, parse, unescape_tag_value
 from lanchat.protocol.tags import (
     MAX_CLIENT_TAG_BYTES,
@@ -27,16 +34,18 @@ from lanchat.protocol.tags import (
     parse_server_time,
     tag_form,
     tags_for_form,
-    tags_wire_bytes,
 )
 
 __all__ = [
     "CAP_LS_VERSION",
+    "MAX_BODY_BYTES",
     "MAX_CLIENT_TAG_BYTES",
+    "MAX_TAGS_BYTES",
     "SUPPORTED",
     "TOO_LONG",
     "CapChange",
     "Hostmask",
+    "LineLimits",
     "LineReader",
     "Message",
     "TagForm",
@@ -61,6 +70,5 @@ __all__ = [
     "parse_server_time",
     "tag_form",
     "tags_for_form",
-    "tags_wire_bytes",
     "unescape_tag_value",
 ]

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from lanchat.errors import MalformedLine
-from lanchat.protocol.message import escape_tag_value
 
 __all__ = [
     "MAX_CLIENT_TAG_BYTES",
@@ -39,7 +38,6 @@ __all__ = [
     "parse_server_time",
     "tag_form",
     "tags_for_form",
-    "tags_wire_bytes",
 ]
 
 # ircv3 message-tags "Size limit": clients may send at most 4094 bytes of tag data
@@ -219,20 +217,3 @@ def client_only_tags(tags: Mapping[str, str]) -> dict[str, str]:
         A new dict with only the '+' tags, in their original order.
     """
     return {k: v for k, v in tags.items() if k.startswith("+")}
-
-
-def tags_wire_bytes(tags: Mapping[str, str]) -> int:
-    """The size of `tags` on the wire, without the leading '@' and trailing space.
-
-    Used to hold clients to MAX_CLIENT_TAG_BYTES (ircv3 message-tags "Size limit").
-
-    Args:
-        tags: unescaped tag values.
-
-    Returns:
-        The number of UTF-8 bytes the tag section takes.
-    """
-    if not tags:
-        return 0
-    text = ";".join(f"{k}={escape_tag_value(v)}" if v else k for k, v in tags.items())
-    return len(text.encode("utf-8"))

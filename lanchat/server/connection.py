@@ -79,7 +79,6 @@ KERNEL_SNDBUF = 256 * 1024
 # A closed connection whose peer does not take the last bytes is aborted after this long, so a
 # dead peer cannot hold a socket for the minutes TCP would retry.
 _CLOSE_LINGER_S = 10.0
-_AT = 0x40  # b"@": a line that starts with message tags
 
 
 def lost_reason(exc: Exception | None) -> str:
@@ -125,7 +124,7 @@ class IrcConnection(asyncio.Protocol):
         self.conn_id = 0  # 0 until accepted (a refused connection keeps 0)
         self.ip = ""  # peer IP literal
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
-        self.reader = LineReader(hub.max_line_bytes)
+        self.reader = LineReader(limits=hub.line_limits)  # reports lines over a limit
         self.closing = False  # no more bytes are queued; the transport closes soon
         # Bytes for this pass, appended by Hub._deliver and joined into one write by flush();
         # None between passes, so an idle connection holds no list (issue #4, memory per
@@ -188,8 +187,6 @@ class IrcConnection(asyncio.Protocol):
 
     def _handle(self, lines: list[bytes | TooLong]) -> None:
         hub, state, conn_id = self.hub, self.hub.state, self.conn_id
-        limits = hub.config.limits
-        max_body, max_tags = limits.max_line_bytes - 2, limits.max_tag_bytes  # without CRLF
         debug = hub.debug
         flood = self.flood
         for i, line in enumerate(lines):
@@ -197,23 +194,16 @@ class IrcConnection(asyncio.Protocol):
                 return
             if debug:
                 log.debug("%d < %r", conn_id, loggable(line))
-            if line is TOO_LONG:
+            if line is TOO_LONG:  # over a limit (LineReader, LineLimits.check): 417
                 effects = state.reject_line(conn_id, TOO_LONG)
             else:
                 assert isinstance(line, bytes)
-                tags = 0
-                if line[0] == _AT:  # the tags section ends after the first space
-                    space = line.find(b" ")
-                    tags = space + 1 if space >= 0 else len(line)
-                if len(line) - tags > max_body or tags > max_tags:
-                    effects = state.reject_line(conn_id, TOO_LONG)
+                try:
+                    msg = parse(line)
+                except ProtocolError as e:
+                    effects = state.reject_line(conn_id, e)
                 else:
-                    try:
-                        msg = parse(line)
-                    except ProtocolError as e:
-                        effects = state.reject_line(conn_id, e)
-                    else:
-                        effects = state.receive(conn_id, msg)
+                    effects = state.receive(conn_id, msg)
             hub.apply(effects)
             if flood is not None and flood.in_debt and i + 1 < len(lines):
                 # The line cost more than its token (a history Query, Hub._charge): what

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING
 from lanchat.config import Config
 from lanchat.passwords import hash_password, verify_password
 from lanchat.protocol.hostmask import host_for_ip
+from lanchat.protocol.lines import LineLimits
 from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
 from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
 from lanchat.server.effects import (
@@ -193,9 +194,13 @@ class Hub:
         self.debug = debug
         self.loop = asyncio.get_running_loop()
         self.clock = self.loop.time  # one bound method for every connection's FloodControl
-        # Whole lines of up to 512 bytes of body plus 8191 of tags, without CRLF; one int
-        # object for every connection's LineReader.
-        self.max_line_bytes = config.limits.max_line_bytes + config.limits.max_tag_bytes
+        # What a client's line may hold (one object for every connection's LineReader):
+        # [limits] max_line_bytes counts the CRLF, LineLimits does not.
+        self.line_limits = LineLimits(
+            max_body_bytes=config.limits.max_line_bytes - 2,
+            max_tags_bytes=config.limits.max_tag_bytes,
+        )
+        self.max_line_bytes = self.line_limits.max_line_bytes  # tags + body, without CRLF
         self.connections: dict[int, IrcConnection] = {}  # conn_id -> live connection
         self._next_id = 1  # connection ids are increasing ints, never reused
         limits = config.limits

@@ -30,7 +30,6 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message
-from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES, tags_wire_bytes
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
 from lanchat.server.dispatch import COMMANDS, Command, dispatch, history_renderer
@@ -149,11 +148,7 @@ class ServerState:
         ctx = Context(self, user, label=label or None)
         user.last_seen = ctx.now
         user.ping_sent_at = None  # any line proves the client is alive (Ergo's idle timer)
-        if msg.tags and tags_wire_bytes(msg.tags) > MAX_CLIENT_TAG_BYTES:
-            # ircv3 message-tags "Size limit": reject, keep the connection.
-            ctx.numeric(n.ERR_INPUTTOOLONG)
-        else:
-            dispatch(ctx, msg)
+        dispatch(ctx, msg)
         return ctx.finish()
 
     def reject_line(self, conn_id: int, problem: ProtocolError | TooLong) -> list[Effect]:

@@ -119,7 +119,8 @@ class WebConnection(IrcConnection):
             if end and payload[end - 1] == _CR:
                 end -= 1
         if end:
-            self.lines_received([payload[:end] if end < len(payload) else payload])
+            line = payload[:end] if end < len(payload) else payload
+            self.lines_received([self.hub.line_limits.check(line)])  # TOO_LONG if over a limit
 
     def flush(self) -> None:
         # The TCP transport's pause_writing goes to aiohttp's protocol, not to us: read it

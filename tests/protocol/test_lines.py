@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lanchat.protocol.lines import TOO_LONG, LineReader
+from lanchat.protocol.lines import MAX_BODY_BYTES, MAX_TAGS_BYTES, TOO_LONG, LineLimits, LineReader
+from lanchat.protocol.tags import MAX_CLIENT_TAG_BYTES
 
 
 def test_lines_split_on_crlf_and_bare_lf() -> None:
@@ -68,3 +69,43 @@ def test_chunking_never_changes_the_lines(chunks: list[bytes]) -> None:
     for chunk in chunks:
         got += pieces.feed(chunk)
     assert got == whole
+
+
+def test_named_limits_are_the_specs() -> None:
+    # modern.ircdocs "Message format" (512 with CR LF) and ircv3 message-tags "Size limit".
+    assert (MAX_BODY_BYTES, MAX_TAGS_BYTES, MAX_CLIENT_TAG_BYTES) == (510, 8191, 4094)
+    assert LineLimits().max_line_bytes == 510 + 8191
+
+
+def test_body_over_510_bytes_countermeasure() -> None:
+    limits = LineLimits()
+    assert limits.check(b"P" * 510) == b"P" * 510
+    assert limits.check(b"P" * 511) is TOO_LONG
+    tagged = b"@a=b " + b"P" * 510  # tags do not count towards the body's 510
+    assert limits.check(tagged) == tagged
+
+
+def test_client_tags_over_4094_bytes_countermeasure() -> None:
+    limits = LineLimits()
+    at_limit = b"@+k=" + b"v" * 4091 + b" PING x"  # 4094 bytes between '@' and the space
+    assert limits.check(at_limit) == at_limit
+    assert limits.check(b"@+k=" + b"v" * 4092 + b" PING x") is TOO_LONG
+
+
+def test_tags_over_8191_bytes_countermeasure() -> None:
+    limits = LineLimits(max_client_tag_bytes=10_000)  # only the whole-section limit left
+    assert limits.check(b"@+k=" + b"v" * 8186 + b" PING x") != TOO_LONG  # 8191 with '@', ' '
+    assert limits.check(b"@+k=" + b"v" * 8187 + b" PING x") is TOO_LONG
+
+
+def test_reader_with_limits_reports_each_over_limit_line_by_one_marker() -> None:
+    reader = LineReader(limits=LineLimits())
+    assert reader.max_bytes == 510 + 8191
+    data = b"P" * 511 + b"\r\n@+k=" + b"v" * 4092 + b" PING x\r\nPING y\r\n"
+    assert reader.feed(data) == [TOO_LONG, TOO_LONG, b"PING y"]
+
+
+def test_reader_without_limits_holds_only_its_buffer_bound() -> None:
+    # A client reading a server: server lines carry up to 8191 bytes of tags.
+    line = b"@+k=" + b"v" * 8000 + b" PING x"
+    assert LineReader().feed(line + b"\r\n") == [line]

@@ -6,7 +6,6 @@ import pytest
 
 from lanchat.errors import MalformedLine
 from lanchat.protocol.tags import (
-    MAX_CLIENT_TAG_BYTES,
     TagForm,
     client_only_tags,
     format_server_time,
@@ -14,7 +13,6 @@ from lanchat.protocol.tags import (
     parse_server_time,
     tag_form,
     tags_for_form,
-    tags_wire_bytes,
 )
 
 
@@ -67,13 +65,6 @@ def test_two_factories_never_collide() -> None:
 def test_only_client_only_tags_are_relayed() -> None:
     tags = {"+typing": "active", "time": "x", "label": "y", "+draft/react": "👍"}
     assert client_only_tags(tags) == {"+typing": "active", "+draft/react": "👍"}
-
-
-def test_tag_wire_size_counts_escapes() -> None:
-    assert tags_wire_bytes({}) == 0
-    assert tags_wire_bytes({"+a": "b c"}) == len("+a=b\\sc")
-    assert tags_wire_bytes({"+k": ""}) == 2
-    assert MAX_CLIENT_TAG_BYTES == 4094
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from typing import Any
 from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
 from lanchat.passwords import ScryptParams, hash_password, verify_password
-from lanchat.protocol.lines import TooLong
+from lanchat.protocol.lines import LineLimits, TooLong
 from lanchat.protocol.message import Message, parse
 from lanchat.server.effects import Disconnect, Effect, Password, Persist, Publish, RoomChanged, Send
 from lanchat.server.state import ServerState
@@ -55,6 +55,7 @@ def msg(line: str) -> Message:
 SERVER_NAME = "lanchat.local"  # the transcripts' server name, the same on every machine
 # Real scrypt at a cost a transcript can afford (the server's is lanchat.passwords.DEFAULT_PARAMS).
 CHEAP_SCRYPT = ScryptParams(log2_n=4)
+LINE_LIMITS = LineLimits()  # what the edge holds every client line to (the defaults)
 
 
 def account(name: str, password: str) -> AccountRecord:
@@ -176,7 +177,10 @@ class Transcript:
         return conn
 
     def feed(self, conn_id: int, line: str) -> list[Effect]:
-        """Parse and feed one line from `conn_id`."""
+        """Feed one line from `conn_id` as the edge does: held to the line limits, parsed."""
+        checked = LINE_LIMITS.check(line.encode())
+        if isinstance(checked, TooLong):
+            return self.apply(self.state.reject_line(conn_id, checked))
         return self.apply(self.state.receive(conn_id, parse(line)))
 
     def reject(self, conn: Conn, problem: ProtocolError | TooLong) -> list[Effect]:
