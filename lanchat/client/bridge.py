@@ -50,7 +50,8 @@ from lanchat.client.events import (
 )
 from lanchat.client.pins import PinStore
 from lanchat.client.session import ClientSession
-from lanchat.discovery.browser import RoomAdded, RoomBrowser, RoomEvent, RoomRemoved, RoomUpdated
+from lanchat.discovery.browser import RoomBrowser
+from lanchat.discovery.events import RoomAdded, RoomEvent, RoomRemoved, RoomUpdated
 from lanchat.errors import DiscoveryError
 
 __all__ = ["BridgeEvent", "NetworkThread", "RoomAdded", "RoomEvent", "RoomRemoved", "RoomUpdated"]

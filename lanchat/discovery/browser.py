@@ -32,10 +32,11 @@ from typing import Any
 from zeroconf import InterfaceChoice, ServiceStateChange, Zeroconf
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
+from lanchat.discovery.events import RoomAdded, RoomEvent, RoomRemoved, RoomUpdated
 from lanchat.discovery.records import SERVICE_TYPE, RoomAd, from_txt
 from lanchat.errors import DiscoveryError
 
-__all__ = ["BrowserThread", "RoomAdded", "RoomBrowser", "RoomEvent", "RoomRemoved", "RoomUpdated"]
+__all__ = ["BrowserThread", "RoomBrowser"]
 
 log = logging.getLogger(__name__)
 
@@ -43,30 +44,6 @@ _RESOLVE_TIMEOUT_MS = 3000  # SRV/TXT/A answers normally arrive within a few hun
 _CONFIRM_DELAY_S = 0.5  # second probe after a failed one, before the room is removed
 _DORMANT_PROBE_FACTOR = 5  # unreachable rooms are probed 5x less often than live ones
 _START_TIMEOUT_S = 10.0  # BrowserThread.start() gives up after this
-
-
-@dataclass(frozen=True, slots=True)
-class RoomAdded:
-    """A room appeared on the LAN (resolved and its server answers)."""
-
-    ad: RoomAd
-
-
-@dataclass(frozen=True, slots=True)
-class RoomUpdated:
-    """A listed room's TXT record (topic, users, key, ...) or addresses changed."""
-
-    ad: RoomAd
-
-
-@dataclass(frozen=True, slots=True)
-class RoomRemoved:
-    """A listed room left: withdrawn (goodbye), expired, or its server stopped answering."""
-
-    ad: RoomAd
-
-
-RoomEvent = RoomAdded | RoomUpdated | RoomRemoved
 
 
 @dataclass(eq=False)

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from lanchat.discovery.browser import RoomAdded, RoomBrowser, RoomEvent, RoomUpdated
+from lanchat.discovery.browser import RoomBrowser
+from lanchat.discovery.events import RoomAdded, RoomEvent, RoomUpdated
 from lanchat.discovery.records import RoomAd
 
 __all__ = ["NO_ROOMS", "format_table", "run_rooms", "to_json"]

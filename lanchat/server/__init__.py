@@ -1,7 +1,8 @@
 """The lanchat room server: an IRC server (modern.ircdocs.horse + IRCv3) for the LAN.
 
-Layer: the package itself imports nothing, so the pure core (state, model, modes, effects,
-dispatch, handlers, flood) stays importable without asyncio, sockets or SQLite.
+Layer: the package itself imports and exports nothing (import its modules), so the pure
+core (state, model, modes, effects, dispatch, handlers, flood) stays importable without
+asyncio, sockets or SQLite.
 
 - pure core: `lanchat.server.state.ServerState` and its handlers turn events into effects;
 - asyncio edge: `lanchat.server.connection` (one asyncio.Protocol per TCP connection),
@@ -10,3 +11,5 @@ dispatch, handlers, flood) stays importable without asyncio, sockets or SQLite.
   `lanchat.server.app` (`serve()` for `lanchat serve`, `running_server()` for in-process
   tests).
 """
+
+__all__: list[str] = []

@@ -40,7 +40,8 @@ from urllib.parse import urlsplit
 from aiohttp import WSMsgType, web
 from aiohttp.typedefs import Handler
 
-from lanchat.discovery.browser import RoomBrowser, RoomEvent
+from lanchat.discovery.browser import RoomBrowser
+from lanchat.discovery.events import RoomEvent
 from lanchat.discovery.records import RoomAd
 from lanchat.server.hub import Hub
 from lanchat.web.frames import SUBPROTOCOLS, FrameCache
