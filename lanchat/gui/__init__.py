@@ -1,7 +1,7 @@
 """The desktop chat client (`lanchat chat`), on Tkinter.
 
 Layer: GUI; may import tkinter, lanchat.client (events, and the NetworkThread in app.run),
-lanchat.protocol and lanchat.discovery.records; never asyncio, socket or zeroconf (an
+lanchat.protocol and lanchat.discovery's records and events; never asyncio, socket or zeroconf (an
 import-linter contract). Tk is touched from the main thread only (STYLE.md, IDLE's rule).
 
 The package re-exports nothing, so that the pure modules load without Tk; import from them:

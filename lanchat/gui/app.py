@@ -28,6 +28,7 @@ from tkinter import ttk
 from typing import Any, Protocol
 
 from lanchat.client import events as ev
+from lanchat.discovery.events import RoomAdded, RoomRemoved, RoomUpdated
 from lanchat.gui import settings as settings_mod
 from lanchat.gui.access import name
 from lanchat.gui.account import AccountControls
@@ -221,17 +222,16 @@ class ChatApp:
 
     def handle(self, event: object) -> None:
         """Apply one network event (client or room discovery) to the window."""
-        # Matched by name: the discovery event classes live in lanchat.discovery.browser,
-        # which loads zeroconf; this module imports the network side only inside run().
-        name = type(event).__name__
-        if name in ("RoomAdded", "RoomUpdated"):
-            self.joins.room_seen(event.ad)  # type: ignore[attr-defined]
-        elif name == "RoomRemoved":
-            self.joins.room_gone(event.ad)  # type: ignore[attr-defined]
-        elif isinstance(event, ev.CertificateMismatch | ev.CertificateUnknown):
-            self.trust.show(event)
-        else:
-            self.incoming.apply(event)
+        # lanchat.discovery.events loads no zeroconf: matching on its types costs nothing.
+        match event:
+            case RoomAdded(ad=ad) | RoomUpdated(ad=ad):
+                self.joins.room_seen(ad)
+            case RoomRemoved(ad=ad):
+                self.joins.room_gone(ad)
+            case ev.CertificateMismatch() | ev.CertificateUnknown():
+                self.trust.show(event)
+            case _:
+                self.incoming.apply(event)
 
     # ------------------------------------------------------------------ adding lines
 

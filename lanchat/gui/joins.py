@@ -134,7 +134,7 @@ class Joins:
             request.host, request.port, request.nick, password=request.password, rooms=rooms,
             tls=request.tls,
         )  # fmt: skip
-        # remembered among the recent servers once it lets us in (on_Registered), so a typo
+        # remembered among the recent servers once it lets us in (Incoming.on_registered), so a typo
         # or a host that is gone is not offered again (issue #15, bug 10)
         self.app.servers[server_id].manual = True
         self.app.rooms_page.busy(f"Connecting to {request.address}…")

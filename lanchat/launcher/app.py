@@ -24,6 +24,7 @@ from functools import partial
 from tkinter import ttk
 from typing import Any
 
+from lanchat.discovery.events import RoomAdded, RoomRemoved, RoomUpdated
 from lanchat.errors import LanchatError
 from lanchat.gui.access import name
 from lanchat.gui.diagnose import DiagnosisButton
@@ -281,22 +282,21 @@ class LauncherApp:
         self._refresh_hosted()
 
     def handle_room_event(self, event: object) -> None:
-        name = type(event).__name__
-        ad = getattr(event, "ad", None)
-        if ad is None:
-            return
-        if name == "RoomRemoved":
-            row = self.lan.remove(ad)
-            if row is not None and self.lan_tree.exists(row.instance):
-                self.lan_tree.delete(row.instance)
-        else:
-            change, row = self.lan.upsert(ad)
-            values = (row.room + (" \N{LOCK}" if row.locked else ""), row.host, str(row.users))
-            if change == "added":
-                index = self.lan.index_of(row.instance)
-                self.lan_tree.insert("", index, iid=row.instance, values=values)
-            elif change == "updated":
-                self.lan_tree.item(row.instance, values=values)
+        match event:
+            case RoomRemoved(ad=ad):
+                gone = self.lan.remove(ad)
+                if gone is not None and self.lan_tree.exists(gone.instance):
+                    self.lan_tree.delete(gone.instance)
+            case RoomAdded(ad=ad) | RoomUpdated(ad=ad):
+                change, row = self.lan.upsert(ad)
+                values = (row.room + (" \N{LOCK}" if row.locked else ""), row.host, str(row.users))
+                if change == "added":
+                    index = self.lan.index_of(row.instance)
+                    self.lan_tree.insert("", index, iid=row.instance, values=values)
+                elif change == "updated":
+                    self.lan_tree.item(row.instance, values=values)
+            case _:
+                return
         self._refresh_hosted()
 
     def _refresh_hosted(self) -> None:
