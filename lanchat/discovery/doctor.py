@@ -18,7 +18,6 @@ from dataclasses import asdict
 from typing import TextIO
 
 from lanchat.discovery.checks import CheckResult, Status
-from lanchat.discovery.diagnose import diagnose
 from lanchat.web.qr import qr_text
 
 __all__ = ["EXIT_PROBLEM", "format_result", "run_doctor", "to_json"]
@@ -78,6 +77,10 @@ def run_doctor(
     Raises:
         KeyboardInterrupt: Ctrl-C.
     """
+    # Imported here: the chat window and the launcher format results with this module and must
+    # not load zeroconf (which diagnose uses) until a diagnosis runs.
+    from lanchat.discovery.diagnose import diagnose
+
     stream = out or sys.stdout
 
     def report(result: CheckResult) -> None:

@@ -16,11 +16,14 @@ import queue
 import tkinter as tk
 from collections.abc import Sequence
 from tkinter import ttk
+from typing import TYPE_CHECKING
 
 from lanchat.discovery.checks import CHECKS, CheckResult, Status
-from lanchat.discovery.diagnose import DiagnosisThread
 from lanchat.discovery.doctor import format_result
 from lanchat.web.qr import qr_png_data
+
+if TYPE_CHECKING:
+    from lanchat.discovery.diagnose import DiagnosisThread
 
 __all__ = ["TITLE", "DiagnosisButton", "DiagnosisDialog"]
 
@@ -134,6 +137,10 @@ class DiagnosisDialog(tk.Toplevel):
         self.progress.configure(value=0)
         self.status.configure(text=_RUNNING, style="Muted.TLabel")
         self.again_button.state(["disabled"])
+        # Imported here, not at the top: the chat window and the launcher show this dialog's
+        # button, and must not load zeroconf (which diagnose uses) before anyone presses it.
+        from lanchat.discovery.diagnose import DiagnosisThread
+
         self._thread = DiagnosisThread(
             self._queue.put, interfaces=self.interfaces, listen_s=self.listen_s
         )
