@@ -36,6 +36,7 @@ WANTED_CAPS = (
     "draft/chathistory",
     "cap-notify",
     "standard-replies",
+    "draft/multiline",
 )
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from lanchat.client import multiline
 from lanchat.client.events import ClientEvent, HistoryLoaded
 from lanchat.client.state import NetworkState
 from lanchat.client.wire import Send, format_time
@@ -33,6 +34,7 @@ _MAX_GAP_TARGETS = 50  # private conversations caught up after a reconnect
 _TARGETS_SPAN_MS = 366 * 24 * 3600 * 1000  # TARGETS end bound: "until now" on any clock
 _MAX_BATCH_DEPTH = 10  # nesting followed to find a chathistory batch (a server could loop)
 _HISTORY_BATCH_TYPES = ("chathistory", "draft/chathistory")
+_MAX_MULTILINE_LINES = 1000  # lines kept of one received multiline batch (a server could flood)
 
 
 @dataclass(slots=True)
@@ -45,6 +47,8 @@ class HistoryBatch:
     events: list[ClientEvent] = field(default_factory=list)
     received: int = 0  # messages in the batch, duplicates included (for paging)
     last_msgid: str | None = None  # msgid of the batch's last message, duplicates included
+    opening: Message | None = None  # the BATCH +<id> line (a multiline batch's tags are on it)
+    lines: list[Message] = field(default_factory=list)  # a multiline batch's PRIVMSGs
 
     def add(self, msg: Message, events: list[ClientEvent]) -> None:
         """Collect one message of the batch and the events it gave (none for a duplicate)."""
@@ -169,6 +173,25 @@ class History:
             current = batch.parent
         return None
 
+    def collect_multiline(self, msg: Message) -> bool:
+        """Keep a line of a draft/multiline batch for `take_multiline`; False for any other."""
+        batch = self._batches.get(msg.tags.get("batch", ""))
+        if batch is None or batch.kind != multiline.BATCH_TYPE:
+            return False
+        if len(batch.lines) < _MAX_MULTILINE_LINES:
+            batch.lines.append(msg)
+        return True
+
+    def take_multiline(self, msg: Message) -> Message | None:
+        """At BATCH -<id> of a draft/multiline batch: its lines joined into one message,
+        tagged like the opening BATCH (so one nested in a chathistory batch stays in it)."""
+        ref = msg.params[0] if msg.params else ""
+        batch = self._batches.get(ref[1:]) if ref.startswith("-") else None
+        if batch is None or batch.kind != multiline.BATCH_TYPE or batch.opening is None:
+            return None
+        del self._batches[ref[1:]]
+        return multiline.join_lines(batch.opening, batch.lines)
+
     def on_batch(self, msg: Message) -> list[ClientEvent]:
         """BATCH +<id> <type> [params...] ... BATCH -<id>: a chathistory batch's messages are
         given all at once when it ends, followed by HistoryLoaded."""
@@ -177,7 +200,8 @@ class History:
         ref = msg.params[0]
         if ref.startswith("+") and len(msg.params) >= 2:
             target = msg.params[2] if len(msg.params) > 2 else ""
-            self._batches[ref[1:]] = HistoryBatch(msg.params[1], target, msg.tags.get("batch"))
+            opened = HistoryBatch(msg.params[1], target, msg.tags.get("batch"), opening=msg)
+            self._batches[ref[1:]] = opened
             return []
         batch = self._batches.pop(ref.lstrip("-"), None)
         if batch is None or batch.kind not in _HISTORY_BATCH_TYPES:

@@ -21,6 +21,7 @@ import re
 
 from lanchat.client.events import ClientEvent, MessageKind, MessageReceived, ServerNotice
 from lanchat.client.history import History
+from lanchat.client.multiline import CONCAT, MultilineLimits, pieces
 from lanchat.client.state import NetworkState
 from lanchat.client.wire import Send, sender, time_ms
 from lanchat.protocol import Message
@@ -79,9 +80,17 @@ class Messages:
         self.state = state
         self.history = history
         self._send = send
+        self._batches_sent = 0  # for a fresh reference per multiline batch
 
     def say(
-        self, target: str, text: str, *, action: bool, user: str, echoed: bool
+        self,
+        target: str,
+        text: str,
+        *,
+        action: bool,
+        user: str,
+        echoed: bool,
+        multiline: MultilineLimits | None = None,
     ) -> list[ClientEvent]:
         """Send `text` to `target` as PRIVMSG (or CTCP ACTION), split to fit the line limit.
 
@@ -91,6 +100,8 @@ class Messages:
             action: send as CTCP ACTION ("/me").
             user: our USER name (part of the prefix the server adds).
             echoed: the server echoes our messages back (echo-message).
+            multiline: the server's limits when it takes draft/multiline batches: several
+                lines (not an action) within them go as one message; otherwise line by line.
 
         Returns:
             Our own messages as events when the server will not echo them; with echo-message
@@ -102,13 +113,34 @@ class Messages:
         if action:
             overhead += len("\x01ACTION \x01")
         kind: MessageKind = "action" if action else "privmsg"
+        max_bytes = max(_MIN_CHUNK_BYTES, _MAX_LINE_BYTES - overhead)
+        if multiline is not None and not action and len(text.strip("\r\n").splitlines()) > 1:
+            lines = pieces(text, max_bytes)
+            if multiline.allow(lines):
+                return self._say_batch(target, text.strip("\r\n"), lines, echoed)
         events: list[ClientEvent] = []
-        for chunk in split_text(text, max(_MIN_CHUNK_BYTES, _MAX_LINE_BYTES - overhead)):
+        for chunk in split_text(text, max_bytes):
             self._send("PRIVMSG", target, f"\x01ACTION {chunk}\x01" if action else chunk)
             if not echoed:
                 now_ms = int(self.state.clock() * 1000)
                 events.append(self._event(target, nick, "", chunk, now_ms, None, kind, False))
         return events
+
+    def _say_batch(
+        self, target: str, text: str, lines: list[tuple[str, bool]], echoed: bool
+    ) -> list[ClientEvent]:
+        """Send `lines` as one draft/multiline message (the echo is one batch too)."""
+        self._batches_sent += 1
+        ref = f"ml{self._batches_sent}"
+        self._send("BATCH", f"+{ref}", "draft/multiline", target)
+        for line, concat in lines:
+            tags = {"batch": ref, CONCAT: ""} if concat else {"batch": ref}
+            self._send("PRIVMSG", target, line, tags=tags)
+        self._send("BATCH", f"-{ref}")
+        if echoed:
+            return []
+        now_ms = int(self.state.clock() * 1000)
+        return [self._event(target, self.state.nick, "", text, now_ms, None, "privmsg", False)]
 
     def on_privmsg(self, msg: Message) -> list[ClientEvent]:
         """PRIVMSG or NOTICE <target> <text>, received live."""

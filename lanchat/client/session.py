@@ -32,6 +32,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from lanchat.client import multiline
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
 from lanchat.client.events import ClientEvent, Joined, Kicked, NickChanged, Parted, Registered
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
@@ -120,10 +121,10 @@ class ClientSession:
         out, self._outbox = self._outbox, []
         return out
 
-    def _send(self, command: str, *params: str) -> None:
+    def _send(self, command: str, *params: str, tags: dict[str, str] | None = None) -> None:
         """Queue a message, checked now so that a bad parameter fails the command that made it
         (raises ProtocolError: a CR, LF or NUL in a parameter, or a misplaced space)."""
-        msg = Message(command, params)
+        msg = Message(command, params, tags=tags or {})
         msg.to_line()
         self._outbox.append(msg)
 
@@ -222,7 +223,12 @@ class ClientSession:
             with echo-message the server's echo is the event, carrying its msgid and time.
         """
         echoed = "echo-message" in self.caps
-        return self.messages.say(target, text, action=action, user=self.user, echoed=echoed)
+        limits = None
+        if multiline.CAP in self.caps and "batch" in self.caps:
+            limits = multiline.MultilineLimits(self.caps_offered.get(multiline.CAP, ""))
+        return self.messages.say(
+            target, text, action=action, user=self.user, echoed=echoed, multiline=limits
+        )
 
     def change_nick(self, nick: str) -> None:
         """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
@@ -281,6 +287,8 @@ class ClientSession:
         Replies the protocol requires (PONG, CAP END, a fallback NICK, JOINs after
         registration, history requests) are queued for `data_to_send()`.
         """
+        if self.history.collect_multiline(msg):
+            return []  # given whole at the end of its batch (_on_batch)
         batch = self.history.batch_of(msg)
         if batch is not None:
             # A history message: given with the rest of its batch when the batch ends.
@@ -293,6 +301,12 @@ class ClientSession:
             return []
         handler = _NUMERICS.get(msg.command)
         return handler(self, msg) if handler is not None else numeric_events(self.server_id, msg)
+
+    def _on_batch(self, msg: Message) -> list[ClientEvent]:
+        joined = self.history.take_multiline(msg)
+        if joined is not None:
+            return self.feed(joined)  # one message, live or into its chathistory batch
+        return self.history.on_batch(msg)
 
     def _on_ping(self, msg: Message) -> list[ClientEvent]:
         self._send("PONG", *(msg.params[-1:] or ("",)))
@@ -407,7 +421,7 @@ _HANDLERS: dict[str, _Handler] = {
     "INVITE": lambda s, m: s.state.on_invite(m),
     "PRIVMSG": lambda s, m: s.messages.on_privmsg(m),
     "NOTICE": lambda s, m: s.messages.on_privmsg(m),
-    "BATCH": lambda s, m: s.history.on_batch(m),
+    "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,
     "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
     "CHATHISTORY": lambda s, m: s.history.on_chathistory(m),

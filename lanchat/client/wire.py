@@ -28,7 +28,7 @@ class Send(Protocol):
     Raises ProtocolError at once for a parameter that cannot be sent (CR, LF, NUL).
     """
 
-    def __call__(self, command: str, *params: str) -> None: ...
+    def __call__(self, command: str, *params: str, tags: dict[str, str] | None = None) -> None: ...
 
 
 def optional(param: str) -> tuple[str, ...]:
