@@ -238,3 +238,34 @@ def test_wrong_room_key_asks_again_without_an_orphan_tab(app: ChatApp, tmp_path:
 def key_dialog(app: ChatApp) -> KeyDialog | None:
     found = [w for w in app.root.winfo_children() if isinstance(w, KeyDialog) and w.winfo_exists()]
     return found[-1] if found else None
+
+
+def test_a_pasted_block_is_one_message_live_and_in_history(app: ChatApp, room: HostedRoom) -> None:
+    bob = RawClient(room.port, "bob")
+    bob.send("CAP REQ :batch draft/multiline message-tags", "JOIN #party")
+    bob.wait_for(" 366 ")
+    bob.send(
+        "BATCH +b draft/multiline #party",
+        "@batch=b PRIVMSG #party :roses are red",
+        "@batch=b PRIVMSG #party :violets are blue",
+        "BATCH -b",
+        "PING :stored",  # answered after the message is stored
+    )
+    bob.wait_for("PONG")
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    view = party(app, room.port)
+    poem = "roses are red\nviolets are blue"
+    run_until(app.root, lambda: poem in view.contents(), view.contents)
+    assert said_by(view.contents(), "roses are red") == "bob"
+    focus(app.input.entry)
+    app.root.clipboard_clear()
+    app.root.clipboard_append("first pasted line\nsecond pasted line\n")
+    app.input.entry.event_generate("<<Paste>>")
+    app.input.entry.event_generate("<Return>")
+    run_until(app.root, lambda: bob.saw("BATCH -"), lambda: str(bob.lines[-5:]))
+    assert bob.saw("draft/multiline #party") and bob.saw("PRIVMSG #party :second pasted line")
+    pasted = "first pasted line\nsecond pasted line"
+    run_until(app.root, lambda: pasted in view.contents(), view.contents)
+    assert said_by(view.contents(), "first pasted line") == "You"
+    assert view.contents().count("second pasted line") == 1
+    bob.close()
