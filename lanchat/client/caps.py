@@ -37,6 +37,7 @@ WANTED_CAPS = (
     "cap-notify",
     "standard-replies",
     "draft/multiline",
+    "draft/message-redaction",
 )
 
 

@@ -45,6 +45,7 @@ from lanchat.client.events import (
     Join,
     Part,
     Reconnect,
+    Redact,
     RegisterAccount,
     Registered,
     RequestHistory,
@@ -422,6 +423,8 @@ class ClientConnection:
             self.reconnect_now()
         elif isinstance(cmd, SendRaw):
             self.session.send_raw(cmd.line)
+        elif isinstance(cmd, Redact):
+            self.session.redact(cmd.target, cmd.msgid)
         elif isinstance(cmd, RegisterAccount):
             self.session.register_account(cmd.password)
         return []

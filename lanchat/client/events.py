@@ -42,11 +42,13 @@ __all__ = [
     "MembersChanged",
     "MessageKind",
     "MessageReceived",
+    "MessageRedacted",
     "NickChanged",
     "Part",
     "Parted",
     "Quit",
     "Reconnect",
+    "Redact",
     "RegisterAccount",
     "Registered",
     "RequestHistory",
@@ -312,6 +314,17 @@ class HistoryLoaded:
     count: int
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRedacted:
+    """`nick` deleted the message `msgid` of `target` (ircv3 draft/message-redaction REDACT);
+    `target` is named like MessageReceived's (the room, or the other person)."""
+
+    server_id: str
+    target: str
+    msgid: str
+    nick: str
+
+
 ClientEvent = (
     Connecting
     | Registered
@@ -329,6 +342,7 @@ ClientEvent = (
     | ServerNotice
     | ServerError
     | HistoryLoaded
+    | MessageRedacted
     | LoggedIn
     | CertificateMismatch
     | CertificateUnknown
@@ -451,6 +465,16 @@ class SendRaw:
 
 
 @dataclass(frozen=True, slots=True)
+class Redact:
+    """Delete our message `msgid` in `target` (REDACT); the server's REDACT back is
+    MessageRedacted, a refusal a ServerError."""
+
+    server_id: str
+    target: str
+    msgid: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Quit the server saying `reason` and stop reconnecting; ends with Disconnected
     (will_retry False)."""
@@ -495,6 +519,7 @@ GuiCommand = (
     | RequestHistory
     | RegisterAccount
     | SendRaw
+    | Redact
     | Quit
     | Reconnect
     | TrustCertificate

@@ -19,7 +19,13 @@ from __future__ import annotations
 import functools
 import re
 
-from lanchat.client.events import ClientEvent, MessageKind, MessageReceived, ServerNotice
+from lanchat.client.events import (
+    ClientEvent,
+    MessageKind,
+    MessageReceived,
+    MessageRedacted,
+    ServerNotice,
+)
 from lanchat.client.history import History
 from lanchat.client.multiline import CONCAT, MultilineLimits, pieces
 from lanchat.client.state import NetworkState
@@ -146,6 +152,30 @@ class Messages:
         """PRIVMSG or NOTICE <target> <text>, received live."""
         return self.on_message(msg, history=False)
 
+    def on_redact(self, msg: Message) -> list[ClientEvent]:
+        """REDACT <target> <msgid> [<reason>]: someone deleted a message."""
+        if len(msg.params) < 2:
+            return []
+        who = sender(msg)
+        return [
+            MessageRedacted(
+                self.state.server_id,
+                self._conversation(msg.params[0], who.nick),
+                msg.params[1],
+                who.nick,
+            )
+        ]
+
+    def _conversation(self, raw_target: str, nick: str) -> str:
+        """The conversation a message to `raw_target` from `nick` belongs to: the room, or
+        the other person."""
+        # STATUSMSG: "@#room" addresses the room's operators; it still belongs to the room.
+        target = raw_target.lstrip(self.state.prefix_chars)
+        if not self.state.is_room(target):
+            # A conversation is named after the other side.
+            target = raw_target if self.state.is_me(nick) else nick
+        return target
+
     def on_message(self, msg: Message, *, history: bool) -> list[ClientEvent]:
         """PRIVMSG or NOTICE <target> <text>, live or (`history`) from a chathistory batch."""
         if len(msg.params) < 2:
@@ -161,11 +191,7 @@ class Messages:
             if ctcp.upper() != "ACTION" or msg.verb != "PRIVMSG":
                 return []  # other CTCPs (VERSION, PING...) are not shown
             kind, text = "action", arg
-        # STATUSMSG: "@#room" addresses the room's operators; it still belongs to the room.
-        target = raw_target.lstrip(self.state.prefix_chars)
-        if not self.state.is_room(target):
-            # A conversation is named after the other side.
-            target = raw_target if self.state.is_me(who.nick) else who.nick
+        target = self._conversation(raw_target, who.nick)
         msgid = msg.tags.get("msgid")
         if msgid is not None and self.history.is_duplicate(msgid):
             return []

@@ -230,6 +230,10 @@ class ClientSession:
             target, text, action=action, user=self.user, echoed=echoed, multiline=limits
         )
 
+    def redact(self, target: str, msgid: str) -> None:
+        """Delete the message `msgid` of `target` (REDACT; MessageRedacted when it is done)."""
+        self._send("REDACT", target, msgid)
+
     def change_nick(self, nick: str) -> None:
         """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
 
@@ -420,6 +424,7 @@ _HANDLERS: dict[str, _Handler] = {
     "AWAY": lambda s, m: s.state.on_away(m),
     "INVITE": lambda s, m: s.state.on_invite(m),
     "PRIVMSG": lambda s, m: s.messages.on_privmsg(m),
+    "REDACT": lambda s, m: s.messages.on_redact(m),
     "NOTICE": lambda s, m: s.messages.on_privmsg(m),
     "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,

@@ -267,6 +267,10 @@ class ChatApp:
         if line.highlight and not self.model.is_seen(conv) and self.bell:
             self.root.bell()
 
+    def redraw(self, key: str) -> None:
+        """Draw tab `key` anew from its lines at the end of this tick (a line changed)."""
+        self._redraw.add(key)
+
     def note(self, server_id: str, name: str, text: str, *, tag: str = "event") -> None:
         """Add a local notice ("bob joined.", or an error with tag "error") to tab `name`."""
         conv = self.model.get(server_id, name)
@@ -296,6 +300,9 @@ class ChatApp:
                 members=conv.kind == "room",
                 on_retry=self.retry_now,
                 on_member=lambda action, nick: self.member_action(key, action, nick),
+                on_delete=lambda msgid: self.network.submit(
+                    ev.Redact(conv.server_id, conv.name, msgid)
+                ),
             )
             if conv.kind == "room":
                 view.set_topic(conv.topic)

@@ -42,6 +42,7 @@ class ConversationView(ttk.Frame):
         open_url: opens a clicked link.
         on_retry: "Retry now" on the connection line was pressed.
         on_member: a member-list action (an action of MEMBER_ACTIONS, the nick).
+        on_delete: "Delete message" was chosen on our own message with this msgid.
     """
 
     def __init__(
@@ -54,8 +55,10 @@ class ConversationView(ttk.Frame):
         open_url: Callable[[str], object] = webbrowser.open,
         on_retry: Callable[[], None] = lambda: None,
         on_member: Callable[[str, str], None] = lambda _action, _nick: None,
+        on_delete: Callable[[str], None] = lambda _msgid: None,
     ) -> None:
         super().__init__(master, style="Chat.TFrame")
+        self._on_delete = on_delete
         self.visible_limit = visible_limit  # rows kept in the Text widget
         self._open_url = open_url
         self._topic = ""  # the whole topic; the bar shows it shortened to fit
@@ -111,6 +114,8 @@ class ConversationView(ttk.Frame):
         self.text.tag_bind("url", "<Enter>", lambda _e: self.text.configure(cursor="hand2"))
         self.text.tag_bind("url", "<Leave>", lambda _e: self.text.configure(cursor="arrow"))
         self.name_tip = Tooltip(self.text, self._name_tooltip)
+        self.text.bind("<Button-3>", self._message_menu)
+        self.menu = tk.Menu(self, tearoff=False)  # on our own messages: "Delete message"
         self.apply_palette(palette)
 
     def apply_palette(self, pal: Palette) -> None:
@@ -195,12 +200,29 @@ class ConversationView(ttk.Frame):
                 tags = seg.tags
                 if line.ip and "name" in tags:
                     tags = (*tags, f"ip:{line.ip}")  # for the name's tooltip
+                if line.msgid and line.sender_tag == "own":
+                    tags = (*tags, f"mine:{line.msgid}")  # for the "Delete message" menu
                 args += [seg.text, tags]
             last = line
         self._last = last
         if args:
             insert: Any = self.text.insert  # typeshed allows one chars/tags pair; Tk takes many
             insert("end", *args)
+
+    def own_msgid_at(self, index: str) -> str:
+        """The msgid of our own message at `index` of the transcript ("" for any other row)."""
+        for tag in self.text.tag_names(index):
+            if tag.startswith("mine:"):
+                return tag.removeprefix("mine:")
+        return ""
+
+    def _message_menu(self, event: tk.Event[tk.Text]) -> None:
+        msgid = self.own_msgid_at(f"@{event.x},{event.y}")
+        if not msgid:
+            return
+        self.menu.delete(0, "end")
+        self.menu.add_command(label="Delete message", command=lambda: self._on_delete(msgid))
+        self.menu.tk_popup(event.x_root, event.y_root)
 
     def mark_unread(self) -> None:
         """Draw the "New messages" line at the bottom (the next lines are unread)."""

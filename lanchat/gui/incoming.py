@@ -185,6 +185,11 @@ class Incoming:
         )
         self.app.add_line(e.server_id, name, kind, line, counts=not e.history, history=e.history)
 
+    def on_message_redacted(self, e: ev.MessageRedacted) -> None:
+        conv = self.app.model.get(e.server_id, e.target)
+        if conv is not None and conv.redact(e.msgid):
+            self.app.redraw(conv.key)
+
     def on_joined(self, e: ev.Joined) -> None:
         if e.own:
             conv, _ = self.app.model.ensure(e.server_id, e.room, "room")
@@ -319,6 +324,7 @@ HANDLERS: dict[type[Any], Callable[[Incoming, Any], None]] = {
     ev.Disconnected: Incoming.on_disconnected,
     ev.ConnectFailed: Incoming.on_connect_failed,
     ev.MessageReceived: Incoming.on_message_received,
+    ev.MessageRedacted: Incoming.on_message_redacted,
     ev.Joined: Incoming.on_joined,
     ev.Parted: Incoming.on_parted,
     ev.Kicked: Incoming.on_kicked,

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from lanchat.gui.lines import Line, nick_colour_index
+from lanchat.gui.lines import Line, Segment, nick_colour_index
 from lanchat.protocol import casefold
 
 __all__ = [
@@ -119,6 +119,15 @@ class Conversation:
             self.unread += 1
             self.highlighted = self.highlighted or line.highlight
         return True
+
+    def redact(self, msgid: str) -> bool:
+        """The message `msgid` was deleted: its line now says so. False if it is not here."""
+        for i, line in enumerate(self.lines):
+            if line.msgid == msgid:
+                gone = (Segment("message deleted", ("event",)),)
+                self.lines[i] = line._replace(segments=gone)
+                return True
+        return False
 
     def mark_read(self) -> None:
         """The user looked at the tab: clear its badge."""

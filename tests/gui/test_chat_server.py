@@ -269,3 +269,31 @@ def test_a_pasted_block_is_one_message_live_and_in_history(app: ChatApp, room: H
     assert said_by(view.contents(), "first pasted line") == "You"
     assert view.contents().count("second pasted line") == 1
     bob.close()
+
+
+def test_deleting_own_message_from_its_menu_removes_it_for_everyone(
+    app: ChatApp, room: HostedRoom
+) -> None:
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    view = party(app, room.port)
+    bob = RawClient(room.port, "bob")
+    bob.send("CAP REQ :message-tags draft/message-redaction", "JOIN #party")
+    run_until(app.root, lambda: "bob (127.0.0.1) joined." in view.contents(), view.contents)
+    bob.send("PRIVMSG #party :bob's line stays")
+    focus(app.input.entry)
+    app.input.var.set("oops, wrong room")
+    app.input.entry.event_generate("<Return>")
+    run_until(app.root, lambda: "oops, wrong room" in view.contents(), view.contents)
+    run_until(app.root, lambda: "bob's line stays" in view.contents(), view.contents)
+    assert view.own_msgid_at(view.text.search("bob's line stays", "1.0")) == ""
+    mine = view.text.search("oops, wrong room", "1.0")
+    view.text.see(mine)
+    x, y, _w, _h = view.text.bbox(mine)
+    view.text.event_generate("<Button-3>", x=x + 2, y=y + 2)
+    assert view.menu.entrycget(0, "label") == "Delete message"
+    view.menu.invoke("Delete message")
+    view.menu.unpost()
+    run_until(app.root, lambda: bob.saw("REDACT #party"), lambda: str(bob.lines[-5:]))
+    run_until(app.root, lambda: "oops" not in view.contents(), view.contents)
+    assert said_by(view.contents(), "message deleted") == "You"  # the server's REDACT did it
+    bob.close()
