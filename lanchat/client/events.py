@@ -396,7 +396,8 @@ class Part:
 @dataclass(frozen=True, slots=True)
 class Say:
     """Send `text` to `target` (a room or a nick) as PRIVMSG. Sent as typed: no slash-command
-    parsing here ("/me" is `Action`). Several lines are sent as several messages."""
+    parsing here ("/me" is `Action`). Several lines are one draft/multiline message when the
+    server takes it and they fit its limits, else several messages."""
 
     server_id: str
     target: str
