@@ -135,7 +135,14 @@ class Messages:
     def _say_batch(
         self, target: str, text: str, lines: list[tuple[str, bool]], echoed: bool
     ) -> list[ClientEvent]:
-        """Send `lines` as one draft/multiline message (the echo is one batch too)."""
+        """Send `lines` as one draft/multiline message (the echo is one batch too).
+
+        Raises:
+            ProtocolError: a line cannot be sent (NUL); nothing is queued, so no batch is
+                left open on the server.
+        """
+        for line, _ in lines:
+            Message("PRIVMSG", (target, line)).to_line()
         self._batches_sent += 1
         ref = f"ml{self._batches_sent}"
         self._send("BATCH", f"+{ref}", "draft/multiline", target)

@@ -5,8 +5,11 @@ into one message, live and nested in chathistory.
 
 from __future__ import annotations
 
+import pytest
+
 from lanchat.client.events import HistoryLoaded, MessageReceived
 from lanchat.client.session import ClientSession
+from lanchat.errors import ProtocolError
 from tests.client.transcript import BOB, NOW_S, feed, joined, of_type, sent
 
 CAPS = "message-tags server-time echo-message batch draft/chathistory"
@@ -72,6 +75,13 @@ def test_past_the_servers_limits_the_lines_go_one_by_one() -> None:
         "BATCH +ml1 draft/multiline #lobby",
         *("@batch=ml1 PRIVMSG #lobby one", "@batch=ml1 PRIVMSG #lobby two", "BATCH -ml1"),
     ]
+
+
+def test_a_line_that_cannot_be_sent_queues_none_of_the_batch() -> None:
+    s = multiline_session()
+    with pytest.raises(ProtocolError):
+        s.say("#lobby", "fine\nnul \x00 here")
+    assert sent(s) == []
 
 
 def test_without_the_capability_the_lines_go_one_by_one() -> None:
