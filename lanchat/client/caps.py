@@ -38,6 +38,7 @@ WANTED_CAPS = (
     "standard-replies",
     "draft/multiline",
     "draft/message-redaction",
+    "draft/read-marker",
 )
 
 

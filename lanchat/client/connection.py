@@ -43,6 +43,7 @@ from lanchat.client.events import (
     Disconnected,
     GuiCommand,
     Join,
+    MarkRead,
     Part,
     Reconnect,
     Redact,
@@ -425,6 +426,8 @@ class ClientConnection:
             self.session.send_raw(cmd.line)
         elif isinstance(cmd, Redact):
             self.session.redact(cmd.target, cmd.msgid)
+        elif isinstance(cmd, MarkRead):
+            self.session.mark_read(cmd.target, cmd.time_ms)
         elif isinstance(cmd, RegisterAccount):
             self.session.register_account(cmd.password)
         return []

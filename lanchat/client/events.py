@@ -38,6 +38,7 @@ __all__ = [
     "Joined",
     "Kicked",
     "LoggedIn",
+    "MarkRead",
     "Member",
     "MembersChanged",
     "MessageKind",
@@ -47,6 +48,7 @@ __all__ = [
     "Part",
     "Parted",
     "Quit",
+    "ReadMarker",
     "Reconnect",
     "Redact",
     "RegisterAccount",
@@ -325,6 +327,16 @@ class MessageRedacted:
     nick: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReadMarker:
+    """Where our account stopped reading `target` (ircv3 draft/read-marker MARKREAD): the time
+    of the last message read, 0 when nothing was read yet. Moved by any of its connections."""
+
+    server_id: str
+    target: str
+    time_ms: int
+
+
 ClientEvent = (
     Connecting
     | Registered
@@ -343,6 +355,7 @@ ClientEvent = (
     | ServerError
     | HistoryLoaded
     | MessageRedacted
+    | ReadMarker
     | LoggedIn
     | CertificateMismatch
     | CertificateUnknown
@@ -476,6 +489,16 @@ class Redact:
 
 
 @dataclass(frozen=True, slots=True)
+class MarkRead:
+    """We read `target` up to the message of `time_ms` (MARKREAD, when the server keeps read
+    markers; a marker only moves forward)."""
+
+    server_id: str
+    target: str
+    time_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Quit the server saying `reason` and stop reconnecting; ends with Disconnected
     (will_retry False)."""
@@ -521,6 +544,7 @@ GuiCommand = (
     | RegisterAccount
     | SendRaw
     | Redact
+    | MarkRead
     | Quit
     | Reconnect
     | TrustCertificate

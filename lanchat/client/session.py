@@ -34,14 +34,23 @@ from collections.abc import Callable
 
 from lanchat.client import multiline
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
-from lanchat.client.events import ClientEvent, Joined, Kicked, NickChanged, Parted, Registered
+from lanchat.client.events import (
+    ClientEvent,
+    Joined,
+    Kicked,
+    NickChanged,
+    Parted,
+    ReadMarker,
+    Registered,
+)
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
 from lanchat.client.messages import Messages, split_text
 from lanchat.client.sasl import AccountLogin
 from lanchat.client.state import NetworkState, Room, User
-from lanchat.client.wire import optional
-from lanchat.protocol import Message, parse
+from lanchat.client.wire import format_time, optional
+from lanchat.errors import MalformedLine
+from lanchat.protocol import Message, parse, parse_server_time
 
 __all__ = ["HISTORY_LIMIT", "WANTED_CAPS", "ClientSession", "hint_for", "split_text"]
 
@@ -97,6 +106,7 @@ class ClientSession:
         self.welcomed = False  # end of MOTD received: Registered was emitted
         self.last_error = ""  # the ERROR line's reason, for Disconnected
         self._nick_attempts = 0
+        self.read_markers: dict[str, int] = {}  # target key -> time_ms of the last message read
         self.state.reset(self.wanted_nick)
         self.cap.reset()
         self.login.reset()
@@ -233,6 +243,28 @@ class ClientSession:
     def redact(self, target: str, msgid: str) -> None:
         """Delete the message `msgid` of `target` (REDACT; MessageRedacted when it is done)."""
         self._send("REDACT", target, msgid)
+
+    def mark_read(self, target: str, time_ms: int) -> None:
+        """We read `target` up to the message of `time_ms`: MARKREAD, when the server keeps
+        read markers and this is past the marker we know (the server's answer and its
+        markers of our other connections are ReadMarker events)."""
+        key = self.fold(target)
+        if "draft/read-marker" in self.caps and time_ms > self.read_markers.get(key, 0):
+            self.read_markers[key] = time_ms
+            self._send("MARKREAD", target, f"timestamp={format_time(time_ms)}")
+
+    def _on_markread(self, msg: Message) -> list[ClientEvent]:
+        # MARKREAD <target> {timestamp=<time> | *}
+        if len(msg.params) < 2:
+            return []
+        target, value = msg.params[0], msg.params[1]
+        try:
+            when = parse_server_time(value.removeprefix("timestamp=")) if value != "*" else 0
+        except MalformedLine:
+            return []
+        key = self.fold(target)
+        self.read_markers[key] = max(self.read_markers.get(key, 0), when)
+        return [ReadMarker(self.server_id, target, when)]
 
     def change_nick(self, nick: str) -> None:
         """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
@@ -425,6 +457,7 @@ _HANDLERS: dict[str, _Handler] = {
     "INVITE": lambda s, m: s.state.on_invite(m),
     "PRIVMSG": lambda s, m: s.messages.on_privmsg(m),
     "REDACT": lambda s, m: s.messages.on_redact(m),
+    "MARKREAD": ClientSession._on_markread,
     "NOTICE": lambda s, m: s.messages.on_privmsg(m),
     "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,

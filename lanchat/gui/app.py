@@ -218,7 +218,21 @@ class ChatApp:
             if conv is not None and view is not None:
                 self.tabs.tab(view, text=conv.title())  # type: ignore[no-untyped-call]
         self.dirty.clear()
+        self._mark_active_read()
         self.root.title(self.model.window_title())
+
+    def _mark_active_read(self) -> None:
+        """The tab being looked at, scrolled to its newest line, is read that far: tell the
+        server (MARKREAD), so the account's other connections know."""
+        conv = self.model.conversations.get(self.model.active)
+        view = self.views.get(self.model.active)
+        if conv is None or view is None or conv.kind == "server":
+            return
+        if self.model.is_seen(conv) and view.at_bottom():
+            newest = conv.newest_message_ms()
+            if newest > conv.read_ms:
+                conv.read_ms = newest
+                self.network.submit(ev.MarkRead(conv.server_id, conv.name, newest))
 
     def handle(self, event: object) -> None:
         """Apply one network event (client or room discovery) to the window."""

@@ -209,6 +209,10 @@ class ConversationView(ttk.Frame):
             insert: Any = self.text.insert  # typeshed allows one chars/tags pair; Tk takes many
             insert("end", *args)
 
+    def at_bottom(self) -> bool:
+        """True when the newest line is in view (what is shown has been read)."""
+        return self._at_bottom
+
     def own_msgid_at(self, index: str) -> str:
         """The msgid of our own message at `index` of the transcript ("" for any other row)."""
         for tag in self.text.tag_names(index):

@@ -309,6 +309,25 @@ class Incoming:
         conv = self.app.model.get(e.server_id, e.target)
         if conv is not None:
             conv.history_at = None  # later history (scrolling back) is older still
+            if conv.read_ms and not self.app.model.is_seen(conv):
+                self._read_up_to(conv, conv.read_ms)  # what came since we last read it
+
+    def on_read_marker(self, e: ev.ReadMarker) -> None:
+        conv = self.app.model.get(e.server_id, e.target)
+        if conv is None:
+            return
+        if self.app.model.is_seen(conv):
+            conv.read_ms = max(conv.read_ms, e.time_ms)
+        else:
+            self._read_up_to(conv, e.time_ms)
+
+    def _read_up_to(self, conv: Conversation, time_ms: int) -> None:
+        """The account read `conv` up to `time_ms`: recount its badge and put "New messages"
+        above the first message after that (or take it away when nothing is left)."""
+        conv.read_up_to(time_ms)
+        conv.marked = conv.unread > 0
+        self.app.redraw(conv.key)
+        self.app.dirty.add(conv.key)
 
 
 def _why(reason: str) -> str:
@@ -337,4 +356,5 @@ HANDLERS: dict[type[Any], Callable[[Incoming, Any], None]] = {
     ev.ServerError: Incoming.on_server_error,
     ev.LoggedIn: Incoming.on_logged_in,
     ev.HistoryLoaded: Incoming.on_history_loaded,
+    ev.ReadMarker: Incoming.on_read_marker,
 }

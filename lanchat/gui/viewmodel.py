@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
 
-from lanchat.gui.lines import Line, Segment, nick_colour_index
+from lanchat.gui.lines import Line, Segment, nick_colour_index, unread_marker
 from lanchat.protocol import casefold
 
 __all__ = [
@@ -88,6 +88,7 @@ class Conversation:
     # since, so older lines never sit below newer ones (issue #15); None: history appends.
     history_at: int | None = None
     marked: bool = False  # the "New messages" line is drawn above the first unread line
+    read_ms: int = 0  # the server's read marker: time of the last message read (0: none known)
     _msgids: set[str] = field(default_factory=set)
 
     @property
@@ -129,14 +130,42 @@ class Conversation:
                 return True
         return False
 
+    def _unread_lines(self) -> list[Line]:
+        """Messages of others after the read marker (none while no marker is known)."""
+        if not self.read_ms:
+            return []
+        return [
+            line
+            for line in self.lines
+            if line.msgid and line.sender_tag != "own" and line.time_ms > self.read_ms
+        ]
+
+    def read_up_to(self, time_ms: int) -> None:
+        """The account read the tab up to `time_ms` (here, on another connection, or before
+        we joined): the badge counts the messages of others after it."""
+        self.read_ms = max(self.read_ms, time_ms)
+        unread = self._unread_lines()
+        self.unread = len(unread)
+        self.highlighted = any(line.highlight for line in unread)
+
+    def newest_message_ms(self) -> int:
+        """Time of the newest message (0 when there is none): how far reading it goes."""
+        return next((line.time_ms for line in reversed(self.lines) if line.msgid), 0)
+
     def mark_read(self) -> None:
         """The user looked at the tab: clear its badge."""
         self.unread = 0
         self.highlighted = False
 
     def visible(self) -> list[Line]:
-        """The lines the Text widget shows: the newest `visible_limit`."""
-        return self.lines[-self.visible_limit :]
+        """The lines the Text widget shows: the newest `visible_limit`, with "New messages"
+        above the first one after the read marker while the tab is marked."""
+        lines = self.lines[-self.visible_limit :]
+        first = next(iter(self._unread_lines()), None) if self.marked else None
+        if first is not None and first in lines:
+            at = lines.index(first)
+            lines = [*lines[:at], unread_marker(first.time_ms), *lines[at:]]
+        return lines
 
     def title(self) -> str:
         """The tab label with its unread badge: "#lobby", "#lobby (3)", "bob (1!)"."""

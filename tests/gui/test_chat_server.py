@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -297,3 +298,53 @@ def test_deleting_own_message_from_its_menu_removes_it_for_everyone(
     run_until(app.root, lambda: "oops" not in view.contents(), view.contents)
     assert said_by(view.contents(), "message deleted") == "You"  # the server's REDACT did it
     bob.close()
+
+
+def _time_of(client: RawClient, text: str) -> str:
+    """The server-time tag of the line `client` received with `text`."""
+    line = next(line for line in client.lines if text in line)
+    return line.split("time=")[1].split(";")[0].split(" ")[0]
+
+
+def test_read_markers_are_shared_with_the_accounts_other_connection(
+    app: ChatApp, room: HostedRoom
+) -> None:
+    carol = RawClient(room.port, "carol")  # the same person's phone, logged in to "carol"
+    carol.send("CAP REQ :message-tags server-time draft/read-marker")
+    carol.wait_for(" 001 ")
+    carol.send("REGISTER * * :wonderland", "JOIN #party")
+    carol.wait_for("REGISTER SUCCESS", timeout_s=30)
+    carol.wait_for(" 366 ")
+    bob = RawClient(room.port, "bob")
+    bob.send("JOIN #party", "PRIVMSG #party :read on the phone")
+    carol.wait_for("read on the phone")
+    read = _time_of(carol, "read on the phone")
+    carol.send(f"MARKREAD #party timestamp={read}")
+    carol.wait_for(f"MARKREAD #party timestamp={read}")
+    time.sleep(0.002)  # the next message's server time is a later millisecond
+    bob.send("PRIVMSG #party :not read yet")
+    carol.wait_for("not read yet")
+    sid = f"127.0.0.1:{room.port}"
+    app.settings = app.settings.with_account(sid, "carol", "wonderland")
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party", "#other"))
+    view = party(app, room.port)
+    other = party_of(app, room.port, "#other")  # joined last: its tab is in front
+    conv = app.model.conversations[conversation_key(sid, "#party")]
+    run_until(app.root, lambda: conv.unread == 1, view.contents)
+    text = view.contents()
+    assert text.index("read on the phone") < text.index("New messages") < text.index("not read")
+    assert app.tabs.tab(view, "text") == "#party (1)"
+    focus(app.input.entry)
+    app.tabs.select(view)  # looked at, at the bottom: read up to the newest, on the phone too
+    unread = _time_of(carol, "not read yet")
+    run_until(app.root, lambda: carol.saw(f"MARKREAD #party timestamp={unread}"), carol.lines)
+    app.tabs.select(other)
+    bob.send("PRIVMSG #party :read on the phone later")
+    run_until(app.root, lambda: conv.unread == 1, lambda: conv.unread)
+    carol.wait_for("read on the phone later")
+    carol.send(f"MARKREAD #party timestamp={_time_of(carol, 'read on the phone later')}")
+    run_until(app.root, lambda: conv.unread == 0, lambda: conv.unread)
+    run_until(app.root, lambda: app.tabs.tab(view, "text") == "#party", "no badge")
+    assert "New messages" not in view.contents()
+    bob.close()
+    carol.close()
