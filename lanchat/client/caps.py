@@ -39,6 +39,7 @@ WANTED_CAPS = (
     "draft/multiline",
     "draft/message-redaction",
     "draft/read-marker",
+    "soju.im/search",
 )
 
 

@@ -51,10 +51,12 @@ from lanchat.client.events import (
     Registered,
     RequestHistory,
     Say,
+    Search,
     SendRaw,
     ServerError,
     SetAway,
     SetTopic,
+    ShowContext,
 )
 from lanchat.client.pins import Accepted, PinStore, check
 from lanchat.client.session import ClientSession
@@ -426,6 +428,10 @@ class ClientConnection:
             self.session.send_raw(cmd.line)
         elif isinstance(cmd, Redact):
             self.session.redact(cmd.target, cmd.msgid)
+        elif isinstance(cmd, Search):
+            self.session.history.search(cmd.target, cmd.text)
+        elif isinstance(cmd, ShowContext):
+            self.session.history.around(cmd.target, cmd.msgid)
         elif isinstance(cmd, MarkRead):
             self.session.mark_read(cmd.target, cmd.time_ms)
         elif isinstance(cmd, RegisterAccount):

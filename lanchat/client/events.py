@@ -31,6 +31,7 @@ __all__ = [
     "Connect",
     "ConnectFailed",
     "Connecting",
+    "ContextLoaded",
     "Disconnected",
     "GuiCommand",
     "HistoryLoaded",
@@ -55,11 +56,15 @@ __all__ = [
     "Registered",
     "RequestHistory",
     "Say",
+    "Search",
+    "SearchHit",
+    "SearchResults",
     "SendRaw",
     "ServerError",
     "ServerNotice",
     "SetAway",
     "SetTopic",
+    "ShowContext",
     "TopicChanged",
     "TrustCertificate",
     "UserQuit",
@@ -337,6 +342,35 @@ class ReadMarker:
     time_ms: int
 
 
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One message found by a search, or shown around one (oldest first in their lists)."""
+
+    msgid: str
+    time_ms: int
+    nick: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResults:
+    """The answer to Search: the messages of `target` that matched, oldest first."""
+
+    server_id: str
+    target: str
+    hits: tuple[SearchHit, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ContextLoaded:
+    """The answer to ShowContext: the messages of `target` around `msgid`, oldest first."""
+
+    server_id: str
+    target: str
+    msgid: str
+    hits: tuple[SearchHit, ...]
+
+
 ClientEvent = (
     Connecting
     | Registered
@@ -356,6 +390,8 @@ ClientEvent = (
     | HistoryLoaded
     | MessageRedacted
     | ReadMarker
+    | SearchResults
+    | ContextLoaded
     | LoggedIn
     | CertificateMismatch
     | CertificateUnknown
@@ -499,6 +535,25 @@ class MarkRead:
 
 
 @dataclass(frozen=True, slots=True)
+class Search:
+    """Find the messages of `target` holding all the words of `text` (SEARCH, when the server
+    offers soju.im/search): SearchResults."""
+
+    server_id: str
+    target: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShowContext:
+    """Fetch the messages of `target` around `msgid` (CHATHISTORY AROUND): ContextLoaded."""
+
+    server_id: str
+    target: str
+    msgid: str
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Quit the server saying `reason` and stop reconnecting; ends with Disconnected
     (will_retry False)."""
@@ -545,6 +600,8 @@ GuiCommand = (
     | SendRaw
     | Redact
     | MarkRead
+    | Search
+    | ShowContext
     | Quit
     | Reconnect
     | TrustCertificate

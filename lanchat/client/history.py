@@ -19,11 +19,18 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from lanchat.client import multiline
-from lanchat.client.events import ClientEvent, HistoryLoaded
+from lanchat.client.events import (
+    ClientEvent,
+    ContextLoaded,
+    HistoryLoaded,
+    SearchHit,
+    SearchResults,
+)
 from lanchat.client.state import NetworkState
-from lanchat.client.wire import Send, format_time
+from lanchat.client.wire import Send, format_time, sender, time_ms
 from lanchat.protocol import Message
 from lanchat.protocol.casemap import is_valid_nick
+from lanchat.protocol.message import escape_tag_value
 
 __all__ = ["HISTORY_LIMIT", "History", "HistoryBatch"]
 
@@ -34,6 +41,8 @@ _MAX_GAP_TARGETS = 50  # private conversations caught up after a reconnect
 _TARGETS_SPAN_MS = 366 * 24 * 3600 * 1000  # TARGETS end bound: "until now" on any clock
 _MAX_BATCH_DEPTH = 10  # nesting followed to find a chathistory batch (a server could loop)
 _HISTORY_BATCH_TYPES = ("chathistory", "draft/chathistory")
+SEARCH_BATCH = "soju.im/search"
+CONTEXT_LIMIT = 10  # messages shown around a search hit
 _MAX_MULTILINE_LINES = 1000  # lines kept of one received multiline batch (a server could flood)
 
 
@@ -49,12 +58,21 @@ class HistoryBatch:
     last_msgid: str | None = None  # msgid of the batch's last message, duplicates included
     opening: Message | None = None  # the BATCH +<id> line (a multiline batch's tags are on it)
     lines: list[Message] = field(default_factory=list)  # a multiline batch's PRIVMSGs
+    around: str | None = None  # the msgid a CHATHISTORY AROUND batch is the context of
+    messages: list[Message] = field(default_factory=list)  # search and context batches' own
+
+    @property
+    def found(self) -> bool:
+        """A search or context batch: its messages are listed, not shown in the transcript."""
+        return self.kind == SEARCH_BATCH or self.around is not None
 
     def add(self, msg: Message, events: list[ClientEvent]) -> None:
         """Collect one message of the batch and the events it gave (none for a duplicate)."""
         self.received += 1
         self.last_msgid = msg.tags.get("msgid", self.last_msgid)
         self.events.extend(events)
+        if self.found:
+            self.messages.append(msg)
 
 
 class History:
@@ -79,6 +97,8 @@ class History:
         self._filling_gaps: set[str] = set()  # target keys with a CHATHISTORY AFTER in flight
         self._pending: list[str] = []  # targets of unanswered CHATHISTORY, oldest first
         self._gap_start_ms = 0  # after a reconnect: the newest message seen before the drop
+        self._around: dict[str, str] = {}  # target key -> msgid of the AROUND asked for
+        self._searches: list[str] = []  # targets of unanswered SEARCHes, oldest first
 
     # ------------------------------------------------------------------ what we saw
 
@@ -106,6 +126,17 @@ class History:
             self._ask("BEFORE", target, f"msgid={before_msgid}", limit)
         else:
             self._ask("LATEST", target, "*", limit)
+
+    def around(self, target: str, msgid: str, limit: int = CONTEXT_LIMIT) -> None:
+        """Ask for the messages of `target` around `msgid` (ContextLoaded)."""
+        self._around[self.state.fold(target)] = msgid
+        self._ask("AROUND", target, f"msgid={msgid}", limit)
+
+    def search(self, target: str, text: str, limit: int = HISTORY_LIMIT) -> None:
+        """Ask for the messages of `target` holding the words of `text` (SearchResults)."""
+        self._searches.append(target)
+        query = f"in={escape_tag_value(target)};text={escape_tag_value(text)};limit={limit}"
+        self._send("SEARCH", query)
 
     def after_join(self, room: str) -> None:
         """Ask for what we missed in `room`: after the last message we saw there (a rejoin
@@ -166,7 +197,7 @@ class History:
             batch = self._batches.get(current)
             if batch is None:
                 return None
-            if batch.kind in _HISTORY_BATCH_TYPES:
+            if batch.kind in (*_HISTORY_BATCH_TYPES, SEARCH_BATCH):
                 return batch
             if batch.parent is None:
                 return None
@@ -201,14 +232,22 @@ class History:
         if ref.startswith("+") and len(msg.params) >= 2:
             target = msg.params[2] if len(msg.params) > 2 else ""
             opened = HistoryBatch(msg.params[1], target, msg.tags.get("batch"), opening=msg)
+            if opened.kind in _HISTORY_BATCH_TYPES:
+                opened.around = self._around.pop(self.state.fold(target), None)
             self._batches[ref[1:]] = opened
             return []
         batch = self._batches.pop(ref.lstrip("-"), None)
+        if batch is not None and batch.kind == SEARCH_BATCH:
+            target = self._searches.pop(0) if self._searches else ""
+            return [SearchResults(self.state.server_id, target, self._hits(batch))]
         if batch is None or batch.kind not in _HISTORY_BATCH_TYPES:
             return []
         key = self.state.fold(batch.target)
         if key in self._pending:
             self._pending.remove(key)
+        if batch.around is not None:
+            hits = self._hits(batch)
+            return [ContextLoaded(self.state.server_id, batch.target, batch.around, hits)]
         full_page = batch.received >= HISTORY_LIMIT and batch.last_msgid is not None
         still_there = key in self.state.rooms or not self.state.is_room(batch.target)
         if key in self._filling_gaps and full_page and still_there:
@@ -219,6 +258,19 @@ class History:
         events: list[ClientEvent] = list(batch.events)
         events.append(HistoryLoaded(self.state.server_id, batch.target, len(batch.events)))
         return events
+
+    def _hits(self, batch: HistoryBatch) -> tuple[SearchHit, ...]:
+        """The messages of a search or context batch, as listed (an action as "* nick ...")."""
+        hits = []
+        for msg in batch.messages:
+            if len(msg.params) < 2:
+                continue
+            nick, text = sender(msg).nick, msg.params[1]
+            if text.startswith("\x01ACTION "):
+                text = f"* {nick} {text[8:].rstrip(chr(1))}"
+            when = time_ms(msg, self.state.clock)
+            hits.append(SearchHit(msg.tags.get("msgid", ""), when, nick, text))
+        return tuple(hits)
 
     def failed(self) -> list[ClientEvent]:
         """The oldest history request was refused: it ends with no messages (history is a

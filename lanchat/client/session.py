@@ -328,7 +328,8 @@ class ClientSession:
         batch = self.history.batch_of(msg)
         if batch is not None:
             # A history message: given with the rest of its batch when the batch ends.
-            batch.add(msg, self.messages.on_message(msg, history=True))
+            # Search hits and context are listed apart: not shown, nor remembered as seen.
+            batch.add(msg, [] if batch.found else self.messages.on_message(msg, history=True))
             return []
         handler = _HANDLERS.get(msg.verb)
         if handler is not None:

@@ -317,6 +317,12 @@ class ChatApp:
                 on_delete=lambda msgid: self.network.submit(
                     ev.Redact(conv.server_id, conv.name, msgid)
                 ),
+                on_search=lambda text: self.network.submit(
+                    ev.Search(conv.server_id, conv.name, text)
+                ),
+                on_context=lambda msgid: self.network.submit(
+                    ev.ShowContext(conv.server_id, conv.name, msgid)
+                ),
             )
             if conv.kind == "room":
                 view.set_topic(conv.topic)

@@ -24,6 +24,7 @@ from lanchat.gui.access import name
 from lanchat.gui.commands import Completer, InputHistory
 from lanchat.gui.lines import Line, render
 from lanchat.gui.members import MemberList
+from lanchat.gui.search import SearchPanel
 from lanchat.gui.theme import Palette, emoji_font, transcript_font
 from lanchat.gui.tooltip import Tooltip
 from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, MemberRow
@@ -43,6 +44,8 @@ class ConversationView(ttk.Frame):
         on_retry: "Retry now" on the connection line was pressed.
         on_member: a member-list action (an action of MEMBER_ACTIONS, the nick).
         on_delete: "Delete message" was chosen on our own message with this msgid.
+        on_search: (rooms) words to search the room's history for.
+        on_context: (rooms) a search result was chosen: its msgid.
     """
 
     def __init__(
@@ -56,6 +59,8 @@ class ConversationView(ttk.Frame):
         on_retry: Callable[[], None] = lambda: None,
         on_member: Callable[[str, str], None] = lambda _action, _nick: None,
         on_delete: Callable[[str], None] = lambda _msgid: None,
+        on_search: Callable[[str], None] = lambda _text: None,
+        on_context: Callable[[str], None] = lambda _msgid: None,
     ) -> None:
         super().__init__(master, style="Chat.TFrame")
         self._on_delete = on_delete
@@ -75,6 +80,10 @@ class ConversationView(ttk.Frame):
         self.retry_button = ttk.Button(
             self.connection, text="Retry now", style="Link.TButton", command=on_retry
         )
+        self.search: SearchPanel | None = None
+        if members:
+            self.search = SearchPanel(self, on_search, on_context)
+            self.search.pack(fill="x")
         body = ttk.PanedWindow(self, orient="horizontal")
         body.pack(fill="both", expand=True)
         left = ttk.Frame(body, style="Chat.TFrame")
@@ -157,6 +166,8 @@ class ConversationView(ttk.Frame):
         self.text.tag_raise("sel")
         if self.members is not None:
             self.members.apply_palette(pal)
+        if self.search is not None:
+            self.search.apply_palette(pal)
 
     def show(self, lines: Iterable[Line]) -> None:
         """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed)."""

@@ -312,6 +312,16 @@ class Incoming:
             if conv.read_ms and not self.app.model.is_seen(conv):
                 self._read_up_to(conv, conv.read_ms)  # what came since we last read it
 
+    def on_search_results(self, e: ev.SearchResults) -> None:
+        view = self.app.views.get(conversation_key(e.server_id, e.target))
+        if view is not None and view.search is not None:
+            view.search.show_results(e.hits)
+
+    def on_context_loaded(self, e: ev.ContextLoaded) -> None:
+        view = self.app.views.get(conversation_key(e.server_id, e.target))
+        if view is not None and view.search is not None:
+            view.search.show_context(e.msgid, e.hits)
+
     def on_read_marker(self, e: ev.ReadMarker) -> None:
         conv = self.app.model.get(e.server_id, e.target)
         if conv is None:
@@ -357,4 +367,6 @@ HANDLERS: dict[type[Any], Callable[[Incoming, Any], None]] = {
     ev.LoggedIn: Incoming.on_logged_in,
     ev.HistoryLoaded: Incoming.on_history_loaded,
     ev.ReadMarker: Incoming.on_read_marker,
+    ev.SearchResults: Incoming.on_search_results,
+    ev.ContextLoaded: Incoming.on_context_loaded,
 }

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from lanchat.client.bridge import NetworkThread
+from lanchat.gui.access import find
 from lanchat.gui.app import ChatApp
 from lanchat.gui.chat import ConversationView
 from lanchat.gui.dialogs import KeyDialog
@@ -348,3 +349,34 @@ def test_read_markers_are_shared_with_the_accounts_other_connection(
     assert "New messages" not in view.contents()
     bob.close()
     carol.close()
+
+
+def test_searching_the_room_lists_hits_and_shows_one_in_context(
+    app: ChatApp, room: HostedRoom
+) -> None:
+    bob = RawClient(room.port, "bob")
+    said = ("the launch is at noon", "bring snacks", "launch moved to 2pm", "ok")
+    bob.send("JOIN #party", *(f"PRIVMSG #party :{text}" for text in said), "PING :stored")
+    bob.wait_for("PONG")
+    app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+    view = party(app, room.port)
+    run_until(app.root, lambda: "launch moved" in view.contents(), view.contents)
+    panel = find(app.root, "Search this room").master
+    assert panel is view.search
+    field = find(view, "Search this room")
+    focus(field)
+    field.insert(0, "launch")
+    field.event_generate("<Return>")
+    rows = find(view, "Search results")
+    run_until(app.root, lambda: len(view.search.result_rows()) == 2, view.search.result_rows)
+    assert view.search.result_rows()[0].endswith("bob: the launch is at noon")
+    assert rows.winfo_manager() == "pack"
+    view.search.choose(1)
+    run_until(app.root, lambda: "bring snacks" in view.search.context_text(), "context")
+    assert view.search.found_text().endswith("bob: launch moved to 2pm")
+    assert view.contents().count("bring snacks") == 1  # the context is not added again
+    field.delete(0, "end")
+    field.insert(0, "nothing like this")
+    field.event_generate("<Return>")
+    run_until(app.root, lambda: "No messages" in str(view.search.result_rows()), "no hits")
+    bob.close()
