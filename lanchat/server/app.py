@@ -71,6 +71,18 @@ _ADVERTISE_TIMEOUT_S = 5.0  # start-up: longest wait for mDNS announcements befo
 SWITCH_INTERVAL_S = 0.001  # sys.setswitchinterval of `lanchat serve` (see serve())
 
 
+def _tcp(sock: socket.socket) -> socket.socket:
+    """`sock` with its protocol named IPPROTO_TCP, so that asyncio turns Nagle off (issue 19).
+
+    socket.create_server leaves the protocol 0 and accepted sockets copy it; the standard loop
+    sets TCP_NODELAY only on sockets whose protocol is IPPROTO_TCP (base_events._set_nodelay,
+    selector and proactor alike), uvloop on every TCP socket. With Nagle on, a write waited
+    for the ACK of the one before it, which the client delays by up to 40 ms: 1-2 % of a busy
+    room's messages came 30-46 ms late on the standard loop (docs/benchmarks.md).
+    """
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
 def _listen(host: str, port: int, flag: str = "--port", kind: str = "IRC") -> socket.socket:
     """A listening TCP socket on `host`:`port`; "::" is dual-stack (IPv6 and IPv4).
 
@@ -84,16 +96,18 @@ def _listen(host: str, port: int, flag: str = "--port", kind: str = "IRC") -> so
     where = f"port {port} on {host}"
     try:
         if host == "::":
-            return socket.create_server(
-                ("::", port),
-                family=socket.AF_INET6,
-                backlog=_BACKLOG,
-                dualstack_ipv6=socket.has_dualstack_ipv6(),
+            return _tcp(
+                socket.create_server(
+                    ("::", port),
+                    family=socket.AF_INET6,
+                    backlog=_BACKLOG,
+                    dualstack_ipv6=socket.has_dualstack_ipv6(),
+                )
             )
         family, _, _, _, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
         )[0]
-        return socket.create_server(address, family=family, backlog=_BACKLOG)
+        return _tcp(socket.create_server(address, family=family, backlog=_BACKLOG))
     except socket.gaierror as e:
         raise ConfigError(
             f"cannot listen on {host!r}: {e.strerror}; give an IP address of this machine with "

@@ -338,16 +338,20 @@ async def test_dual_stack_listener_shows_ipv4_clients_as_plain_ipv4(tmp_path: Pa
         assert join.source == "alice!alice@127.0.0.1"
 
 
-async def test_kernel_send_buffer_is_fixed_for_every_accepted_connection(
+async def test_every_accepted_connection_has_a_fixed_send_buffer_and_nagle_off(
     irc_server: LanchatServer,
 ) -> None:
-    # Set once on the listening socket and inherited: without it Linux would let a stuck peer
-    # pin up to 4 MB of kernel memory on top of its SendQ.
     alice = await registered(irc_server.port, "alice")
     (conn,) = irc_server.hub.connections.values()
     sock = conn.transport.get_extra_info("socket")
-    # Linux reports twice the size asked for (socket(7): the kernel's bookkeeping share).
+    # Set once on the listening socket and inherited: without it Linux would let a stuck peer
+    # pin up to 4 MB of kernel memory on top of its SendQ. Linux reports twice the size asked
+    # for (socket(7): the kernel's bookkeeping share).
     assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF) == 2 * KERNEL_SNDBUF
+    # Issue 19: with Nagle's algorithm on, a write waits for the ACK of the one before it, which
+    # the client delays by up to 40 ms: 1-2 % of the messages of a busy room arrived 30-46 ms
+    # late on the standard loop (docs/benchmarks.md, "The tail on plain asyncio").
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     await alice.close()
 
 
