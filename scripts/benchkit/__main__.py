@@ -30,7 +30,10 @@ from benchkit import fleet, loadgen, report, servers
 from benchkit.loadgen import Load
 from benchkit.profile import Profiler, summarise
 
-ALL_SERVERS = ["relay", "lanchat", "ngircd", "inspircd", "hybrid", "lanchat-ws", "lanchat-tls"]
+ALL_SERVERS = [
+    *("relay-c", "relay", "lanchat", "lanchat-asyncio"),
+    *("ngircd", "inspircd", "hybrid", "lanchat-ws", "lanchat-tls"),
+]
 ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history", "web", "handshake"]
 # lanchat-ws (lanchat, clients over WebSocket) and its scenario "web" (issue 16), and
 # lanchat-tls (lanchat, clients over TLS) and its scenario "handshake" (issue 17), compare
@@ -276,9 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--servers",
         default=",".join(DEFAULT_SERVERS),
-        help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay: the generator's yardstick; "
-        "lanchat-ws, lanchat-tls: lanchat with its clients on WebSocket or TLS; default all but "
-        "those two)",
+        help=f"comma-separated, from {','.join(ALL_SERVERS)} (relay-c: the physical limit, a "
+        "relay in C; relay: the generator's yardstick, in Python; lanchat-asyncio: lanchat "
+        "without uvloop; lanchat-ws, lanchat-tls: lanchat with its clients on WebSocket or TLS; "
+        "default all but those two)",
     )
     p.add_argument(
         "--scenarios",

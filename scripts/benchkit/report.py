@@ -22,6 +22,9 @@ from pathlib import Path
 from typing import Any
 
 C_SERVERS = ("ngircd", "inspircd", "hybrid")
+LANCHATS = ("lanchat", "lanchat-asyncio")  # lanchat on uvloop and on the standard loop
+LIMIT = "relay-c"  # the physical limit: a relay of one room in C (benchkit/relay.c)
+LIMIT_METRICS = ("cpu_us_per_delivery", "p99_ms")  # what is also given as a ratio to it
 
 # scenario -> [(metric, label, higher_is_better)]
 HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
@@ -114,9 +117,9 @@ def _meets(r: float, metric: str, higher_better: bool) -> bool:
     return r >= 1.0 if higher_better else r <= allowed
 
 
-def ratio(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
-    """lanchat's median / the best C/C++ server's median, with the verdict spelled out."""
-    mine = median(results.get("lanchat", []), metric)
+def ratio(results: dict[str, Runs], metric: str, higher_better: bool, me: str = "lanchat") -> str:
+    """`me`'s median / the best C/C++ server's median, with the verdict spelled out."""
+    mine = median(results.get(me, []), metric)
     who = _best_other(results, metric, higher_better)
     if mine is None or who is None:
         return "—"
@@ -127,16 +130,23 @@ def ratio(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
     return f"{r:.2f}x {who} ({'meets' if _meets(r, metric, higher_better) else 'short'})"
 
 
-def paired(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
+def paired(
+    results: dict[str, Runs],
+    metric: str,
+    higher_better: bool,
+    me: str = "lanchat",
+    against: str | None = None,
+) -> str:
     """Round by round against the same best server as `ratio`: median ratio, rounds met.
 
     Run i of every server is round i (interleaved). Only rounds where both runs have the
     metric count; '—' when the two servers have different numbers of runs (runs merged from
     files that did not hold both), since then run i is not the same round for both.
+    With `against` (the physical limit, LIMIT) the ratio has no target: no rounds met.
     """
-    mine = results.get("lanchat", [])
-    who = _best_other(results, metric, higher_better)
-    if who is None or len(mine) != len(results[who]):
+    mine = results.get(me, [])
+    who = against or _best_other(results, metric, higher_better)
+    if who is None or who not in results or len(mine) != len(results[who]):
         return "—"
     ratios = []
     for a, b in zip(mine, results[who], strict=True):
@@ -147,6 +157,8 @@ def paired(results: dict[str, Runs], metric: str, higher_better: bool) -> str:
                 ratios.append(r)
     if len(ratios) < 2:
         return "—"
+    if against is not None:
+        return f"{statistics.median(ratios):.2f}x {who} in {len(ratios)} rounds"
     met = sum(_meets(r, metric, higher_better) for r in ratios)
     return f"{statistics.median(ratios):.2f}x {who}, met in {met} of {len(ratios)} rounds"
 
@@ -202,10 +214,26 @@ def table(results: Results, servers: list[str]) -> str:
             if "lanchat" in per_server and transport in per_server:
                 cells = [transport_ratio(per_server, m, transport, target) for m, _l, _h in metrics]
                 out.append(f"| {label} | " + " | ".join(cells) + " | | | | |")
-        if "lanchat" in per_server and any(name in per_server for name in C_SERVERS):
-            for label, how in (("lanchat / best C", ratio), ("paired by round", paired)):
-                cells = [how(per_server, m, h) for m, _l, h in metrics]
+        for me in (m for m in LANCHATS if m in per_server):
+            if any(name in per_server for name in C_SERVERS):
+                cells = [ratio(per_server, m, h, me) for m, _l, h in metrics]
+                out.append(f"| {me} / best C | " + " | ".join(cells) + " | | | | |")
+                cells = [paired(per_server, m, h, me) for m, _l, h in metrics]
+                label = "paired by round" if me == "lanchat" else f"{me}, paired by round"
                 out.append(f"| {label} | " + " | ".join(cells) + " | | | | |")
+            if LIMIT in per_server:
+                cells = [
+                    paired(per_server, m, h, me, LIMIT) if m in LIMIT_METRICS else ""
+                    for m, _l, h in metrics
+                ]
+                out.append(f"| {me} / {LIMIT}, paired | " + " | ".join(cells) + " | | | | |")
+        if LIMIT in per_server:  # how far the best C server is from the limit, per metric
+            cells = []
+            for m, _l, h in metrics:
+                who = _best_other(per_server, m, h) if m in LIMIT_METRICS else None
+                cells.append(paired(per_server, m, h, who, LIMIT) if who else "")
+            if any(cells):
+                out.append(f"| best C / {LIMIT}, paired | " + " | ".join(cells) + " | | | | |")
     return "\n".join(out) + "\n"
 
 
@@ -245,7 +273,7 @@ def save_chart(path: Path, results: Results, servers: list[str]) -> str:
                 lo.append(med - min(vals))
                 hi.append(max(vals) - med)
         colors = [
-            "tab:orange" if n == "lanchat" else "tab:gray" if n == "relay" else "tab:blue"
+            "tab:orange" if n in LANCHATS else "tab:gray" if n in ("relay", LIMIT) else "tab:blue"
             for n in names
         ]
         ax.bar(names, meds, yerr=[lo, hi], color=colors, capsize=3)

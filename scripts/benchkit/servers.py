@@ -57,7 +57,9 @@ LIMITS_NOT_LIFTED: dict[str, list[str]] = {
     ],
     "lanchat": [],
     "lanchat-ws": [],
+    "lanchat-asyncio": [],
     "relay": ["not an IRC server: the load generator's yardstick (no parsing beyond the verb)"],
+    "relay-c": ["not an IRC server: the physical limit, a relay of one room in C on epoll"],
 }
 
 
@@ -348,12 +350,20 @@ port = {web_port}
     return conf
 
 
-def _lanchat(tmp: Path, port: int, web_port: int = 0) -> list[str]:
+# `lanchat serve` as `pip install lanchat` without the `fast` extra runs it (every Windows
+# user): uvloop cannot be imported, so serve() falls back to the standard asyncio loop.
+_WITHOUT_UVLOOP = (
+    "import sys; sys.modules['uvloop'] = None; from lanchat.cli import main; sys.exit(main())"
+)
+
+
+def _lanchat(tmp: Path, port: int, web_port: int = 0, uvloop: bool = True) -> list[str]:
     data = tmp / "data"
     data.mkdir(exist_ok=True)
     conf = lanchat_config(tmp, port, web_port)
+    run = ["-m", "lanchat"] if uvloop else ["-c", _WITHOUT_UVLOOP]
     return [
-        *[sys.executable, "-m", "lanchat", "serve", "--config", str(conf)],
+        *[sys.executable, *run, "serve", "--config", str(conf)],
         *["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data), "--no-mdns"],
         "--no-tls",
     ]
@@ -370,21 +380,49 @@ def _lanchat_tls(tmp: Path, port: int) -> list[str]:
     return [*plain[: plain.index("--no-tls")], "--no-plain", "--tls-port", str(port)]
 
 
+def _lanchat_asyncio(tmp: Path, port: int) -> list[str]:
+    return _lanchat(tmp, port, uvloop=False)
+
+
 def _relay(tmp: Path, port: int) -> list[str]:
     return [sys.executable, "-m", "benchkit.relay", str(port)]
 
 
+def build_relay_c() -> Path:
+    """Compile benchkit/relay.c with cc into CACHE_DIR (again whenever the source is newer).
+
+    Raises:
+        SetupError: no C compiler (scripts/bench installs gcc) or the build failed.
+    """
+    source = Path(__file__).with_name("relay.c")
+    binary = CACHE_DIR / "bin" / "relay-c"
+    if binary.exists() and binary.stat().st_mtime >= source.stat().st_mtime:
+        return binary
+    if not shutil.which("cc"):
+        raise SetupError("no C compiler (cc) to build relay-c; scripts/bench installs gcc")
+    binary.parent.mkdir(parents=True, exist_ok=True)
+    _run(["cc", "-O2", "-o", f"{binary}.new", str(source)], "cc relay.c")
+    Path(f"{binary}.new").rename(binary)
+    return binary
+
+
+def _relay_c(tmp: Path, port: int) -> list[str]:
+    return [str(build_relay_c()), str(port)]
+
+
 DRIVERS: dict[str, Callable[[Path, int], list[str]]] = {
     "relay": _relay,
+    "relay-c": _relay_c,
     "lanchat": _lanchat,
     "lanchat-ws": _lanchat_ws,
     "lanchat-tls": _lanchat_tls,
+    "lanchat-asyncio": _lanchat_asyncio,
     "ngircd": _ngircd,
     "inspircd": _inspircd,
     "hybrid": _hybrid,
 }
 # These print "ready: port N"; the others are probed.
-PRINTS_READY = {"relay", "lanchat", "lanchat-tls"}
+PRINTS_READY = {"relay", "relay-c", "lanchat", "lanchat-asyncio", "lanchat-tls"}
 
 
 @dataclass

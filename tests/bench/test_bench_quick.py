@@ -3,7 +3,8 @@
 Layer: test of the tool in scripts/benchkit (issue #4, "A --quick mode small enough for CI").
 No timing assertions: speed is what the benchmark reports, not what the tests check. What is
 checked is that every scenario ran on every server (or says why it could not), that the
-output files exist, and that no message was lost or reordered on lanchat or the relay.
+output files exist, and that no message was lost or reordered on lanchat (on both loops) or
+the relays.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = ("fanout", "latency", "bigroom", "memory", "storm", "history")
-SERVERS = ("relay", "lanchat", "ngircd", "inspircd", "hybrid")
+SERVERS = ("relay-c", "relay", "lanchat", "lanchat-asyncio", "ngircd", "inspircd", "hybrid")
+OURS = ("relay-c", "relay", "lanchat", "lanchat-asyncio")  # what must run everywhere
 MULTI_PROCESS = ("fanout", "bigroom")  # latency runs one generator process, pinned
 
 
@@ -23,21 +25,22 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
         [str(REPO / "scripts" / "bench"), "--quick", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=170,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "### 1 fan-out saturation" in proc.stdout
     assert "| lanchat / best C |" in proc.stdout
+    assert "| lanchat-asyncio / relay-c, paired |" in proc.stdout
     (json_file,) = tmp_path.glob("bench-*.json")
     data = json.loads(json_file.read_text())
     results = data["results"]
     assert set(results) == set(SCENARIOS)
     for scenario in SCENARIOS:
         assert set(results[scenario]) == set(SERVERS)
-        for server in ("relay", "lanchat"):
+        for server in OURS:
             (run,) = results[scenario][server]
-            if scenario == "history" and server == "relay":
+            if scenario == "history" and server.startswith("relay"):
                 assert run == {"error": "no CHATHISTORY"}
                 continue
             assert "error" not in run, (scenario, server, run)
@@ -52,7 +55,8 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
             (run,) = results[scenario][server]
             if "error" in run:  # a server that could not be set up says why
                 assert run["error"].startswith(("not set up:", "no CHATHISTORY")), run
-    assert results["history"]["lanchat"][0]["messages"] == 1000  # CHATHISTORY LATEST * 1000
+    for server in ("lanchat", "lanchat-asyncio"):  # CHATHISTORY LATEST * 1000
+        assert results["history"][server][0]["messages"] == 1000
     assert data["meta"]["limits_not_lifted"]["hybrid"]
     assert data["meta"]["procs"] == 2
     assert (tmp_path / "latest.md").read_text().startswith("\n### 1 fan-out saturation")

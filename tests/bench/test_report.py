@@ -102,3 +102,21 @@ def test_tls_table_compares_tls_with_plain_tcp_against_the_1_3x_target() -> None
     }
     text = report.table(results, ["lanchat", "lanchat-tls"])
     assert "| TLS / plain | 0.80x | 1.20x (meets 1.3x) |" in text
+
+
+def test_table_gives_cpu_and_p99_as_ratios_to_the_c_relay_round_by_round() -> None:
+    p99 = "p99_ms"
+    results: report.Results = {
+        "latency": {
+            "relay-c": [{p99: 2.0, "p50_ms": 1}, {p99: 4.0, "p50_ms": 1}],
+            "lanchat": [{p99: 3.0, "p50_ms": 1}, {p99: 4.0, "p50_ms": 1}],
+            "lanchat-asyncio": [{p99: 60.0, "p50_ms": 1}, {p99: 120.0, "p50_ms": 1}],
+            "ngircd": [{p99: 6.0, "p50_ms": 1}, {p99: 8.0, "p50_ms": 1}],
+        }
+    }
+    text = report.table(results, ["relay-c", "lanchat", "lanchat-asyncio", "ngircd"])
+    # The p50 column has no limit ratio; p99 gets the median of the per-round ratios.
+    assert "| lanchat / relay-c, paired |  | 1.25x relay-c in 2 rounds |  |" in text
+    assert "| lanchat-asyncio / relay-c, paired |  | 30.00x relay-c in 2 rounds |  |" in text
+    assert "| lanchat-asyncio, paired by round | 1.00x ngircd, met in 2 of 2 rounds |" in text
+    assert "| best C / relay-c, paired |  | 2.50x relay-c in 2 rounds |  |" in text
