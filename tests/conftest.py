@@ -30,6 +30,19 @@ def serve_process(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[S
     return partial(run_serve_process, tmp_path / "data")
 
 
+# Fixtures that create network namespaces (tests/discovery/conftest.py): a test using one is a
+# netns test whether or not it says so, so `scripts/test --fast` (-m "not gui and not netns")
+# never runs it.
+_NETNS_FIXTURES = frozenset({"pair", "host_and_ns"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a namespace fixture `netns` (see _NETNS_FIXTURES)."""
+    for item in items:
+        if _NETNS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.netns)
+
+
 def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:

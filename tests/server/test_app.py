@@ -110,6 +110,7 @@ def _join_urls_in(ns: Namespace, host: str) -> list[str]:
     return done.stdout.split()
 
 
+@pytest.mark.netns
 def test_join_urls_for_every_interface_list_lan_addresses_not_loopback() -> None:
     with host_link() as (_, ns):
         assert _join_urls_in(ns, "0.0.0.0") == [f"irc://{ns.address}:6667/#x"]
@@ -122,6 +123,7 @@ def test_join_urls_for_every_interface_list_lan_addresses_not_loopback() -> None
         ]
 
 
+@pytest.mark.netns
 def test_join_urls_fall_back_to_loopback_on_a_machine_without_a_network() -> None:
     lonely = Namespace(f"lc-edge-{os.getpid()}", "")
     subprocess.run(["ip", "netns", "add", lonely.name], check=True)
@@ -165,6 +167,7 @@ def test_no_lan_address_left_to_advertise_is_said_in_one_line(
     assert "\n" not in said
 
 
+@pytest.mark.netns
 async def test_rooms_are_advertised_updated_and_withdrawn_over_mdns(tmp_path: Path) -> None:
     with host_link() as (host_address, ns):
         config = server_config(

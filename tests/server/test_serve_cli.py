@@ -188,6 +188,7 @@ async def rooms_seen_from(guest: Namespace) -> dict[str, dict[str, Any]]:
     return {ad["room"]: ad for ad in map(json.loads, out.decode().splitlines())}
 
 
+@pytest.mark.netns
 async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: Path) -> None:
     flags = ("--room", "#lobby", "--room", "#games")
     async with serving_on_a_lan(tmp_path / "data", *flags) as (host, guest, server):
@@ -224,6 +225,7 @@ async def services_seen_from(guest: Namespace) -> list[str]:
     return out.decode().splitlines()
 
 
+@pytest.mark.netns
 async def test_serve_on_loopback_is_not_advertised_and_says_so(tmp_path: Path) -> None:
     # Before #14 the room was advertised at the LAN address, where nothing listened.
     flags = ("--host", "127.0.0.1", "--room", "#lobby")
@@ -236,6 +238,7 @@ async def test_serve_on_loopback_is_not_advertised_and_says_so(tmp_path: Path) -
         ]
 
 
+@pytest.mark.netns
 async def test_serve_key_rooms_are_advertised_as_needing_a_key(tmp_path: Path) -> None:
     flags = ("--room", "#secret", "--key", "sesame")
     async with serving_on_a_lan(tmp_path / "data", *flags) as (_, guest, _server):
