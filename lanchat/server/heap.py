@@ -18,14 +18,14 @@ return memory on their own terms.
 
 from __future__ import annotations
 
-import asyncio
 import ctypes
 import ctypes.util
 import logging
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
-__all__ = ["QUIET_S", "HeapTrimmer", "malloc_trim"]
+__all__ = ["QUIET_S", "HeapTrimmer", "Timers", "malloc_trim"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,16 @@ def malloc_trim() -> bool:
     return bool(_malloc_trim(0)) if _malloc_trim is not None else False
 
 
+class _Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Timers(Protocol):
+    """What HeapTrimmer needs of its event loop: timers (tests inject a clock of their own)."""
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> _Timer: ...
+
+
 class HeapTrimmer:
     """Calls `trim` once the loop has been quiet for `quiet_s` after any activity.
 
@@ -72,7 +82,7 @@ class HeapTrimmer:
 
     def __init__(
         self,
-        loop: asyncio.AbstractEventLoop,
+        loop: Timers,
         *,
         quiet_s: float = QUIET_S,
         trim: Callable[[], bool] = malloc_trim,
@@ -80,7 +90,7 @@ class HeapTrimmer:
         """Create a trimmer for the server running on `loop`.
 
         Args:
-            loop: the server's event loop.
+            loop: the server's event loop (or any Timers).
             quiet_s: how long nothing must happen before trimming.
             trim: releases the memory (malloc_trim by default).
         """
@@ -89,7 +99,7 @@ class HeapTrimmer:
         self.trim = trim
         self.trims = 0  # how many times trim ran (for tests and the debug log)
         self._passes = 0  # busy() calls so far
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: _Timer | None = None
 
     def busy(self) -> None:
         """Something happened (a loop pass wrote bytes): trim after the next quiet period."""

@@ -90,6 +90,7 @@ class StoreWriter:
         """
         self.path = Path(path)  # the database file
         self.commits = 0  # transactions committed by the writer thread (for tests/benchmarks)
+        self.batches = 0  # persist() calls so far (for tests)
         make_directory(self.path.parent)
         self._lock = DataDirLock(self.path.parent)  # held until the threads have stopped
         try:
@@ -116,6 +117,11 @@ class StoreWriter:
             target=self._write_loop, name="lanchat-store-writer", daemon=True
         )
         self._thread.start()
+
+    @property
+    def queued(self) -> int:
+        """persist() batches the writer thread has not taken yet (for tests and benchmarks)."""
+        return self._jobs.qsize()
 
     def load_rooms(self) -> list[RoomRecord]:
         """Every stored room, read synchronously (start-up, before serving).
@@ -150,6 +156,7 @@ class StoreWriter:
         self._check_open()
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._jobs.put((tuple(records), future))
+        self.batches += 1
         return future
 
     def query(self, q: HistoryQuery) -> asyncio.Future[list[HistoryRecord]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from lanchat.server.app import LanchatServer, running_server
 from lanchat.server.connection import EXCESS_FLOOD
 from lanchat.server.effects import Send
 from tests.server.clients import registered
-from tests.support import LineClient, server_config
+from tests.support import DEFAULT_TIMEOUT_S, LineClient, server_config
 
 ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
 
@@ -51,6 +51,13 @@ async def _texts(client: LineClient, count: int) -> list[str]:
         m = await client.expect("PRIVMSG")
         got.append(m.params[1])
     return got
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Wait until `condition()` holds: a state of the server's threads, which sends no event."""
+    async with asyncio.timeout(DEFAULT_TIMEOUT_S):
+        while not condition():
+            await asyncio.sleep(0.001)
 
 
 def _burst(nick: str, *, private_to: str = "") -> bytes:
@@ -161,16 +168,16 @@ async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
     flight, are committed together (group commit) and then shown, in order."""
     alice, bob = await _seated(fast_server, "alice", "bob")
     store = fast_server.hub.store
-    before = store.commits
+    before, batches = store.commits, store.batches
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # the writer's next transaction waits for this lock
     try:
         alice.send(f"PRIVMSG {ROOM} :first")
-        await asyncio.sleep(0.2)  # its batch is with the writer, held up
-        for i in range(BURST):  # one write per line: separate loop passes
+        # Its batch is with the writer, held up by the lock.
+        await _until(lambda: store.batches == batches + 1 and store.queued == 0)
+        for i in range(BURST):  # one write per line, each a loop pass and a batch of its own
             alice.send(f"PRIVMSG {ROOM} :later-{i}")
-            await alice.writer.drain()
-            await asyncio.sleep(0.005)
+            await _until(lambda i=i: store.queued == i + 1)
         with pytest.raises(AssertionError):  # nothing is shown before it is stored
             await bob.expect("PRIVMSG", timeout_s=0.2)
     finally:

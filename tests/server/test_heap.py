@@ -1,12 +1,16 @@
 """HeapTrimmer and malloc_trim: memory freed by a burst goes back to the kernel once quiet.
 
-Real event loops, real glibc (the CI machine is Debian), a real server over 127.0.0.1.
+Real glibc (the CI machine is Debian) and a real server over 127.0.0.1; the trimmer's own
+rules run on an injected clock, so no test waits for time to pass.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lanchat.server.app import LanchatServer
 from lanchat.server.heap import HeapTrimmer, malloc_trim
@@ -33,34 +37,69 @@ class _Counting:
         return True
 
 
-async def test_trim_runs_once_after_a_burst_goes_quiet() -> None:
-    trim = _Counting()
-    trimmer = HeapTrimmer(asyncio.get_running_loop(), quiet_s=0.05, trim=trim)
+@dataclass(order=True)
+class _Timer:
+    when: float
+    seq: int
+    callback: Callable[..., object] = field(compare=False)
+    args: tuple[Any, ...] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _Clock:
+    """The trimmer's timers on an injected clock: they run when the test advances time."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[_Timer] = []
+
+    def call_later(self, delay: float, callback: Callable[..., object], *args: Any) -> _Timer:
+        timer = _Timer(self.now + delay, len(self.timers), callback, args)
+        self.timers.append(timer)
+        return timer
+
+    def advance(self, seconds: float) -> None:
+        end = self.now + seconds
+        while due := sorted(t for t in self.timers if t.when <= end and not t.cancelled):
+            self.timers.remove(due[0])
+            self.now = due[0].when
+            due[0].callback(*due[0].args)
+        self.now = end
+
+
+def test_trim_runs_once_after_a_burst_goes_quiet() -> None:
+    clock, trim = _Clock(), _Counting()
+    trimmer = HeapTrimmer(clock, quiet_s=0.05, trim=trim)
     for _ in range(100):
         trimmer.busy()
-    await asyncio.wait_for(trim.ran.wait(), 5)
-    await asyncio.sleep(0.2)  # several quiet periods more: nothing new to trim
+    clock.advance(0.05)  # the first look sees the burst went on after it was scheduled
+    assert trim.calls == 0
+    clock.advance(0.05)  # a whole quiet period since
     assert trim.calls == 1
-    assert trimmer.trims == 1
+    clock.advance(10)  # many quiet periods more: nothing new to trim
+    assert (trim.calls, trimmer.trims) == (1, 1)
 
 
-async def test_no_trim_while_the_loop_stays_busy() -> None:
-    trim = _Counting()
-    trimmer = HeapTrimmer(asyncio.get_running_loop(), quiet_s=0.1, trim=trim)
+def test_no_trim_while_the_loop_stays_busy() -> None:
+    clock, trim = _Clock(), _Counting()
+    trimmer = HeapTrimmer(clock, quiet_s=0.1, trim=trim)
     for _ in range(15):  # busy every 20 ms for 0.3 s: never quiet for 0.1 s
         trimmer.busy()
-        await asyncio.sleep(0.02)
+        clock.advance(0.02)
     assert trim.calls == 0
-    await asyncio.wait_for(trim.ran.wait(), 5)
+    clock.advance(0.2)
     assert trim.calls == 1
 
 
-async def test_closed_trimmer_does_not_trim() -> None:
-    trim = _Counting()
-    trimmer = HeapTrimmer(asyncio.get_running_loop(), quiet_s=0.05, trim=trim)
+def test_closed_trimmer_does_not_trim() -> None:
+    clock, trim = _Clock(), _Counting()
+    trimmer = HeapTrimmer(clock, quiet_s=0.05, trim=trim)
     trimmer.busy()
     trimmer.close()
-    await asyncio.sleep(0.2)
+    clock.advance(10)
     assert trim.calls == 0
 
 
