@@ -30,17 +30,23 @@ def serve_process(tmp_path: Path) -> Callable[..., AbstractAsyncContextManager[S
     return partial(run_serve_process, tmp_path / "data")
 
 
-# Fixtures that create network namespaces (tests/discovery/conftest.py): a test using one is a
-# netns test whether or not it says so, so `scripts/test --fast` (-m "not gui and not netns")
-# never runs it.
+# Fixtures that create network namespaces (tests/discovery/conftest.py) or a Tk window
+# (tests/gui/conftest.py): a test using one is a netns or gui test whether or not it says so,
+# so `scripts/test --fast` (-m "not gui and not netns") never runs it. A module that imports
+# tk_root (tests/gui/tk_support.py) builds windows of its own: all its tests are gui tests.
 _NETNS_FIXTURES = frozenset({"pair", "host_and_ns"})
+_GUI_FIXTURES = frozenset({"app"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a namespace fixture `netns` (see _NETNS_FIXTURES)."""
+    """Mark tests `netns` or `gui` by the fixtures they use and the helpers they import."""
     for item in items:
-        if _NETNS_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if _NETNS_FIXTURES & fixtures:
             item.add_marker(pytest.mark.netns)
+        module = getattr(item, "module", None)
+        if _GUI_FIXTURES & fixtures or getattr(module, "tk_root", None) is not None:
+            item.add_marker(pytest.mark.gui)
 
 
 def pytest_asyncio_loop_factories(
