@@ -93,6 +93,11 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="serve the browser client over HTTPS, with the TLS certificate",
     )
     p.add_argument(
+        "--no-files",
+        action="store_true",
+        help="do not let people share files (no uploads on the web port)",
+    )
+    p.add_argument(
         "--room",
         metavar="NAME",
         action="append",
@@ -302,6 +307,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "key": args.cert_key,
             "web": True if args.web_tls else None,
         },
+        "files": {"enabled": False if args.no_files else None},
     }
     config = config_mod.load(args.config, overrides)
     _setup_logging(args.verbose)

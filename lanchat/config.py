@@ -33,6 +33,7 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     [accounts]                # see Accounts below
     [opers]                   # operator name = password hash from `lanchat passwd`
     alice = "scrypt$ln=14,r=8,p=1$...$..."
+    [files]                   # file sharing on the web port (issue 21); see Files below
 """
 
 from __future__ import annotations
@@ -171,6 +172,24 @@ class Web:
     hostnames: tuple[str, ...] = ()
 
 
+MIB = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Files:
+    """File sharing (issue 21): uploads on the web port, links posted in the rooms."""
+
+    enabled: bool = True  # needs [web] enabled; `lanchat serve --no-files` turns it off
+    max_file_bytes: int = 100 * MIB  # larger uploads get 413 with Upload-Limit: maxsize=
+    quota_per_uploader_bytes: int = 1024 * MIB  # kept files of one uploader, together
+    quota_bytes: int = 10 * 1024 * MIB  # kept files of everyone, together
+    expire_after_days: float = 7.0  # files are deleted this long after their upload
+    token_lifetime_s: float = 600.0  # upload tokens a connection asks for (FILEHOST) last this
+    # Uploads per address: a burst, then this many a minute (a FloodLedger, issue 13).
+    upload_burst: int = 10
+    uploads_per_minute: float = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class Tls:
     """TLS beside (or instead of) plain TCP, with a self-signed certificate by default (#17)."""
@@ -206,6 +225,7 @@ class Config:
     accounts: Accounts = field(default_factory=Accounts)
     # Server operators: (name, password hash) pairs from [opers], sorted by name.
     opers: tuple[tuple[str, str], ...] = ()
+    files: Files = field(default_factory=Files)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -217,6 +237,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "web": Web,
     "tls": Tls,
     "accounts": Accounts,
+    "files": Files,
 }
 
 
@@ -354,6 +375,7 @@ def _validate(config: Config) -> None:
         )
     if fl.burst_lines < 1 or fl.lines_per_s <= 0 or fl.max_delayed_lines < 1:
         raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
+    _validate_files(config.files)
     if fl.history_lines_per_flood_line < 1:
         raise ConfigError(
             "[flood] history_lines_per_flood_line must be positive, "
@@ -385,6 +407,20 @@ def _validate_tls(config: Config) -> None:
         raise ConfigError(
             f"[tls] handshake_timeout_s must be positive, not {tls.handshake_timeout_s}"
         )
+
+
+def _validate_files(files: Files) -> None:
+    for name in (
+        "max_file_bytes",
+        "quota_per_uploader_bytes",
+        "quota_bytes",
+        "expire_after_days",
+        "token_lifetime_s",
+        "upload_burst",
+        "uploads_per_minute",
+    ):
+        if getattr(files, name) <= 0:
+            raise ConfigError(f"[files] {name} must be positive, not {getattr(files, name)}")
 
 
 def load(

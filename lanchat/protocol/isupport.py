@@ -104,15 +104,18 @@ def isupport_tokens(limits: IsupportLimits, *, network: str) -> list[str]:
     return tokens
 
 
-def isupport_lines(limits: IsupportLimits, *, network: str) -> list[list[str]]:
+def isupport_lines(
+    limits: IsupportLimits, *, network: str, extra: tuple[str, ...] = ()
+) -> list[list[str]]:
     """The tokens grouped into 005 lines of at most TOKENS_PER_LINE each.
 
     Args:
         limits: the configured limits.
         network: the network name.
+        extra: tokens of this connection only, after the others (draft/FILEHOST=<url>).
 
     Returns:
         One token list per RPL_ISUPPORT line.
     """
-    tokens = isupport_tokens(limits, network=network)
+    tokens = isupport_tokens(limits, network=network) + list(extra)
     return [tokens[i : i + TOKENS_PER_LINE] for i in range(0, len(tokens), TOKENS_PER_LINE)]

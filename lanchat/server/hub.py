@@ -230,6 +230,9 @@ class Hub:
         self._idle.set()
         self._closed = asyncio.Event()  # set whenever no connection is open
         self._closed.set()
+        # The upload URL for a connection's local address (draft/FILEHOST, issue 21), set by
+        # the web site when files are on: each client gets an address it can reach.
+        self.filehost_url: Callable[[object], str] | None = None
         # Returns the memory a burst freed to the kernel once the loop is quiet (issue #4).
         self.heap = HeapTrimmer(self.loop)
         # scrypt, one hash at a time (16 MiB each): a registration storm queues here and
@@ -260,6 +263,9 @@ class Hub:
         if self.debug:
             log.debug("%d connected from %s", conn.conn_id, ip)
         self.apply(self.state.connect(conn.conn_id, ip))
+        if self.filehost_url is not None:
+            url = self.filehost_url(transport.get_extra_info("sockname"))
+            self.state.users[conn.conn_id].filehost = url
 
     def lost(self, conn: IrcConnection, reason: str) -> None:
         """The socket of `conn` is gone: forget it and tell the core (if it does not know)."""

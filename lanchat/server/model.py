@@ -96,6 +96,9 @@ class User:
     # until the first MARKREAD, so idle connections carry no dict (issue #4, memory).
     read_markers: dict[str, int] | None = None
     multiline: MultilineBatch | None = None  # the draft/multiline batch being received
+    # The upload URL for this connection (draft/FILEHOST, issue 21), on the address it
+    # reached us at; set by the edge, "" when files are off.
+    filehost: str = ""
 
     @property
     def host(self) -> str:

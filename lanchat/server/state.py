@@ -40,6 +40,7 @@ from lanchat.server.handlers.registration import rename_to_guest
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
 from lanchat.server.monitor import MonitorTable, notify_offline
 from lanchat.server.throttle import FailureThrottle
+from lanchat.server.uploads import UploadTokens
 from lanchat.store.records import AccountRecord, HistoryRecord, RoomRecord, account_pair_key
 
 __all__ = ["ServerState"]
@@ -101,6 +102,8 @@ class ServerState:
         # (handlers/readmarker.py); a logged-out connection keeps its own (User.read_markers).
         self.read_markers: dict[str, dict[str, int]] = {}
         self.guest_serial = 0  # the last Guest<n> nick given (registration.rename_to_guest)
+        # Upload tokens over IRC (FILEHOST, issue 21).
+        self.upload_tokens = UploadTokens(lifetime_s=config.files.token_lifetime_s, clock=clock)
         permanent = {casefold(name) for name in config.server.rooms}
         for record in rooms:
             if not record.deleted:

@@ -11,6 +11,7 @@ Routes::
     GET /            the page (static/index.html), or IRC over WebSocket when it asks to upgrade
     GET /irc         IRC over WebSocket only
     GET /api/rooms   this server's public rooms and the rooms other lanchat servers advertise
+    /files...        shared files: uploads and downloads (lanchat.web.files, issue 21)
     GET /<file>      the other files of static/ (no directory listing, no symlinks out)
 
 Policies a reader might question:
@@ -44,6 +45,7 @@ from lanchat.discovery.browser import RoomBrowser
 from lanchat.discovery.events import RoomEvent
 from lanchat.discovery.records import RoomAd
 from lanchat.server.hub import Hub
+from lanchat.web.files import FileHost
 from lanchat.web.frames import SUBPROTOCOLS, FrameCache
 from lanchat.web.rooms import rooms_document
 from lanchat.web.transport import WebConnection
@@ -155,7 +157,8 @@ def _ignore(event: RoomEvent) -> None:
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
-    headers["Content-Security-Policy"] = content_security_policy(request.host)
+    # A shared file brings its own (sandbox; lanchat.web.sharing).
+    headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
     headers["X-Frame-Options"] = "DENY"
@@ -185,6 +188,10 @@ class WebSite:
         app.router.add_get("/", self._root)
         app.router.add_get("/irc", self._websocket)
         app.router.add_get("/api/rooms", self._rooms)
+        # Shared files (issue 21); their routes go before the catch-all static one.
+        self.files = FileHost(hub) if hub.config.files.enabled else None
+        if self.files is not None:
+            self.files.add_routes(app.router)
         app.router.add_static("/", STATIC_DIR)
         self._runner = web.AppRunner(
             app, access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
@@ -198,6 +205,8 @@ class WebSite:
         self._site = web.SockSite(self._runner, sock, backlog=_BACKLOG, ssl_context=tls)
         await self._site.start()
         self.port = int(sock.getsockname()[1])
+        if self.files is not None:
+            await self.files.start(self.port)
         discovery = self.hub.config.discovery
         if discovery.enabled:
             self._lan = RoomBrowser(_ignore, interfaces=discovery.interfaces)
@@ -212,6 +221,8 @@ class WebSite:
     async def close(self) -> None:
         """Stop accepting and end every HTTP connection still open."""
         await self.stop_accepting()
+        if self.files is not None:
+            await self.files.close()
         if self._lan is not None:
             lan, self._lan = self._lan, None
             await lan.close()

@@ -288,7 +288,9 @@ def try_register(ctx: Context) -> None:
     ctx.numeric(n.RPL_YOURHOST, text=f"Your host is {server}, running version {VERSION}")
     ctx.numeric(n.RPL_CREATED, text=f"This server was created {created:%Y-%m-%d %H:%M:%S} UTC")
     ctx.numeric(n.RPL_MYINFO, server, VERSION, USER_MODES, ROOM_MODES, ROOM_MODES_WITH_PARAM)
-    for tokens in isupport_lines(state.config.limits, network=network):
+    url = user.filehost  # draft/FILEHOST under both names clients look for (issue 21)
+    extra = (f"draft/FILEHOST={url}", f"soju.im/FILEHOST={url}") if url else ()
+    for tokens in isupport_lines(state.config.limits, network=network, extra=extra):
         ctx.numeric(n.RPL_ISUPPORT, *tokens)
     send_lusers(ctx)
     send_motd(ctx)
