@@ -152,3 +152,14 @@ def test_web_section_is_read_and_on_at_8080_by_default(tmp_path: Path) -> None:
     assert config.load(None).web == config.Web(enabled=True, port=8080)
     flags = {"web": {"port": 0, "enabled": None}}
     assert config.load(path, flags).web == config.Web(enabled=False, port=0)
+
+
+def test_files_section_is_read_and_checked(tmp_path: Path) -> None:
+    path = tmp_path / "lanchat.toml"
+    path.write_text("[files]\nmax_file_bytes = 1000\nexpire_after_days = 0.5\n")
+    files = config.load(path).files
+    assert (files.max_file_bytes, files.expire_after_days, files.enabled) == (1000, 0.5, True)
+    assert config.load(path, {"files": {"enabled": False}}).files.enabled is False
+    path.write_text("[files]\nquota_bytes = 0\n")
+    with pytest.raises(ConfigError, match=r"^\[files\] quota_bytes must be positive, not 0$"):
+        config.load(path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,28 @@ async def test_api_rooms_lists_the_rooms_of_other_servers_with_their_web_address
         "web": f"http://{a.address}:{DEFAULT_WEB_PORT}/",
     }
     assert games_room["host"]
+
+
+@pytest.mark.netns
+async def test_a_file_shared_from_one_machine_downloads_byte_for_byte_on_another(
+    tmp_path: Path,
+) -> None:
+    payload = tmp_path / "holiday.jpg"
+    payload.write_bytes(os.urandom((2 << 20) + 3))
+    with namespace_pair() as (a, b):
+        async with serving_in(a, tmp_path / "a", "--room", "#lobby") as server:
+            share = await asyncio.create_subprocess_exec(
+                *b.argv(sys.executable, "-m", "tests.web.share_agent", a.address,
+                        str(server.port), str(payload)),
+                stdout=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            out, _ = await asyncio.wait_for(share.communicate(), SERVE_READY_TIMEOUT_S)
+            assert share.returncode == 0
+            url, link = out.decode().split()
+            assert url == f"http://{a.address}:{DEFAULT_WEB_PORT}/files"
+            got = tmp_path / "got.jpg"
+            fetch = await asyncio.create_subprocess_exec(
+                *b.argv("curl", "-s", "-f", "-o", str(got), link)
+            )
+            assert await asyncio.wait_for(fetch.wait(), SERVE_READY_TIMEOUT_S) == 0
+    assert got.read_bytes() == payload.read_bytes()
