@@ -34,6 +34,7 @@ from collections.abc import Callable
 
 from lanchat.client.events import (
     Action,
+    CancelShare,
     CertificateMismatch,
     CertificateUnknown,
     ChangeNick,
@@ -56,10 +57,12 @@ from lanchat.client.events import (
     ServerError,
     SetAway,
     SetTopic,
+    ShareFile,
     ShowContext,
 )
 from lanchat.client.pins import Accepted, PinStore, check
 from lanchat.client.session import ClientSession
+from lanchat.client.sharing import Sharing
 from lanchat.discovery.records import fingerprint_of
 from lanchat.errors import ProtocolError
 from lanchat.protocol import LineReader, TooLong, parse
@@ -171,6 +174,13 @@ class ClientConnection:
         self._task: asyncio.Task[None] | None = None  # run(), until quit
         self._quitting = False  # set by quit(): stop reconnecting
         self._wake = asyncio.Event()  # ends a backoff wait early (quit or Reconnect)
+        # Files shared from this connection (issue 21): the link goes out as an ACTION.
+        self.sharing = Sharing(
+            session,
+            emit,
+            lambda target, text: self.handle(Action(self.server_id, target, text)),
+            self._flush,
+        )
 
     @property
     def server_id(self) -> str:
@@ -352,7 +362,7 @@ class ClientConnection:
             return []
         log.debug("%s < %s", self.server_id, msg.to_line())
         try:
-            return self.session.feed(msg)
+            return self.sharing.take(self.session.feed(msg))
         except Exception:
             # A bug in the session must not silently end the connection (the window would
             # wait forever): log it with its traceback and carry on with the next line.
@@ -436,6 +446,8 @@ class ClientConnection:
             self.session.mark_read(cmd.target, cmd.time_ms)
         elif isinstance(cmd, RegisterAccount):
             self.session.register_account(cmd.password)
+        elif isinstance(cmd, ShareFile | CancelShare):
+            self.sharing.handle(cmd)
         return []
 
     def reconnect_now(self) -> None:
@@ -449,6 +461,7 @@ class ClientConnection:
         reconnecting. Ends with Disconnected(will_retry=False)."""
         self._quitting = True
         self._wake.set()
+        self.sharing.cancel_all()
         if self._writer is not None:
             self.session.quit(reason)
             self._flush()

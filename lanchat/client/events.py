@@ -24,6 +24,7 @@ __all__ = [
     "Action",
     "AwayChanged",
     "BrowseRooms",
+    "CancelShare",
     "CertificateMismatch",
     "CertificateUnknown",
     "ChangeNick",
@@ -64,9 +65,13 @@ __all__ = [
     "ServerNotice",
     "SetAway",
     "SetTopic",
+    "ShareFile",
+    "ShareFinished",
+    "ShareProgress",
     "ShowContext",
     "TopicChanged",
     "TrustCertificate",
+    "UploadTokenGranted",
     "UserQuit",
 ]
 
@@ -371,6 +376,40 @@ class ContextLoaded:
     hits: tuple[SearchHit, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class UploadTokenGranted:
+    """The server gave an upload token (NOTE FILEHOST TOKEN, issue 21); the connection's
+    file sharing takes it, the window never sees it."""
+
+    server_id: str
+    token: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShareProgress:
+    """A file being shared with `target` has `sent` of `total` bytes uploaded."""
+
+    server_id: str
+    target: str
+    share_id: int  # ShareFile.share_id
+    name: str
+    sent: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class ShareFinished:
+    """A file share ended: its link was posted to `target` (`url`), or `error` says why not
+    (cancelled ones say "cancelled")."""
+
+    server_id: str
+    target: str
+    share_id: int
+    name: str
+    url: str = ""
+    error: str = ""
+
+
 ClientEvent = (
     Connecting
     | Registered
@@ -395,6 +434,9 @@ ClientEvent = (
     | LoggedIn
     | CertificateMismatch
     | CertificateUnknown
+    | UploadTokenGranted
+    | ShareProgress
+    | ShareFinished
 )
 
 
@@ -586,6 +628,25 @@ class BrowseRooms:
     on: bool
 
 
+@dataclass(frozen=True, slots=True)
+class ShareFile:
+    """Upload the file at `path` to the server's FILEHOST and post its link to `target`
+    (ShareProgress, then ShareFinished)."""
+
+    server_id: str
+    target: str
+    path: str
+    share_id: int  # chosen by the window, to match progress and Cancel
+
+
+@dataclass(frozen=True, slots=True)
+class CancelShare:
+    """Stop the upload of share `share_id` (ShareFinished with error "cancelled")."""
+
+    server_id: str
+    share_id: int
+
+
 GuiCommand = (
     Connect
     | Join
@@ -606,4 +667,6 @@ GuiCommand = (
     | Reconnect
     | TrustCertificate
     | BrowseRooms
+    | ShareFile
+    | CancelShare
 )

@@ -42,6 +42,7 @@ from lanchat.client.events import (
     Parted,
     ReadMarker,
     Registered,
+    UploadTokenGranted,
 )
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
@@ -311,6 +312,16 @@ class ClientSession:
         """
         self._outbox.append(parse(line))
 
+    def request_upload_token(self) -> None:
+        """Ask for an upload token (FILEHOST, issue 21); UploadTokenGranted is the answer."""
+        self._send("FILEHOST")
+
+    def _on_note(self, msg: Message) -> list[ClientEvent]:
+        # NOTE FILEHOST TOKEN <token> <seconds> :<description>  (lanchat, issue 21)
+        if len(msg.params) >= 3 and msg.params[:2] == ("FILEHOST", "TOKEN"):
+            return [UploadTokenGranted(self.server_id, msg.params[2])]
+        return []
+
     def quit(self, reason: str = "") -> None:
         """Say goodbye; the server then closes the connection."""
         self._send("QUIT", *optional(reason))
@@ -463,6 +474,7 @@ _HANDLERS: dict[str, _Handler] = {
     "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,
     "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
+    "NOTE": ClientSession._on_note,
     "CHATHISTORY": lambda s, m: s.history.on_chathistory(m),
 }
 

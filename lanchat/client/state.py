@@ -91,6 +91,7 @@ class NetworkState:
         self.prefix_modes = "ov"  # ISUPPORT PREFIX=(ov)@+, in rank order
         self.prefix_chars = "@+"
         self.chanmodes = ("beI", "k", "l", "imnst")  # ISUPPORT CHANMODES types A, B, C, D
+        self.filehost = ""  # ISUPPORT draft/FILEHOST: the upload URL, "" if files are off
         self.chantypes = "#"
         self.fold: Callable[[str], str] = casefold_rfc1459
         self.rooms: dict[str, Room] = {}  # key -> room we are in
@@ -133,6 +134,8 @@ class NetworkState:
                 self.network = value
             elif name == "CASEMAPPING":
                 self.fold = casefold_ascii if value == "ascii" else casefold_rfc1459
+            elif name in ("draft/FILEHOST", "soju.im/FILEHOST"):
+                self.filehost = value
         return []
 
     # ------------------------------------------------------------------ rooms and members
