@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "SHARE_CANCELLED",
     "Action",
     "AwayChanged",
     "BrowseRooms",
@@ -397,10 +398,13 @@ class ShareProgress:
     total: int
 
 
+SHARE_CANCELLED = "cancelled"  # ShareFinished.error of a share that was cancelled
+
+
 @dataclass(frozen=True, slots=True)
 class ShareFinished:
     """A file share ended: its link was posted to `target` (`url`), or `error` says why not
-    (cancelled ones say "cancelled")."""
+    (SHARE_CANCELLED for a cancelled one)."""
 
     server_id: str
     target: str

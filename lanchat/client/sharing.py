@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lanchat.client.events import (
+    SHARE_CANCELLED,
     CancelShare,
     ClientEvent,
     ShareFile,
@@ -30,7 +31,6 @@ from lanchat.client.upload import UploadError, share_text, upload_file
 __all__ = ["PROGRESS_STEP", "Sharing"]
 
 PROGRESS_STEP = 0.01  # of the file's size between two ShareProgress events
-CANCELLED = "cancelled"
 
 
 class Sharing:
@@ -84,7 +84,7 @@ class Sharing:
         for share_id in list(self._tasks):
             self._cancel(share_id)
         for cmd in self._waiting:
-            self._finished(cmd, error=CANCELLED)
+            self._finished(cmd, error=SHARE_CANCELLED)
         self._waiting.clear()
 
     def _cancel(self, share_id: int) -> None:
@@ -95,7 +95,7 @@ class Sharing:
         for cmd in self._waiting:
             if cmd.share_id == share_id:
                 self._waiting.remove(cmd)
-                self._finished(cmd, error=CANCELLED)
+                self._finished(cmd, error=SHARE_CANCELLED)
                 return
 
     def _start(self, token: str) -> None:
@@ -122,7 +122,7 @@ class Sharing:
         except UploadError as e:
             self._finished(cmd, error=str(e))
         except asyncio.CancelledError:
-            self._finished(cmd, error=CANCELLED)
+            self._finished(cmd, error=SHARE_CANCELLED)
         else:
             self.say(cmd.target, share_text(shared.name, shared.size, shared.url))
             self._finished(cmd, url=shared.url)

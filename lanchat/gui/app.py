@@ -41,6 +41,7 @@ from lanchat.gui.joins import Joins
 from lanchat.gui.lines import Line, format_event, unread_marker
 from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import RoomsPage
+from lanchat.gui.shares import ShareBar, add_share_controls
 from lanchat.gui.theme import Palette, apply_theme
 from lanchat.gui.trust import TLS_PORT, TrustPrompts, split_scheme, uses_tls
 from lanchat.gui.viewmodel import ChatModel, Conversation, server_label
@@ -124,6 +125,8 @@ class ChatApp:
         self.dirty: set[str] = set()  # tabs whose title changed during this drain
         self._pending: dict[str, list[Line]] = {}  # lines to insert at the end of this drain
         self._redraw: set[str] = set()  # tabs to draw anew at the end of this drain
+        self._next_share = 0  # the id of the last file sent (ShareFile.share_id)
+        self.share_servers: dict[int, str] = {}  # uploads under way: share id -> server_id
         self.pump = Pump(root, self.drain)  # runs drain() with after() until close()
         self.palette: Palette = apply_theme(root, settings.theme)
         root.title("lanchat")
@@ -153,6 +156,9 @@ class ChatApp:
         theme = self.bar.theme_button
         self.accounts = AccountControls(self, theme.master, theme)
         self.input = InputBar(self.root, self.submit_line, self._current_nicks)
+        # Sending files (issue 21): a button and pasted files, uploads shown above the line.
+        self.share_button = add_share_controls(self.input, self.share_file)
+        self.shares = ShareBar(self.root, self.input, self.cancel_share)
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
         self.banner = Banner(self.root, above=self.tabs)
@@ -424,6 +430,30 @@ class ChatApp:
         self.network.submit(cmd)
         if isinstance(cmd, ev.Quit):
             self.close()
+
+    def share_file(self, path: Path | None = None) -> None:
+        """Send a file to the current tab's room or person; None asks which one (a dialog)."""
+        conv = self.model.conversations.get(self.model.active)
+        if conv is None or conv.kind == "server":
+            self.set_status("Open a room or a conversation to send a file to.")
+            return
+        if path is None:
+            from tkinter import filedialog
+
+            chosen = filedialog.askopenfilename(parent=self.root, title="Send a file")
+            if not chosen:
+                return
+            path = Path(chosen)
+        self._next_share += 1
+        self.share_servers[self._next_share] = conv.server_id
+        self.shares.add(self._next_share, path.name)
+        self.network.submit(ev.ShareFile(conv.server_id, conv.name, str(path), self._next_share))
+
+    def cancel_share(self, share_id: int) -> None:
+        """Cancel was pressed on an upload."""
+        server_id = self.share_servers.get(share_id)
+        if server_id is not None:
+            self.network.submit(ev.CancelShare(server_id, share_id))
 
     def retry_now(self) -> None:
         """Reconnect every waiting connection now instead of after its backoff delay."""

@@ -305,6 +305,15 @@ class Incoming:
     def on_logged_in(self, e: ev.LoggedIn) -> None:
         self.app.accounts.logged_in(e)
 
+    def on_share_progress(self, e: ev.ShareProgress) -> None:
+        self.app.shares.progress(e.share_id, e.sent, e.total)
+
+    def on_share_finished(self, e: ev.ShareFinished) -> None:
+        self.app.shares.remove(e.share_id)
+        self.app.share_servers.pop(e.share_id, None)
+        if e.error and e.error != ev.SHARE_CANCELLED:
+            self.app.note(e.server_id, e.target, f"{e.name} was not sent: {e.error}", tag="error")
+
     def on_history_loaded(self, e: ev.HistoryLoaded) -> None:
         conv = self.app.model.get(e.server_id, e.target)
         if conv is not None:
@@ -369,4 +378,6 @@ HANDLERS: dict[type[Any], Callable[[Incoming, Any], None]] = {
     ev.ReadMarker: Incoming.on_read_marker,
     ev.SearchResults: Incoming.on_search_results,
     ev.ContextLoaded: Incoming.on_context_loaded,
+    ev.ShareProgress: Incoming.on_share_progress,
+    ev.ShareFinished: Incoming.on_share_finished,
 }
