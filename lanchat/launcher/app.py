@@ -32,6 +32,7 @@ from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
 from lanchat.gui.trust import grouped
 from lanchat.gui.viewmodel import RoomListModel, RoomRow
+from lanchat.launcher.files import SharedFilesPanel
 from lanchat.launcher.supervisor import (
     HostedRoom,
     RoomFailed,
@@ -165,6 +166,9 @@ class LauncherApp:
         # with what their chat window shows (issue #17).
         self.fingerprints = ttk.Label(outer, text="", font="TkFixedFont", justify="left")
         self.fingerprints.pack(anchor="w")
+        # The disk the rooms' shared files use, and Clear (issue 21).
+        self.shared_files = SharedFilesPanel(outer, self.supervisor.data_root)
+        self.shared_files.frame.pack(fill="x", pady=(6, 0))
 
         lan_head = ttk.Frame(outer)
         lan_head.pack(fill="x", pady=(12, 2))
@@ -223,6 +227,7 @@ class LauncherApp:
     def start(self) -> None:
         """Begin polling the supervisor and the room browser."""
         self.pump.start()
+        self.shared_files.refresh()
 
     def poll(self) -> int:
         """Apply supervisor and discovery events.
@@ -408,6 +413,7 @@ class LauncherApp:
 
     def quit(self) -> None:
         """Stop every hosted room cleanly, remove the tray icon, then close the window."""
+        self.shared_files.close()
         self.pump.close(self._shut_down)
 
     def _shut_down(self) -> None:

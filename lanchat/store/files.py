@@ -17,6 +17,8 @@ Policies a reader might question:
   then the row. Whatever a crash (kill -9, a full disk) leaves behind is a partial file or a
   kept file without a row; `open()` deletes both, so nothing half-written is ever served.
 - Expired and deleted files lose their row first, then their bytes, for the same reason.
+  Bytes deleted behind the store's back (the launcher's Clear) lose their row at the next
+  expire().
 """
 
 from __future__ import annotations
@@ -169,8 +171,10 @@ class FileStore:
         return gone
 
     def expire(self, now: float) -> int:
-        """Delete every file whose time is up. Returns how many were deleted."""
-        ids = [r[0] for r in self._db.execute("SELECT id FROM files WHERE expires <= ?", (now,))]
+        """Delete every file whose time is up, and forget the ones deleted from the disk by
+        hand (the launcher's "Clear shared files"). Returns how many went."""
+        rows = self._db.execute("SELECT id, expires FROM files").fetchall()
+        ids = [i for i, expires in rows if expires <= now or not (self.kept / i).exists()]
         for file_id in ids:
             self.delete(file_id)
         return len(ids)

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import tkinter as tk
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import pytest
 
 from lanchat.client.bridge import RoomAdded, RoomRemoved
+from lanchat.client.upload import upload_file
 from lanchat.discovery.records import RoomAd
 from lanchat.gui.access import find, name_of, unnamed_controls
 from lanchat.gui.trust import grouped
@@ -23,6 +26,7 @@ from lanchat.server.certificate import CERT_FILE
 from tests.discovery.netns import REPO
 from tests.gui.tk_support import run_until, screenshot, tk_root
 from tests.server.test_certificate import openssl_fingerprint
+from tests.web.filehost import uploader
 
 pytestmark = pytest.mark.gui
 
@@ -227,3 +231,32 @@ def test_the_quit_question_is_shown_whole(launcher: LauncherApp) -> None:
     for widget in (launcher.confirm_text, launcher.quit_button, launcher.keep_button):
         assert fully_shown(widget), name_of(widget)
     screenshot(launcher.root, REPO / "build" / "screenshots" / "launcher-quit.png")
+
+
+def test_the_rooms_shared_files_are_counted_and_cleared(
+    launcher: LauncherApp, tmp_path: Path
+) -> None:
+    launcher.room.set("#files")
+    launcher.start_button.invoke()
+    run_until(
+        launcher.root, lambda: started(launcher), launcher.hosted_rows, timeout_s=START_TIMEOUT_S
+    )
+    [hosted] = launcher.supervisor.hosted()
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(b"p" * 2500)
+
+    async def share() -> str:
+        up = await uploader(hosted.port)
+        shared = await upload_file(up.url, photo, token=up.token)
+        await up.client.close()
+        return shared.url
+
+    link = asyncio.run(share())
+    panel = launcher.shared_files
+    panel.refresh()
+    assert panel.label.cget("text") == "Shared files: 1 file, 2.5 kB"
+    panel.clear_button.invoke()
+    assert panel.label.cget("text") == "No shared files"
+    assert panel.clear_button.instate(["disabled"])
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        urllib.request.urlopen(link, timeout=10)

@@ -40,6 +40,15 @@ def test_files_expire_at_their_time(tmp_path: Path) -> None:
     assert store.get(b.id, 120.0) == b
 
 
+def test_files_deleted_by_hand_are_forgotten_at_the_next_sweep(tmp_path: Path) -> None:
+    store = FileStore(files_dir(tmp_path))
+    a = _upload(store, b"12345")
+    store.path(a).unlink()  # the launcher's "Clear shared files"
+    assert store.used_bytes() == 5
+    assert store.expire(0.0) == 1
+    assert store.used_bytes() == 0 and store.get(a.id, 0.0) is None
+
+
 def test_what_a_crash_left_is_cleared_at_open(tmp_path: Path) -> None:
     store = FileStore(files_dir(tmp_path))
     kept = _upload(store, b"whole")
