@@ -16,10 +16,13 @@ Routes::
     GET     /files/<id>/<name>     the file (HEAD and Range too); <id> is 144 random bits
 
 Policies a reader might question:
-- Only someone connected to this server may upload: the Bearer token comes over their IRC
-  connection (lanchat.server.uploads) and dies with it. Wrong tokens count as wrong passwords
-  (the per-address FailureThrottle of issue 13), uploads per address go through a FloodLedger
-  of their own ([files] upload_burst, uploads_per_minute). Downloads need only the link.
+- Only someone with an account here or connected to this server may upload: HTTP Basic with
+  the account's name and password (checked as SASL PLAIN), or a Bearer token that came over
+  their IRC connection (lanchat.server.uploads) and dies with it. Wrong passwords and tokens
+  count in the per-address FailureThrottle of issue 13; uploads per address go through a
+  FloodLedger of their own ([files] upload_burst, uploads_per_minute), checked first, so
+  password checks are paced too. Quotas count per account, else per address. Downloads need
+  only the link.
 - Content-Length is required (411 without): the size limit and the quotas are checked before a
   byte is read, and room for the upload is reserved while it arrives, so two uploads at once
   cannot pass a quota together.
@@ -44,7 +47,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from aiohttp import web
 
 from lanchat.config import Flood
+from lanchat.passwords import verify_password
+from lanchat.protocol.casemap import casefold
 from lanchat.server.flood import FloodLedger
+from lanchat.server.handlers.accounts import UNKNOWN_NAME_HASH
 from lanchat.server.hub import peer_ip
 from lanchat.store.files import FileStore, SharedFile, discard, files_dir
 from lanchat.web.sharing import (
@@ -102,6 +108,8 @@ class FileHost:
         self._fsync = hub.config.store.fsync  # [store] fsync: uploads survive power loss too
         self._directory = files_dir(hub.config.store.data_dir)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lanchat-files")  # FileStore's
+        # Basic credentials' scrypt checks, one at a time (never on the loop: issue 17).
+        self._passwords = ThreadPoolExecutor(1, thread_name_prefix="lanchat-upload-passwords")
         self._store: FileStore | None = None  # open from start() to close()
         per_minute = self.settings.uploads_per_minute
         self._uploads = FloodLedger(
@@ -142,6 +150,7 @@ class FileHost:
             store, self._store = self._store, None
             await self._run(store.close)
         self._thread.shutdown(wait=False)
+        self._passwords.shutdown(wait=False, cancel_futures=True)
 
     def url_for(self, sockname: object) -> str:
         """The upload URL for a connection whose local address is `sockname`.
@@ -176,8 +185,8 @@ class FileHost:
 
     async def _upload(self, request: web.Request) -> web.Response:
         ip = peer_ip(request.transport.get_extra_info("peername") if request.transport else None)
-        uploader = self._uploader(request, ip)
-        self._take_upload_turn(ip)
+        self._take_upload_turn(ip)  # before any password check: scrypt is not free
+        uploader = await self._uploader(request, ip)
         length = request.content_length
         if length is None:
             raise web.HTTPLengthRequired(text="Send the file's size in Content-Length.\n")
@@ -202,29 +211,40 @@ class FileHost:
 
     # ------------------------------------------------------------------ steps of an upload
 
-    def _uploader(self, request: web.Request, ip: str) -> str:
-        """Who is uploading ("address:<ip>" for a FILEHOST token), or an HTTP error."""
+    async def _uploader(self, request: web.Request, ip: str) -> str:
+        """Who is uploading ("account:<key>" or, for a FILEHOST token, "address:<ip>"),
+        or an HTTP error."""
         given = credentials(request.headers.get("Authorization"))
-        challenge = {"WWW-Authenticate": 'Bearer realm="lanchat"'}
+        challenge = {"WWW-Authenticate": 'Bearer realm="lanchat", Basic realm="lanchat"'}
         if given is None:
             raise web.HTTPUnauthorized(
-                headers=challenge, text=f"Uploads need a token: {_GET_A_TOKEN}.\n"
-            )
-        if not given.token:
-            # Basic is for accounts (draft/FILEHOST: SASL PLAIN credentials); this server
-            # has none yet (the accounts issue wires it here).
-            raise web.HTTPUnauthorized(
-                headers=challenge,
-                text=f"This server has no accounts, so Basic credentials cannot work; "
-                f"{_GET_A_TOKEN}.\n",
+                headers=challenge, text=f"Uploads need your account or a token: {_GET_A_TOKEN}.\n"
             )
         state = self.hub.state
         wait = state.auth_throttle.retry_after_s(ip)
         if wait:
             raise web.HTTPTooManyRequests(
                 headers={"Retry-After": str(wait)},
-                text=f"Too many wrong tokens from your address; wait {wait} s and try again.\n",
+                text=f"Too many wrong passwords or tokens from your address; wait {wait} s and "
+                "try again.\n",
             )
+        if not given.token:
+            # Basic: an account and its password, checked as SASL PLAIN is (draft/FILEHOST);
+            # an unknown name is checked against a fixed hash, so timing tells nothing.
+            key = casefold(given.account)
+            record = state.accounts.get(key)
+            stored = record.password_hash if record is not None else UNKNOWN_NAME_HASH
+            loop = asyncio.get_running_loop()
+            ok = await loop.run_in_executor(
+                self._passwords, verify_password, given.password, stored
+            )
+            if record is None or not ok:
+                state.auth_throttle.failed(ip, "account password (upload)")
+                raise web.HTTPUnauthorized(
+                    headers=challenge,
+                    text=f"Wrong account name or password; check them, or {_GET_A_TOKEN}.\n",
+                )
+            return f"account:{key}"
         holder = state.upload_tokens.holder(given.token)
         user = None if holder is None else state.users.get(holder)
         if user is None or not user.registered:
@@ -234,7 +254,7 @@ class FileHost:
                 text="This upload token is not valid: it expired, or its IRC connection "
                 f"closed; {_GET_A_TOKEN}.\n",
             )
-        return f"address:{user.ip}"
+        return f"account:{casefold(user.account)}" if user.account else f"address:{user.ip}"
 
     def _take_upload_turn(self, ip: str) -> None:
         bucket = self._uploads.open(ip)

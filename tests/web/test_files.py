@@ -199,3 +199,23 @@ async def test_a_cancelled_upload_leaves_nothing(tmp_path: Path) -> None:
         assert os.listdir(files_dir(data) / "partial") == []
         assert kept(data) == []
         await up.client.close()
+
+
+async def test_an_account_uploads_with_basic_and_its_password(tmp_path: Path) -> None:
+    payload = tmp_path / "notes.txt"
+    payload.write_bytes(b"from alice's account")
+    async with file_server(tmp_path / "data", quota_per_uploader_bytes=30) as server:
+        up = await uploader(server.port)
+        up.client.send("REGISTER * * secret-words")
+        await up.client.expect("REGISTER", lambda m: m.params[0] == "SUCCESS")
+        await up.client.close()  # Basic needs no IRC connection, only the account
+        base = ["-H", "Content-Type: text/plain", "--data-binary", f"@{payload}", up.url]
+        wrong = await curl("-u", "alice:not-her-words", *base)
+        unknown = await curl("-u", "nobody:secret-words", *base)
+        assert wrong.status == unknown.status == 401
+        assert wrong.body == unknown.body  # which accounts exist is not told
+        created = await curl("-u", "ALICE:secret-words", *base)
+        assert created.status == 201
+        assert (await curl(created.headers["location"])).body == payload.read_bytes()
+        again = await curl("-u", "alice:secret-words", *base)
+        assert again.status == 413  # the account's quota: 20 of 30 bytes used
