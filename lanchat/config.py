@@ -355,19 +355,14 @@ def _validate(config: Config) -> None:
         "max_auth_failures",
         "max_connections",
         "max_unregistered_connections",
-    ):
-        if getattr(lim, name) <= 0:
-            raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
-    if lim.max_line_bytes < 512:
-        raise ConfigError("[limits] max_line_bytes must be at least 512 (RFC 1459)")
-    for name in (
         "registration_timeout_s",
         "ping_interval_s",
         "ping_timeout_s",
         "auth_failure_window_s",
     ):
-        if getattr(lim, name) <= 0:
-            raise ConfigError(f"[limits] {name} must be positive, not {getattr(lim, name)}")
+        _require_positive("limits", lim, name)
+    if lim.max_line_bytes < 512:
+        raise ConfigError("[limits] max_line_bytes must be at least 512 (RFC 1459)")
     _validate_tls(config)
     if config.accounts.nick_grace_s <= 0:
         raise ConfigError(
@@ -375,7 +370,16 @@ def _validate(config: Config) -> None:
         )
     if fl.burst_lines < 1 or fl.lines_per_s <= 0 or fl.max_delayed_lines < 1:
         raise ConfigError("[flood] burst_lines, lines_per_s and max_delayed_lines must be positive")
-    _validate_files(config.files)
+    for name in (
+        "max_file_bytes",
+        "quota_per_uploader_bytes",
+        "quota_bytes",
+        "expire_after_days",
+        "token_lifetime_s",
+        "upload_burst",
+        "uploads_per_minute",
+    ):
+        _require_positive("files", config.files, name)
     if fl.history_lines_per_flood_line < 1:
         raise ConfigError(
             "[flood] history_lines_per_flood_line must be positive, "
@@ -409,18 +413,10 @@ def _validate_tls(config: Config) -> None:
         )
 
 
-def _validate_files(files: Files) -> None:
-    for name in (
-        "max_file_bytes",
-        "quota_per_uploader_bytes",
-        "quota_bytes",
-        "expire_after_days",
-        "token_lifetime_s",
-        "upload_burst",
-        "uploads_per_minute",
-    ):
-        if getattr(files, name) <= 0:
-            raise ConfigError(f"[files] {name} must be positive, not {getattr(files, name)}")
+def _require_positive(section: str, settings: object, name: str) -> None:
+    value = getattr(settings, name)
+    if value <= 0:
+        raise ConfigError(f"[{section}] {name} must be positive, not {value}")
 
 
 def load(
