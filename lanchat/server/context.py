@@ -17,6 +17,7 @@ from lanchat.protocol.tags import TagForm, format_server_time, tags_for_form
 from lanchat.server.effects import (
     Disconnect,
     Effect,
+    FilesRedacted,
     Password,
     Persist,
     Publish,
@@ -284,6 +285,10 @@ class Context:
     def room_changed(self, key: str) -> None:
         """Tell the edge to re-advertise room `key` (RoomChanged)."""
         self.effects.append(RoomChanged(key))
+
+    def files_redacted(self, text: str, uploaders: tuple[str, ...]) -> None:
+        """Tell the edge to delete the shared files `text` links, if `uploaders` sent them."""
+        self.effects.append(FilesRedacted(text, uploaders))
 
     def query(self, query: HistoryQuery, *, batch_target: str = "") -> None:
         """Ask the edge to run a history query; rows return via the history renderer."""

@@ -30,6 +30,7 @@ from lanchat.values import value
 __all__ = [
     "Disconnect",
     "Effect",
+    "FilesRedacted",
     "Password",
     "Persist",
     "Publish",
@@ -133,4 +134,13 @@ class RoomChanged:
     key: str  # casefolded room name
 
 
-Effect = Send | Disconnect | Persist | Publish | Query | Password | RoomChanged
+@value
+class FilesRedacted:
+    """A redacted message may link shared files: the edge deletes those its sender uploaded
+    (issue 21: "a redacted message's file is deleted with it")."""
+
+    text: str  # the message's text; its links name the files (lanchat.server.uploads)
+    uploaders: tuple[str, ...]  # whose files may go ("address:<ip>", "account:<key>")
+
+
+Effect = Send | Disconnect | Persist | Publish | Query | Password | RoomChanged | FilesRedacted

@@ -48,6 +48,7 @@ from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
 from lanchat.server.effects import (
     Disconnect,
     Effect,
+    FilesRedacted,
     Password,
     Persist,
     Publish,
@@ -233,6 +234,7 @@ class Hub:
         # The upload URL for a connection's local address (draft/FILEHOST, issue 21), set by
         # the web site when files are on: each client gets an address it can reach.
         self.filehost_url: Callable[[object], str] | None = None
+        self.on_files_redacted: Callable[[FilesRedacted], None] | None = None  # and this
         # Returns the memory a burst freed to the kernel once the loop is quiet (issue #4).
         self.heap = HeapTrimmer(self.loop)
         # scrypt, one hash at a time (16 MiB each): a registration storm queues here and
@@ -329,6 +331,9 @@ class Hub:
                 self._persist(effect.record)
             elif isinstance(effect, RoomChanged):
                 self.on_room_changed(effect.key)
+            elif isinstance(effect, FilesRedacted):
+                if self.on_files_redacted is not None:
+                    self.on_files_redacted(effect)
             else:
                 if type(effect) is Query:
                     self._charge(effect)

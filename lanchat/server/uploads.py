@@ -17,12 +17,21 @@ Policies a reader might question:
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 
-__all__ = ["TOKEN_BYTES", "UploadTokens"]
+__all__ = ["TOKEN_BYTES", "UploadTokens", "file_ids_in"]
 
 TOKEN_BYTES = 32
+# A shared file's link: http://<host>:<port>/files/<id>/<name>, the id 18 random bytes in
+# base64url (lanchat.store.files.ID_BYTES): 24 characters.
+_LINK = re.compile(r"https?://[^\s/]+/files/([A-Za-z0-9_-]{24})/")
+
+
+def file_ids_in(text: str) -> list[str]:
+    """The ids of the shared-file links in a message's text, in order, each once."""
+    return list(dict.fromkeys(_LINK.findall(text)))
 
 
 class UploadTokens:

@@ -164,11 +164,20 @@ class FileStore:
             ).fetchone()
         return int(row[0])
 
-    def delete(self, file_id: str) -> bool:
-        """Delete one file (its row, then its bytes). Returns whether it existed."""
-        gone = self._db.execute("DELETE FROM files WHERE id = ?", (file_id,)).rowcount > 0
+    def delete(self, file_id: str, uploaders: tuple[str, ...] | None = None) -> bool:
+        """Delete one file (its row, then its bytes), if one of `uploaders` sent it (None:
+        whoever did). Returns whether it was deleted."""
+        if uploaders is None:
+            cursor = self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))
+        else:
+            marks = ", ".join("?" * len(uploaders))
+            cursor = self._db.execute(
+                f"DELETE FROM files WHERE id = ? AND uploader IN ({marks})", (file_id, *uploaders)
+            )
+        if cursor.rowcount <= 0:
+            return False
         (self.kept / file_id).unlink(missing_ok=True)
-        return gone
+        return True
 
     def expire(self, now: float) -> int:
         """Delete every file whose time is up, and forget the ones deleted from the disk by

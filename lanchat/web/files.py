@@ -49,9 +49,11 @@ from aiohttp import web
 from lanchat.config import Flood
 from lanchat.passwords import verify_password
 from lanchat.protocol.casemap import casefold
+from lanchat.server.effects import FilesRedacted
 from lanchat.server.flood import FloodLedger
 from lanchat.server.handlers.accounts import UNKNOWN_NAME_HASH
 from lanchat.server.hub import peer_ip
+from lanchat.server.uploads import file_ids_in
 from lanchat.store.files import FileStore, SharedFile, discard, files_dir
 from lanchat.web.sharing import (
     content_type_of,
@@ -119,6 +121,7 @@ class FileHost:
         self._reserved: dict[str, int] = {}  # uploader -> bytes of its uploads under way
         self._reserved_total = 0
         self._sweeper: asyncio.Task[None] | None = None
+        self._deleting: set[asyncio.Task[None]] = set()  # redactions' deletions, kept alive
         self.port = 0  # the web port, for the upload URL
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
@@ -136,11 +139,13 @@ class FileHost:
         self._store = await self._run(FileStore, self._directory)
         self.port = port
         self.hub.filehost_url = self.url_for
+        self.hub.on_files_redacted = self._redacted
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def close(self) -> None:
         """Stop handing out the URL and sweeping; close the store."""
         self.hub.filehost_url = None
+        self.hub.on_files_redacted = None
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -162,10 +167,19 @@ class FileHost:
         host = f"[{ip}]" if ":" in ip else ip
         return f"http://{host}:{self.port}{UPLOAD_PATH}"
 
-    async def delete(self, file_id: str) -> bool:
-        """Delete one file now (a redacted message's file). Returns whether it existed."""
+    def _redacted(self, effect: FilesRedacted) -> None:
+        """A message was redacted: delete the files it links that its sender uploaded."""
+        ids = file_ids_in(effect.text)
+        if ids and self._store is not None:
+            task = asyncio.get_running_loop().create_task(self._delete(ids, effect.uploaders))
+            self._deleting.add(task)
+            task.add_done_callback(self._deleting.discard)
+
+    async def _delete(self, ids: list[str], uploaders: tuple[str, ...]) -> None:
         store = self._open_store()
-        return await self._run(store.delete, file_id)
+        for file_id in ids:
+            if await self._run(store.delete, file_id, uploaders):
+                log.info("deleted shared file %s with its redacted message", file_id)
 
     # ------------------------------------------------------------------ handlers
 

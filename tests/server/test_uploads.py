@@ -6,7 +6,7 @@ Over real sockets: tests/web/test_files.py.
 
 from __future__ import annotations
 
-from lanchat.server.uploads import UploadTokens
+from lanchat.server.uploads import UploadTokens, file_ids_in
 from tests.server.transcript import FakeClock, Transcript, expect_numeric
 
 
@@ -66,3 +66,10 @@ def test_filehost_without_files_fails_and_isupport_says_nothing() -> None:
     [fail] = conn.take()
     assert fail.command == "FAIL" and fail.params[:2] == ("FILEHOST", "DISABLED")
     assert len(t.state.upload_tokens) == 0
+
+
+def test_the_links_of_shared_files_in_a_message() -> None:
+    a, b = "A" * 24, "b-_" * 8
+    text = f"see http://10.0.0.1:8080/files/{a}/x.png and https://h/files/{b}/y, again {a}"
+    assert file_ids_in(text + f" http://10.0.0.1:8080/files/{a}/x.png") == [a, b]
+    assert file_ids_in("http://h/files/short/x http://h/other/" + a + "/x") == []

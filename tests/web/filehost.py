@@ -23,12 +23,16 @@ class Uploader:
 
 
 async def uploader(
-    port: int, nick: str = "alice", host: str = "127.0.0.1", source: str = ""
+    port: int,
+    nick: str = "alice",
+    host: str = "127.0.0.1",
+    source: str = "",
+    caps: tuple[str, ...] = (),
 ) -> Uploader:
-    """Connect (from address `source`), register, read draft/FILEHOST from ISUPPORT and ask
-    FILEHOST for a token."""
+    """Connect (from address `source`), register (with `caps`), read draft/FILEHOST from
+    ISUPPORT and ask FILEHOST for a token."""
     client = await LineClient.connect(port, host, source)
-    await client.register(nick)
+    await client.register(nick, caps=caps)
     tokens = [p for m in client.seen if m.command == "005" for p in m.params]
     [url] = [t.split("=", 1)[1] for t in tokens if t.startswith("draft/FILEHOST=")]
     assert f"soju.im/FILEHOST={url}" in tokens

@@ -219,3 +219,28 @@ async def test_an_account_uploads_with_basic_and_its_password(tmp_path: Path) ->
         assert (await curl(created.headers["location"])).body == payload.read_bytes()
         again = await curl("-u", "alice:secret-words", *base)
         assert again.status == 413  # the account's quota: 20 of 30 bytes used
+
+
+async def test_a_redacted_message_takes_its_senders_file_with_it(tmp_path: Path) -> None:
+    payload = tmp_path / "oops.png"
+    payload.write_bytes(b"not for everyone")
+    caps = ("message-tags", "echo-message", "draft/message-redaction")
+    async with file_server(tmp_path / "data") as server:
+        alice = await uploader(server.port, "alice", caps=caps)
+        bob = await uploader(server.port, "bob", source="127.0.0.2")
+        args = ("oops.png", "image/png")
+        hers = (await curl(*upload_args(alice, payload, *args))).headers["location"]
+        his = (await curl(*upload_args(bob, payload, *args))).headers["location"]
+        alice.client.send("JOIN #lobby")
+        alice.client.send(f"PRIVMSG #lobby :\x01ACTION shared {hers} and {his}\x01")
+        echo = await alice.client.expect("PRIVMSG")
+        alice.client.send(f"REDACT #lobby {echo.tags['msgid']}")
+        await alice.client.expect("REDACT")
+        for _ in range(50):
+            if (await curl("-I", hers)).status == 404:
+                break
+            await asyncio.sleep(0.1)
+        assert (await curl("-I", hers)).status == 404
+        assert (await curl(his)).body == payload.read_bytes()  # bob's: not hers to delete
+        for up in (alice, bob):
+            await up.client.close()

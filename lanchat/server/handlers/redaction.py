@@ -113,6 +113,13 @@ def finish_redaction(ctx: Context, query: Query, records: Sequence[HistoryRecord
         _fail(ctx, "REDACT_FORBIDDEN", name, echo_param(msgid), text)
         return
     ctx.persist(Redaction(record.msgid, key))
+    # Its shared files go with it, if the message's sender uploaded them (issue 21): by the
+    # sender's address, or account when the sender redacts their own message.
+    sender_ip = record.source.rpartition("@")[2]
+    uploaders: tuple[str, ...] = (f"address:{sender_ip}",)
+    if user.account and _same_sender(record.source, user.source):
+        uploaders += (f"account:{casefold(user.account)}",)
+    ctx.files_redacted(record.text, uploaders)
     reason = query.query.text
     params = (name, record.msgid, reason) if reason else (name, record.msgid)
     line = Message("REDACT", params, source=user.source)
