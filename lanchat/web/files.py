@@ -343,6 +343,9 @@ class FileHost:
                 )
             )
             return kept
+        except ConnectionError:  # the uploader went away (Cancel): nothing to answer
+            log.info("an upload from %s stopped: its connection closed", uploader)
+            raise web.HTTPBadRequest(text="The upload was cut off; send it again.\n") from None
         except OSError as e:
             if e.errno in _DISK_FULL:
                 log.warning("an upload from %s failed: the disk is full", uploader)

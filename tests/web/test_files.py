@@ -7,6 +7,7 @@ Content-Type / Content-Disposition / Content-Length, 201 + Location, GET and HEA
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from pathlib import Path
 
@@ -178,7 +179,9 @@ async def test_client_library_uploads_with_progress_and_says_the_link(tmp_path: 
         await up.client.close()
 
 
-async def test_a_cancelled_upload_leaves_nothing(tmp_path: Path) -> None:
+async def test_a_cancelled_upload_leaves_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     payload = tmp_path / "big.bin"
     payload.write_bytes(os.urandom(32 << 20))
     data = tmp_path / "data"
@@ -199,6 +202,7 @@ async def test_a_cancelled_upload_leaves_nothing(tmp_path: Path) -> None:
         assert os.listdir(files_dir(data) / "partial") == []
         assert kept(data) == []
         await up.client.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_an_account_uploads_with_basic_and_its_password(tmp_path: Path) -> None:
