@@ -45,6 +45,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
 from lanchat.config import Flood
 from lanchat.passwords import verify_password
@@ -127,7 +128,7 @@ class FileHost:
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Add the upload and download routes (before any catch-all static route)."""
         router.add_route("OPTIONS", UPLOAD_PATH, self._options)
-        router.add_post(UPLOAD_PATH, self._upload)
+        router.add_post(UPLOAD_PATH, self._upload, expect_handler=self._expect)
         router.add_get(UPLOAD_PATH + "/{id}/{name}", self._download)
 
     async def start(self, port: int) -> None:
@@ -204,15 +205,8 @@ class FileHost:
         length = request.content_length
         if length is None:
             raise web.HTTPLengthRequired(text="Send the file's size in Content-Length.\n")
-        limit = self.settings.max_file_bytes
-        if length > limit:
-            raise web.HTTPRequestEntityTooLarge(
-                max_size=limit,
-                actual_size=length,
-                headers={"Upload-Limit": f"maxsize={limit}"},
-                text=f"This file is {human_size(length)}; this server takes files up to "
-                f"{human_size(limit)}. Send a smaller one, or share a link to it instead.\n",
-            )
+        if length > self.settings.max_file_bytes:
+            return self._too_large(length)
         await self._reserve(uploader, length)
         try:
             shared = await self._receive(request, uploader, length)
@@ -222,6 +216,25 @@ class FileHost:
         location = f"{request.scheme}://{request.host}{UPLOAD_PATH}/{shared.id}/"
         location += link_name(shared.name)
         return web.Response(status=201, headers={"Location": location}, text=location + "\n")
+
+    async def _expect(self, request: web.Request) -> web.StreamResponse | None:
+        """Expect: 100-continue (curl sends it for bodies over 1 MB): a file over the limit
+        is refused before its body is sent, not after (RFC 9110 10.1.1)."""
+        length = request.content_length
+        if length is not None and length > self.settings.max_file_bytes:
+            return self._too_large(length)
+        await _default_expect_handler(request)
+        return None
+
+    def _too_large(self, length: int) -> web.Response:
+        """413 for a file of `length` bytes, with the limit in Upload-Limit (soju's)."""
+        limit = self.settings.max_file_bytes
+        return web.Response(
+            status=413,
+            headers={"Upload-Limit": f"maxsize={limit}"},
+            text=f"This file is {human_size(length)}; this server takes files up to "
+            f"{human_size(limit)}. Send a smaller one, or share a link to it instead.\n",
+        )
 
     # ------------------------------------------------------------------ steps of an upload
 

@@ -91,6 +91,13 @@ async def test_upload_over_the_limit_is_413_with_upload_limit(tmp_path: Path) ->
         assert reply.status == 413
         assert reply.headers["upload-limit"] == "maxsize=1000"
         assert b"1.0 kB" in reply.body
+        # With Expect: 100-continue (curl's own above 1 MB), refused before the body is sent.
+        proc = await asyncio.create_subprocess_exec(
+            "curl", "-s", "-i", "-H", "Expect: 100-continue", "--data-binary", f"@{big}",
+            "-H", f"Authorization: Bearer {up.token}", up.url, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await proc.communicate()
+        assert out.startswith(b"HTTP/1.1 413 ")  # no "100 Continue" first
         await up.client.close()
     assert kept(tmp_path / "data") == []
 
