@@ -26,6 +26,7 @@ __all__: list[str] = []
 # FILEHOST
 @command("FILEHOST")
 def handle_filehost(ctx: Context, msg: Message) -> None:
+    """An upload token for this connection, to share files on the web port (draft/FILEHOST)."""
     url = ctx.user.filehost
     if not url:
         text = "This server does not take files"

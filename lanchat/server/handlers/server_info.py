@@ -29,6 +29,7 @@ USAGE: dict[str, str] = {
     "BATCH": "BATCH +<ref> draft/multiline <target> | BATCH -<ref>",
     "CAP": "CAP <subcommand> [:<capabilities>]",
     "CHATHISTORY": "CHATHISTORY <subcommand> <target> <reference> [<reference>] <limit>",
+    "FILEHOST": "FILEHOST",
     "HELP": "HELP [<subject>]",
     "HELPOP": "HELPOP [<subject>]",
     "INFO": "INFO",
