@@ -124,6 +124,9 @@ class FileHost:
         self._sweeper: asyncio.Task[None] | None = None
         self._deleting: set[asyncio.Task[None]] = set()  # redactions' deletions, kept alive
         self.port = 0  # the web port, for the upload URL
+        # --web-tls: the page and the uploads are HTTPS (draft/FILEHOST: a client on TLS
+        # must refuse a plain-http upload URL).
+        self._scheme = "https" if hub.config.tls.web else "http"
 
     def add_routes(self, router: web.UrlDispatcher) -> None:
         """Add the upload and download routes (before any catch-all static route)."""
@@ -166,7 +169,7 @@ class FileHost:
         """
         ip = peer_ip(sockname)
         host = f"[{ip}]" if ":" in ip else ip
-        return f"http://{host}:{self.port}{UPLOAD_PATH}"
+        return f"{self._scheme}://{host}:{self.port}{UPLOAD_PATH}"
 
     def _redacted(self, effect: FilesRedacted) -> None:
         """A message was redacted: delete the files it links that its sender uploaded."""

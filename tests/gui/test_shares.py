@@ -14,7 +14,7 @@ from lanchat.gui.access import find
 from lanchat.gui.app import ChatApp
 from lanchat.gui.shares import ShareBar, file_from_clipboard
 from lanchat.launcher.supervisor import HostedRoom
-from tests.gui.test_chat_server import RawClient, app, party, room  # noqa: F401  (fixtures)
+from tests.gui.test_chat_server import RawClient, party
 from tests.gui.tk_support import focus, run_until, tk_root
 
 pytestmark = pytest.mark.gui
@@ -48,7 +48,7 @@ def test_the_share_bar_shows_each_upload_until_it_ends() -> None:
         assert not bar.rows and not bar.winfo_manager()
 
 
-def _joined(app: ChatApp, room: HostedRoom) -> RawClient:  # noqa: F811
+def _joined(app: ChatApp, room: HostedRoom) -> RawClient:
     app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
     view = party(app, room.port)
     run_until(app.root, lambda: view.member_rows() == ["@alice (you)"], view.member_rows)
@@ -64,8 +64,8 @@ def _link(bob: RawClient, name: str) -> str:
 
 
 def test_a_pasted_file_is_sent_and_its_link_posted(
-    app: ChatApp,  # noqa: F811
-    room: HostedRoom,  # noqa: F811
+    app: ChatApp,
+    room: HostedRoom,
     tmp_path: Path,
 ) -> None:
     photo = tmp_path / "photo.png"
@@ -88,8 +88,8 @@ def test_a_pasted_file_is_sent_and_its_link_posted(
 
 
 def test_the_send_a_file_button_asks_which_and_cancel_stops_it(
-    app: ChatApp,  # noqa: F811
-    room: HostedRoom,  # noqa: F811
+    app: ChatApp,
+    room: HostedRoom,
     tmp_path: Path,
 ) -> None:
     big = tmp_path / "big.bin"

@@ -13,6 +13,7 @@ import aiohttp
 from lanchat.discovery.records import fingerprint_of
 from tests.server.test_serve_cli import run_to_exit
 from tests.support import insecure_tls_context, run_serve_process, serve_argv
+from tests.web.filehost import curl, uploader
 
 
 async def test_web_tls_serves_the_page_and_irc_over_wss_with_the_tls_certificate(
@@ -38,6 +39,16 @@ async def test_web_tls_serves_the_page_and_irc_over_wss_with_the_tls_certificate
                     async for frame in ws:
                         if " 001 " in frame.data:
                             break
+
+
+async def test_with_web_tls_the_upload_url_is_https(tmp_path: Path) -> None:
+    async with run_serve_process(tmp_path / "data", "--web-tls", web=True) as server:
+        [url] = [line.strip() for line in server.output if line.startswith("  https://")]
+        up = await uploader(server.port)
+        assert up.url == url + "files"
+        created = await curl("-k", "-H", f"Authorization: Bearer {up.token}", "-d", "x", up.url)
+        assert created.status == 201 and created.headers["location"].startswith(url + "files/")
+        await up.client.close()
 
 
 async def test_web_tls_without_tls_is_one_line_and_exit_2(tmp_path: Path) -> None:
