@@ -74,6 +74,7 @@ from lanchat.server.effects import Query
 from lanchat.server.handlers import (
     accounts,
     channel_modes,
+    files,
     history,
     messaging,
     moderation,
@@ -122,6 +123,7 @@ COMMANDS: dict[str, Command] = {
     "CAP": Command(registration.handle_cap, min_params=1, before_registration=True),
     "CHATHISTORY": Command(history.handle_chathistory),
     "CLEARCHAN": Command(operators.handle_clearchan, min_params=1),
+    "FILEHOST": Command(files.handle_filehost),
     "HELP": Command(server_info.handle_help),
     # The name some servers (UnrealIRCd, InspIRCd) and clients use for HELP.
     "HELPOP": Command(server_info.handle_help),

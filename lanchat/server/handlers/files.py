@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from lanchat.protocol.message import Message
 from lanchat.server.context import Context
-from lanchat.server.dispatch import command
 
-__all__: list[str] = []
+__all__ = ["handle_filehost"]
 
 
 # FILEHOST
-@command("FILEHOST")
 def handle_filehost(ctx: Context, msg: Message) -> None:
     """An upload token for this connection, to share files on the web port (draft/FILEHOST)."""
     url = ctx.user.filehost
