@@ -26,7 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -181,20 +181,35 @@ def attackers_process(port: int, count: int, pipe: Connection) -> None:
     asyncio.run(_attackers(port, count, pipe))
 
 
+async def load_and_bystanders(
+    port: int, target: Callable[[int, int, Connection], None], count: int, prefix: str = "talk"
+) -> tuple[Connection, multiprocessing.process.BaseProcess, Conn, list[Conn]]:
+    """Start the load `target(port, count, pipe)` in a process of its own and wait for its
+    "ready"; then connect the timing reader and the bystanders. Returns our end of the pipe,
+    the process, the reader's connection (keep it: dropping its writer closes it) and the
+    bystanders."""
+    ours, theirs = multiprocessing.Pipe()
+    child = multiprocessing.get_context("spawn").Process(target=target, args=(port, count, theirs))
+    child.start()
+    assert await asyncio.get_running_loop().run_in_executor(None, ours.recv) == "ready"
+    reader = await client(port, "127.0.0.1", "reader", TALK)
+    return ours, child, reader, await bystanders(port, prefix)
+
+
+async def bystanders(port: int, prefix: str) -> list[Conn]:
+    """One bystander per BYSTANDERS address, in TALK, named `prefix` and a number."""
+    return [await client(port, s, f"{prefix}{i}", TALK) for i, s in enumerate(BYSTANDERS)]
+
+
 async def one_run(args: argparse.Namespace) -> tuple[float, float, float]:
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="lanchat-amp-") as tmp:
         data = Path(tmp)
         fill(data)
         async with serve(data, args.src, args.history_lines_per_flood_line) as port:
-            ours, theirs = multiprocessing.Pipe()
-            child = multiprocessing.get_context("spawn").Process(
-                target=attackers_process, args=(port, args.attackers, theirs)
+            ours, child, (reader, _), talkers = await load_and_bystanders(
+                port, attackers_process, args.attackers
             )
-            child.start()
-            assert await loop.run_in_executor(None, ours.recv) == "ready"
-            reader, _ = await client(port, "127.0.0.1", "reader", TALK)
-            talkers = [await client(port, s, f"talk{i}", TALK) for i, s in enumerate(BYSTANDERS)]
             count_from = time.time() + WARMUP_S
             stop = count_from + args.seconds
             ours.send((count_from, stop))

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_history_amplifier import BYSTANDERS, TALK, client, serve, watch
+from bench_history_amplifier import bystanders, load_and_bystanders, serve, watch
 
 STORM_SOURCE = "127.0.0.2"
 
@@ -79,16 +78,11 @@ async def one_run(args: argparse.Namespace) -> tuple[float, int, float, float, f
     loop = asyncio.get_running_loop()
     with tempfile.TemporaryDirectory(prefix="lanchat-register-") as tmp:
         async with serve(Path(tmp), "", None) as port:
-            ours, theirs = multiprocessing.Pipe()
-            child = multiprocessing.get_context("spawn").Process(
-                target=storm_process, args=(port, args.accounts, theirs)
+            ours, child, (reader, _), talkers = await load_and_bystanders(
+                port, storm_process, args.accounts
             )
-            child.start()
-            assert await loop.run_in_executor(None, ours.recv) == "ready"
-            reader, _ = await client(port, "127.0.0.1", "reader", TALK)
-            talkers = [await client(port, s, f"talk{i}", TALK) for i, s in enumerate(BYSTANDERS)]
             quiet = await watch(reader, talkers, 1.0, 1.0 + args.seconds)
-            talkers = [await client(port, s, f"again{i}", TALK) for i, s in enumerate(BYSTANDERS)]
+            talkers = await bystanders(port, "again")
             ours.send("go")
             stormy = await watch(reader, talkers, 0.0, args.seconds)
             elapsed, stored = await loop.run_in_executor(None, ours.recv)
