@@ -30,9 +30,9 @@ from lanchat.gui.access import name
 from lanchat.gui.diagnose import DiagnosisButton
 from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
-from lanchat.gui.trust import grouped
 from lanchat.gui.viewmodel import RoomListModel, RoomRow
 from lanchat.launcher.files import SharedFilesPanel
+from lanchat.launcher.fingerprints import FingerprintPanel
 from lanchat.launcher.supervisor import (
     HostedRoom,
     RoomFailed,
@@ -164,8 +164,8 @@ class LauncherApp:
         self.web_page.frame.pack(fill="x", pady=(8, 0))
         # Each room's certificate fingerprint, for people joining over TLS to compare by eye
         # with what their chat window shows (issue #17).
-        self.fingerprints = ttk.Label(outer, text="", font="TkFixedFont", justify="left")
-        self.fingerprints.pack(anchor="w")
+        self.fingerprints = FingerprintPanel(outer)
+        self.fingerprints.frame.pack(fill="x")
         # The disk the rooms' shared files use, and Clear (issue 21).
         self.shared_files = SharedFilesPanel(outer, self.supervisor.data_root)
         self.shared_files.frame.pack(fill="x", pady=(6, 0))
@@ -317,8 +317,7 @@ class LauncherApp:
             else:
                 self.hosted_tree.insert("", i, iid=iid, values=values)
         self._rows = live
-        shown = [f"{h.room} certificate: {grouped(h.fingerprint)}" for h in hosted if h.fingerprint]
-        self.fingerprints.configure(text="\n".join(shown))
+        self.fingerprints.show([(h.room, h.fingerprint) for h in hosted if h.fingerprint])
         self._update_buttons()  # a selected row may just have gone
 
     def _show_web_page(self) -> None:

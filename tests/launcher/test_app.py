@@ -24,7 +24,7 @@ from lanchat.launcher.app import LauncherApp
 from lanchat.launcher.supervisor import Supervisor
 from lanchat.server.certificate import CERT_FILE
 from tests.discovery.netns import REPO
-from tests.gui.tk_support import run_until, screenshot, tk_root
+from tests.gui.tk_support import run_until, screenshot, tk_root, xdotool
 from tests.server.test_certificate import openssl_fingerprint
 from tests.web.filehost import uploader
 
@@ -83,8 +83,18 @@ def test_start_a_room_lists_it_with_its_join_address(launcher: LauncherApp) -> N
     assert launcher.status.cget("text") == f"#party is open at 127.0.0.1:{port}."
     # its certificate's fingerprint, to compare by eye with what joiners see (#17)
     cert = launcher.supervisor.hosted()[0].data_dir / CERT_FILE
-    shown = f"#party certificate: {grouped(openssl_fingerprint(cert))}"
-    assert launcher.fingerprints.cget("text") == shown
+    fingerprint = openssl_fingerprint(cert)
+    text = launcher.fingerprints.texts["#party"]
+    assert text.cget("text").split() == grouped(fingerprint).split()  # whole, in two rows
+    launcher.root.geometry("460x780+0+0")  # the narrowest the launcher gets (its minsize)
+    launcher.root.deiconify()  # on the display, for a real click on Copy
+    run_until(launcher.root, text.winfo_viewable, "the fingerprint on the display")
+    assert text.winfo_reqwidth() <= text.winfo_width()  # nothing cut at the window's edge
+    assert text.winfo_x() + text.winfo_width() <= launcher.fingerprints.frame.winfo_width()
+    copy = find(launcher.root, "Copy the certificate fingerprint of #party")
+    xdotool(copy, "--at", "8", "8", "click", "1")
+    run_until(launcher.root, lambda: copy.cget("text") == "Copied", "Copied")
+    assert launcher.root.clipboard_get() == fingerprint
     # the room's own advertisement carries its user count
     post(
         launcher,
