@@ -326,9 +326,7 @@ class ChatApp:
                 on_search=lambda text: self.network.submit(
                     ev.Search(conv.server_id, conv.name, text)
                 ),
-                on_context=lambda msgid: self.network.submit(
-                    ev.ShowContext(conv.server_id, conv.name, msgid)
-                ),
+                on_context=lambda msgid: self.jump_to(key, msgid),
             )
             if conv.kind == "room":
                 view.set_topic(conv.topic)
@@ -337,6 +335,18 @@ class ChatApp:
             self.views[conv.key] = view
             self.tabs.add(view, text=conv.title())
         return view
+
+    def jump_to(self, key: str, msgid: str) -> None:
+        """Scroll tab `key`'s transcript to the message `msgid` (a search hit), highlighted
+        for a moment; one not loaded is fetched first with the messages around it
+        (CHATHISTORY AROUND: Incoming.on_context_loaded comes back here)."""
+        conv, view = self.model.conversations.get(key), self.views.get(key)
+        if conv is None or view is None:
+            return
+        if conv.index_of(msgid) is None:
+            self.network.submit(ev.ShowContext(conv.server_id, conv.name, msgid))
+        else:
+            view.show(conv.visible(around=msgid), found=msgid)
 
     def show_tab(self, conv: Conversation) -> None:
         """Bring `conv`'s tab to the front (and count it as seen from now on)."""
@@ -564,7 +574,7 @@ class ChatApp:
         conv = self.model.conversations.get(key)
         if conv is not None:
             where = conv.name if conv.kind != "server" else "the server (/join #room)"
-            self.input.set_placeholder(f"Message {where}")
+            self.input.entry.set_placeholder(f"Message {where}")
             self.input.entry.focus_set()
 
     def _focus_in(self, _event: object) -> None:

@@ -24,10 +24,14 @@ from lanchat.gui.access import name
 from lanchat.gui.commands import Completer, InputHistory
 from lanchat.gui.lines import Line, render
 from lanchat.gui.members import MemberList
+from lanchat.gui.placeholder import PlaceholderEntry
 from lanchat.gui.search import SearchPanel
 from lanchat.gui.theme import Palette, emoji_font, transcript_font
 from lanchat.gui.tooltip import Tooltip
 from lanchat.gui.viewmodel import DEFAULT_VISIBLE_LINES, MemberRow
+
+FOUND_MS = 2500  # how long a search hit stays highlighted after the transcript jumps to it
+CONTEXT_ROWS = 3  # rows of the transcript shown above a search hit
 
 __all__ = ["ConversationView", "InputBar"]
 
@@ -153,6 +157,7 @@ class ConversationView(ttk.Frame):
         t("notice", foreground=pal.muted)
         t("own", foreground=pal.own, font=(family, size, "bold"))
         t("highlight", background=pal.highlight_bg)
+        t("found", background=pal.select_bg)
         t("url", foreground=pal.accent, underline=True)
         t("action", font=(family, size, "italic"))
         t("unread", foreground=pal.error, font=(*small, "bold"), justify="center",
@@ -169,14 +174,31 @@ class ConversationView(ttk.Frame):
         if self.search is not None:
             self.search.apply_palette(pal)
 
-    def show(self, lines: Iterable[Line]) -> None:
-        """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed)."""
+    def show(self, lines: Iterable[Line], found: str = "") -> None:
+        """Replace the transcript with `lines` (used when a tab is rebuilt or re-themed).
+
+        Args:
+            lines: the lines to show, oldest first.
+            found: the msgid of a message to scroll to and highlight for FOUND_MS (a search
+                hit); "" shows the newest line.
+        """
         self.text.configure(state="normal")
         self.text.delete("1.0", "end")
         self._last = None
-        self._insert(lines)
+        self._insert(lines, found)
         self.text.configure(state="disabled")
-        self.text.see("end")
+        ranges = self.text.tag_ranges("found")
+        if not ranges:
+            self.text.see("end")
+            return
+        self._at_bottom = False  # until the scroll callback says where the view is
+        self.text.yview(f"{ranges[0]} linestart -{CONTEXT_ROWS} lines")
+        self.after(FOUND_MS, lambda: self.text.tag_remove("found", "1.0", "end"))
+
+    def found_text(self) -> str:
+        """The highlighted search hit's text ("" when none is highlighted)."""
+        ranges = self.text.tag_ranges("found")
+        return self.text.get(ranges[0], ranges[1]).strip() if ranges else ""
 
     def append(self, lines: Sequence[Line]) -> None:
         """Add `lines` at the bottom, trimming the oldest rows beyond `visible_limit`.
@@ -196,7 +218,7 @@ class ConversationView(ttk.Frame):
         if at_bottom:
             self.text.see("end")
 
-    def _insert(self, lines: Iterable[Line]) -> None:
+    def _insert(self, lines: Iterable[Line], found: str = "") -> None:
         # One Text insert call for the whole batch ("insert end chars tags chars tags ..."):
         # a Tcl round trip per segment made a 200-line batch cost tens of milliseconds.
         args: list[str | tuple[str, ...]] = []
@@ -213,6 +235,9 @@ class ConversationView(ttk.Frame):
                     tags = (*tags, f"ip:{line.ip}")  # for the name's tooltip
                 if line.msgid and line.sender_tag == "own":
                     tags = (*tags, f"mine:{line.msgid}")  # for the "Delete message" menu
+                said = "body" in tags or ("row" in tags and "time" not in tags)
+                if found and line.msgid == found and said:
+                    tags = (*tags, "found")  # the text of the search hit shown (show())
                 args += [seg.text, tags]
             last = line
         self._last = last
@@ -372,16 +397,9 @@ class InputBar(ttk.Frame):
         self._nicks = nicks
         self.history = InputHistory()
         self.completer = Completer()
-        self.var = tk.StringVar(self)
-        self.entry = name(
-            ttk.Entry(self, textvariable=self.var, font=transcript_font(self)), "Message"
-        )
+        self.entry = name(PlaceholderEntry(self, font=transcript_font(self)), "Message")
+        self.var = self.entry.var
         self.entry.pack(side="left", fill="x", expand=True, ipady=3)
-        # "Message #room" inside the empty box (ttk.Entry has no placeholder of its own)
-        self.placeholder = ttk.Label(self.entry, text="", style="Placeholder.TLabel")
-        self.placeholder.bind("<Button-1>", lambda _e: self.entry.focus_set())
-        self.var.trace_add("write", lambda *_a: self._show_placeholder())
-        self.entry.bind("<Control-a>", self._select_all)
         self.send_button = ttk.Button(
             self, text="Send", style="Accent.TButton", command=self.submit
         )
@@ -392,26 +410,6 @@ class InputBar(ttk.Frame):
         self.entry.bind("<Down>", self._on_down)
         self.entry.bind("<Tab>", self._on_tab)
         self.entry.bind("<Key>", self._on_other_key, add="+")
-
-    def set_placeholder(self, text: str) -> None:
-        """What the empty box says ("Message #lobby")."""
-        self.placeholder.configure(text=text)
-        self._show_placeholder()
-
-    def placeholder_text(self) -> str:
-        """The placeholder as shown ("" while something is typed)."""
-        return str(self.placeholder.cget("text")) if self.placeholder.winfo_manager() else ""
-
-    def _show_placeholder(self) -> None:
-        if self.var.get() or not self.placeholder.cget("text"):
-            self.placeholder.place_forget()
-        elif not self.placeholder.winfo_manager():
-            self.placeholder.place(x=10, rely=0.5, anchor="w")
-
-    def _select_all(self, _event: object) -> str:
-        self.entry.select_range(0, "end")
-        self.entry.icursor("end")
-        return "break"
 
     def submit(self) -> None:
         """Send the typed line (Return or the Send button); blank lines are ignored."""

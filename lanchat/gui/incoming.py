@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from lanchat.client import events as ev
-from lanchat.gui.lines import format_message
+from lanchat.gui.lines import Line, format_message
 from lanchat.gui.viewmodel import Conversation, conversation_key
 from lanchat.protocol import casefold
 
@@ -38,6 +38,18 @@ BANNER_CODES = {
     "474": "join",
     "475": "join",
 }
+
+
+def context_line(hit: ev.SearchHit, *, own: bool) -> Line:
+    """The transcript line of a message fetched around a search hit (an action is listed
+    as "* nick text" by the client library)."""
+    action = f"* {hit.nick} "
+    kind, text = "privmsg", hit.text
+    if text.startswith(action):
+        kind, text = "action", text[len(action) :]
+    return format_message(
+        nick=hit.nick, ip="", text=text, time_ms=hit.time_ms, own=own, kind=kind, msgid=hit.msgid
+    )
 
 
 class Incoming:
@@ -327,9 +339,13 @@ class Incoming:
             view.search.show_results(e.hits)
 
     def on_context_loaded(self, e: ev.ContextLoaded) -> None:
-        view = self.app.views.get(conversation_key(e.server_id, e.target))
-        if view is not None and view.search is not None:
-            view.search.show_context(e.msgid, e.hits)
+        conv = self.app.model.get(e.server_id, e.target)
+        if conv is None:
+            return
+        own = casefold(self.app.model.nicks.get(e.server_id, ""))
+        conv.insert_context(context_line(hit, own=casefold(hit.nick) == own) for hit in e.hits)
+        if conv.index_of(e.msgid) is not None:  # not deleted meanwhile
+            self.app.jump_to(conv.key, e.msgid)
 
     def on_read_marker(self, e: ev.ReadMarker) -> None:
         conv = self.app.model.get(e.server_id, e.target)

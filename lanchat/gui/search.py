@@ -1,9 +1,10 @@
-"""The "Search this room" panel of a room's tab: a field, the messages found, and the one
-chosen shown with the messages around it.
+"""The "Search this room" panel of a room's tab: a field with a placeholder and the messages
+found; choosing one makes the transcript jump to it (lanchat.gui.app.ChatApp.jump_to).
 
 Layer: GUI (Tk main thread only); imports tkinter, lanchat.client.events (plain values) and
-lanchat.gui.{access,lines,theme}. The searching is the server's (soju.im/search); the context
-is CHATHISTORY AROUND: the panel only asks (on_search, on_choose) and shows the answers.
+lanchat.gui.{access,lines,placeholder,theme}. The searching is the server's (soju.im/search);
+the context is CHATHISTORY AROUND, loaded into the transcript: the panel only asks
+(on_search, on_choose) and lists the answers.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tkinter import ttk
 from lanchat.client.events import SearchHit
 from lanchat.gui.access import name
 from lanchat.gui.lines import format_time
+from lanchat.gui.placeholder import PlaceholderEntry
 from lanchat.gui.theme import Palette
 
 __all__ = ["SearchPanel"]
@@ -26,7 +28,7 @@ def _row(hit: SearchHit) -> str:
 
 
 class SearchPanel(ttk.Frame):
-    """Tk thread only. Return in the field searches; choosing a result shows it in context.
+    """Tk thread only. Return in the field searches; a result is chosen by click or keys.
 
     Args:
         master: parent widget.
@@ -44,7 +46,7 @@ class SearchPanel(ttk.Frame):
         self._on_search = on_search
         self._on_choose = on_choose
         self._hits: list[SearchHit] = []
-        self.query = name(ttk.Entry(self), "Search this room")
+        self.query = name(PlaceholderEntry(self, "Search this room"), "Search this room")
         self.query.pack(fill="x")
         self.query.bind("<Return>", self._search)
         self.results = name(
@@ -52,17 +54,11 @@ class SearchPanel(ttk.Frame):
             "Search results",
         )
         self.results.bind("<<ListboxSelect>>", lambda _e: self._chosen())
-        self.context = name(
-            tk.Text(self, height=6, wrap="word", relief="flat", state="disabled"),
-            "Message in context",
-        )
 
     def apply_palette(self, pal: Palette) -> None:
-        """Colour the list and the context (classic widgets do not follow ttk styles)."""
-        for widget in (self.results, self.context):
-            widget.configure(background=pal.surface, foreground=pal.fg, highlightthickness=0)
+        """Colour the result list (a classic widget does not follow ttk styles)."""
+        self.results.configure(background=pal.surface, foreground=pal.fg, highlightthickness=0)
         self.results.configure(selectbackground=pal.select_bg, selectforeground=pal.fg)
-        self.context.tag_configure("found", background=pal.highlight_bg)
 
     def _search(self, _event: object) -> str:
         text = self.query.get().strip()
@@ -79,7 +75,6 @@ class SearchPanel(ttk.Frame):
         if not hits:
             self.results.insert("end", "No messages found. Try other words.")
         self.results.pack(fill="x", pady=(4, 0))
-        self.context.pack_forget()
 
     def result_rows(self) -> list[str]:
         """The rows of the result list as shown."""
@@ -95,24 +90,3 @@ class SearchPanel(ttk.Frame):
         selected = self.results.curselection()  # type: ignore[no-untyped-call]
         if selected and int(selected[0]) < len(self._hits):
             self._on_choose(self._hits[int(selected[0])].msgid)
-
-    def show_context(self, msgid: str, hits: Sequence[SearchHit]) -> None:
-        """Show the messages around `msgid`, that one marked and scrolled into view."""
-        self.context.configure(state="normal")
-        self.context.delete("1.0", "end")
-        for hit in hits:
-            self.context.insert("end", _row(hit) + "\n", ("found",) if hit.msgid == msgid else ())
-        self.context.configure(state="disabled")
-        self.context.pack(fill="x", pady=(4, 0))
-        found = self.context.tag_ranges("found")
-        if found:
-            self.context.see(found[0])
-
-    def context_text(self) -> str:
-        """The context as shown ("" while hidden)."""
-        return self.context.get("1.0", "end-1c") if self.context.winfo_manager() else ""
-
-    def found_text(self) -> str:
-        """The row of the chosen message in the context."""
-        found = self.context.tag_ranges("found")
-        return self.context.get(found[0], found[1]).strip() if found else ""

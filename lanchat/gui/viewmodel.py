@@ -33,6 +33,7 @@ __all__ = [
 # The Text widget shows at most this many lines per conversation; older ones stay in
 # Conversation.lines (the history) so a 10,000-message room stays as fast as a quiet one.
 DEFAULT_VISIBLE_LINES = 2000
+CONTEXT_ABOVE = 5  # lines shown above a search hit the transcript jumps to
 
 
 # --- conversations (tabs) --------------------------------------------------------------------
@@ -157,10 +158,39 @@ class Conversation:
         self.unread = 0
         self.highlighted = False
 
-    def visible(self) -> list[Line]:
-        """The lines the Text widget shows: the newest `visible_limit`, with "New messages"
+    def index_of(self, msgid: str) -> int | None:
+        """Where the message `msgid` is in `lines` (None when it is not loaded)."""
+        if msgid not in self._msgids:
+            return None
+        return next((i for i, line in enumerate(self.lines) if line.msgid == msgid), None)
+
+    def insert_context(self, lines: Iterable[Line]) -> None:
+        """Put the messages around a search hit (CHATHISTORY AROUND, oldest first) among the
+        lines, as one block above the first message not older than the block; the ones
+        already here are not added again. Only messages (with a msgid) place it: local notes
+        ("You joined") are stamped when shown, not when said, and messages sent in one burst
+        can share a millisecond, so placing each line by its own time could split the block.
+        """
+        new = [line for line in lines if line.msgid and line.msgid not in self._msgids]
+        if not new:
+            return
+        self._msgids.update(line.msgid for line in new)
+        first = new[0].time_ms
+        later = (i for i, old in enumerate(self.lines) if old.msgid and old.time_ms >= first)
+        at = next(later, len(self.lines))
+        self.lines[at:at] = new
+        if self.history_at is not None and at <= self.history_at:
+            self.history_at += len(new)
+
+    def visible(self, around: str = "") -> list[Line]:
+        """The lines the Text widget shows: the newest `visible_limit` (or, to show the
+        message `around`, from a few lines above it to the newest), with "New messages"
         above the first one after the read marker while the tab is marked."""
-        lines = self.lines[-self.visible_limit :]
+        start = max(len(self.lines) - self.visible_limit, 0)
+        found = self.index_of(around) if around else None
+        if found is not None:
+            start = min(start, max(found - CONTEXT_ABOVE, 0))
+        lines = self.lines[start:]
         first = next(iter(self._unread_lines()), None) if self.marked else None
         if first is not None and first in lines:
             at = lines.index(first)

@@ -15,6 +15,7 @@ from lanchat.gui.access import find
 from lanchat.gui.app import ChatApp
 from lanchat.gui.chat import ConversationView
 from lanchat.gui.dialogs import KeyDialog
+from lanchat.gui.placeholder import PlaceholderEntry
 from lanchat.gui.settings import Settings
 from lanchat.gui.viewmodel import RoomRow, conversation_key
 from lanchat.launcher.supervisor import HostedRoom, RoomReady, RoomStopped, Supervisor
@@ -371,12 +372,62 @@ def test_searching_the_room_lists_hits_and_shows_one_in_context(
     run_until(app.root, lambda: len(view.search.result_rows()) == 2, view.search.result_rows)
     assert view.search.result_rows()[0].endswith("bob: the launch is at noon")
     assert rows.winfo_manager() == "pack"
-    view.search.choose(1)
-    run_until(app.root, lambda: "bring snacks" in view.search.context_text(), "context")
-    assert view.search.found_text().endswith("bob: launch moved to 2pm")
-    assert view.contents().count("bring snacks") == 1  # the context is not added again
+    view.search.choose(1)  # loaded already: the transcript jumps to it
+    run_until(app.root, lambda: view.found_text() == "launch moved to 2pm", view.found_text)
+    assert view.contents().count("bring snacks") == 1  # nothing fetched or added again
+    assert in_sight(view, "launch moved to 2pm")
+    run_until(app.root, lambda: view.found_text() == "", "the highlight fades", timeout_s=10)
     field.delete(0, "end")
     field.insert(0, "nothing like this")
     field.event_generate("<Return>")
     run_until(app.root, lambda: "No messages" in str(view.search.result_rows()), "no hits")
     bob.close()
+
+
+def in_sight(view: ConversationView, text: str) -> bool:
+    """`text` is in the part of the transcript scrolled into view."""
+    view.update_idletasks()
+    at = view.text.search(text, "1.0")
+    return bool(at) and view.text.bbox(at) is not None
+
+
+def test_a_search_hit_not_loaded_is_fetched_with_its_context_and_jumped_to(
+    app: ChatApp, tmp_path: Path
+) -> None:
+    config = tmp_path / "quick.toml"
+    config.write_text("[flood]\nenabled = false\n")  # bob says 130 lines at once
+    sup = Supervisor(
+        data_root=tmp_path / "h",
+        serve_args=["--host", "127.0.0.1", "--no-mdns", "--config", str(config)],
+    )
+    room = sup.start("#party")
+    assert isinstance(sup.events.get(timeout=20), RoomReady)
+    try:
+        bob = RawClient(room.port, "bob")
+        fillers = [f"PRIVMSG #party :filler {i}" for i in range(130)]
+        bob.send("JOIN #party", "PRIVMSG #party :before the launch", "PRIVMSG #party :the launch")
+        bob.send("PRIVMSG #party :after the launch", *fillers, "PING :stored")
+        bob.wait_for("PONG")
+        app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
+        view = party(app, room.port)
+        run_until(app.root, lambda: "filler 129" in view.contents(), view.contents)
+        assert "the launch" not in view.contents()  # older than the history shown on join
+        field = find(view, "Search this room")
+        assert isinstance(field, PlaceholderEntry)
+        assert field.placeholder_text() == "Search this room"
+        focus(field)
+        field.insert(0, "launch")
+        assert field.placeholder_text() == ""
+        field.event_generate("<Return>")
+        run_until(app.root, lambda: len(view.search.result_rows()) == 3, view.search.result_rows)
+        view.search.choose(1)
+        run_until(app.root, lambda: view.found_text() == "the launch", view.found_text)
+        text = view.contents()
+        assert text.index("before the launch") < text.index("\nthe launch\n")
+        assert text.index("\nthe launch\n") < text.index("after the launch")
+        assert text.index("after the launch") < text.index("filler 129")
+        assert text.count("filler 129") == 1 and text.count("after the launch") == 1
+        assert in_sight(view, "before the launch") and in_sight(view, "after the launch")
+        bob.close()
+    finally:
+        sup.stop_all()

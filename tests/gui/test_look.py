@@ -67,11 +67,11 @@ def test_choosing_a_tab_puts_the_focus_in_the_message_box(app: ChatApp) -> None:
     app.root.update()
     box = find(app.root, "Message")
     assert app.root.focus_get() is box
-    assert app.input.placeholder_text() == "Message #lobby"
+    assert app.input.entry.placeholder_text() == "Message #lobby"
     assert isinstance(box, ttk.Entry)
     xdotool(box, "type", "hello there")
     run_until(app.root, lambda: app.input.var.get() == "hello there", app.input.var.get)
-    assert app.input.placeholder_text() == ""
+    assert app.input.entry.placeholder_text() == ""
     xdotool(box, "key", "ctrl+a")
     run_until(app.root, box.selection_present, "the typed text selected")
     assert box.selection_get() == "hello there"

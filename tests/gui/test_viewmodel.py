@@ -205,3 +205,25 @@ def test_rooms_sort_case_insensitively() -> None:
         rooms.upsert(Ad(name, "h", 1, instance=name))
     assert [r.room for r in rooms.sorted()] == ["#Apple", "#mid", "#zoo"]
     assert rooms.index_of("#mid") == 1
+
+
+# --- jumping to a search hit ---
+
+
+def said(text: str, time_ms: int, msgid: str) -> Line:
+    return format_message(nick="bob", ip="", text=text, time_ms=time_ms, own=False, msgid=msgid)
+
+
+def test_context_goes_in_as_one_block_above_the_first_later_message() -> None:
+    conv = Conversation("s", "#lobby", "room", visible_limit=3)
+    conv.add(format_event("You joined #lobby.", T0 + 99_000), seen=True)  # stamped when shown
+    for n in range(5):  # a burst: the first four share a millisecond
+        conv.add(said(f"later {n}", T0 + 10 + (n == 4), f"l{n}"), seen=True)
+    context = [said("before", T0, "c0"), said("found", T0 + 10, "c1"), said("later 0", 0, "l0")]
+    conv.insert_context(context)
+    texts = [line.text for line in conv.lines]
+    assert texts == ["You joined #lobby.", "before", "found", *(f"later {n}" for n in range(5))]
+    assert conv.index_of("c1") == 2 and conv.index_of("nothing") is None
+    assert [line.text for line in conv.visible()] == ["later 2", "later 3", "later 4"]
+    shown = [line.text for line in conv.visible(around="c1")]
+    assert shown[0] == "You joined #lobby." and shown[-1] == "later 4"  # the hit to the newest
