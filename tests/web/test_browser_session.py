@@ -21,23 +21,26 @@ import pytest
 from lanchat.web.site import STATIC_DIR
 from tests.web.page_browser import Page, start_chromium
 
-# Feeds `steps` to a new Session (nick "carol", clock at 1000 ms) and returns what happened.
-# A step is ["recv", line] or [method, ...args] (a Session method: join, say, setActive...).
+# Feeds `steps` to a new Session (nick "carol", clock at 1000 ms, signing in with `login` if
+# given) and returns what happened. A step is ["recv", line], ["markRead", conversation] (the
+# person read it: account.js) or [method, ...args] (a Session method: join, say, setActive...).
 _RUN = """
-const [steps, done] = arguments;
+const [steps, login, done] = arguments;
 const base = location.href;
-Promise.all([import(new URL('session.js', base)), import(new URL('irc.js', base))])
-  .then(([{ Session }, { parse }]) => {
+Promise.all(['session.js', 'irc.js', 'account.js'].map((m) => import(new URL(m, base))))
+  .then(([{ Session }, { parse }, { markRead }]) => {
     const sent = [];
     const events = [];
     const session = new Session({
       nick: 'carol',
+      login,
       send: (line) => sent.push(line),
       notify: (e) => events.push([e.type, e.conv?.name ?? e.state ?? e.text ?? null]),
       now: () => 1000,
     });
     for (const [what, ...args] of steps) {
       if (what === 'recv') session.receive(parse(args[0]));
+      else if (what === 'markRead') markRead(session, session.conversations.get(args[0]));
       else session[what](...args);
     }
     const conversations = {};
@@ -45,10 +48,12 @@ Promise.all([import(new URL('session.js', base)), import(new URL('irc.js', base)
       conversations[c.name] = {
         lines: c.lines.map((l) => `${l.nick ?? '*'} ${l.kind}: ${l.text}`),
         unread: c.unread, mentions: c.mentions, topic: c.topic, joined: c.joined,
+        readTime: c.readTime,
         members: c.sortedMembers().map((m) => m.prefixes + m.nick),
       };
     }
-    done({ sent, events, conversations, nick: session.nick, caps: [...session.caps].sort() });
+    done({ sent, events, conversations, nick: session.nick, caps: [...session.caps].sort(),
+           account: session.account });
   });
 """
 
@@ -75,8 +80,8 @@ def page() -> Iterator[Page]:
         server.server_close()
 
 
-def run(page: Page, *steps: list[str]) -> dict[str, Any]:
-    return dict(page.driver.execute_async_script(_RUN, [list(s) for s in steps]))
+def run(page: Page, *steps: list[str], login: dict[str, str] | None = None) -> dict[str, Any]:
+    return dict(page.driver.execute_async_script(_RUN, [list(s) for s in steps], login))
 
 
 def recv(*lines: str) -> list[list[str]]:
@@ -238,3 +243,90 @@ def test_names_with_prefixes_and_hosts_make_the_member_list(page: Page) -> None:
     assert lobby["members"] == ["@+bob", "carol", "erin"]
     assert lobby["topic"] == "Friday party"
     assert lobby["lines"][-2:] == ["* system: erin joined.", "* system: dave left (bye)"]
+
+
+ALICE = {"account": "alice", "password": "wönderland"}
+OFFERS_ACCOUNTS = recv(
+    ":srv CAP * LS :batch draft/chathistory draft/read-marker echo-message message-tags "
+    "sasl=PLAIN server-time",
+    ":srv CAP * ACK :batch draft/chathistory draft/read-marker echo-message message-tags sasl "
+    "server-time",
+)
+
+
+def test_signing_in_is_sasl_plain_before_cap_end(page: Page) -> None:
+    got = run(page, ["connectionOpened"], *OFFERS_ACCOUNTS, login=ALICE)
+    assert got["sent"][-2:] == [
+        "CAP REQ :batch draft/chathistory echo-message message-tags server-time "
+        "sasl draft/read-marker",
+        "AUTHENTICATE PLAIN",
+    ]  # and no CAP END while the exchange is open
+    got = run(
+        page,
+        ["connectionOpened"],
+        *OFFERS_ACCOUNTS,
+        *recv(
+            "AUTHENTICATE +",
+            ":srv 900 carol carol!web@h alice :You are now logged in as alice",
+            ":srv 903 carol :SASL authentication successful",
+            ":srv 001 carol :Welcome",
+        ),
+        login=ALICE,
+    )
+    # RFC 4616: no authzid, NUL, the account, NUL, the password, in UTF-8 and base64
+    assert got["sent"][-2:] == ["AUTHENTICATE AGFsaWNlAHfDtm5kZXJsYW5k", "CAP END"]
+    assert got["account"] == "alice"
+    assert ["state", "registered"] in got["events"]
+
+
+def test_a_guest_never_asks_for_sasl(page: Page) -> None:
+    got = run(page, ["connectionOpened"], *OFFERS_ACCOUNTS[:1])
+    assert "sasl" not in got["sent"][-1] and "draft/read-marker" in got["sent"][-1]
+
+
+def test_a_refused_sign_in_goes_back_saying_so(page: Page) -> None:
+    got = run(
+        page,
+        ["connectionOpened"],
+        *OFFERS_ACCOUNTS,
+        *recv("AUTHENTICATE +", ":srv 904 carol :SASL authentication failed"),
+        login=ALICE,
+    )
+    alert = next(text for kind, text in got["events"] if kind == "alert")
+    assert alert.startswith("That account name or password did not work")
+    assert got["events"][-1] == ["state", "rejected"]
+    assert "CAP END" not in got["sent"]
+
+
+def test_read_markers_set_the_unread_counts_and_move_when_read(page: Page) -> None:
+    got = run(
+        page,
+        ["connectionOpened"],
+        *OFFERS_ACCOUNTS,
+        *recv(":srv 001 carol :Welcome"),
+        ["join", "#lobby"],
+        *recv(":carol!u@h JOIN #lobby", ":srv MARKREAD #lobby timestamp=2026-12-04T12:00:01.000Z"),
+        *history("b1", "#lobby", ("m1", 1, "bob one"), ("m2", 2, "dave two"), ("m3", 3, "bob 3")),
+    )
+    lobby = got["conversations"]["#lobby"]
+    assert lobby["unread"] == 2  # history after the account's marker is unread, here too
+    assert lobby["readTime"] == 1796385601000
+    read_elsewhere = recv(":srv MARKREAD #lobby timestamp=2026-12-04T12:00:03.000Z")
+    got = run(
+        page,
+        ["connectionOpened"],
+        *OFFERS_ACCOUNTS,
+        *recv(":srv 001 carol :Welcome"),
+        ["join", "#lobby"],
+        *recv(":carol!u@h JOIN #lobby", ":srv MARKREAD #lobby timestamp=2026-12-04T12:00:01.000Z"),
+        *history("b1", "#lobby", ("m1", 1, "bob one"), ("m2", 2, "dave two"), ("m3", 3, "bob 3")),
+        *read_elsewhere,
+        *recv("@msgid=m4;time=2026-12-04T12:00:04.000Z :bob!u@h PRIVMSG #lobby :four"),
+        ["markRead", "#lobby"],
+        ["markRead", "#lobby"],  # no news: not sent again
+    )
+    lobby = got["conversations"]["#lobby"]
+    assert ["read", "#lobby"] in got["events"]
+    assert got["sent"][-1] == "MARKREAD #lobby timestamp=2026-12-04T12:00:04.000Z"
+    assert got["sent"].count(got["sent"][-1]) == 1
+    assert lobby["readTime"] == 1796385604000

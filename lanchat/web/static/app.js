@@ -6,6 +6,15 @@
 // GET /api/rooms. After a lost connection the page reconnects with backoff and the session
 // rejoins its rooms and fills the gap from history.
 
+import {
+  drawUnreadLine,
+  markerCame,
+  opened,
+  readIfSeen,
+  setUpSignIn,
+  signInChoice,
+  signInRefused,
+} from "./account-ui.js";
 import { NICK_KEY, nickProblem, runCommand } from "./commands.js";
 import { parse } from "./irc.js";
 import { Session } from "./session.js";
@@ -134,6 +143,11 @@ async function chooseRoom(room) {
       return;
     }
   }
+  const signIn = page.session ? { login: null } : signInChoice();
+  if (signIn.problem) {
+    showNickError(signIn.problem);
+    return;
+  }
   let key = "";
   if (room.key) {
     key = await askKey(room.name);
@@ -141,7 +155,7 @@ async function chooseRoom(room) {
   }
   if (!page.session) {
     localStorage.setItem(NICK_KEY, nick);
-    start(nick);
+    start(nick, signIn.login);
   }
   page.focusOnJoin = page.session.fold(room.name);
   page.session.join(room.name, key);
@@ -154,11 +168,11 @@ function showNickError(text) {
 
 // ------------------------------------------------------------------ the connection
 
-function start(nick) {
+function start(nick, login) {
   showNickError("");
   page.everRegistered = false;
   const password = $("password-field").hidden ? "" : $("password").value;
-  page.session = new Session({ nick, password, send: sendLine, notify: onSessionEvent });
+  page.session = new Session({ nick, password, login, send: sendLine, notify: onSessionEvent });
   page.session.hidden = document.hidden;
   connect();
 }
@@ -242,13 +256,17 @@ function onSessionEvent(event) {
         page.attempt = 0;
         setStatus("");
         $("link-dot").classList.remove("off");
-        $("me").textContent = session.nick;
+        $("me").textContent = session.account
+          ? `${session.nick}, signed in as ${session.account}`
+          : session.nick;
         enterChat();
       } else if (event.state === "rejected") {
         stop();
         if (event.needs === "password") {
           $("password-field").hidden = false;
           $("password").focus();
+        } else if (event.needs === "account") {
+          signInRefused();
         }
       }
       break;
@@ -267,6 +285,10 @@ function onSessionEvent(event) {
       break;
     case "lines":
       if (event.conv.key === session.active) renderMessages(event.conv);
+      break;
+    case "read":
+      if (event.conv.key === session.active) markerCame(event.conv);
+      queueRender();
       break;
     case "alert":
       if (page.everRegistered) toast(event.text);
@@ -305,6 +327,7 @@ function show(key) {
   page.session.setActive(key);
   closeDrawers();
   const conv = activeConversation();
+  if (conv) opened(conv);
   renderMessages(conv);
   renderChrome();
   if (!matchMedia("(max-width: 759px)").matches) $("message").focus();
@@ -421,7 +444,9 @@ function renderMessages(conv) {
     items.push(el("li", { cls: "empty-state", text: "No messages yet: say hello!" }));
   }
   list.replaceChildren(...items);
+  drawUnreadLine(list, conv);
   list.scrollTop = list.scrollHeight;
+  readIfSeen(page.session, atBottom(list));
 }
 
 function appendLine(conv) {
@@ -431,6 +456,7 @@ function appendLine(conv) {
   const lines = conv.lines;
   list.append(...lineItems(lines.slice(-1), lines.at(-2) ?? null));
   if (pinned || lines.at(-1).self) list.scrollTop = list.scrollHeight;
+  readIfSeen(page.session, atBottom(list));
 }
 
 function setStatus(text) {
@@ -521,6 +547,9 @@ function main() {
   });
   $("nick").addEventListener("input", () => showNickError(""));
   $("composer").addEventListener("submit", submit);
+  const list = $("messages");
+  list.addEventListener("scroll", () => readIfSeen(page.session, atBottom(list)), { passive: true });
+  setUpSignIn();
   $("open-sidebar").addEventListener("click", () => toggleDrawer("sidebar"));
   $("open-members").addEventListener("click", () => toggleDrawer("members"));
   $("scrim").addEventListener("click", closeDrawers);
@@ -534,6 +563,7 @@ function main() {
     if (!page.session) return;
     page.session.hidden = document.hidden;
     if (!document.hidden) page.session.setActive(page.session.active);
+    readIfSeen(page.session, atBottom($("messages")));
     // Back from the background (a phone's lock screen): retry at once rather than wait.
     if (!document.hidden && !page.socket && page.everRegistered) connect();
   });

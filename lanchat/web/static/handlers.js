@@ -4,6 +4,7 @@
 // send() and notify(). Specs: https://modern.ircdocs.horse (numerics, JOIN/PART/KICK/NAMES),
 // https://ircv3.net/specs/extensions/capability-negotiation, .../batch, .../standard-replies.
 
+import { ACCOUNT_CAPS, ACCOUNT_HANDLERS, startLogin } from "./account.js";
 import { nickOf } from "./irc.js";
 
 // What we ask for when the server offers it. echo-message gives our own lines their msgid
@@ -46,7 +47,8 @@ export const HANDLERS = {
     if (sub === "LS") {
       this.offered.push(...list.split(" ").map((cap) => cap.split("=")[0]));
       if (rest.length > 1 && rest[0] === "*") return; // more LS lines follow
-      const asked = WANTED_CAPS.filter((cap) => this.offered.includes(cap));
+      const wanted = [...WANTED_CAPS, ...ACCOUNT_CAPS].filter((c) => c !== "sasl" || this.login);
+      const asked = wanted.filter((cap) => this.offered.includes(cap));
       if (asked.length && this.registering) this.send("CAP", "REQ", asked.join(" "));
       else this.send("CAP", "END");
     } else if (sub === "ACK") {
@@ -54,7 +56,7 @@ export const HANDLERS = {
         if (cap.startsWith("-")) this.caps.delete(cap.slice(1));
         else this.caps.add(cap);
       }
-      if (!this.registered) this.send("CAP", "END");
+      if (!this.registered && !startLogin(this)) this.send("CAP", "END");
     } else if (sub === "NAK" && !this.registered) {
       this.send("CAP", "END");
     }
@@ -291,3 +293,4 @@ for (const [numeric, text] of Object.entries(JOIN_ERRORS)) {
     this.notify({ type: "refused", room });
   };
 }
+Object.assign(HANDLERS, ACCOUNT_HANDLERS);

@@ -9,6 +9,7 @@
 // https://ircv3.net/specs/extensions/chathistory (history on join, the gap after a reconnect),
 // https://ircv3.net/specs/extensions/batch, .../message-ids (no duplicates), .../server-time.
 
+import { recount } from "./account.js";
 import { HANDLERS } from "./handlers.js";
 import { casefold, format, nickOf } from "./irc.js";
 
@@ -30,6 +31,7 @@ export class Conversation {
     this.mentions = 0; // of those, the ones that name us
     this.joined = !isRoom; // rooms: we are in it now (false while reconnecting)
     this.last = null; // {msgid, time} of the newest message: where a gap starts
+    this.readTime = 0; // the read marker: time of the last message read (0: none known)
   }
 
   sortedMembers() {
@@ -44,15 +46,17 @@ let localIds = 0;
 
 export class Session {
   /**
-   * @param {{nick: string, password?: string, send: (line: string) => void,
-   *   notify: (event: object) => void, now?: () => number}} options  notify gets
+   * @param {{nick: string, password?: string, login?: ?{account: string, password: string},
+   *   send: (line: string) => void, notify: (event: object) => void, now?: () => number}}
+   *   options  login: the account to sign in to (account.js), null for a guest. notify gets
    *   {type: "state" | "conversations" | "conversation" | "joined" | "refused" | "line" |
-   *   "lines" | "alert", ...}: what the page should redraw.
+   *   "lines" | "alert" | "account" | "read", ...}: what the page should redraw.
    */
-  constructor({ nick, password = "", send, notify, now = Date.now }) {
+  constructor({ nick, password = "", login = null, send, notify, now = Date.now }) {
     this.nick = nick; // what we asked for; after 001 what the server calls us
     this.asked = nick; // the nickname the person chose (433 may give us another)
     this.password = password; // the server password (PASS), "" for none
+    this.login = login; // {account, password} to sign in with (SASL PLAIN), or null
     this._send = send;
     this.notify = notify;
     this.now = now;
@@ -88,6 +92,7 @@ export class Session {
     this.names = new Map(); // room key -> members collected from 353 until 366
     this.gapFilling = new Set(); // conversation keys with a CHATHISTORY AFTER in flight
     this.triedNicks = 0;
+    this.account = ""; // the account this connection is signed in to (900), "" for none
     for (const conv of this.conversations?.values() ?? []) {
       if (conv.isRoom) conv.joined = false;
     }
@@ -264,6 +269,7 @@ export class Session {
     // A gap after a reconnect is news (unread); the history shown on a first join is not.
     const old = !this.gapFilling.has(conv.key);
     for (const msg of batch.messages) this._message(msg, { conv, old });
+    recount(this, conv); // history after the read marker is unread, wherever it was missed
     this.notify({ type: "lines", conv });
     const lastMsgid = batch.messages.at(-1)?.tags.msgid;
     if (this.gapFilling.has(conv.key) && batch.messages.length >= HISTORY_LIMIT && lastMsgid) {
