@@ -11,8 +11,9 @@ import { el } from "./view.js";
 
 const ACCOUNT_KEY = "lanchat.account"; // localStorage: {account, password}, with Remember me
 const $ = (id) => document.getElementById(id);
-// Conversation key -> its read marker when it was opened: the "New messages" line stays
-// above what was new then, while the person reads (and so moves the marker) below it.
+// Conversation key -> {since, count}: its read marker and unread count when it was opened.
+// The "New messages" line stays above what was new then, while the person reads (and so
+// moves the marker) below it.
 const openedAt = new Map();
 
 function remembered() {
@@ -73,7 +74,7 @@ export function signInRefused() {
 
 /** `conv` is being opened: the "New messages" line goes above what is unread now. */
 export function opened(conv) {
-  openedAt.set(conv.key, conv.readTime);
+  openedAt.set(conv.key, { since: conv.readTime, count: conv.unread });
 }
 
 /**
@@ -81,13 +82,14 @@ export function opened(conv) {
  * server sends a room's marker right after joining it) decides where the line goes.
  */
 export function markerCame(conv) {
-  if (!openedAt.get(conv.key)) openedAt.set(conv.key, conv.readTime);
+  const at = openedAt.get(conv.key);
+  if (!at?.since) openedAt.set(conv.key, { count: 0, ...at, since: conv.readTime });
 }
 
 /** Put the "New messages" line in the message list of `conv` where it belongs, if anywhere. */
 export function drawUnreadLine(list, conv) {
   list.querySelector(".unread-line")?.remove();
-  const first = firstUnread(conv, openedAt.get(conv.key) ?? 0);
+  const first = firstUnread(conv, openedAt.get(conv.key) ?? {});
   const item = first && list.querySelector(`li[data-id="${CSS.escape(first.id)}"]`);
   if (item) {
     const label = el("span", { text: "New messages" });

@@ -72,12 +72,13 @@ export function recount(session, conv) {
 }
 
 /**
- * The first line of `conv` after `since` (a read marker) that counts as unread, or null:
- * where the "New messages" line goes. No marker known (0): none.
+ * Where the "New messages" line goes in `conv`: above its first message after the read
+ * marker `since`, or without a marker above the last `count` unread ones; null for nowhere.
  */
-export function firstUnread(conv, since) {
-  if (!since) return null;
-  return conv.lines.find((line) => counts(line) && line.time > since) ?? null;
+export function firstUnread(conv, { since = 0, count = 0 }) {
+  const unread = conv.lines.filter(counts);
+  if (since) return unread.find((line) => line.time > since) ?? null;
+  return count ? (unread.at(-count) ?? unread[0] ?? null) : null;
 }
 
 // One function per command, called with the Session as `this` (merged into handlers.js).

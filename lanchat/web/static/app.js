@@ -324,10 +324,11 @@ function activeConversation() {
 }
 
 function show(key) {
+  const next = page.session.conversations.get(key);
+  if (next) opened(next); // before setActive clears its unread count
   page.session.setActive(key);
   closeDrawers();
   const conv = activeConversation();
-  if (conv) opened(conv);
   renderMessages(conv);
   renderChrome();
   if (!matchMedia("(max-width: 759px)").matches) $("message").focus();
