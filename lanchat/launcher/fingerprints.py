@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from collections.abc import Sequence
+from functools import partial
 from tkinter import ttk
 
 from lanchat.gui.access import name
@@ -61,7 +62,7 @@ class FingerprintPanel:
             text = ttk.Label(self.frame, text=two_rows(fingerprint), font="TkFixedFont")
             text.grid(row=2 * row + 1, column=0, sticky="w")
             button = ttk.Button(self.frame, text="Copy")
-            button.configure(command=lambda b=button, f=fingerprint: self._copy(b, f))
+            button.configure(command=partial(self._copy, button, fingerprint))
             name(button, f"Copy the certificate fingerprint of {room}")
             button.grid(row=2 * row + 1, column=1, sticky="e", padx=(8, 0))
             self.texts[room] = text
