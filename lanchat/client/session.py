@@ -9,6 +9,8 @@ This module holds the session's public surface, the commands a person gives and 
 dispatches each received line. The parts it is made of:
 - lanchat.client.state: rooms, members, our nick and ISUPPORT (what the server told us)
 - lanchat.client.caps: CAP negotiation
+- lanchat.client.membership: the rooms we want to be in; our joins, parts and kicks
+- lanchat.client.readmarkers: MARKREAD, where our account stopped reading
 - lanchat.client.history: CHATHISTORY requests, chathistory batches, the reconnect gap
 - lanchat.client.messages: PRIVMSG, NOTICE and CTCP ACTION received and sent
 - lanchat.client.hints: numerics as ServerError (with plain-words hints) or ServerNotice
@@ -32,26 +34,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from lanchat.client import multiline
+from lanchat.client import multiline, readmarkers
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
-from lanchat.client.events import (
-    ClientEvent,
-    Joined,
-    Kicked,
-    NickChanged,
-    Parted,
-    ReadMarker,
-    Registered,
-    UploadTokenGranted,
-)
+from lanchat.client.events import ClientEvent, NickChanged, Registered, UploadTokenGranted
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
+from lanchat.client.membership import Membership
 from lanchat.client.messages import Messages, split_text
+from lanchat.client.readmarkers import ReadMarkers
 from lanchat.client.sasl import AccountLogin
 from lanchat.client.state import NetworkState, Room, User
-from lanchat.client.wire import format_time, optional
-from lanchat.errors import MalformedLine
-from lanchat.protocol import Message, parse, parse_server_time
+from lanchat.client.wire import optional
+from lanchat.protocol import Message, parse
 
 __all__ = ["HISTORY_LIMIT", "WANTED_CAPS", "ClientSession", "hint_for", "split_text"]
 
@@ -93,13 +87,19 @@ class ClientSession:
         self.user = user or nick
         self.realname = realname or "lanchat user"
         self.password = password
-        self.wanted_rooms: dict[str, tuple[str, str]] = {}  # key -> (name, key); kept on reconnect
         self._outbox: list[Message] = []
         self.state = NetworkState(server_id, clock)  # what this connection's server told us
         self.login = AccountLogin(self.state, self._send, account)  # SASL and REGISTER
         self.cap = CapNegotiation(self.state, self._send, self.login)
         self.history = History(self.state, self._send)  # outlives connections (last_seen)
         self.messages = Messages(self.state, self.history, self._send)
+        self.membership = Membership(  # outlives connections (the wanted rooms)
+            self.state,
+            self._send,
+            caps=lambda: self.caps,
+            after_join=self.history_request_after_join,
+        )
+        self.read_markers = ReadMarkers(self.state, self._send)
         self._reset_connection()
 
     def _reset_connection(self) -> None:
@@ -107,7 +107,7 @@ class ClientSession:
         self.welcomed = False  # end of MOTD received: Registered was emitted
         self.last_error = ""  # the ERROR line's reason, for Disconnected
         self._nick_attempts = 0
-        self.read_markers: dict[str, int] = {}  # target key -> time_ms of the last message read
+        self.read_markers.reset()
         self.state.reset(self.wanted_nick)
         self.cap.reset()
         self.login.reset()
@@ -197,6 +197,11 @@ class ClientSession:
         return self.history.last_seen
 
     @property
+    def wanted_rooms(self) -> dict[str, tuple[str, str]]:
+        """The rooms to be in, joined again after a reconnect: key -> (name, room key)."""
+        return self.membership.wanted
+
+    @property
     def history_enabled(self) -> bool:
         """True if the server lets us ask for history (CHATHISTORY)."""
         return "chathistory" in self.caps or "draft/chathistory" in self.caps
@@ -217,14 +222,11 @@ class ClientSession:
 
     def join(self, room: str, key: str = "") -> None:
         """Join `room` (with `key`); remembered so a reconnect joins it again."""
-        self.wanted_rooms[self.fold(room)] = (room, key)
-        if self.welcomed:
-            self._send("JOIN", room, *optional(key))
+        self.membership.join(room, key, now=self.welcomed)
 
     def part(self, room: str, reason: str = "") -> None:
         """Leave `room`; it is no longer rejoined after a reconnect."""
-        self.wanted_rooms.pop(self.fold(room), None)
-        self._send("PART", room, *optional(reason))
+        self.membership.part(room, reason)
 
     def say(self, target: str, text: str, *, action: bool = False) -> list[ClientEvent]:
         """Send `text` to `target` as PRIVMSG (or CTCP ACTION), split to fit the line limit.
@@ -246,26 +248,8 @@ class ClientSession:
         self._send("REDACT", target, msgid)
 
     def mark_read(self, target: str, time_ms: int) -> None:
-        """We read `target` up to the message of `time_ms`: MARKREAD, when the server keeps
-        read markers and this is past the marker we know (the server's answer and its
-        markers of our other connections are ReadMarker events)."""
-        key = self.fold(target)
-        if "draft/read-marker" in self.caps and time_ms > self.read_markers.get(key, 0):
-            self.read_markers[key] = time_ms
-            self._send("MARKREAD", target, f"timestamp={format_time(time_ms)}")
-
-    def _on_markread(self, msg: Message) -> list[ClientEvent]:
-        # MARKREAD <target> {timestamp=<time> | *}
-        if len(msg.params) < 2:
-            return []
-        target, value = msg.params[0], msg.params[1]
-        try:
-            when = parse_server_time(value.removeprefix("timestamp=")) if value != "*" else 0
-        except MalformedLine:
-            return []
-        key = self.fold(target)
-        self.read_markers[key] = max(self.read_markers.get(key, 0), when)
-        return [ReadMarker(self.server_id, target, when)]
+        """We read `target` up to the message of `time_ms` (readmarkers.ReadMarkers)."""
+        self.read_markers.mark_read(target, time_ms, enabled=readmarkers.CAP in self.caps)
 
     def change_nick(self, nick: str) -> None:
         """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
@@ -398,8 +382,7 @@ class ClientSession:
             # Logged in to the account of the nick we wanted, which someone else held: ask for
             # it, and the server renames them at once (lanchat issue 17).
             self._send("NICK", wanted)
-        for name, key in self.wanted_rooms.values():
-            self._send("JOIN", name, *optional(key))
+        self.membership.rejoin()
         if self.history_enabled:
             self.history.after_registration()
         return [Registered(self.server_id, self.nick, self.network, self.server_name)]
@@ -413,38 +396,10 @@ class ClientSession:
             return []
         return [server_error(self.server_id, msg)]
 
-    def _on_join_refused(self, msg: Message) -> list[ClientEvent]:
-        # 471/473/474/475 <client> <channel> :<reason>: not rejoined at the next reconnect,
-        # where the same refusal (a wrong key) would come back each time.
-        error = server_error(self.server_id, msg)
-        if error.subject:
-            self.wanted_rooms.pop(self.fold(error.subject), None)
-        return [error]
-
-    def _on_join(self, msg: Message) -> list[ClientEvent]:
-        events = self.state.on_join(msg)
-        if events and isinstance(joined := events[0], Joined) and joined.own:
-            key = self.fold(joined.room)
-            self.wanted_rooms.setdefault(key, (joined.room, ""))
-            self.history_request_after_join(joined.room)
-            if "away-notify" in self.caps:
-                # away-notify only tells changes; WHO tells who is away already (ircv3
-                # away-notify: "clients SHOULD send WHO on join").
-                self.state.who_pending.add(key)
-                self._send("WHO", joined.room)
-        return events
-
     def _on_nick(self, msg: Message) -> list[ClientEvent]:
         events = self.state.on_nick(msg)
         if events and isinstance(changed := events[0], NickChanged) and changed.own:
             self.wanted_nick = changed.new  # confirmed: the nick to ask for from now on
-        return events
-
-    def _on_part_or_kick(self, msg: Message) -> list[ClientEvent]:
-        events = self.state.on_part(msg) if msg.verb == "PART" else self.state.on_kick(msg)
-        if events and isinstance(left := events[0], Parted | Kicked) and left.own:
-            # Parted or kicked: not rejoined after a reconnect (a kick is the room's decision).
-            self.wanted_rooms.pop(self.fold(left.room), None)
         return events
 
 
@@ -458,9 +413,9 @@ _HANDLERS: dict[str, _Handler] = {
     "PING": ClientSession._on_ping,
     "ERROR": ClientSession._on_error,
     "CAP": ClientSession._on_cap,
-    "JOIN": ClientSession._on_join,
-    "PART": ClientSession._on_part_or_kick,
-    "KICK": ClientSession._on_part_or_kick,
+    "JOIN": lambda s, m: s.membership.on_join(m),
+    "PART": lambda s, m: s.membership.on_part_or_kick(m),
+    "KICK": lambda s, m: s.membership.on_part_or_kick(m),
     "QUIT": lambda s, m: s.state.on_quit(m),
     "NICK": ClientSession._on_nick,
     "TOPIC": lambda s, m: s.state.on_topic(m),
@@ -469,7 +424,7 @@ _HANDLERS: dict[str, _Handler] = {
     "INVITE": lambda s, m: s.state.on_invite(m),
     "PRIVMSG": lambda s, m: s.messages.on_privmsg(m),
     "REDACT": lambda s, m: s.messages.on_redact(m),
-    "MARKREAD": ClientSession._on_markread,
+    "MARKREAD": lambda s, m: s.read_markers.on_markread(m),
     "NOTICE": lambda s, m: s.messages.on_privmsg(m),
     "BATCH": ClientSession._on_batch,
     "FAIL": ClientSession._on_fail,
@@ -493,10 +448,10 @@ _NUMERICS: dict[str, _Handler] = {
     "906": ClientSession._on_login_numeric,  # ERR_SASLABORTED
     "907": ClientSession._on_login_numeric,  # ERR_SASLALREADY
     "421": ClientSession._on_unknown_command,  # ERR_UNKNOWNCOMMAND
-    "471": ClientSession._on_join_refused,  # ERR_CHANNELISFULL
-    "473": ClientSession._on_join_refused,  # ERR_INVITEONLYCHAN
-    "474": ClientSession._on_join_refused,  # ERR_BANNEDFROMCHAN
-    "475": ClientSession._on_join_refused,  # ERR_BADCHANNELKEY
+    "471": lambda s, m: s.membership.on_join_refused(m),  # ERR_CHANNELISFULL
+    "473": lambda s, m: s.membership.on_join_refused(m),  # ERR_INVITEONLYCHAN
+    "474": lambda s, m: s.membership.on_join_refused(m),  # ERR_BANNEDFROMCHAN
+    "475": lambda s, m: s.membership.on_join_refused(m),  # ERR_BADCHANNELKEY
     "353": lambda s, m: s.state.on_names_reply(m),  # RPL_NAMREPLY
     "366": lambda s, m: s.state.on_end_of_names(m),  # RPL_ENDOFNAMES
     "332": lambda s, m: s.state.on_topic_reply(m),  # RPL_TOPIC
