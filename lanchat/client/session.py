@@ -5,12 +5,14 @@ lanchat.client (events and the session's parts below) only: no sockets, no async
 driver is lanchat.client.connection; it feeds every received `Message` to `ClientSession.feed`
 and writes what `data_to_send()` returns after every call.
 
-This module holds the session's public surface, the commands a person gives and the table that
-dispatches each received line. The parts it is made of:
+This module holds the session's public surface, the commands a person gives and the handlers
+of received lines that take several parts at once. The parts it is made of:
 - lanchat.client.state: rooms, members, our nick and ISUPPORT (what the server told us)
+- lanchat.client.dispatch: what each received line does (the verb and numeric tables)
 - lanchat.client.caps: CAP negotiation
 - lanchat.client.membership: the rooms we want to be in; our joins, parts and kicks
 - lanchat.client.readmarkers: MARKREAD, where our account stopped reading
+- lanchat.client.registration: the nick wanted, its fallbacks, the end of registration
 - lanchat.client.history: CHATHISTORY requests, chathistory batches, the reconnect gap
 - lanchat.client.messages: PRIVMSG, NOTICE and CTCP ACTION received and sent
 - lanchat.client.hints: numerics as ServerError (with plain-words hints) or ServerNotice
@@ -36,20 +38,20 @@ from collections.abc import Callable
 
 from lanchat.client import multiline, readmarkers
 from lanchat.client.caps import WANTED_CAPS, CapNegotiation
-from lanchat.client.events import ClientEvent, NickChanged, Registered, UploadTokenGranted
+from lanchat.client.dispatch import HANDLERS, NUMERICS
+from lanchat.client.events import ClientEvent, UploadTokenGranted
 from lanchat.client.hints import hint_for, numeric_events, server_error, standard_reply_error
 from lanchat.client.history import HISTORY_LIMIT, History
 from lanchat.client.membership import Membership
 from lanchat.client.messages import Messages, split_text
 from lanchat.client.readmarkers import ReadMarkers
+from lanchat.client.registration import Registration
 from lanchat.client.sasl import AccountLogin
 from lanchat.client.state import NetworkState, Room, User
 from lanchat.client.wire import optional
 from lanchat.protocol import Message, parse
 
 __all__ = ["HISTORY_LIMIT", "WANTED_CAPS", "ClientSession", "hint_for", "split_text"]
-
-_MAX_NICK_FALLBACKS = 5  # nick_, nick__ ... before giving up and asking the person
 
 
 class ClientSession:
@@ -83,30 +85,38 @@ class ClientSession:
             server_id: copied into every event (the GUI's name for this connection).
             clock: seconds since the epoch; used when a message has no server-time tag.
         """
-        self.wanted_nick = nick  # the nick the person chose; fallbacks derive from it
         self.user = user or nick
         self.realname = realname or "lanchat user"
         self.password = password
         self._outbox: list[Message] = []
-        self.state = NetworkState(server_id, clock)  # what this connection's server told us
-        self.login = AccountLogin(self.state, self._send, account)  # SASL and REGISTER
+        # The parts are annotated: dispatch.py's handlers reach them through the session.
+        self.state: NetworkState = NetworkState(server_id, clock)  # what the server told us
+        self.login: AccountLogin = AccountLogin(self.state, self._send, account)  # SASL, REGISTER
         self.cap = CapNegotiation(self.state, self._send, self.login)
-        self.history = History(self.state, self._send)  # outlives connections (last_seen)
-        self.messages = Messages(self.state, self.history, self._send)
-        self.membership = Membership(  # outlives connections (the wanted rooms)
+        self.history: History = History(self.state, self._send)  # outlives connections (last_seen)
+        self.messages: Messages = Messages(self.state, self.history, self._send)
+        self.membership: Membership = Membership(  # outlives connections (the wanted rooms)
             self.state,
             self._send,
             caps=lambda: self.caps,
             after_join=self.history_request_after_join,
         )
-        self.read_markers = ReadMarkers(self.state, self._send)
+        self.read_markers: ReadMarkers = ReadMarkers(self.state, self._send)
+        self.registration: Registration = Registration(  # outlives connections (the wanted nick)
+            self.state,
+            self._send,
+            nick,
+            login=self.login,
+            membership=self.membership,
+            history=self.history,
+            history_enabled=lambda: self.history_enabled,
+        )
         self._reset_connection()
 
     def _reset_connection(self) -> None:
         """Forget everything the previous connection told us (but not what we want)."""
-        self.welcomed = False  # end of MOTD received: Registered was emitted
         self.last_error = ""  # the ERROR line's reason, for Disconnected
-        self._nick_attempts = 0
+        self.registration.reset()
         self.read_markers.reset()
         self.state.reset(self.wanted_nick)
         self.cap.reset()
@@ -197,6 +207,16 @@ class ClientSession:
         return self.history.last_seen
 
     @property
+    def wanted_nick(self) -> str:
+        """The nick the person chose (changed only by a NICK the server confirmed)."""
+        return self.registration.wanted_nick
+
+    @property
+    def welcomed(self) -> bool:
+        """True once registration ended (end of MOTD): Registered was emitted."""
+        return self.registration.welcomed
+
+    @property
     def wanted_rooms(self) -> dict[str, tuple[str, str]]:
         """The rooms to be in, joined again after a reconnect: key -> (name, room key)."""
         return self.membership.wanted
@@ -254,8 +274,7 @@ class ClientSession:
     def change_nick(self, nick: str) -> None:
         """Ask for a new nick; the server's NICK echo (or a 433) is the answer.
 
-        `wanted_nick` changes only when the server confirms (`_on_nick`): a refused nick
-        (433, someone else's) must not be asked for again at the next reconnect (issue #15).
+        `wanted_nick` changes only when the server confirms (registration.Registration).
         """
         self._send("NICK", nick)
 
@@ -326,12 +345,12 @@ class ClientSession:
             # Search hits and context are listed apart: not shown, nor remembered as seen.
             batch.add(msg, [] if batch.found else self.messages.on_message(msg, history=True))
             return []
-        handler = _HANDLERS.get(msg.verb)
+        handler = HANDLERS.get(msg.verb)
         if handler is not None:
             return handler(self, msg)
         if not msg.verb.isdigit():
             return []
-        handler = _NUMERICS.get(msg.command)
+        handler = NUMERICS.get(msg.command)
         return handler(self, msg) if handler is not None else numeric_events(self.server_id, msg)
 
     def _on_batch(self, msg: Message) -> list[ClientEvent]:
@@ -371,93 +390,3 @@ class ClientSession:
         if msg.command != "900":
             self.cap.login_finished()
         return events
-
-    def _on_end_of_motd(self, msg: Message) -> list[ClientEvent]:
-        if self.welcomed:
-            return []
-        self.welcomed = True
-        account = self.login.account
-        wanted = self.wanted_nick
-        if account and self.fold(account) == self.fold(wanted) and not self.is_me(wanted):
-            # Logged in to the account of the nick we wanted, which someone else held: ask for
-            # it, and the server renames them at once (lanchat issue 17).
-            self._send("NICK", wanted)
-        self.membership.rejoin()
-        if self.history_enabled:
-            self.history.after_registration()
-        return [Registered(self.server_id, self.nick, self.network, self.server_name)]
-
-    def _on_nick_in_use(self, msg: Message) -> list[ClientEvent]:
-        # 433 before registration: try nick_, nick__ ... (the person can change it later).
-        if not self.registered and self._nick_attempts < _MAX_NICK_FALLBACKS:
-            self._nick_attempts += 1
-            self.state.nick = self.wanted_nick + "_" * self._nick_attempts
-            self._send("NICK", self.nick)
-            return []
-        return [server_error(self.server_id, msg)]
-
-    def _on_nick(self, msg: Message) -> list[ClientEvent]:
-        events = self.state.on_nick(msg)
-        if events and isinstance(changed := events[0], NickChanged) and changed.own:
-            self.wanted_nick = changed.new  # confirmed: the nick to ask for from now on
-        return events
-
-
-_Handler = Callable[[ClientSession, Message], list[ClientEvent]]
-
-
-# Verb -> handler (Ergo style: one table, one function per verb). Lines that only change what
-# we know of rooms and people go straight to the state; the session's own methods do what the
-# protocol asks in return (PONG, CAP END, rejoins, WHO, history requests).
-_HANDLERS: dict[str, _Handler] = {
-    "PING": ClientSession._on_ping,
-    "ERROR": ClientSession._on_error,
-    "CAP": ClientSession._on_cap,
-    "JOIN": lambda s, m: s.membership.on_join(m),
-    "PART": lambda s, m: s.membership.on_part_or_kick(m),
-    "KICK": lambda s, m: s.membership.on_part_or_kick(m),
-    "QUIT": lambda s, m: s.state.on_quit(m),
-    "NICK": ClientSession._on_nick,
-    "TOPIC": lambda s, m: s.state.on_topic(m),
-    "MODE": lambda s, m: s.state.on_mode(m),
-    "AWAY": lambda s, m: s.state.on_away(m),
-    "INVITE": lambda s, m: s.state.on_invite(m),
-    "PRIVMSG": lambda s, m: s.messages.on_privmsg(m),
-    "REDACT": lambda s, m: s.messages.on_redact(m),
-    "MARKREAD": lambda s, m: s.read_markers.on_markread(m),
-    "NOTICE": lambda s, m: s.messages.on_privmsg(m),
-    "BATCH": ClientSession._on_batch,
-    "FAIL": ClientSession._on_fail,
-    "AUTHENTICATE": lambda s, m: s.login.on_authenticate(m),
-    "NOTE": ClientSession._on_note,
-    "CHATHISTORY": lambda s, m: s.history.on_chathistory(m),
-}
-
-# Numerics with their own handler (names from modern.ircdocs.horse "Numerics"); the others
-# are shown by hints.numeric_events.
-_NUMERICS: dict[str, _Handler] = {
-    "001": lambda s, m: s.state.on_welcome(m),  # RPL_WELCOME
-    "005": lambda s, m: s.state.on_isupport(m),  # RPL_ISUPPORT
-    "376": ClientSession._on_end_of_motd,  # RPL_ENDOFMOTD
-    "422": ClientSession._on_end_of_motd,  # ERR_NOMOTD (registration is still complete)
-    "433": ClientSession._on_nick_in_use,  # ERR_NICKNAMEINUSE
-    "900": ClientSession._on_login_numeric,  # RPL_LOGGEDIN
-    "903": ClientSession._on_login_numeric,  # RPL_SASLSUCCESS
-    "904": ClientSession._on_login_numeric,  # ERR_SASLFAIL
-    "905": ClientSession._on_login_numeric,  # ERR_SASLTOOLONG
-    "906": ClientSession._on_login_numeric,  # ERR_SASLABORTED
-    "907": ClientSession._on_login_numeric,  # ERR_SASLALREADY
-    "421": ClientSession._on_unknown_command,  # ERR_UNKNOWNCOMMAND
-    "471": lambda s, m: s.membership.on_join_refused(m),  # ERR_CHANNELISFULL
-    "473": lambda s, m: s.membership.on_join_refused(m),  # ERR_INVITEONLYCHAN
-    "474": lambda s, m: s.membership.on_join_refused(m),  # ERR_BANNEDFROMCHAN
-    "475": lambda s, m: s.membership.on_join_refused(m),  # ERR_BADCHANNELKEY
-    "353": lambda s, m: s.state.on_names_reply(m),  # RPL_NAMREPLY
-    "366": lambda s, m: s.state.on_end_of_names(m),  # RPL_ENDOFNAMES
-    "332": lambda s, m: s.state.on_topic_reply(m),  # RPL_TOPIC
-    "333": lambda s, m: s.state.on_topic_who_time(m),  # RPL_TOPICWHOTIME
-    "352": lambda s, m: s.state.on_who_reply(m),  # RPL_WHOREPLY
-    "315": lambda s, m: s.state.on_end_of_who(m),  # RPL_ENDOFWHO
-    "305": lambda s, m: s.state.on_unaway(m),  # RPL_UNAWAY
-    "306": lambda s, m: s.state.on_nowaway(m),  # RPL_NOWAWAY
-}
