@@ -20,18 +20,15 @@ from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.test_account import SCRYPT_TIMEOUT_S
 from tests.gui.test_chat_server import RawClient, party
 from tests.gui.tk_support import focus, run_until
-from tests.web.page_browser import DESKTOP, Page, start_chromium
+from tests.web.page_browser import DESKTOP, Page, chromium_page
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    driver = start_chromium()
-    try:
-        yield Page(driver)
-    finally:
-        driver.quit()
+    with chromium_page() as page:
+        yield page
 
 
 def unread_of(page: Page, conversation: str) -> str:

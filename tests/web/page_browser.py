@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +68,16 @@ def start_chromium() -> webdriver.Chrome:
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+@contextmanager
+def chromium_page() -> Iterator[Page]:
+    """A `Page` in a new headless Chromium, which is closed at the end."""
+    driver = start_chromium()
+    try:
+        yield Page(driver)
+    finally:
+        driver.quit()
 
 
 class Page:
