@@ -111,6 +111,7 @@ class ConversationView(ttk.Frame):
         self._scroll = scroll
         self._at_bottom = True  # the view shows the newest line; kept by _scrolled()
         self._last: Line | None = None  # the line at the bottom, for grouping the next one
+        self._found_timer = ""  # after() id of the end of a search hit's highlight
         self.text.configure(yscrollcommand=self._scrolled, state="disabled")
         scroll.pack(side="right", fill="y")
         self.text.pack(side="left", fill="both", expand=True)
@@ -193,7 +194,13 @@ class ConversationView(ttk.Frame):
             return
         self._at_bottom = False  # until the scroll callback says where the view is
         self.text.yview(f"{ranges[0]} linestart -{CONTEXT_ROWS} lines")
-        self.after(FOUND_MS, lambda: self.text.tag_remove("found", "1.0", "end"))
+        if self._found_timer:  # an earlier hit's timer must not end this one's highlight
+            self.after_cancel(self._found_timer)
+        self._found_timer = self.after(FOUND_MS, self._found_faded)
+
+    def _found_faded(self) -> None:
+        self._found_timer = ""
+        self.text.tag_remove("found", "1.0", "end")
 
     def found_text(self) -> str:
         """The highlighted search hit's text ("" when none is highlighted)."""
