@@ -202,6 +202,13 @@ class ConversationView(ttk.Frame):
         self._found_timer = ""
         self.text.tag_remove("found", "1.0", "end")
 
+    def destroy(self) -> None:
+        """Close the tab: a highlight still fading would call into the destroyed transcript."""
+        if self._found_timer:
+            self.after_cancel(self._found_timer)
+            self._found_timer = ""
+        super().destroy()
+
     def found_text(self) -> str:
         """The highlighted search hit's text ("" when none is highlighted)."""
         ranges = self.text.tag_ranges("found")

@@ -45,6 +45,21 @@ def test_unicode_and_emoji_round_trip_through_the_transcript(view: ConversationV
     assert said_by(view.contents(), text) == "bob"
 
 
+def test_closing_a_tab_while_a_search_hit_is_highlighted_leaves_no_timer(
+    opened: list[str],
+) -> None:
+    with tk_root() as root:
+        v = ConversationView(root, PALETTES["light"], visible_limit=100, open_url=opened.append)
+        hit = format_message(nick="bob", ip="", text="the hit", time_ms=T0, own=False, msgid="m1")
+        v.show([hit], found="m1")
+        assert v.found_text() == "the hit"
+        pending = set(root.tk.splitlist(root.tk.call("after", "info")))
+        assert pending, "the highlight's fading is scheduled"
+        v.destroy()  # the tab closes before the highlight fades
+        left = set(root.tk.splitlist(root.tk.call("after", "info")))
+        assert not pending & left, "the fading timer would call into a destroyed transcript"
+
+
 def test_transcript_is_read_only_but_selectable(view: ConversationView) -> None:
     view.append([format_event("copy me", T0)])
     view.text.insert("end", "typed")
