@@ -200,6 +200,8 @@ class Tls:
     cert: str = ""  # PEM certificate file; empty: the one lanchat makes in the data directory
     key: str = ""  # PEM private key of `cert`
     handshake_timeout_s: float = 10.0  # a connection that has not finished its handshake is cut
+    # Handshakes in progress at once; past it the oldest of the address holding the most is cut.
+    max_handshakes: int = 128
     web: bool = False  # serve the browser client over HTTPS with the same certificate
 
 
@@ -407,6 +409,8 @@ def _validate_tls(config: Config) -> None:
         )
     if bool(tls.cert) != bool(tls.key):
         raise ConfigError("--cert and --cert-key go together: give both files or neither")
+    if tls.max_handshakes < 1:
+        raise ConfigError(f"[tls] max_handshakes must be at least 1, not {tls.max_handshakes}")
     if tls.handshake_timeout_s <= 0:
         raise ConfigError(
             f"[tls] handshake_timeout_s must be positive, not {tls.handshake_timeout_s}"

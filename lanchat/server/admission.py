@@ -1,4 +1,4 @@
-"""Who may connect now: connections per address, in all, and not yet registered.
+"""Who may connect now: connections per address, in all, not yet registered; TLS handshakes.
 
 Layer: pure server core; standard library only (the clock is injected). It logs through the
 `logging` module and touches nothing else; the Hub (lanchat.server.hub) asks it about every
@@ -35,7 +35,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-__all__ = ["FULL", "TOO_MANY_FROM_ADDRESS", "TOO_MANY_UNREGISTERED", "Admission", "Verdict"]
+__all__ = [
+    "FULL",
+    "TOO_MANY_FROM_ADDRESS",
+    "TOO_MANY_UNREGISTERED",
+    "Admission",
+    "Handshakes",
+    "Verdict",
+]
 
 log = logging.getLogger(__name__)
 
@@ -159,13 +166,7 @@ class Admission:
 
     def _victim(self) -> int | None:
         """The oldest waiting connection of the address with the most waiting connections."""
-        counts: dict[str, int] = {}
-        for address in self._waiting.values():
-            counts[address] = counts.get(address, 0) + 1
-        if not counts:
-            return None
-        busiest = max(counts, key=counts.__getitem__)
-        return next(c for c, a in self._waiting.items() if a == busiest)
+        return oldest_of_busiest(self._waiting)
 
     def closed(self, conn_id: int, address: str) -> None:
         """An admitted connection is gone (for whatever reason, evicted ones included).
@@ -181,3 +182,79 @@ class Admission:
             self._per_address[address] = left
         else:
             del self._per_address[address]
+
+
+def oldest_of_busiest(held: dict[int, str]) -> int | None:
+    """The first key (oldest, by insertion) of the address that holds the most in `held`.
+
+    Args:
+        held: connection id -> its peer's address, oldest first.
+
+    Returns:
+        That connection's id; None when `held` is empty.
+    """
+    counts: dict[str, int] = {}
+    for address in held.values():
+        counts[address] = counts.get(address, 0) + 1
+    if not counts:
+        return None
+    busiest = max(counts, key=counts.__getitem__)
+    return next(c for c, a in held.items() if a == busiest)
+
+
+class Handshakes:
+    """TLS handshakes in progress, at most `max_in_flight` at once (issue 17).
+
+    A TLS connection costs the server its buffers (asyncio and uvloop give each one a 256 KiB
+    read buffer) and a task from accept on, before it reaches the Hub and `Admission` counts
+    it. A peer that opens sockets and never finishes a handshake (a silent one, or one that
+    sends a ClientHello a byte at a time) is cut by `[tls] handshake_timeout_s`; this bounds how
+    many it can hold until then. When a new connection would pass the cap, the oldest
+    handshake of the address holding the most is closed, as for unregistered connections: a
+    person's client finishes its handshake in milliseconds and holds one, so a flood from one
+    address costs that address its own oldest sockets while others get in.
+    """
+
+    def __init__(self, *, max_in_flight: int, clock: Callable[[], float]) -> None:
+        """Create an empty count.
+
+        Args:
+            max_in_flight: handshakes in progress at once ([tls] max_handshakes).
+            clock: seconds, for the log's rate limit (a fake one in tests).
+        """
+        self.max_in_flight = max_in_flight
+        self._clock = clock
+        self._next = 1
+        self.in_flight: dict[int, str] = {}  # handshake id -> peer address, oldest first
+        self._evicted = _Tally(
+            "closed a TLS handshake in progress from %s to make room: %d handshakes were in "
+            "progress ([tls] max_handshakes); %d closed since the last line like this"
+        )
+
+    def begin(self, address: str) -> tuple[int, int]:
+        """Count a new connection's handshake.
+
+        Args:
+            address: its peer's IP literal.
+
+        Returns:
+            (its handshake id, the id of a handshake to close first or 0). The caller closes
+            that one (and calls `end` for it as for any other).
+        """
+        evict = 0
+        if len(self.in_flight) >= self.max_in_flight:
+            evict = oldest_of_busiest(self.in_flight) or 0
+            if evict:
+                self._evicted.note(self._clock(), self.in_flight[evict], len(self.in_flight))
+        key = self._next
+        self._next += 1
+        self.in_flight[key] = address
+        return key, evict
+
+    def end(self, key: int) -> None:
+        """A handshake is over: finished, failed, timed out or closed.
+
+        Args:
+            key: what `begin` returned for it.
+        """
+        self.in_flight.pop(key, None)

@@ -41,7 +41,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import ifaddr
 
@@ -54,6 +54,7 @@ from lanchat.server.certificate import Identity, load_identity
 from lanchat.server.connection import KERNEL_SNDBUF, IrcConnection
 from lanchat.server.hub import Hub
 from lanchat.server.state import ServerState
+from lanchat.server.tls import TlsListener
 from lanchat.store.writer import StoreWriter
 
 if TYPE_CHECKING:
@@ -244,7 +245,9 @@ class LanchatServer:
         self.state: ServerState = None  # type: ignore[assignment]  # set by start()
         self.hub: Hub = None  # type: ignore[assignment]  # set by start()
         self._store: StoreWriter | None = None
-        self._listeners: list[asyncio.Server] = []
+        self._listeners: list[asyncio.Server] = []  # the plain port's
+        self.tls_listener: TlsListener | None = None  # the TLS port: accept loop, handshakes
+        self._bound_host = ""  # the address the IRC ports listen on, as bound (0.0.0.0, ::)
         self._advertiser: Advertiser | None = None
         self._tick: asyncio.TimerHandle | None = None
         self.not_advertised = ""  # why the rooms are not on the LAN although mDNS is on
@@ -284,14 +287,14 @@ class LanchatServer:
             if config.tls.enabled:
                 self.identity = load_identity(config)
             if config.tls.plain:
-                self.port = await self._open_listener(config.server.port, None)
+                self.port = await self._open_listener(config.server.port)
             if self.identity is not None:
-                self.tls_port = await self._open_listener(config.tls.port, self.identity.context)
+                self.tls_port = self._open_tls_listener(self.identity.context)
             self.port = self.port or self.tls_port
             if config.web.enabled:
                 await self._start_web()
             if config.discovery.enabled:
-                bound = self._listeners[0].sockets[0].getsockname()[0]
+                bound = self._bound_host
                 where = advertised_interfaces(bound, config.discovery.interfaces)
                 if isinstance(where, str):
                     self.not_advertised = where
@@ -319,26 +322,39 @@ class LanchatServer:
         advertiser = self._advertiser
         return advertiser is not None and advertiser.instance(ad.room) == ad.instance
 
-    async def _open_listener(self, port: int, context: ssl.SSLContext | None) -> int:
-        """Listen on `port` (TLS with `context`) into the same hub; return the bound port."""
-        sock = _listen(self.config.server.host, port, "--tls-port" if context else "--port")
+    async def _open_listener(self, port: int) -> int:
+        """Listen for plain TCP on `port` into the hub; return the bound port."""
+        sock = _listen(self.config.server.host, port)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
-        hub = self.hub
-        # After its handshake a TLS connection is an IrcConnection like any other, in the same
-        # hub: per-IP limit, flood control, SendQ, the IP in the hostmask. Before it, the loop
-        # holds it: a peer that does not finish its handshake within handshake_timeout_s (one
-        # that says nothing, or speaks plain IRC or HTTP to the TLS port, which fails at its
-        # first byte) is cut there, without reaching the hub, the state or the log (#17).
-        tls: dict[str, Any] = {}
-        if context is not None:
-            tls = {"ssl": context, "ssl_handshake_timeout": self.config.tls.handshake_timeout_s}
         # create_server listens again with its own backlog (default 100): pass ours.
         self._listeners.append(
             await asyncio.get_running_loop().create_server(
-                partial(IrcConnection, hub), sock=sock, backlog=_BACKLOG, **tls
+                partial(IrcConnection, self.hub), sock=sock, backlog=_BACKLOG
             )
         )
-        return int(sock.getsockname()[1])
+        self._bound_host, port = sock.getsockname()[:2]
+        return int(port)
+
+    def _open_tls_listener(self, context: ssl.SSLContext) -> int:
+        """Listen for TLS on [tls] port into the same hub; return the bound port.
+
+        After its handshake a TLS connection is an IrcConnection like any other, in the same
+        hub: per-IP limit, flood control, SendQ, the IP in the hostmask. Before it, TlsListener
+        holds it under [tls] max_handshakes and handshake_timeout_s (#17).
+        """
+        tls = self.config.tls
+        sock = _listen(self.config.server.host, tls.port, "--tls-port")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
+        self.tls_listener = TlsListener(
+            self.hub,
+            sock,
+            context,
+            max_handshakes=tls.max_handshakes,
+            handshake_timeout_s=tls.handshake_timeout_s,
+        )
+        self.tls_listener.start()
+        self._bound_host, port = sock.getsockname()[:2]
+        return int(port)
 
     async def _advertise(self, interfaces: tuple[str, ...]) -> None:
         advertiser = Advertiser(
@@ -397,6 +413,8 @@ class LanchatServer:
             self._tick = None
         for listener in self._listeners:
             listener.close()
+        if self.tls_listener is not None:
+            await self.tls_listener.close()
         if self.web is not None:
             await self.web.stop_accepting()
         if self.hub is not None:
@@ -416,6 +434,9 @@ class LanchatServer:
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()
+        if self.tls_listener is not None:
+            tls, self.tls_listener = self.tls_listener, None
+            await tls.close()
         if self.web is not None:
             web, self.web = self.web, None
             await web.close()

@@ -21,6 +21,7 @@ from lanchat.server.admission import (
     FULL,
     TOO_MANY_FROM_ADDRESS,
     Admission,
+    Handshakes,
     Verdict,
 )
 from lanchat.server.hub import RESERVED_FILES
@@ -132,6 +133,31 @@ def test_refusals_are_logged_at_most_every_10_s_with_how_many(
         "1 refused since the last line like this",
         "refused a connection from 10.0.0.1: it holds 1 already (max_connections_per_ip); "
         "100 refused since the last line like this",
+    ]
+
+
+def test_handshake_cap_closes_the_oldest_of_the_address_holding_the_most(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger=ADMISSION_LOG)
+    clock = FakeClock()
+    handshakes = Handshakes(max_in_flight=4, clock=clock)
+    first, _ = handshakes.begin("10.0.0.9")
+    flood = [handshakes.begin("10.0.0.2") for _ in range(3)]
+    assert [evict for _, evict in flood] == [0, 0, 0]
+    newcomer, evict = handshakes.begin("10.0.0.3")
+    assert evict == flood[0][0]  # not the older one of 10.0.0.9, which holds only one
+    handshakes.end(evict)
+    handshakes.end(first)  # done: its place is free again
+    assert handshakes.begin("10.0.0.4")[1] == 0
+    for _ in range(50):
+        _, evict = handshakes.begin("10.0.0.2")
+        assert handshakes.in_flight[evict] == "10.0.0.2"  # the flood pays for itself
+        handshakes.end(evict)
+    assert newcomer in handshakes.in_flight and len(handshakes.in_flight) == 4
+    assert [r.getMessage() for r in caplog.records] == [
+        "closed a TLS handshake in progress from 10.0.0.2 to make room: 4 handshakes were in "
+        "progress ([tls] max_handshakes); 1 closed since the last line like this"
     ]
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lanchat.server.app import LanchatServer, running_server
 from tests.server.clients import registered
@@ -50,6 +53,37 @@ async def test_tls_user_and_plain_user_share_a_room(irc_server: LanchatServer) -
     assert got.source == "alice!alice@127.0.0.1"  # the IP in the hostmask, as on plain TCP
     bob.send("PRIVMSG #lobby :over tcp")
     assert (await alice.expect("PRIVMSG")).params == ("#lobby", "over tcp")
+
+
+async def test_handshake_cap_countermeasure_cuts_the_floods_oldest_and_a_real_client_gets_in(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="lanchat.server.admission")
+    tls = {"port": 0, "handshake_timeout_s": 60.0, "max_handshakes": 8}
+    async with server_with(tmp_path, tls=tls) as server:
+        assert server.tls_listener is not None
+        in_flight = server.tls_listener.handshakes.in_flight
+        # 127.0.0.2 opens forty connections: half say nothing, half start a ClientHello (a
+        # record header) and stall. The deadline is a minute away: only the cap cuts them.
+        flood = [await raw(server.tls_port, "127.0.0.2") for _ in range(40)]
+        for _, writer in flood[1::2]:
+            writer.write(b"\x16\x03\x01\x00\xc8")
+        cut = await asyncio.gather(*(expect_cut(reader) for reader, _ in flood[:32]))
+        assert cut == [b""] * 32
+        assert list(in_flight.values()) == ["127.0.0.2"] * 8  # the newest eight wait
+        alice = await registered(server.tls_port, "alice", "#lobby", tls=True)
+        bob = await registered(server.port, "bob", "#lobby")
+        alice.send("PRIVMSG #lobby :still here")
+        assert (await bob.expect("PRIVMSG")).params == ("#lobby", "still here")
+        assert await expect_cut(flood[32][0]) == b""  # alice's handshake took its place
+        assert len(in_flight) == 7
+        assert [r.getMessage() for r in caplog.records] == [
+            "closed a TLS handshake in progress from 127.0.0.2 to make room: 8 handshakes were "
+            "in progress ([tls] max_handshakes); 1 closed since the last line like this"
+        ]
+        for _, writer in flood:
+            writer.close()
+    assert not in_flight  # closing the server closed the handshakes still in progress
 
 
 async def test_connections_per_ip_limit_counts_tls_and_plain_together(tmp_path: Path) -> None:

@@ -1,0 +1,150 @@
+"""The TLS port: accept, hold the handshake under a cap and a deadline, then join the Hub.
+
+Layer: asyncio edge; may import asyncio, socket, ssl, lanchat.server.connection and the pure
+lanchat.server.admission.
+Spec: issue 17 ("TLS, on by default"; the admission cap for handshakes in progress).
+
+One connection's way in::
+
+    sock_accept          the listening socket, one connection at a time, on the loop
+    Handshakes.begin     counted; past [tls] max_handshakes the oldest handshake of the
+                         address holding the most is closed (logged, at most every 10 s)
+    connect_accepted_socket(ssl=..., ssl_handshake_timeout=[tls] handshake_timeout_s)
+                         the loop's own TLS (asyncio's sslproto, or uvloop's): a peer that
+                         says nothing, sends a ClientHello a byte at a time, or speaks plain
+                         IRC or HTTP, is cut by the deadline or at its first bad byte
+    IrcConnection        made by the loop when the handshake is done: Hub.accept and from then
+                         on like a plain TCP connection (per-address cap, flood control, SendQ)
+    Handshakes.end       whatever happened
+
+Policies a reader might question:
+- The socket is accepted by our own loop over `sock_accept` and handed to
+  `connect_accepted_socket` instead of `create_server(ssl=...)`: create_server hands the
+  connection to the protocol only after the handshake and says nothing when one fails, so a
+  count of handshakes in progress could not know when to go down. Gating by pausing reads
+  does not work either: uvloop starts reading an accepted socket before the protocol's
+  `connection_made` runs, and the ClientHello read then is lost to the TLS layer.
+- Cancelling a handshake's task closes its socket at once on both loops (measured in
+  tests/server/test_tls.py), so closing the oldest handshake costs no waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+import time
+from functools import partial
+from typing import TYPE_CHECKING
+
+from lanchat.server.admission import Handshakes
+from lanchat.server.connection import IrcConnection
+
+if TYPE_CHECKING:
+    from lanchat.server.hub import Hub
+
+__all__ = ["TlsListener"]
+
+log = logging.getLogger(__name__)
+
+
+class TlsListener:
+    """The TLS port of one server: its accept loop and its handshakes in progress."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        sock: socket.socket,
+        context: ssl.SSLContext,
+        *,
+        max_handshakes: int,
+        handshake_timeout_s: float,
+    ) -> None:
+        """Listen on `sock` (bound and listening) with `context`; call `start` to accept.
+
+        Args:
+            hub: where connections go once their handshake is done.
+            sock: the listening socket.
+            context: the server's TLS context.
+            max_handshakes: handshakes in progress at once ([tls] max_handshakes).
+            handshake_timeout_s: longest handshake ([tls] handshake_timeout_s).
+        """
+        self.sock = sock
+        self._hub = hub
+        self._context = context
+        self._timeout_s = handshake_timeout_s
+        self.handshakes = Handshakes(max_in_flight=max_handshakes, clock=time.monotonic)
+        self._pending: dict[int, _Pending] = {}  # handshake id -> its socket and task
+        self._accepting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start accepting connections (loop thread)."""
+        self.sock.setblocking(False)
+        self._accepting = asyncio.get_running_loop().create_task(self._accept())
+
+    async def _accept(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, peer = await loop.sock_accept(self.sock)
+            except OSError as e:  # EMFILE and the like: the Hub's caps keep this rare
+                log.warning("cannot accept a TLS connection: %s", e.strerror or e)
+                await asyncio.sleep(0.1)
+                continue
+            key, evict = self.handshakes.begin(peer[0].removeprefix("::ffff:"))
+            if evict:
+                self._pending.pop(evict).cut()
+                self.handshakes.end(evict)
+            pending = _Pending(conn)
+            self._pending[key] = pending
+            pending.task = loop.create_task(self._handshake(key, pending))
+
+    async def _handshake(self, key: int, pending: _Pending) -> None:
+        pending.started = True
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(
+                partial(IrcConnection, self._hub),
+                pending.sock,
+                ssl=self._context,
+                ssl_handshake_timeout=self._timeout_s,
+            )
+        except (OSError, ssl.SSLError):  # timed out, reset, not TLS: the loop closed it
+            pass
+        finally:
+            if self._pending.pop(key, None) is not None:
+                self.handshakes.end(key)
+
+    async def close(self) -> None:
+        """Stop accepting and close every handshake in progress."""
+        if self._accepting is not None:
+            self._accepting.cancel()
+        tasks = [p.task for p in self._pending.values()] + [self._accepting]
+        for key, pending in self._pending.items():
+            pending.cut()
+            self.handshakes.end(key)
+        self._pending.clear()
+        self._accepting = None
+        for task in filter(None, tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self.sock.close()
+
+
+class _Pending:
+    """One handshake in progress: its socket and the task that runs it."""
+
+    __slots__ = ("sock", "started", "task")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.task: asyncio.Task[None] | None = None
+        self.started = False  # the task runs: the loop owns the socket now
+
+    def cut(self) -> None:
+        """Close the connection now, whether or not its handshake has begun."""
+        if not self.started:  # a task cancelled before its first step never runs
+            self.sock.close()
+        if self.task is not None:
+            self.task.cancel()
