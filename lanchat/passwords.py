@@ -1,8 +1,9 @@
 """Password hashes for accounts and server operators: scrypt, its parameters kept with the hash.
 
-Layer: standard library only (hashlib, hmac, secrets, base64); imported by the asyncio edge
-(lanchat.server.hub, which runs it off the event loop) and by `lanchat passwd`. Never call it
-on the event loop thread: one hash costs tens of milliseconds and 16 MiB by design.
+Layer: standard library (hashlib, hmac, secrets, base64) and lanchat.scram; imported by the
+asyncio edge (lanchat.server.hub, which runs it off the event loop) and by `lanchat passwd`.
+Never call it on the event loop thread: one hash costs tens of milliseconds and 16 MiB by
+design.
 Spec: RFC 7914 (scrypt). A hash is one printable word, the PHC-like form Ergo and passlib use::
 
     scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt, base64>$<key, base64>
@@ -21,7 +22,16 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_PARAMS", "ScryptParams", "hash_password", "is_password_hash", "verify_password"]
+from lanchat.scram import ITERATIONS, scram_credentials
+
+__all__ = [
+    "DEFAULT_PARAMS",
+    "ScryptParams",
+    "account_secrets",
+    "hash_password",
+    "is_password_hash",
+    "verify_password",
+]
 
 _SCHEME = "scrypt"
 _KEY_BYTES = 32
@@ -66,6 +76,24 @@ def hash_password(password: str, params: ScryptParams = DEFAULT_PARAMS) -> str:
             base64.b64encode(key).decode("ascii"),
         )
     )
+
+
+def account_secrets(
+    password: str, params: ScryptParams = DEFAULT_PARAMS, scram_iterations: int = ITERATIONS
+) -> tuple[str, str]:
+    """What a new account keeps of its password: the scrypt hash and the SCRAM-SHA-256 keys.
+
+    Never on the event loop thread (both cost tens of milliseconds by design).
+
+    Args:
+        password: the password as the user typed it.
+        params: the scrypt cost.
+        scram_iterations: the PBKDF2 rounds of the SCRAM keys.
+
+    Returns:
+        (hash_password's hash, lanchat.scram's stored keys, "" when SASLprep refuses it).
+    """
+    return hash_password(password, params), scram_credentials(password, scram_iterations)
 
 
 def verify_password(password: str, encoded: str) -> bool:

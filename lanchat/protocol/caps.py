@@ -5,9 +5,9 @@ Spec: https://ircv3.net/specs/extensions/capability-negotiation (LS versions, mu
 replies, all-or-nothing REQ, cap-notify implied by 302).
 
 Only capabilities the server implements are advertised. Accounts (lanchat issue 17):
-`sasl=PLAIN` (https://ircv3.net/specs/extensions/sasl-3.1), `draft/account-registration`
-with no value (no e-mail, no registration before connecting), `account-notify` and
-`account-tag` (lanchat.protocol.tags.TagForm's ACCOUNT forms).
+`sasl=PLAIN,SCRAM-SHA-256` (https://ircv3.net/specs/extensions/sasl-3.1, RFC 7677),
+`draft/account-registration` with no value (no e-mail, no registration before connecting),
+`account-notify` and `account-tag` (lanchat.protocol.tags.TagForm's ACCOUNT forms).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ SUPPORTED: Final[dict[str, str]] = {
     "labeled-response": "",
     "message-tags": "",
     "multi-prefix": "",
-    "sasl": "PLAIN",
+    "sasl": "PLAIN,SCRAM-SHA-256",
     "server-time": "",
     "setname": "",
     # soju's search extension (SEARCH, handlers/search.py; doc/ext/search.md in soju)

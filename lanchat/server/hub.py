@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from lanchat.config import Config
-from lanchat.passwords import hash_password, verify_password
+from lanchat.passwords import account_secrets, verify_password
 from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.lines import LineLimits
 from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
@@ -489,17 +489,17 @@ class Hub:
 
     async def _password(self, effect: Password) -> None:
         """Check or hash a password on the password thread; store a new account; report."""
-        ok, detail = False, ""
+        ok, detail, scram = False, "", ""
         try:
             if effect.stored:
                 ok = await self.loop.run_in_executor(
                     self._passwords, verify_password, effect.password, effect.stored
                 )
             else:
-                detail = await self.loop.run_in_executor(
-                    self._passwords, hash_password, effect.password
+                detail, scram = await self.loop.run_in_executor(
+                    self._passwords, account_secrets, effect.password
                 )
-                record = AccountRecord(effect.key, effect.name, detail, effect.created_s)
+                record = AccountRecord(effect.key, effect.name, detail, effect.created_s, scram)
                 await self.store.persist([record])
                 ok = True
         except Exception as error:  # a failed store is the client's error, not the server's
@@ -507,7 +507,7 @@ class Hub:
             ok, detail = False, _reason(error)
         finally:
             self._in_flight -= 1
-        self.apply(self.state.password_done(effect, ok, detail))
+        self.apply(self.state.password_done(effect, ok, detail, scram))
         self._check_idle()
 
     # ------------------------------------------------------------------ writes

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.hostmask import host_for_ip
 from lanchat.protocol.tags import TagForm, tag_form
+from lanchat.scram import ServerExchange
 from lanchat.store.records import RoomRecord
 
 __all__ = [
@@ -89,6 +90,9 @@ class User:
     account: str = ""  # the account logged in to, as registered; "" when not logged in
     # AUTHENTICATE in progress (issue 17): the mechanism, then the base64 chunks so far.
     sasl: tuple[str, str] | None = None
+    # A SCRAM-SHA-256 exchange past its first message: the account's key and the exchange,
+    # then (key, None) once the proof is checked and the server's signature sent.
+    scram: tuple[str, ServerExchange | None] | None = None
     password_pending: bool = False  # a Password effect is out: one check at a time
     rename_at: float = 0.0  # clock() when it is renamed off a nick it does not own; 0: never
     # ircv3 draft/read-marker: conversation key -> last read time (Unix ms), of a connection

@@ -254,7 +254,9 @@ class ServerState:
         history_renderer(query.query.subcommand)(ctx, query, records)
         return ctx.finish()
 
-    def password_done(self, effect: Password, ok: bool, detail: str = "") -> list[Effect]:
+    def password_done(
+        self, effect: Password, ok: bool, detail: str = "", scram: str = ""
+    ) -> list[Effect]:
         """The edge checked or hashed the password of an earlier Password effect.
 
         Args:
@@ -262,14 +264,15 @@ class ServerState:
             ok: the password matched (a check), or the new account was stored (purpose
                 "register").
             detail: "register": the stored hash, or why the account could not be stored.
+            scram: "register": the stored SCRAM-SHA-256 keys (lanchat.scram), "" for none.
 
         Returns:
             The answer for the client (with its label), or [] if it has gone meanwhile.
         """
+        if effect.purpose == "register":  # stored, whether its client is still here or not
+            account_stored(self, effect, ok, detail, scram)
         user = self.users.get(effect.conn_id)
         if user is None:
-            if effect.purpose == "register":  # stored while its client went away: it exists
-                account_stored(self, effect, ok, detail)
             return []
         user.password_pending = False
         ctx = Context(self, user, label=effect.label)

@@ -90,6 +90,10 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
         ) WITHOUT ROWID""",
     ),
     SEARCH_INDEX,  # issue 18: the full-text index of messages (lanchat.store.search)
+    (),  # 5: reserved for issue 20 (the cluster branch's cluster_positions), merged separately
+    # Issue 17: SCRAM-SHA-256 keys beside the scrypt hash (lanchat.scram); "" for the accounts
+    # registered before, which log in with PLAIN only.
+    ("ALTER TABLE accounts ADD COLUMN scram TEXT NOT NULL DEFAULT ''",),
 )
 SCHEMA_VERSION = len(_MIGRATIONS)
 
@@ -333,9 +337,9 @@ class HistoryDB:
                     _store_room(conn, item)
                 elif isinstance(item, AccountRecord):
                     conn.execute(
-                        "INSERT INTO accounts (key, name, password_hash, created_s)"
-                        " VALUES (?, ?, ?, ?)",
-                        (item.key, item.name, item.password_hash, item.created_s),
+                        "INSERT INTO accounts (key, name, password_hash, created_s, scram)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (item.key, item.name, item.password_hash, item.created_s, item.scram),
                     )
                 elif isinstance(item, Redaction):
                     conn.execute(
@@ -376,7 +380,9 @@ class HistoryDB:
         Raises:
             StoreError: the database cannot be read.
         """
-        rows = self._select("SELECT key, name, password_hash, created_s FROM accounts ORDER BY key")
+        rows = self._select(
+            "SELECT key, name, password_hash, created_s, scram FROM accounts ORDER BY key"
+        )
         return [AccountRecord(*row) for row in rows]
 
     def _select(self, sql: str) -> list[tuple[Any, ...]]:

@@ -88,6 +88,9 @@ class AccountRecord:
     name: str  # as registered
     password_hash: str = field(repr=False)  # lanchat.passwords form: "scrypt$ln=..,r=..,p=..$.."
     created_s: int = 0  # Unix seconds
+    # SCRAM-SHA-256 keys (lanchat.scram form: "scram-sha-256$i=..$salt$StoredKey$ServerKey");
+    # "" for accounts registered before lanchat had them: they log in with PLAIN only.
+    scram: str = field(default="", repr=False)
 
 
 @value

@@ -13,6 +13,7 @@ import dataclasses
 import pytest
 
 from lanchat.protocol.message import Message
+from lanchat.scram import ScramClient
 from lanchat.server.effects import Password, Persist, Publish, Query
 from lanchat.store.records import HistoryRecord
 from tests.server.transcript import (
@@ -193,7 +194,7 @@ def test_sasl_plain_logs_in_before_registration(t: Transcript) -> None:
     conn = t.connect()
     conn.send("CAP LS 302")
     advertised = " ".join(line.params[-1] for line in conn.take())  # LS may take several lines
-    assert "sasl=PLAIN" in advertised.split()
+    assert "sasl=PLAIN,SCRAM-SHA-256" in advertised.split()
     conn.send("NICK alice")
     conn.send("USER alice 0 * :Alice")
     conn.send("CAP REQ :sasl")
@@ -276,9 +277,9 @@ def test_sasl_abort_already_and_unknown_mechanism(t: Transcript) -> None:
     conn = t.register("x", caps=("sasl",))
     conn.send("AUTHENTICATE PLAIN")
     assert commands(conn.send_take("AUTHENTICATE *")) == ["906"]
-    got = conn.send_take("AUTHENTICATE SCRAM-SHA-256")
+    got = conn.send_take("AUTHENTICATE EXTERNAL")
     assert commands(got) == ["908", "904"]
-    assert got[0].params[1] == "PLAIN"
+    assert got[0].params[1] == "PLAIN,SCRAM-SHA-256"
     conn.send("AUTHENTICATE PLAIN")
     conn.send(f"AUTHENTICATE {plain('alice', 'wonderland')}")
     assert commands(conn.send_take("AUTHENTICATE PLAIN")) == ["907"]
@@ -316,6 +317,108 @@ def test_wrong_sasl_passwords_are_throttled_per_address(t: Transcript) -> None:
         "900",
         "903",
     ]
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def unb64(got: list[Message]) -> str:
+    """The text of the one AUTHENTICATE challenge in `got`."""
+    (challenge,) = [m for m in got if m.command == "AUTHENTICATE"]
+    return base64.b64decode(challenge.params[0]).decode()
+
+
+def scram_until_proof(
+    t: Transcript, name: str, password: str
+) -> tuple[Conn, ScramClient, list[Message]]:
+    """Connect, negotiate sasl, send a SCRAM-SHA-256 exchange up to the client's proof.
+
+    Returns:
+        The connection, the client's half of the exchange, and the answer to the proof.
+    """
+    conn = t.connect()
+    conn.send("CAP LS 302")
+    conn.send(f"NICK {name}")
+    conn.send(f"USER {name} 0 * :{name}")
+    conn.send("CAP REQ :" + " ".join(ACCOUNT_CAPS))
+    assert conn.send_take("AUTHENTICATE SCRAM-SHA-256")[-1] == msg(":lanchat.local AUTHENTICATE +")
+    client = ScramClient(name, password)
+    server_first = unb64(conn.send_take(f"AUTHENTICATE {b64(client.first())}"))
+    assert server_first.startswith("r=") and ",i=4096" in server_first
+    return conn, client, conn.send_take(f"AUTHENTICATE {b64(client.final(server_first))}")
+
+
+def test_sasl_scram_sha_256_logs_in_before_registration(t: Transcript) -> None:
+    conn, client, answer = scram_until_proof(t, "alice", "wonderland")
+    assert client.verify(unb64(answer))
+    got = conn.send_take("AUTHENTICATE +")
+    assert commands(got) == ["900", "903"]
+    assert expect_numeric(got, "900").params[2] == "alice"
+    assert "001" in commands(conn.send_take("CAP END"))
+
+
+def test_an_account_registered_here_logs_in_with_scram(t: Transcript) -> None:
+    carol = t.register("carol")
+    carol.send_take("REGISTER * * secret-words")
+    assert t.state.accounts["carol"].scram.startswith("scram-sha-256$i=4096$")
+    conn, _, _ = scram_until_proof(t, "carol", "secret-words")
+    assert commands(conn.send_take("AUTHENTICATE +")) == ["900", "903"]
+
+
+def test_a_wrong_scram_proof_is_904_and_counts_with_plains_failures(t: Transcript) -> None:
+    limit = t.state.config.limits.max_auth_failures
+    for i in range(limit - 1):
+        conn = sasl_connect(t, f"x{i}", "alice", "wrong-one")
+        expect_numeric(conn.take(), "904")
+    _, _, answer = scram_until_proof(t, "alice", "wrong-two")
+    assert commands(answer) == ["904"]
+    late = sasl_connect(t, "late", "alice", "wonderland")  # right, but refused unchecked
+    assert "wait" in expect_numeric(late.take(), "904").params[-1]
+    again = t.connect()
+    again.send("CAP REQ :sasl")
+    again.send("AUTHENTICATE SCRAM-SHA-256")
+    first = ScramClient("alice", "wonderland").first()
+    got = again.send_take(f"AUTHENTICATE {b64(first)}")
+    assert commands(got) == ["904"] and "wait" in got[0].params[-1]
+
+
+def test_an_account_without_scram_keys_is_told_to_use_plain(t: Transcript) -> None:
+    t.state.accounts["bob"] = account("bob", "builder-bob", scram=False)
+    conn = t.connect()
+    conn.send("CAP REQ :sasl")
+    conn.send("AUTHENTICATE SCRAM-SHA-256")
+    got = conn.send_take(f"AUTHENTICATE {b64(ScramClient('bob', 'builder-bob').first())}")
+    assert commands(got) == ["908", "904"]
+    assert got[0].params[1] == "PLAIN"
+    assert got[1].params[-1] == (
+        "SASL authentication failed: bob has no SCRAM-SHA-256 keys yet; log in with PLAIN"
+    )
+    conn.send("AUTHENTICATE PLAIN")
+    assert commands(conn.send_take(f"AUTHENTICATE {plain('bob', 'builder-bob')}")) == [
+        "900",
+        "903",
+    ]
+
+
+def test_unknown_accounts_and_malformed_scram_messages_are_904(t: Transcript) -> None:
+    conn = t.connect()
+    conn.send("CAP REQ :sasl")
+    for response in (
+        b64(ScramClient("nobody", "pw-pw-pw").first()),
+        b64("p=tls-unique,,n=alice,r=abc"),
+        "bm90IHNjcmFt",  # "not scram"
+        "!!",
+    ):
+        conn.send("AUTHENTICATE SCRAM-SHA-256")
+        assert commands(conn.send_take(f"AUTHENTICATE {response}")) == ["904"]
+    assert t.state.auth_throttle.retry_after_s("127.0.0.1") == 0  # one failure: the unknown name
+
+
+def test_anything_but_an_empty_answer_to_the_servers_signature_fails(t: Transcript) -> None:
+    conn, _, _ = scram_until_proof(t, "alice", "wonderland")
+    assert commands(conn.send_take(f"AUTHENTICATE {b64('v=x')}")) == ["904"]
+    assert not t.state.users[conn.conn_id].account
 
 
 # ------------------------------------------------------------------------ what an account shows

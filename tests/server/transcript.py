@@ -24,7 +24,7 @@ from typing import Any
 
 from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
-from lanchat.passwords import ScryptParams, hash_password, verify_password
+from lanchat.passwords import ScryptParams, account_secrets, verify_password
 from lanchat.protocol.lines import LineLimits, TooLong
 from lanchat.protocol.message import Message, parse
 from lanchat.server.effects import Disconnect, Effect, Password, Persist, Publish, RoomChanged, Send
@@ -55,12 +55,17 @@ def msg(line: str) -> Message:
 SERVER_NAME = "lanchat.local"  # the transcripts' server name, the same on every machine
 # Real scrypt at a cost a transcript can afford (the server's is lanchat.passwords.DEFAULT_PARAMS).
 CHEAP_SCRYPT = ScryptParams(log2_n=4)
+CHEAP_SCRAM = 4096  # PBKDF2 rounds of the SCRAM keys in transcripts (RFC 7677's least)
 LINE_LIMITS = LineLimits()  # what the edge holds every client line to (the defaults)
 
 
-def account(name: str, password: str) -> AccountRecord:
-    """A stored account as the store gives it back at start-up (cheap hash)."""
-    return AccountRecord(name.lower(), name, hash_password(password, CHEAP_SCRYPT), 1)
+def account(name: str, password: str, *, scram: bool = True) -> AccountRecord:
+    """A stored account as the store gives it back at start-up (cheap hash and keys).
+
+    With scram=False, one registered before lanchat had SCRAM keys.
+    """
+    hashed, keys = account_secrets(password, CHEAP_SCRYPT, CHEAP_SCRAM)
+    return AccountRecord(name.lower(), name, hashed, 1, keys if scram else "")
 
 
 def base_config() -> Config:
@@ -160,13 +165,15 @@ class Transcript:
         """Check or hash the held passwords as the edge does; a store_error fails REGISTER."""
         while self.held:
             effect = self.held.pop(0)
+            scram = ""
             if effect.stored:
                 ok, detail = verify_password(effect.password, effect.stored), ""
             elif self.store_error is not None:
                 ok, detail = False, self.store_error
             else:
-                ok, detail = True, hash_password(effect.password, CHEAP_SCRYPT)
-            self.apply(self.state.password_done(effect, ok, detail))
+                detail, scram = account_secrets(effect.password, CHEAP_SCRYPT, CHEAP_SCRAM)
+                ok = True
+            self.apply(self.state.password_done(effect, ok, detail, scram))
 
     def connect(self, ip: str = "127.0.0.1") -> Conn:
         """Open a new connection from `ip`."""

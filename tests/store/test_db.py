@@ -174,6 +174,26 @@ def test_an_account_is_stored_whole_and_a_taken_name_fails_its_whole_batch(
     assert db.load_rooms() == []  # nothing of the failed batch
 
 
+def test_an_accounts_scram_keys_round_trip(db: HistoryDB) -> None:
+    alice = AccountRecord("alice", "Alice", "scrypt$x", 5, scram="scram-sha-256$i=4096$a$b$c")
+    db.append([alice])
+    assert db.load_accounts() == [alice]
+
+
+def test_accounts_of_a_database_before_scram_have_no_keys(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    HistoryDB(path).close()
+    with sqlite3.connect(path) as conn:  # what a lanchat of schema 4 (before SCRAM) wrote
+        conn.execute("ALTER TABLE accounts DROP COLUMN scram")
+        conn.execute("INSERT INTO accounts VALUES ('bob', 'Bob', 'scrypt$old', 3)")
+        conn.execute("PRAGMA user_version = 4")
+    db = HistoryDB(path)
+    try:
+        assert db.load_accounts() == [AccountRecord("bob", "Bob", "scrypt$old", 3, scram="")]
+    finally:
+        db.close()
+
+
 def test_a_renamed_room_takes_its_history_and_nothing_older_of_the_new_name(
     lobby: HistoryDB,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Accounts: REGISTER, VERIFY and AUTHENTICATE (SASL PLAIN), and what logging in changes.
+"""Accounts: REGISTER, VERIFY, AUTHENTICATE (PLAIN, SCRAM-SHA-256), what logging in changes.
 
 Layer: pure server core (a handlers module; see lanchat.server.dispatch for how handlers work).
 No hashing here: a password is checked or hashed by the edge off the loop (a Password effect,
@@ -6,7 +6,8 @@ ctx.password); the outcome comes back through ServerState.password_done to the f
 below named `*_done`.
 Spec: https://ircv3.net/specs/extensions/account-registration (REGISTER, VERIFY, FAIL codes),
 https://ircv3.net/specs/extensions/sasl-3.1 (AUTHENTICATE, 400-byte chunks, 900-908),
-RFC 4616 (PLAIN: authzid NUL authcid NUL passwd), https://ircv3.net/specs/extensions/
+RFC 4616 (PLAIN: authzid NUL authcid NUL passwd), RFC 5802 and RFC 7677 (SCRAM-SHA-256, in
+lanchat.scram), https://ircv3.net/specs/extensions/
 account-notify and account-tag, and Ergo's irc/accounts.go for the policies below.
 
 Policies (lanchat issue 17):
@@ -18,6 +19,13 @@ Policies (lanchat issue 17):
   address like wrong room keys (ServerState.auth_throttle), and a throttled address is
   refused unchecked. An unknown account name is checked against a fixed hash, so the time of
   the answer does not tell which accounts exist.
+- SCRAM-SHA-256 is checked on the loop (two HMACs and a hash: the client did the PBKDF2). A
+  wrong proof, or a first message naming no account, counts against the address as a wrong
+  PLAIN password does; the throttle is asked before each message is read. An account
+  registered before lanchat had SCRAM keys is answered 908 (PLAIN) and 904 with why: which
+  nicks are registered is no secret (taking one says so). The server's signature is sent as
+  the last challenge; the client's empty answer to it ("+") completes the login (900, 903),
+  as Ergo does.
 """
 
 from __future__ import annotations
@@ -30,6 +38,7 @@ from lanchat.protocol import numerics as n
 from lanchat.protocol.caps import SUPPORTED
 from lanchat.protocol.casemap import casefold
 from lanchat.protocol.message import Message
+from lanchat.scram import MECHANISM, ScramError, ServerExchange, client_first, parse_credentials
 from lanchat.server.context import Context
 from lanchat.server.effects import Password
 from lanchat.server.handlers.registration import GUEST_PREFIX, guard_nick, try_register
@@ -50,6 +59,7 @@ __all__ = [
 ]
 
 MECHANISMS = SUPPORTED["sasl"]  # the `sasl` capability's value and RPL_SASLMECHS
+_MECHANISMS = frozenset(MECHANISMS.split(","))
 SASL_CHUNK_BYTES = 400  # sasl-3.1: a chunk of exactly 400 bytes means more follow
 MAX_SASL_BYTES = 1600  # the whole base64 response; PLAIN needs a fraction of it
 MIN_PASSWORD_CHARS = 6
@@ -122,7 +132,6 @@ def register_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None
         detail: the stored hash, or the reason it could not be stored.
     """
     state, user = ctx.state, ctx.user
-    account_stored(state, effect, ok, detail)
     if not ok:
         text = f"The account could not be saved ({detail}); try again later"
         _fail(ctx, "REGISTER", "TEMPORARILY_UNAVAILABLE", effect.name, text)
@@ -138,7 +147,7 @@ def register_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None
         ctx.effects += other.finish()
 
 
-def account_stored(state: ServerState, effect: Password, ok: bool, detail: str) -> None:
+def account_stored(state: ServerState, effect: Password, ok: bool, detail: str, scram: str) -> None:
     """Bookkeeping of a REGISTER's outcome, whether its client is still here or not.
 
     Args:
@@ -146,11 +155,12 @@ def account_stored(state: ServerState, effect: Password, ok: bool, detail: str) 
         effect: the Password effect of the REGISTER.
         ok: the account was stored (it exists from now on).
         detail: the stored hash when `ok`.
+        scram: its stored SCRAM-SHA-256 keys ("" when SASLprep refused the password).
     """
     state.registering.discard(effect.key)
     if ok:
         state.accounts[effect.key] = AccountRecord(
-            effect.key, effect.name, detail, effect.created_s
+            effect.key, effect.name, detail, effect.created_s, scram
         )
 
 
@@ -163,7 +173,7 @@ def handle_verify(ctx: Context, msg: Message) -> None:
 
 # AUTHENTICATE <mechanism> | <base64 chunk> | + | *
 def handle_authenticate(ctx: Context, msg: Message) -> None:
-    """SASL (sasl-3.1): choose PLAIN, then send its response in chunks of 400 bytes."""
+    """SASL (sasl-3.1): choose a mechanism, then send each response in chunks of 400 bytes."""
     user = ctx.user
     param = msg.params[0]
     if not user.has("sasl"):
@@ -171,7 +181,7 @@ def handle_authenticate(ctx: Context, msg: Message) -> None:
         return
     if param == "*":
         if user.sasl is not None:
-            user.sasl = None
+            user.sasl = user.scram = None
             ctx.numeric(n.ERR_SASLABORTED)
         else:
             ctx.numeric(n.ERR_SASLFAIL)
@@ -181,16 +191,16 @@ def handle_authenticate(ctx: Context, msg: Message) -> None:
             ctx.numeric(n.ERR_SASLALREADY)
         elif user.password_pending:
             ctx.numeric(n.ERR_SASLFAIL, text="SASL authentication failed: a check is running")
-        elif param.upper() != MECHANISMS:
+        elif param.upper() not in _MECHANISMS:
             ctx.numeric(n.RPL_SASLMECHS, MECHANISMS)
             ctx.numeric(n.ERR_SASLFAIL)
         else:
-            user.sasl = (MECHANISMS, "")
+            user.sasl = (param.upper(), "")
             ctx.reply(Message("AUTHENTICATE", ("+",), source=ctx.server_name))
         return
     mechanism, so_far = user.sasl
     if len(param) > SASL_CHUNK_BYTES or len(so_far) + len(param) > MAX_SASL_BYTES:
-        user.sasl = None
+        user.sasl = user.scram = None
         ctx.numeric(n.ERR_SASLTOOLONG)
         return
     if param != "+":
@@ -198,8 +208,85 @@ def handle_authenticate(ctx: Context, msg: Message) -> None:
     if len(param) == SASL_CHUNK_BYTES:
         user.sasl = (mechanism, so_far)  # exactly 400 bytes: more follow (maybe just "+")
         return
-    user.sasl = None
-    _check_plain(ctx, so_far)
+    if mechanism == MECHANISM:
+        user.sasl = (mechanism, "")  # the exchange goes on, unless _scram_step ends it
+        _scram_step(ctx, so_far)
+    else:
+        user.sasl = None
+        _check_plain(ctx, so_far)
+
+
+def _sasl_failed(ctx: Context, text: str = "") -> None:
+    """End the exchange in progress with 904 (and `text` for the person, if given)."""
+    ctx.user.sasl = ctx.user.scram = None
+    ctx.numeric(n.ERR_SASLFAIL, text=f"SASL authentication failed: {text}" if text else None)
+
+
+def _throttled(ctx: Context) -> bool:
+    """Whether the address may not try now (shared with PLAIN); if so, 904 says how long."""
+    wait = ctx.state.auth_throttle.retry_after_s(ctx.user.ip)
+    if wait:
+        _sasl_failed(ctx, f"too many wrong passwords; wait {wait} s")
+    return bool(wait)
+
+
+def _scram_step(ctx: Context, response: str) -> None:
+    """One SCRAM-SHA-256 message: client-first, client-final, or the empty last answer."""
+    user, state = ctx.user, ctx.state
+    try:
+        text = base64.b64decode(response, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        _sasl_failed(ctx, "a SCRAM message must be base64 of UTF-8")
+        return
+    if user.scram is None:  # client-first-message
+        if _throttled(ctx):
+            return
+        try:
+            gs2_header, name, bare = client_first(text)
+        except ScramError as e:
+            _sasl_failed(ctx, f"malformed SCRAM message ({e})")
+            return
+        key = casefold(name)
+        record = state.accounts.get(key)
+        if record is None:
+            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 login to {name!r}")
+            _sasl_failed(ctx)
+            return
+        credentials = parse_credentials(record.scram)
+        if credentials is None:
+            ctx.numeric(n.RPL_SASLMECHS, "PLAIN")
+            _sasl_failed(ctx, f"{record.name} has no SCRAM-SHA-256 keys yet; log in with PLAIN")
+            return
+        exchange = ServerExchange(gs2_header, bare, credentials)
+        user.scram = (key, exchange)
+        _challenge(ctx, exchange.server_first)
+        return
+    key, pending = user.scram
+    if pending is not None:  # client-final-message
+        if _throttled(ctx):
+            return
+        try:
+            server_final = pending.final(text)
+        except ScramError as e:
+            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 proof for {key!r} ({e})")
+            _sasl_failed(ctx)
+            return
+        user.scram = (key, None)
+        _challenge(ctx, server_final)
+        return
+    record = state.accounts.get(key)
+    if text or record is None:  # anything but "+" after the server's signature
+        _sasl_failed(ctx, "expected an empty response to the server's signature")
+        return
+    user.sasl = user.scram = None
+    login(ctx, record.name)
+    ctx.numeric(n.RPL_SASLSUCCESS)
+
+
+def _challenge(ctx: Context, message: str) -> None:
+    """Send a SCRAM server message (always under 400 bytes of base64) as AUTHENTICATE."""
+    encoded = base64.b64encode(message.encode()).decode("ascii")
+    ctx.reply(Message("AUTHENTICATE", (encoded,), source=ctx.server_name))
 
 
 def _check_plain(ctx: Context, response: str) -> None:
@@ -213,10 +300,7 @@ def _check_plain(ctx: Context, response: str) -> None:
         ctx.numeric(n.ERR_SASLFAIL, text="SASL authentication failed: malformed PLAIN response")
         return
     name, password = fields[1], fields[2]
-    wait = state.auth_throttle.retry_after_s(user.ip)
-    if wait:
-        text = f"SASL authentication failed: too many wrong passwords; wait {wait} s"
-        ctx.numeric(n.ERR_SASLFAIL, text=text)
+    if _throttled(ctx):
         return
     key = casefold(name)
     record = state.accounts.get(key)

@@ -275,7 +275,7 @@ def try_register(ctx: Context) -> None:
         return
     if user.sasl is not None:
         # sasl-3.1: registration completed during an exchange, which "SHOULD" be aborted.
-        user.sasl = None
+        user.sasl = user.scram = None
         ctx.numeric(n.ERR_SASLABORTED)
     user.registered = True
     user.last_seen = ctx.now
