@@ -288,9 +288,12 @@ class ScramClient:
         self._nonce = nonce or secrets.token_urlsafe(18)
         self._bare = f"n={_escape_name(user)},r={self._nonce}"
         self._server_signature = b""
+        self.started = False  # first() was sent
+        self.answered = False  # final() was made: the next message is the server's signature
 
     def first(self) -> str:
         """The client-first-message."""
+        self.started = True
         return "n,," + self._bare
 
     def final(self, server_first: str) -> str:
@@ -315,6 +318,7 @@ class ScramClient:
         signature = _hmac(stored_key, auth_message)
         proof = bytes(a ^ b for a, b in zip(client_key, signature, strict=True))
         self._server_signature = _hmac(server_key, auth_message)
+        self.answered = True
         return f"{without_proof},p={_b64(proof)}"
 
     def verify(self, server_final: str) -> bool:

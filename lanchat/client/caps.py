@@ -94,7 +94,7 @@ class CapNegotiation:
                 else:
                     self.enabled.add(item)
                     if item == "sasl" and not self.state.registered:
-                        self.login.start()
+                        self.login.start(self.offered)
             if not more:
                 self._answered()
         elif sub == "NAK":

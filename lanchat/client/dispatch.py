@@ -66,6 +66,7 @@ NUMERICS: dict[str, Handler] = {
     "905": lambda s, m: s._on_login_numeric(m),  # ERR_SASLTOOLONG
     "906": lambda s, m: s._on_login_numeric(m),  # ERR_SASLABORTED
     "907": lambda s, m: s._on_login_numeric(m),  # ERR_SASLALREADY
+    "908": lambda s, m: s._on_login_numeric(m),  # RPL_SASLMECHS
     "421": lambda s, m: s._on_unknown_command(m),  # ERR_UNKNOWNCOMMAND
     "471": lambda s, m: s.membership.on_join_refused(m),  # ERR_CHANNELISFULL
     "473": lambda s, m: s.membership.on_join_refused(m),  # ERR_INVITEONLYCHAN

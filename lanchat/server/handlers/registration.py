@@ -160,8 +160,8 @@ def guard_nick(ctx: Context) -> None:
     user.rename_at = ctx.now + grace
     ctx.notice(
         f"The nick {user.nick} belongs to a registered account. Log in to it within "
-        f"{grace:g} seconds (SASL PLAIN, account {user.nick}, in your client's settings) "
-        "or change your nick; otherwise you will be renamed to a Guest nick."
+        f"{grace:g} seconds (SASL PLAIN or SCRAM-SHA-256, account {user.nick}, in your client's "
+        "settings) or change your nick; otherwise you will be renamed to a Guest nick."
     )
 
 
