@@ -200,7 +200,7 @@ class Tls:
     cert: str = ""  # PEM certificate file; empty: the one lanchat makes in the data directory
     key: str = ""  # PEM private key of `cert`
     handshake_timeout_s: float = 10.0  # a connection that has not finished its handshake is cut
-    # Handshakes in progress at once; past it the oldest of the address holding the most is cut.
+    # Handshakes in progress at once; past it newcomers wait, and one stalled for 1 s is cut.
     max_handshakes: int = 128
     web: bool = False  # serve the browser client over HTTPS with the same certificate
 

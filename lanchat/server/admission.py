@@ -209,47 +209,70 @@ class Handshakes:
     read buffer) and a task from accept on, before it reaches the Hub and `Admission` counts
     it. A peer that opens sockets and never finishes a handshake (a silent one, or one that
     sends a ClientHello a byte at a time) is cut by `[tls] handshake_timeout_s`; this bounds how
-    many it can hold until then. When a new connection would pass the cap, the oldest
-    handshake of the address holding the most is closed, as for unregistered connections: a
-    person's client finishes its handshake in milliseconds and holds one, so a flood from one
-    address costs that address its own oldest sockets while others get in.
+    many it can hold until then. With the table full, the server stops accepting (newcomers
+    wait in the kernel's listen backlog, which costs it nothing) until a handshake ends or one
+    has taken `evictable_after_s`: then the oldest such handshake of the address holding the
+    most is closed to make room. A handshake takes milliseconds on a LAN, so one that took a
+    second while the table is full is stalled: a flood from one address costs that address its
+    own oldest sockets while others get in, and a room of people reconnecting at once after a
+    restart only waits its turn.
     """
 
-    def __init__(self, *, max_in_flight: int, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, *, max_in_flight: int, clock: Callable[[], float], evictable_after_s: float = 1.0
+    ) -> None:
         """Create an empty count.
 
         Args:
             max_in_flight: handshakes in progress at once ([tls] max_handshakes).
-            clock: seconds, for the log's rate limit (a fake one in tests).
+            clock: seconds (a fake one in tests).
+            evictable_after_s: the age from which a handshake may be closed to make room.
         """
         self.max_in_flight = max_in_flight
+        self.evictable_after_s = evictable_after_s
         self._clock = clock
         self._next = 1
         self.in_flight: dict[int, str] = {}  # handshake id -> peer address, oldest first
+        self._started: dict[int, float] = {}  # handshake id -> clock() at its accept
         self._evicted = _Tally(
             "closed a TLS handshake in progress from %s to make room: %d handshakes were in "
             "progress ([tls] max_handshakes); %d closed since the last line like this"
         )
 
-    def begin(self, address: str) -> tuple[int, int]:
-        """Count a new connection's handshake.
+    @property
+    def full(self) -> bool:
+        """Whether a new connection must wait (or make room) before it is accepted."""
+        return len(self.in_flight) >= self.max_in_flight
+
+    def make_room(self) -> tuple[int, float]:
+        """With the table full: a handshake to close now, or how long until one may be.
+
+        Returns:
+            (the id of the oldest evictable handshake of the address holding the most, 0.0),
+            which the caller closes (and `end`s); or (0, seconds until the oldest handshake
+            becomes evictable) when none is yet. Each eviction is logged (rate-limited).
+        """
+        now = self._clock()
+        cutoff = now - self.evictable_after_s
+        old = {k: a for k, a in self.in_flight.items() if self._started[k] <= cutoff}
+        victim = oldest_of_busiest(old)
+        if victim is None:
+            first = next(iter(self._started.values()), now)
+            return 0, max(first - cutoff, 0.001)
+        self._evicted.note(now, self.in_flight[victim], len(self.in_flight))
+        return victim, 0.0
+
+    def begin(self, address: str) -> int:
+        """Count a new connection's handshake; its id.
 
         Args:
             address: its peer's IP literal.
-
-        Returns:
-            (its handshake id, the id of a handshake to close first or 0). The caller closes
-            that one (and calls `end` for it as for any other).
         """
-        evict = 0
-        if len(self.in_flight) >= self.max_in_flight:
-            evict = oldest_of_busiest(self.in_flight) or 0
-            if evict:
-                self._evicted.note(self._clock(), self.in_flight[evict], len(self.in_flight))
         key = self._next
         self._next += 1
         self.in_flight[key] = address
-        return key, evict
+        self._started[key] = self._clock()
+        return key
 
     def end(self, key: int) -> None:
         """A handshake is over: finished, failed, timed out or closed.
@@ -258,3 +281,4 @@ class Handshakes:
             key: what `begin` returned for it.
         """
         self.in_flight.pop(key, None)
+        self._started.pop(key, None)

@@ -7,8 +7,11 @@ Spec: issue 17 ("TLS, on by default"; the admission cap for handshakes in progre
 One connection's way in::
 
     sock_accept          the listening socket, one connection at a time, on the loop
-    Handshakes.begin     counted; past [tls] max_handshakes the oldest handshake of the
-                         address holding the most is closed (logged, at most every 10 s)
+    Handshakes.full      [tls] max_handshakes in progress: this one waits, and accepting stops
+                         (the next wait in the kernel's listen backlog), until one ends or one
+                         has taken a second: then the oldest such of the address holding the
+                         most is closed (logged, at most one line every 10 s)
+    Handshakes.begin     counted
     connect_accepted_socket(ssl=..., ssl_handshake_timeout=[tls] handshake_timeout_s)
                          the loop's own TLS (asyncio's sslproto, or uvloop's): a peer that
                          says nothing, sends a ClientHello a byte at a time, or speaks plain
@@ -78,6 +81,7 @@ class TlsListener:
         self.handshakes = Handshakes(max_in_flight=max_handshakes, clock=time.monotonic)
         self._pending: dict[int, _Pending] = {}  # handshake id -> its socket and task
         self._accepting: asyncio.Task[None] | None = None
+        self._freed = asyncio.Event()  # a handshake ended: the accept loop may go on
 
     def start(self) -> None:
         """Start accepting connections (loop thread)."""
@@ -93,13 +97,27 @@ class TlsListener:
                 log.warning("cannot accept a TLS connection: %s", e.strerror or e)
                 await asyncio.sleep(0.1)
                 continue
-            key, evict = self.handshakes.begin(peer[0].removeprefix("::ffff:"))
-            if evict:
-                self._pending.pop(evict).cut()
-                self.handshakes.end(evict)
+            try:  # the newcomer holds a socket only, no TLS buffers, while it waits
+                await self._room()
+            except asyncio.CancelledError:
+                conn.close()
+                raise
+            key = self.handshakes.begin(peer[0].removeprefix("::ffff:"))
             pending = _Pending(conn)
             self._pending[key] = pending
             pending.task = loop.create_task(self._handshake(key, pending))
+
+    async def _room(self) -> None:
+        """Wait until one more handshake may begin, closing a stalled one when there is one."""
+        while self.handshakes.full:
+            victim, wait_s = self.handshakes.make_room()
+            if victim:
+                self._pending.pop(victim).cut()
+                self.handshakes.end(victim)
+                return
+            self._freed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._freed.wait(), wait_s)
 
     async def _handshake(self, key: int, pending: _Pending) -> None:
         pending.started = True
@@ -115,6 +133,7 @@ class TlsListener:
         finally:
             if self._pending.pop(key, None) is not None:
                 self.handshakes.end(key)
+                self._freed.set()
 
     async def close(self) -> None:
         """Stop accepting and close every handshake in progress."""

@@ -63,20 +63,20 @@ async def test_handshake_cap_countermeasure_cuts_the_floods_oldest_and_a_real_cl
     async with server_with(tmp_path, tls=tls) as server:
         assert server.tls_listener is not None
         in_flight = server.tls_listener.handshakes.in_flight
-        # 127.0.0.2 opens forty connections: half say nothing, half start a ClientHello (a
-        # record header) and stall. The deadline is a minute away: only the cap cuts them.
-        flood = [await raw(server.tls_port, "127.0.0.2") for _ in range(40)]
+        # 127.0.0.2 opens 24 connections: half say nothing, half start a ClientHello (a
+        # record header) and stall. The deadline is a minute away: only the cap cuts them,
+        # eight at a time once they have stalled for a second.
+        flood = [await raw(server.tls_port, "127.0.0.2") for _ in range(24)]
         for _, writer in flood[1::2]:
             writer.write(b"\x16\x03\x01\x00\xc8")
-        cut = await asyncio.gather(*(expect_cut(reader) for reader, _ in flood[:32]))
-        assert cut == [b""] * 32
-        assert list(in_flight.values()) == ["127.0.0.2"] * 8  # the newest eight wait
+        cut = await asyncio.gather(*(expect_cut(reader, 10.0) for reader, _ in flood[:16]))
+        assert cut == [b""] * 16
         alice = await registered(server.tls_port, "alice", "#lobby", tls=True)
         bob = await registered(server.port, "bob", "#lobby")
         alice.send("PRIVMSG #lobby :still here")
         assert (await bob.expect("PRIVMSG")).params == ("#lobby", "still here")
-        assert await expect_cut(flood[32][0]) == b""  # alice's handshake took its place
-        assert len(in_flight) == 7
+        assert await expect_cut(flood[16][0]) == b""  # alice's handshake took its place
+        assert list(in_flight.values()) == ["127.0.0.2"] * 7
         assert [r.getMessage() for r in caplog.records] == [
             "closed a TLS handshake in progress from 127.0.0.2 to make room: 8 handshakes were "
             "in progress ([tls] max_handshakes); 1 closed since the last line like this"
@@ -84,6 +84,17 @@ async def test_handshake_cap_countermeasure_cuts_the_floods_oldest_and_a_real_cl
         for _, writer in flood:
             writer.close()
     assert not in_flight  # closing the server closed the handshakes still in progress
+
+
+async def test_a_burst_of_handshakes_past_the_cap_waits_its_turn(tmp_path: Path) -> None:
+    tls = {"port": 0, "max_handshakes": 4}
+    async with server_with(tmp_path, tls=tls, limits={"max_connections_per_ip": 64}) as server:
+        clients = await asyncio.gather(
+            *(registered(server.tls_port, f"u{i}", tls=True) for i in range(40))
+        )
+        assert len(server.hub.connections) == 40  # none was cut: they queued in the backlog
+        for client in clients:
+            await client.close()
 
 
 async def test_connections_per_ip_limit_counts_tls_and_plain_together(tmp_path: Path) -> None:
