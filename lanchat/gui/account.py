@@ -5,7 +5,8 @@ lanchat.gui.access; works on a lanchat.gui.app.ChatApp through its public method
 Spec of the behaviour: lanchat issue 17. Registering keeps the nick for its owner (someone
 else on it is renamed after a grace period), so the window offers it in one click; the
 password is kept with the other settings (settings.json, mode 0600) and given to the client
-library at every connection to that server, which logs in with SASL PLAIN while it connects.
+library at every connection to that server, which logs in with SASL while it connects
+(SCRAM-SHA-256 when the server offers it, else PLAIN: lanchat.client.sasl).
 """
 
 from __future__ import annotations
