@@ -249,7 +249,7 @@ def _scram_step(ctx: Context, response: str) -> None:
         key = casefold(name)
         record = state.accounts.get(key)
         if record is None:
-            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 login to {name!r}")
+            state.auth_throttle.failed(user.ip, f"account name {name!r} (SCRAM-SHA-256)")
             _sasl_failed(ctx)
             return
         credentials = parse_credentials(record.scram)
@@ -267,8 +267,8 @@ def _scram_step(ctx: Context, response: str) -> None:
             return
         try:
             server_final = pending.final(text)
-        except ScramError as e:
-            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 proof for {key!r} ({e})")
+        except ScramError:
+            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 proof for {key!r}")
             _sasl_failed(ctx)
             return
         user.scram = (key, None)
