@@ -19,7 +19,7 @@ def test_ls_lists_every_supported_cap_and_only_those() -> None:
     assert tokens["draft/multiline"] == "max-bytes=4096,max-lines=50"
     (old,) = cap_ls_replies("srv", "*", 0)
     assert "draft/multiline" in old.params[-1].split()
-    assert tokens["sasl"] == "PLAIN"
+    assert tokens["sasl"] == "PLAIN,SCRAM-SHA-256"
 
 
 def test_req_of_known_caps_is_accepted() -> None:
