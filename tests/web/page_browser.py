@@ -38,7 +38,7 @@ DESKTOP = (1280, 800)
 STEP_TIMEOUT_S = 15.0  # one step of a scenario on a loaded 2-core machine
 SHOTS = Path(os.environ.get("LANCHAT_SCREENSHOT_DIR", REPO / "build" / "screenshots"))
 # Where controls are looked for: everything that can have a role and a name of its own.
-_CANDIDATES = "button, a[href], input, textarea, select, [role]"
+_CANDIDATES = "button, a[href], input, textarea, select, progress, [role]"
 
 T = TypeVar("T")
 

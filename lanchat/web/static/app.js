@@ -15,6 +15,7 @@ import {
   signInChoice,
   signInRefused,
 } from "./account-ui.js";
+import { Attachments } from "./attach.js";
 import { NICK_KEY, nickProblem, runCommand } from "./commands.js";
 import { parse } from "./irc.js";
 import { Session } from "./session.js";
@@ -50,6 +51,7 @@ const page = {
   everRegistered: false,
   renderQueued: false,
   toastTimer: 0,
+  attachments: null, // the file uploads (attach.js)
 };
 let ids = 0;
 const drawn = new Map(); // list id -> the data it was last drawn from (see redraw)
@@ -293,6 +295,11 @@ function onSessionEvent(event) {
     case "alert":
       if (page.everRegistered) toast(event.text);
       else showNickError(event.text);
+      break;
+    case "filehost":
+    case "upload-token":
+    case "upload-refused":
+      page.attachments.sessionEvent(event);
       break;
     default:
       queueRender();
@@ -567,6 +574,12 @@ function main() {
     readIfSeen(page.session, atBottom($("messages")));
     // Back from the background (a phone's lock screen): retry at once rather than wait.
     if (!document.hidden && !page.socket && page.everRegistered) connect();
+  });
+  page.attachments = new Attachments({
+    session: () => page.session,
+    conversation: activeConversation,
+    connected,
+    toast,
   });
   loadRooms();
   setInterval(loadRooms, ROOMS_EVERY_MS);

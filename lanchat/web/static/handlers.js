@@ -71,6 +71,10 @@ export const HANDLERS = {
       const [name, value = ""] = token.split("=");
       if (name === "CASEMAPPING" && value) this.casemapping = value;
       if (name === "CHANTYPES") this.chantypes = value;
+      if (name === "draft/FILEHOST" || name === "soju.im/FILEHOST") {
+        this.filehost = value; // the upload URL (issue 21; attach.js)
+        this.notify({ type: "filehost" });
+      }
       const prefix = name === "PREFIX" && /^\((\w*)\)(.*)$/.exec(value);
       if (prefix) {
         this.prefixes = {};
@@ -273,8 +277,20 @@ export const HANDLERS = {
     this._message(msg);
   },
 
+  // NOTE FILEHOST TOKEN <token> <seconds> :<text>: lanchat's upload token (issue 21).
+  NOTE(msg) {
+    const [command, code, token] = msg.params;
+    if (command === "FILEHOST" && code === "TOKEN" && token) {
+      this.notify({ type: "upload-token", token });
+    }
+  },
+
   FAIL(msg) {
     if (msg.params[0] === "CHATHISTORY") return; // history is a nicety; the room still works
+    if (msg.params[0] === "FILEHOST") {
+      this.notify({ type: "upload-refused", text: msg.params.at(-1) });
+      return;
+    }
     this.alert(msg.params.at(-1));
   },
 };

@@ -50,7 +50,8 @@ export class Session {
    *   send: (line: string) => void, notify: (event: object) => void, now?: () => number}}
    *   options  login: the account to sign in to (account.js), null for a guest. notify gets
    *   {type: "state" | "conversations" | "conversation" | "joined" | "refused" | "line" |
-   *   "lines" | "alert" | "account" | "read", ...}: what the page should redraw.
+   *   "lines" | "alert" | "account" | "read" | "filehost" | "upload-token" | "upload-refused",
+   *   ...}: what the page should redraw (the last three are attach.js's).
    */
   constructor({ nick, password = "", login = null, send, notify, now = Date.now }) {
     this.nick = nick; // what we asked for; after 001 what the server calls us
@@ -93,6 +94,7 @@ export class Session {
     this.gapFilling = new Set(); // conversation keys with a CHATHISTORY AFTER in flight
     this.triedNicks = 0;
     this.account = ""; // the account this connection is signed in to (900), "" for none
+    this.filehost = ""; // ISUPPORT draft/FILEHOST: the upload URL, "" when files are off
     for (const conv of this.conversations?.values() ?? []) {
       if (conv.isRoom) conv.joined = false;
     }

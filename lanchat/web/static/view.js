@@ -4,7 +4,10 @@
 // page as text (textContent or a text node), never as HTML, so `<img src=x onerror=...>` in
 // a message is shown as those characters. Links are made only for http and https URLs, as
 // real <a> elements with rel="noopener noreferrer". No style attributes: a strict
-// Content-Security-Policy (default-src 'self') holds; colours come from classes.
+// Content-Security-Policy (default-src 'self') holds; colours come from classes. A link to an
+// image this server keeps is also shown as a thumbnail (files.js says which links are).
+
+import { sharedImageName } from "./files.js";
 
 const URL_PATTERN = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = /[.,;:!?'")\]]+$/; // punctuation after a link belongs to the sentence
@@ -147,9 +150,28 @@ function lineItem(line, previous) {
     text.append(el("span", { cls: "actor", text: `${line.nick} ` }));
   }
   text.append(linkify(line.text));
-  body.append(text);
+  body.append(text, ...thumbnails(text));
   item.append(body);
   return item;
+}
+
+/** A thumbnail for each link in `text` to an image this server keeps: loaded when scrolled
+ * near, named by the file's name, opening the image when clicked; gone if it does not load. */
+function thumbnails(text) {
+  const shown = [];
+  for (const link of text.querySelectorAll("a")) {
+    const name = sharedImageName(link.href, location.origin);
+    if (!name) continue;
+    const image = el("img", { attrs: { src: link.href, alt: name, loading: "lazy", decoding: "async" } });
+    const thumb = el(
+      "a",
+      { cls: "thumb", attrs: { href: link.href, target: "_blank", rel: "noopener noreferrer" } },
+      image,
+    );
+    image.addEventListener("error", () => thumb.remove());
+    shown.push(thumb);
+  }
+  return shown;
 }
 
 /** A badge with a count, or null for none. */

@@ -1,0 +1,260 @@
+"""Files on the page (issue 21) in a real Chromium against a real server: the attach button's
+file input, a dropped and a pasted file, the progress bar and its Cancel, the link posted in
+the desktop client's words, and inline thumbnails of this server's images only.
+
+The server runs in this process on 127.0.0.1 (tests/web/filehost.py); Chromium is headless
+(tests/web/page_browser.py). A native file chooser cannot be driven, so a file is given to the
+attach button's file input as WebDriver does ("Element Send Keys" on <input type=file>).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import struct
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from lanchat.client.upload import share_text
+from lanchat.web.sharing import human_size, link_name
+from lanchat.web.site import STATIC_DIR
+from tests.support import LineClient
+from tests.web.filehost import file_server
+from tests.web.page_browser import Page, start_chromium, ui
+
+ROOM = "#party"
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid PNG of one grey colour (the page's thumbnail must decode it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[Page]:
+    driver = start_chromium()
+    try:
+        yield Page(driver)
+    finally:
+        driver.quit()
+
+
+async def bob_in_party(port: int) -> LineClient:
+    """A plain IRC client in #party (so the room is listed on the page)."""
+    bob = await LineClient.connect(port)
+    await bob.register("bob")
+    bob.send(f"JOIN {ROOM}")
+    await bob.expect("366")
+    return bob
+
+
+async def join(page: Page, web_port: int, nick: str = "carol") -> str:
+    """Open the page, pick a nickname and #party; returns the page's origin."""
+    origin = f"http://127.0.0.1:{web_port}"
+    await ui(page.open, origin + "/")
+    await ui(page.type_into, "textbox", "Nickname", nick)
+    await ui(page.click, "button", ROOM)
+    await ui(page.log, ROOM)
+    await ui(page.control, "button", "Attach a file")  # shown once the server offers FILEHOST
+    return origin
+
+
+def choose(page: Page, *paths: Path) -> None:
+    """What choosing files in the attach button's chooser does: the file input gets them."""
+    chooser = page.driver.find_element(By.CSS_SELECTOR, "input[type=file][multiple]")
+    chooser.send_keys("\n".join(str(p) for p in paths))
+
+
+async def shared_link(bob: LineClient, name: str) -> str:
+    """The link of the ACTION that shares `name`, as a plain IRC client receives it."""
+    msg = await bob.expect("PRIVMSG", lambda m: f"shared {name} (" in m.params[-1])
+    text = msg.params[-1]
+    assert text.startswith("\x01ACTION ") and text.endswith("\x01")
+    return text[len("\x01ACTION ") : -1].rsplit(" ", 1)[1]
+
+
+async def download(link: str) -> bytes:
+    """The file at `link`, fetched in a thread (the server runs on this event loop)."""
+
+    def fetch() -> bytes:
+        with urllib.request.urlopen(link, timeout=10) as got:
+            return bytes(got.read())
+
+    return await asyncio.to_thread(fetch)
+
+
+def thumbnails(page: Page) -> list[list[str | int]]:
+    """(alt, link it opens, natural width) of each thumbnail in the conversation."""
+    return page.script(
+        """return [...document.querySelectorAll('#messages a img')].map(
+             (img) => [img.alt, img.closest('a').href, img.naturalWidth]);"""
+    )
+
+
+def test_the_page_words_a_share_as_the_desktop_client_does(page: Page, tmp_path: Path) -> None:
+    page.driver.get("data:text/html,<title>files</title>")  # files.js needs no server
+    sizes = [0, 1, 999, 1000, 1049, 1050, 1051, 2250, 2350, 2750, 999_949, 999_950]
+    sizes += [999_999, 1_000_000, 2_250_000, 123_456_789, 999_950_000, 10**12, 3 * 10**12]
+    names = ["slides.pdf", "été photo.png", "it's (1)*!.txt", "a/b\\c.png", "日本.jpg", "~_.-"]
+    source = (STATIC_DIR / "files.js").read_text()
+    got = page.driver.execute_async_script(
+        """const [source, sizes, names, done] = arguments;
+        const url = URL.createObjectURL(new Blob([source], {type: 'text/javascript'}));
+        import(url).then((m) => done({
+          texts: sizes.map((n) => m.shareText('a.png', n, 'http://h/f')),
+          names: names.map(m.encodedName),
+          images: [
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.PNG',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/%C3%A9t%C3%A9.jpg',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.svg',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.html',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.png?x=1',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVW/cat.png',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/a/cat.png',
+            'http://127.0.0.1:9/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.png',
+            'https://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/cat.png',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/.png',
+            'http://127.0.0.1:8/files/ABCDEFGHIJKLMNOPQRSTUVWX/%E0%A4%A.png',
+          ].map((href) => m.sharedImageName(href, 'http://127.0.0.1:8')),
+        }));""",
+        source,
+        sizes,
+        names,
+    )
+    assert got["texts"] == [share_text("a.png", n, "http://h/f") for n in sizes]
+    assert [human_size(n) for n in (2250, 2750)] == ["2.2 kB", "2.8 kB"]  # ties go to even
+    assert got["names"] == [link_name(n) for n in names]
+    # Only this origin's shared-file links to raster images; never SVG or HTML.
+    assert got["images"] == ["cat.PNG", "été.jpg"] + [""] * 9
+
+
+async def test_a_file_chosen_on_the_page_is_shared_and_an_image_shown_inline(
+    page: Page, tmp_path: Path
+) -> None:
+    photo = tmp_path / "cat photo.png"
+    photo.write_bytes(png(64, 48))
+    notes = tmp_path / "notes.svg"
+    notes.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
+    async with file_server(tmp_path / "data") as server:
+        bob = await bob_in_party(server.port)
+        origin = await join(page, server.web_port)
+        await ui(choose, page, photo, notes)
+        link = await shared_link(bob, photo.name)
+        assert link.startswith(origin + "/files/")
+        text = share_text(photo.name, photo.stat().st_size, link)
+        svg_link = await shared_link(bob, notes.name)
+        assert await download(link) == photo.read_bytes()
+        await ui(page.wait_line, ROOM, f"carol {text}")
+        # The image is shown (decoded: its natural width), named by the file, opening it;
+        # the SVG stays a link.
+        await ui(
+            page.wait,
+            "the thumbnail of the photo",
+            lambda: thumbnails(page) == [[photo.name, link, 64]] or None,
+        )
+        await ui(page.control, "link", photo.name)  # the thumbnail: a link named by its image
+        await ui(page.control, "link", svg_link)
+        assert not [m for m in await ui(page.console) if "Content Security Policy" in m]
+        # bob shares an image too: the page shows it inline.
+        bob.send(f"PRIVMSG {ROOM} :\x01ACTION shared x.png (1 kB): {link}\x01")
+        await ui(
+            page.wait,
+            "bob's image inline",
+            lambda: len(thumbnails(page)) == 2 or None,
+        )
+        await bob.close()
+
+
+async def test_dropped_and_pasted_files_are_shared(page: Page, tmp_path: Path) -> None:
+    async with file_server(tmp_path / "data") as server:
+        bob = await bob_in_party(server.port)
+        await join(page, server.web_port)
+        for how, target, event in (("drop", "#chat", "drop"), ("paste", "#message", "paste")):
+            page.script(
+                """const [name, target, type] = arguments;
+                const data = new DataTransfer();
+                data.items.add(new File(['hello ' + name], name, {type: 'text/plain'}));
+                const init = {bubbles: true, cancelable: true};
+                const event = type === 'drop'
+                  ? new DragEvent('drop', {...init, dataTransfer: data})
+                  : new ClipboardEvent('paste', {...init, clipboardData: data});
+                document.querySelector(target).dispatchEvent(event);""",
+                f"{how}.txt",
+                target,
+                event,
+            )
+            link = await shared_link(bob, f"{how}.txt")
+            assert await download(link) == f"hello {how}.txt".encode()
+        assert await ui(page.message_box_text) == ""  # a pasted file is not pasted as text
+        await bob.close()
+
+
+async def test_cancel_stops_an_upload_and_nothing_is_kept_or_said(
+    page: Page, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(os.urandom(20 << 20))
+    async with file_server(tmp_path / "data") as server:
+        bob = await bob_in_party(server.port)
+        await join(page, server.web_port)
+        # Uploads at 2 MB/s, so there is time to press Cancel.
+        page.driver.execute_cdp_cmd("Network.enable", {})
+        page.driver.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1,
+             "uploadThroughput": 2_000_000},
+        )  # fmt: skip
+        try:
+            await ui(choose, page, big)
+            bar = await ui(page.control, "progressbar", "Sending big.bin")
+            await ui(
+                page.wait,
+                "some of big.bin sent",
+                lambda: float(bar.get_attribute("value") or 0) > 0 or None,
+            )
+            await ui(page.click, "button", "Cancel big.bin")
+            await ui(page.gone, "progressbar", "Sending big.bin")
+        finally:
+            page.driver.execute_cdp_cmd("Network.disable", {})
+        kept = tmp_path / "data" / "files" / "kept"
+        assert os.listdir(kept) == []
+        bob.send("PING :after")
+        await bob.expect("PONG")
+        assert not [m for m in bob.seen if m.params and "shared big.bin" in m.params[-1]]
+        await bob.close()
+
+
+async def test_a_refused_upload_says_why(page: Page, tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * 5000)
+    async with file_server(tmp_path / "data", max_file_bytes=1000) as server:
+        bob = await bob_in_party(server.port)
+        await join(page, server.web_port)
+        await ui(choose, page, big)
+        await ui(
+            page.wait,
+            "the refusal",
+            lambda: (
+                "Could not send big.bin: This file is 5.0 kB; this server takes files up to 1.0 kB"
+                in page.text()
+                or None
+            ),
+        )
+        await bob.close()
