@@ -60,7 +60,7 @@ from lanchat.client.events import (
     ShareFile,
     ShowContext,
 )
-from lanchat.client.pins import Accepted, PinStore, check
+from lanchat.client.pins import Accepted, PinStore, check, not_trusted
 from lanchat.client.session import ClientSession
 from lanchat.client.sharing import Sharing
 from lanchat.discovery.records import fingerprint_of
@@ -170,6 +170,9 @@ class ClientConnection:
         self.fingerprint = fingerprint
         self.pin_key = pin_key or f"{host}:{port}"
         self.pins = pins if pins is not None else (PinStore() if tls else None)
+        # The fingerprint of the certificate this connection accepted ("" before, or on plain
+        # TCP): `lanchat serve --web-tls` uses the same certificate for the upload URL.
+        self.trusted = ""
         self._writer: asyncio.StreamWriter | None = None  # None while not connected
         self._task: asyncio.Task[None] | None = None  # run(), until quit
         self._quitting = False  # set by quit(): stop reconnecting
@@ -180,6 +183,7 @@ class ClientConnection:
             emit,
             lambda target, text: self.handle(Action(self.server_id, target, text)),
             self._flush,
+            lambda: self.trusted or self.fingerprint,
         )
 
     @property
@@ -224,13 +228,7 @@ class ClientConnection:
                     break
                 if self.tls and not self._certificate_trusted(writer):
                     writer.close()
-                    self.emit(
-                        ConnectFailed(
-                            self.server_id,
-                            f"The certificate of {self.host}:{self.port} is not trusted",
-                            "Compare its fingerprint with the one the host sees before trusting it",
-                        )
-                    )
+                    self.emit(ConnectFailed(self.server_id, *not_trusted(self.host, self.port)))
                     return
                 registered, reason, refusal = await self._serve(reader, writer)
                 if registered:
@@ -258,6 +256,7 @@ class ClientConnection:
         if isinstance(verdict, Accepted):
             if verdict.pin:
                 self._pin(got)
+            self.trusted = got
             return True
         if verdict.source == "unknown":
             self.emit(CertificateUnknown(self.server_id, got))

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-__all__ = ["Accepted", "PinStore", "Refused", "Verdict", "check", "default_path"]
+__all__ = ["Accepted", "PinStore", "Refused", "Verdict", "check", "default_path", "not_trusted"]
 
 
 def default_path() -> Path:
@@ -79,6 +79,15 @@ def check(got: str, *, advertised: str, pinned: str | None) -> Verdict:
     if advertised:
         return Accepted(pin=True) if advertised == got else Refused(advertised, "advertised")
     return Refused("", "unknown")
+
+
+def not_trusted(host: str, port: int) -> tuple[str, str]:
+    """What to tell the person when a server's certificate is refused: what happened and what
+    to do, the same whether the IRC connection or a file upload met it."""
+    return (
+        f"The certificate of {host}:{port} is not trusted",
+        "Compare its fingerprint with the one the host sees before trusting it",
+    )
 
 
 class PinStore:

@@ -42,17 +42,22 @@ class Sharing:
         emit: Callable[[ClientEvent], None],
         say: Callable[[str, str], None],
         flush: Callable[[], None],
+        fingerprint: Callable[[], str],
     ) -> None:
         """Args:
         session: the connection's session (the upload URL, FILEHOST).
         emit: where events go (the connection's emit).
         say: posts an ACTION `text` to `target` through the connection: say(target, text).
         flush: writes what the session queued.
+        fingerprint: the server certificate's fingerprint the connection trusts (the one its
+            TLS connection accepted, else the advertised one; "" for none): an https upload
+            URL must present that certificate.
         """
         self.session = session
         self.emit = emit
         self.say = say
         self.flush = flush
+        self.fingerprint = fingerprint
         self._waiting: list[ShareFile] = []  # shares waiting for a token
         self._tasks: dict[int, asyncio.Task[None]] = {}  # share_id -> its upload
 
@@ -117,8 +122,13 @@ class Sharing:
                 )
 
         try:
-            shared = await upload_file(self.session.state.filehost, path, token=token,
-                                       progress=progress)  # fmt: skip
+            shared = await upload_file(
+                self.session.state.filehost,
+                path,
+                token=token,
+                fingerprint=self.fingerprint(),
+                progress=progress,
+            )
         except UploadError as e:
             self._finished(cmd, error=str(e))
         except asyncio.CancelledError:

@@ -11,6 +11,12 @@ The file is read in UPLOAD_CHUNK_BYTES pieces in a worker thread and sent as the
 memory is flat whatever the size; `progress(sent, total)` is called after each piece, and
 cancelling the task that awaits `upload_file` stops the upload (the server keeps nothing).
 The link goes to the room as an ordinary message (share_text), so every IRC client sees it.
+
+With `lanchat serve --web-tls` the upload URL is https, served with the certificate of the
+IRC TLS port, which has no certificate authority behind it: the upload is made only to a
+server presenting the certificate whose fingerprint the IRC connection trusts (pinned or
+advertised; lanchat.client.pins), checked before a byte of the request is sent, and refused
+with the words the IRC connection uses.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import mimetypes
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from lanchat.client.pins import not_trusted
 from lanchat.web.sharing import human_size, link_name
 
 __all__ = ["UPLOAD_CHUNK_BYTES", "Shared", "UploadError", "share_text", "upload_file"]
@@ -69,6 +77,7 @@ async def upload_file(
     path: Path,
     *,
     token: str,
+    fingerprint: str = "",
     progress: Callable[[int, int], None] | None = None,
     content_type: str | None = None,
 ) -> Shared:
@@ -78,6 +87,8 @@ async def upload_file(
         url: the upload URL (ISUPPORT draft/FILEHOST).
         path: the file.
         token: a Bearer token (FILEHOST command).
+        fingerprint: for an https `url`, the SHA-256 (lowercase hex) of the only certificate
+            to accept: the one the IRC connection to the same server trusts.
         progress: called with (bytes sent, total) as the upload goes.
         content_type: the file's type (default: guessed from its name).
 
@@ -86,8 +97,17 @@ async def upload_file(
 
     Raises:
         UploadError: the file cannot be read, the server cannot be reached, or it refused
-            the upload (too large, quota, disk full, token expired: its message).
+            the upload (too large, quota, disk full, token expired: its message), or an
+            https server's certificate is not the trusted one (nothing was sent).
     """
+    check: aiohttp.Fingerprint | None = None  # None: plain http, nothing to check
+    if urlsplit(url).scheme == "https":
+        if not fingerprint:
+            raise UploadError(
+                f"{path.name} was not sent: this server takes files over HTTPS and nothing "
+                "vouches for its certificate; connect to it over TLS and send the file again"
+            )
+        check = aiohttp.Fingerprint(bytes.fromhex(fingerprint))
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -102,12 +122,18 @@ async def upload_file(
     try:
         async with (
             aiohttp.ClientSession(timeout=_TIMEOUT) as session,
-            session.post(url, data=_pieces(path, size, progress), headers=headers) as response,
+            session.post(
+                url, data=_pieces(path, size, progress), headers=headers, ssl=check or True
+            ) as response,
         ):
             if response.status != 201 or "Location" not in response.headers:
                 text = (await response.text()).strip() or response.reason or "refused"
                 raise UploadError(text.splitlines()[0])
             return Shared(response.headers["Location"], path.name, size)
+    except aiohttp.ServerFingerprintMismatch as e:
+        what, todo = not_trusted(str(e.host), int(e.port))
+        todo = todo[0].lower() + todo[1:]
+        raise UploadError(f"{what}, so {path.name} was not sent: {todo}") from None
     except aiohttp.ClientError as e:
         raise UploadError(f"cannot upload {path.name}: {e}") from None
     except OSError as e:
