@@ -26,8 +26,8 @@ from lanchat.gui.app import ChatApp
 from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.test_chat_server import party
 from tests.gui.tk_support import focus, run_until
-from tests.web.page_browser import DESKTOP, Page, start_chromium
-from tests.web.test_browser_files import png, thumbnails
+from tests.web.filehost import png
+from tests.web.page_browser import DESKTOP, Page, chromium
 
 pytestmark = pytest.mark.gui
 
@@ -36,11 +36,8 @@ ROOM = "#party"
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    driver = start_chromium()
-    try:
-        yield Page(driver)
-    finally:
-        driver.quit()
+    with chromium() as page:
+        yield page
 
 
 def fetch(url: str) -> bytes:
@@ -91,8 +88,8 @@ def test_the_page_and_the_desktop_client_send_each_other_files(
     shown = page_line_with(page, start).rsplit(" ", 1)[1]
     run_until(
         app.root,
-        lambda: [photo.name, shown, 80] in thumbnails(page),
-        lambda: f"the thumbnail of cat.png in {thumbnails(page)}",
+        lambda: [photo.name, shown, 80] in page.thumbnails(),
+        lambda: f"the thumbnail of cat.png in {page.thumbnails()}",
     )
     assert page.control("link", photo.name).get_attribute("href") == shown  # opens the image
     assert fetch(shown) == photo.read_bytes()

@@ -20,14 +20,14 @@ from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.test_account import SCRYPT_TIMEOUT_S
 from tests.gui.test_chat_server import RawClient, party
 from tests.gui.tk_support import focus, run_until
-from tests.web.page_browser import DESKTOP, Page, chromium_page
+from tests.web.page_browser import DESKTOP, Page, chromium
 
 pytestmark = pytest.mark.gui
 
 
 @pytest.fixture
 def page() -> Iterator[Page]:
-    with chromium_page() as page:
+    with chromium() as page:
         yield page
 
 

@@ -1,9 +1,11 @@
-"""Helpers for the file-sharing tests: an uploader's IRC connection and curl."""
+"""Helpers for the file-sharing tests: an uploader's IRC connection, curl, a real PNG."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import struct
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +94,20 @@ def upload_args(up: Uploader, path: Path, name: str, kind: str) -> list[str]:
         f'Content-Disposition: attachment; filename="{name}"',
         up.url,
     ]
+
+
+def png(width: int, height: int) -> bytes:
+    """A valid PNG of one grey colour (the page's thumbnail must decode it)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )

@@ -15,9 +15,9 @@ event loop running the servers' readers and the IRC test clients never waits on 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,9 +70,9 @@ def start_chromium() -> webdriver.Chrome:
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
-@contextmanager
-def chromium_page() -> Iterator[Page]:
-    """A `Page` in a new headless Chromium, which is closed at the end."""
+@contextlib.contextmanager
+def chromium() -> Iterator[Page]:
+    """A headless Chromium as a Page, quit at the end of the block (a test module's fixture)."""
     driver = start_chromium()
     try:
         yield Page(driver)
@@ -246,6 +246,16 @@ class Page:
             return None
 
         return self.wait(f"the line {text!r} in {conversation}", find)
+
+    def thumbnails(self) -> list[list[str | int]]:
+        """[alt text, the link it opens, natural width] of each image in the conversation
+        shown (a natural width of 0: not loaded or not decodable)."""
+        return list(
+            self.script(
+                """return [...document.querySelectorAll('#messages a img')].map(
+                     (img) => [img.alt, img.closest('a').href, img.naturalWidth]);"""
+            )
+        )
 
     def wait_lines(self, conversation: str, expected: list[str]) -> None:
         """Wait until `conversation` shows exactly these message texts, in this order."""

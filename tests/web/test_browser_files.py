@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import struct
 import urllib.request
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,36 +22,16 @@ from lanchat.client.upload import share_text
 from lanchat.web.sharing import human_size, link_name
 from lanchat.web.site import STATIC_DIR
 from tests.support import LineClient
-from tests.web.filehost import file_server
-from tests.web.page_browser import Page, start_chromium, ui
+from tests.web.filehost import file_server, png
+from tests.web.page_browser import Page, chromium, ui
 
 ROOM = "#party"
 
 
-def png(width: int, height: int) -> bytes:
-    """A valid PNG of one grey colour (the page's thumbnail must decode it)."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
-    driver = start_chromium()
-    try:
-        yield Page(driver)
-    finally:
-        driver.quit()
+    with chromium() as page:
+        yield page
 
 
 async def bob_in_party(port: int) -> LineClient:
@@ -100,14 +78,6 @@ async def download(link: str) -> bytes:
     return await asyncio.to_thread(fetch)
 
 
-def thumbnails(page: Page) -> list[list[str | int]]:
-    """(alt, link it opens, natural width) of each thumbnail in the conversation."""
-    return page.script(
-        """return [...document.querySelectorAll('#messages a img')].map(
-             (img) => [img.alt, img.closest('a').href, img.naturalWidth]);"""
-    )
-
-
 def test_the_page_words_a_share_as_the_desktop_client_does(page: Page, tmp_path: Path) -> None:
     page.driver.get("data:text/html,<title>files</title>")  # files.js needs no server
     sizes = [0, 1, 999, 1000, 1049, 1050, 1051, 2250, 2350, 2750, 999_949, 999_950]
@@ -149,7 +119,7 @@ async def test_a_file_chosen_on_the_page_is_shared_and_an_image_shown_inline(
     page: Page, tmp_path: Path
 ) -> None:
     photo = tmp_path / "cat photo.png"
-    photo.write_bytes(png(64, 48))
+    photo.write_bytes(png(1200, 900))  # bigger than a thumbnail
     notes = tmp_path / "notes.svg"
     notes.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>')
     async with file_server(tmp_path / "data") as server:
@@ -167,8 +137,15 @@ async def test_a_file_chosen_on_the_page_is_shared_and_an_image_shown_inline(
         await ui(
             page.wait,
             "the thumbnail of the photo",
-            lambda: thumbnails(page) == [[photo.name, link, 64]] or None,
+            lambda: page.thumbnails() == [[photo.name, link, 1200]] or None,
         )
+        # Loaded when scrolled near, and shown small: at most 320 x 240 CSS pixels.
+        loading, width, height = page.script(
+            """const img = document.querySelector('#messages a img');
+            const box = img.getBoundingClientRect();
+            return [img.loading, box.width, box.height];"""
+        )
+        assert loading == "lazy" and 0 < width <= 320 and 0 < height <= 240
         await ui(page.control, "link", photo.name)  # the thumbnail: a link named by its image
         await ui(page.control, "link", svg_link)
         assert not [m for m in await ui(page.console) if "Content Security Policy" in m]
@@ -177,7 +154,7 @@ async def test_a_file_chosen_on_the_page_is_shared_and_an_image_shown_inline(
         await ui(
             page.wait,
             "bob's image inline",
-            lambda: len(thumbnails(page)) == 2 or None,
+            lambda: len(page.thumbnails()) == 2 or None,
         )
         await bob.close()
 
@@ -257,4 +234,26 @@ async def test_a_refused_upload_says_why(page: Page, tmp_path: Path) -> None:
                 or None
             ),
         )
+        await bob.close()
+
+
+async def test_a_touch_screen_also_gets_a_camera_button(page: Page, tmp_path: Path) -> None:
+    async with file_server(tmp_path / "data") as server:
+        bob = await bob_in_party(server.port)
+        page.driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True})
+        try:
+            await join(page, server.web_port)
+            await ui(page.control, "button", "Take a photo")
+            camera = page.script(
+                """const input = document.querySelector('input[type=file][capture]');
+                return [input.accept, input.getAttribute('capture'), input.multiple];"""
+            )
+            assert camera == ["image/*,video/*", "environment", False]
+        finally:
+            page.driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+        await ui(page.open, f"http://127.0.0.1:{server.web_port}/")
+        await ui(page.type_into, "textbox", "Nickname", "dave")
+        await ui(page.click, "button", ROOM)
+        await ui(page.control, "button", "Attach a file")
+        assert not page.controls("button", "Take a photo")  # a mouse: the chooser is enough
         await bob.close()

@@ -22,7 +22,7 @@ from selenium.webdriver.common.by import By
 from lanchat.client.events import Action, MessageReceived, Say
 from tests.discovery.netns import Namespace
 from tests.gui.lan import bridged_namespaces
-from tests.web.page_browser import DESKTOP, Page, chromium_page, ui
+from tests.web.page_browser import DESKTOP, Page, chromium, ui
 from tests.web.page_lan import (
     LibraryPeer,
     irc_user,
@@ -53,7 +53,7 @@ def here(lan: list[Namespace]) -> Namespace:
 @pytest.fixture(scope="module")
 def page() -> Iterator[Page]:
     """One Chromium for the module: each test opens the page afresh."""
-    with chromium_page() as page:
+    with chromium() as page:
         yield page
 
 
