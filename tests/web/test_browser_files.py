@@ -220,8 +220,8 @@ async def test_cancel_stops_an_upload_and_nothing_is_kept_or_said(
 
 async def test_a_refused_upload_says_why(page: Page, tmp_path: Path) -> None:
     big = tmp_path / "big.bin"
-    big.write_bytes(b"x" * 5000)
-    async with file_server(tmp_path / "data", max_file_bytes=1000) as server:
+    big.write_bytes(b"x" * 30_000_000)
+    async with file_server(tmp_path / "data", max_file_bytes=1_000_000) as server:
         bob = await bob_in_party(server.port)
         await join(page, server.web_port)
         await ui(choose, page, big)
@@ -229,7 +229,7 @@ async def test_a_refused_upload_says_why(page: Page, tmp_path: Path) -> None:
             page.wait,
             "the refusal",
             lambda: (
-                "Could not send big.bin: This file is 5.0 kB; this server takes files up to 1.0 kB"
+                "Could not send big.bin: This file is 30.0 MB; this server takes files up to 1.0 MB"
                 in page.text()
                 or None
             ),
