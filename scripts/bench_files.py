@@ -88,7 +88,8 @@ async def _lanchat(
     )
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "lanchat", "serve", "--host", "127.0.0.1", "--port", "0",
-        "--web-port", "0", "--no-mdns", "--data-dir", str(data), "--config", str(config),
+        "--tls-port", "0", "--web-port", "0", "--no-mdns", "--data-dir", str(data),
+        "--config", str(config),
         stdout=asyncio.subprocess.PIPE, cwd=ROOT,
     )  # fmt: skip
     assert proc.stdout is not None
