@@ -33,23 +33,25 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from tests.web.page_browser import DESKTOP, Page, chromium  # noqa: E402
 
 
-async def _token(port: int) -> str:
+async def _token(port: int) -> tuple[str, asyncio.StreamWriter]:
+    """A FILEHOST token, and the connection it lives with (close it when done)."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(b"NICK up\r\nUSER up 0 * :up\r\nFILEHOST\r\n")
     while True:
         line = (await reader.readline()).decode()
         if " NOTE FILEHOST TOKEN " in line:
-            return line.split()[4]  # the connection stays open: the token lives with it
+            return line.split()[4], writer
 
 
 async def _curl_up(url: str, token: str, payload: Path) -> float:
     proc = await asyncio.create_subprocess_exec(
-        "curl", "-s", "-S", "-o", "/dev/null", "-w", "%{speed_upload}", "-H", "Expect:",
+        "curl", "-s", "-S", "-f", "-o", "/dev/null", "-w", "%{speed_upload}", "-H", "Expect:",
         "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: application/octet-stream",
         "-H", 'Content-Disposition: attachment; filename="curl.bin"',
         "-T", str(payload), "-X", "POST", url, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     out, _ = await proc.communicate()
+    assert proc.returncode == 0, f"curl's upload failed ({proc.returncode})"
     return float(out) / 1e6
 
 
@@ -63,8 +65,9 @@ def _join(page: Page, web: int) -> None:
 async def one_run(mib: int, payload: Path, work: Path, page: Page) -> dict[str, float]:
     async with _lanchat(work, mib) as (_, port, web):
         reader = await _Irc.join(port, "reader")
-        token = await _token(port)
+        token, holder = await _token(port)
         curl = await _curl_up(f"http://127.0.0.1:{web}/files", token, payload)
+        holder.close()
         await asyncio.to_thread(_join, page, web)
         chooser = page.driver.find_element(By.CSS_SELECTOR, "input[type=file][multiple]")
         start = time.perf_counter()
