@@ -156,6 +156,16 @@ async def test_a_file_chosen_on_the_page_is_shared_and_an_image_shown_inline(
             "bob's image inline",
             lambda: len(page.thumbnails()) == 2 or None,
         )
+        # A link to an image that is gone (expired, deleted) stays a link, without a thumbnail.
+        gone = f"{origin}/files/{'A' * 24}/gone.png"
+        bob.send(f"PRIVMSG {ROOM} :\x01ACTION shared gone.png (1 kB): {gone}\x01")
+        await ui(page.control, "link", gone)
+        await ui(
+            page.wait,
+            "the broken thumbnail taken away",
+            lambda: all(alt != "gone.png" for alt, _, _ in page.thumbnails()) or None,
+        )
+        assert len(page.thumbnails()) == 2
         await bob.close()
 
 
