@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from lanchat.client.upload import share_text
 from lanchat.web.sharing import human_size, link_name
 from lanchat.web.site import STATIC_DIR
-from tests.support import LineClient
+from tests.support import LineClient, run_serve_process
 from tests.web.filehost import file_server, png
 from tests.web.page_browser import Page, chromium, ui
 
@@ -266,4 +266,31 @@ async def test_a_touch_screen_also_gets_a_camera_button(page: Page, tmp_path: Pa
         await ui(page.click, "button", ROOM)
         await ui(page.control, "button", "Attach a file")
         assert not page.controls("button", "Take a photo")  # a mouse: the chooser is enough
+        await bob.close()
+
+
+async def test_over_https_the_page_shares_and_shows_images_too(page: Page, tmp_path: Path) -> None:
+    photo = tmp_path / "cat.png"
+    photo.write_bytes(png(40, 30))
+    async with run_serve_process(tmp_path / "data", "--web-tls", web=True) as server:
+        [url] = [line.strip() for line in server.output if line.startswith("  https://")]
+        bob = await bob_in_party(server.port)
+        # The certificate is self-signed: the person accepts it once, as a browser asks.
+        page.driver.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": True})
+        try:
+            await ui(page.open, url)
+            await ui(page.type_into, "textbox", "Nickname", "carol")
+            await ui(page.click, "button", ROOM)
+            await ui(page.control, "button", "Attach a file")
+            await ui(choose, page, photo)
+            link = await shared_link(bob, photo.name)
+            assert link.startswith(url + "files/")
+            await ui(
+                page.wait,
+                "the thumbnail over https",
+                lambda: page.thumbnails() == [[photo.name, link, 40]] or None,
+            )
+            assert not [m for m in await ui(page.console) if "Content Security Policy" in m]
+        finally:
+            page.driver.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": False})
         await bob.close()
