@@ -26,7 +26,7 @@ import mimetypes
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import aiohttp
 
@@ -48,7 +48,7 @@ class Shared:
     """A file the server now keeps."""
 
     url: str  # its link (the Location of the 201)
-    name: str  # the file's name
+    name: str  # the file's name, as the server kept it (the last part of the link)
     size: int  # bytes
 
 
@@ -129,7 +129,10 @@ async def upload_file(
             if response.status != 201 or "Location" not in response.headers:
                 text = (await response.text()).strip() or response.reason or "refused"
                 raise UploadError(text.splitlines()[0])
-            return Shared(response.headers["Location"], path.name, size)
+            link = response.headers["Location"]
+            # The name the server kept (control characters dropped), so a line break in a
+            # file's name never reaches the IRC line that shares it.
+            return Shared(link, unquote(urlsplit(link).path.rsplit("/", 1)[-1]) or path.name, size)
     except aiohttp.ServerFingerprintMismatch as e:
         what, todo = not_trusted(str(e.host), int(e.port))
         todo = todo[0].lower() + todo[1:]

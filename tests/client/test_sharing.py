@@ -72,3 +72,20 @@ async def test_a_server_without_files_says_so(tmp_path: Path) -> None:
         alice.conn.handle(ShareFile("alice", "#lobby", str(payload), 1))
         done = await alice.expect(ShareFinished)
         assert done.error == "This server does not take files"
+
+
+async def test_a_line_break_in_a_file_name_never_reaches_the_irc_line(tmp_path: Path) -> None:
+    payload = tmp_path / "two\nlines.txt"
+    payload.write_bytes(b"x")
+    async with (
+        file_server(tmp_path / "data") as server,
+        peer(server.port, "alice") as alice,
+        peer(server.port, "bob") as bob,
+    ):
+        await alice.ready()
+        await bob.ready()
+        alice.conn.handle(ShareFile("alice", "#lobby", str(payload), 1))
+        done = await alice.expect(ShareFinished)
+        assert done.error == ""
+        seen = await bob.expect(MessageReceived, lambda e: e.kind == "action")
+        assert seen.text == f"shared twolines.txt (1 bytes): {done.url}"  # as the server keeps it

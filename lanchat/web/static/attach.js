@@ -19,6 +19,16 @@ const TOKEN_WAIT_MS = 15000; // the server answers FILEHOST at once; past this, 
 /** The page's file uploads. `page` gives what the rest of the page owns:
  * {session(): ?Session, conversation(): the conversation on screen, connected(): boolean,
  *  toast(text)}. */
+/** The name the server kept, the last part of the link: control characters (a line break,
+ * which an IRC line cannot carry) are gone from it. "" if it cannot be read. */
+function keptName(link) {
+  try {
+    return decodeURIComponent(new URL(link).pathname.split("/").pop());
+  } catch {
+    return "";
+  }
+}
+
 export class Attachments {
   constructor(page) {
     this.page = page;
@@ -138,7 +148,7 @@ export class Attachments {
 
   shared(upload, link) {
     this.removed(upload);
-    const text = shareText(upload.file.name, upload.file.size, link);
+    const text = shareText(keptName(link) || upload.file.name, upload.file.size, link);
     const session = this.page.session();
     if (session && this.page.connected()) {
       session.say(upload.target, text, true);
