@@ -36,6 +36,7 @@ from lanchat.gui.bars import Banner, StatusBar
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
 from lanchat.gui.dialogs import InputProblem, parse_address
+from lanchat.gui.drops import accept_dropped_files
 from lanchat.gui.incoming import Incoming
 from lanchat.gui.joins import Joins
 from lanchat.gui.lines import Line, format_event, unread_marker
@@ -159,6 +160,7 @@ class ChatApp:
         # Sending files (issue 21): a button and pasted files, uploads shown above the line.
         self.share_button = add_share_controls(self.input, self.share_file)
         self.shares = ShareBar(self.root, self.input, self.cancel_share)
+        self.takes_drops = accept_dropped_files(self.root, self.share_file, self._refuse_drop)
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
         self.banner = Banner(self.root, above=self.tabs)
@@ -458,6 +460,10 @@ class ChatApp:
         self.share_servers[self._next_share] = conv.server_id
         self.shares.add(self._next_share, path.name)
         self.network.submit(ev.ShareFile(conv.server_id, conv.name, str(path), self._next_share))
+
+    def _refuse_drop(self, names: list[str]) -> None:
+        self.set_status(f"{', '.join(names)}: only files can be sent, not folders; drop the "
+                        "files inside instead.")  # fmt: skip
 
     def cancel_share(self, share_id: int) -> None:
         """Cancel was pressed on an upload."""

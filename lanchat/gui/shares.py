@@ -4,10 +4,8 @@ Layer: GUI; may import tkinter and lanchat.gui.*; the upload itself runs on the 
 (lanchat.client.sharing), which reports ShareProgress and ShareFinished.
 Spec: issue 21 ("Send a file…", a progress bar with Cancel).
 
-Drag and drop is not here: Tk has none without the tkdnd extension (tkinterdnd2 on PyPI wraps
-it), and a drop from a file manager cannot be produced under Xvfb for a test, so it would be
-a control no test can hold. Pasting does the same job: a file copied in a file manager (or its
-path, or a file:// URI) pasted into the message line is sent instead of pasted as text.
+Pasting a file (a file copied in a file manager, its path, or a file:// URI) into the message
+line sends it instead of pasting text; dropping one on the window does too (lanchat.gui.drops).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ file…" button and its dialog, a pasted file, the progress bar and its Cancel."
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 from tkinter import ttk
@@ -63,14 +65,10 @@ def _link(bob: RawClient, name: str) -> str:
     return line.rsplit(" ", 1)[1].rstrip("\x01")
 
 
-def test_a_pasted_file_is_sent_and_its_link_posted(
-    app: ChatApp,
-    room: HostedRoom,
-    tmp_path: Path,
-) -> None:
+def _paste_a_file(app: ChatApp, bob: RawClient, tmp_path: Path) -> None:
+    """Paste a file's path into the message line: it is sent and bob gets its link."""
     photo = tmp_path / "photo.png"
     photo.write_bytes(os.urandom(300_000))
-    bob = _joined(app, room)
     app.root.clipboard_clear()
     app.root.clipboard_append(str(photo))
     focus(app.input.entry)
@@ -80,6 +78,15 @@ def test_a_pasted_file_is_sent_and_its_link_posted(
     run_until(app.root, lambda: not app.shares.rows, "the progress row to go")
     with urllib.request.urlopen(_link(bob, "photo.png"), timeout=10) as got:
         assert got.read() == photo.read_bytes()
+
+
+def test_a_pasted_file_is_sent_and_its_link_posted(
+    app: ChatApp,
+    room: HostedRoom,
+    tmp_path: Path,
+) -> None:
+    bob = _joined(app, room)
+    _paste_a_file(app, bob, tmp_path)
     app.root.clipboard_clear()
     app.root.clipboard_append("just words")
     app.input.entry.event_generate("<<Paste>>")
@@ -108,4 +115,61 @@ def test_the_send_a_file_button_asks_which_and_cancel_stops_it(
     run_until(app.root, lambda: not app.shares.rows, "the row to go")
     assert os.listdir(room.data_dir / "files" / "kept") == []  # stopped before it was whole
     assert not bob.saw("ACTION shared")
+    bob.close()
+
+
+def test_a_file_dropped_from_another_program_is_sent_and_its_link_posted(
+    app: ChatApp,
+    room: HostedRoom,
+    tmp_path: Path,
+) -> None:
+    """A real XDND drag from another process (tests/gui/xdnd_source.py, as a file manager
+    drags), made by a real mouse (xdotool) on Xvfb, dropped on the chat window."""
+    notes = tmp_path / "notes and plans.txt"
+    notes.write_bytes(os.urandom(20_000))
+    assert app.takes_drops
+    bob = _joined(app, room)
+    focus(app.input.entry)
+    source = subprocess.Popen(
+        [sys.executable, "-m", "tests.gui.xdnd_source", "1100", "40", str(notes), str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert source.stdout is not None
+    ready = source.stdout.readline().split()
+    assert ready[0] == "ready", ready
+    target_x = app.root.winfo_rootx() + app.root.winfo_width() // 2
+    target_y = app.root.winfo_rooty() + app.root.winfo_height() // 2
+    mouse = subprocess.Popen(
+        ["xdotool", "mousemove", "--sync", ready[1], ready[2], "sleep", "0.2", "mousedown", "1",
+         "sleep", "0.2", "mousemove", str(target_x + 100), str(target_y), "sleep", "0.3",
+         "mousemove", str(target_x), str(target_y), "sleep", "0.5", "mouseup", "1"],
+    )  # fmt: skip
+    run_until(app.root, lambda: mouse.poll() is not None and source.poll() is not None,
+              "the drag to end")  # fmt: skip
+    assert source.stdout.read().split() == ["finished", "XdndActionCopy"]
+    run_until(app.root, lambda: bob.saw("ACTION shared notes and plans.txt (20.0 kB): http://"),
+              bob.lines)  # fmt: skip
+    with urllib.request.urlopen(_link(bob, "notes and plans.txt"), timeout=10) as got:
+        assert got.read() == notes.read_bytes()
+    assert tmp_path.name in app.status.cget("text")  # the folder dropped with it: not sent
+    bob.close()
+
+
+@pytest.fixture
+def no_tkdnd(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tkinterdnd2 cannot be imported (as where it is not installed) for the windows made."""
+    monkeypatch.setitem(sys.modules, "tkinterdnd2", None)
+
+
+@pytest.mark.usefixtures("no_tkdnd")
+def test_without_the_tkdnd_extension_a_pasted_file_is_still_sent(
+    app: ChatApp,
+    room: HostedRoom,
+    tmp_path: Path,
+) -> None:
+    assert not app.takes_drops
+    assert find(app.root, "Send a file").winfo_exists()
+    bob = _joined(app, room)
+    _paste_a_file(app, bob, tmp_path)
     bob.close()
