@@ -42,6 +42,7 @@ from lanchat.client.events import (
     ConnectFailed,
     Connecting,
     Disconnected,
+    FetchThumbnail,
     GuiCommand,
     Join,
     MarkRead,
@@ -63,6 +64,7 @@ from lanchat.client.events import (
 from lanchat.client.pins import Accepted, PinStore, check, not_trusted
 from lanchat.client.session import ClientSession
 from lanchat.client.sharing import Sharing
+from lanchat.client.thumbnails import Thumbnails
 from lanchat.discovery.records import fingerprint_of
 from lanchat.errors import ProtocolError
 from lanchat.protocol import LineReader, TooLong, parse
@@ -185,6 +187,7 @@ class ClientConnection:
             self._flush,
             lambda: self.trusted or self.fingerprint,
         )
+        self.thumbnails = Thumbnails(session, emit)  # previews of images shared on the server
 
     @property
     def server_id(self) -> str:
@@ -447,6 +450,8 @@ class ClientConnection:
             self.session.register_account(cmd.password)
         elif isinstance(cmd, ShareFile | CancelShare):
             self.sharing.handle(cmd)
+        elif isinstance(cmd, FetchThumbnail):
+            self.thumbnails.handle(cmd)
         return []
 
     def reconnect_now(self) -> None:
@@ -461,6 +466,7 @@ class ClientConnection:
         self._quitting = True
         self._wake.set()
         self.sharing.cancel_all()
+        self.thumbnails.cancel_all()
         if self._writer is not None:
             self.session.quit(reason)
             self._flush()

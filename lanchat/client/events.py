@@ -17,7 +17,7 @@ Room and nick names are given as the server spells them; compare them with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "Connecting",
     "ContextLoaded",
     "Disconnected",
+    "FetchThumbnail",
     "GuiCommand",
     "HistoryLoaded",
     "Join",
@@ -70,6 +71,7 @@ __all__ = [
     "ShareFinished",
     "ShareProgress",
     "ShowContext",
+    "ThumbnailReady",
     "TopicChanged",
     "TrustCertificate",
     "UploadTokenGranted",
@@ -414,6 +416,18 @@ class ShareFinished:
     error: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ThumbnailReady:
+    """The preview of an image shared on the server (asked for with FetchThumbnail): PNG
+    bytes of `width` x `height` pixels (lanchat.client.thumbnails.THUMBNAIL_BOX at most)."""
+
+    server_id: str
+    url: str
+    png: bytes = field(repr=False)
+    width: int
+    height: int
+
+
 ClientEvent = (
     Connecting
     | Registered
@@ -441,6 +455,7 @@ ClientEvent = (
     | UploadTokenGranted
     | ShareProgress
     | ShareFinished
+    | ThumbnailReady
 )
 
 
@@ -651,6 +666,15 @@ class CancelShare:
     share_id: int
 
 
+@dataclass(frozen=True, slots=True)
+class FetchThumbnail:
+    """Fetch a preview of the image at `url` (ThumbnailReady), if it is on this server's file
+    host and is an image small enough; nothing comes back otherwise."""
+
+    server_id: str
+    url: str
+
+
 GuiCommand = (
     Connect
     | Join
@@ -673,4 +697,5 @@ GuiCommand = (
     | BrowseRooms
     | ShareFile
     | CancelShare
+    | FetchThumbnail
 )

@@ -21,6 +21,7 @@ from __future__ import annotations
 import queue
 import time
 import tkinter as tk
+import webbrowser
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from lanchat.gui.pump import Pump
 from lanchat.gui.rooms import RoomsPage
 from lanchat.gui.shares import ShareBar, add_share_controls
 from lanchat.gui.theme import Palette, apply_theme
+from lanchat.gui.thumbs import Previews
 from lanchat.gui.trust import TLS_PORT, TrustPrompts, split_scheme, uses_tls
 from lanchat.gui.viewmodel import ChatModel, Conversation, server_label
 
@@ -161,6 +163,7 @@ class ChatApp:
         self.share_button = add_share_controls(self.input, self.share_file)
         self.shares = ShareBar(self.root, self.input, self.cancel_share)
         self.takes_drops = accept_dropped_files(self.root, self.share_file, self._refuse_drop)
+        self.previews = Previews(self.network.submit, webbrowser.open)  # of shared images
         self.tabs = name(ttk.Notebook(self.root), "Rooms and conversations")
         self.tabs.pack(fill="both", expand=True)
         self.banner = Banner(self.root, above=self.tabs)
@@ -212,13 +215,16 @@ class ChatApp:
         for key in self._redraw:
             view, conv = self.views.get(key), self.model.conversations.get(key)
             if view is not None and conv is not None:
-                view.show(conv.visible())
+                visible = conv.visible()
+                view.show(visible)
+                self.previews.show(conv.server_id, view.text, visible)
                 self._pending.pop(key, None)
         self._redraw.clear()
         for key, lines in self._pending.items():
-            view = self.views.get(key)
-            if view is not None:
+            view, conv = self.views.get(key), self.model.conversations.get(key)
+            if view is not None and conv is not None:
                 view.append(lines)
+                self.previews.show(conv.server_id, view.text, lines)
         self._pending.clear()
         self.incoming.count_down()
         for key in self.dirty:

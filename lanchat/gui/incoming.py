@@ -326,6 +326,12 @@ class Incoming:
         if e.error and e.error != ev.SHARE_CANCELLED:
             self.app.note(e.server_id, e.target, f"{e.name} was not sent: {e.error}", tag="error")
 
+    def on_thumbnail_ready(self, e: ev.ThumbnailReady) -> None:
+        views = self.app.views
+        keys = [key for key, conv in self.app.model.conversations.items()
+                if conv.server_id == e.server_id and key in views]  # fmt: skip
+        self.app.previews.ready(e, (views[key].text for key in keys))
+
     def on_history_loaded(self, e: ev.HistoryLoaded) -> None:
         conv = self.app.model.get(e.server_id, e.target)
         if conv is not None:
@@ -396,4 +402,5 @@ HANDLERS: dict[type[Any], Callable[[Incoming, Any], None]] = {
     ev.ContextLoaded: Incoming.on_context_loaded,
     ev.ShareProgress: Incoming.on_share_progress,
     ev.ShareFinished: Incoming.on_share_finished,
+    ev.ThumbnailReady: Incoming.on_thumbnail_ready,
 }

@@ -6,15 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tkinter as tk
 import urllib.request
 from pathlib import Path
 from tkinter import ttk
 
 import pytest
+from PIL import Image
 
-from lanchat.gui.access import find
+from lanchat.gui.access import controls, find, name_of
 from lanchat.gui.app import ChatApp
 from lanchat.gui.shares import ShareBar, file_from_clipboard
+from lanchat.gui.thumbs import THUMBNAIL_TAG
 from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.test_chat_server import RawClient, party
 from tests.gui.tk_support import focus, run_until, tk_root
@@ -172,4 +175,68 @@ def test_without_the_tkdnd_extension_a_pasted_file_is_still_sent(
     assert find(app.root, "Send a file").winfo_exists()
     bob = _joined(app, room)
     _paste_a_file(app, bob, tmp_path)
+    bob.close()
+
+
+def _image_size(button: tk.Misc) -> tuple[int, int]:
+    [image] = button.tk.splitlist(button.tk.call(str(button), "cget", "-image"))
+    return int(button.tk.call("image", "width", image)), int(
+        button.tk.call("image", "height", image)
+    )
+
+
+def test_shared_images_are_previewed_under_their_line_and_open_when_pressed(
+    app: ChatApp,
+    room: HostedRoom,
+    tmp_path: Path,
+) -> None:
+    """A PNG pasted by alice and a JPEG that bob uploads himself (FILEHOST token, HTTP POST)
+    show as previews that fit in 240x180; a link elsewhere stays a link."""
+    landscape = tmp_path / "sunset.png"
+    Image.radial_gradient("L").resize((800, 600)).convert("RGB").save(landscape)
+    portrait = tmp_path / "tall tree.jpg"
+    Image.linear_gradient("L").resize((600, 900)).convert("RGB").save(portrait, quality=85)
+    bob = _joined(app, room)
+    view = party(app, room.port)
+    focus(app.input.entry)
+    app.root.clipboard_clear()
+    app.root.clipboard_append(str(landscape))
+    app.input.entry.event_generate("<<Paste>>")
+    bob.send("FILEHOST")
+    bob.wait_for("FILEHOST TOKEN")
+    said = next(line for line in bob.lines if "FILEHOST TOKEN" in line)
+    token = said.split("FILEHOST TOKEN ", 1)[1].split()[0]
+    [upload_url] = {word.split("=", 1)[1] for line in bob.lines for word in line.split()
+                    if word.startswith("draft/FILEHOST=")}  # fmt: skip
+    request = urllib.request.Request(
+        upload_url,
+        data=portrait.read_bytes(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "image/jpeg",
+            "Content-Disposition": "attachment; filename*=UTF-8''tall%20tree.jpg",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        link = answer.headers["Location"]
+    bob.send(f"PRIVMSG #party :look {link} and http://127.0.0.1:9/files/x/elsewhere.png")
+
+    def previews() -> list[str]:
+        return [name_of(w) for w in controls(view.text) if name_of(w).startswith("Open ")]
+
+    run_until(app.root, lambda: len(previews()) == 2, previews)
+    sunset, tree = find(view.text, "Open sunset.png"), find(view.text, "Open tall tree.jpg")
+    assert _image_size(sunset) == (240, 180)
+    assert _image_size(tree) == (120, 180)
+    # each on a row of its own, under the line with its link
+    row = int(view.text.index(tree).split(".")[0])
+    assert link in view.text.get(f"{row - 1}.0", f"{row - 1}.end")
+    assert THUMBNAIL_TAG in view.text.tag_names(view.text.index(sunset))
+    opened: list[str] = []
+    app.previews.open_url = opened.append
+    tree.invoke()  # type: ignore[attr-defined]
+    assert opened == [link]
+    app.redraw(app.model.active)  # the transcript is drawn anew: the previews come back
+    app.flush()
+    assert sorted(previews()) == ["Open sunset.png", "Open tall tree.jpg"]
     bob.close()
