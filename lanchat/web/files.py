@@ -2,8 +2,9 @@
 
 Layer: asyncio edge beside lanchat.web.site; may import aiohttp, lanchat.server (hub, state,
 flood), lanchat.store.files and lanchat.web.sharing. Loop thread only; the disk and SQLite work
-runs in worker threads (`FileStore` in one thread of its own, file writes in the loop's default
-executor), so a big upload never holds up the rooms.
+runs in worker threads (`FileStore` in one thread of its own, file writes in two writer threads
+at a lower CPU priority), so a big upload never holds up the rooms; and an upload pauses
+between batches while the loop is late (lanchat.web.pacing).
 Spec: draft/FILEHOST, ircv3-specifications PR #562 (the ISUPPORT value is the upload URL; POST
 with Content-Type, Content-Disposition and Content-Length; OPTIONS answered; 201 Created with
 Location; the file then answers GET and HEAD); soju's fileupload (413 with
@@ -56,6 +57,7 @@ from lanchat.server.handlers.accounts import UNKNOWN_NAME_HASH
 from lanchat.server.hub import peer_ip
 from lanchat.server.uploads import file_ids_in
 from lanchat.store.files import FileStore, SharedFile, discard, files_dir
+from lanchat.web.pacing import LoopLag, behind_the_rooms
 from lanchat.web.sharing import (
     content_type_of,
     credentials,
@@ -113,6 +115,11 @@ class FileHost:
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lanchat-files")  # FileStore's
         # Basic credentials' scrypt checks, one at a time (never on the loop: issue 17).
         self._passwords = ThreadPoolExecutor(1, thread_name_prefix="lanchat-upload-passwords")
+        # Uploads' disk writes, at a lower CPU priority than the loop (lanchat.web.pacing).
+        self._writes = ThreadPoolExecutor(
+            2, thread_name_prefix="lanchat-upload-writes", initializer=behind_the_rooms
+        )
+        self._lag = LoopLag()  # uploads pause while the loop is late
         self._store: FileStore | None = None  # open from start() to close()
         per_minute = self.settings.uploads_per_minute
         self._uploads = FloodLedger(
@@ -160,6 +167,7 @@ class FileHost:
             await self._run(store.close)
         self._thread.shutdown(wait=False)
         self._passwords.shutdown(wait=False, cancel_futures=True)
+        self._writes.shutdown(wait=False)
 
     def url_for(self, sockname: object) -> str:
         """The upload URL for a connection whose local address is `sockname`.
@@ -335,17 +343,18 @@ class FileHost:
         loop = asyncio.get_running_loop()
         path = store.new_partial()
         fd = await loop.run_in_executor(
-            None, os.open, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
+            self._writes, os.open, path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600
         )
         kept: SharedFile | None = None
         try:
-            received = await self._stream(request, fd)
+            with self._lag:
+                received = await self._stream(request, fd)
             if received != length:
                 raise web.HTTPBadRequest(
                     text=f"The upload ended after {received} of {length} bytes; send it again.\n"
                 )
             if self._fsync:
-                await loop.run_in_executor(None, os.fsync, fd)
+                await loop.run_in_executor(self._writes, os.fsync, fd)
             now = self._clock()
             kept = await self._run(
                 partial(
@@ -376,7 +385,8 @@ class FileHost:
                 discard(path)
 
     async def _stream(self, request: web.Request, fd: int) -> int:
-        """Copy the body into `fd`, one batch written while the next arrives. Returns bytes."""
+        """Copy the body into `fd`, one batch written while the next arrives, pausing while
+        the loop is late (lanchat.web.pacing). Returns bytes."""
         loop = asyncio.get_running_loop()
         writing: asyncio.Future[None] | None = None
         batch: list[bytes] = []
@@ -389,12 +399,14 @@ class FileHost:
                 if gathered >= _WRITE_BYTES:
                     if writing is not None:
                         await writing
-                    writing = loop.run_in_executor(None, _write_all, fd, batch)
+                    writing = loop.run_in_executor(self._writes, _write_all, fd, batch)
                     batch, gathered = [], 0
+                    if pause := self._lag.pause():
+                        await asyncio.sleep(pause)
             if writing is not None:
                 await writing
                 writing = None
-            await loop.run_in_executor(None, _write_all, fd, batch)
+            await loop.run_in_executor(self._writes, _write_all, fd, batch)
         finally:
             if writing is not None:  # the peer went away mid-batch: let the write finish
                 with contextlib.suppress(OSError):
