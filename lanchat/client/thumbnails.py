@@ -7,9 +7,10 @@ A window asks for the preview of a link it shows (FetchThumbnail); only links on
 connection's own file host are fetched (a link to anywhere else in a message is never opened
 by itself: that would tell its owner who reads the room). The image is fetched only if the
 server says it is an image of at most MAX_IMAGE_BYTES, decoded and shrunk to fit THUMBNAIL_BOX
-by Pillow in a worker thread, and handed over as PNG bytes (ThumbnailReady), which Tk 8.6 reads
-without help. Pillow reads JPEG and WebP too, which Tk cannot, and shrinks with a proper filter
-where Tk's `subsample` only drops pixels. Anything that goes wrong leaves the link as it was.
+by Pillow in a worker thread (two fetches at a time per connection), and handed over as PNG
+bytes (ThumbnailReady), which Tk 8.6 reads without help. Pillow reads JPEG and WebP too, which
+Tk cannot, and shrinks with a proper filter where Tk's `subsample` only drops pixels.
+Anything that goes wrong leaves the link as it was.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 THUMBNAIL_BOX = (240, 180)  # the largest preview, in pixels: it fits under a line of text
 MAX_IMAGE_BYTES = 32 << 20  # bigger images are not previewed (the link still opens them)
 MAX_IMAGE_PIXELS = 50_000_000  # nor images that would take more memory than this to decode
+_FETCHES = 2  # previews fetched at once per connection (a room's history may link dozens)
 _TIMEOUT = aiohttp.ClientTimeout(total=60, sock_connect=10)
 
 
@@ -70,6 +72,7 @@ class Thumbnails:
         self.session = session
         self.emit = emit
         self._tasks: set[asyncio.Task[None]] = set()
+        self._turns = asyncio.Semaphore(_FETCHES)
 
     def handle(self, cmd: FetchThumbnail) -> None:
         """Fetch the preview of `cmd.url` if it is on this server's file host."""
@@ -86,6 +89,10 @@ class Thumbnails:
             task.cancel()
 
     async def _fetch(self, url: str) -> None:
+        async with self._turns:
+            await self._fetch_one(url)
+
+    async def _fetch_one(self, url: str) -> None:
         try:
             async with aiohttp.ClientSession(timeout=_TIMEOUT) as http, http.get(url) as got:
                 size = got.content_length or 0
