@@ -70,7 +70,7 @@ def serve() -> Iterator[str]:
     """A `lanchat serve` on 127.0.0.1 with the web page on a free port; yields the page URL."""
     with tempfile.TemporaryDirectory() as data:
         command = [sys.executable, "-m", "lanchat", "serve", "--host", "127.0.0.1", "--port", "0",
-                   "--tls-port", "0", "--web-port", "0", "--no-mdns",
+                   "--web-port", "0", "--tls-port", "0", "--no-mdns",
                    "--data-dir", data]  # fmt: skip
         proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=ROOT)
         try:

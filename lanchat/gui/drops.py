@@ -59,7 +59,7 @@ def accept_dropped_files(
         Whether drops are taken (False where the tkdnd extension cannot load).
     """
     try:
-        from tkinterdnd2 import TkinterDnD
+        from tkinterdnd2 import TkinterDnD  # type: ignore[import-untyped]  # ships no types
 
         version = TkinterDnD.require(window)
     except (ImportError, RuntimeError) as e:
