@@ -9,12 +9,15 @@ A link whose name ends like an image (photo.png, IMG_0042.JPG) is asked for once
 to anywhere else stays a link. The preview is a button on a row of its own under the line that
 holds the link, named "Open <file name>"; pressing it opens the full image, as the link does.
 A transcript drawn anew (a re-theme, history above) gets its previews back from the ones kept.
+At most MAX_KEPT previews are kept (about 170 KB each), the least recently placed forgotten
+first; a forgotten one is asked for again if its line is drawn again.
 """
 
 from __future__ import annotations
 
 import base64
 import tkinter as tk
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from tkinter import ttk
 from urllib.parse import unquote, urlsplit
@@ -23,10 +26,11 @@ from lanchat.client.events import FetchThumbnail, GuiCommand, ThumbnailReady
 from lanchat.gui.access import name
 from lanchat.gui.lines import Line
 
-__all__ = ["IMAGE_SUFFIXES", "THUMBNAIL_TAG", "Previews", "image_links"]
+__all__ = ["IMAGE_SUFFIXES", "MAX_KEPT", "THUMBNAIL_TAG", "Previews", "image_links"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".bmp")
 THUMBNAIL_TAG = "thumbnail"  # the Text tag of a preview's row
+MAX_KEPT = 200  # previews kept per window: a day of shared photos must not grow without end
 
 
 def _file_name(url: str) -> str:
@@ -49,14 +53,20 @@ class Previews:
     Args:
         submit: hands a command to the network thread.
         open_url: opens a pressed preview's image (the browser or the image viewer).
+        max_kept: how many previews are kept at most.
     """
 
     def __init__(
-        self, submit: Callable[[GuiCommand], None], open_url: Callable[[str], object]
+        self,
+        submit: Callable[[GuiCommand], None],
+        open_url: Callable[[str], object],
+        max_kept: int = MAX_KEPT,
     ) -> None:
         self._submit = submit
         self.open_url = open_url
-        self._images: dict[str, tk.PhotoImage] = {}  # url -> its preview
+        self._max_kept = max_kept
+        # url -> its preview, the least recently placed first
+        self._images: OrderedDict[str, tk.PhotoImage] = OrderedDict()
         self._asked: set[str] = set()  # urls asked for (once each)
 
     def show(self, server_id: str, text: tk.Text, lines: Iterable[Line]) -> None:
@@ -76,12 +86,16 @@ class Previews:
             return
         image = tk.PhotoImage(master=texts[0], data=base64.b64encode(event.png).decode())
         self._images[event.url] = image
+        while len(self._images) > self._max_kept:
+            forgotten, _ = self._images.popitem(last=False)
+            self._asked.discard(forgotten)  # asked for again if its line is drawn again
         for text in texts:
             self._place(text, event.url)
 
     def _place(self, text: tk.Text, url: str) -> None:
         """Put the preview of `url` on a row under each line of `text` that holds the link
         (once: a row that has it already is left)."""
+        self._images.move_to_end(url)
         start = "1.0"
         while found := text.search(url, start, stopindex="end"):
             end = f"{found} lineend"

@@ -14,13 +14,16 @@ from tkinter import ttk
 import pytest
 from PIL import Image
 
+from lanchat.client.events import FetchThumbnail, GuiCommand, ThumbnailReady
 from lanchat.gui.access import controls, find, name_of
 from lanchat.gui.app import ChatApp
+from lanchat.gui.lines import format_message
 from lanchat.gui.shares import ShareBar, file_from_clipboard
-from lanchat.gui.thumbs import THUMBNAIL_TAG
+from lanchat.gui.thumbs import THUMBNAIL_TAG, Previews
 from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.test_chat_server import RawClient, party
 from tests.gui.tk_support import focus, run_until, tk_root
+from tests.web.filehost import png
 
 pytestmark = pytest.mark.gui
 
@@ -240,3 +243,20 @@ def test_shared_images_are_previewed_under_their_line_and_open_when_pressed(
     app.flush()
     assert sorted(previews()) == ["Open sunset.png", "Open tall tree.jpg"]
     bob.close()
+
+
+def test_previews_kept_are_bounded_and_a_forgotten_one_is_asked_for_again() -> None:
+    asked: list[GuiCommand] = []
+    with tk_root() as root:
+        text = tk.Text(root)
+        previews = Previews(asked.append, lambda url: None, max_kept=2)
+        urls = [f"http://h/files/{i:024d}/p{i}.png" for i in range(3)]
+        lines = [format_message(nick="bob", ip="", text=url, time_ms=0, own=False) for url in urls]
+        text.insert("end", "\n".join(urls))  # the links as the transcript shows them
+        previews.show("s", text, lines)
+        assert [c.url for c in asked if isinstance(c, FetchThumbnail)] == urls
+        for url in urls:  # each comes back; the third pushes out the least recently placed
+            previews.ready(ThumbnailReady("s", url, png(4, 3), 4, 3), [text])
+        asked.clear()
+        previews.show("s", text, lines)
+        assert [c.url for c in asked if isinstance(c, FetchThumbnail)] == urls[:1]
