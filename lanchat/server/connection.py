@@ -1,8 +1,10 @@
-"""The asyncio edge of the server: one `asyncio.Protocol` per TCP connection.
+"""The asyncio edge of the server: one `asyncio.Protocol` per TCP connection, inbound side.
 
-Layer: asyncio edge; may import asyncio, the pure server core, lanchat.protocol and
-lanchat.config. The IRC rules live in ServerState and the order of effects in the Hub
-(lanchat.server.hub); this module only moves one client's bytes, with the limits below.
+Layer: asyncio edge; may import asyncio, the pure server core, lanchat.protocol,
+lanchat.config, lanchat.server.hub and lanchat.server.delivery (which never import it: data
+flows connection -> state -> hub -> delivery -> transport, issue 19). The IRC rules live in
+ServerState, the order of effects in the Hub, every byte going out in Delivery; this module
+only reads one client's lines, with the limits below.
 Spec: https://modern.ircdocs.horse/#message-format (lines of at most 512 bytes incl. CRLF) and
 https://ircv3.net/specs/extensions/message-tags (up to 8191 more bytes of tags).
 
@@ -13,13 +15,10 @@ What happens to received bytes::
       -> parse      ServerState.reject_line on ProtocolError (FAIL INVALID_UTF8, NOTICE)
       -> ServerState.receive -> effects -> Hub.apply
 
-What happens to bytes going out: Hub._deliver appends them to `pending`, and at the end of the
-loop pass `flush()` joins them into ONE transport.write (issue #4).
+Bytes going out are Delivery's (lanchat.server.delivery): the connection only tells it when
+the transport pauses and resumes writing, and stops reading once its Outbound is closing.
 
-Policies a reader might question:
-- A client that stops reading is disconnected with "SendQ exceeded" once its unsent bytes pass
-  `limits.sendq_bytes`, instead of being awaited: one stuck laptop must not slow down a room
-  (the websockets broadcast policy, docs/topics/broadcast.rst).
+Policy a reader might question:
 - Lines over the limit and invalid UTF-8 get a reply and the connection is kept (Ergo): a
   client with a bug should see why its line vanished, not be thrown out.
 """
@@ -62,13 +61,13 @@ def loggable(line: bytes | TooLong) -> bytes | TooLong:
 
 
 if TYPE_CHECKING:
+    from lanchat.server.delivery import Outbound
     from lanchat.server.hub import Hub
 
-__all__ = ["EXCESS_FLOOD", "KERNEL_SNDBUF", "SENDQ_EXCEEDED", "IrcConnection", "loggable"]
+__all__ = ["EXCESS_FLOOD", "KERNEL_SNDBUF", "IrcConnection", "loggable"]
 
 log = logging.getLogger(__name__)
 
-SENDQ_EXCEEDED = "SendQ exceeded"
 EXCESS_FLOOD = "Excess Flood"
 # The kernel's send buffer per connection. Linux grows it up to 4 MB on its own, which a stuck
 # peer would hold on top of the SendQ; 256 KiB is still far more than a LAN's bandwidth-delay
@@ -76,9 +75,6 @@ EXCESS_FLOOD = "Excess Flood"
 # Set on the listening socket (app.py): accepted connections inherit it, so no per-connection
 # system call, nor the socket object uvloop would create for it (issue #4).
 KERNEL_SNDBUF = 256 * 1024
-# A closed connection whose peer does not take the last bytes is aborted after this long, so a
-# dead peer cannot hold a socket for the minutes TCP would retry.
-_CLOSE_LINGER_S = 10.0
 
 
 def lost_reason(exc: Exception | None) -> str:
@@ -105,47 +101,46 @@ def lost_reason(exc: Exception | None) -> str:
 class IrcConnection(asyncio.Protocol):
     """One client's TCP connection. Loop thread only; created by loop.create_server."""
 
-    __slots__ = (
-        "_linger",
-        "_paused",
-        "_release",
-        "closing",
-        "conn_id",
-        "flood",
-        "hub",
-        "ip",
-        "pending",
-        "reader",
-        "transport",
-    )
+    __slots__ = ("_release", "conn_id", "flood", "hub", "ip", "out", "reader", "transport")
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.conn_id = 0  # 0 until accepted (a refused connection keeps 0)
-        self.ip = ""  # peer IP literal
+        self.ip = ""  # peer IP literal, once accepted
         self.transport: asyncio.Transport = None  # type: ignore[assignment]  # connection_made
+        self.out: Outbound | None = None  # its outgoing side, once accepted (Hub.accept)
         self.reader = LineReader(limits=hub.line_limits)  # reports lines over a limit
-        self.closing = False  # no more bytes are queued; the transport closes soon
-        # Bytes for this pass, appended by Hub._deliver and joined into one write by flush();
-        # None between passes, so an idle connection holds no list (issue #4, memory per
-        # connection).
-        self.pending: list[bytes] | None = None
-        self._paused = False  # the transport buffer is above its high-water mark
-        # This connection's flood budget, from its address's (Hub.accept, FloodLedger); None
-        # with [flood] enabled = false.
+        # This connection's flood budget, from its address's (Hub.flood_budget); None with
+        # [flood] enabled = false.
         self.flood: FloodControl[bytes | TooLong] | None = None
         self._release: asyncio.TimerHandle | None = None  # releases delayed lines
-        self._linger: asyncio.TimerHandle | None = None  # aborts a close that does not finish
+
+    @property
+    def closing(self) -> bool:
+        """No more lines are read: refused, dropped, disconnected or gone."""
+        out = self.out
+        return out is None or out.closing
+
+    def admit(self) -> None:
+        """Ask the hub to take this connection (`transport` is set); a refused one reads nothing."""
+        hub = self.hub
+        out = hub.accept(self, self.transport)
+        if out is None:
+            return
+        self.out = out
+        self.conn_id = out.conn_id
+        self.ip = out.ip
+        self.flood = hub.flood_budget(out.ip)
 
     # ------------------------------------------------------------------ asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A stream transport (uvloop's are not asyncio.Transport subclasses, hence the cast).
         self.transport = cast(asyncio.Transport, transport)
-        self.hub.accept(self, self.transport)
+        self.admit()
 
     def data_received(self, data: bytes) -> None:
-        if self.closing or not self.conn_id:
+        if self.closing:
             return
         lines = self.reader.feed(data)
         if lines:
@@ -160,7 +155,7 @@ class IrcConnection(asyncio.Protocol):
         if flood is not None:
             lines = flood.submit(lines)
             if flood.overflowed:
-                self.hub.drop(self, EXCESS_FLOOD)
+                self.hub.drop(self.conn_id, EXCESS_FLOOD)
                 return
             if flood.waiting and self._release is None:
                 self._schedule_release(flood)
@@ -170,27 +165,27 @@ class IrcConnection(asyncio.Protocol):
         return None  # close our side too (after the buffer): IRC has no half-closed connections
 
     def connection_lost(self, exc: Exception | None) -> None:
-        for timer in (self._release, self._linger):
-            if timer is not None:
-                timer.cancel()
-        self.closing = True
+        if self._release is not None:
+            self._release.cancel()
         if self.conn_id:
-            self.hub.lost(self, lost_reason(exc))
+            self.hub.lost(self.conn_id, lost_reason(exc))
 
     def pause_writing(self) -> None:
-        self._paused = True
+        if self.out is not None:
+            self.out.paused = True
 
     def resume_writing(self) -> None:
-        self._paused = False
+        if self.out is not None:
+            self.out.paused = False
 
     # ------------------------------------------------------------------ lines in
 
     def _handle(self, lines: list[bytes | TooLong]) -> None:
         hub, state, conn_id = self.hub, self.hub.state, self.conn_id
         debug = hub.debug
-        flood = self.flood
+        flood, out = self.flood, self.out
         for i, line in enumerate(lines):
-            if self.closing:
+            if out is None or out.closing:
                 return
             if debug:
                 log.debug("%d < %r", conn_id, loggable(line))
@@ -251,56 +246,3 @@ class IrcConnection(asyncio.Protocol):
         self._handle(flood.release())
         if self._release is None:  # _handle may have scheduled it (a charge mid-way)
             self._schedule_release(flood)
-
-    # ------------------------------------------------------------------ bytes out
-
-    def flush(self) -> None:
-        """Write this pass's bytes in one transport.write; close if a Disconnect asked to."""
-        if self.transport.is_closing():
-            return
-        pending = self.pending
-        if pending:
-            # A peer that kept up so far (buffer under the high-water mark) gets this pass's
-            # bytes even if they are many: one busy moment is not a client that stopped reading.
-            # Only a backed-up peer needs its bytes counted.
-            if (
-                self._paused
-                and sum(map(len, pending)) + self.transport.get_write_buffer_size()
-                > self.hub.config.limits.sendq_bytes
-            ):
-                self.pending = None
-                self.hub.drop(self, SENDQ_EXCEEDED)
-                return
-            self.write_pending()
-        if self.closing:
-            self.close_transport()
-
-    def write_pending(self) -> None:
-        """Write whatever is queued now, as one write."""
-        pending = self.pending
-        if pending is None:
-            return
-        data = pending[0] if len(pending) == 1 else b"".join(pending)
-        self.pending = None
-        if self.hub.debug:
-            for line in data.splitlines():
-                log.debug("%d > %r", self.conn_id, line)
-        self.transport.write(data)
-
-    def finish(self, reason: str) -> None:
-        """The core's Disconnect: close after writing what is already queued."""
-        if self.closing:
-            return
-        self.closing = True
-        if self.hub.debug:
-            log.debug("%d closing: %s", self.conn_id, reason)
-        if self.pending:
-            return  # flush() writes it, then closes
-        self.close_transport()
-
-    def close_transport(self) -> None:
-        """Close once the buffer is written; abort if the peer does not take it in time."""
-        if self.transport.is_closing():
-            return
-        self.transport.close()
-        self._linger = self.hub.loop.call_later(_CLOSE_LINGER_S, self.transport.abort)

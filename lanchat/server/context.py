@@ -25,7 +25,7 @@ from lanchat.server.effects import (
     RoomChanged,
     Send,
 )
-from lanchat.server.model import group_by_form
+from lanchat.server.model import Group, group_by_form
 from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Audience", "Context", "audience"]
 
 # Recipients of one relayed line, grouped by tag form: one Send (one serialisation) per group.
-Audience = list[tuple[TagForm, tuple[int, ...]]]
+Audience = list[tuple[TagForm, Group]]
 K = TypeVar("K", bound=Hashable)
 
 
@@ -162,7 +162,7 @@ class Context:
     def room_audience(self, room: Room) -> Audience:
         """The room's members by tag form, for `publish` with `skip` set to the sender.
 
-        These are the room's cached groups (Room.by_form) as they are: the same tuples for
+        These are the room's fan-out groups (Room.groups) as they are: the same Groups for
         every message until the membership changes, so a message costs no Python step per
         member and the edge can join consecutive messages per group (issue #4). The sender's
         own group comes last, where `finish` can give the sender its replies in place of the
@@ -172,10 +172,10 @@ class Context:
             room: the room the message goes to.
         """
         me, mine = self.user.conn_id, self.user.form
-        groups = room.by_form()
-        out = [(form, ids) for form, ids in groups.items() if form is not mine]
+        groups = room.groups()
+        out = [(form, group) for form, group in groups.items() if form is not mine]
         own = groups.get(mine)
-        if own is not None and own != (me,):
+        if own is not None and own.conn_ids != (me,):
             out.append((mine, own))
         return out
 
@@ -189,9 +189,10 @@ class Context:
         skip: int = 0,
     ) -> None:
         mine = self.user.form  # only the group of the sender's own tag form can hold it
-        for form, conn_ids in groups:
+        for form, group in groups:
             line = self.tagged(msg, form, msgid=msgid, client_tags=client_tags)
-            out.append(Send(conn_ids, line.to_bytes(), skip if form is mine else 0))
+            skipped = skip if form is mine else 0
+            out.append(Send(group.conn_ids, line.to_bytes(), skipped, group=group))
 
     def fanout(
         self, users: Iterable[User], form_of: Callable[[User], K], render: Callable[[K], Message]
@@ -337,12 +338,12 @@ class Context:
             # The replies travel with the messages: they carry the echoes (labeled-response
             # puts the label on the echo), and on failure the error takes their place. When
             # the last relay skips the sender, they take the sender's place in it, so the edge
-            # keeps the room's messages in one run (lanchat.server.fanout).
+            # keeps the room's messages in one run (lanchat.server.delivery).
             shown = self._shown
             if data:
                 last = shown[-1] if shown else None
                 if last is not None and last.skip == conn_id:
-                    shown[-1] = Send(last.conn_ids, last.data, conn_id, data)
+                    shown[-1] = Send(last.conn_ids, last.data, conn_id, data, last.group)
                 else:
                     shown.append(Send((conn_id,), data))
             echoes = self._echoes

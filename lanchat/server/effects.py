@@ -1,6 +1,7 @@
 """What the pure server core asks the asyncio edge to do.
 
-Layer: pure server core; may import protocol, config, errors, values and lanchat.store.records.
+Layer: pure server core; may import protocol, config, errors, values, lanchat.store.records and
+lanchat.server.model.
 
 Handlers return a list of effects; the edge (lanchat.server.hub) applies them in
 order. This is the server's equivalent of h11's bytes-to-send: the core never writes a socket.
@@ -24,6 +25,7 @@ from __future__ import annotations
 from dataclasses import field
 
 from lanchat.protocol.message import Message
+from lanchat.server.model import Group
 from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
 from lanchat.values import value
 
@@ -44,18 +46,20 @@ __all__ = [
 class Send:
     """Write `data` (one or more complete lines) to each connection in `conn_ids` but `skip`.
 
-    The bytes are serialised once; the edge writes the same object to every recipient. A room
-    message names the room's cached group of members (Room.by_form: the same tuple object for
-    every message until someone joins or leaves) and skips its sender, who gets `instead` (its
-    own copy and replies, or nothing) in the same place. So the edge sees that consecutive
-    messages go to one group and joins them before it touches any member
-    (lanchat.server.fanout, issue #4).
+    The bytes are serialised once; the edge writes the same object to every recipient. A relay
+    names its fan-out `group` (a room's: Room.groups, the same Group for every message until
+    someone joins or leaves) and skips its sender, who gets `instead` (its own copy and
+    replies, or nothing) in the same place. So the edge sees that consecutive messages go to
+    one group and joins them before it touches any member (lanchat.server.delivery, issue #4).
     """
 
-    conn_ids: tuple[int, ...]
+    conn_ids: tuple[int, ...]  # `group.conn_ids` when there is a group
     data: bytes
     skip: int = 0  # a connection in `conn_ids` that gets `instead` rather than `data`; 0: none
     instead: bytes = b""
+    # The fan-out group `conn_ids` are; None: a one-off list (replies, a private line). Not
+    # part of the value: two Sends of the same bytes to the same connections are equal.
+    group: Group | None = field(default=None, compare=False, repr=False)
 
     @property
     def recipients(self) -> tuple[int, ...]:

@@ -1,7 +1,8 @@
 """The hub: applies the pure core's effects to connections and to the store, in order.
 
-Layer: asyncio edge; may import asyncio, the pure server core, lanchat.protocol, lanchat.config
-and the store's public API (StoreWriter). Loop thread only.
+Layer: asyncio edge; may import asyncio, the pure server core, lanchat.protocol, lanchat.config,
+lanchat.server.delivery and the store's public API (StoreWriter); never the connections, which
+call it (connection -> state -> hub -> delivery -> transport, issue 19). Loop thread only.
 Spec: issue #2 "A message is durable before it is shown"; issue #4 (fan-out, coalesced writes).
 
 What happens to effects::
@@ -11,10 +12,10 @@ What happens to effects::
     Publish      its records join that batch and it waits in the outbox behind the barrier;
                  committed: its Sends are written; failed: none are, and the sender gets
                  ServerState.undelivered() instead (the rest of the outbox goes out as usual)
-    Send         written at once, or queued in the outbox behind an uncommitted barrier;
-                 the same bytes object goes to every recipient; consecutive Sends to one
-                 room group are joined first (lanchat.server.fanout); each connection's bytes
-                 of one loop pass go out in ONE transport.write by a single call_soon flush
+    Send         handed to Delivery at once, or queued in the outbox behind an uncommitted
+                 barrier; Delivery writes the same bytes object to every recipient, joins
+                 consecutive Sends to one room group first, and writes each connection's
+                 bytes of one loop pass in ONE transport.write (lanchat.server.delivery)
     Disconnect   ordered like Send; the connection closes after its queued bytes are written
     Query        ordered like Send (so a client's history includes what it just sent), run by
                  StoreWriter.query(), the rows go to ServerState.history_result() (a failed
@@ -37,14 +38,13 @@ import concurrent.futures
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lanchat.config import Config
 from lanchat.passwords import account_secrets, verify_password
-from lanchat.protocol.hostmask import host_for_ip
-from lanchat.protocol.lines import LineLimits
+from lanchat.protocol.lines import LineLimits, TooLong
 from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
-from lanchat.server.connection import SENDQ_EXCEEDED, IrcConnection
+from lanchat.server.delivery import Delivery, Outbound
 from lanchat.server.effects import (
     Disconnect,
     Effect,
@@ -56,8 +56,7 @@ from lanchat.server.effects import (
     RoomChanged,
     Send,
 )
-from lanchat.server.fanout import Outgoing
-from lanchat.server.flood import FloodLedger
+from lanchat.server.flood import FloodControl, FloodLedger
 from lanchat.server.heap import HeapTrimmer
 from lanchat.store.records import AccountRecord, HistoryRecord, Redaction, RoomRecord
 
@@ -65,7 +64,7 @@ if TYPE_CHECKING:
     from lanchat.server.state import ServerState
     from lanchat.store.writer import StoreWriter
 
-__all__ = ["Hub", "peer_ip"]
+__all__ = ["Hub", "Inbound", "peer_ip"]
 
 log = logging.getLogger(__name__)
 room_log = logging.getLogger("lanchat.rooms")  # the "<IP> nick #room: text" lines
@@ -91,9 +90,6 @@ def console_text(text: str) -> str:
     return text if text.isprintable() else text.translate(_CONSOLE_ESCAPES)
 
 
-# Transport buffer above this: pause_writing() tells us the peer is not keeping up.
-_WRITE_HIGH_WATER = 64 * 1024
-_WRITE_LOW_WATER = 16 * 1024
 # Open files the server needs besides its connections: the database and its WAL, listening
 # and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
 RESERVED_FILES = 64
@@ -121,6 +117,19 @@ def peer_ip(peername: object) -> str:
     if ip.startswith("::ffff:") and "." in ip:
         return ip[len("::ffff:") :]
     return ip
+
+
+class Inbound(Protocol):
+    """What the hub needs of a connection's inbound side (lanchat.server.connection)."""
+
+    ip: str  # the peer's IP literal, as Hub.accept gave it
+    flood: FloodControl[bytes | TooLong] | None  # its flood budget (Hub.flood_budget)
+
+    def charge(self, lines: float) -> None:
+        """Spend `lines` of the flood budget at once (a history reply's cost)."""
+
+    def refund(self, lines: float) -> None:
+        """Give back budget charged in advance; delayed lines go as soon as it allows."""
 
 
 class _Barrier:
@@ -202,7 +211,7 @@ class Hub:
             max_tags_bytes=config.limits.max_tag_bytes,
         )
         self.max_line_bytes = self.line_limits.max_line_bytes  # tags + body, without CRLF
-        self.connections: dict[int, IrcConnection] = {}  # conn_id -> live connection
+        self.connections: dict[int, Inbound] = {}  # conn_id -> live connection
         self._next_id = 1  # connection ids are increasing ints, never reused
         limits = config.limits
         max_connections = limits.max_connections
@@ -223,14 +232,20 @@ class Hub:
         # Answered queries not rendered yet, oldest first, and their rows (_answer_next).
         self._answers: deque[tuple[Query, asyncio.Future[list[HistoryRecord]]]] = deque()
         self._answer_lines = 0
-        # This pass's Sends, joined per room group, and the connections with bytes to write.
-        self._outgoing = Outgoing(self.connections, self._schedule_flush)
-        self._room_lines: list[str] = []  # this pass's room log lines, logged by _flush
-        self._flush_scheduled = False  # _flush runs at the end of this loop pass
         self._idle = asyncio.Event()  # set whenever nothing is held, in flight or unwritten
         self._idle.set()
         self._closed = asyncio.Event()  # set whenever no connection is open
         self._closed.set()
+        # Every connection's output: this pass's Sends joined per room group, one write per
+        # connection at the end of the pass (_pass_end follows it), closes and drops.
+        self.delivery = Delivery(
+            sendq_bytes=limits.sendq_bytes,
+            on_busy=self._idle.clear,
+            on_pass_end=self._pass_end,
+            on_dropped=self._dropped,
+            debug=debug,
+        )
+        self._room_lines: list[str] = []  # this pass's room log lines, logged by _pass_end
         # The upload URL for a connection's local address (draft/FILEHOST, issue 21), set by
         # the web site when files are on: each client gets an address it can reach.
         self.filehost_url: Callable[[object], str] | None = None
@@ -244,78 +259,74 @@ class Hub:
 
     # ------------------------------------------------------------------ connections
 
-    def accept(self, conn: IrcConnection, transport: asyncio.Transport) -> None:
-        """A new connection: admit it or not; give it an id and its flood budget; tell the core."""
+    def accept(self, conn: Inbound, transport: asyncio.Transport) -> Outbound | None:
+        """A new connection: admit it or not; if so, give it an id and tell the core.
+
+        Returns:
+            Its outgoing side (Outbound.conn_id is its id), or None if it is refused (it
+            has been told why and is closing).
+        """
         ip = peer_ip(transport.get_extra_info("peername"))
-        conn.ip = ip
-        verdict = self.admission.admit(self._next_id, ip, self._settled)
+        conn_id = self._next_id
+        verdict = self.admission.admit(conn_id, ip, self._settled)
         if verdict.refused:
             transport.write(f"ERROR :{verdict.refused}\r\n".encode())
             transport.close()
-            return
+            return None
         if verdict.evict:
-            self.drop(self.connections[verdict.evict], TOO_MANY_UNREGISTERED)
-        conn.conn_id = self._next_id
+            self.drop(verdict.evict, TOO_MANY_UNREGISTERED)
         self._next_id += 1
-        if self.config.flood.enabled:
-            conn.flood = self.floods.open(ip)
-        self.connections[conn.conn_id] = conn
+        self.connections[conn_id] = conn
         self._closed.clear()
-        transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER, low=_WRITE_LOW_WATER)
+        out = self.delivery.open(conn_id, ip, transport)
         if self.debug:
-            log.debug("%d connected from %s", conn.conn_id, ip)
-        self.apply(self.state.connect(conn.conn_id, ip))
+            log.debug("%d connected from %s", conn_id, ip)
+        self.apply(self.state.connect(conn_id, ip))
         if self.filehost_url is not None:
             url = self.filehost_url(transport.get_extra_info("sockname"))
-            self.state.users[conn.conn_id].filehost = url
+            self.state.users[conn_id].filehost = url
+        return out
 
-    def lost(self, conn: IrcConnection, reason: str) -> None:
-        """The socket of `conn` is gone: forget it and tell the core (if it does not know)."""
-        if self.connections.pop(conn.conn_id, None) is None:
+    def flood_budget(self, ip: str) -> FloodControl[bytes | TooLong] | None:
+        """A new connection's flood budget, drawn from its address's (FloodLedger, item 8).
+
+        None with [flood] enabled = false. `lost` gives it back.
+        """
+        return self.floods.open(ip) if self.config.flood.enabled else None
+
+    def lost(self, conn_id: int, reason: str) -> None:
+        """The socket of `conn_id` is gone: forget it and tell the core (if it does not know)."""
+        conn = self.connections.pop(conn_id, None)
+        if conn is None:
             return
-        self.admission.closed(conn.conn_id, conn.ip)
+        self.delivery.forget(conn_id)
+        self.admission.closed(conn_id, conn.ip)
         if conn.flood is not None:
             self.floods.close(conn.ip, conn.flood)
         if not self.connections:
             self._closed.set()
         if self.debug:
-            log.debug("%d disconnected: %s", conn.conn_id, reason)
-        self.apply(self.state.disconnected(conn.conn_id, reason))
+            log.debug("%d disconnected: %s", conn_id, reason)
+        self.apply(self.state.disconnected(conn_id, reason))
 
     def _settled(self, conn_id: int) -> bool:
         """Whether an admitted connection has registered or gone (Admission asks)."""
         user = self.state.users.get(conn_id)
         return user is None or user.registered
 
-    def drop(self, conn: IrcConnection, reason: str) -> None:
-        """Disconnect `conn` for an edge limit ("SendQ exceeded", "Excess Flood").
+    def drop(self, conn_id: int, reason: str) -> None:
+        """Disconnect `conn_id` for an edge limit ("Excess Flood"; Delivery drops "SendQ
+        exceeded" itself): it takes no more bytes, and the core hears of it next callback."""
+        self.delivery.drop(conn_id, reason)
 
-        Safe to call in the middle of a fan-out: the connection takes no more bytes at once,
-        while the core hears about it (QUIT to the rooms) in the next callback, so nobody's
-        copy of the message being fanned out is reordered around that QUIT. What was sent to
-        it before, and the ERROR line, are written now: the end of this pass's flush closes
-        a closing connection.
-        """
-        if conn.closing:
+    def _dropped(self, conn_id: int, reason: str) -> None:
+        """Delivery closed a dropped connection: log it, and tell the core (QUIT to rooms)."""
+        conn = self.connections.get(conn_id)
+        if conn is None:
             return
-        if reason != SENDQ_EXCEEDED:  # a full buffer that is not read takes nothing more
-            self._outgoing.queue()
-            conn.write_pending()
-            host = host_for_ip(conn.ip)
-            conn.transport.write(f"ERROR :Closing Link: {host} ({reason})\r\n".encode())
-        conn.closing = True
-        self.loop.call_soon(self._drop_now, conn, reason)
-
-    def _drop_now(self, conn: IrcConnection, reason: str) -> None:
-        if conn.conn_id not in self.connections:
-            return  # the peer went away on its own in the meantime
         if reason != TOO_MANY_UNREGISTERED:  # Admission logs those, a line per 10 s at most
-            log.info("dropped %s (connection %d): %s", conn.ip, conn.conn_id, reason)
-        if reason == SENDQ_EXCEEDED:
-            conn.transport.abort()  # its buffer is full and it does not read
-        else:
-            conn.close_transport()
-        self.lost(conn, reason)
+            log.info("dropped %s (connection %d): %s", conn.ip, conn_id, reason)
+        self.lost(conn_id, reason)
 
     # ------------------------------------------------------------------ effects
 
@@ -344,12 +355,9 @@ class Hub:
 
     def _deliver(self, effect: Send | Disconnect | Query | Password) -> None:
         if type(effect) is Send:
-            self._outgoing.send(effect)
+            self.delivery.send(effect)
         elif type(effect) is Disconnect:
-            self._outgoing.queue()  # what it was sent before goes out before it closes
-            conn = self.connections.get(effect.conn_id)
-            if conn is not None:
-                conn.finish(effect.reason)
+            self.delivery.finish(effect.conn_id, effect.reason)
         elif type(effect) is Password:
             self._in_flight += 1
             self._idle.clear()
@@ -418,7 +426,7 @@ class Hub:
                     ip = rest.rpartition("@")[2]
                     lines.append(console_text(f"<{ip}> {nick} {record.target}: {record.text}"))
             if lines:
-                self._schedule_flush()
+                self.delivery.schedule_flush()  # _pass_end logs them
             return
         for effect in self.state.undelivered(publish, error):
             assert isinstance(effect, Send)  # only the sender's error, in the message's place
@@ -510,21 +518,10 @@ class Hub:
         self.apply(self.state.password_done(effect, ok, detail, scram))
         self._check_idle()
 
-    # ------------------------------------------------------------------ writes
+    # ------------------------------------------------------------------ the end of a pass
 
-    def _schedule_flush(self) -> None:
-        """Run _flush once, after the callbacks already queued for this loop pass."""
-        if self._flush_scheduled:
-            return
-        self._flush_scheduled = True
-        self._idle.clear()
-        self.loop.call_soon(self._flush)
-
-    def _flush(self) -> None:
-        """The end of a loop pass: one write per dirty connection, one log call for the rooms."""
-        self._flush_scheduled = False
-        for conn in self._outgoing.take_dirty():
-            conn.flush()
+    def _pass_end(self) -> None:
+        """Delivery wrote this pass's bytes: one log call for the rooms, then maybe idle."""
         if self._room_lines:
             # One LogRecord per pass, one line per message ("%(message)s" on stdout, so the
             # output is the same as a record per message): building, formatting and writing a
@@ -539,7 +536,7 @@ class Hub:
             not self._outbox
             and self._batch is None
             and not self._in_flight
-            and not self._flush_scheduled
+            and not self.delivery.flush_scheduled
         ):
             self._idle.set()
 
@@ -558,5 +555,4 @@ class Hub:
         """Abort every connection still open (the end of a shutdown). Loop thread only."""
         self.heap.close()
         self._passwords.shutdown(wait=False, cancel_futures=True)
-        for conn in list(self.connections.values()):
-            conn.transport.abort()
+        self.delivery.abort_all()

@@ -28,6 +28,7 @@ from lanchat.store.records import RoomRecord
 __all__ = [
     "NO_MODES",
     "OPERATOR",
+    "Group",
     "Membership",
     "MultilineBatch",
     "Room",
@@ -153,6 +154,26 @@ class Membership:
         return not self.modes.isdisjoint(_SPEAK_MODERATED)
 
 
+class Group:
+    """A fan-out group: connections that read the same bytes of every message sent to them.
+
+    A room has one per tag form of its members (Room.groups) and makes new ones whenever its
+    membership changes, so a Group's members never change: consecutive messages to one Group
+    can be joined once and written to every member (lanchat.server.delivery, issue #4). The
+    edge tells groups apart by this object, never by its members, so two groups with the same
+    members stay two. Do not mutate `conn_ids`.
+    """
+
+    __slots__ = ("conn_ids", "form")
+
+    def __init__(self, form: TagForm, conn_ids: tuple[int, ...]) -> None:
+        self.form = form  # the tag form of the lines its members read
+        self.conn_ids = conn_ids  # the members, in the order they are written to
+
+    def __repr__(self) -> str:
+        return f"Group({self.form.name}, {self.conn_ids!r})"
+
+
 @dataclass(slots=True, eq=False)
 class Room:
     """A room (IRC channel): members, topic, modes, key, limit and bans.
@@ -179,9 +200,9 @@ class Room:
     members: dict[int, Membership] = field(default_factory=dict)
     permanent: bool = False  # configured room: never forgotten, advertised even when empty
     emptied_at: float = 0.0  # clock() when the last member left; 0: empty since the start
-    # The members' conn_ids grouped by tag form, built on the first message after a change
-    # (see by_form()); None while it must be rebuilt.
-    _by_form: dict[TagForm, tuple[int, ...]] | None = field(default=None, init=False, repr=False)
+    # The members' fan-out groups by tag form, built on the first message after a change
+    # (see groups()); None while they must be rebuilt.
+    _groups: dict[TagForm, Group] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def from_record(cls, record: RoomRecord, *, permanent: bool = False) -> Room:
@@ -232,32 +253,32 @@ class Room:
     def join(self, membership: Membership) -> None:
         """Seat a member (the caller also records the room in `user.rooms`)."""
         self.members[membership.user.conn_id] = membership
-        self._by_form = None
+        self._groups = None
 
     def leave(self, conn_id: int) -> None:
         """Remove a member, if seated."""
         if self.members.pop(conn_id, None) is not None:
-            self._by_form = None
+            self._groups = None
 
     def empty(self) -> None:
         """Remove every member (server shutdown)."""
         self.members.clear()
-        self._by_form = None
+        self._groups = None
 
     def audience_changed(self) -> None:
         """A member's tag form changed (CAP REQ after joining): regroup on the next message."""
-        self._by_form = None
+        self._groups = None
 
-    def by_form(self) -> dict[TagForm, tuple[int, ...]]:
-        """Every member's conn_id, grouped by the tag form relayed lines take for them.
+    def groups(self) -> dict[TagForm, Group]:
+        """The room's fan-out groups: its members by the tag form relayed lines take for them.
 
-        The fan-out of a room message starts from these tuples instead of walking the members
-        (issue #4): they are rebuilt only after a join, a part or a CAP change, so a room that
-        talks pays nothing per member in Python. Do not mutate the result.
+        The fan-out of a room message starts from these groups instead of walking the members
+        (issue #4): they are made anew only after a join, a part or a CAP change, so a room
+        that talks pays nothing per member in Python. Do not mutate the result.
         """
-        groups = self._by_form
+        groups = self._groups
         if groups is None:
-            groups = self._by_form = group_by_form(m.user for m in self.members.values())
+            groups = self._groups = group_by_form(m.user for m in self.members.values())
         return groups
 
     def mode_string(self) -> str:
@@ -303,9 +324,9 @@ class WhowasEntry:
     left_at: float
 
 
-def group_by_form(users: Iterable[User]) -> dict[TagForm, tuple[int, ...]]:
-    """The conn_ids of `users`, grouped by the tag form relayed lines take for them."""
+def group_by_form(users: Iterable[User]) -> dict[TagForm, Group]:
+    """`users` in new fan-out groups, one per tag form relayed lines take for them."""
     lists: dict[TagForm, list[int]] = {}
     for user in users:
         lists.setdefault(user.form, []).append(user.conn_id)
-    return {form: tuple(ids) for form, ids in lists.items()}
+    return {form: Group(form, tuple(ids)) for form, ids in lists.items()}

@@ -78,7 +78,7 @@ class FrameCache:
 
     Keyed by content, not by object: a fan-out hands every member the same bytes object (its
     hash is computed once and kept by the object), and when several runs reach a connection
-    in one loop pass, IrcConnection joins them into a new object per connection whose content
+    in one loop pass, Delivery joins them into a new object per connection whose content
     is still the same for every member that got the same runs (one memcmp to find it, instead
     of framing line by line per member). Loop thread only.
     """

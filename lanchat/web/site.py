@@ -275,7 +275,7 @@ class WebSite:
         conn = WebConnection(
             self.hub, transport, request.protocol, subprotocol=ws.ws_protocol, cache=self._cache
         )
-        self.hub.accept(conn, conn.transport)
+        conn.admit()
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT or msg.type is WSMsgType.BINARY:

@@ -1,7 +1,7 @@
 """Fan-out through real sockets: messages joined per room group keep every client's order.
 
-The hub gathers consecutive Sends to one room group and queues them on the members at the end
-of the pass (lanchat.server.hub, issue #4). These tests pipeline many lines in single TCP
+Delivery gathers consecutive Sends to one room group and queues them on the members at the end
+of the pass (lanchat.server.delivery, issue #4). These tests pipeline many lines in single TCP
 writes, so that one loop pass holds messages from several senders, private messages between
 room messages and several tag forms, and check what each client reads against one observer's
 order. Every test runs on the standard asyncio loop and on uvloop.
@@ -142,14 +142,18 @@ async def test_a_dropped_member_still_gets_what_was_sent_before_its_error(
     alice, flooder, witness = await _seated(fast_server, "alice", "flooder", "witness")
     alice.seen.clear()
     hub, state = fast_server.hub, fast_server.state
-    (conn,) = [c for c in hub.connections.values() if state.users[c.conn_id].nick == "flooder"]
+    ids = {u.nick: u.conn_id for u in state.users.values()}
     room = state.find_room(ROOM)
     assert room is not None
-    (group,) = room.by_form().values()
-    alice_id = next(u.conn_id for u in state.users.values() if u.nick == "alice")
-    hub.apply([Send(group, b":alice!alice@127.0.0.1 PRIVMSG #fan :before\r\n", alice_id)])
-    hub.drop(conn, EXCESS_FLOOD)
-    hub.apply([Send(group, b":alice!alice@127.0.0.1 PRIVMSG #fan :after\r\n", alice_id)])
+    (group,) = room.groups().values()
+
+    def relay(text: str) -> Send:
+        line = f":alice!alice@127.0.0.1 PRIVMSG #fan :{text}\r\n".encode()
+        return Send(group.conn_ids, line, ids["alice"], group=group)
+
+    hub.apply([relay("before")])
+    hub.drop(ids["flooder"], EXCESS_FLOOD)
+    hub.apply([relay("after")])
     got = await flooder.expect_closed()
     assert [(m.command, m.params[-1]) for m in got if m.command != "JOIN"] == [
         ("PRIVMSG", "before"),

@@ -276,7 +276,7 @@ def test_fan_out_sends_one_shared_bytes_object_per_tag_form() -> None:
 
 
 def test_room_fan_out_follows_joins_parts_quits_and_cap_changes() -> None:
-    """The room's cached recipient groups (Room.by_form) are rebuilt after every change."""
+    """The room's cached recipient groups (Room.groups) are rebuilt after every change."""
     t = Transcript()
     alice, bob, carol = t.register("alice"), t.register("bob"), t.register("carol")
     _room(t, alice, bob)
