@@ -170,11 +170,12 @@ def run_one(
     Returns:
         The run's metrics, or {"error": why}.
     """
-    if scenario == "history" and not server.startswith("lanchat"):
+    driver = server.partition("@")[0]  # "lanchat-ws@main" is lanchat-ws on main's code
+    if scenario == "history" and not driver.startswith("lanchat"):
         return {"error": "no CHATHISTORY"}
-    if server == "lanchat-ws" and scenario not in WEBSOCKET_SCENARIOS:
+    if driver == "lanchat-ws" and scenario not in WEBSOCKET_SCENARIOS:
         return {"error": "the WebSocket generator runs the load scenarios only"}
-    tls = server == "lanchat-tls"
+    tls = driver == "lanchat-tls"
     prefill = history_db() if scenario == "history" else None
     with servers.running(server, history_db=prefill) as srv:
         pid = srv.pid
@@ -188,7 +189,7 @@ def run_one(
         profiler = Profiler(pid, profile_to) if profile_to else None
         # Set up as many clients at once as the server's listen backlog takes (ngIRCd: 10).
         fast = min(200, max(1, servers.listen_backlog(srv.port) - 2))
-        ws = server == "lanchat-ws"
+        ws = driver == "lanchat-ws"
         fanout, latency, bigroom, mem, web = (
             replace(load, setup_concurrency=fast, websocket=ws)
             for load in (sz.fanout, sz.latency, sz.bigroom, sz.memory, sz.web)
@@ -311,12 +312,24 @@ def main(argv: list[str] | None = None) -> int:
         metavar="JSON",
         help="run nothing: merge saved result files (e.g. of separate invocations) and print them",
     )
+    p.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also run each chosen lanchat server on the code of git commit REF (e.g. main), "
+        "as lanchat@REF, in the same rounds: before and after a change, paired by round",
+    )
     p.add_argument("--out", type=Path, default=servers.REPO / "bench-results", help="output dir")
     args = p.parse_args(argv)
 
     chosen = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if args.baseline:  # each lanchat server is followed by itself on the baseline's code
+        chosen = [
+            x
+            for s in chosen
+            for x in ((s, f"{s}@{args.baseline}") if s.startswith("lanchat") else (s,))
+        ]
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
-    if bad := [s for s in chosen if s not in ALL_SERVERS]:
+    if bad := [s for s in chosen if s.partition("@")[0] not in ALL_SERVERS]:
         p.error(f"unknown server {bad[0]!r}; choose from {','.join(ALL_SERVERS)}")
     if bad := [s for s in scenarios if s not in ALL_SCENARIOS]:
         p.error(f"unknown scenario {bad[0]!r}; choose from {','.join(ALL_SCENARIOS)}")

@@ -457,12 +457,41 @@ def _wait_ready(name: str, proc: subprocess.Popen[bytes], port: int, log: Path) 
     raise SetupError(f"{name} did not become ready within {READY_TIMEOUT_S:.0f} s")
 
 
+def baseline_tree(ref: str) -> Path:
+    """The `lanchat` package as git commit `ref` has it, exported once into CACHE_DIR.
+
+    A server named "<driver>@<ref>" (e.g. "lanchat-asyncio@main") runs that code in place of
+    the working tree's: before and after a change, in the same interleaved rounds.
+
+    Raises:
+        SetupError: `ref` is not a commit of this repository.
+    """
+    try:
+        sha = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except subprocess.CalledProcessError as e:
+        raise SetupError(f"no commit {ref!r} in {REPO}: {e.stderr.strip()}") from e
+    tree = CACHE_DIR / "baseline" / sha
+    if not (tree / "lanchat").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", sha, "lanchat"], check=True, capture_output=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
 @contextlib.contextmanager
 def running(name: str, history_db: Path | None = None) -> Iterator[Running]:
     """Start server `name` on a free port; yield it; stop it (SIGTERM, then SIGKILL).
 
     Args:
-        name: a key of DRIVERS.
+        name: a key of DRIVERS, or "<key>@<git ref>": that driver on the lanchat of that
+            commit (baseline_tree).
         history_db: lanchat only: a history database copied into the data directory first.
 
     Raises:
@@ -472,17 +501,19 @@ def running(name: str, history_db: Path | None = None) -> Iterator[Running]:
         tmp = Path(tmpname)
         tmp.chmod(0o777)  # servers that drop to nobody must read their config and write logs
         port = free_port()
-        cmd = DRIVERS[name](tmp, port)
+        driver, _, ref = name.partition("@")
+        code = baseline_tree(ref) if ref else REPO
+        cmd = DRIVERS[driver](tmp, port)
         if history_db is not None:
             shutil.copyfile(history_db, tmp / "data" / "history.sqlite3")
         log = tmp / "server.log"
-        env = dict(os.environ, PYTHONPATH=f"{REPO}/scripts:{REPO}", PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONPATH=f"{REPO}/scripts:{code}", PYTHONUNBUFFERED="1")
         with log.open("wb") as out:
             proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
             )
         try:
-            _wait_ready(name, proc, port, log)
+            _wait_ready(driver, proc, port, log)
             # Every wrapper (unshare, sh, setpriv) execs the next, so proc.pid is the server.
             yield Running(name, port, proc.pid, tmp, proc)
         finally:

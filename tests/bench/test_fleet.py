@@ -248,3 +248,30 @@ def test_websocket_clients_reach_lanchat_ws_and_lose_nothing() -> None:
     assert result["deliveries_per_s"] > 0
     assert (result["lost"], result["reordered"], result["disconnected"]) == (0, 0, 0)
     assert 0 < result["p50_ms"] <= result["p99_ms"]
+
+
+def test_a_server_named_at_a_commit_runs_that_commits_lanchat_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `scripts/bench --baseline main` (issue 19): before and after a change in the same rounds.
+    monkeypatch.setattr(servers, "CACHE_DIR", tmp_path)
+    head = subprocess.run(
+        ["git", "-C", str(servers.REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    with servers.running("lanchat-asyncio@HEAD") as srv:
+        environ = Path(f"/proc/{srv.pid}/environ").read_bytes().split(b"\0")
+        result = fleet.run(srv.port, replace(PACED, rate=400), _cpu(srv), procs=2)
+    tree = tmp_path / "baseline" / head
+    assert f"PYTHONPATH={servers.REPO}/scripts:{tree}".encode() in environ
+    committed = subprocess.run(
+        ["git", "-C", str(servers.REPO), "show", "HEAD:lanchat/server/hub.py"],
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert (tree / "lanchat" / "server" / "hub.py").read_text() == committed
+    assert (result["lost"], result["reordered"], result["disconnected"]) == (0, 0, 0)
+
+
+def test_a_server_named_at_an_unknown_commit_is_a_setup_error() -> None:
+    with pytest.raises(servers.SetupError, match="no commit 'no-such-ref'"):
+        servers.baseline_tree("no-such-ref")

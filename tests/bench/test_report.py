@@ -120,3 +120,21 @@ def test_table_gives_cpu_and_p99_as_ratios_to_the_c_relay_round_by_round() -> No
     assert "| lanchat-asyncio / relay-c, paired |  | 30.00x relay-c in 2 rounds |  |" in text
     assert "| lanchat-asyncio, paired by round | 1.00x ngircd, met in 2 of 2 rounds |" in text
     assert "| best C / relay-c, paired |  | 2.50x relay-c in 2 rounds |  |" in text
+
+
+def test_table_compares_lanchat_with_its_baseline_by_round_and_counts_rounds_under_5_ms() -> None:
+    """`scripts/bench --baseline main` (issue 19): before and after a change in the same rounds,
+    and the latency target, p99 under 5 ms, counted round by round."""
+    p99 = "p99_ms"
+    results: report.Results = {
+        "latency": {
+            "lanchat-asyncio": [{p99: 3.0, "p50_ms": 1}, {p99: 6.0, "p50_ms": 1}],
+            "lanchat-asyncio@main": [{p99: 30.0, "p50_ms": 1}, {p99: 40.0, "p50_ms": 1}],
+        }
+    }
+    text = report.table(results, ["lanchat-asyncio", "lanchat-asyncio@main"])
+    base = "lanchat-asyncio@main"
+    row = f"| lanchat-asyncio / {base}, paired | 1.00x {base} in 2 rounds"
+    assert f"{row} | 0.12x {base} in 2 rounds |" in text
+    assert "| lanchat-asyncio: p99_ms < 5 | met in 1 of 2 rounds |" in text
+    assert "| lanchat-asyncio@main: p99_ms < 5 | met in 0 of 2 rounds |" in text
