@@ -94,3 +94,23 @@ def test_search_benchmark_runs_quick() -> None:
     assert any(row.startswith("size     search index") for row in rows)
     common = next(row for row in rows if "common word (rank 1)" in row)
     assert "100 hits" in common  # the made-up text really holds the words searched
+
+
+def test_tail_benchmark_runs_quick_with_every_probe() -> None:
+    """scripts/bench_tail.py (issue 19): the latency load on a probed lanchat; no timing is
+    asserted, only that every probe reports and the clients lost nothing."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_tail.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    head, *probes = proc.stdout.splitlines()
+    assert head.startswith("run 1 (asyncio, load average ")
+    assert "lost/reordered 0/0" in head
+    assert [line.split()[0] for line in probes] == ["loop_lag", "gc", "commit", "pass"]
+    for name in ("loop_lag", "commit", "pass"):  # the window saw messages, so these have some
+        (line,) = [p for p in probes if p.split()[0] == name]
+        assert "n=" in line, line

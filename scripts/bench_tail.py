@@ -1,0 +1,228 @@
+"""Where the latency scenario's tail comes from (issue 19): the scenario's load, with probes.
+
+Runs lanchat in a child process as `lanchat serve` runs it (the same config as scripts/bench,
+switch interval, uvloop or the standard loop), with three probes, under the latency scenario
+of scripts/bench (200 clients in one room, 20 senders, 200 messages/s in all, one generator
+process pinned apart from the server):
+
+- loop lag: a task that sleeps 1 ms and records how late each wake-up is (a callback that
+  holds the loop, a stalled process or a descheduled one all show here);
+- garbage collection: gc.callbacks time every collection;
+- two stages of every message: a persist batch from its hand-off to the writer thread to its
+  commit arriving back on the loop (Hub._commit -> Hub._committed), and a pass's bytes from
+  the first queued to the last written (Delivery: on_busy -> on_pass_end).
+
+Only the measured window counts (the generator's hook signals the child). Prints the
+clients' p50/p99/max, then each probe's p50, p99, max and how many samples passed 1, 5 and
+10 ms, and the machine's load average.
+
+Usage:
+    .venv/bin/python scripts/bench_tail.py [--loop asyncio|uvloop] [--runs 3] [--duration 10]
+        [--quick]
+
+Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchkit import fleet, servers
+from benchkit.loadgen import Load
+
+LOAD = Load(n=200, senders=20, rate=200, warmup_s=1.0, drain_s=10.0)  # scripts/bench's latency
+QUICK = Load(n=20, senders=4, rate=100, duration_s=0.3, warmup_s=0.1, drain_s=3.0)
+PROBES = ("loop_lag", "gc", "commit", "pass")
+
+
+class Probes:
+    """The child's measurements, in ms, kept only while `on` (the measured window)."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.samples: dict[str, list[float]] = {name: [] for name in PROBES}
+
+    def add(self, name: str, seconds: float) -> None:
+        if self.on:
+            self.samples[name].append(seconds * 1000)
+
+    async def loop_lag(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            t0 = loop.time()
+            await asyncio.sleep(0.001)
+            self.add("loop_lag", loop.time() - t0 - 0.001)
+
+    def install(self, hub: Any) -> None:
+        """Time gc, the commit hop and the pass's writes (instance attributes, nothing else)."""
+        started: dict[str, float] = {}
+
+        def on_gc(phase: str, _info: dict[str, int]) -> None:
+            if phase == "start":
+                started["gc"] = time.perf_counter()
+            elif "gc" in started:
+                self.add("gc", time.perf_counter() - started.pop("gc"))
+
+        gc.callbacks.append(on_gc)
+        commit, committed = hub._commit, hub._committed
+        handed: list[float] = []
+
+        def timed_commit() -> None:
+            handed.append(time.perf_counter())
+            commit()
+
+        def timed_committed(barrier: Any, future: Any) -> None:
+            self.add("commit", time.perf_counter() - handed.pop(0))
+            committed(barrier, future)
+
+        hub._commit, hub._committed = timed_commit, timed_committed
+        delivery = hub.delivery
+        busy, pass_end = delivery._on_busy, delivery._on_pass_end
+
+        def timed_busy() -> None:
+            started["pass"] = time.perf_counter()
+            busy()
+
+        def timed_pass_end() -> None:
+            if "pass" in started:
+                self.add("pass", time.perf_counter() - started.pop("pass"))
+            pass_end()
+
+        delivery._on_busy, delivery._on_pass_end = timed_busy, timed_pass_end
+
+
+async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
+    from lanchat import config as config_mod
+    from lanchat.server.app import running_server
+
+    overrides = {
+        "server": {"host": "127.0.0.1", "port": port},
+        "store": {"data_dir": str(data)},
+        "discovery": {"enabled": False},
+        "tls": {"enabled": False},
+    }
+    config = config_mod.load(conf, overrides)
+    probes = Probes()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(probes, "on", True))
+    loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(probes, "on", False))
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    async with running_server(config) as server:
+        probes.install(server.hub)
+        lag = asyncio.create_task(probes.loop_lag())
+        print(f"ready: port {port}", flush=True)
+        await stop.wait()
+        lag.cancel()
+    stats.write_text(json.dumps(probes.samples))
+
+
+def child(argv: list[str]) -> int:
+    """The probed server: CONF PORT DATA STATS LOOP."""
+    from lanchat.server.app import SWITCH_INTERVAL_S
+
+    conf, port, data, stats, loop_name = argv
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `lanchat serve` does
+    factory = asyncio.new_event_loop
+    if loop_name == "uvloop":
+        import uvloop
+
+        factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve_probed(Path(conf), int(port), Path(data), Path(stats)))
+    return 0
+
+
+def _summary(values: list[float]) -> str:
+    if not values:
+        return "no samples"
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    over = [sum(v > bound for v in values) for bound in (1, 5, 10)]
+    return (
+        f"n={len(values)} p50={statistics.median(values):.2f} p99={p99:.2f} "
+        f"max={ordered[-1]:.2f} ms; over 1/5/10 ms: {over[0]}/{over[1]}/{over[2]}"
+    )
+
+
+def one_run(loop_name: str, load: Load) -> dict[str, Any]:
+    """Start the probed server, run the latency load against it, return both sides."""
+    with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmpname:
+        tmp = Path(tmpname)
+        port = servers.free_port()
+        conf = servers.lanchat_config(tmp, port)
+        data = tmp / "data"
+        data.mkdir()
+        stats = tmp / "stats.json"
+        env = dict(os.environ, PYTHONPATH=f"{servers.REPO}/scripts:{servers.REPO}")
+        argv = [str(conf), str(port), str(data), str(stats), loop_name]
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", *argv], stdout=subprocess.PIPE, env=env
+        )
+        try:
+            assert proc.stdout is not None
+            if proc.stdout.readline() != f"ready: port {port}\n".encode():
+                raise SystemExit("the probed server did not start")
+            split = fleet.split_cpus()
+            if split is not None:
+                servers.pin(proc.pid, split[0])
+
+            def hook(opening: bool) -> None:
+                proc.send_signal(signal.SIGUSR1 if opening else signal.SIGUSR2)
+
+            result = fleet.run(
+                port,
+                load,
+                lambda: servers.cpu_seconds(proc.pid),
+                hook,
+                1,
+                split[1] if split else None,
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+        result["loadavg_1m"] = os.getloadavg()[0]
+        result["probes"] = json.loads(stats.read_text())
+        return result
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["--child"]:
+        return child(sys.argv[2:])
+    p = argparse.ArgumentParser(prog="scripts/bench_tail.py", description=__doc__.split("\n")[0])
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
+    p.add_argument("--quick", action="store_true", help="20 clients, 0.3 s, 1 run: it works")
+    args = p.parse_args()
+    load = QUICK if args.quick else replace(LOAD, duration_s=args.duration)
+    for run in range(1 if args.quick else args.runs):
+        r = one_run(args.loop, load)
+        print(
+            f"run {run + 1} ({args.loop}, load average {r['loadavg_1m']:.1f}): clients "
+            f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "
+            f"lost/reordered {r['lost']}/{r['reordered']}, "
+            f"server CPU {r['cpu_us_per_delivery']:.2f} µs/delivery"
+        )
+        for name in PROBES:
+            print(f"  {name:8} {_summary(r['probes'][name])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
