@@ -8,9 +8,11 @@ process pinned apart from the server):
 - loop lag: a task that sleeps 1 ms and records how late each wake-up is (a callback that
   holds the loop, a stalled process or a descheduled one all show here);
 - garbage collection: gc.callbacks time every collection;
-- two stages of every message: a persist batch from its hand-off to the writer thread to its
-  commit arriving back on the loop (Hub._commit -> Hub._committed), and a pass's bytes from
-  the first queued to the last written (Delivery: on_busy -> on_pass_end).
+- three stages of every message: a persist batch from its hand-off to the writer thread to its
+  commit arriving back on the loop (Hub._commit -> Hub._committed), of which the SQLite
+  transaction on the writer thread (HistoryDB.append: the inserts, the commit, and any WAL
+  checkpoint it runs), and a pass's bytes from the first queued to the last written
+  (Delivery: on_busy -> on_pass_end).
 
 Only the measured window counts (the generator's hook signals the child). Prints the
 clients' p50/p99/max, then each probe's p50, p99, max and how many samples passed 1, 5 and
@@ -47,7 +49,7 @@ from benchkit.loadgen import Load
 
 LOAD = Load(n=200, senders=20, rate=200, warmup_s=1.0, drain_s=10.0)  # scripts/bench's latency
 QUICK = Load(n=20, senders=4, rate=100, duration_s=0.3, warmup_s=0.1, drain_s=3.0)
-PROBES = ("loop_lag", "gc", "commit", "pass")
+PROBES = ("loop_lag", "gc", "commit", "sqlite", "pass")
 
 
 class Probes:
@@ -91,6 +93,17 @@ class Probes:
             committed(barrier, future)
 
         hub._commit, hub._committed = timed_commit, timed_committed
+        write_db = hub.store._write_db
+        append = write_db.append
+
+        def timed_append(records: Any) -> None:  # the writer thread
+            t0 = time.perf_counter()
+            try:
+                append(records)
+            finally:
+                self.add("sqlite", time.perf_counter() - t0)
+
+        write_db.append = timed_append
         delivery = hub.delivery
         busy, pass_end = delivery._on_busy, delivery._on_pass_end
 
