@@ -8,13 +8,16 @@ process pinned apart from the server):
 - loop lag: a task that sleeps 1 ms and records how late each wake-up is (a callback that
   holds the loop, a stalled process or a descheduled one all show here);
 - garbage collection: gc.callbacks time every collection;
-- three stages of every message: a persist batch from its hand-off to the writer thread to its
-  commit arriving back on the loop (Hub._commit -> Hub._committed), of which the SQLite
-  transaction on the writer thread (HistoryDB.append: the inserts, the commit, and any WAL
-  checkpoint it runs), and a pass's bytes from the first queued to the last written
-  (Delivery: on_busy -> on_pass_end).
+- the stages of every message: a persist batch from its hand-off to the writer thread to its
+  commit arriving back on the loop (Hub._commit -> Hub._committed: "commit"), made of the
+  writer thread picking it up ("pickup"), the SQLite transaction there (HistoryDB.append:
+  the inserts, the commit, and any WAL checkpoint it runs: "sqlite") and the result's way
+  back to a loop callback ("back"); then a pass's bytes from the first queued to the last
+  written (Delivery: on_busy -> on_pass_end: "pass").
 
-Only the measured window counts (the generator's hook signals the child). Prints the
+Only the measured window counts (the generator's hook signals the child). With
+`--no-autocheckpoint` the writer's connection never checkpoints its WAL (which then grows
+for the run): what SQLite's checkpoints, and their fsyncs, add to the tail. Prints the
 clients' p50/p99/max, then each probe's p50, p99, max and how many samples passed 1, 5 and
 10 ms, and the machine's load average.
 
@@ -38,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,7 +53,7 @@ from benchkit.loadgen import Load
 
 LOAD = Load(n=200, senders=20, rate=200, warmup_s=1.0, drain_s=10.0)  # scripts/bench's latency
 QUICK = Load(n=20, senders=4, rate=100, duration_s=0.3, warmup_s=0.1, drain_s=3.0)
-PROBES = ("loop_lag", "gc", "commit", "sqlite", "pass")
+PROBES = ("loop_lag", "gc", "commit", "pickup", "sqlite", "back", "pass")
 
 
 class Probes:
@@ -70,7 +74,7 @@ class Probes:
             await asyncio.sleep(0.001)
             self.add("loop_lag", loop.time() - t0 - 0.001)
 
-    def install(self, hub: Any) -> None:
+    def install(self, hub: Any, autocheckpoint: bool) -> None:
         """Time gc, the commit hop and the pass's writes (instance attributes, nothing else)."""
         started: dict[str, float] = {}
 
@@ -82,14 +86,24 @@ class Probes:
 
         gc.callbacks.append(on_gc)
         commit, committed = hub._commit, hub._committed
-        handed: list[float] = []
+        handed: list[float] = []  # hand-off times of the batches in flight, oldest first
+        # (start, end) of each SQLite transaction on the writer thread, oldest first; one may
+        # hold several hand-offs (the writer takes every job waiting).
+        transactions: deque[tuple[float, float]] = deque()
 
         def timed_commit() -> None:
             handed.append(time.perf_counter())
             commit()
 
         def timed_committed(barrier: Any, future: Any) -> None:
-            self.add("commit", time.perf_counter() - handed.pop(0))
+            now, given = time.perf_counter(), handed.pop(0)
+            self.add("commit", now - given)
+            while transactions and transactions[0][0] < given:
+                transactions.popleft()  # started before this hand-off: not its transaction
+            if transactions:
+                start, end = transactions[0]
+                self.add("pickup", start - given)
+                self.add("back", now - end)
             committed(barrier, future)
 
         hub._commit, hub._committed = timed_commit, timed_committed
@@ -97,11 +111,15 @@ class Probes:
         append = write_db.append
 
         def timed_append(records: Any) -> None:  # the writer thread
+            if not autocheckpoint:  # set on the writer's connection, on its thread
+                write_db._conn.execute("PRAGMA wal_autocheckpoint = 0")
             t0 = time.perf_counter()
             try:
                 append(records)
             finally:
-                self.add("sqlite", time.perf_counter() - t0)
+                t1 = time.perf_counter()
+                transactions.append((t0, t1))
+                self.add("sqlite", t1 - t0)
 
         write_db.append = timed_append
         delivery = hub.delivery
@@ -119,7 +137,9 @@ class Probes:
         delivery._on_busy, delivery._on_pass_end = timed_busy, timed_pass_end
 
 
-async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
+async def _serve_probed(
+    conf: Path, port: int, data: Path, stats: Path, autocheckpoint: bool
+) -> None:
     from lanchat import config as config_mod
     from lanchat.server.app import running_server
 
@@ -137,7 +157,7 @@ async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
     loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(probes, "on", False))
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     async with running_server(config) as server:
-        probes.install(server.hub)
+        probes.install(server.hub, autocheckpoint)
         lag = asyncio.create_task(probes.loop_lag())
         print(f"ready: port {port}", flush=True)
         await stop.wait()
@@ -146,10 +166,10 @@ async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
 
 
 def child(argv: list[str]) -> int:
-    """The probed server: CONF PORT DATA STATS LOOP."""
+    """The probed server: CONF PORT DATA STATS LOOP AUTOCHECKPOINT."""
     from lanchat.server.app import SWITCH_INTERVAL_S
 
-    conf, port, data, stats, loop_name = argv
+    conf, port, data, stats, loop_name, autocheckpoint = argv
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `lanchat serve` does
     factory = asyncio.new_event_loop
     if loop_name == "uvloop":
@@ -157,7 +177,8 @@ def child(argv: list[str]) -> int:
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(_serve_probed(Path(conf), int(port), Path(data), Path(stats)))
+        paths = Path(conf), int(port), Path(data), Path(stats)
+        runner.run(_serve_probed(*paths, autocheckpoint == "1"))
     return 0
 
 
@@ -173,7 +194,7 @@ def _summary(values: list[float]) -> str:
     )
 
 
-def one_run(loop_name: str, load: Load) -> dict[str, Any]:
+def one_run(loop_name: str, load: Load, autocheckpoint: bool) -> dict[str, Any]:
     """Start the probed server, run the latency load against it, return both sides."""
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmpname:
         tmp = Path(tmpname)
@@ -183,7 +204,7 @@ def one_run(loop_name: str, load: Load) -> dict[str, Any]:
         data.mkdir()
         stats = tmp / "stats.json"
         env = dict(os.environ, PYTHONPATH=f"{servers.REPO}/scripts:{servers.REPO}")
-        argv = [str(conf), str(port), str(data), str(stats), loop_name]
+        argv = [str(conf), str(port), str(data), str(stats), loop_name, str(int(autocheckpoint))]
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", *argv], stdout=subprocess.PIPE, env=env
         )
@@ -222,10 +243,13 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--quick", action="store_true", help="20 clients, 0.3 s, 1 run: it works")
+    p.add_argument(
+        "--no-autocheckpoint", action="store_true", help="the writer never checkpoints its WAL"
+    )
     args = p.parse_args()
     load = QUICK if args.quick else replace(LOAD, duration_s=args.duration)
     for run in range(1 if args.quick else args.runs):
-        r = one_run(args.loop, load)
+        r = one_run(args.loop, load, not args.no_autocheckpoint)
         print(
             f"run {run + 1} ({args.loop}, load average {r['loadavg_1m']:.1f}): clients "
             f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "

@@ -110,7 +110,8 @@ def test_tail_benchmark_runs_quick_with_every_probe() -> None:
     head, *probes = proc.stdout.splitlines()
     assert head.startswith("run 1 (asyncio, load average ")
     assert "lost/reordered 0/0" in head
-    assert [line.split()[0] for line in probes] == ["loop_lag", "gc", "commit", "sqlite", "pass"]
-    for name in ("loop_lag", "commit", "sqlite", "pass"):  # the window saw messages
+    names = ["loop_lag", "gc", "commit", "pickup", "sqlite", "back", "pass"]
+    assert [line.split()[0] for line in probes] == names
+    for name in names[2:]:  # the window saw messages
         (line,) = [p for p in probes if p.split()[0] == name]
         assert "n=" in line, line
