@@ -15,9 +15,8 @@ process pinned apart from the server):
   back to a loop callback ("back"); then a pass's bytes from the first queued to the last
   written (Delivery: on_busy -> on_pass_end: "pass").
 
-Only the measured window counts (the generator's hook signals the child). With
-`--no-autocheckpoint` the writer's connection never checkpoints its WAL (which then grows
-for the run): what SQLite's checkpoints, and their fsyncs, add to the tail. Prints the
+Only the measured window counts (the generator's hook signals the child). The size of the
+WAL file at the end says whether the checkpoints kept up (lanchat.store.writer). Prints the
 clients' p50/p99/max, then each probe's p50, p99, max and how many samples passed 1, 5 and
 10 ms, and the machine's load average.
 
@@ -74,7 +73,7 @@ class Probes:
             await asyncio.sleep(0.001)
             self.add("loop_lag", loop.time() - t0 - 0.001)
 
-    def install(self, hub: Any, autocheckpoint: bool) -> None:
+    def install(self, hub: Any) -> None:
         """Time gc, the commit hop and the pass's writes (instance attributes, nothing else)."""
         started: dict[str, float] = {}
 
@@ -111,8 +110,6 @@ class Probes:
         append = write_db.append
 
         def timed_append(records: Any) -> None:  # the writer thread
-            if not autocheckpoint:  # set on the writer's connection, on its thread
-                write_db._conn.execute("PRAGMA wal_autocheckpoint = 0")
             t0 = time.perf_counter()
             try:
                 append(records)
@@ -137,9 +134,7 @@ class Probes:
         delivery._on_busy, delivery._on_pass_end = timed_busy, timed_pass_end
 
 
-async def _serve_probed(
-    conf: Path, port: int, data: Path, stats: Path, autocheckpoint: bool
-) -> None:
+async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
     from lanchat import config as config_mod
     from lanchat.server.app import running_server
 
@@ -154,22 +149,29 @@ async def _serve_probed(
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGUSR1, lambda: setattr(probes, "on", True))
-    loop.add_signal_handler(signal.SIGUSR2, lambda: setattr(probes, "on", False))
+    wal = config.store.db_path.with_name(config.store.db_path.name + "-wal")
+    wal_bytes = [0]
+
+    def window_closed() -> None:
+        probes.on = False
+        wal_bytes[0] = wal.stat().st_size if wal.exists() else 0
+
+    loop.add_signal_handler(signal.SIGUSR2, window_closed)
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     async with running_server(config) as server:
-        probes.install(server.hub, autocheckpoint)
+        probes.install(server.hub)
         lag = asyncio.create_task(probes.loop_lag())
         print(f"ready: port {port}", flush=True)
         await stop.wait()
         lag.cancel()
-    stats.write_text(json.dumps(probes.samples))
+    stats.write_text(json.dumps({**probes.samples, "wal_bytes": wal_bytes[0]}))
 
 
 def child(argv: list[str]) -> int:
-    """The probed server: CONF PORT DATA STATS LOOP AUTOCHECKPOINT."""
+    """The probed server: CONF PORT DATA STATS LOOP."""
     from lanchat.server.app import SWITCH_INTERVAL_S
 
-    conf, port, data, stats, loop_name, autocheckpoint = argv
+    conf, port, data, stats, loop_name = argv
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `lanchat serve` does
     factory = asyncio.new_event_loop
     if loop_name == "uvloop":
@@ -177,8 +179,7 @@ def child(argv: list[str]) -> int:
 
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
-        paths = Path(conf), int(port), Path(data), Path(stats)
-        runner.run(_serve_probed(*paths, autocheckpoint == "1"))
+        runner.run(_serve_probed(Path(conf), int(port), Path(data), Path(stats)))
     return 0
 
 
@@ -194,7 +195,7 @@ def _summary(values: list[float]) -> str:
     )
 
 
-def one_run(loop_name: str, load: Load, autocheckpoint: bool) -> dict[str, Any]:
+def one_run(loop_name: str, load: Load) -> dict[str, Any]:
     """Start the probed server, run the latency load against it, return both sides."""
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmpname:
         tmp = Path(tmpname)
@@ -204,7 +205,7 @@ def one_run(loop_name: str, load: Load, autocheckpoint: bool) -> dict[str, Any]:
         data.mkdir()
         stats = tmp / "stats.json"
         env = dict(os.environ, PYTHONPATH=f"{servers.REPO}/scripts:{servers.REPO}")
-        argv = [str(conf), str(port), str(data), str(stats), loop_name, str(int(autocheckpoint))]
+        argv = [str(conf), str(port), str(data), str(stats), loop_name]
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", *argv], stdout=subprocess.PIPE, env=env
         )
@@ -232,6 +233,7 @@ def one_run(loop_name: str, load: Load, autocheckpoint: bool) -> dict[str, Any]:
             proc.wait(30)
         result["loadavg_1m"] = os.getloadavg()[0]
         result["probes"] = json.loads(stats.read_text())
+        result["wal_mib"] = result["probes"].pop("wal_bytes") / 2**20
         return result
 
 
@@ -243,18 +245,15 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--quick", action="store_true", help="20 clients, 0.3 s, 1 run: it works")
-    p.add_argument(
-        "--no-autocheckpoint", action="store_true", help="the writer never checkpoints its WAL"
-    )
     args = p.parse_args()
     load = QUICK if args.quick else replace(LOAD, duration_s=args.duration)
     for run in range(1 if args.quick else args.runs):
-        r = one_run(args.loop, load, not args.no_autocheckpoint)
+        r = one_run(args.loop, load)
         print(
             f"run {run + 1} ({args.loop}, load average {r['loadavg_1m']:.1f}): clients "
             f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "
             f"lost/reordered {r['lost']}/{r['reordered']}, "
-            f"server CPU {r['cpu_us_per_delivery']:.2f} µs/delivery"
+            f"server CPU {r['cpu_us_per_delivery']:.2f} µs/delivery, WAL {r['wal_mib']:.1f} MiB"
         )
         for name in PROBES:
             print(f"  {name:8} {_summary(r['probes'][name])}")
