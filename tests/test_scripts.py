@@ -80,16 +80,21 @@ def test_scripts_bench_readme_and_benchmark_page_give_one_full_run_time() -> Non
     assert bench.group(1) == readme.group(1) == page.group(1)
 
 
-def test_search_benchmark_runs_quick() -> None:
+def _quick(script: str) -> list[str]:
+    """The output lines of `scripts/<script> --quick`, which must exit 0."""
     proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench_search.py"), "--quick"],
+        [sys.executable, str(REPO / "scripts" / script), "--quick"],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    rows = proc.stdout.splitlines()
+    return proc.stdout.splitlines()
+
+
+def test_search_benchmark_runs_quick() -> None:
+    rows = _quick("bench_search.py")
     assert rows[0] == "search benchmark: 20,000 messages in 10 rooms, medians of 5 runs"
     assert any(row.startswith("size     search index") for row in rows)
     common = next(row for row in rows if "common word (rank 1)" in row)
@@ -99,15 +104,7 @@ def test_search_benchmark_runs_quick() -> None:
 def test_tail_benchmark_runs_quick_with_every_probe() -> None:
     """scripts/bench_tail.py (issue 19): the latency load on a probed lanchat; no timing is
     asserted, only that every probe reports and the clients lost nothing."""
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "bench_tail.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    head, *probes = proc.stdout.splitlines()
+    head, *probes = _quick("bench_tail.py")
     assert head.startswith("run 1 (asyncio, load average ")
     assert "lost/reordered 0/0" in head
     names = ["loop_lag", "gc", "commit", "pickup", "sqlite", "back", "pass"]
