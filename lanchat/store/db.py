@@ -15,14 +15,6 @@ and survives the *process* dying in any way (kill -9, crash, OOM killer). The WA
 at checkpoints, so an OS crash or power loss can lose the last transactions (never corrupt the
 database). `fsync_each_commit=True` selects `synchronous=FULL`, which also survives power loss at
 the cost of one fsync per group commit.
-
-Checkpoints (issue 19). SQLite's default checkpoints the WAL inside the COMMIT that takes it
-past 1,000 pages: that commit copies the pages into the database and fsyncs both files, which
-took 5-60 ms on a busy disk, and every message waiting for the next commit waited with it
-(docs/benchmarks.md, "One delivery path"). StoreWriter's write connection therefore checkpoints
-only as a backstop (`autocheckpoint_pages`), and its reader thread calls `checkpoint()` on its
-own connection once a second: a PASSIVE checkpoint runs beside the writer's commits and never
-waits for them.
 """
 
 from __future__ import annotations
@@ -179,12 +171,7 @@ class HistoryDB:
     """
 
     def __init__(
-        self,
-        path: Path,
-        *,
-        fsync_each_commit: bool = False,
-        integrity_check: bool = True,
-        autocheckpoint_pages: int | None = None,
+        self, path: Path, *, fsync_each_commit: bool = False, integrity_check: bool = True
     ) -> None:
         """Open (creating if needed) the history database at `path`.
 
@@ -194,9 +181,6 @@ class HistoryDB:
                 docstring; the default survives any crash of the process.
             integrity_check: run `PRAGMA quick_check` (reads the whole file once). A second
                 connection to a database this process already checked skips it.
-            autocheckpoint_pages: a commit of this connection that leaves the WAL this many
-                pages long checkpoints it (PRAGMA wal_autocheckpoint); None: SQLite's
-                default, 1,000. See "Checkpoints" in the module docstring.
 
         Raises:
             StoreError: the directory cannot be created or written, the file is not a
@@ -210,7 +194,6 @@ class HistoryDB:
                 "remove it or choose another directory with --data-dir"
             )
         self._fsync_each_commit = fsync_each_commit  # kept for reopen()
-        self._autocheckpoint_pages = autocheckpoint_pages  # kept for reopen()
         self._connect(integrity_check=integrity_check)
 
     def _connect(self, *, integrity_check: bool) -> None:
@@ -263,8 +246,6 @@ class HistoryDB:
                     f"mode stays {mode}); choose a directory on a local disk with --data-dir"
                 )
             conn.execute(f"PRAGMA synchronous = {'FULL' if fsync_each_commit else 'NORMAL'}")
-            if self._autocheckpoint_pages is not None:
-                conn.execute(f"PRAGMA wal_autocheckpoint = {self._autocheckpoint_pages:d}")
             if version < SCHEMA_VERSION:
                 self._transaction(self._migrate)
             else:
@@ -450,17 +431,6 @@ class HistoryDB:
             return self._history.run(sub, q)
         except sqlite3.Error as e:
             raise self._read_error(e) from None
-
-    def checkpoint(self) -> None:
-        """Copy the WAL's committed pages into the database file, beside any writer (PASSIVE).
-
-        Raises:
-            StoreError: SQLite failed (the WAL keeps the pages; a later checkpoint copies them).
-        """
-        try:
-            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error as e:
-            raise StoreError(f"cannot checkpoint {self.path} ({describe(e)})") from None
 
     def close(self) -> None:
         """Close the connection (idempotent). Committed data is already durable."""

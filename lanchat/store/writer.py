@@ -23,13 +23,6 @@ Reads run on a second thread with a second connection: in WAL mode readers see t
 committed state and never wait for the writer, so a CHATHISTORY request is not delayed by a
 burst of messages being stored (https://www.sqlite.org/wal.html, "Concurrency").
 
-Checkpoints run on that reader thread too, never inside a commit (issue 19; "Checkpoints" in
-lanchat.store.db): after a commit, or when idle, the writer asks for one PASSIVE checkpoint
-once `_CHECKPOINT_S` has passed since the last was asked for and that one is done. The write
-connection checkpoints by itself only when its WAL reaches `_BACKSTOP_PAGES` (which happens
-only if the reader's checkpoints could not keep up for a long while). A slow fsync now delays
-a CHATHISTORY answer, not every message in the rooms; `bench_tail.py` measures the difference.
-
 Faults that would lose history in silence (issue 13, item 10). The data directory is locked
 (lanchat.store.lock), so a second server on it fails at start and names the first. The writer
 thread looks once a second whether the database file or its WAL is still the one it opened:
@@ -74,10 +67,6 @@ _Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord | Reda
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
 _CHECK_FILES_S = 1.0  # how often the writer thread looks whether its files are still there
-_CHECKPOINT_S = 1.0  # how often the writer asks the reader thread for a WAL checkpoint
-# The write connection's own checkpoint (SQLite's default is 1,000 pages, about 4 MiB): about
-# 40 MiB of WAL, written only if the reader's checkpoints fell that far behind.
-_BACKSTOP_PAGES = 10_000
 
 
 class StoreWriter:
@@ -102,13 +91,10 @@ class StoreWriter:
         self.path = Path(path)  # the database file
         self.commits = 0  # transactions committed by the writer thread (for tests/benchmarks)
         self.batches = 0  # persist() calls so far (for tests)
-        self.checkpoints = 0  # WAL checkpoints done by the reader thread (for tests)
         make_directory(self.path.parent)
         self._lock = DataDirLock(self.path.parent)  # held until the threads have stopped
         try:
-            self._write_db = HistoryDB(
-                self.path, fsync_each_commit=fsync_each_commit, autocheckpoint_pages=_BACKSTOP_PAGES
-            )
+            self._write_db = HistoryDB(self.path, fsync_each_commit=fsync_each_commit)
         except BaseException:
             self._lock.release()
             raise
@@ -121,8 +107,6 @@ class StoreWriter:
             raise
         self._opened = _identities(self.path)  # the files the connections hold, see _check_files
         self._next_check = time.monotonic() + _CHECK_FILES_S
-        self._next_checkpoint = time.monotonic() + _CHECKPOINT_S
-        self._checkpointing: concurrent.futures.Future[None] | None = None  # the one asked for
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()  # loop → writer
         # One worker thread: the reader connection is only ever used by it.
         self._reader = concurrent.futures.ThreadPoolExecutor(1, "lanchat-store-reader")
@@ -225,7 +209,6 @@ class StoreWriter:
                 job = self._jobs.get(timeout=_CHECK_FILES_S)  # sleep until there is work
             except queue.Empty:
                 self._check_files()
-                self._checkpoint_soon()
                 continue
             while True:
                 if job is _STOP:
@@ -239,26 +222,6 @@ class StoreWriter:
             if jobs:
                 self._commit(jobs)
             self._check_files()
-            if not stopping:
-                self._checkpoint_soon()
-
-    def _checkpoint_soon(self) -> None:
-        """Writer thread only. Ask the reader thread for a checkpoint, if one is due."""
-        now = time.monotonic()
-        running = self._checkpointing
-        if now < self._next_checkpoint or (running is not None and not running.done()):
-            return
-        self._next_checkpoint = now + _CHECKPOINT_S
-        self._checkpointing = self._reader.submit(self._checkpoint)
-
-    def _checkpoint(self) -> None:
-        """Reader thread only. One PASSIVE checkpoint; a failure is logged and tried again."""
-        try:
-            self._read_db.checkpoint()
-        except StoreError as e:
-            log.warning("%s; the next checkpoint tries again", e)
-        else:
-            self.checkpoints += 1
 
     def _commit(self, jobs: list[_Job]) -> None:
         """Write `jobs` in one transaction and resolve their futures."""

@@ -260,36 +260,3 @@ async def test_a_file_put_in_place_of_the_database_is_moved_aside_not_overwritte
     [aside] = tmp_path.glob("history.sqlite3.found-*")
     assert aside.read_bytes() == b"someone else's file"
     assert stored_msgids(path) == {"m1", "m2"}
-
-
-def _past_default_checkpoint() -> list[HistoryRecord]:
-    """About 6 MB of messages: past SQLite's default checkpoint of 1,000 WAL pages."""
-    return [message(i, "x" * 3000) for i in range(2000)]
-
-
-@pytest.mark.parametrize(("backstop", "checkpointed"), [(None, True), (10_000, False)])
-def test_a_commit_checkpoints_only_past_its_connections_backstop(
-    tmp_path: Path, backstop: int | None, checkpointed: bool
-) -> None:
-    """Issue 19: a checkpoint inside a commit copies the WAL and fsyncs both files, and every
-    message waiting for the next commit waited for it. SQLite's default does that at 1,000
-    pages; the writer's connection (autocheckpoint_pages) leaves it to another connection."""
-    path = tmp_path / "history.sqlite3"
-    db = HistoryDB(path, autocheckpoint_pages=backstop)
-    try:
-        db.append(_past_default_checkpoint())
-        assert (path.stat().st_size > 6_000_000) is checkpointed
-        other = HistoryDB(path, integrity_check=False)
-        other.checkpoint()  # what StoreWriter's reader thread does
-        other.close()
-        assert path.stat().st_size > 6_000_000
-        assert len(stored_msgids(path)) == 2000
-    finally:
-        db.close()
-
-
-async def test_the_reader_thread_checkpoints_what_the_writer_committed(store: StoreWriter) -> None:
-    await store.persist(_past_default_checkpoint())
-    async with asyncio.timeout(10):  # the writer asks for one a second
-        while store.checkpoints < 1 or store.path.stat().st_size < 6_000_000:
-            await asyncio.sleep(0.05)  # the threads send no event; the file is what counts
