@@ -16,9 +16,9 @@ process pinned apart from the server):
   written (Delivery: on_busy -> on_pass_end: "pass").
 
 Only the measured window counts (the generator's hook signals the child). The size of the
-WAL file at the end says whether the checkpoints kept up (lanchat.store.writer). Prints the
-clients' p50/p99/max, then each probe's p50, p99, max and how many samples passed 1, 5 and
-10 ms, and the machine's load average.
+WAL file at the end says whether the checkpoints kept up (SQLite restarts the WAL only after a
+checkpoint caught up with every commit). Prints the clients' p50/p99/max, then each probe's
+p50, p99, max and how many samples passed 1, 5 and 10 ms, and the machine's load average.
 
 Usage:
     .venv/bin/python scripts/bench_tail.py [--loop asyncio|uvloop] [--runs 3] [--duration 10]
