@@ -98,6 +98,12 @@ def _add_serve(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="do not let people share files (no uploads on the web port)",
     )
     p.add_argument(
+        "--cluster",
+        metavar="URL",
+        help="share the rooms with the other lanchat servers using this Redis, "
+        "e.g. redis://10.0.0.5:6379/0 (needs lanchat[cluster]; see docs/cluster.md)",
+    )
+    p.add_argument(
         "--room",
         metavar="NAME",
         action="append",
@@ -308,6 +314,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
             "web": True if args.web_tls else None,
         },
         "files": {"enabled": False if args.no_files else None},
+        "cluster": {"url": args.cluster},
     }
     config = config_mod.load(args.config, overrides)
     _setup_logging(args.verbose)

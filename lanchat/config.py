@@ -34,6 +34,8 @@ TOML layout (every key optional; docs/lanchat.example.toml has every setting, co
     [opers]                   # operator name = password hash from `lanchat passwd`
     alice = "scrypt$ln=14,r=8,p=1$...$..."
     [files]                   # file sharing on the web port (issue 21); see Files below
+    [cluster]
+    url = "redis://HOST:PORT/DB"  # share the rooms with other lanchat nodes (issue 20)
 """
 
 from __future__ import annotations
@@ -216,6 +218,15 @@ class Accounts:
 
 
 @dataclass(frozen=True, slots=True)
+class Cluster:
+    """Several lanchat servers sharing their rooms through one Redis (issue 20, docs/cluster.md)."""
+
+    url: str = ""  # redis://HOST:PORT/DB; empty: this server is on its own, no Redis at all
+    # A node that has not renewed its heartbeat in Redis this long is gone: its users quit.
+    node_timeout_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     server: Server = field(default_factory=Server)
     limits: Limits = field(default_factory=Limits)
@@ -228,6 +239,7 @@ class Config:
     # Server operators: (name, password hash) pairs from [opers], sorted by name.
     opers: tuple[tuple[str, str], ...] = ()
     files: Files = field(default_factory=Files)
+    cluster: Cluster = field(default_factory=Cluster)
 
 
 _SECTIONS: dict[str, type[Any]] = {
@@ -240,6 +252,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "tls": Tls,
     "accounts": Accounts,
     "files": Files,
+    "cluster": Cluster,
 }
 
 
@@ -382,6 +395,7 @@ def _validate(config: Config) -> None:
         "uploads_per_minute",
     ):
         _require_positive("files", config.files, name)
+    _validate_cluster(config.cluster)
     if fl.history_lines_per_flood_line < 1:
         raise ConfigError(
             "[flood] history_lines_per_flood_line must be positive, "
@@ -415,6 +429,15 @@ def _validate_tls(config: Config) -> None:
         raise ConfigError(
             f"[tls] handshake_timeout_s must be positive, not {tls.handshake_timeout_s}"
         )
+
+
+def _validate_cluster(cluster: Cluster) -> None:
+    if cluster.url and not cluster.url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(
+            f"[cluster] url {cluster.url!r} must be a Redis URL: redis://HOST:PORT/DB "
+            "(rediss:// for TLS, unix:///path/to/redis.sock)"
+        )
+    _require_positive("cluster", cluster, "node_timeout_s")
 
 
 def _require_positive(section: str, settings: object, name: str) -> None:

@@ -7,7 +7,8 @@
     │   ├── InvalidUtf8      not valid UTF-8 (the server is UTF8ONLY)
     │   └── MalformedLine    any other grammar violation (empty command, bad tag, ...)
     ├── StoreError           the history database cannot be opened, read or written
-    └── DiscoveryError       mDNS advertising or browsing failed
+    ├── DiscoveryError       mDNS advertising or browsing failed
+    └── ClusterError         the cluster's Redis cannot be reached at start-up (issue 20)
 
 Every message is one line a person can act on: what happened and what to do.
 """
@@ -43,3 +44,7 @@ class StoreError(LanchatError):
 
 class DiscoveryError(LanchatError):
     """Advertising or browsing rooms over mDNS failed."""
+
+
+class ClusterError(LanchatError):
+    """`lanchat serve --cluster URL` cannot reach or use the cluster's Redis at start-up."""

@@ -93,6 +93,7 @@ class RoomAd:
     web_port: int = 0  # HTTP port of the browser client on the same host; 0 = none
     tls: int = 0  # TLS port (TXT tls=), 0 when the server offers no TLS
     fp: str = ""  # certificate fingerprint (TXT fp=), see fingerprint_of
+    cluster: str | None = None  # the cluster's id (TXT cluster=) when a cluster serves the room
 
 
 def fingerprint_of(der: bytes) -> str:

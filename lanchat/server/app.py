@@ -58,6 +58,8 @@ from lanchat.server.tls import TlsListener
 from lanchat.store.writer import StoreWriter
 
 if TYPE_CHECKING:
+    from lanchat.cluster.node import RedisBus
+    from lanchat.cluster.replica import Replica
     from lanchat.web.site import WebSite
 
 __all__ = ["LanchatServer", "advertised_interfaces", "join_urls", "running_server", "serve"]
@@ -253,6 +255,7 @@ class LanchatServer:
         self.not_advertised = ""  # why the rooms are not on the LAN although mDNS is on
         self.web: WebSite | None = None  # the browser client's HTTP server ([web] enabled)
         self.web_port = 0  # its bound port, known after start()
+        self.cluster: RedisBus | None = None  # the cluster bus with --cluster (issue 20)
 
     async def start(self) -> None:
         """Open the store, restore rooms, listen, advertise, start the tick.
@@ -266,9 +269,17 @@ class LanchatServer:
         open_files = raise_open_file_limit()
         self._store = StoreWriter(config.store.db_path, fsync_each_commit=config.store.fsync)
         try:
-            self.state = ServerState(
-                config, rooms=self._store.load_rooms(), accounts=self._store.load_accounts()
-            )
+            replica = None
+            if config.cluster.url:
+                # The cluster's state is its log: the replica starts empty and applies it.
+                from lanchat.cluster.replica import Replica
+
+                replica = Replica(config)
+                self.state = replica.state
+            else:
+                self.state = ServerState(
+                    config, rooms=self._store.load_rooms(), accounts=self._store.load_accounts()
+                )
             self.hub = Hub(
                 config,
                 self.state,
@@ -277,6 +288,8 @@ class LanchatServer:
                 debug=self.debug,
                 open_files=open_files,
             )
+            if replica is not None:
+                await self._join_cluster(replica)
             if self.hub.admission.max_connections < config.limits.max_connections:
                 log.info(
                     "only %d files may be open at once (ulimit -n): at most %d connections; "
@@ -304,6 +317,17 @@ class LanchatServer:
             await self._close_resources()
             raise
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
+
+    async def _join_cluster(self, replica: Replica) -> None:
+        """Become a node of the cluster of --cluster: the whole log applied, this node's hello."""
+        try:
+            from lanchat.cluster.node import RedisBus
+        except ImportError:
+            raise ConfigError(
+                "--cluster needs the redis package: pip install 'lanchat[cluster]'"
+            ) from None
+        self.cluster = RedisBus(self.config, replica, self.hub)
+        await self.cluster.start()
 
     async def _start_web(self) -> None:
         # Imported here: `lanchat serve --no-web` does not pay for importing aiohttp.
@@ -391,12 +415,16 @@ class LanchatServer:
                 web_port=self.web_port,
                 tls=self.tls_port,
                 fp=self.identity.fingerprint if self.identity is not None else "",
+                cluster=self.cluster.cluster_id if self.cluster is not None else None,
             )
         )
 
     def _on_tick(self) -> None:
         self._tick = asyncio.get_running_loop().call_later(TICK_S, self._on_tick)
-        self.hub.apply(self.state.tick())
+        if self.cluster is not None:
+            self.cluster.tick()  # the tick is the log's: lanchat.cluster.replica
+        else:
+            self.hub.apply(self.state.tick())
 
     def public_rooms(self) -> list[str]:
         """Names of the rooms open now that are not secret (+s), sorted."""
@@ -417,6 +445,8 @@ class LanchatServer:
             await self.tls_listener.close()
         if self.web is not None:
             await self.web.stop_accepting()
+        if self.cluster is not None:
+            await self.cluster.close(reason)  # this node's users quit everywhere now
         if self.hub is not None:
             self.hub.apply(self.state.shutdown(reason))
             try:
@@ -431,6 +461,9 @@ class LanchatServer:
         await self.hub.wait_closed()  # peers took them and the sockets are closed
 
     async def _close_resources(self) -> None:
+        if self.cluster is not None:
+            cluster, self.cluster = self.cluster, None
+            await cluster.close()
         for listener in self._listeners:
             listener.close()
         self._listeners.clear()

@@ -189,6 +189,9 @@ class IrcConnection(asyncio.Protocol):
                 return
             if debug:
                 log.debug("%d < %r", conn_id, loggable(line))
+            if hub.cluster is not None:  # the core hears of it from the cluster's log
+                hub.cluster.line(conn_id, line)
+                continue
             if line is TOO_LONG:  # over a limit (LineReader, LineLimits.check): 417
                 effects = state.reject_line(conn_id, TOO_LONG)
             else:

@@ -26,7 +26,14 @@ from dataclasses import field
 
 from lanchat.protocol.message import Message
 from lanchat.server.model import Group
-from lanchat.store.records import HistoryQuery, HistoryRecord, Redaction, RoomRecord
+from lanchat.store.records import (
+    AccountRecord,
+    HistoryQuery,
+    HistoryRecord,
+    Redaction,
+    RoomRecord,
+    StreamPosition,
+)
 from lanchat.values import value
 
 __all__ = [
@@ -39,6 +46,7 @@ __all__ = [
     "Query",
     "RoomChanged",
     "Send",
+    "Stored",
 ]
 
 
@@ -77,11 +85,18 @@ class Disconnect:
     reason: str
 
 
+# What a Persist may store.
+Stored = HistoryRecord | RoomRecord | Redaction | AccountRecord | StreamPosition
+
+
 @value
 class Persist:
-    """Store a message, a room change or a redaction durably before any later Send goes out."""
+    """Store a message, a room change or a redaction durably before any later Send goes out.
 
-    record: HistoryRecord | RoomRecord | Redaction
+    A cluster node (lanchat.cluster) also stores accounts and its StreamPosition so.
+    """
+
+    record: Stored
 
 
 @value

@@ -55,12 +55,14 @@ from lanchat.server.effects import (
     Query,
     RoomChanged,
     Send,
+    Stored,
 )
 from lanchat.server.flood import FloodControl, FloodLedger
 from lanchat.server.heap import HeapTrimmer
-from lanchat.store.records import AccountRecord, HistoryRecord, Redaction, RoomRecord
+from lanchat.store.records import AccountRecord, HistoryRecord
 
 if TYPE_CHECKING:
+    from lanchat.cluster import Bus
     from lanchat.server.state import ServerState
     from lanchat.store.writer import StoreWriter
 
@@ -226,7 +228,7 @@ class Hub:
         )
         self.floods = FloodLedger(config.flood, clock=self.clock)
         self._outbox: deque[_Outgoing] = deque()  # effects held behind uncommitted batches
-        self._batch: list[HistoryRecord | RoomRecord | Redaction] | None = None  # Persists
+        self._batch: list[Stored] | None = None  # Persists
         self._batch_barrier = _Barrier()  # the outbox barrier of `_batch`
         self._in_flight = 0  # persist batches and queries the store has not answered yet
         # Answered queries not rendered yet, oldest first, and their rows (_answer_next).
@@ -256,6 +258,9 @@ class Hub:
         # costs other users one core at most, never the loop (issue 17, docs/benchmarks.md).
         self._passwords = concurrent.futures.ThreadPoolExecutor(1, "lanchat-passwords")
         self._password_tasks: set[asyncio.Task[None]] = set()  # checks running, kept alive
+        # A cluster node's bus (issue 20): its connections' events go to the cluster's log, and
+        # the core hears of them from there (lanchat.cluster). None: one server on its own.
+        self.cluster: Bus | None = None
 
     # ------------------------------------------------------------------ connections
 
@@ -281,11 +286,19 @@ class Hub:
         out = self.delivery.open(conn_id, ip, transport)
         if self.debug:
             log.debug("%d connected from %s", conn_id, ip)
-        self.apply(self.state.connect(conn_id, ip))
+        url = ""
         if self.filehost_url is not None:
             url = self.filehost_url(transport.get_extra_info("sockname"))
-            self.state.users[conn_id].filehost = url
+        if self.cluster is not None:
+            self.cluster.connect(conn_id, ip, url)
+            return out
+        self.apply(self.state.connect(conn_id, ip))
+        self.state.users[conn_id].filehost = url
         return out
+
+    def number_connections_from(self, first: int) -> None:
+        """Give the next connections ids from `first` on (a cluster node's own range)."""
+        self._next_id = first
 
     def flood_budget(self, ip: str) -> FloodControl[bytes | TooLong] | None:
         """A new connection's flood budget, drawn from its address's (FloodLedger, item 8).
@@ -307,7 +320,10 @@ class Hub:
             self._closed.set()
         if self.debug:
             log.debug("%d disconnected: %s", conn_id, reason)
-        self.apply(self.state.disconnected(conn_id, reason))
+        if self.cluster is not None:
+            self.cluster.disconnected(conn_id, reason)
+        else:
+            self.apply(self.state.disconnected(conn_id, reason))
 
     def _settled(self, conn_id: int) -> bool:
         """Whether an admitted connection has registered or gone (Admission asks)."""
@@ -368,7 +384,7 @@ class Hub:
             assert isinstance(effect, Query)
             self._query(effect)
 
-    def _persist(self, record: HistoryRecord | RoomRecord | Redaction) -> None:
+    def _persist(self, record: Stored) -> None:
         if self._batch is None:
             self._batch = []
             self._batch_barrier = _Barrier()
@@ -507,15 +523,19 @@ class Hub:
                 detail, scram = await self.loop.run_in_executor(
                     self._passwords, account_secrets, effect.password
                 )
-                record = AccountRecord(effect.key, effect.name, detail, effect.created_s, scram)
-                await self.store.persist([record])
+                if self.cluster is None:  # a cluster's nodes store it from the log
+                    record = AccountRecord(effect.key, effect.name, detail, effect.created_s, scram)
+                    await self.store.persist([record])
                 ok = True
         except Exception as error:  # a failed store is the client's error, not the server's
             log.error("lanchat: error: account %r not stored: %s", effect.name, error)
             ok, detail = False, _reason(error)
         finally:
             self._in_flight -= 1
-        self.apply(self.state.password_done(effect, ok, detail, scram))
+        if self.cluster is not None:
+            self.cluster.password_done(effect, ok, detail, scram)
+        else:
+            self.apply(self.state.password_done(effect, ok, detail, scram))
         self._check_idle()
 
     # ------------------------------------------------------------------ the end of a pass

@@ -33,7 +33,7 @@ from lanchat.protocol.message import Message
 from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
 from lanchat.server.dispatch import COMMANDS, Command, dispatch, history_renderer
-from lanchat.server.effects import Effect, Password, Publish, Query, Send
+from lanchat.server.effects import Effect, Password, Publish, Query, RoomChanged, Send
 from lanchat.server.handlers.accounts import account_stored, register_done, sasl_done
 from lanchat.server.handlers.operators import oper_done
 from lanchat.server.handlers.registration import rename_to_guest
@@ -108,13 +108,31 @@ class ServerState:
         for record in rooms:
             if not record.deleted:
                 self.rooms[record.key] = Room.from_record(record, permanent=record.key in permanent)
-        for name in config.server.rooms:
-            key = casefold(name)
-            if key not in self.rooms:
-                self.rooms[key] = Room.create(name, int(self.created_at), permanent=True)
-            if config.server.key:
-                # The host's configured key wins over one restored from the store (issue 3).
-                self.rooms[key].password = config.server.key
+        self.open_rooms(config.server.rooms, config.server.key)
+
+    def open_rooms(self, names: Iterable[str], key: str) -> list[Effect]:
+        """Open the configured rooms `names` (kept open when empty); start-up, or a cluster
+        node's hello (lanchat.cluster.replica).
+
+        Args:
+            names: valid room names; rooms that exist already are kept as they are...
+            key: ...but for their key, set to `key` unless it is "": the host's configured
+                key wins over one restored from the store (issue 3).
+
+        Returns:
+            A RoomChanged for each room opened or re-keyed (discovery).
+        """
+        effects: list[Effect] = []
+        for name in names:
+            room_key = casefold(name)
+            room = self.rooms.get(room_key)
+            if room is None:
+                room = self.rooms[room_key] = Room.create(name, int(self.clock()), permanent=True)
+            room.permanent = True
+            if key:
+                room.password = key
+            effects.append(RoomChanged(room_key))
+        return effects
 
     # ----------------------------------------------------------------- events from the edge
 
@@ -338,6 +356,30 @@ class ServerState:
                 ctx.notice(f"{record.target}: {text}")
         for line in publish.replies:
             ctx.reply(line)
+        return ctx.finish()
+
+    def unavailable(self, conn_id: int, command: str, text: str) -> list[Effect]:
+        """A line of `conn_id` was not taken, for a while (a cluster node without its Redis).
+
+        Args:
+            conn_id: the sender.
+            command: the line's verb, or "*" when it is not known.
+            text: what happened and what to do, in plain words.
+
+        Returns:
+            `FAIL <command> TEMPORARILY_UNAVAILABLE :<text>` with standard-replies
+            (https://ircv3.net/specs/extensions/standard-replies), else a server NOTICE; []
+            for a connection the core does not know (yet).
+        """
+        user = self.users.get(conn_id)
+        if user is None:
+            return []
+        ctx = Context(self, user)
+        if user.has("standard-replies"):
+            params = (command, "TEMPORARILY_UNAVAILABLE", text)
+            ctx.reply(Message("FAIL", params, source=ctx.server_name))
+        else:
+            ctx.notice(text)
         return ctx.finish()
 
     def shutdown(self, reason: str) -> list[Effect]:

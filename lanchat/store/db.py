@@ -36,6 +36,7 @@ from lanchat.store.records import (
     HistoryRecord,
     Redaction,
     RoomRecord,
+    StreamPosition,
 )
 from lanchat.store.search import MIGRATION as SEARCH_INDEX
 from lanchat.store.search import find_message, search
@@ -90,7 +91,13 @@ _MIGRATIONS: tuple[tuple[_Step, ...], ...] = (
         ) WITHOUT ROWID""",
     ),
     SEARCH_INDEX,  # issue 18: the full-text index of messages (lanchat.store.search)
-    (),  # 5: reserved for issue 20 (the cluster branch's cluster_positions), merged separately
+    (
+        # Issue 20: how far this node has applied each cluster's log (StreamPosition).
+        """CREATE TABLE cluster_positions (
+            cluster_id TEXT PRIMARY KEY,
+            entry_id   TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
     # Issue 17: SCRAM-SHA-256 keys beside the scrypt hash (lanchat.scram); "" for the accounts
     # registered before, which log in with PLAIN only.
     ("ALTER TABLE accounts ADD COLUMN scram TEXT NOT NULL DEFAULT ''",),
@@ -295,7 +302,8 @@ class HistoryDB:
             raise
 
     def append(
-        self, records: Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction]
+        self,
+        records: Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction | StreamPosition],
     ) -> None:
         """Store messages and room changes in ONE transaction, committed when this returns.
 
@@ -308,7 +316,7 @@ class HistoryDB:
         Args:
             records: HistoryRecords to keep, RoomRecords to upsert (or delete when
                 `deleted` is set), new AccountRecords (a name already stored fails the
-                transaction) and Redactions to apply.
+                transaction), Redactions to apply and a cluster node's StreamPosition.
 
         Raises:
             StoreError: the transaction could not be committed (disk full, I/O error, an
@@ -317,7 +325,7 @@ class HistoryDB:
         # Consecutive messages go to one INSERT (of at most `_rows_per_insert` rows); a room
         # change splits the run so the order of `records` is kept.
         full = self._rows_per_insert * _WIDTH
-        runs: list[list[Any] | RoomRecord | AccountRecord | Redaction] = []
+        runs: list[list[Any] | RoomRecord | AccountRecord | Redaction | StreamPosition] = []
         values: list[Any] | None = None  # the run of messages being gathered, flattened
         for record in records:
             if not isinstance(record, HistoryRecord):
@@ -345,6 +353,12 @@ class HistoryDB:
                     conn.execute(
                         "DELETE FROM messages WHERE msgid = ? AND target_key = ?",
                         (item.msgid, item.target_key),
+                    )
+                elif isinstance(item, StreamPosition):
+                    conn.execute(
+                        "INSERT OR REPLACE INTO cluster_positions (cluster_id, entry_id)"
+                        " VALUES (?, ?)",
+                        (item.cluster_id, item.entry_id),
                     )
                 else:
                     _insert(conn, item)
@@ -385,10 +399,25 @@ class HistoryDB:
         )
         return [AccountRecord(*row) for row in rows]
 
+    def load_position(self, cluster_id: str) -> str | None:
+        """The stream id of the last entry of `cluster_id`'s log stored here, or None.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        rows = self._select_args(
+            "SELECT entry_id FROM cluster_positions WHERE cluster_id = ?", (cluster_id,)
+        )
+        return str(rows[0][0]) if rows else None
+
     def _select(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of `sql`; a failure is a StoreError for people."""
+        return self._select_args(sql, ())
+
+    def _select_args(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """Every row of `sql` with `args`; a failure is a StoreError for people."""
         try:
-            return self._conn.execute(sql).fetchall()
+            return self._conn.execute(sql, args).fetchall()
         except sqlite3.Error as e:
             raise self._read_error(e) from None
 

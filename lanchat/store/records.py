@@ -16,6 +16,7 @@ __all__ = [
     "HistoryRecord",
     "Redaction",
     "RoomRecord",
+    "StreamPosition",
     "account_pair_key",
 ]
 
@@ -73,6 +74,18 @@ class RoomRecord:
         The creation time only tells apart, for someone reading the file, what was sealed when.
         """
         return f"{self.key} {self.created_s}"
+
+
+@value
+class StreamPosition:
+    """How far a cluster node has applied its cluster's log (issue 20, docs/cluster.md).
+
+    Stored in the same transaction as the records of the entries up to it, so a node that
+    restarts writes each entry after it once, and none before it again.
+    """
+
+    cluster_id: str  # the cluster's random id (a node's data directory may have known others)
+    entry_id: str  # the Redis stream id of the last entry applied, "1733345000123-0"
 
 
 @value

@@ -57,13 +57,16 @@ from lanchat.store.records import (
     HistoryRecord,
     Redaction,
     RoomRecord,
+    StreamPosition,
 )
 
 __all__ = ["StoreWriter"]
 
 log = logging.getLogger(__name__)
 
-_Records: TypeAlias = Sequence[HistoryRecord | RoomRecord | AccountRecord | Redaction]
+_Records: TypeAlias = Sequence[
+    HistoryRecord | RoomRecord | AccountRecord | Redaction | StreamPosition
+]
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
 _CHECK_FILES_S = 1.0  # how often the writer thread looks whether its files are still there
@@ -138,6 +141,14 @@ class StoreWriter:
             StoreError: the database cannot be read.
         """
         return self._reader.submit(self._read_db.load_accounts).result()
+
+    def load_position(self, cluster_id: str) -> str | None:
+        """How far this node applied `cluster_id`'s log (StreamPosition), read synchronously.
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        return self._reader.submit(self._read_db.load_position, cluster_id).result()
 
     def persist(self, records: _Records) -> asyncio.Future[None]:
         """Loop thread only. Queue `records` to be committed in the writer's next transaction.

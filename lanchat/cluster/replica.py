@@ -1,0 +1,156 @@
+"""A node's replica of the cluster: the whole ServerState, fed by the cluster's log in order.
+
+Layer: pure, like the server core it drives (no asyncio, no redis, no sqlite3): events in,
+effects out, tested by plain calls. docs/cluster.md has the design and its argument.
+
+Every node applies the same entries in the same order to a ServerState that started empty, so
+every node holds the same users, rooms, members, topics and modes. What the core reads besides
+the events is made the same everywhere too:
+
+- time: the entry's id is the time Redis appended it (one clock for the cluster); the core's
+  clock returns it while the entry is applied;
+- msgids: made of the entry's id and a count within the entry, so every node gives a message
+  the same msgid and server-time, and stores it under them;
+- ticks (PINGs, timeouts): run before the first entry at least a second after the last tick,
+  so every node runs them at the same place in the log;
+- password checks and hashes (scrypt, on a thread of the node whose client asked): the
+  outcome is an entry of its own, which every node hands to the core.
+
+Effects are the core's, for every user of the cluster; the node applying them writes only to
+its own connections (a remote user is a conn_id with no connection here), and keeps Queries
+and Passwords of its own clients only (lanchat.cluster.node).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from lanchat.cluster.events import (
+    CONNECT,
+    DISCONNECTED,
+    GONE,
+    HELLO,
+    LINE,
+    PASSWORD,
+    TOO_LONG,
+    Event,
+    entry_time,
+    node_of,
+    read_password_outcome,
+)
+from lanchat.config import Config
+from lanchat.errors import ProtocolError
+from lanchat.protocol.lines import TOO_LONG as LINE_TOO_LONG
+from lanchat.protocol.message import parse
+from lanchat.server.effects import Effect, Password, Persist
+from lanchat.server.state import ServerState
+from lanchat.store.records import AccountRecord
+
+__all__ = ["Replica"]
+
+TICK_S = 1.0  # as lanchat.server.app.TICK_S: timeouts are whole seconds
+
+
+class Replica:
+    """The cluster's state as this node holds it. Not thread-safe: one event loop drives it."""
+
+    def __init__(self, config: Config) -> None:
+        """An empty cluster: no rooms (the nodes' hellos open them), no users, no accounts.
+
+        Args:
+            config: this node's configuration; the nodes of a cluster share [limits],
+                [flood] and [accounts] (docs/cluster.md), or their replicas drift apart.
+        """
+        self.now = time.time()  # the time of the entry being applied (RPL_CREATED before one)
+        self._entry = (0, 0)  # the id of the entry being applied, as (ms, seq)
+        self._serial = 0  # msgids made for that entry so far
+        self._last_tick = 0.0
+        on_its_own = dataclasses.replace(config.server, rooms=(), key="")
+        self.state = ServerState(
+            dataclasses.replace(config, server=on_its_own),
+            clock=self.clock,
+            msgid_factory=self.new_msgid,
+        )
+        # The Password effect each connection waits on, until its outcome entry.
+        self._passwords: dict[int, Password] = {}
+
+    def clock(self) -> float:
+        """The core's clock: the time of the entry being applied (Unix seconds)."""
+        return self.now
+
+    def new_msgid(self) -> str:
+        """The next msgid of the entry being applied: time-sortable, the same on every node."""
+        self._serial += 1
+        ms, seq = self._entry
+        return f"{ms:012x}{seq:05x}{self._serial:04x}"
+
+    def apply(self, entry_id: str, event: Event) -> list[Effect]:
+        """Apply one entry of the log, in order; return the core's effects.
+
+        Args:
+            entry_id: the entry's stream id ("1733345000123-0"), later than the last one.
+            event: the entry.
+
+        Returns:
+            The effects of the tick due before it (if one is), then the entry's own.
+        """
+        self._entry = entry_time(entry_id)
+        self._serial = 0
+        self.now = self._entry[0] / 1000
+        effects: list[Effect] = []
+        if self.now - self._last_tick >= TICK_S:
+            self._last_tick = self.now
+            effects += self.state.tick()
+        effects += self._event(event)
+        for effect in effects:
+            if type(effect) is Password:
+                self._passwords[effect.conn_id] = effect
+        return effects
+
+    def users_of(self, node: int) -> list[int]:
+        """The conn_ids of node `node`'s connections, in the order they came."""
+        return [conn_id for conn_id in self.state.users if node_of(conn_id) == node]
+
+    def nodes(self) -> set[int]:
+        """The nodes that have a connection in the cluster's state."""
+        return {node_of(conn_id) for conn_id in self.state.users}
+
+    def _event(self, event: Event) -> list[Effect]:
+        state, kind, conn_id = self.state, event.kind, event.conn_id
+        if kind == LINE:
+            try:
+                msg = parse(event.data)
+            except ProtocolError as e:
+                return state.reject_line(conn_id, e)
+            return state.receive(conn_id, msg)
+        if kind == CONNECT:
+            return state.connect(conn_id, event.data.decode())
+        if kind == TOO_LONG:
+            return state.reject_line(conn_id, LINE_TOO_LONG)
+        if kind == DISCONNECTED:
+            return state.disconnected(conn_id, event.data.decode())
+        if kind == HELLO:
+            names = [name for name in event.data.decode().split("\n") if name]
+            return state.open_rooms(names, event.flag)
+        if kind == GONE:
+            effects: list[Effect] = []
+            for gone in self.users_of(int(event.data)):
+                self._passwords.pop(gone, None)
+                effects += state.disconnected(gone, event.flag)
+            return effects
+        if kind == PASSWORD:
+            detail, scram = read_password_outcome(event.data)
+            return self._password_done(conn_id, event.flag == "1", detail, scram)
+        return []  # TICK: only time went on
+
+    def _password_done(self, conn_id: int, ok: bool, detail: str, scram: str) -> list[Effect]:
+        waiting = self._passwords.pop(conn_id, None)
+        if waiting is None:
+            return []
+        effects: list[Effect] = []
+        if waiting.purpose == "register" and ok:
+            # Every node stores the new account (the origin only hashed its password).
+            record = AccountRecord(waiting.key, waiting.name, detail, waiting.created_s, scram)
+            effects.append(Persist(record))
+        return effects + self.state.password_done(waiting, ok, detail, scram)
