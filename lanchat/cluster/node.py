@@ -126,6 +126,7 @@ class RedisBus:
         self.last_id = "0-0"  # the last entry applied
         self.reachable = True  # the last Redis call succeeded
         self._since = 0.0  # loop time of the last (re)connection to Redis
+        self._beaten_at = 0.0  # loop time of the last heartbeat
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -193,10 +194,13 @@ class RedisBus:
 
     async def close(self, reason: str = SHUTDOWN) -> None:
         """Leave: this node's users quit everywhere now (not after the timeout); stop."""
+        if self._closing:
+            return
         self._closing = True
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The reader ends after its XREAD returns (BLOCK: within a second): redis-py does not
+        # let a cancelled blocking read go.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=_IO_TIMEOUT_S)
         if self._writer is not None:
             self._submit(Event(GONE, self.node, 0, str(self.node).encode(), reason), _dropped)
             with contextlib.suppress(Exception):
@@ -280,7 +284,7 @@ class RedisBus:
 
     async def _read(self) -> None:
         """Apply the stream's new entries as they come; retry while Redis is unreachable."""
-        while True:
+        while not self._closing:
             try:
                 reply = cast(
                     list[tuple[bytes, _Entries]] | None,
@@ -334,12 +338,16 @@ class RedisBus:
     # ------------------------------------------------------------------ liveness
 
     async def _beat(self) -> None:
+        self._beaten_at = self.loop.time()
         await self.redis.set(heartbeat_key(self.node), b"1", px=int(self.timeout_s * 1000))
 
     async def _heartbeats(self) -> None:
         """Renew this node's heartbeat; report nodes whose heartbeat lapsed as gone."""
-        while True:
-            await asyncio.sleep(self.timeout_s / 3)
+        period = self.timeout_s / 3
+        while not self._closing:
+            await asyncio.sleep(min(period, _BLOCK_MS / 1000))
+            if self.loop.time() - self._beaten_at < period:
+                continue
             try:
                 await self._beat()
                 if self.loop.time() - self._since < self.timeout_s:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
@@ -41,3 +42,70 @@ async def test_a_room_message_and_a_private_one_cross_nodes_with_one_msgid_and_t
         private = await alice.expect(said("psst"))
         assert private.source is not None and private.source.startswith("bob!")
         assert private.params[0] == "alice"
+
+
+async def test_a_nick_taken_on_one_node_is_taken_on_the_others(cluster_node: Node) -> None:
+    async with cluster_node("a") as a, cluster_node("b") as b:
+        carol = await joined(a.port, "carol")
+        late = await LineClient.connect(b.port)
+        late.send("NICK Carol")
+        late.send("USER x 0 * :x")
+        await late.expect_numeric("433")
+        await carol.close()
+
+
+async def test_two_nodes_asked_for_one_nick_at_once_give_it_to_exactly_one(
+    cluster_node: Node,
+) -> None:
+    async with cluster_node("a") as a, cluster_node("b") as b:
+        for round_ in range(5):
+            nick = f"dave{round_}"
+            one, two = await LineClient.connect(a.port), await LineClient.connect(b.port)
+            for client in (one, two):
+                client.send(f"NICK {nick}")
+                client.send("USER x 0 * :x")
+            outcomes = await asyncio.gather(
+                *(c.expect(lambda m: m.command in ("001", "433")) for c in (one, two))
+            )
+            assert sorted(m.command for m in outcomes) == ["001", "433"]
+            for client in (one, two):
+                await client.close()
+
+
+async def test_three_nodes_show_every_message_in_one_order_and_chathistory_agrees(
+    cluster_node: Node,
+) -> None:
+    async with AsyncExitStack() as stack:
+        nodes = [await stack.enter_async_context(cluster_node(name)) for name in "abc"]
+        clients = [await joined(node.port, f"user{i}") for i, node in enumerate(nodes)]
+        watchers = [await joined(node.port, f"watch{i}") for i, node in enumerate(nodes)]
+        per_sender = 30
+        for n in range(per_sender):
+            for i, client in enumerate(clients):
+                client.send(f"PRIVMSG #lobby :m {i} {n}")
+        total = per_sender * len(clients)
+
+        async def transcript(client: LineClient) -> list[tuple[str, str, str]]:
+            got: list[tuple[str, str, str]] = []
+            while len(got) < total:
+                m = await client.expect(lambda m: m.command == "PRIVMSG" and m.params[-1][:2] == "m ")
+                got.append((m.params[-1], m.tags["msgid"], m.tags["time"]))
+            return got
+
+        seen = await asyncio.gather(*(transcript(w) for w in watchers))
+        assert seen[0] == seen[1] == seen[2]
+        for i in range(len(clients)):  # each sender's own order is kept
+            mine = [text for text, _, _ in seen[0] if text.startswith(f"m {i} ")]
+            assert mine == [f"m {i} {n}" for n in range(per_sender)]
+        histories = []
+        for watcher in watchers:
+            watcher.send("CHATHISTORY LATEST #lobby * 1000")
+            await watcher.expect("BATCH", lambda m: m.params[0].startswith("+"))
+            lines: list[tuple[str, str, str]] = []
+            while True:
+                m = await watcher.expect(lambda m: m.command in ("PRIVMSG", "BATCH"))
+                if m.command == "BATCH":
+                    break
+                lines.append((m.params[-1], m.tags["msgid"], m.tags["time"]))
+            histories.append(lines)
+        assert histories[0] == histories[1] == histories[2] == seen[0]
