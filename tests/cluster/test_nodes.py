@@ -22,6 +22,10 @@ async def joined(port: int, nick: str, room: str = "#lobby") -> LineClient:
     return client
 
 
+def numbered(m: Message) -> bool:
+    return m.command == "PRIVMSG" and m.params[-1].startswith("m ")
+
+
 def said(text: str) -> Callable[[Message], bool]:
     return lambda m: m.command == "PRIVMSG" and m.params[-1] == text
 
@@ -88,7 +92,7 @@ async def test_three_nodes_show_every_message_in_one_order_and_chathistory_agree
         async def transcript(client: LineClient) -> list[tuple[str, str, str]]:
             got: list[tuple[str, str, str]] = []
             while len(got) < total:
-                m = await client.expect(lambda m: m.command == "PRIVMSG" and m.params[-1][:2] == "m ")
+                m = await client.expect(numbered)
                 got.append((m.params[-1], m.tags["msgid"], m.tags["time"]))
             return got
 
