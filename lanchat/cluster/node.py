@@ -13,8 +13,8 @@ durability argument and the failure cases; in short:
   the stream position in the same transaction), mDNS.
 - A room message is therefore shown to nobody before Redis has it (with appendfsync always, on
   its disk), and before this node's SQLite has it.
-- Each node renews a heartbeat key (PX node_timeout_s); a node that finds another's expired
-  appends "node gone", and every node makes that node's users quit.
+- Each node counts its heartbeats in Redis (HINCRBY); a node that sees another's count stand
+  still for node_timeout_s appends "node gone", and every node makes that node's users quit.
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
@@ -71,9 +71,7 @@ NODES_KEY = "lanchat:nodes"  # INCR: each node (each start of one) gets the next
 _Entries: TypeAlias = Sequence[tuple[bytes, dict[bytes, bytes]]]
 
 
-def heartbeat_key(node: int) -> str:
-    """The key node `node` renews while it runs (PX node_timeout_s)."""
-    return f"lanchat:node:{node}"
+BEATS_KEY = "lanchat:beats"  # hash: node number -> heartbeats so far (HINCRBY)
 
 
 _READ_COUNT = 1000  # entries per XREAD / XRANGE
@@ -125,8 +123,9 @@ class RedisBus:
         self.position: str | None = None  # the last entry stored in SQLite
         self.last_id = "0-0"  # the last entry applied
         self.reachable = True  # the last Redis call succeeded
-        self._since = 0.0  # loop time of the last (re)connection to Redis
         self._beaten_at = 0.0  # loop time of the last heartbeat
+        # Each other node's heartbeat count as last read, and when (loop time) it last moved.
+        self._heard: dict[int, tuple[int, float]] = {}
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -162,7 +161,7 @@ class RedisBus:
                 f"cannot use the cluster's Redis at {self.url} ({e}); start redis-server "
                 "there, or check --cluster"
             ) from None
-        self._since = self._applied_at = self.loop.time()
+        self._applied_at = self.loop.time()
         self._tasks = [
             self.loop.create_task(self._read(), name="cluster reader"),
             self.loop.create_task(self._heartbeats(), name="cluster heartbeat"),
@@ -205,7 +204,7 @@ class RedisBus:
             self._submit(Event(GONE, self.node, 0, str(self.node).encode(), reason), _dropped)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._writer, _CLOSE_TIMEOUT_S)
-                await asyncio.wait_for(self.redis.delete(heartbeat_key(self.node)), 1.0)
+                await asyncio.wait_for(self.redis.hdel(BEATS_KEY, str(self.node)), 1.0)
         await self.redis.aclose()
 
     # ------------------------------------------------------------------ the hub's events
@@ -260,6 +259,7 @@ class RedisBus:
                     for event, _ in batch:
                         pipe.xadd(LOG_KEY, event.fields())  # type: ignore[arg-type]
                     await pipe.execute()
+                self._up()
             except (RedisError, OSError) as e:
                 self._down(e)
                 for event, failed in batch:
@@ -339,10 +339,15 @@ class RedisBus:
 
     async def _beat(self) -> None:
         self._beaten_at = self.loop.time()
-        await self.redis.set(heartbeat_key(self.node), b"1", px=int(self.timeout_s * 1000))
+        await self.redis.hincrby(BEATS_KEY, str(self.node), 1)
 
     async def _heartbeats(self) -> None:
-        """Renew this node's heartbeat; report nodes whose heartbeat lapsed as gone."""
+        """Beat; report the nodes whose heartbeat has not moved for node_timeout_s as gone.
+
+        A count, not a key with a TTL: a Redis restart loses no beat (appendonly), and a node
+        is judged only by what this node saw while Redis answered both of them (_up forgets
+        what was heard before an outage), on this node's own monotonic clock.
+        """
         period = self.timeout_s / 3
         while not self._closing:
             await asyncio.sleep(min(period, _BLOCK_MS / 1000))
@@ -350,14 +355,25 @@ class RedisBus:
                 continue
             try:
                 await self._beat()
-                if self.loop.time() - self._since < self.timeout_s:
-                    continue  # just back: the others may not have renewed theirs yet
-                for node in sorted(self.replica.nodes() - {self.node}):
-                    if not await self.redis.exists(heartbeat_key(node)):
-                        why = f"Their server stopped answering ({self.timeout_s:g} s)"
-                        self._submit(Event(GONE, self.node, 0, str(node).encode(), why), _dropped)
+                self._up()
+                beats = cast(dict[bytes, bytes], await self.redis.hgetall(BEATS_KEY))
             except (RedisError, OSError) as e:
                 self._down(e)
+                continue
+            self._judge({int(node): int(count) for node, count in beats.items()})
+
+    def _judge(self, beats: dict[int, int]) -> None:
+        now = self.loop.time()
+        for node in sorted(self.replica.nodes() - {self.node}):
+            count = beats.get(node, 0)
+            last = self._heard.get(node)
+            if last is None or last[0] != count:
+                self._heard[node] = (count, now)
+            elif now - last[1] >= self.timeout_s:
+                log.warning("cluster node %d stopped answering: its users quit", node)
+                why = f"Their server stopped answering ({self.timeout_s:g} s)"
+                self._submit(Event(GONE, self.node, 0, str(node).encode(), why), _dropped)
+                self._heard[node] = (count, now)  # again in a timeout if it is still there
 
     def _down(self, error: BaseException) -> None:
         if not self.reachable:
@@ -375,8 +391,9 @@ class RedisBus:
         if self.reachable:
             return
         self.reachable = True
-        self._since = self.loop.time()
         log.info("the cluster's Redis at %s is back", self.url)
+        self._beaten_at = 0.0  # beat at once
+        self._heard.clear()  # nobody could beat meanwhile: every node gets a whole timeout
         self._tell_everyone(BACK)
         retry, self._retry = self._retry, []
         for event in retry:
