@@ -1,0 +1,73 @@
+"""`lanchat serve --cluster URL` and `[cluster] url`: what the host types, and what it is told."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import pytest
+
+from lanchat.config import load
+from lanchat.errors import ConfigError
+from lanchat.server.app import LanchatServer
+from tests.cluster.conftest import RedisServer
+from tests.cluster.test_nodes import joined, said
+from tests.support import free_port, run_serve_process, serve_argv, start_lanchat
+
+Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
+
+
+async def test_a_node_configured_in_toml_shares_the_rooms_of_one_started_with_the_flag(
+    tmp_path: Path, redis_server: RedisServer, cluster_node: Node
+) -> None:
+    config = tmp_path / "lanchat.toml"
+    config.write_text(f'[cluster]\nurl = "{redis_server.url}"\n')
+    async with (
+        run_serve_process(tmp_path / "p", "--config", str(config)) as process,
+        cluster_node("q") as node,
+    ):
+        there = await joined(process.port, "there")
+        here = await joined(node.port, "here")
+        await there.expect("JOIN", lambda m: (m.source or "").startswith("here!"))
+        here.send("PRIVMSG #lobby :across")
+        await there.expect(said("across"))
+
+
+async def test_an_unreachable_redis_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    proc = await start_lanchat(*serve_argv(tmp_path / "data", "--cluster", url))
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"lanchat: error: cannot use the cluster's Redis at {url} (")
+    assert lines[0].endswith("start redis-server there, or check --cluster")
+
+
+def test_a_cluster_url_that_is_not_redis_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"\[cluster\] url 'http://x' must be a Redis URL"):
+        load(None, {"cluster": {"url": "http://x"}})
+
+
+def test_a_server_on_its_own_never_imports_redis(tmp_path: Path) -> None:
+    """Without --cluster nothing changes: no Redis client is even loaded."""
+    program = f"""
+import asyncio, sys
+from lanchat.cli import main
+from lanchat.server.app import running_server
+from tests.support import server_config
+
+async def run():
+    async with running_server(server_config({str(tmp_path / "data")!r})):
+        pass
+
+asyncio.run(run())
+print("redis" in sys.modules)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "False"
