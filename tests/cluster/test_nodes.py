@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack
 
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
+from tests.server.test_durability import history
 from tests.support import LineClient
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
@@ -101,15 +102,8 @@ async def test_three_nodes_show_every_message_in_one_order_and_chathistory_agree
         for i in range(len(clients)):  # each sender's own order is kept
             mine = [text for text, _, _ in seen[0] if text.startswith(f"m {i} ")]
             assert mine == [f"m {i} {n}" for n in range(per_sender)]
-        histories = []
-        for watcher in watchers:
-            watcher.send("CHATHISTORY LATEST #lobby * 1000")
-            await watcher.expect("BATCH", lambda m: m.params[0].startswith("+"))
-            lines: list[tuple[str, str, str]] = []
-            while True:
-                m = await watcher.expect(lambda m: m.command in ("PRIVMSG", "BATCH"))
-                if m.command == "BATCH":
-                    break
-                lines.append((m.params[-1], m.tags["msgid"], m.tags["time"]))
-            histories.append(lines)
+        histories = [
+            [(m.params[-1], m.tags["msgid"], m.tags["time"]) for m in await history(w, "#lobby")]
+            for w in watchers
+        ]
         assert histories[0] == histories[1] == histories[2] == seen[0]
