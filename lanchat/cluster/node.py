@@ -28,6 +28,7 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeAlias, cast
+from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -57,7 +58,7 @@ from lanchat.server.effects import Effect, Password, Persist, Query, Send
 from lanchat.server.hub import Hub
 from lanchat.store.records import StreamPosition
 
-__all__ = ["RedisBus"]
+__all__ = ["RedisBus", "without_password"]
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ class RedisBus:
         self.config = config
         self.replica = replica
         self.hub = hub
-        self.url = config.cluster.url
+        self.url = without_password(config.cluster.url)  # as logs and errors show it
         self.timeout_s = config.cluster.node_timeout_s
         # One retry, without a pause: a connection the pool kept across a Redis restart
         # fails once, and the retry reconnects (docs/cluster.md: a rare duplicate line).
         self.redis = aioredis.Redis.from_url(
-            self.url,
+            config.cluster.url,
             socket_timeout=_IO_TIMEOUT_S + _BLOCK_MS / 1000,
             socket_connect_timeout=_IO_TIMEOUT_S,
             retry=Retry(NoBackoff(), 1),
@@ -405,6 +406,16 @@ class RedisBus:
         if conn_ids:
             notice = Message("NOTICE", ("*", text), source=self.config.server.name)
             self.hub.apply([Send(conn_ids, notice.to_bytes())])
+
+
+def without_password(url: str) -> str:
+    """`url` with any password replaced by "***" (redis://:secret@host -> redis://:***@host)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _text(reply: object) -> str:

@@ -523,6 +523,9 @@ def _print_banner(server: LanchatServer) -> None:
 
         scheme = "https" if config.tls.web else "http"
         print_web_addresses(join_urls(config.server.host, server.web_port, [""], scheme))
+    if server.cluster is not None:
+        cluster = server.cluster
+        print(f"cluster {cluster.cluster_id} at {cluster.url}: this server is node {cluster.node}")
     if server.not_advertised:
         print(server.not_advertised)
     print(f"ready: port {server.port}", flush=True)

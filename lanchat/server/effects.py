@@ -26,14 +26,7 @@ from dataclasses import field
 
 from lanchat.protocol.message import Message
 from lanchat.server.model import Group
-from lanchat.store.records import (
-    AccountRecord,
-    HistoryQuery,
-    HistoryRecord,
-    Redaction,
-    RoomRecord,
-    StreamPosition,
-)
+from lanchat.store.records import HistoryQuery, HistoryRecord, Stored
 from lanchat.values import value
 
 __all__ = [
@@ -83,10 +76,6 @@ class Disconnect:
 
     conn_id: int
     reason: str
-
-
-# What a Persist may store.
-Stored = HistoryRecord | RoomRecord | Redaction | AccountRecord | StreamPosition
 
 
 @value

@@ -16,6 +16,7 @@ __all__ = [
     "HistoryRecord",
     "Redaction",
     "RoomRecord",
+    "Stored",
     "StreamPosition",
     "account_pair_key",
 ]
@@ -152,3 +153,7 @@ def account_pair_key(a: str, b: str) -> str:
         b: the other (the same for notes to oneself).
     """
     return " ".join(sorted((f"~{a}", f"~{b}")))
+
+
+# What the store keeps, one record at a time (StoreWriter.persist, the server's Persist).
+Stored = HistoryRecord | RoomRecord | AccountRecord | Redaction | StreamPosition

@@ -55,18 +55,15 @@ from lanchat.store.records import (
     AccountRecord,
     HistoryQuery,
     HistoryRecord,
-    Redaction,
     RoomRecord,
-    StreamPosition,
+    Stored,
 )
 
 __all__ = ["StoreWriter"]
 
 log = logging.getLogger(__name__)
 
-_Records: TypeAlias = Sequence[
-    HistoryRecord | RoomRecord | AccountRecord | Redaction | StreamPosition
-]
+_Records: TypeAlias = Sequence[Stored]
 _Job: TypeAlias = tuple[_Records, "asyncio.Future[None]"]
 _STOP = None  # queued by close(): the writer commits what came before it, then exits
 _CHECK_FILES_S = 1.0  # how often the writer thread looks whether its files are still there

@@ -18,8 +18,9 @@ from lanchat.cluster.events import (
     node_of,
 )
 from lanchat.cluster.replica import Replica
-from lanchat.server.effects import Effect, Password, Persist, Publish, Send
+from lanchat.server.effects import Effect, Password, Persist
 from lanchat.store.records import AccountRecord
+from tests.server.transcript import sends
 from tests.support import server_config
 
 
@@ -44,17 +45,6 @@ def feed(replica: Replica, entries: list[tuple[str, Event]]) -> list[Effect]:
     for entry_id, event in entries:
         effects += replica.apply(entry_id, event)
     return effects
-
-
-def sends(effects: list[Effect]) -> list[Send]:
-    """The Sends of `effects`, those a Publish holds until it is stored included."""
-    out: list[Send] = []
-    for effect in effects:
-        if isinstance(effect, Publish):
-            out += effect.shown
-        elif isinstance(effect, Send):
-            out.append(effect)
-    return out
 
 
 ALICE = (1 << 32) + 1

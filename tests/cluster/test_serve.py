@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lanchat.cluster.node import without_password
 from lanchat.config import load
 from lanchat.errors import ConfigError
 from lanchat.server.app import LanchatServer
@@ -29,6 +30,7 @@ async def test_a_node_configured_in_toml_shares_the_rooms_of_one_started_with_th
         run_serve_process(tmp_path / "p", "--config", str(config)) as process,
         cluster_node("q") as node,
     ):
+        assert await process.wait_for_output("this server is node")
         there = await joined(process.port, "there")
         here = await joined(node.port, "here")
         await there.expect("JOIN", lambda m: (m.source or "").startswith("here!"))
@@ -71,3 +73,9 @@ print("redis" in sys.modules)
         [sys.executable, "-c", program], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_a_redis_password_is_never_shown() -> None:
+    assert without_password("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
+    assert without_password("redis://ann:s3cret@h/1") == "redis://ann:***@h/1"
+    assert without_password("redis://h:6379/0") == "redis://h:6379/0"

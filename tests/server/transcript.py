@@ -230,13 +230,18 @@ class Transcript:
 
     def sends(self, effects: Sequence[Effect]) -> list[Send]:
         """The Send effects among `effects`, with those a Publish holds, in order."""
-        found: list[Send] = []
-        for effect in effects:
-            if isinstance(effect, Publish):
-                found += effect.shown
-            elif isinstance(effect, Send):
-                found.append(effect)
-        return found
+        return sends(effects)
+
+
+def sends(effects: Sequence[Effect]) -> list[Send]:
+    """The Send effects among `effects`, with those a Publish holds, in order."""
+    found: list[Send] = []
+    for effect in effects:
+        if isinstance(effect, Publish):
+            found += effect.shown
+        elif isinstance(effect, Send):
+            found.append(effect)
+    return found
 
 
 def expect_numeric(messages: Sequence[Message], numeric: str) -> Message:
