@@ -127,6 +127,7 @@ class RedisBus:
         self._beaten_at = 0.0  # loop time of the last heartbeat
         # Each other node's heartbeat count as last read, and when (loop time) it last moved.
         self._heard: dict[int, tuple[int, float]] = {}
+        self._judged_at = 0.0  # loop time of the last look at the heartbeats
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -365,6 +366,9 @@ class RedisBus:
 
     def _judge(self, beats: dict[int, int]) -> None:
         now = self.loop.time()
+        if now - self._judged_at > self.timeout_s / 3 + _BLOCK_MS / 1000:
+            self._heard.clear()  # this node was not looking (busy, or just started): start over
+        self._judged_at = now
         for node in sorted(self.replica.nodes() - {self.node}):
             count = beats.get(node, 0)
             last = self._heard.get(node)

@@ -24,7 +24,7 @@ from tests.server.test_durability import history
 from tests.support import LineClient, ServerProcess, run_serve_process
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
-NODE_TIMEOUT_S = 2.0
+NODE_TIMEOUT_S = 3.0
 
 
 @contextlib.asynccontextmanager
@@ -116,7 +116,7 @@ async def test_kill_9_of_a_node_under_load_loses_nothing_anyone_was_shown(
             await stop(tasks)
             # Its users leave the rooms after the timeout, announced as a quit.
             for nick in ("sender", "watch_a"):
-                quit_ = await watcher_b.expect("QUIT", from_(nick))
+                quit_ = await watcher_b.expect("QUIT", from_(nick), timeout_s=4 * NODE_TIMEOUT_S)
                 assert "stopped answering" in quit_.params[-1]
             shown = set(sender.echoed) | set(on_a) | set(on_b)
             # The sender comes back on the other node and fills the gap from history.
@@ -136,7 +136,7 @@ async def test_redis_stopped_and_started_under_load(
     cluster_node: Node, redis_server: RedisServer
 ) -> None:
     # Redis stays away longer than the node timeout: no node may take another for gone.
-    settings = {"flood": {"enabled": False}, "cluster": {"node_timeout_s": 1.0}}
+    settings = {"flood": {"enabled": False}, "cluster": {"node_timeout_s": 2.0}}
     async with cluster_node("a", **settings) as a, cluster_node("b", **settings) as b:
         client = await joined(a.port, "sender")
         client.send("CAP REQ standard-replies")
@@ -156,7 +156,12 @@ async def test_redis_stopped_and_started_under_load(
         await redis_server.proc.wait()
         while not sender.refused:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(2.0)
+        newcomer = await LineClient.connect(b.port)  # cannot join the cluster meanwhile
+        goodbye = [m for m in await newcomer.expect_closed() if m.command == "ERROR"]
+        assert (
+            "the cluster's message store is unreachable; try again shortly" in goodbye[0].params[0]
+        )
+        await asyncio.sleep(3.0)
         await redis_server.start()
         echoed_before = len(sender.echoed)
         while len(sender.echoed) < echoed_before + 50:  # it recovered by itself
