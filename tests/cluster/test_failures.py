@@ -19,7 +19,7 @@ from pathlib import Path
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
-from tests.cluster.test_nodes import joined
+from tests.cluster.test_nodes import close, joined
 from tests.server.test_durability import history
 from tests.support import LineClient, ServerProcess, run_serve_process
 
@@ -130,6 +130,7 @@ async def test_kill_9_of_a_node_under_load_loses_nothing_anyone_was_shown(
             assert [m.params[-1] for m in await history(reader, "#lobby")] == stored
             back.send("PRIVMSG #lobby :after the restart")
             await reader.expect("PRIVMSG", lambda m: m.params[-1] == "after the restart")
+            await close(reader, back, watcher_b)
 
 
 async def test_redis_stopped_and_started_under_load(
@@ -181,3 +182,4 @@ async def test_redis_stopped_and_started_under_load(
         notices = [m.params[-1] for m in watcher.seen if m.command == "NOTICE"]
         assert any("unreachable" in text for text in notices)  # told, though not sending
         assert any("is back" in text for text in notices)
+        await close(client, watcher)

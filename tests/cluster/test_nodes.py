@@ -23,6 +23,12 @@ async def joined(port: int, nick: str, room: str = "#lobby") -> LineClient:
     return client
 
 
+async def close(*clients: LineClient) -> None:
+    """Close the test's connections: a node stopping waits for its clients to go."""
+    for client in clients:
+        await client.close()
+
+
 def numbered(m: Message) -> bool:
     return m.command == "PRIVMSG" and m.params[-1].startswith("m ")
 
@@ -47,6 +53,7 @@ async def test_a_room_message_and_a_private_one_cross_nodes_with_one_msgid_and_t
         private = await alice.expect(said("psst"))
         assert private.source is not None and private.source.startswith("bob!")
         assert private.params[0] == "alice"
+        await close(alice, bob)
 
 
 async def test_a_nick_taken_on_one_node_is_taken_on_the_others(cluster_node: Node) -> None:
@@ -56,7 +63,7 @@ async def test_a_nick_taken_on_one_node_is_taken_on_the_others(cluster_node: Nod
         late.send("NICK Carol")
         late.send("USER x 0 * :x")
         await late.expect_numeric("433")
-        await carol.close()
+        await close(carol, late)
 
 
 async def test_two_nodes_asked_for_one_nick_at_once_give_it_to_exactly_one(
@@ -73,8 +80,7 @@ async def test_two_nodes_asked_for_one_nick_at_once_give_it_to_exactly_one(
                 *(c.expect(lambda m: m.command in ("001", "433")) for c in (one, two))
             )
             assert sorted(m.command for m in outcomes) == ["001", "433"]
-            for client in (one, two):
-                await client.close()
+            await close(one, two)
 
 
 async def test_three_nodes_show_every_message_in_one_order_and_chathistory_agrees(
@@ -107,3 +113,24 @@ async def test_three_nodes_show_every_message_in_one_order_and_chathistory_agree
             for w in watchers
         ]
         assert histories[0] == histories[1] == histories[2] == seen[0]
+        await close(*clients, *watchers)
+
+
+async def test_a_topic_and_modes_set_on_one_node_hold_on_the_others(cluster_node: Node) -> None:
+    async with cluster_node("a") as a, cluster_node("b") as b:
+        op = await joined(a.port, "op")
+        op.send("TOPIC #lobby :plans for tonight")
+        op.send("MODE #lobby +m")
+        await op.expect("MODE", lambda m: m.params[1:] == ("+m",))
+        guest = await LineClient.connect(b.port)
+        await guest.register("guest")
+        guest.send("JOIN #lobby")
+        topic = await guest.expect_numeric("332")
+        assert topic.params[-1] == "plans for tonight"
+        names = await guest.expect_numeric("353")
+        assert names.params[-1].split() == ["@op", "guest"]
+        guest.send("MODE #lobby")
+        assert "m" in (await guest.expect_numeric("324")).params[2]
+        guest.send("PRIVMSG #lobby :may I?")
+        await guest.expect_numeric("404")  # moderated, on this node too
+        await close(op, guest)

@@ -15,7 +15,7 @@ from lanchat.config import load
 from lanchat.errors import ConfigError
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
-from tests.cluster.test_nodes import joined, said
+from tests.cluster.test_nodes import close, joined, said
 from tests.support import free_port, run_serve_process, serve_argv, start_lanchat
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
@@ -36,6 +36,7 @@ async def test_a_node_configured_in_toml_shares_the_rooms_of_one_started_with_th
         await there.expect("JOIN", lambda m: (m.source or "").startswith("here!"))
         here.send("PRIVMSG #lobby :across")
         await there.expect(said("across"))
+        await close(there, here)
 
 
 async def test_an_unreachable_redis_is_one_line_and_exit_status_2(tmp_path: Path) -> None:
