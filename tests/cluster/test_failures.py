@@ -19,7 +19,7 @@ from pathlib import Path
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
-from tests.cluster.test_nodes import close, joined
+from tests.cluster.test_nodes import close, joined, said
 from tests.server.test_durability import history
 from tests.support import LineClient, ServerProcess, run_serve_process
 
@@ -183,3 +183,29 @@ async def test_redis_stopped_and_started_under_load(
         assert any("unreachable" in text for text in notices)  # told, though not sending
         assert any("is back" in text for text in notices)
         await close(client, watcher)
+
+
+async def test_a_node_taken_for_gone_closes_its_connections_and_joins_again(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A node cut off for longer than the timeout (here: stopped with SIGSTOP) finds, once
+    back, that the others took it for gone: its users have quit everywhere, so it closes their
+    connections with a reason, and goes on as a new node."""
+    async with (
+        node_process(tmp_path, "a", redis_server.url) as a,
+        node_process(tmp_path, "b", redis_server.url) as b,
+    ):
+        watcher = await joined(a.port, "watcher")
+        stranded = await joined(b.port, "stranded")
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            quit_ = await watcher.expect("QUIT", from_("stranded"), timeout_s=4 * NODE_TIMEOUT_S)
+            assert "stopped answering" in quit_.params[-1]
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        goodbye = [m for m in await stranded.expect_closed(timeout_s=10) if m.command == "ERROR"]
+        assert "lost touch with the cluster for a while; connect again" in goodbye[0].params[0]
+        again = await joined(b.port, "stranded")
+        again.send("PRIVMSG #lobby :back again")
+        await watcher.expect(said("back again"))
+        await close(watcher, again)
