@@ -49,6 +49,7 @@ from lanchat.cluster.events import (
     newer,
     password_outcome,
 )
+from lanchat.cluster.liveness import Liveness
 from lanchat.cluster.replica import TICK_S, Replica
 from lanchat.config import Config
 from lanchat.errors import ClusterError, ProtocolError
@@ -125,9 +126,8 @@ class RedisBus:
         self.last_id = "0-0"  # the last entry applied
         self.reachable = True  # the last Redis call succeeded
         self._beaten_at = 0.0  # loop time of the last heartbeat
-        # Each other node's heartbeat count as last read, and when (loop time) it last moved.
-        self._heard: dict[int, tuple[int, float]] = {}
-        self._judged_at = 0.0  # loop time of the last look at the heartbeats
+        # The heartbeats heard: looked at every third of the timeout (at most a second late).
+        self.liveness = Liveness(self.timeout_s, self.timeout_s / 3 + _BLOCK_MS / 1000)
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -344,12 +344,8 @@ class RedisBus:
         await self.redis.hincrby(BEATS_KEY, str(self.node), 1)
 
     async def _heartbeats(self) -> None:
-        """Beat; report the nodes whose heartbeat has not moved for node_timeout_s as gone.
-
-        A count, not a key with a TTL: a Redis restart loses no beat (appendonly), and a node
-        is judged only by what this node saw while Redis answered both of them (_up forgets
-        what was heard before an outage), on this node's own monotonic clock.
-        """
+        """Beat; report the nodes whose heartbeat stood still for node_timeout_s as gone
+        (lanchat.cluster.liveness)."""
         period = self.timeout_s / 3
         while not self._closing:
             await asyncio.sleep(min(period, _BLOCK_MS / 1000))
@@ -362,23 +358,12 @@ class RedisBus:
             except (RedisError, OSError) as e:
                 self._down(e)
                 continue
-            self._judge({int(node): int(count) for node, count in beats.items()})
-
-    def _judge(self, beats: dict[int, int]) -> None:
-        now = self.loop.time()
-        if now - self._judged_at > self.timeout_s / 3 + _BLOCK_MS / 1000:
-            self._heard.clear()  # this node was not looking (busy, or just started): start over
-        self._judged_at = now
-        for node in sorted(self.replica.nodes() - {self.node}):
-            count = beats.get(node, 0)
-            last = self._heard.get(node)
-            if last is None or last[0] != count:
-                self._heard[node] = (count, now)
-            elif now - last[1] >= self.timeout_s:
+            counts = {int(node): int(count) for node, count in beats.items()}
+            others = self.replica.nodes() - {self.node}
+            for node in self.liveness.look(counts, others, self.loop.time()):
                 log.warning("cluster node %d stopped answering: its users quit", node)
                 why = f"Their server stopped answering ({self.timeout_s:g} s)"
                 self._submit(Event(GONE, self.node, 0, str(node).encode(), why), _dropped)
-                self._heard[node] = (count, now)  # again in a timeout if it is still there
 
     def _down(self, error: BaseException) -> None:
         if not self.reachable:
@@ -398,7 +383,7 @@ class RedisBus:
         self.reachable = True
         log.info("the cluster's Redis at %s is back", self.url)
         self._beaten_at = 0.0  # beat at once
-        self._heard.clear()  # nobody could beat meanwhile: every node gets a whole timeout
+        self.liveness.forget()  # nobody could beat meanwhile: every node gets a whole timeout
         self._tell_everyone(BACK)
         retry, self._retry = self._retry, []
         for event in retry:
