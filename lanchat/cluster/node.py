@@ -149,7 +149,14 @@ class RedisBus:
         try:
             await self.redis.set(ID_KEY, secrets.token_hex(8), nx=True)
             self.cluster_id = _text(await self.redis.get(ID_KEY))
-            self.position = await asyncio.to_thread(self.hub.store.load_position, self.cluster_id)
+            store = self.hub.store
+            self.position = await asyncio.to_thread(store.load_position, self.cluster_id)
+            if self.position is None and await asyncio.to_thread(store.has_messages):
+                raise ClusterError(
+                    f"the data directory {self.config.store.data_dir} holds a history that is "
+                    "not this cluster's (a server on its own, or another cluster); give this "
+                    "node a new --data-dir"
+                )
             await self._join()
             await self._catch_up()
             server = self.config.server

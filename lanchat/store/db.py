@@ -410,6 +410,15 @@ class HistoryDB:
         )
         return str(rows[0][0]) if rows else None
 
+    def has_messages(self) -> bool:
+        """Whether any message is stored (a cluster node's data directory must have none
+        before its first join: lanchat.cluster.node).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        return bool(self._select("SELECT 1 FROM messages LIMIT 1"))
+
     def _select(self, sql: str) -> list[tuple[Any, ...]]:
         """Every row of `sql`; a failure is a StoreError for people."""
         return self._select_args(sql, ())

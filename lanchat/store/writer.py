@@ -147,6 +147,14 @@ class StoreWriter:
         """
         return self._reader.submit(self._read_db.load_position, cluster_id).result()
 
+    def has_messages(self) -> bool:
+        """Whether any message is stored, read synchronously (start-up).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        return self._reader.submit(self._read_db.has_messages).result()
+
     def persist(self, records: _Records) -> asyncio.Future[None]:
         """Loop thread only. Queue `records` to be committed in the writer's next transaction.
 

@@ -12,11 +12,17 @@ import pytest
 
 from lanchat.cluster.node import without_password
 from lanchat.config import load
-from lanchat.errors import ConfigError
-from lanchat.server.app import LanchatServer
+from lanchat.errors import ClusterError, ConfigError
+from lanchat.server.app import LanchatServer, running_server
 from tests.cluster.conftest import RedisServer
 from tests.cluster.test_nodes import close, joined, said
-from tests.support import free_port, run_serve_process, serve_argv, start_lanchat
+from tests.support import (
+    free_port,
+    run_serve_process,
+    serve_argv,
+    server_config,
+    start_lanchat,
+)
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
 
@@ -80,3 +86,17 @@ def test_a_redis_password_is_never_shown() -> None:
     assert without_password("redis://:s3cret@10.0.0.5:6379/0") == "redis://:***@10.0.0.5:6379/0"
     assert without_password("redis://ann:s3cret@h/1") == "redis://ann:***@h/1"
     assert without_password("redis://h:6379/0") == "redis://h:6379/0"
+
+
+async def test_a_data_directory_with_a_history_of_its_own_cannot_join(
+    tmp_path: Path, cluster_node: Node
+) -> None:
+    """Its CHATHISTORY would answer with messages no other node has."""
+    async with running_server(server_config(tmp_path / "solo")) as solo:
+        talker = await joined(solo.port, "talker")
+        talker.send("PRIVMSG #lobby :before the cluster")
+        await talker.expect(said("before the cluster"))
+        await close(talker)
+    with pytest.raises(ClusterError, match="holds a history that is not this cluster's"):
+        async with cluster_node("solo"):
+            pass
