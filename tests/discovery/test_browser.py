@@ -53,6 +53,7 @@ async def test_room_published_in_one_namespace_is_added_in_the_other_with_its_tx
             "web_port": 0,
             "tls": 6697,
             "fp": FP,
+            "cluster": None,
         }
     median = statistics.median(latencies_ms)
     record_property("publish_to_added_median_ms", round(median))

@@ -66,6 +66,7 @@ def test_json_has_every_field_and_the_address_to_connect_to() -> None:
         "web_port": 0,
         "tls": 0,
         "fp": "",
+        "cluster": None,
         "address": "192.168.1.5:6667",
     }
     assert json.loads(to_json(DEV, "removed"))["event"] == "removed"
@@ -113,6 +114,7 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
             "web_port": 0,
             "tls": 0,
             "fp": "",
+            "cluster": None,
             "address": f"{a.address}:{port}",
         }
     ]
