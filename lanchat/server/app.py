@@ -9,6 +9,8 @@ Start-up, in this order, so that every failure is one clear line before anyone c
     StoreWriter(db)       StoreError: corrupt / not a database / unwritable -> one line, exit 2
                           ([store] fsync = true: every commit is fsynced, surviving power loss)
     load_rooms()          rooms (topic, modes, key) as they were when the server last stopped
+                          (with --cluster: none; RedisBus.start() replays the cluster's log
+                          and appends this node's hello, ClusterError -> one line, exit 2)
     certificate           [tls]: load it, or make one in the data dir at the first start (#17);
                           a bad --cert/--cert-key -> one line, exit 2
     bind                  "port 6667 on 0.0.0.0 is already in use ..." -> one line, exit 2

@@ -25,6 +25,10 @@ What happens to effects::
                  to ServerState.password_done()
     RoomChanged  handed straight to the app (mDNS), which is not ordered with chat lines
 
+A cluster node's hub (`cluster` set, issue 20) hands what its connections do (connect, lines,
+disconnect, password outcomes) to the bus instead of the core; the core hears of them, as every
+node's does, from the cluster's log, and its effects come back here (lanchat.cluster.node).
+
 Limits kept here, for every transport (issue 13): who may connect (lanchat.server.admission),
 each address's flood budget across its connections (FloodLedger), and the flood cost of a
 history Query: charged to the asker for the lines it may return when the Query is applied, so
