@@ -278,9 +278,8 @@ class RedisBus:
                         failed()
 
     def _refuse(self, conn_id: int) -> None:
-        conn = self.hub.connections.get(conn_id)
-        if conn is not None:
-            self.hub.drop(conn, REFUSED)
+        if conn_id in self.hub.connections:
+            self.hub.drop(conn_id, REFUSED)
 
     def _not_sent(self, conn_id: int, line: bytes | TooLong) -> None:
         command = "*"
@@ -340,8 +339,8 @@ class RedisBus:
     def _expelled(self) -> None:
         """Another node found this one gone (its heartbeat lapsed): start over as a new node."""
         log.error("lanchat: error: the cluster took this node for gone; its clients reconnect")
-        for conn in list(self.hub.connections.values()):
-            self.hub.drop(conn, EXPELLED)
+        for conn_id in list(self.hub.connections):
+            self.hub.drop(conn_id, EXPELLED)
         self._tasks.append(self.loop.create_task(self._join(), name="cluster rejoin"))
 
     # ------------------------------------------------------------------ liveness
