@@ -174,7 +174,7 @@ class NetworkState:
 
     def on_join(self, msg: Message) -> list[ClientEvent]:
         """JOIN <channel>: our own join opens the room; anyone else's adds a member."""
-        if not msg.params:
+        if not msg.params or not msg.params[0]:  # "JOIN :" names no room
             return []
         name = msg.params[0]
         who = sender(msg)

@@ -128,6 +128,15 @@ def test_own_part_forgets_the_room_so_reconnect_does_not_rejoin() -> None:
     assert s.wanted_rooms == {}
 
 
+def test_a_join_that_names_no_room_opens_none() -> None:
+    # Found by the property test below: "JOIN :" from a buggy server opened a room named ""
+    # and asked CHATHISTORY for it, which the line writer refused.
+    s = joined()
+    assert feed(s, f":{ALICE} JOIN :") == []
+    assert sent(s) == []
+    assert "" not in s.rooms
+
+
 # ---------------------------------------------------------------- any server line
 
 
