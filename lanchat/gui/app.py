@@ -158,7 +158,7 @@ class ChatApp:
         # "Register this nick" and the automatic login, beside the bar's other buttons
         theme = self.bar.theme_button
         self.accounts = AccountControls(self, theme.master, theme)
-        self.input = InputBar(self.root, self.submit_line, self._current_nicks)
+        self.input = InputBar(self.root, self.palette, self.submit_line, self._current_nicks)
         # Sending files (issue 21): a button and pasted files, uploads shown above the line.
         self.share_button = add_share_controls(self.input, self.share_file)
         self.shares = ShareBar(self.root, self.input, self.cancel_share)
@@ -516,6 +516,7 @@ class ChatApp:
         self.palette = apply_theme(self.root, name)
         for view in self.views.values():
             view.apply_palette(self.palette)
+        self.input.apply_palette(self.palette)
         self.bar.theme_button.configure(text=self._theme_label())
         self.remember(theme=self.palette.name)
 

@@ -1,9 +1,9 @@
-"""The chat widgets: one conversation's transcript, topic bar and member list; the input line.
+"""The chat widgets: one conversation's transcript, topic bar and member list; the input bar.
 
-Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{lines,commands,viewmodel,
-theme,tooltip}. The widgets are thin: every line arrives already formatted (lines.Line, with its
-tags) and is laid out by lines.render (grouped by sender, date separators); the input line asks
-lanchat.gui.commands for history and completion.
+Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{lines,commands,compose,
+viewmodel,theme,tooltip}. The widgets are thin: every line arrives already formatted (lines.Line,
+with its tags) and is laid out by lines.render (grouped by sender, date separators); the input
+bar's message box (lanchat.gui.compose) asks lanchat.gui.commands for history and completion.
 
 The transcript is a read-only Text widget that still lets people select and copy; it holds at
 most `visible_limit` lines (older ones are deleted from the widget, not from the history), so
@@ -22,9 +22,9 @@ from typing import Any
 
 from lanchat.gui.access import name
 from lanchat.gui.commands import Completer, InputHistory
+from lanchat.gui.compose import MessageBox
 from lanchat.gui.lines import Line, render
 from lanchat.gui.members import MemberList
-from lanchat.gui.placeholder import PlaceholderEntry
 from lanchat.gui.search import SearchPanel
 from lanchat.gui.theme import Palette, emoji_font, transcript_font
 from lanchat.gui.tooltip import Tooltip
@@ -392,17 +392,21 @@ class ConversationView(ttk.Frame):
 
 
 class InputBar(ttk.Frame):
-    """Tk thread only. The line people type in: Return sends, Up/Down recall, Tab completes.
+    """Tk thread only. The message box people type in: Enter sends, Shift+Enter starts a new
+    line, Up/Down recall (from the top and bottom row), Tab completes.
 
     Args:
         master: parent widget.
-        on_send: called with the typed line (not empty) when Return is pressed.
+        palette: the colours of the theme.
+        on_send: called with the typed text (not blank, possibly several lines) when Enter
+            is pressed.
         nicks: returns the nicks to complete in the current tab.
     """
 
     def __init__(
         self,
         master: tk.Misc,
+        palette: Palette,
         on_send: Callable[[str], None],
         nicks: Callable[[], Sequence[str]],
     ) -> None:
@@ -411,13 +415,15 @@ class InputBar(ttk.Frame):
         self._nicks = nicks
         self.history = InputHistory()
         self.completer = Completer()
-        self.entry = name(PlaceholderEntry(self, font=transcript_font(self)), "Message")
-        self.var = self.entry.var
-        self.entry.pack(side="left", fill="x", expand=True, ipady=3)
+        field = ttk.Frame(self)
+        field.pack(side="left", fill="x", expand=True)
+        scroll = ttk.Scrollbar(field, orient="vertical")
+        self.entry = name(MessageBox(field, palette, scroll), "Message")
+        self.entry.pack(side="left", fill="both", expand=True)
         self.send_button = ttk.Button(
             self, text="Send", style="Accent.TButton", command=self.submit
         )
-        self.send_button.pack(side="left", padx=(6, 0))
+        self.send_button.pack(side="left", anchor="s", padx=(6, 0))
         self.entry.bind("<Return>", self._on_return)
         self.entry.bind("<KP_Enter>", self._on_return)
         self.entry.bind("<Up>", self._on_up)
@@ -425,38 +431,42 @@ class InputBar(ttk.Frame):
         self.entry.bind("<Tab>", self._on_tab)
         self.entry.bind("<Key>", self._on_other_key, add="+")
 
+    def apply_palette(self, pal: Palette) -> None:
+        """Colour the message box (see MessageBox.apply_palette)."""
+        self.entry.apply_palette(pal)
+
     def submit(self) -> None:
-        """Send the typed line (Return or the Send button); blank lines are ignored."""
-        text = self.var.get()
+        """Send the typed text (Enter or the Send button); blank text is ignored."""
+        text = self.entry.get_text()
         if not text.strip():
             return
         self.history.push(text)
-        self.var.set("")
+        self.entry.set_text("")
         self._on_send(text)
 
-    def _on_return(self, _event: tk.Event[ttk.Entry]) -> str:
+    def _on_return(self, _event: tk.Event[tk.Text]) -> str:
         self.submit()
         return "break"
 
-    def _set(self, text: str, cursor: int | None = None) -> None:
-        self.var.set(text)
-        self.entry.icursor(len(text) if cursor is None else cursor)
-
-    def _on_up(self, _event: tk.Event[ttk.Entry]) -> str:
-        self._set(self.history.up(self.var.get()))
+    def _on_up(self, _event: tk.Event[tk.Text]) -> str | None:
+        if not self.entry.on_first_row():
+            return None  # Tk moves the cursor up a row
+        self.entry.set_text(self.history.up(self.entry.get_text()))
         return "break"
 
-    def _on_down(self, _event: tk.Event[ttk.Entry]) -> str:
-        self._set(self.history.down(self.var.get()))
+    def _on_down(self, _event: tk.Event[tk.Text]) -> str | None:
+        if not self.entry.on_last_row():
+            return None
+        self.entry.set_text(self.history.down(self.entry.get_text()))
         return "break"
 
-    def _on_tab(self, _event: tk.Event[ttk.Entry]) -> str:
+    def _on_tab(self, _event: tk.Event[tk.Text]) -> str:
         line, cursor = self.completer.complete(
-            self.var.get(), self.entry.index("insert"), self._nicks()
+            self.entry.get_text(), self.entry.cursor(), self._nicks()
         )
-        self._set(line, cursor)
-        return "break"  # keep the focus in the entry
+        self.entry.set_text(line, cursor)
+        return "break"  # keep the focus in the box (a Text would insert a tab)
 
-    def _on_other_key(self, event: tk.Event[ttk.Entry]) -> None:
+    def _on_other_key(self, event: tk.Event[tk.Text]) -> None:
         if event.keysym not in ("Tab", "Shift_L", "Shift_R"):
             self.completer.reset()

@@ -51,7 +51,7 @@ def main() -> int:
             page.join_button.invoke()
         elif cmd["cmd"] == "say":
             focus(app.input.entry)
-            app.input.var.set(cmd["text"])
+            app.input.entry.set_text(cmd["text"])
             app.input.entry.event_generate("<Return>")
         elif cmd["cmd"] == "rooms_page":
             app.tabs.select(page)

@@ -97,17 +97,17 @@ def test_member_list_and_topic(view: ConversationView) -> None:
 def test_input_bar_sends_and_ignores_blank_lines() -> None:
     sent: list[str] = []
     with tk_root() as root:
-        bar = InputBar(root, sent.append, lambda: ["bob"])
+        bar = InputBar(root, PALETTES["light"], sent.append, lambda: ["bob"])
         bar.pack()
         focus(bar.entry)
-        bar.var.set("   ")
+        bar.entry.set_text("   ")
         bar.entry.event_generate("<Return>")
-        bar.var.set("hi 👋")
+        bar.entry.set_text("hi 👋")
         bar.entry.event_generate("<Return>")
-        bar.var.set("second")
+        bar.entry.set_text("second")
         bar.send_button.invoke()
         assert sent == ["hi 👋", "second"]
-        assert bar.var.get() == ""
+        assert bar.entry.get_text() == ""
 
 
 def test_wrapped_event_rows_are_indented_under_the_text(view: ConversationView) -> None:

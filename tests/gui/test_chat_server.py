@@ -101,7 +101,7 @@ def test_two_people_talk_and_see_each_others_address(app: ChatApp, room: HostedR
     assert "highlight" in view.text.tag_names(view.text.search("hi alice", "1.0"))
     focus(app.input.entry)
     for line in ("hello bob, ünïcode ok", "/me waves"):
-        app.input.var.set(line)
+        app.input.entry.set_text(line)
         app.input.entry.event_generate("<Return>")
     run_until(app.root, lambda: bob.saw("ACTION waves"), lambda: str(bob.lines[-5:]))
     assert bob.saw("PRIVMSG #party :hello bob, ünïcode ok")
@@ -129,7 +129,7 @@ def test_nick_in_use_is_explained(app: ChatApp, room: HostedRoom) -> None:
     app.connect("127.0.0.1", room.port, "alice", rooms=("#party",))
     view = party(app, room.port)
     focus(app.input.entry)
-    app.input.var.set("/nick bob")
+    app.input.entry.set_text("/nick bob")
     app.input.entry.event_generate("<Return>")
     run_until(app.root, lambda: bool(app.banner.message()), "a banner")
     assert "taken" in app.banner.message().lower()
@@ -204,7 +204,7 @@ def test_private_messages_open_a_tab_both_ways(app: ChatApp, room: HostedRoom) -
     assert "bob (1!)" in titles
     app.show_tab(app.model.conversations[key])
     focus(app.input.entry)
-    app.input.var.set("sure, what's up?")
+    app.input.entry.set_text("sure, what's up?")
     app.input.entry.event_generate("<Return>")
     bob.wait_for("PRIVMSG bob :sure, what's up?")
     run_until(
@@ -284,7 +284,7 @@ def test_deleting_own_message_from_its_menu_removes_it_for_everyone(
     run_until(app.root, lambda: "bob (127.0.0.1) joined." in view.contents(), view.contents)
     bob.send("PRIVMSG #party :bob's line stays")
     focus(app.input.entry)
-    app.input.var.set("oops, wrong room")
+    app.input.entry.set_text("oops, wrong room")
     app.input.entry.event_generate("<Return>")
     run_until(app.root, lambda: "oops, wrong room" in view.contents(), view.contents)
     run_until(app.root, lambda: "bob's line stays" in view.contents(), view.contents)

@@ -16,6 +16,7 @@ from lanchat.discovery.records import RoomAd
 from lanchat.gui.access import find, unnamed_controls
 from lanchat.gui.app import ChatApp, _Server
 from lanchat.gui.chat import ConversationView
+from lanchat.gui.compose import MessageBox
 from lanchat.gui.dialogs import KeyDialog
 from lanchat.gui.settings import Settings
 from lanchat.gui.theme import apply_theme, emoji_font, theme_engine
@@ -68,12 +69,14 @@ def test_choosing_a_tab_puts_the_focus_in_the_message_box(app: ChatApp) -> None:
     box = find(app.root, "Message")
     assert app.root.focus_get() is box
     assert app.input.entry.placeholder_text() == "Message #lobby"
-    assert isinstance(box, ttk.Entry)
+    assert isinstance(box, MessageBox)
     xdotool(box, "type", "hello there")
-    run_until(app.root, lambda: app.input.var.get() == "hello there", app.input.var.get)
+    run_until(
+        app.root, lambda: app.input.entry.get_text() == "hello there", app.input.entry.get_text
+    )
     assert app.input.entry.placeholder_text() == ""
     xdotool(box, "key", "ctrl+a")
-    run_until(app.root, box.selection_present, "the typed text selected")
+    run_until(app.root, lambda: bool(box.tag_ranges("sel")), "the typed text selected")
     assert box.selection_get() == "hello there"
 
 

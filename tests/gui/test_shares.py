@@ -79,7 +79,7 @@ def _paste_a_file(app: ChatApp, bob: RawClient, tmp_path: Path) -> None:
     app.root.clipboard_append(str(photo))
     focus(app.input.entry)
     app.input.entry.event_generate("<<Paste>>")
-    assert app.input.var.get() == ""  # sent, not pasted as text
+    assert app.input.entry.get_text() == ""  # sent, not pasted as text
     run_until(app.root, lambda: bob.saw("ACTION shared photo.png (300.0 kB): http://"), bob.lines)
     run_until(app.root, lambda: not app.shares.rows, "the progress row to go")
     with urllib.request.urlopen(_link(bob, "photo.png"), timeout=10) as got:
@@ -96,7 +96,7 @@ def test_a_pasted_file_is_sent_and_its_link_posted(
     app.root.clipboard_clear()
     app.root.clipboard_append("just words")
     app.input.entry.event_generate("<<Paste>>")
-    assert app.input.var.get() == "just words"
+    assert app.input.entry.get_text() == "just words"
     bob.close()
 
 
