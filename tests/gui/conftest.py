@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -25,16 +26,22 @@ def room(tmp_path: Path) -> Iterator[HostedRoom]:
     sup.stop_all()
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[ChatApp]:
-    """The chat window with a real network thread; its settings and pins in `tmp_path`
-    (test modules with a window of their own define their own `app`)."""
-    net = NetworkThread(browse=False, backoff_initial_s=0.2, pins_path=tmp_path / "pins.json")
+@contextmanager
+def chat_window(folder: Path, nick: str) -> Iterator[ChatApp]:
+    """A chat window for `nick` with a real network thread (its own Tk interpreter); its
+    settings (s.json) and pins (pins.json) in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    net = NetworkThread(browse=False, backoff_initial_s=0.2, pins_path=folder / "pins.json")
     net.start()
     with tk_root() as root:
-        chat = ChatApp(
-            root, net, Settings(nick="alice"), settings_path=tmp_path / "s.json", bell=False
-        )
+        chat = ChatApp(root, net, Settings(nick=nick), settings_path=folder / "s.json", bell=False)
         chat.start()
         yield chat
         chat.close()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[ChatApp]:
+    """Alice's chat window (test modules with a window of their own define their own `app`)."""
+    with chat_window(tmp_path, "alice") as chat:
+        yield chat
