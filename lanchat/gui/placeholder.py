@@ -33,10 +33,23 @@ class PlaceholderMixin(tk.Widget):
     placeholder: ttk.Label
 
     def _add_placeholder(self, text: str) -> None:
-        self.placeholder = ttk.Label(self, text=text, style="Placeholder.TLabel")
+        self.placeholder = ttk.Label(
+            self, text=text, style="Placeholder.TLabel", font=self.cget("font"), padding=0
+        )
         self.placeholder.bind("<Button-1>", lambda _e: self.focus_set())
+        self.placeholder.bind("<<ThemeChanged>>", lambda _e: self._colour_placeholder())
+        self._colour_placeholder()
         self.bind("<Control-a>", self._select_all)
         self._show_placeholder()
+
+    def _colour_placeholder(self) -> None:
+        # The style's colours, set on the label itself: Sun Valley draws a derived label
+        # style's text in its own foreground colour, which made the words look typed.
+        style = ttk.Style(self)
+        self.placeholder.configure(
+            foreground=style.lookup("Placeholder.TLabel", "foreground"),
+            background=style.lookup("Placeholder.TLabel", "background"),
+        )
 
     def set_placeholder(self, text: str) -> None:
         """What the empty field says."""
@@ -114,9 +127,8 @@ class PlaceholderText(PlaceholderMixin, tk.Text):
         return self.compare("end-1c", "==", "1.0")
 
     def _place(self) -> dict[str, Any]:
-        # the words start where the first typed character does (inside the Text's padding)
-        edge = int(self.cget("borderwidth")) + int(self.cget("highlightthickness"))
-        return {"x": edge + int(self.cget("padx")), "y": edge + int(self.cget("pady"))}
+        # where the first typed character is: a Text places its children inside its padding
+        return {"x": 0, "y": 0}
 
     def changed(self) -> None:
         """The text was changed: update the placeholder and tell `on_change` now (Tk's own

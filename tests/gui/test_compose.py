@@ -17,7 +17,7 @@ from lanchat.gui.access import find
 from lanchat.gui.app import ChatApp
 from lanchat.gui.chat import InputBar
 from lanchat.gui.compose import MAX_ROWS, MessageBox
-from lanchat.gui.theme import PALETTES
+from lanchat.gui.theme import PALETTES, apply_theme
 from lanchat.launcher.supervisor import HostedRoom
 from tests.gui.conftest import chat_window
 from tests.gui.test_chat_server import RawClient, party, party_of
@@ -77,14 +77,19 @@ def test_shift_enter_starts_a_line_and_the_box_grows_then_scrolls_and_shrinks() 
         assert height(box) == 1
 
 
-def test_palette_colours_the_box() -> None:
+def test_the_theme_colours_the_box_and_its_placeholder() -> None:
     with tk_root() as root:
-        bar = InputBar(root, PALETTES["light"], lambda _t: None, list)
+        light, dark = apply_theme(root, "light"), PALETTES["dark"]
+        bar = InputBar(root, light, lambda _t: None, list)
         box = message_box(root)
-        assert box.cget("background") == PALETTES["light"].field
-        bar.apply_palette(PALETTES["dark"])
-        assert box.cget("background") == PALETTES["dark"].field
-        assert box.cget("foreground") == PALETTES["dark"].fg
+        box.set_placeholder("Message #lobby")
+        assert box.cget("background") == light.field
+        assert str(box.placeholder.cget("foreground")) == light.muted  # not like typed text
+        bar.apply_palette(apply_theme(root, "dark"))
+        root.update()  # the theme change reaches the widgets as an event
+        assert (box.cget("background"), box.cget("foreground")) == (dark.field, dark.fg)
+        assert str(box.placeholder.cget("foreground")) == dark.muted
+        assert str(box.placeholder.cget("background")) == dark.field
 
 
 @pytest.fixture
