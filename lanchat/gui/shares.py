@@ -53,7 +53,7 @@ def add_share_controls(bar: InputBar, share: Callable[[Path | None], None]) -> t
         The button.
     """
     button = name(ttk.Button(bar, text=SEND_FILE, command=lambda: share(None)), "Send a file")
-    button.pack(side="left", padx=(6, 0), before=bar.send_button)
+    button.pack(side="left", anchor="s", padx=(6, 0), before=bar.send_button)
 
     def paste(_event: object) -> str | None:
         try:
