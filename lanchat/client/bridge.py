@@ -203,7 +203,7 @@ class NetworkThread:
         )
         for i, room in enumerate(cmd.rooms):
             session.join(room, cmd.keys[i] if i < len(cmd.keys) else "")
-        if cmd.tls and self._pins is None:
+        if self._pins is None and (cmd.tls or any(e.tls for e in cmd.alternates)):
             self._pins = PinStore(self.pins_path)
         conn = ClientConnection(
             session,
@@ -215,6 +215,7 @@ class NetworkThread:
             fingerprint=cmd.fingerprint,
             pin_key=cmd.pin_key,
             pins=self._pins,
+            alternates=cmd.alternates,
         )
         self._connections[cmd.server_id] = conn
         self._spawn(self._replace(old, conn))

@@ -14,6 +14,15 @@ lost connection is retried with exponential backoff, 1, 2, 4 ... at most 30 s, e
 jittered by +-20% so that a room's clients do not all come back in the same instant after a
 server restart (issue #3, "reconnects with backoff").
 
+Several addresses (issue 20): a room served by a cluster of lanchat servers gives one address
+per node (`alternates`). Each attempt tries them in turn, each with a short connect timeout,
+starting with the one that answered last; when a registered connection drops, the next round
+starts at once (spread over half a second) with another node, the one that dropped last, and
+the session rejoins its rooms and fills the gap from CHATHISTORY as after any reconnect
+(every node of a cluster gives the same msgids and the same history). Only when no node
+answers does the backoff above apply. Each node has its own certificate, checked against its
+own advertised fingerprint and pin.
+
 TLS (issue #17): the certificate is checked by its fingerprint (lanchat.client.pins), right
 after the handshake and before a single line is sent; a certificate that is not the expected
 one ends the connection for good (CertificateMismatch or CertificateUnknown, then
@@ -30,7 +39,7 @@ import os
 import random
 import socket
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lanchat.client.events import (
     Action,
@@ -42,6 +51,7 @@ from lanchat.client.events import (
     ConnectFailed,
     Connecting,
     Disconnected,
+    Endpoint,
     FetchThumbnail,
     GuiCommand,
     Join,
@@ -75,6 +85,8 @@ log = logging.getLogger(__name__)
 
 _READ_BYTES = 65536
 _CONNECT_TIMEOUT_S = 10.0  # a LAN host answers in milliseconds; 10 s means it is not there
+_NODE_TIMEOUT_S = 2.0  # the same, with other nodes to try: do not keep people waiting
+_FAILOVER_SPREAD_S = 0.5  # a dead node's clients come to the others over this long, not at once
 _QUIT_TIMEOUT_S = 2.0  # how long a polite QUIT waits for the server to close
 
 
@@ -139,6 +151,7 @@ class ClientConnection:
         fingerprint: str = "",
         pin_key: str = "",
         pins: PinStore | None = None,
+        alternates: Sequence[Endpoint] = (),
     ) -> None:
         """Prepare a connection; nothing happens until `start()`.
 
@@ -158,8 +171,13 @@ class ClientConnection:
             fingerprint: the certificate fingerprint the room advertises (TXT fp=), or "".
             pin_key: whose pin to check and keep ("" for "host:port").
             pins: the remembered fingerprints (None: the user's pins.json).
+            alternates: the room's other nodes, tried in turn when one does not answer.
         """
         self.session = session
+        # every address of the room, the one given first; `host`, `port`, `tls`, `fingerprint`
+        # and `pin_key` below are those of the one in use (or tried) now
+        self.endpoints = (Endpoint(host, port, tls, fingerprint, pin_key), *alternates)
+        self._next = 0  # index in `endpoints` of the one to try first: the one that answered last
         self.host = host
         self.port = port
         self.emit = emit
@@ -171,7 +189,8 @@ class ClientConnection:
         self.tls = tls
         self.fingerprint = fingerprint
         self.pin_key = pin_key or f"{host}:{port}"
-        self.pins = pins if pins is not None else (PinStore() if tls else None)
+        any_tls = any(e.tls for e in self.endpoints)
+        self.pins = pins if pins is not None else (PinStore() if any_tls else None)
         # The fingerprint of the certificate this connection accepted ("" before, or on plain
         # TCP): `lanchat serve --web-tls` uses the same certificate for the upload URL.
         self.trusted = ""
@@ -195,6 +214,11 @@ class ClientConnection:
         return self.session.server_id
 
     @property
+    def preferred(self) -> Endpoint:
+        """The address tried first at the next attempt: the one that answered last."""
+        return self.endpoints[self._next]
+
+    @property
     def connected(self) -> bool:
         """True while a TCP connection is open."""
         return self._writer is not None
@@ -205,27 +229,58 @@ class ClientConnection:
             self.run(), name=f"lanchat-client-{self.server_id}"
         )
 
+    def _use(self, endpoint: Endpoint) -> None:
+        self.host, self.port, self.tls = endpoint.host, endpoint.port, endpoint.tls
+        self.fingerprint = endpoint.fingerprint
+        self.pin_key = endpoint.pin_key or f"{endpoint.host}:{endpoint.port}"
+
+    async def _open(
+        self, attempt: int
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | BaseException:
+        """Open a connection to the first address that answers, starting with the preferred
+        one; the one that answers is preferred from now on.
+
+        Returns:
+            The streams, or the error of the last address tried.
+        """
+        count = len(self.endpoints)
+        timeout_s = _CONNECT_TIMEOUT_S if count == 1 else _NODE_TIMEOUT_S
+        error: BaseException = TimeoutError()
+        for i in range(count):
+            index = (self._next + i) % count
+            self._use(self.endpoints[index])
+            self.emit(Connecting(self.server_id, self.host, self.port, attempt))
+            try:
+                streams = await asyncio.wait_for(
+                    asyncio.open_connection(
+                        self.host, self.port, limit=_READ_BYTES, ssl=_tls_context(self.tls)
+                    ),
+                    timeout_s,
+                )
+            except (OSError, TimeoutError) as e:
+                error = e
+                if self._quitting:
+                    break
+                continue
+            self._next = index
+            return streams
+        return error
+
     async def run(self) -> None:
         """Connect, read until the connection drops, and reconnect with backoff until quit."""
         attempt = 1
         ever_registered = False
         while not self._quitting:
-            self.emit(Connecting(self.server_id, self.host, self.port, attempt))
-            try:
-                reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection(
-                        self.host, self.port, limit=_READ_BYTES, ssl=_tls_context(self.tls)
-                    ),
-                    _CONNECT_TIMEOUT_S,
-                )
-            except (OSError, TimeoutError) as e:
-                reason = describe_connect_error(e, self.host, self.port)
+            opened = await self._open(attempt)
+            failover = False
+            if isinstance(opened, BaseException):
+                reason = describe_connect_error(opened, self.host, self.port)
                 if not ever_registered:
-                    self.emit(
-                        ConnectFailed(self.server_id, reason, connect_hint(e, self.host, self.port))
-                    )
+                    hint = connect_hint(opened, self.host, self.port)
+                    self.emit(ConnectFailed(self.server_id, reason, hint))
                     return
             else:
+                reader, writer = opened
                 if self._quitting:  # quit() came while the connection was being opened
                     writer.close()
                     break
@@ -241,7 +296,14 @@ class ClientConnection:
                 if not ever_registered:
                     self.emit(ConnectFailed(self.server_id, reason, refusal))
                     return
-            delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
+                if registered and len(self.endpoints) > 1:
+                    # Its node is probably gone: go to the next one now, try this one last.
+                    failover = True
+                    self._next = (self._next + 1) % len(self.endpoints)
+            if failover:
+                delay = _FAILOVER_SPREAD_S * self.rng()
+            else:
+                delay = backoff_s(attempt, self.backoff_initial_s, self.backoff_max_s, self.rng)
             self.emit(Disconnected(self.server_id, reason, True, delay))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)

@@ -35,6 +35,7 @@ __all__ = [
     "Connecting",
     "ContextLoaded",
     "Disconnected",
+    "Endpoint",
     "FetchThumbnail",
     "GuiCommand",
     "HistoryLoaded",
@@ -463,6 +464,18 @@ ClientEvent = (
 
 
 @dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Another address of the same room: a node of a clustered room (issue 20), with its own
+    port and TLS certificate, tried when the address in use does not answer or drops."""
+
+    host: str
+    port: int
+    tls: bool = False  # `port` is a TLS port
+    fingerprint: str = ""  # with tls: this node's advertised fingerprint (TXT fp=)
+    pin_key: str = ""  # with tls: whose pin to check ("" for "host:port")
+
+
+@dataclass(frozen=True, slots=True)
 class Connect:
     """Connect to `host`:`port` as `nick` and join `rooms` once registered.
 
@@ -483,6 +496,9 @@ class Connect:
     tls: bool = False  # `port` is a TLS port (issue #17)
     fingerprint: str = ""  # with tls: the room's advertised certificate fingerprint (TXT fp=)
     pin_key: str = ""  # with tls: whose pin to check ("" for "host:port")
+    # The room's other nodes (issue 20): tried in turn when `host` does not answer, and the
+    # connection moves to one of them when its node goes away.
+    alternates: tuple[Endpoint, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,10 @@ never the server, client, store or gui.
 Browses for `timeout_s` seconds with a RoomBrowser (so only rooms whose server answers are
 listed, issue #2) and prints an aligned table for people, or one JSON object per line for
 scripts. With `watch`, prints `+` / `~` / `-` lines as rooms appear, change and disappear until
-Ctrl-C. Text that comes off the network is stripped of control characters before it reaches
-the terminal (a TXT record must not be able to send escape sequences).
+Ctrl-C. A room served by a cluster of servers is one line with every node's host and address
+(lanchat.discovery.clusters, issue 20). Text that comes off the network is stripped of control
+characters before it reaches the terminal (a TXT record must not be able to send escape
+sequences).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from dataclasses import asdict
 from typing import Any
 
 from lanchat.discovery.browser import RoomBrowser
-from lanchat.discovery.events import RoomAdded, RoomEvent, RoomUpdated
+from lanchat.discovery.clusters import Listings, RoomListing, connect_address, group
+from lanchat.discovery.events import RoomEvent
 from lanchat.discovery.records import RoomAd
 
 __all__ = ["NO_ROOMS", "format_table", "run_rooms", "to_json"]
@@ -36,18 +39,16 @@ def _printable(text: str) -> str:
 
 
 def _address(ad: RoomAd) -> str:
-    if not ad.addresses:
-        return f"?:{ad.port}"
-    first = ad.addresses[0]
-    return f"[{first}]:{ad.port}" if ":" in first else f"{first}:{ad.port}"
+    return connect_address(ad.addresses[0], ad.port) if ad.addresses else f"?:{ad.port}"
 
 
-def _row(ad: RoomAd) -> tuple[str, ...]:
+def _row(entry: RoomListing) -> tuple[str, ...]:
+    ad = entry.first
     return (
         _printable(ad.room),
-        _printable(ad.host),
-        _address(ad),
-        str(ad.users),
+        _printable(", ".join(entry.hosts)),
+        ", ".join(_address(node) for node in entry.nodes),
+        str(entry.users),
         "key" if ad.key_required else "",
         _printable(ad.topic),
     )
@@ -63,57 +64,65 @@ def _line(cells: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def format_table(rooms: Sequence[RoomAd]) -> str:
-    """An aligned table of `rooms` with a header line, sorted by room then host.
+    """An aligned table of `rooms` with a header line, sorted by room then host; a clustered
+    room is one line listing its hosts and their addresses.
 
     Args:
-        rooms: the rooms to show.
+        rooms: the advertisements to show.
 
     Returns:
         The table, lines joined with newlines (no trailing newline).
     """
-    rows = [_row(ad) for ad in sorted(rooms, key=lambda a: (a.room.lower(), a.host.lower()))]
+    rows = [_row(entry) for entry in group(rooms)]
     widths = [max(len(r[i]) for r in [_HEADER, *rows]) for i in range(len(_HEADER) - 1)]
     return "\n".join(_line(r, widths) for r in [_HEADER, *rows])
 
 
-def to_json(ad: RoomAd, event: str | None = None) -> str:
+def to_json(entry: RoomListing, event: str | None = None) -> str:
     """One room as a JSON object on one line (with "event" when watching).
 
     Args:
-        ad: the room.
+        entry: the room (a clustered room with all its nodes).
         event: "added", "updated" or "removed" in watch mode, else None.
 
     Returns:
-        The JSON text: the RoomAd fields plus "address" (first address with the port).
+        The JSON text: the RoomAd fields of its first node (with the room's user count),
+        "addresses" the list of every `address:port` the room answers on (every node's),
+        "address" the first of them, and "hosts" the nodes' host labels.
     """
     obj: dict[str, Any] = {"event": event} if event else {}
-    obj.update(asdict(ad))
-    obj["address"] = _address(ad)
+    obj.update(asdict(entry.first))
+    obj["users"] = entry.users
+    obj["addresses"] = list(entry.addresses)
+    obj["address"] = entry.addresses[0] if entry.addresses else _address(entry.first)
+    obj["hosts"] = list(entry.hosts)
     return json.dumps(obj, ensure_ascii=False)
-
-
-def _event_name(event: RoomEvent) -> str:
-    if isinstance(event, RoomAdded):
-        return "added"
-    if isinstance(event, RoomUpdated):
-        return "updated"
-    return "removed"
 
 
 _SIGNS = {"added": "+", "updated": "~", "removed": "-"}
 
 
-def _watch_line(event: RoomEvent, as_json: bool) -> str:
-    name = _event_name(event)
-    if as_json:
-        return to_json(event.ad, name)
-    return f"{_SIGNS[name]} {_line(_row(event.ad), _WATCH_WIDTHS)}"
+class _Watch:
+    """`--watch`: one `+` / `~` / `-` line per change of a room list entry."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.listings = Listings()
+
+    def on_event(self, event: RoomEvent) -> None:
+        for name, entry in self.listings.apply(event):
+            if self.as_json:
+                print(to_json(entry, name), flush=True)
+            else:
+                print(f"{_SIGNS[name]} {_line(_row(entry), _WATCH_WIDTHS)}", flush=True)
 
 
 async def _browse(as_json: bool, watch: bool, timeout_s: float, interfaces: Sequence[str]) -> int:
+    watcher = _Watch(as_json)
+
     def on_event(event: RoomEvent) -> None:
         if watch:
-            print(_watch_line(event, as_json), flush=True)
+            watcher.on_event(event)
 
     browser = RoomBrowser(on_event, interfaces=interfaces)
     await browser.start()
@@ -130,8 +139,8 @@ async def _browse(as_json: bool, watch: bool, timeout_s: float, interfaces: Sequ
         # Scripts reading --json get an empty stdout; the hint goes to stderr.
         print(NO_ROOMS, file=sys.stderr if as_json else sys.stdout)
     elif as_json:
-        for ad in sorted(rooms, key=lambda a: (a.room.lower(), a.host.lower())):
-            print(to_json(ad))
+        for entry in group(rooms):
+            print(to_json(entry))
     else:
         print(format_table(rooms))
     return 0

@@ -24,6 +24,10 @@ TXT keys of protocol version "1":
     tls    the TLS port, decimal (only when the server listens for TLS, issue #17)
     fp     SHA-256 of the server's DER certificate, 64 lowercase hex characters (with tls);
            clients compare it with the certificate they get (67 bytes: far under 255)
+    cluster  the random id of the cluster of servers sharing the room (issue 20), at most 64
+           letters, digits, "-" or "_"; absent on a server of its own. The same room name
+           with the same cluster id on several hosts is one room with several addresses
+           (lanchat.discovery.clusters); without it, same-named rooms stay apart
 
 Parsing never raises: a missing or garbled value falls back to a default, because one broken
 advertiser on the LAN must not hide the other rooms. Anyone on the LAN can advertise anything
@@ -44,12 +48,14 @@ from dataclasses import dataclass
 from lanchat.protocol.casemap import casefold, is_valid_channel
 
 __all__ = [
+    "CLUSTER_ID_MAX_CHARS",
     "INSTANCE_MAX_BYTES",
     "PROTOCOL_VERSION",
     "RENAME_RESERVE_BYTES",
     "SERVICE_TYPE",
     "TXT_VALUE_MAX_BYTES",
     "RoomAd",
+    "cluster_id",
     "fingerprint_of",
     "from_txt",
     "instance_name",
@@ -75,6 +81,8 @@ _BIDI_CONTROLS = frozenset(
 )
 _MAX_USERS_DIGITS = 7  # a LAN room with more people than this is a lie
 _VERSION_MAX_CHARS = 16
+CLUSTER_ID_MAX_CHARS = 64  # a random id is 16 to 32 characters; more is not an id
+_CLUSTER_ID_CHARS = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +101,7 @@ class RoomAd:
     web_port: int = 0  # HTTP port of the browser client on the same host; 0 = none
     tls: int = 0  # TLS port (TXT tls=), 0 when the server offers no TLS
     fp: str = ""  # certificate fingerprint (TXT fp=), see fingerprint_of
-    cluster: str | None = None  # the cluster's id (TXT cluster=) when a cluster serves the room
+    cluster: str | None = None  # id of the cluster serving the room (TXT cluster=), issue 20
 
 
 def fingerprint_of(der: bytes) -> str:
@@ -111,6 +119,26 @@ def fingerprint_of(der: bytes) -> str:
 def _fingerprint(text: str) -> str:
     text = text.strip().lower()
     return text if len(text) == 64 and all(c in string.hexdigits for c in text) else ""
+
+
+def cluster_id(text: str | None) -> str | None:
+    """`text` if it is a usable cluster id (TXT cluster=), else None.
+
+    An id is 1 to CLUSTER_ID_MAX_CHARS ASCII letters, digits, "-" or "_": it is compared, shown
+    in `lanchat rooms --json` and used as a key, so anything else (spaces, control characters,
+    a megabyte) means "no cluster" and the room is listed on its own. Never raises.
+
+    Args:
+        text: the TXT value as received (None when the key is absent).
+
+    Returns:
+        The id, or None.
+    """
+    if text is None:
+        return None
+    text = text.strip()
+    ok = 0 < len(text) <= CLUSTER_ID_MAX_CHARS and all(c in _CLUSTER_ID_CHARS for c in text)
+    return text if ok else None
 
 
 def room_key(room: str) -> str:
@@ -199,6 +227,8 @@ def to_txt(ad: RoomAd) -> dict[str, str]:
     if ad.tls:
         txt["tls"] = str(ad.tls)
         txt["fp"] = ad.fp
+    if ad.cluster:
+        txt["cluster"] = ad.cluster
     return txt
 
 
@@ -283,4 +313,5 @@ def from_txt(
         # (first use) instead of trusting whatever certificate it gets.
         tls=tls,
         fp=fp,
+        cluster=cluster_id(values.get("cluster")),
     )

@@ -75,10 +75,16 @@ class _Server:
     retry_at: float = 0.0  # time.monotonic() of the next attempt while reconnecting
     manual: bool = False  # opened from the Connect manually page: remembered once it works
     withdrawn: str = ""  # a room of this server its host withdrew from the LAN
+    address: str = ""  # "host:port" connected to now: another node of a clustered room's
 
     @property
     def label(self) -> str:
         return server_label(self.host, self.port)
+
+    @property
+    def where(self) -> str:
+        """The address connected to (or tried) now: the label, or another node's."""
+        return self.address or self.label
 
 
 class ChatApp:
@@ -252,10 +258,8 @@ class ChatApp:
         """Apply one network event (client or room discovery) to the window."""
         # lanchat.discovery.events loads no zeroconf: matching on its types costs nothing.
         match event:
-            case RoomAdded(ad=ad) | RoomUpdated(ad=ad):
-                self.joins.room_seen(ad)
-            case RoomRemoved(ad=ad):
-                self.joins.room_gone(ad)
+            case RoomAdded() | RoomUpdated() | RoomRemoved():
+                self.joins.room_event(event)
             case ev.CertificateMismatch() | ev.CertificateUnknown():
                 self.trust.show(event)
             case _:
@@ -376,10 +380,12 @@ class ChatApp:
         tls: bool = False,
         fingerprint: str = "",
         pin_key: str = "",
+        alternates: Sequence[ev.Endpoint] = (),
     ) -> str:
         """Open a connection (or join more rooms on an open one). Returns its server_id.
 
-        With `tls`, `port` is a TLS port; `fingerprint` and `pin_key` are as in ev.Connect.
+        With `tls`, `port` is a TLS port; `fingerprint`, `pin_key` and `alternates` (a
+        clustered room's other nodes) are as in ev.Connect.
         """
         srv = _Server(host, port, nick)
         server_id = srv.label
@@ -398,6 +404,7 @@ class ChatApp:
             ev.Connect(
                 server_id, host, port, nick, password, tuple(rooms), tuple(keys),
                 account=account, tls=tls, fingerprint=fingerprint, pin_key=pin_key,
+                alternates=tuple(alternates),
             )
         )  # fmt: skip
         return server_id
@@ -423,7 +430,7 @@ class ChatApp:
     def connected_status(self, server_id: str) -> str:
         """ "Connected to host:port as nick." for the status bar."""
         srv = self.servers[server_id]
-        return f"Connected to {srv.label} as {srv.nick}."
+        return f"Connected to {srv.where} as {srv.nick}."
 
     def submit_line(self, text: str) -> None:
         """Enter was pressed in the input line of the current tab."""

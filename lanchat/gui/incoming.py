@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from lanchat.client import events as ev
 from lanchat.gui.lines import Line, format_message
-from lanchat.gui.viewmodel import Conversation, conversation_key
+from lanchat.gui.viewmodel import Conversation, conversation_key, server_label
 from lanchat.protocol import casefold
 
 if TYPE_CHECKING:
@@ -68,12 +68,14 @@ class Incoming:
         srv = self.app.servers.get(e.server_id)
         if srv is None:
             return
+        # a clustered room's connection tries its nodes in turn (issue 20): say which one
+        srv.address = server_label(e.host, e.port)
         if e.attempt > 1:
             srv.state, srv.retry_at = "reconnecting", 0.0
-            self.app.set_status(f"Reconnecting to {srv.label} (attempt {e.attempt})…")
+            self.app.set_status(f"Reconnecting to {srv.address} (attempt {e.attempt})…")
             self._connection_line(e.server_id, "Reconnecting…", retry=False)
         else:
-            self.app.set_status(f"Connecting to {srv.label}…")
+            self.app.set_status(f"Connecting to {srv.address}…")
 
     def on_registered(self, e: ev.Registered) -> None:
         srv = self.app.servers.get(e.server_id)
@@ -88,7 +90,7 @@ class Incoming:
             self.app.remember(recent=srv.label)
             self.app.connect_page.set_recent(self.app.settings.recent)
         self.app.banner.hide()
-        self.app.set_status(f"Connected to {srv.label} as {e.nick}.")
+        self.app.set_status(self.app.connected_status(e.server_id))
         self.app.show_retry()
         for view in self._room_views(e.server_id):
             view.hide_connection()
@@ -107,7 +109,7 @@ class Incoming:
         if e.will_retry:
             srv.state = "reconnecting"
             srv.retry_at = time.monotonic() + e.retry_in_s
-            text = f"Connection to {srv.label} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
+            text = f"Connection to {srv.where} lost ({e.reason}); retrying in {e.retry_in_s:.0f} s."
         else:
             srv.state = "closed"
             text = f"Disconnected from {srv.label} ({e.reason})."

@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lanchat.client import events as ev
+from lanchat.discovery.events import RoomEvent, RoomRemoved
+from lanchat.discovery.records import RoomAd
 from lanchat.gui.dialogs import ConnectRequest, KeyDialog
-from lanchat.gui.viewmodel import AdLike, RoomRow, conversation_key, server_label
+from lanchat.gui.viewmodel import RoomRow, conversation_key, server_label
 from lanchat.protocol import casefold
 
 if TYPE_CHECKING:
@@ -30,21 +32,19 @@ class Joins:
         self.app = app
         # rooms joined with a key from the key dialog, by conversation key: a 475 asks again
         self._key_joins: dict[str, tuple[RoomRow, str]] = {}
-        self._sources: dict[str, str] = {}  # Rooms page instance → server_id joined there
+        self._sources: dict[str, str] = {}  # Rooms page row id → server_id joined there
 
-    def room_seen(self, ad: AdLike) -> None:
-        """A room appeared or changed on the LAN."""
-        self.app.rooms_page.upsert(ad)
-        for srv in self.app.servers.values():
-            if srv.withdrawn and casefold(srv.withdrawn) == casefold(ad.room):
-                srv.withdrawn = ""  # back on the LAN (mDNS can drop a room for a while)
-
-    def room_gone(self, ad: AdLike) -> None:
-        """A room left the LAN: a connection made to it stops retrying (issue #15, bug 5)."""
-        row = self.app.rooms_page.remove(ad)
-        server_id = self._sources.pop(row.instance, "") if row else ""
-        if row is not None and server_id in self.app.servers:
-            self.app.incoming.room_withdrawn(server_id, row.room)
+    def room_event(self, event: RoomEvent) -> None:
+        """A room appeared, changed or left the LAN: a connection made to a room that left
+        stops retrying (issue #15, bug 5); a clustered room left by one node stays."""
+        for row in self.app.rooms_page.apply(event):
+            server_id = self._sources.pop(row.instance, "")
+            if server_id in self.app.servers:
+                self.app.incoming.room_withdrawn(server_id, row.room)
+        if not isinstance(event, RoomRemoved):
+            for srv in self.app.servers.values():
+                if srv.withdrawn and casefold(srv.withdrawn) == casefold(event.ad.room):
+                    srv.withdrawn = ""  # back on the LAN (mDNS can drop a room for a while)
 
     def join_room(self, row: RoomRow, nick: str) -> None:
         """The Rooms page chose `row`: ask for a key if it is locked, then connect and join
@@ -70,13 +70,19 @@ class Joins:
 
     def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
         host, rooms, keys = row.connect_host(), (row.room,), (key,)
+        # A clustered room's other nodes (issue 20), tried when this one does not answer.
+        alternates = tuple(_endpoint(node) for node in row.nodes[1:])
+        pin_key = _pin_key(row.nodes[0].host if row.nodes else row.host)
         if row.tls:
             # A room that offers TLS is joined over TLS, its certificate checked against the
             # advertised fingerprint and the pin kept for its host (issue #17).
             server_id = self.app.connect(host, row.tls, nick, rooms=rooms, keys=keys, tls=True,
-                                         fingerprint=row.fp, pin_key=f"lan:{row.host}")  # fmt: skip
+                                         fingerprint=row.fp, pin_key=pin_key,
+                                         alternates=alternates)  # fmt: skip
         else:
-            server_id = self.app.connect(host, row.port, nick, rooms=rooms, keys=keys)
+            server_id = self.app.connect(
+                host, row.port, nick, rooms=rooms, keys=keys, alternates=alternates
+            )
         if key:
             self._key_joins[conversation_key(server_id, row.room)] = (row, nick)
 
@@ -143,3 +149,16 @@ class Joins:
             conv = self.app.model.get(request.address, request.address)
             if conv is not None:
                 self.app.show_tab(conv)
+
+
+def _pin_key(host: str) -> str:
+    # Each host's certificate is pinned under its own name; a cluster's nodes each have one.
+    return f"lan:{host}"
+
+
+def _endpoint(node: RoomAd) -> ev.Endpoint:
+    """Where to reach one node of a clustered room, and how to check its certificate."""
+    host = node.addresses[0] if node.addresses else node.host
+    if node.tls:
+        return ev.Endpoint(host, node.tls, True, node.fp, _pin_key(node.host))
+    return ev.Endpoint(host, node.port)

@@ -1,8 +1,9 @@
 """The start page: the rooms found on the LAN, and connecting by address, on one page.
 
 Layer: GUI (Tk main thread only); imports tkinter and lanchat.gui.{viewmodel,dialogs,theme}.
-The room list mirrors a viewmodel.RoomListModel in a Treeview, row id = DNS-SD instance, so
-an update or removal touches exactly one row however often the LAN changes; what the list
+The room list mirrors a viewmodel.RoomListModel in a Treeview, row id = the room list entry's
+key (the DNS-SD instance, or the cluster id and room of a clustered room, issue 20), so an
+update or removal touches exactly one row however often the LAN changes; what the list
 would say when empty is written inside it. The manual form (`ConnectPage`) opens under the
 list from "Connect by address…" instead of being a tab of its own (issue #15). The checks of
 the manual form live in lanchat.gui.dialogs.
@@ -17,6 +18,7 @@ import tkinter as tk
 from collections.abc import Callable, Sequence
 from tkinter import ttk
 
+from lanchat.discovery.events import RoomEvent
 from lanchat.gui.access import name
 from lanchat.gui.diagnose import DiagnosisButton
 from lanchat.gui.dialogs import (
@@ -26,7 +28,7 @@ from lanchat.gui.dialogs import (
     check_nick,
     validate_connect,
 )
-from lanchat.gui.viewmodel import AdLike, RoomListModel, RoomRow
+from lanchat.gui.viewmodel import RoomListModel, RoomRow
 
 __all__ = ["ConnectPage", "RoomsPage"]
 
@@ -118,18 +120,27 @@ class RoomsPage(ttk.Frame):
         self.tree.bind("<Return>", lambda _e: self.join_selected())
         self.connect_form = ConnectPage(self, nick, recent, on_connect)
 
-    def upsert(self, ad: AdLike) -> None:
-        """A room appeared or changed: add or refresh its row, keeping the sort order."""
-        change, row = self.model.upsert(ad)
-        instance = row.instance
-        if change == "added":
-            self.tree.insert(
-                "", self.model.index_of(instance), iid=instance, values=self._values(row)
-            )
-        elif change == "updated":
-            self.tree.item(instance, values=self._values(row))
-            self.tree.move(instance, "", self.model.index_of(instance))
+    def apply(self, event: RoomEvent) -> list[RoomRow]:
+        """A room appeared, changed or left: add, refresh (keeping the sort order) or drop its
+        row. A clustered room is one row; a node of it leaving only changes that row.
+
+        Returns:
+            The rows dropped (their room is gone from the LAN).
+        """
+        removed = []
+        for change, row in self.model.apply(event):
+            instance = row.instance
+            if change == "added":
+                index = self.model.index_of(instance)
+                self.tree.insert("", index, iid=instance, values=self._values(row))
+            elif change == "updated":
+                self.tree.item(instance, values=self._values(row))
+                self.tree.move(instance, "", self.model.index_of(instance))
+            elif change == "removed":
+                self.tree.delete(instance)
+                removed.append(row)
         self._update_status()
+        return removed
 
     def set_joined(self, instance: str, joined: bool) -> None:
         """Mark (or unmark) the room of row `instance` as one we are in."""
@@ -164,18 +175,6 @@ class RoomsPage(ttk.Frame):
         else:
             self.connect_form.pack(side="bottom", fill="x", pady=(16, 0), before=self._foot)
             self.connect_form.host_box.focus_set()
-
-    def remove(self, ad: AdLike) -> RoomRow | None:
-        """A room went away (withdrawn, or its host stopped answering): drop its row.
-
-        Returns:
-            The row, or None when it was not listed.
-        """
-        row = self.model.remove(ad)
-        if row is not None:
-            self.tree.delete(row.instance)
-        self._update_status()
-        return row
 
     def shown_rows(self) -> list[tuple[str, ...]]:
         """The Treeview's rows, top to bottom, as displayed."""

@@ -1,25 +1,28 @@
 """Presentation state of the chat client, as plain classes with no Tk (IDLE's testable core).
 
-Layer: GUI view-model; imports the standard library, lanchat.protocol (case mapping) and
-lanchat.gui.lines only. The tabs (one per room, private conversation or server), their unread
-counts and member lists, the window title, and the rooms listed on the Rooms page are decided
-here; the widgets only copy the result onto the screen, so all of it is tested without a
-display. How a line reads is in lanchat.gui.lines, what a typed line means in
-lanchat.gui.commands.
+Layer: GUI view-model; imports the standard library, lanchat.protocol (case mapping),
+lanchat.gui.lines and the pure parts of lanchat.discovery (records, events, clusters: how
+advertisements make room list entries) only. The tabs (one per room, private conversation or
+server), their unread counts and member lists, the window title, and the rooms listed on the
+Rooms page are decided here; the widgets only copy the result onto the screen, so all of it
+is tested without a display. How a line reads is in lanchat.gui.lines, what a typed line means
+in lanchat.gui.commands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
+from lanchat.discovery.clusters import Listings, RoomListing
+from lanchat.discovery.events import RoomEvent
+from lanchat.discovery.records import RoomAd
 from lanchat.gui.lines import Line, Segment, nick_colour_index, unread_marker
 from lanchat.protocol import casefold
 
 __all__ = [
     "DEFAULT_VISIBLE_LINES",
-    "AdLike",
     "ChatModel",
     "Conversation",
     "Member",
@@ -361,45 +364,30 @@ class ChatModel:
 # --- the Rooms page ---------------------------------------------------------------------------
 
 
-class AdLike(Protocol):
-    """What the Rooms page reads from a lanchat.discovery.records.RoomAd."""
-
-    @property
-    def room(self) -> str: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def port(self) -> int: ...
-    @property
-    def users(self) -> int: ...
-    @property
-    def topic(self) -> str: ...
-    @property
-    def key_required(self) -> bool: ...
-    @property
-    def addresses(self) -> tuple[str, ...]: ...
-    @property
-    def instance(self) -> str: ...
-    @property
-    def tls(self) -> int: ...
-    @property
-    def fp(self) -> str: ...
-
-
 @dataclass(frozen=True, slots=True)
 class RoomRow:
-    """One row of the Rooms page, derived from a discovered RoomAd."""
+    """One row of the Rooms page: one room list entry (lanchat.discovery.clusters), which is
+    one advertisement, or every node of a clustered room (issue 20)."""
 
-    instance: str  # DNS-SD instance name: the row's identity
+    instance: str  # the entry's key (the DNS-SD instance of an unclustered room): the row id
     room: str
-    host: str
-    port: int
+    host: str  # the host label; for a clustered room every node's, comma-separated
+    port: int  # of the first node
     users: int
     topic: str
     locked: bool
-    addresses: tuple[str, ...]
-    tls: int = 0  # TLS port, 0 when the room offers none (issue #17)
+    addresses: tuple[str, ...]  # of the first node, the one that answered its probe first
+    tls: int = 0  # the first node's TLS port, 0 when the room offers none (issue #17)
     fp: str = ""  # its advertised certificate fingerprint
+    nodes: tuple[RoomAd, ...] = ()  # every node serving the room (one unless clustered)
+
+    @classmethod
+    def of(cls, entry: RoomListing) -> RoomRow:
+        """The row showing `entry`."""
+        first = entry.first
+        return cls(entry.key, first.room, ", ".join(entry.hosts), first.port, entry.users,
+                   first.topic, any(n.key_required for n in entry.nodes), first.addresses,
+                   first.tls, first.fp, entry.nodes)  # fmt: skip
 
     def values(self) -> tuple[str, str, str, str, str]:
         """Treeview cells: room (with a lock when it needs a key), host, users, topic, address."""
@@ -413,48 +401,45 @@ class RoomRow:
         return self.addresses[0] if self.addresses else self.host
 
     def where(self) -> str:
-        """`address:port` as shown and connected to (IPv6 in brackets)."""
-        host = self.connect_host()
-        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
+        """`address:port` as shown and connected to (IPv6 in brackets); for a clustered room,
+        each node's, comma-separated, the one connected to first."""
+        first = server_label(self.connect_host(), self.port)
+        others = [server_label(_node_host(n), n.port) for n in self.nodes[1:]]
+        return ", ".join([first, *others])
 
     def label(self) -> str:
         """`#lobby on vm (10.0.0.5:6667)`: which of several same-named rooms this is."""
         return f"{self.room} on {self.host} ({self.where()})"
 
 
+def _node_host(ad: RoomAd) -> str:
+    return ad.addresses[0] if ad.addresses else ad.host
+
+
 class RoomListModel:
-    """The rooms seen on the LAN, keyed by DNS-SD instance, sorted by room then host."""
+    """The rooms seen on the LAN, one row per room list entry, sorted by room then host."""
 
     def __init__(self) -> None:
-        self.rows: dict[str, RoomRow] = {}  # instance → row
+        self.listings = Listings()  # advertisements grouped into entries
+        self.rows: dict[str, RoomRow] = {}  # entry key -> row
 
-    def upsert(self, ad: AdLike) -> tuple[str, RoomRow]:
-        """Add or update the room `ad` describes.
+    def apply(self, event: RoomEvent) -> list[tuple[str, RoomRow]]:
+        """Follow one discovery event.
 
         Returns:
-            ("added" | "updated" | "same", the row).
+            ("added" | "updated" | "same" | "removed", row) for each row it touched, in order.
         """
-        row = RoomRow(
-            _instance_of(ad),
-            ad.room,
-            ad.host,
-            ad.port,
-            ad.users,
-            ad.topic,
-            ad.key_required,
-            ad.addresses,
-            ad.tls,
-            ad.fp,
-        )
-        old = self.rows.get(row.instance)
-        self.rows[row.instance] = row
-        if old is None:
-            return "added", row
-        return ("same" if old == row else "updated"), row
-
-    def remove(self, ad: AdLike) -> RoomRow | None:
-        """Forget the room `ad` describes. Returns its row, or None if it was not listed."""
-        return self.rows.pop(_instance_of(ad), None)
+        changes = []
+        for change, entry in self.listings.apply(event):
+            row = RoomRow.of(entry)
+            if change == "removed":
+                self.rows.pop(row.instance, None)
+            else:
+                old = self.rows.get(row.instance)
+                self.rows[row.instance] = row
+                change = "same" if old == row else change
+            changes.append((change, row))
+        return changes
 
     def sorted(self) -> list[RoomRow]:
         return sorted(self.rows.values(), key=lambda r: (casefold(r.room), r.host, r.port))
@@ -462,8 +447,3 @@ class RoomListModel:
     def index_of(self, instance: str) -> int:
         """Position of `instance` in sorted(), for inserting a Treeview row in order."""
         return [r.instance for r in self.sorted()].index(instance)
-
-
-def _instance_of(ad: AdLike) -> str:
-    # The browser always fills `instance`; a hand-made ad without one is keyed by its address.
-    return ad.instance or f"{ad.room}@{ad.host}:{ad.port}"

@@ -287,21 +287,18 @@ class LauncherApp:
         self._refresh_hosted()
 
     def handle_room_event(self, event: object) -> None:
-        match event:
-            case RoomRemoved(ad=ad):
-                gone = self.lan.remove(ad)
-                if gone is not None and self.lan_tree.exists(gone.instance):
-                    self.lan_tree.delete(gone.instance)
-            case RoomAdded(ad=ad) | RoomUpdated(ad=ad):
-                change, row = self.lan.upsert(ad)
-                values = (row.room + (" \N{LOCK}" if row.locked else ""), row.host, str(row.users))
-                if change == "added":
-                    index = self.lan.index_of(row.instance)
-                    self.lan_tree.insert("", index, iid=row.instance, values=values)
-                elif change == "updated":
-                    self.lan_tree.item(row.instance, values=values)
-            case _:
-                return
+        if not isinstance(event, RoomAdded | RoomUpdated | RoomRemoved):
+            return
+        # One row per room: a clustered room's nodes share it (issue 20).
+        for change, row in self.lan.apply(event):
+            values = (row.room + (" \N{LOCK}" if row.locked else ""), row.host, str(row.users))
+            if change == "removed" and self.lan_tree.exists(row.instance):
+                self.lan_tree.delete(row.instance)
+            elif change == "added":
+                index = self.lan.index_of(row.instance)
+                self.lan_tree.insert("", index, iid=row.instance, values=values)
+            elif change == "updated":
+                self.lan_tree.item(row.instance, values=values)
         self._refresh_hosted()
 
     def _refresh_hosted(self) -> None:

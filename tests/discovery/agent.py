@@ -6,6 +6,8 @@ Run inside a network namespace with `ip netns exec NS python tests/discovery/age
         Listens on a real TCP port (the "server" the browser probes), prints
         {"event": "ready", "port": N}, then reads commands from stdin:
             {"op": "publish", "room": "#x", "users": 1, "topic": "...", "key": false}
+                (optional: "tls", "fp", "cluster": the cluster id, "port": a server's port
+                to advertise instead of the agent's own)
                 -> {"event": "published", "room": ..., "instance": ..., "t": <monotonic s>}
                    once the records are announced ("t" is when publish() was called);
                    the next command does not wait for that
@@ -81,12 +83,13 @@ async def _advertise(args: argparse.Namespace) -> None:
                 RoomAd(
                     room=room,
                     host="",
-                    port=0,
+                    port=cmd.get("port", 0),
                     users=cmd.get("users", 0),
                     topic=cmd.get("topic", ""),
                     key_required=cmd.get("key", False),
                     tls=cmd.get("tls", 0),
                     fp=cmd.get("fp", ""),
+                    cluster=cmd.get("cluster"),
                 )
             )
             # Reported once announced; meanwhile later commands run (rooms register together).

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from lanchat.discovery.clusters import group
 from lanchat.discovery.listing import NO_ROOMS, format_table, to_json
 from lanchat.discovery.records import RoomAd
 from tests.discovery.netns import REPO, Agent, Namespace, room, start_advertiser
@@ -52,15 +53,15 @@ def test_table_replaces_control_characters_from_the_network() -> None:
     assert "\x1b" not in table and "\x07" not in table
 
 
-def test_json_has_every_field_and_the_address_to_connect_to() -> None:
-    assert json.loads(to_json(LOBBY)) == {
+def test_json_has_every_field_and_the_addresses_to_connect_to() -> None:
+    assert json.loads(to_json(group([LOBBY])[0])) == {
         "room": "#lobby",
         "host": "alice-laptop",
         "port": 6667,
         "users": 12,
         "topic": "welcome",
         "key_required": False,
-        "addresses": ["192.168.1.5", "10.0.0.5"],
+        "addresses": ["192.168.1.5:6667", "10.0.0.5:6667"],
         "instance": "#lobby on alice-laptop",
         "version": "1",
         "web_port": 0,
@@ -68,8 +69,27 @@ def test_json_has_every_field_and_the_address_to_connect_to() -> None:
         "fp": "",
         "cluster": None,
         "address": "192.168.1.5:6667",
+        "hosts": ["alice-laptop"],
     }
-    assert json.loads(to_json(DEV, "removed"))["event"] == "removed"
+    assert json.loads(to_json(group([DEV])[0], "removed"))["event"] == "removed"
+
+
+NODE_A = RoomAd(room="#party", host="hall-a", port=6667, users=40, addresses=("10.1.0.1",),
+                instance="#party on hall-a", cluster="c1u5t3r")  # fmt: skip
+NODE_B = RoomAd(room="#party", host="hall-b", port=7000, users=41, addresses=("10.1.0.2",),
+                instance="#party on hall-b", cluster="c1u5t3r")  # fmt: skip
+
+
+def test_a_clustered_room_is_one_line_with_every_host_and_address() -> None:
+    lines = format_table([NODE_B, LOBBY, NODE_A]).splitlines()
+    assert lines == [
+        "ROOM    HOST            ADDRESS                       USERS  KEY  TOPIC",
+        "#lobby  alice-laptop    192.168.1.5:6667                 12       welcome",
+        "#party  hall-a, hall-b  10.1.0.1:6667, 10.1.0.2:7000     41",
+    ]
+    obj = json.loads(to_json(group([NODE_B, NODE_A])[0]))
+    assert obj["addresses"] == ["10.1.0.1:6667", "10.1.0.2:7000"]
+    assert (obj["hosts"], obj["cluster"], obj["users"]) == (["hall-a", "hall-b"], "c1u5t3r", 41)
 
 
 async def run_rooms(ns: Namespace, *args: str) -> tuple[int, str, str]:
@@ -108,7 +128,7 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
             "users": 3,
             "topic": "hello",
             "key_required": True,
-            "addresses": [a.address],
+            "addresses": [f"{a.address}:{port}"],
             "instance": "#lobby on alice-laptop",
             "version": "1",
             "web_port": 0,
@@ -116,6 +136,7 @@ async def test_rooms_lists_the_advertised_room_within_the_default_two_seconds(
             "fp": "",
             "cluster": None,
             "address": f"{a.address}:{port}",
+            "hosts": ["alice-laptop"],
         }
     ]
 
@@ -161,3 +182,58 @@ async def test_rooms_watch_prints_added_and_removed_until_ctrl_c(
     await watch.expect("removed", room("#lobby"))
     watch.proc.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(watch.proc.wait(), 10) == 130
+
+
+@pytest.mark.netns
+async def test_rooms_lists_a_clustered_room_once_with_both_nodes_and_a_namesake_apart(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    # Issue 20: the same room and cluster id advertised from two machines is one room with
+    # two addresses; the same room name from a third server without the id stays its own row.
+    a, b = pair
+    (node_a, port_a), (node_b, port_b), (plain, plain_port) = await asyncio.gather(
+        start_advertiser(agents, a, host="hall-a"),
+        start_advertiser(agents, b, host="hall-b"),
+        start_advertiser(agents, a, host="bob"),
+    )
+    node_a.send(op="publish", room="#party", users=3, cluster="c1u5t3r")
+    node_b.send(op="publish", room="#party", users=3, cluster="c1u5t3r")
+    plain.send(op="publish", room="#party", users=1)
+    for agent in (node_a, node_b, plain):
+        await agent.expect("published")
+    (status, table, _), (json_status, lines, err) = await asyncio.gather(
+        run_rooms(b), run_rooms(b, "--json")
+    )
+    assert (status, json_status) == (0, 0), err
+    rows = [line.split("  ") for line in table.splitlines()[1:]]
+    assert [[cell.strip() for cell in row if cell.strip()] for row in rows] == [
+        ["#party", "bob", f"{a.address}:{plain_port}", "1"],
+        ["#party", "hall-a, hall-b", f"{a.address}:{port_a}, {b.address}:{port_b}", "3"],
+    ]
+    listed = [json.loads(line) for line in lines.splitlines()]
+    assert [(o["hosts"], o["addresses"], o["cluster"]) for o in listed] == [
+        (["bob"], [f"{a.address}:{plain_port}"], None),
+        (["hall-a", "hall-b"], [f"{a.address}:{port_a}", f"{b.address}:{port_b}"], "c1u5t3r"),
+    ]
+
+
+@pytest.mark.netns
+async def test_rooms_watch_shows_a_clustered_room_losing_a_node_as_an_update(
+    pair: tuple[Namespace, Namespace], agents: list[Agent]
+) -> None:
+    a, b = pair
+    watch = await Agent.start(b, "-m", "lanchat", "rooms", "--watch", "--json", script=False)
+    agents.append(watch)
+    (node_a, _), (node_b, port_b) = await asyncio.gather(
+        start_advertiser(agents, a, host="hall-a"), start_advertiser(agents, b, host="hall-b")
+    )
+    node_a.send(op="publish", room="#party", cluster="c1u5t3r")
+    await watch.expect("added", room("#party", hosts=["hall-a"]))
+    node_b.send(op="publish", room="#party", cluster="c1u5t3r")
+    await watch.expect("updated", room("#party", hosts=["hall-a", "hall-b"]))
+    node_a.kill()  # kill -9: no goodbye; the browser's probe notices
+    await watch.expect(
+        "updated", room("#party", hosts=["hall-b"], addresses=[f"{b.address}:{port_b}"])
+    )
+    node_b.send(op="withdraw", room="#party")
+    await watch.expect("removed", room("#party", hosts=["hall-b"]))

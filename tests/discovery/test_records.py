@@ -16,6 +16,7 @@ from lanchat.discovery.records import (
     SERVICE_TYPE,
     TXT_VALUE_MAX_BYTES,
     RoomAd,
+    cluster_id,
     fingerprint_of,
     from_txt,
     instance_name,
@@ -101,6 +102,24 @@ def test_tls_port_and_fingerprint_round_trip_and_fit_one_txt_string() -> None:
 
 def test_room_without_tls_advertises_neither_key() -> None:
     assert not {"tls", "fp"} & set(to_txt(RoomAd(room="#a", host="h", port=1)))
+
+
+def test_cluster_id_rides_in_the_txt_key_cluster_and_is_absent_without_one() -> None:
+    ad = RoomAd(room="#lobby", host="node-a", port=6667, cluster="c0ffee42-Ab_9")
+    assert to_txt(ad)["cluster"] == "c0ffee42-Ab_9"
+    got = from_txt("#lobby on node-a", through_the_wire(ad), port=6667)
+    assert got is not None and got.cluster == "c0ffee42-Ab_9"
+    assert "cluster" not in to_txt(RoomAd(room="#a", host="h", port=1))
+    assert from_txt("#a on h", {b"room": b"#a"}, port=1).cluster is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "value", [b"", b"  ", b"two words", b"id\x1b[2J", b"\xff\xfe", b"x" * 65, b"caf\xc3\xa9", None]
+)
+def test_cluster_id_that_is_no_short_plain_id_reads_as_no_cluster(value: bytes | None) -> None:
+    # A room with a garbled cluster id is listed on its own, never merged with another.
+    got = from_txt("#a on h", {b"cluster": value}, port=1)
+    assert got is not None and got.cluster is None
 
 
 def test_fingerprint_is_sha256_in_lowercase_hex() -> None:
@@ -217,3 +236,4 @@ def test_any_txt_record_parses_without_raising(txt: dict[bytes, bytes | None], i
         assert ad.users >= 0
         assert ad.instance == inst
         assert all(printable(text) == text for text in (ad.room, ad.host, ad.topic, ad.version))
+        assert ad.cluster is None or cluster_id(ad.cluster) == ad.cluster

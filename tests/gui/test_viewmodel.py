@@ -3,28 +3,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from lanchat.discovery.events import RoomAdded, RoomRemoved
+from lanchat.discovery.records import RoomAd as Ad
 from lanchat.gui.lines import Line, format_event, format_message, nick_colour_index
 from lanchat.gui.viewmodel import ChatModel, Conversation, RoomListModel, conversation_key
 
 T0 = 1_700_000_000_000
-
-
-@dataclass(frozen=True)
-class Ad:
-    """The fields of a discovery RoomAd the Rooms page reads."""
-
-    room: str
-    host: str
-    port: int
-    users: int = 0
-    topic: str = ""
-    key_required: bool = False
-    addresses: tuple[str, ...] = ()
-    instance: str = ""
-    tls: int = 0
-    fp: str = ""
 
 
 # --- conversations and unread counts ---
@@ -167,29 +151,51 @@ def test_closing_active_tab_leaves_no_active_tab() -> None:
 
 def test_room_list_adds_updates_and_removes_by_instance() -> None:
     rooms = RoomListModel()
+
+    def change(event: RoomAdded | RoomRemoved) -> list[str]:
+        return [name for name, _ in rooms.apply(event)]
+
     ad = Ad("#lobby", "pc1", 6667, users=2, addresses=("192.168.1.5",), instance="lobby@pc1")
-    assert rooms.upsert(ad)[0] == "added"
-    assert rooms.upsert(ad)[0] == "same"
+    assert change(RoomAdded(ad)) == ["added"]
+    assert change(RoomAdded(ad)) == ["same"]
     more = Ad("#lobby", "pc1", 6667, users=3, addresses=("192.168.1.5",), instance="lobby@pc1")
-    assert rooms.upsert(more)[0] == "updated"
-    assert rooms.upsert(Ad("#lobby", "pc2", 6667, instance="lobby@pc2"))[0] == "added"
+    assert change(RoomAdded(more)) == ["updated"]
+    assert change(RoomAdded(Ad("#lobby", "pc2", 6667, instance="lobby@pc2"))) == ["added"]
     assert [r.host for r in rooms.sorted()] == ["pc1", "pc2"]
     assert rooms.sorted()[0].values() == ("#lobby", "pc1", "3", "", "192.168.1.5:6667")
-    assert rooms.remove(ad) is not None
-    assert rooms.remove(ad) is None
+    assert change(RoomRemoved(ad)) == ["removed"]
+    assert change(RoomRemoved(ad)) == []
     assert [r.host for r in rooms.sorted()] == ["pc2"]
+
+
+def test_clustered_room_is_one_row_showing_every_node_and_connecting_to_the_first() -> None:
+    rooms = RoomListModel()
+    a = Ad("#party", "hall-a", 6667, users=5, addresses=("10.1.0.1",), instance="#party on hall-a",
+           cluster="c1", tls=6697, fp="a" * 64)  # fmt: skip
+    b = Ad("#party", "hall-b", 7000, users=5, addresses=("fd00::2",), instance="#party on hall-b",
+           cluster="c1", tls=7001, fp="b" * 64)  # fmt: skip
+    rooms.apply(RoomAdded(b))
+    ((change, row),) = rooms.apply(RoomAdded(a))
+    assert change == "updated" and list(rooms.rows) == ["cluster c1 #party"]
+    assert row.values() == ("#party", "hall-a, hall-b", "5", "", "10.1.0.1:6667, [fd00::2]:7000")
+    assert (row.connect_host(), row.port, row.tls, row.fp) == ("10.1.0.1", 6667, 6697, "a" * 64)
+    assert row.nodes == (a, b)
+    ((change, row),) = rooms.apply(RoomRemoved(a))
+    assert change == "updated" and row.values()[1:] == ("hall-b", "5", "", "[fd00::2]:7000")
 
 
 def test_locked_room_shows_a_lock_and_connects_to_the_address_it_shows() -> None:
     rooms = RoomListModel()
-    rooms.upsert(
-        Ad(
-            "#secret",
-            "pc",
-            7000,
-            key_required=True,
-            addresses=("fd00::7", "10.0.0.2"),  # the browser puts the one that answered first
-            instance="s",
+    rooms.apply(
+        RoomAdded(
+            Ad(
+                "#secret",
+                "pc",
+                7000,
+                key_required=True,
+                addresses=("fd00::7", "10.0.0.2"),  # the browser puts the one that answered first
+                instance="s",
+            )
         )
     )
     row = rooms.sorted()[0]
@@ -202,7 +208,7 @@ def test_locked_room_shows_a_lock_and_connects_to_the_address_it_shows() -> None
 def test_rooms_sort_case_insensitively() -> None:
     rooms = RoomListModel()
     for name in ("#zoo", "#Apple", "#mid"):
-        rooms.upsert(Ad(name, "h", 1, instance=name))
+        rooms.apply(RoomAdded(Ad(name, "h", 1, instance=name)))
     assert [r.room for r in rooms.sorted()] == ["#Apple", "#mid", "#zoo"]
     assert rooms.index_of("#mid") == 1
 
