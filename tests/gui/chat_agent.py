@@ -6,7 +6,8 @@ on) and, through tests/gui/agent_io.py:
 
 - reports {"event": "rooms", "rows": [[room, host, users, topic, address], ...]} (the Rooms
   page) and {"event": "transcript", "tab": NAME, "text": ..., "connection": ...} (the tab in
-  front, and its connection line: "" or "Reconnecting in 5 s…" or "#x was closed by its host.");
+  front, and its connection line: "" or "Reconnecting in 5 s…" or "#x was closed by its host.")
+  and {"event": "status", "text": ...} (the status bar: "Connected to 10.0.0.2:6667 as bob.");
 - takes commands:
     {"cmd": "join", "room": "#x"}      select that row on the Rooms page and press Join
     {"cmd": "say", "text": "..."}      type a line in the input and press Return
@@ -60,7 +61,8 @@ def main() -> int:
 
     def snapshot() -> list[dict[str, Any]]:
         reports: list[dict[str, Any]] = [
-            {"event": "rooms", "rows": [list(r) for r in app.rooms_page.shown_rows()]}
+            {"event": "rooms", "rows": [list(r) for r in app.rooms_page.shown_rows()]},
+            {"event": "status", "text": str(app.bar.status.cget("text"))},
         ]
         conv = app.model.conversations.get(app.model.active)
         if conv is not None:
