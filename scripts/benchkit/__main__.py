@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -26,22 +27,32 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from benchkit import fleet, loadgen, report, servers
+from benchkit import cluster, fleet, loadgen, report, servers
 from benchkit.loadgen import Load
 from benchkit.profile import Profiler, summarise
 
 ALL_SERVERS = [
     *("relay-c", "relay", "lanchat", "lanchat-asyncio"),
-    *("ngircd", "inspircd", "hybrid", "lanchat-ws", "lanchat-tls"),
+    *("ngircd", "inspircd", "hybrid", "lanchat-ws", "lanchat-tls", "lanchat-cluster"),
 ]
-ALL_SCENARIOS = ["fanout", "latency", "bigroom", "memory", "storm", "history", "web", "handshake"]
+ALL_SCENARIOS = [
+    *("fanout", "latency", "bigroom", "memory", "storm", "history", "web", "handshake"),
+    *("cluster", "cluster-fanout"),
+]
 # lanchat-ws (lanchat, clients over WebSocket) and its scenario "web" (issue 16), and
 # lanchat-tls (lanchat, clients over TLS) and its scenario "handshake" (issue 17), compare
 # transports of one server, not servers: asked for by name, e.g.
 #   scripts/bench --servers lanchat,lanchat-ws --scenarios web --runs 5
 #   scripts/bench --servers lanchat,lanchat-tls --scenarios fanout,handshake --runs 5
-DEFAULT_SERVERS = ALL_SERVERS[:-2]
-DEFAULT_SCENARIOS = ALL_SCENARIOS[:-2]
+# lanchat-cluster (three lanchat nodes and one redis-server, issue 20) and its scenarios,
+# "cluster" (latency from one node to another at 200 messages/s) and "cluster-fanout"
+# (deliveries/s), against one node: the clients are spread over CLUSTER_PROCS generator
+# processes, each on its own node (all on the one node of "lanchat"), e.g.
+#   scripts/bench --servers lanchat,lanchat-cluster --scenarios cluster,cluster-fanout --runs 3
+DEFAULT_SERVERS = ALL_SERVERS[:-3]
+DEFAULT_SCENARIOS = ALL_SCENARIOS[:-4]
+CLUSTER_SCENARIOS = ("cluster", "cluster-fanout")
+CLUSTER_PROCS = cluster.NODES  # one generator process per node
 WEBSOCKET_SCENARIOS = ("fanout", "latency", "bigroom", "web")  # what lanchat-ws can run
 HISTORY_ROOM = "#bench"
 PROFILED = ("fanout", "latency", "bigroom", "web")  # scenarios with a measured window to sample
@@ -171,6 +182,12 @@ def run_one(
         The run's metrics, or {"error": why}.
     """
     driver = server.partition("@")[0]  # "lanchat-ws@main" is lanchat-ws on main's code
+    if driver == "lanchat-cluster" and scenario not in CLUSTER_SCENARIOS:
+        return {"error": "lanchat-cluster runs the cluster scenarios only"}
+    if scenario in CLUSTER_SCENARIOS:
+        if driver not in ("lanchat", "lanchat-cluster"):
+            return {"error": "the cluster scenarios compare lanchat-cluster with one lanchat"}
+        return _run_cluster_scenario(scenario, server, sz)
     if scenario == "history" and not driver.startswith("lanchat"):
         return {"error": "no CHATHISTORY"}
     if driver == "lanchat-ws" and scenario not in WEBSOCKET_SCENARIOS:
@@ -226,6 +243,39 @@ def run_one(
             result = {"error": f"server died ({srv.proc.returncode}): {srv.log_tail(2)}"}
         # The machine is shared: the load average says how much CPU the run had to share.
         return {**result, "loadavg_1m": os.getloadavg()[0]}
+
+
+def _run_cluster_scenario(scenario: str, server: str, sz: Sizes) -> dict[str, Any]:
+    """A cluster scenario on three nodes and Redis (lanchat-cluster) or on one node (lanchat).
+
+    The same clients either way: CLUSTER_PROCS generator processes, process w on node w (or
+    all on the one node), latencies only of messages sent from another process, i.e. from
+    another node.
+    """
+    load = sz.latency if scenario == "cluster" else sz.fanout
+    with contextlib.ExitStack() as stack:
+        try:
+            if server == "lanchat-cluster":
+                nodes = stack.enter_context(cluster.running())
+                ports, cpu, died = nodes.ports, nodes.cpu, nodes.died
+            else:
+                srv = stack.enter_context(servers.running("lanchat"))
+                ports = [srv.port] * CLUSTER_PROCS
+
+                def cpu() -> float:
+                    return servers.cpu_seconds(srv.pid)
+
+                def died() -> str | None:
+                    code = srv.proc.poll()
+                    return None if code is None else f"server died ({code}): {srv.log_tail(2)}"
+
+            result = fleet.run(ports, load, cpu, procs=CLUSTER_PROCS, others_only=True)
+        except (loadgen.SetupFailed, fleet.WorkerFailed, OSError, TimeoutError) as e:
+            result = {"error": f"{type(e).__name__}: {e}"}
+        else:
+            if why := died():
+                result = {"error": why}
+    return {**result, "loadavg_1m": os.getloadavg()[0]}
 
 
 def _machine() -> dict[str, Any]:

@@ -52,7 +52,7 @@ import multiprocessing
 import os
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from multiprocessing.connection import Connection, wait
@@ -112,17 +112,19 @@ class _Worker:
     conn: Connection
 
 
-def _specs(port: int, load: Load, procs: int, tls: bool) -> list[worker.WorkerSpec]:
+def _specs(
+    ports: Sequence[int], load: Load, procs: int, tls: bool, others_only: bool
+) -> list[worker.WorkerSpec]:
     # A worker with senders needs another client of its own for its window to count.
     procs = max(1, min(procs, load.n // 2))
     sizes = _shares(load.n, procs)
     senders = _shares(load.senders, procs)
     specs = []
     first = sender_first = 0
-    for n, s in zip(sizes, senders, strict=True):
+    for i, (n, s) in enumerate(zip(sizes, senders, strict=True)):
         specs.append(
             worker.WorkerSpec(
-                port=port,
+                port=ports[i % len(ports)],
                 first=first,
                 n=n,
                 sender_first=sender_first,
@@ -135,6 +137,7 @@ def _specs(port: int, load: Load, procs: int, tls: bool) -> list[worker.WorkerSp
                 setup_timeout_s=SETUP_TIMEOUT_S,
                 websocket=load.websocket,
                 tls=tls,
+                others_only=others_only,
             )
         )
         first += n
@@ -207,13 +210,14 @@ def _sleep_until(ns: int) -> None:
 
 
 def run(
-    port: int,
+    port: int | Sequence[int],
     load: Load,
     cpu: CpuFn,
     hook: Hook = _no_hook,
     procs: int | None = None,
     cpus: set[int] | None = None,
     tls: bool = False,
+    others_only: bool = False,
 ) -> dict[str, float]:
     """Scenarios 1-3 with the generator split over `procs` worker processes.
 
@@ -221,13 +225,16 @@ def run(
     2 and 3 (latency, big room).
 
     Args:
-        port: the server's port on 127.0.0.1.
+        port: the server's port on 127.0.0.1, or the ports of a cluster's nodes: worker w
+            connects to port[w % len(port)] (issue 20).
         load: the scenario's size; `senders` must be at least 1.
         cpu: the server's CPU seconds so far (sampled when the window opens and closes).
         hook: called with True when the measured window opens and False when it closes.
         procs: worker processes (default: default_procs()); at most N/2 are used.
         cpus: pin the workers to these CPUs (default: anywhere).
         tls: the clients connect with TLS (server "lanchat-tls").
+        others_only: the latencies are those of messages from other workers' senders only
+            (with one worker per cluster node: from one node to another).
 
     Returns:
         deliveries_per_s, cpu_us_per_delivery, server_cpu_pct, gen_cpu_pct (sum over the
@@ -241,7 +248,8 @@ def run(
     """
     if load.senders < 1:
         raise ValueError(f"a load scenario needs at least one sender, not {load.senders}")
-    specs = _specs(port, load, procs or default_procs(), tls)
+    ports = [port] if isinstance(port, int) else list(port)
+    specs = _specs(ports, load, procs or default_procs(), tls, others_only)
     ctx = multiprocessing.get_context("spawn")
     workers: list[_Worker] = []
     try:

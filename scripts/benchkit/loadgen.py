@@ -124,7 +124,7 @@ class Client(asyncio.Protocol):
         last = self.last
         lat_from, lat_to = sw.lat_from, sw.lat_to
         timed = lat_from < lat_to
-        mine_from, mine_to = sw.mine_from, sw.mine_to
+        mine_from, mine_to, others_only = sw.mine_from, sw.mine_to, sw.lat_others_only
         got = mine = reordered = 0
         for line in lines:
             # Our bodies are the last BODY_LEN bytes of the line.
@@ -139,9 +139,10 @@ class Client(asyncio.Protocol):
                 last[s] = sq
             else:
                 reordered += 1
-            if mine_from <= sq < mine_to:
+            own = mine_from <= sq < mine_to
+            if own:
                 mine += 1
-            if timed:
+            if timed and not (own and others_only):
                 t = int(line[-20:])
                 if lat_from <= t < lat_to:
                     sw.latencies.append(now - t)
@@ -279,6 +280,9 @@ class Swarm:
     latencies: array[int] = field(default_factory=lambda: array("q"))  # ns
     lat_from: int = NEVER  # record latencies of messages sent in [lat_from, lat_to)
     lat_to: int = NEVER
+    # only of messages from other swarms' senders: with one swarm per cluster node, the
+    # latencies from one node to another (issue 20)
+    lat_others_only: bool = False
     window: int = 0  # window mode: messages of our senders in flight to our clients; 0 = off
     total_sent: int = 0
     stopped: bool = False

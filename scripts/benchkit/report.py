@@ -53,6 +53,15 @@ HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
         ("connections_per_s", "connections/s", True),
         ("cpu_us_per_connection", "CPU µs/connection", False),
     ],
+    "cluster": [
+        ("p50_ms", "node-to-node p50 ms", False),
+        ("p99_ms", "node-to-node p99 ms", False),
+        ("max_ms", "max ms", False),
+    ],
+    "cluster-fanout": [
+        ("deliveries_per_s", "deliveries/s", True),
+        ("cpu_us_per_delivery", "CPU µs/delivery (nodes + Redis)", False),
+    ],
 }
 TITLES = {
     "fanout": "1 fan-out saturation",
@@ -63,10 +72,13 @@ TITLES = {
     "history": "6 CHATHISTORY LATEST",
     "web": "7 one room of 500: TCP (lanchat) or WebSocket (lanchat-ws) clients",
     "handshake": "8 connections opened and answered (TLS handshakes with lanchat-tls)",
+    "cluster": "9 cluster: 200 messages/s, latency from another node (lanchat: one node)",
+    "cluster-fanout": "10 cluster: fan-out saturation over three nodes (lanchat: one node)",
 }
 _CHECKS = ("lost", "reordered", "disconnected")
 # lanchat over another transport: (server, table row, CPU per delivery target over plain TCP)
 _TRANSPORTS = (("lanchat-ws", "WebSocket / TCP", 1.5), ("lanchat-tls", "TLS / plain", 1.3))
+_CLUSTER = ("lanchat-cluster", "3 nodes / 1 node")  # (server, table row): ratios, no target
 
 Runs = list[dict[str, Any]]
 Results = dict[str, dict[str, Runs]]  # scenario -> server -> runs (each a metrics dict or error)
@@ -217,6 +229,9 @@ def table(results: Results, servers: list[str]) -> str:
             if "lanchat" in per_server and transport in per_server:
                 cells = [transport_ratio(per_server, m, transport, target) for m, _l, _h in metrics]
                 out.append(f"| {label} | " + " | ".join(cells) + " | | | | |")
+        if "lanchat" in per_server and _CLUSTER[0] in per_server:
+            cells = [paired(per_server, m, h, _CLUSTER[0], "lanchat") for m, _l, h in metrics]
+            out.append(f"| {_CLUSTER[1]}, paired | " + " | ".join(cells) + " | | | | |")
         for me in (m for m in LANCHATS if m in per_server):
             if any(name in per_server for name in C_SERVERS):
                 cells = [ratio(per_server, m, h, me) for m, _l, h in metrics]

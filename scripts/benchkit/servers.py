@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,7 @@ LIMITS_NOT_LIFTED: dict[str, list[str]] = {
     "lanchat": [],
     "lanchat-ws": [],
     "lanchat-asyncio": [],
+    "lanchat-cluster": [],
     "relay": ["not an IRC server: the load generator's yardstick (no parsing beyond the verb)"],
     "relay-c": ["not an IRC server: the physical limit, a relay of one room in C on epoll"],
 }
@@ -486,13 +487,16 @@ def baseline_tree(ref: str) -> Path:
 
 
 @contextlib.contextmanager
-def running(name: str, history_db: Path | None = None) -> Iterator[Running]:
+def running(
+    name: str, history_db: Path | None = None, extra_args: Sequence[str] = ()
+) -> Iterator[Running]:
     """Start server `name` on a free port; yield it; stop it (SIGTERM, then SIGKILL).
 
     Args:
         name: a key of DRIVERS, or "<key>@<git ref>": that driver on the lanchat of that
             commit (baseline_tree).
         history_db: lanchat only: a history database copied into the data directory first.
+        extra_args: appended to the command line (e.g. lanchat's `--cluster URL`).
 
     Raises:
         SetupError: the server could not be installed, configured or started.
@@ -503,7 +507,7 @@ def running(name: str, history_db: Path | None = None) -> Iterator[Running]:
         port = free_port()
         driver, _, ref = name.partition("@")
         code = baseline_tree(ref) if ref else REPO
-        cmd = DRIVERS[driver](tmp, port)
+        cmd = [*DRIVERS[driver](tmp, port), *extra_args]
         if history_db is not None:
             shutil.copyfile(history_db, tmp / "data" / "history.sqlite3")
         log = tmp / "server.log"
@@ -517,10 +521,11 @@ def running(name: str, history_db: Path | None = None) -> Iterator[Running]:
             # Every wrapper (unshare, sh, setpriv) execs the next, so proc.pid is the server.
             yield Running(name, port, proc.pid, tmp, proc)
         finally:
-            _stop(proc)
+            stop(proc)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, then SIGKILL after 5 s; reaped."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:

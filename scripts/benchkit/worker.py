@@ -59,6 +59,7 @@ class WorkerSpec:
         setup_timeout_s: the limit for set-up and for sync.
         websocket: the clients speak IRC over WebSocket to a web port (lanchat-ws).
         tls: the clients connect with TLS.
+        others_only: record the latencies of other workers' senders' messages only.
     """
 
     port: int
@@ -74,6 +75,7 @@ class WorkerSpec:
     setup_timeout_s: float
     websocket: bool = False
     tls: bool = False
+    others_only: bool = False
 
 
 class _Control:
@@ -161,6 +163,7 @@ async def _run(conn: Connection, spec: WorkerSpec) -> None:
         senders=spec.senders,
         senders_total=spec.senders_total,
         websocket=spec.websocket,
+        lat_others_only=spec.others_only,
     )
     try:
         await sw.setup(concurrency=spec.concurrency, timeout_s=spec.setup_timeout_s)
