@@ -13,6 +13,8 @@ import json
 import subprocess
 from pathlib import Path
 
+from tests.bench.runner import run_bench
+
 REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = ("fanout", "latency", "bigroom", "memory", "storm", "history")
 SERVERS = ("relay-c", "relay", "lanchat", "lanchat-asyncio", "ngircd", "inspircd", "hybrid")
@@ -64,15 +66,11 @@ def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path
 
 
 def test_quick_benchmark_of_lanchat_behind_tls_loses_nothing(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "bench"), "--quick", "--servers", "lanchat,lanchat-tls",
-         "--scenarios", "fanout,handshake", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=110, check=False,
+    out, results = run_bench(
+        tmp_path, "--quick", "--servers", "lanchat,lanchat-tls", "--scenarios",
+        "fanout,handshake", timeout_s=110,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "| TLS / plain |" in proc.stdout
-    (json_file,) = tmp_path.glob("bench-*.json")
-    results = json.loads(json_file.read_text())["results"]
+    assert "| TLS / plain |" in out
     for server in ("lanchat", "lanchat-tls"):
         (fanout,) = results["fanout"][server]
         assert (fanout["lost"], fanout["reordered"], fanout["disconnected"]) == (0, 0, 0), fanout

@@ -9,27 +9,20 @@ nodes, and that no message was lost or reordered between nodes.
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.bench.runner import run_bench
 
 
 def test_quick_cluster_scenarios_run_on_three_nodes_and_on_one_and_lose_nothing(
     tmp_path: Path,
 ) -> None:
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "bench"), "--quick", "--runs", "2", "--servers",
-         "lanchat,lanchat-cluster", "--scenarios", "cluster,cluster-fanout", "--out",
-         str(tmp_path)],
-        capture_output=True, text=True, timeout=400, check=False,
+    out, results = run_bench(
+        tmp_path, "--quick", "--runs", "2", "--servers", "lanchat,lanchat-cluster",
+        "--scenarios", "cluster,cluster-fanout", timeout_s=400,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "### 9 cluster: 200 messages/s, latency from another node" in proc.stdout
-    assert "| 3 nodes / 1 node, paired |" in proc.stdout
-    (json_file,) = tmp_path.glob("bench-*.json")
-    results = json.loads(json_file.read_text())["results"]
+    assert "### 9 cluster: 200 messages/s, latency from another node" in out
+    assert "| 3 nodes / 1 node, paired |" in out
     for scenario in ("cluster", "cluster-fanout"):
         for server in ("lanchat", "lanchat-cluster"):
             for run in results[scenario][server]:
@@ -43,14 +36,10 @@ def test_quick_cluster_scenarios_run_on_three_nodes_and_on_one_and_lose_nothing(
 
 
 def test_a_cluster_scenario_on_another_server_says_why_it_cannot_run(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [str(REPO / "scripts" / "bench"), "--quick", "--servers", "relay,lanchat-cluster",
-         "--scenarios", "cluster,history", "--out", str(tmp_path)],
-        capture_output=True, text=True, timeout=200, check=False,
+    _, results = run_bench(
+        tmp_path, "--quick", "--servers", "relay,lanchat-cluster", "--scenarios",
+        "cluster,history", timeout_s=200,
     )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    (json_file,) = tmp_path.glob("bench-*.json")
-    results = json.loads(json_file.read_text())["results"]
     assert results["cluster"]["relay"] == [
         {"error": "the cluster scenarios compare lanchat-cluster with one lanchat"}
     ]
