@@ -35,7 +35,7 @@ HANDLERS: dict[str, Handler] = {
     "JOIN": lambda s, m: s.membership.on_join(m),
     "PART": lambda s, m: s.membership.on_part_or_kick(m),
     "KICK": lambda s, m: s.membership.on_part_or_kick(m),
-    "QUIT": lambda s, m: s.state.on_quit(m),
+    "QUIT": lambda s, m: s.registration.on_quit(m),
     "NICK": lambda s, m: s.registration.on_nick(m),
     "TOPIC": lambda s, m: s.state.on_topic(m),
     "MODE": lambda s, m: s.state.on_mode(m),

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lanchat.client.events import ClientEvent, NickChanged, Registered
+from lanchat.client.events import ClientEvent, NickChanged, Registered, UserQuit
 from lanchat.client.hints import server_error
 from lanchat.client.history import History
 from lanchat.client.membership import Membership
@@ -95,4 +95,16 @@ class Registration:
         events = self.state.on_nick(msg)
         if events and isinstance(changed := events[0], NickChanged) and changed.own:
             self.wanted_nick = changed.new  # confirmed: the nick to ask for from now on
+        return events
+
+    def on_quit(self, msg: Message) -> list[ClientEvent]:
+        events = self.state.on_quit(msg)
+        gone = events[0].nick if events and isinstance(events[0], UserQuit) else ""
+        state = self.state
+        freed = bool(gone) and state.fold(gone) == state.fold(self.wanted_nick)
+        if freed and state.registered and not state.is_me(self.wanted_nick):
+            # Our nick is free again: it was held by our own connection that the server had
+            # not yet seen go (a dead cluster node's users quit after a timeout, issue 20), or
+            # by someone who left. Take it back from the fallback nick_.
+            self._send("NICK", self.wanted_nick)
         return events

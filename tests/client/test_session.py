@@ -69,6 +69,25 @@ def test_nick_in_use_after_registration_is_an_error_with_hint() -> None:
     assert sent(s) == []
 
 
+def test_wanted_nick_is_taken_back_when_whoever_held_it_quits() -> None:
+    # After a move to another node of a cluster (issue 20) our old connection holds the nick
+    # until the cluster times the dead node out: registered as alice_, then alice quits.
+    s = ClientSession("alice")
+    s.start()
+    feed(s, ":srv 433 * alice :Nickname is already in use")
+    feed(s, ":srv 001 alice_ :Welcome", ":srv 376 alice_ :End")
+    feed(s, ":alice_!a@h JOIN #lobby", ":srv 353 alice_ = #lobby :alice_ alice bob")
+    sent(s)
+    feed(s, ":bob!b@h QUIT :bye")
+    assert sent(s) == []
+    feed(s, ":alice!a@10.0.0.1 QUIT :node gone")
+    assert sent(s) == ["NICK alice"]
+    feed(s, ":alice_!a@h NICK alice")
+    assert s.nick == "alice"
+    feed(s, ":alice2!x@h QUIT :bye")
+    assert sent(s) == []
+
+
 def test_refused_nick_change_is_not_asked_for_at_the_next_reconnect() -> None:
     s = registered()
     s.change_nick("bob")
