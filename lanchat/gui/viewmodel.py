@@ -392,7 +392,7 @@ class RoomRow:
     def values(self) -> tuple[str, str, str, str, str]:
         """Treeview cells: room (with a lock when it needs a key), host, users, topic, address."""
         lock = " \N{LOCK}" if self.locked else ""
-        return (f"{self.room}{lock}", self.host, str(self.users), self.topic, self.where())
+        return (f"{self.room}{lock}", self.host, str(self.users), self.topic, self.where_all())
 
     def connect_host(self) -> str:
         """The address Join connects to, the one the Address column shows: the first one,
@@ -401,15 +401,18 @@ class RoomRow:
         return self.addresses[0] if self.addresses else self.host
 
     def where(self) -> str:
-        """`address:port` as shown and connected to (IPv6 in brackets); for a clustered room,
-        each node's, comma-separated, the one connected to first."""
-        first = server_label(self.connect_host(), self.port)
+        """`address:port` connected to first (IPv6 in brackets)."""
+        return server_label(self.connect_host(), self.port)
+
+    def where_all(self) -> str:
+        """`address:port` as shown: for a clustered room, each node's, comma-separated, the
+        one connected to first."""
         others = [server_label(_node_host(n), n.port) for n in self.nodes[1:]]
-        return ", ".join([first, *others])
+        return ", ".join([self.where(), *others])
 
     def label(self) -> str:
         """`#lobby on vm (10.0.0.5:6667)`: which of several same-named rooms this is."""
-        return f"{self.room} on {self.host} ({self.where()})"
+        return f"{self.room} on {self.host} ({self.where_all()})"
 
 
 def _node_host(ad: RoomAd) -> str:

@@ -368,7 +368,8 @@ class LauncherApp:
             self.status.configure(text="Pick a room in the list first.")
             return
         row: RoomRow = self.lan.rows[chosen[0]]
-        self._open_chat(["--connect", row.where(), "--join", row.room])  # what the row shows
+        # the address the Rooms page shows first (a clustered room: its first node)
+        self._open_chat(["--connect", row.where(), "--join", row.room])
 
     def hosted_rows(self) -> list[tuple[str, ...]]:
         return _rows(self.hosted_tree)
