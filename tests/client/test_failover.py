@@ -2,7 +2,9 @@
 
 Real `lanchat serve` processes on 127.0.0.1 stand for the nodes; one is killed with SIGKILL
 and the client moves to the other, rejoins and asks for the gap from the last message it saw.
-The same through real mDNS across namespaces is in tests/gui/test_cluster_rooms.py.
+The last test runs two real nodes of a cluster (`lanchat serve --cluster` and a real
+redis-server): the gap is filled with what was said meanwhile, once. The same through real
+mDNS across namespaces is in tests/gui/test_cluster_rooms.py.
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ from lanchat.client.events import (
     Endpoint,
     Joined,
     MessageReceived,
+    NickChanged,
     Registered,
 )
 from lanchat.client.pins import PinStore
 from tests.client.test_connection import Peer, peer
+from tests.cluster.conftest import RedisServer
 from tests.support import free_port, run_serve_process
 
 
@@ -93,3 +97,49 @@ async def test_each_node_of_a_tls_room_is_checked_against_and_pinned_with_its_ow
         "lan:hall-a": node_a.fingerprint,
         "lan:hall-b": node_b.fingerprint,
     }
+
+
+async def test_on_a_cluster_the_client_moves_to_a_live_node_gets_the_gap_once_and_its_nick(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "redis").mkdir()
+    redis = RedisServer(tmp_path / "redis")
+    config = tmp_path / "cluster.toml"
+    config.write_text("[cluster]\nnode_timeout_s = 2.0\n")  # the dead node's users quit
+    node_args = ("--cluster", redis.url, "--config", str(config))
+    await redis.start()
+    try:
+        async with (
+            run_serve_process(tmp_path / "a", *node_args) as node_a,
+            run_serve_process(tmp_path / "b", *node_args) as node_b,
+            peer(node_b.port, "bob") as bob,
+            # the move waits about half a second (its jitter's top): bob talks in that gap
+            peer(
+                node_a.port,
+                "alice",
+                alternates=(Endpoint("127.0.0.1", node_b.port),),
+                rng=lambda: 0.99,
+            ) as alice,  # fmt: skip
+        ):
+            await bob.ready()
+            await alice.ready()
+            alice.say("#lobby", "before the crash")
+            await bob.expect(MessageReceived, lambda e: e.text == "before the crash")
+            await alice.expect(MessageReceived, lambda e: e.text == "before the crash")
+            node_a.proc.kill()
+            await alice.expect(Disconnected)
+            bob.say("#lobby", "while you were away")
+            await alice.expect(Connecting, lambda e: e.port == node_b.port)
+            # Node B still has alice of node A until the cluster times that node out.
+            await alice.expect(Registered, lambda e: e.nick == "alice_")
+            missed = await alice.expect(MessageReceived, lambda e: e.text == "while you were away")
+            assert missed.history and missed.nick == "bob"
+            renamed = await alice.expect(NickChanged, lambda e: e.own, timeout_s=15.0)
+            assert (renamed.old, renamed.new) == ("alice_", "alice")
+            alice.say("#lobby", "back as alice")
+            heard = await bob.expect(MessageReceived, lambda e: e.text == "back as alice")
+            assert heard.nick == "alice"
+            texts = alice.texts()
+            assert texts.count("before the crash") == texts.count("while you were away") == 1
+    finally:
+        await redis.stop()
