@@ -71,8 +71,8 @@ class Joins:
     def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
         host, rooms, keys = row.connect_host(), (row.room,), (key,)
         # A clustered room's other nodes (issue 20), tried when this one does not answer.
-        alternates = tuple(_endpoint(node) for node in row.nodes[1:])
-        pin_key = _pin_key(row.nodes[0].host if row.nodes else row.host)
+        alternates = tuple(_endpoint(node, row.nodes) for node in row.nodes[1:])
+        pin_key = _pin_key(row.nodes[0], row.nodes) if row.nodes else f"lan:{row.host}"
         if row.tls:
             # A room that offers TLS is joined over TLS, its certificate checked against the
             # advertised fingerprint and the pin kept for its host (issue #17).
@@ -151,14 +151,18 @@ class Joins:
                 self.app.show_tab(conv)
 
 
-def _pin_key(host: str) -> str:
-    # Each host's certificate is pinned under its own name; a cluster's nodes each have one.
-    return f"lan:{host}"
+def _pin_key(node: RoomAd, nodes: tuple[RoomAd, ...]) -> str:
+    """Whose pin a node's certificate is checked against: its host's (issue #17). The nodes of
+    a cluster each have their own certificate, so nodes sharing a host name (several on one
+    machine) are told apart by their TLS port."""
+    if sum(other.host == node.host for other in nodes) > 1:
+        return f"lan:{node.host}:{node.tls}"
+    return f"lan:{node.host}"
 
 
-def _endpoint(node: RoomAd) -> ev.Endpoint:
+def _endpoint(node: RoomAd, nodes: tuple[RoomAd, ...]) -> ev.Endpoint:
     """Where to reach one node of a clustered room, and how to check its certificate."""
     host = node.addresses[0] if node.addresses else node.host
     if node.tls:
-        return ev.Endpoint(host, node.tls, True, node.fp, _pin_key(node.host))
+        return ev.Endpoint(host, node.tls, True, node.fp, _pin_key(node, nodes))
     return ev.Endpoint(host, node.port)

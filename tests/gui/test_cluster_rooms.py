@@ -1,10 +1,12 @@
-"""A clustered room (issue 20) on a real (namespaced) LAN, seen from the desktop client.
+"""A clustered room (issue 20) seen from the desktop client, with real servers.
 
-Two machines each run `lanchat serve` and advertise the same room with the same cluster id
-over real mDNS (the advertisement through the discovery API, tests/discovery/agent.py); a
-third runs alice's chat window (tests/gui/chat_agent.py). Her Rooms page shows the room once
-with both machines; she joins; the machine she is connected to is killed (SIGKILL, its server
-and its advertisement), and her window moves to the other one, rejoins the room and goes on.
+On a real (namespaced) LAN: two machines each run `lanchat serve` and advertise the same room
+with the same cluster id over real mDNS (the advertisement through the discovery API,
+tests/discovery/agent.py); a third runs alice's chat window (tests/gui/chat_agent.py). Her
+Rooms page shows the room once with both machines; she joins; the machine she is connected to
+is killed (SIGKILL, its server and its advertisement), and her window moves to the other one,
+rejoins the room and goes on. In this process, with the advertisements handed to the window:
+two TLS nodes on one machine, each pinned by its own certificate.
 """
 
 from __future__ import annotations
@@ -18,11 +20,19 @@ from typing import Any
 
 import pytest
 
+from lanchat.client.pins import PinStore
+from lanchat.discovery.events import RoomAdded
+from lanchat.discovery.records import RoomAd
+from lanchat.gui.access import find
+from lanchat.gui.app import ChatApp
+from lanchat.launcher.supervisor import HostedRoom, RoomReady, Supervisor
 from tests.discovery.netns import AGENT, Agent, Namespace
 from tests.gui.lan import bridged_namespaces
+from tests.gui.test_trust import joined, tls_port
+from tests.gui.tk_support import run_until
 from tests.support import SERVE_READY_TIMEOUT_S, ServerProcess, serve_argv
 
-pytestmark = [pytest.mark.gui, pytest.mark.netns]
+pytestmark = pytest.mark.gui
 
 STEP_TIMEOUT_S = 15.0
 CLUSTER = "c1u5t3r"
@@ -64,6 +74,7 @@ def party_row(hosts: str, addresses: str) -> Any:
     )
 
 
+@pytest.mark.netns
 async def test_clustered_room_is_listed_once_and_a_dead_node_moves_the_window_to_another(
     lan: list[Namespace], tmp_path: Path
 ) -> None:
@@ -109,3 +120,49 @@ async def test_clustered_room_is_listed_once_and_a_dead_node_moves_the_window_to
             await alice.expect("rooms", party_row("hall-b", b), timeout_s=STEP_TIMEOUT_S)
         finally:
             await alice.close()
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[list[HostedRoom]]:
+    """#party on two `lanchat serve` processes with TLS on 127.0.0.1 (one machine)."""
+    supervisors = [
+        Supervisor(data_root=tmp_path / name, serve_args=["--host", "127.0.0.1", "--no-mdns"])
+        for name in ("node-a", "node-b")
+    ]
+    try:
+        nodes = [sup.start("#party") for sup in supervisors]
+        for sup in supervisors:
+            assert isinstance(sup.events.get(timeout=20), RoomReady)
+        yield nodes
+    finally:
+        for sup in supervisors:
+            sup.stop_all()
+
+
+def test_tls_nodes_on_one_machine_are_one_row_and_each_keeps_its_own_pin(
+    app: ChatApp, two_nodes: list[HostedRoom], tmp_path: Path
+) -> None:
+    # Two nodes of a cluster on one machine: the same host name, two certificates. Pinned
+    # under the host name alone, the second would look like the first one's certificate
+    # changed, and the move to it would be refused.
+    tls = [tls_port(node) for node in two_nodes]
+    for i, (node, port) in enumerate(zip(two_nodes, tls, strict=True)):
+        instance = f"#party on vm{'-2' * i}"  # the second one's probe renamed it
+        ad = RoomAd("#party", "vm", node.port, addresses=("127.0.0.1",), tls=port,
+                    fp=node.fingerprint, instance=instance, cluster=CLUSTER)  # fmt: skip
+        app.network.events.put(RoomAdded(ad))
+    both = f"127.0.0.1:{two_nodes[0].port}, 127.0.0.1:{two_nodes[1].port}"
+    run_until(app.root, lambda: [r[4] for r in app.rooms_page.shown_rows()] == [both], "one row")
+    (row,) = app.rooms_page.model.rows.values()
+    app.rooms_page.select(row.instance)
+    find(app.rooms_page, "Join").invoke()
+    server_id = f"127.0.0.1:{tls[0]}"
+    run_until(app.root, lambda: joined(app, server_id), "not in #party on the first node")
+    assert two_nodes[0].process is not None
+    two_nodes[0].process.kill()
+    moved = f"Connected to 127.0.0.1:{tls[1]} as alice."
+    run_until(app.root, lambda: app.bar.status.cget("text") == moved, "not moved to node B")
+    run_until(app.root, lambda: joined(app, server_id), "not back in #party")
+    pins = PinStore(tmp_path / "pins.json")
+    assert pins.get(f"lan:vm:{tls[0]}") == two_nodes[0].fingerprint
+    assert pins.get(f"lan:vm:{tls[1]}") == two_nodes[1].fingerprint
