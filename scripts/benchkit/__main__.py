@@ -253,11 +253,13 @@ def _run_cluster_scenario(scenario: str, server: str, sz: Sizes) -> dict[str, An
     another node.
     """
     load = sz.latency if scenario == "cluster" else sz.fanout
+    share: Callable[[], float] | None = None
     with contextlib.ExitStack() as stack:
         try:
             if server == "lanchat-cluster":
                 nodes = stack.enter_context(cluster.running())
                 ports, cpu, died = nodes.ports, nodes.cpu, nodes.died
+                share = _redis_share(nodes)
             else:
                 srv = stack.enter_context(servers.running("lanchat"))
                 ports = [srv.port] * CLUSTER_PROCS
@@ -275,7 +277,21 @@ def _run_cluster_scenario(scenario: str, server: str, sz: Sizes) -> dict[str, An
         else:
             if why := died():
                 result = {"error": why}
+            elif share is not None:
+                result["redis_cpu_share_pct"] = share()
     return {**result, "loadavg_1m": os.getloadavg()[0]}
+
+
+def _redis_share(nodes: cluster.Cluster) -> Callable[[], float]:
+    """From now: Redis's part of the cluster's CPU time in %, over the whole run (set-up,
+    measured window and drain), when the returned function is called."""
+    redis0, nodes0 = nodes.redis_cpu(), nodes.node_cpu()
+
+    def share() -> float:
+        redis, total = nodes.redis_cpu() - redis0, nodes.cpu() - redis0 - nodes0
+        return redis * 100 / total if total else float("nan")
+
+    return share
 
 
 def _machine() -> dict[str, Any]:

@@ -46,8 +46,15 @@ class Cluster:
 
     def cpu(self) -> float:
         """CPU seconds used so far by every node and Redis together."""
-        pids = [node.pid for node in self.nodes] + [self.redis.pid]
-        return sum(servers.cpu_seconds(pid) for pid in pids)
+        return self.node_cpu() + self.redis_cpu()
+
+    def node_cpu(self) -> float:
+        """CPU seconds used so far by the nodes."""
+        return sum(servers.cpu_seconds(node.pid) for node in self.nodes)
+
+    def redis_cpu(self) -> float:
+        """CPU seconds used so far by redis-server."""
+        return servers.cpu_seconds(self.redis.pid)
 
     def died(self) -> str | None:
         """Why the cluster is broken (a node or Redis exited), or None."""

@@ -61,6 +61,7 @@ HEADLINE: dict[str, list[tuple[str, str, bool]]] = {
     "cluster-fanout": [
         ("deliveries_per_s", "deliveries/s", True),
         ("cpu_us_per_delivery", "CPU µs/delivery (nodes + Redis)", False),
+        ("redis_cpu_share_pct", "Redis's part of that CPU %", False),
     ],
 }
 TITLES = {
