@@ -7,8 +7,9 @@ and deliveries/s against a single node").
 The nodes are `lanchat serve --cluster redis://127.0.0.1:PORT/0` with benchkit.servers's
 config (every limit lifted, no mDNS, no web), each on its own port and data directory; Redis
 is Debian's redis-server on a free loopback port, its data in a temporary directory, written
-the way docs/cluster.md asks an operator to run it (append-only file, `appendfsync always`). The CPU the cluster
-uses is the sum of the nodes' and Redis's, so its CPU per delivery compares with one node's.
+the way docs/cluster.md asks an operator to run it (append-only file, `appendfsync always`).
+The CPU the cluster uses is the sum of the nodes' and Redis's, so its CPU per delivery
+compares with one node's.
 """
 
 from __future__ import annotations
