@@ -275,6 +275,8 @@ class ClientConnection:
             failover = False
             if isinstance(opened, BaseException):
                 reason = describe_connect_error(opened, self.host, self.port)
+                if len(self.endpoints) > 1:
+                    reason = f"None of the room's {len(self.endpoints)} servers answered ({reason})"
                 if not ever_registered:
                     hint = connect_hint(opened, self.host, self.port)
                     self.emit(ConnectFailed(self.server_id, reason, hint))

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from lanchat.client.events import (
+    ConnectFailed,
     Connecting,
     Disconnected,
     Endpoint,
@@ -41,6 +42,17 @@ async def test_an_address_that_does_not_answer_is_skipped_for_the_next_one(
             tried = [e.port for e in alice.seen if isinstance(e, Connecting)]
             assert tried == [dead, node_b.port]
             assert (alice.conn.host, alice.conn.port) == ("127.0.0.1", node_b.port)
+
+
+async def test_when_no_address_answers_the_failure_says_none_of_them_did() -> None:
+    dead = [free_port(), free_port()]
+    alice = Peer(dead[0], "alice", alternates=(Endpoint("127.0.0.1", dead[1]),))
+    alice.conn.start()
+    failed = await alice.expect(ConnectFailed)
+    assert failed.reason == (
+        f"None of the room's 2 servers answered (Connection to 127.0.0.1:{dead[1]} refused)"
+    )
+    assert [e.port for e in alice.seen if isinstance(e, Connecting)] == dead
 
 
 async def test_kill_9_of_the_node_moves_the_client_to_another_which_it_asks_for_the_gap(
