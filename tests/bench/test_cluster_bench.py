@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.bench.runner import run_bench
 
 
+@pytest.mark.timeout(420)  # eight runs, four of them starting three nodes and a Redis
 def test_quick_cluster_scenarios_run_on_three_nodes_and_on_one_and_lose_nothing(
     tmp_path: Path,
 ) -> None:

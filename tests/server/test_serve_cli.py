@@ -197,7 +197,7 @@ async def test_serve_advertises_its_rooms_to_lanchat_rooms_on_the_lan(tmp_path: 
         seen = await rooms_seen_from(guest)
         assert sorted(seen) == ["#games", "#lobby"]
         assert seen["#lobby"]["port"] == port
-        assert host.address in seen["#lobby"]["addresses"]
+        assert f"{host.address}:{port}" in seen["#lobby"]["addresses"]
         assert not seen["#lobby"]["key_required"]
         server.proc.send_signal(signal.SIGTERM)
         assert await server.wait() == 0
