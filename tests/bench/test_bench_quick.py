@@ -13,6 +13,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.bench.runner import run_bench
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,6 +24,7 @@ OURS = ("relay-c", "relay", "lanchat", "lanchat-asyncio")  # what must run every
 MULTI_PROCESS = ("fanout", "bigroom")  # latency runs one generator process, pinned
 
 
+@pytest.mark.timeout(200)  # the run below may take its 170 s on a loaded machine
 def test_quick_benchmark_writes_table_json_and_results_for_every_server(tmp_path: Path) -> None:
     proc = subprocess.run(
         [str(REPO / "scripts" / "bench"), "--quick", "--out", str(tmp_path)],
