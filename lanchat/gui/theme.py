@@ -143,6 +143,12 @@ def _sun_valley(root: tk.Tk, name: str, family: str) -> bool:
         sv_ttk.set_theme(name, root)
     except (tk.TclError, RuntimeError):
         return False
+    # sv-ttk's tk_setPalette puts its colours in the option database and recolours the
+    # widgets from it at the theme change: ttk labels got them as options of their own, over
+    # their style (a Muted.TLabel was drawn in the body colour). A blank value (Tk skips "")
+    # matches first and leaves a label's colours to its style.
+    for option in ("*TLabel.foreground", "*TLabel.background"):
+        root.option_add(option, " ")
     for font_name, (size, weight) in _SV_FONTS.items():
         tkfont.nametofont(font_name, root=root).configure(family=family, size=size, weight=weight)
     return True

@@ -173,6 +173,11 @@ def test_sun_valley_draws_both_themes_and_clam_stands_in(name: str) -> None:
         assert theme_engine(root) == "sun-valley"
         assert ttk.Style(root).theme_use() == f"sun-valley-{name}"
         assert ttk.Style(root).lookup("Muted.TLabel", "foreground") == pal.muted
+        # ...and a label of that style is drawn so, also after sv-ttk's palette has recoloured
+        # the widgets at the theme change (its colours used to override the label's style)
+        muted = ttk.Label(root, text="3 people", style="Muted.TLabel")
+        root.update()
+        assert str(muted.cget("foreground")) == str(muted.cget("background")) == ""
         # scripts/test installs fonts-noto-color-emoji: emoji are drawn in colour with it
         emoji = emoji_font(root)
         assert emoji is not None and emoji.actual("family") == "Noto Color Emoji"
