@@ -35,6 +35,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 import secrets
 import stringprep
 import unicodedata
@@ -51,6 +52,7 @@ __all__ = [
     "parse_credentials",
     "saslprep",
     "scram_credentials",
+    "server_final",
 ]
 
 MECHANISM = "SCRAM-SHA-256"
@@ -147,7 +149,13 @@ def scram_credentials(password: str, iterations: int = ITERATIONS, salt: bytes =
     if keys is None:
         return ""
     _, stored_key, server_key = keys
-    return "$".join((_SCHEME, f"i={iterations}", _b64(salt), _b64(stored_key), _b64(server_key)))
+    return _encoded(Credentials(iterations, salt, stored_key, server_key))
+
+
+def _encoded(keys: Credentials) -> str:
+    """The stored form of `keys` (what parse_credentials reads)."""
+    parts = (_b64(keys.salt), _b64(keys.stored_key), _b64(keys.server_key))
+    return "$".join((_SCHEME, f"i={keys.iterations}", *parts))
 
 
 def parse_credentials(encoded: str) -> Credentials | None:
@@ -226,7 +234,7 @@ def _printable(nonce: str) -> bool:
 class ServerExchange:
     """The server's half of one exchange, after its client-first-message was read."""
 
-    __slots__ = ("_auth_prefix", "_credentials", "_gs2", "_nonce", "server_first")
+    __slots__ = ("_auth_prefix", "_bare", "_credentials", "_gs2", "_nonce", "server_first")
 
     def __init__(
         self,
@@ -247,9 +255,17 @@ class ServerExchange:
         client_nonce = _attributes(client_first_bare, "nr")[1]
         self._nonce = client_nonce + (server_nonce or secrets.token_urlsafe(18))
         self._gs2 = gs2_header
+        self._bare = client_first_bare
         self._credentials = credentials
         self.server_first = f"r={self._nonce},s={_b64(credentials.salt)},i={credentials.iterations}"
         self._auth_prefix = f"{client_first_bare},{self.server_first},"
+
+    @property
+    def state(self) -> str:
+        """The exchange as one string: server_final checks a client-final-message with it
+        wherever the password checks run (on a cluster, only the client's own node)."""
+        nonce = self._nonce[len(_attributes(self._bare, "nr")[1]) :]
+        return json.dumps([self._gs2, self._bare, _encoded(self._credentials), nonce])
 
     def final(self, message: str) -> str:
         """Check a client-final-message; return the server-final-message ("v=...").
@@ -273,6 +289,22 @@ class ServerExchange:
         if not hmac.compare_digest(hashlib.sha256(client_key).digest(), keys.stored_key):
             raise ScramError("wrong proof")
         return "v=" + _b64(_hmac(keys.server_key, auth_message))
+
+
+def server_final(message: str, state: str) -> str:
+    """Check a client-final-message against an exchange's `state` (ServerExchange.state).
+
+    Returns:
+        The server-final-message ("v=..."), or "" when the message or its proof is wrong.
+    """
+    gs2_header, bare, encoded, nonce = json.loads(state)
+    credentials = parse_credentials(encoded)
+    if credentials is None:
+        return ""
+    try:
+        return ServerExchange(gs2_header, bare, credentials, nonce).final(message)
+    except ScramError:
+        return ""
 
 
 class ScramClient:

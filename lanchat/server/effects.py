@@ -119,14 +119,15 @@ class Password:
     """Check or hash a password off the loop (scrypt); hand the outcome to the core.
 
     With `stored` set, the edge checks `password` against that hash and calls
-    ServerState.password_checked(effect, matched). Without it (`purpose` "register"), the edge
+    ServerState.password_checked(effect, matched); purpose "scram": `password` is a SCRAM
+    client-final-message and `stored` its exchange (lanchat.scram.server_final). Without it (`purpose` "register"), the edge
     hashes `password`, stores the account (`AccountRecord(key, name, hash, created_s)`) and
     calls ServerState.account_stored(effect, record or None, error). Issue 17: scrypt costs
     tens of milliseconds by design, so it never runs on the loop thread.
     """
 
     conn_id: int
-    purpose: str  # "register", "sasl" or "oper": which handler takes the outcome
+    purpose: str  # "register", "sasl", "scram" or "oper": which handler takes the outcome
     name: str  # the account or operator name as given
     password: str = field(repr=False)
     stored: str = field(default="", repr=False)  # the hash to check against; "": hash anew

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Protocol
 from lanchat.config import Config
 from lanchat.passwords import account_secrets, verify_password
 from lanchat.protocol.lines import LineLimits, TooLong
+from lanchat.scram import server_final
 from lanchat.server.admission import TOO_MANY_UNREGISTERED, Admission
 from lanchat.server.delivery import Delivery, Outbound
 from lanchat.server.effects import (
@@ -519,7 +520,10 @@ class Hub:
         """Check or hash a password on the password thread; store a new account; report."""
         ok, detail, scram = False, "", ""
         try:
-            if effect.stored:
+            if effect.purpose == "scram":
+                detail = server_final(effect.password, effect.stored)
+                ok = bool(detail)
+            elif effect.stored:
                 ok = await self.loop.run_in_executor(
                     self._passwords, verify_password, effect.password, effect.stored
                 )

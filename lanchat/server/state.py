@@ -34,7 +34,12 @@ from lanchat.protocol.tags import msgid_factory as default_msgid_factory
 from lanchat.server.context import Context
 from lanchat.server.dispatch import COMMANDS, Command, dispatch, history_renderer
 from lanchat.server.effects import Effect, Password, Publish, Query, RoomChanged, Send
-from lanchat.server.handlers.accounts import account_stored, register_done, sasl_done
+from lanchat.server.handlers.accounts import (
+    account_stored,
+    register_done,
+    sasl_done,
+    scram_done,
+)
 from lanchat.server.handlers.operators import oper_done
 from lanchat.server.handlers.registration import rename_to_guest
 from lanchat.server.model import Room, RoomInfo, User, WhowasEntry
@@ -47,7 +52,12 @@ __all__ = ["ServerState"]
 
 _LABEL_CAPS = frozenset({"labeled-response", "batch"})
 # Who takes the outcome of a Password effect, by its purpose (issue 17).
-_PASSWORD_DONE = {"register": register_done, "sasl": sasl_done, "oper": oper_done}
+_PASSWORD_DONE = {
+    "register": register_done,
+    "sasl": sasl_done,
+    "oper": oper_done,
+    "scram": scram_done,
+}
 # The command whose store look-up each non-CHATHISTORY HistoryQuery subcommand is.
 _LOOKUP_VERBS = {"SEARCH": "SEARCH", "MSGID": "REDACT"}
 

@@ -26,6 +26,7 @@ from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
 from lanchat.passwords import ScryptParams, account_secrets, verify_password
 from lanchat.protocol.lines import LineLimits, TooLong
+from lanchat.scram import server_final
 from lanchat.protocol.message import Message, parse
 from lanchat.server.effects import Disconnect, Effect, Password, Persist, Publish, RoomChanged, Send
 from lanchat.server.state import ServerState
@@ -166,7 +167,10 @@ class Transcript:
         while self.held:
             effect = self.held.pop(0)
             scram = ""
-            if effect.stored:
+            if effect.purpose == "scram":
+                detail = server_final(effect.password, effect.stored)
+                ok = bool(detail)
+            elif effect.stored:
                 ok, detail = verify_password(effect.password, effect.stored), ""
             elif self.store_error is not None:
                 ok, detail = False, self.store_error

@@ -56,6 +56,7 @@ __all__ = [
     "login",
     "register_done",
     "sasl_done",
+    "scram_done",
 ]
 
 MECHANISMS = SUPPORTED["sasl"]  # the `sasl` capability's value and RPL_SASLMECHS
@@ -262,17 +263,11 @@ def _scram_step(ctx: Context, response: str) -> None:
         _challenge(ctx, exchange.server_first)
         return
     key, pending = user.scram
-    if pending is not None:  # client-final-message
+    if pending is not None:  # client-final-message: checked by the edge, as passwords are
         if _throttled(ctx):
             return
-        try:
-            server_final = pending.final(text)
-        except ScramError:
-            state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 proof for {key!r}")
-            _sasl_failed(ctx)
-            return
-        user.scram = (key, None)
-        _challenge(ctx, server_final)
+        user.password_pending = True
+        ctx.password("scram", key, text, stored=pending.state, key=key)
         return
     record = state.accounts.get(key)
     if text or record is None:  # anything but "+" after the server's signature
@@ -281,6 +276,30 @@ def _scram_step(ctx: Context, response: str) -> None:
     user.sasl = user.scram = None
     login(ctx, record.name)
     ctx.numeric(n.RPL_SASLSUCCESS)
+
+
+def scram_done(ctx: Context, effect: Password, ok: bool, detail: str) -> None:
+    """The edge checked a SCRAM client-final-message: the server's signature, or 904.
+
+    On a cluster only the client's own node checks it (the proof never enters the log, and
+    each node's server nonce is its own); every node applies the outcome (docs/cluster.md).
+
+    Args:
+        ctx: a Context for the client that authenticated.
+        effect: the Password effect of the client-final-message (`key`: the account).
+        ok: the proof matched.
+        detail: the server-final-message ("v=...") when `ok`.
+    """
+    user = ctx.user
+    if user.scram is not None and user.scram[0] == effect.key:  # not aborted meanwhile
+        if ok:
+            user.scram = (effect.key, None)
+            _challenge(ctx, detail)
+        else:
+            ctx.state.auth_throttle.failed(user.ip, f"SCRAM-SHA-256 proof for {effect.key!r}")
+            _sasl_failed(ctx)
+    if not user.registered:
+        try_register(ctx)
 
 
 def _challenge(ctx: Context, message: str) -> None:
