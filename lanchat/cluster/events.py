@@ -12,6 +12,8 @@ its fields say what happened::
     c  the connection it is about (conn ids are unique in the cluster: node << 32 | local id)
     v  the line, the IP, the QUIT reason, the hello's rooms, the gone node, the password detail
     f  the hello's room key, or the password outcome ("1" ok)
+    s  a line whose secret was replaced (lanchat.cluster.redact): the origin's number for the
+       line as sent, which only the origin kept
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class Event:
     conn_id: int = 0  # the connection it is about, 0 for none
     data: bytes = b""  # see the kinds above
     flag: str = ""
+    secret: int = 0  # LINE: redacted, and the origin keeps the line as sent under this number
 
     def fields(self) -> dict[str, bytes]:
         """The stream entry's fields (XADD)."""
@@ -69,6 +72,8 @@ class Event:
             out["v"] = self.data
         if self.flag:
             out["f"] = self.flag.encode()
+        if self.secret:
+            out["s"] = str(self.secret).encode()
         return out
 
     @classmethod
@@ -87,6 +92,7 @@ class Event:
             conn_id=int(fields.get(b"c", b"0")),
             data=fields.get(b"v", b""),
             flag=fields.get(b"f", b"").decode(),
+            secret=int(fields.get(b"s", b"0")),
         )
 
 

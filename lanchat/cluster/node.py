@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -50,6 +51,7 @@ from lanchat.cluster.events import (
     password_outcome,
 )
 from lanchat.cluster.liveness import Liveness
+from lanchat.cluster.redact import redact
 from lanchat.cluster.replica import TICK_S, Replica
 from lanchat.config import Config
 from lanchat.errors import ClusterError, ProtocolError
@@ -132,6 +134,7 @@ class RedisBus:
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
         self._retry: list[Event] = []  # events that must reach the log once Redis is back
+        self._secrets = itertools.count(1)  # numbers of redacted lines (Event.secret)
         self._filehosts: dict[int, str] = {}  # upload URL of connections not applied yet
         self._tasks: list[asyncio.Task[None]] = []  # reader, heartbeat (and any rejoin)
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
@@ -228,9 +231,14 @@ class RedisBus:
         """One line of a connection of this node (after its flood control)."""
         if isinstance(line, TooLong):
             event = Event(TOO_LONG, self.node, conn_id)
-        else:
+        elif (redacted := redact(line, self.config.server.password)) is None:
             event = Event(LINE, self.node, conn_id, line)
-        self._submit(event, lambda: self._not_sent(conn_id, line))
+        else:
+            logged, applied = redacted
+            secret = next(self._secrets)
+            self.replica.keep(conn_id, secret, applied)
+            event = Event(LINE, self.node, conn_id, logged, secret=secret)
+        self._submit(event, lambda: self._not_sent(conn_id, line, event.secret))
 
     def disconnected(self, conn_id: int, reason: str) -> None:
         """A connection of this node is gone."""
@@ -281,7 +289,8 @@ class RedisBus:
         if conn_id in self.hub.connections:
             self.hub.drop(conn_id, REFUSED)
 
-    def _not_sent(self, conn_id: int, line: bytes | TooLong) -> None:
+    def _not_sent(self, conn_id: int, line: bytes | TooLong, secret: int) -> None:
+        self.replica.forget(conn_id, secret)
         command = "*"
         if isinstance(line, bytes):
             with contextlib.suppress(ProtocolError):

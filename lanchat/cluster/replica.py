@@ -13,8 +13,11 @@ the events is made the same everywhere too:
   the same msgid and server-time, and stores it under them;
 - ticks (PINGs, timeouts): run before the first entry at least a second after the last tick,
   so every node runs them at the same place in the log;
-- password checks and hashes (scrypt, on a thread of the node whose client asked): the
-  outcome is an entry of its own, which every node hands to the core.
+- password checks and hashes (scrypt, on a thread of the node whose client asked; a SCRAM
+  proof too): the outcome is an entry of its own, which every node hands to the core;
+- passwords themselves are not in the log (lanchat.cluster.redact): the origin applies the
+  line as sent, which it keeps (keep), every other node the redacted line, whose outcome is
+  the same without the secret.
 
 Effects are the core's, for every user of the cluster; the node applying them writes only to
 its own connections (a remote user is a conn_id with no connection here), and keeps Queries
@@ -39,6 +42,7 @@ from lanchat.cluster.events import (
     node_of,
     read_password_outcome,
 )
+from lanchat.cluster.redact import restore
 from lanchat.config import Config
 from lanchat.errors import ProtocolError
 from lanchat.protocol.lines import TOO_LONG as LINE_TOO_LONG
@@ -74,6 +78,17 @@ class Replica:
         )
         # The Password effect each connection waits on, until its outcome entry.
         self._passwords: dict[int, Password] = {}
+        # (conn_id, Event.secret) -> the line as sent, of this node's redacted lines.
+        self._kept: dict[tuple[int, int], bytes] = {}
+        self._server_password = config.server.password
+
+    def keep(self, conn_id: int, secret: int, line: bytes) -> None:
+        """This node appended a redacted line numbered `secret`: apply `line` in its place."""
+        self._kept[conn_id, secret] = line
+
+    def forget(self, conn_id: int, secret: int) -> None:
+        """The redacted line numbered `secret` never reached the log."""
+        self._kept.pop((conn_id, secret), None)
 
     def clock(self) -> float:
         """The core's clock: the time of the entry being applied (Unix seconds)."""
@@ -119,8 +134,12 @@ class Replica:
     def _event(self, event: Event) -> list[Effect]:
         state, kind, conn_id = self.state, event.kind, event.conn_id
         if kind == LINE:
+            line = event.data
+            if event.secret:
+                kept = self._kept.pop((conn_id, event.secret), None)
+                line = kept if kept is not None else restore(line, self._server_password)
             try:
-                msg = parse(event.data)
+                msg = parse(line)
             except ProtocolError as e:
                 return state.reject_line(conn_id, e)
             return state.receive(conn_id, msg)

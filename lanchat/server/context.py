@@ -305,8 +305,8 @@ class Context:
         """Ask the edge to check (`stored` given) or hash a password off the loop (Password).
 
         The outcome comes back through ServerState.password_done, which hands it to the
-        handler of `purpose` ("register", "sasl", "scram" or "oper") with a Context for the same client
-        and label.
+        handler of `purpose` ("register", "sasl", "scram" or "oper") with a Context for the
+        same client and label.
         """
         self.effects.append(
             Password(

@@ -120,10 +120,11 @@ class Password:
 
     With `stored` set, the edge checks `password` against that hash and calls
     ServerState.password_checked(effect, matched); purpose "scram": `password` is a SCRAM
-    client-final-message and `stored` its exchange (lanchat.scram.server_final). Without it (`purpose` "register"), the edge
-    hashes `password`, stores the account (`AccountRecord(key, name, hash, created_s)`) and
-    calls ServerState.account_stored(effect, record or None, error). Issue 17: scrypt costs
-    tens of milliseconds by design, so it never runs on the loop thread.
+    client-final-message and `stored` its exchange (lanchat.scram.server_final). Without
+    `stored` (`purpose` "register"), the edge hashes `password`, stores the account
+    (`AccountRecord(key, name, hash, created_s)`) and calls
+    ServerState.account_stored(effect, record or None, error). Issue 17: scrypt costs tens of
+    milliseconds by design, so it never runs on the loop thread.
     """
 
     conn_id: int

@@ -26,8 +26,8 @@ from lanchat.config import Config, Server
 from lanchat.errors import ProtocolError
 from lanchat.passwords import ScryptParams, account_secrets, verify_password
 from lanchat.protocol.lines import LineLimits, TooLong
-from lanchat.scram import server_final
 from lanchat.protocol.message import Message, parse
+from lanchat.scram import server_final
 from lanchat.server.effects import Disconnect, Effect, Password, Persist, Publish, RoomChanged, Send
 from lanchat.server.state import ServerState
 from lanchat.store.records import AccountRecord, RoomRecord
