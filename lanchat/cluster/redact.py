@@ -74,6 +74,8 @@ def redact(line: bytes, server_password: str) -> tuple[bytes, bytes] | None:
             aborted = _with(msg, ["*"])
             return aborted, aborted
         params[0] = _sasl_response(params[0])
+        if params[0] == msg.params[0]:
+            return None
     else:
         return None
     return _with(msg, params), line

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import cast
 
 import redis.asyncio as aioredis
 
@@ -19,6 +20,7 @@ from tests.server.test_accounts_sockets import SCRYPT_TIMEOUT_S, plain
 from tests.support import LineClient
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
+Entries = list[tuple[bytes, dict[bytes, bytes]]]  # XRANGE, as redis-py gives it
 SERVER_PASSWORD = "door-word-42"
 OPER_PASSWORD = "open sesame"
 ACCOUNT_PASSWORD = "alice-secret-1"
@@ -132,7 +134,7 @@ async def test_no_password_reaches_the_log_and_both_nodes_agree(
 
         store = aioredis.Redis.from_url(redis_server.url)
         try:
-            entries = await store.xrange("lanchat:log")
+            entries = cast(Entries, await store.xrange("lanchat:log"))
         finally:
             await store.aclose()
         log = b"\n".join(value for _, fields in entries for value in fields.values())
