@@ -238,7 +238,7 @@ class RedisBus:
             secret = next(self._secrets)
             self.replica.keep(conn_id, secret, applied)
             event = Event(LINE, self.node, conn_id, logged, secret=secret)
-        self._submit(event, lambda: self._not_sent(conn_id, line, event.secret))
+        self._submit(event, lambda: self._not_sent(conn_id, line))
 
     def disconnected(self, conn_id: int, reason: str) -> None:
         """A connection of this node is gone."""
@@ -289,8 +289,7 @@ class RedisBus:
         if conn_id in self.hub.connections:
             self.hub.drop(conn_id, REFUSED)
 
-    def _not_sent(self, conn_id: int, line: bytes | TooLong, secret: int) -> None:
-        self.replica.forget(conn_id, secret)
+    def _not_sent(self, conn_id: int, line: bytes | TooLong) -> None:
         command = "*"
         if isinstance(line, bytes):
             with contextlib.suppress(ProtocolError):

@@ -86,9 +86,10 @@ class Replica:
         """This node appended a redacted line numbered `secret`: apply `line` in its place."""
         self._kept[conn_id, secret] = line
 
-    def forget(self, conn_id: int, secret: int) -> None:
-        """The redacted line numbered `secret` never reached the log."""
-        self._kept.pop((conn_id, secret), None)
+    def _forget(self, conn_id: int) -> None:
+        """The connection is gone: the lines kept for it will not come (Redis refused them)."""
+        for kept in [kept for kept in self._kept if kept[0] == conn_id]:
+            del self._kept[kept]
 
     def clock(self) -> float:
         """The core's clock: the time of the entry being applied (Unix seconds)."""
@@ -148,6 +149,7 @@ class Replica:
         if kind == TOO_LONG:
             return state.reject_line(conn_id, LINE_TOO_LONG)
         if kind == DISCONNECTED:
+            self._forget(conn_id)
             return state.disconnected(conn_id, event.data.decode())
         if kind == HELLO:
             names = [name for name in event.data.decode().split("\n") if name]
@@ -156,6 +158,7 @@ class Replica:
             effects: list[Effect] = []
             for gone in self.users_of(int(event.data)):
                 self._passwords.pop(gone, None)
+                self._forget(gone)
                 effects += state.disconnected(gone, event.flag)
             return effects
         if kind == PASSWORD:
