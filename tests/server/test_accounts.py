@@ -366,6 +366,25 @@ def test_an_account_registered_here_logs_in_with_scram(t: Transcript) -> None:
     assert commands(conn.send_take("AUTHENTICATE +")) == ["900", "903"]
 
 
+def test_a_scram_exchange_aborted_while_its_proof_is_checked_stays_aborted(t: Transcript) -> None:
+    t.hold_passwords = True
+    conn, _, answer = scram_until_proof(t, "alice", "wonderland")
+    assert answer == [] and len(t.held) == 1  # the proof waits for the edge, as passwords do
+    assert commands(conn.send_take("AUTHENTICATE *")) == ["906"]
+    t.run_passwords()
+    assert conn.take() == []  # no signature for an exchange the client gave up
+    assert not t.state.find_user("alice").account  # type: ignore[union-attr]
+
+
+def test_a_second_scram_proof_while_the_first_is_checked_ends_the_exchange(t: Transcript) -> None:
+    t.hold_passwords = True
+    conn, _, _ = scram_until_proof(t, "alice", "wonderland")
+    got = conn.send_take("AUTHENTICATE " + b64("c=biws,r=x,p=eQ=="))
+    assert commands(got) == ["904"] and "a check is running" in got[0].params[-1]
+    t.run_passwords()
+    assert conn.take() == []
+
+
 def test_a_wrong_scram_proof_is_904_and_counts_with_plains_failures(t: Transcript) -> None:
     limit = t.state.config.limits.max_auth_failures
     for i in range(limit - 1):

@@ -264,6 +264,9 @@ def _scram_step(ctx: Context, response: str) -> None:
         return
     key, pending = user.scram
     if pending is not None:  # client-final-message: checked by the edge, as passwords are
+        if user.password_pending:
+            _sasl_failed(ctx, "a check is running")
+            return
         if _throttled(ctx):
             return
         user.password_pending = True
