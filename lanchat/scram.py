@@ -1,10 +1,11 @@
 """SCRAM-SHA-256 (RFC 5802, RFC 7677): the stored keys, the server's checks, the client's proof.
 
 Layer: standard library only (hashlib, hmac, secrets, base64, stringprep, unicodedata); no I/O.
-The server core (lanchat.server.handlers.accounts) checks an exchange with it on the loop (two
-HMACs and a hash, microseconds); the edge makes the stored keys on the password thread
-(PBKDF2 costs tens of milliseconds by design); the client library (lanchat.client.sasl) makes
-its proof with it.
+The server core (lanchat.server.handlers.accounts) answers the client-first-message with it;
+the edge checks the client-final-message with server_final (two HMACs and a hash,
+microseconds), as it checks passwords, so that on a cluster only the client's node checks it;
+the edge makes the stored keys on the password thread (PBKDF2 costs tens of milliseconds by
+design); the client library (lanchat.client.sasl) makes its proof with it.
 Spec: https://www.rfc-editor.org/rfc/rfc5802 (sections 3, 5 and 7: the messages and the
 algorithm), https://www.rfc-editor.org/rfc/rfc7677 (SHA-256, the test vector in section 3),
 https://www.rfc-editor.org/rfc/rfc4013 (SASLprep of the password)::
