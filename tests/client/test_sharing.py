@@ -6,7 +6,9 @@ the way an irssi user would get it: an ACTION in the room, whose URL downloads t
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -18,8 +20,21 @@ from lanchat.client.events import (
     ShareFinished,
     ShareProgress,
 )
-from tests.client.test_connection import peer
+from tests.client.test_connection import Peer, peer
 from tests.web.filehost import file_server
+
+
+@contextlib.asynccontextmanager
+async def _alice_and_bob(tmp_path: Path) -> AsyncIterator[tuple[Peer, Peer]]:
+    """A server with files on, and alice and bob registered in #lobby."""
+    async with (
+        file_server(tmp_path / "data") as server,
+        peer(server.port, "alice") as alice,
+        peer(server.port, "bob") as bob,
+    ):
+        await alice.ready()
+        await bob.ready()
+        yield alice, bob
 
 
 async def _fetch(url: str) -> bytes:
@@ -30,13 +45,7 @@ async def _fetch(url: str) -> bytes:
 async def test_a_shared_file_is_posted_as_a_link_everyone_can_download(tmp_path: Path) -> None:
     payload = tmp_path / "slides.pdf"
     payload.write_bytes(os.urandom(3_000_000))
-    async with (
-        file_server(tmp_path / "data") as server,
-        peer(server.port, "alice") as alice,
-        peer(server.port, "bob") as bob,
-    ):
-        await alice.ready()
-        await bob.ready()
+    async with _alice_and_bob(tmp_path) as (alice, bob):
         alice.conn.handle(ShareFile("alice", "#lobby", str(payload), 1))
         done = await alice.expect(ShareFinished)
         assert done.error == "" and done.name == "slides.pdf"
@@ -77,13 +86,7 @@ async def test_a_server_without_files_says_so(tmp_path: Path) -> None:
 async def test_a_line_break_in_a_file_name_never_reaches_the_irc_line(tmp_path: Path) -> None:
     payload = tmp_path / "two\nlines.txt"
     payload.write_bytes(b"x")
-    async with (
-        file_server(tmp_path / "data") as server,
-        peer(server.port, "alice") as alice,
-        peer(server.port, "bob") as bob,
-    ):
-        await alice.ready()
-        await bob.ready()
+    async with _alice_and_bob(tmp_path) as (alice, bob):
         alice.conn.handle(ShareFile("alice", "#lobby", str(payload), 1))
         done = await alice.expect(ShareFinished)
         assert done.error == ""
