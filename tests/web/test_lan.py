@@ -57,6 +57,7 @@ async def test_api_rooms_lists_the_rooms_of_other_servers_with_their_web_address
         "address": a.address,
         "port": games.port,
         "web": f"http://{a.address}:{DEFAULT_WEB_PORT}/",
+        "addresses": [f"{a.address}:{games.port}"],
     }
     assert games_room["host"]
 

@@ -234,8 +234,11 @@ export function lanEntry(entry) {
     href = null;
   }
   if (!href || !["http:", "https:"].includes(href.protocol)) {
-    // A server without a web page: people join it with an IRC client at this address.
-    const address = el("span", { cls: "count", text: `${entry.address}:${entry.port}` });
+    // A server without a web page: people join it with an IRC client at this address (a
+    // clustered room: at any of its nodes' addresses).
+    const first = `${entry.address}:${entry.port}`;
+    const addresses = entry.addresses?.length ? entry.addresses.join(", ") : first;
+    const address = el("span", { cls: "count", text: addresses });
     return el("li", {}, el("div", { cls: "room static" }, ...inner, address));
   }
   const link = el(
