@@ -344,7 +344,10 @@ class LanchatServer:
         self.web_port = self.web.port
 
     def _is_own(self, ad: RoomAd) -> bool:
-        """Whether a room seen on the LAN is one this server advertises."""
+        """Whether a room seen on the LAN is one this server advertises, or (with --cluster)
+        another node's copy of it: a room of this server's cluster is this server's room too."""
+        if self.cluster is not None and ad.cluster and ad.cluster == self.cluster.cluster_id:
+            return True
         advertiser = self._advertiser
         return advertiser is not None and advertiser.instance(ad.room) == ad.instance
 
