@@ -227,7 +227,9 @@ def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--connect",
         metavar="HOST[:PORT]",
-        help="connect to this server straight away (ircs://HOST[:PORT] or port 6697: with TLS)",
+        action="append",
+        help="connect to this server straight away (ircs://HOST[:PORT] or port 6697: with TLS); "
+        "repeatable: the nodes of a clustered room, the next tried when one does not answer",
     )
     p.add_argument(
         "--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)"
@@ -376,7 +378,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 def _cmd_chat(args: argparse.Namespace) -> int:
     from lanchat.gui.app import run
 
-    return run(nick=args.nick, connect=args.connect, join=args.join or [], theme=args.theme)
+    return run(nick=args.nick, connect=args.connect or [], join=args.join or [], theme=args.theme)
 
 
 def _cmd_passwd(args: argparse.Namespace) -> int:

@@ -626,12 +626,14 @@ def _connect_argument(text: str) -> tuple[str, int, bool]:
         raise ConfigError(f"--connect {text!r}: {e}") from None
 
 
-def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str | None) -> int:
+def run(nick: str | None, connect: Sequence[str], join: Sequence[str], theme: str | None) -> int:
     """Open the chat window and run until it is closed (`lanchat chat`).
 
     Args:
         nick: the nickname (None: the remembered one).
-        connect: "host[:port]" to connect to at once, or None to start on the Rooms page.
+        connect: "host[:port]" to connect to at once, then the other addresses of the same
+            room (a clustered room's nodes, issue 20) to move to when one does not answer;
+            empty to start on the Rooms page.
         join: rooms to join after connecting.
         theme: "light" or "dark" (None: the remembered one).
 
@@ -654,7 +656,7 @@ def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str |
         raise ConfigError(str(e)) from None
     if theme:
         settings = settings.with_theme(theme)
-    address = _connect_argument(connect) if connect else None
+    addresses = [_connect_argument(text) for text in connect]
     try:
         root = tk.Tk(className="lanchat")
     except tk.TclError as e:
@@ -665,9 +667,10 @@ def run(nick: str | None, connect: str | None, join: Sequence[str], theme: str |
     network.start()
     app = ChatApp(root, network, settings)
     app.start()
-    if address is not None:
-        app.connect(address[0], address[1], settings.nick, rooms=rooms or ("#lobby",),
-                    tls=address[2])  # fmt: skip
+    if addresses:
+        (host, port, tls), *others = addresses
+        app.connect(host, port, settings.nick, rooms=rooms or ("#lobby",), tls=tls,
+                    alternates=[ev.Endpoint(*other) for other in others])  # fmt: skip
     try:
         root.mainloop()
     finally:

@@ -404,11 +404,15 @@ class RoomRow:
         """`address:port` connected to first (IPv6 in brackets)."""
         return server_label(self.connect_host(), self.port)
 
-    def where_all(self) -> str:
-        """`address:port` as shown: for a clustered room, each node's, comma-separated, the
-        one connected to first."""
+    def wheres(self) -> tuple[str, ...]:
+        """Each node's `address:port`, the one connected to first, then the other nodes of a
+        clustered room (what `lanchat chat --connect` takes, once per address)."""
         others = [server_label(_node_host(n), n.port) for n in self.nodes[1:]]
-        return ", ".join([self.where(), *others])
+        return (self.where(), *others)
+
+    def where_all(self) -> str:
+        """`address:port` as shown: for a clustered room, each node's, comma-separated."""
+        return ", ".join(self.wheres())
 
     def label(self) -> str:
         """`#lobby on vm (10.0.0.5:6667)`: which of several same-named rooms this is."""

@@ -368,8 +368,10 @@ class LauncherApp:
             self.status.configure(text="Pick a room in the list first.")
             return
         row: RoomRow = self.lan.rows[chosen[0]]
-        # the address the Rooms page shows first (a clustered room: its first node)
-        self._open_chat(["--connect", row.where(), "--join", row.room])
+        # the address the Rooms page shows first, then a clustered room's other nodes: the
+        # chat window moves to one of them when the one it uses does not answer (issue 20)
+        connects = [arg for where in row.wheres() for arg in ("--connect", where)]
+        self._open_chat([*connects, "--join", row.room])
 
     def hosted_rows(self) -> list[tuple[str, ...]]:
         return _rows(self.hosted_tree)

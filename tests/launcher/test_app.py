@@ -183,6 +183,24 @@ def test_rooms_on_the_network_are_listed_and_join_opens_chat(
     assert launcher.join_button.instate(["disabled"])
 
 
+def test_join_of_a_clustered_room_passes_every_node_to_connect_to(
+    launcher: LauncherApp, launched: Launched
+) -> None:
+    # Issue 20: the chat window gets every node's address, so it can move to another node.
+    for host, address, port in (("hall-b", "fe80::9", 7001), ("hall-a", "192.168.1.9", 7000)):
+        post(launcher, RoomAdded(RoomAd("#party", host, port, addresses=(address,),
+                                        instance=f"#party on {host}", cluster="c1")))  # fmt: skip
+    run_until(launcher.root, lambda: launcher.lan_rows() == [("#party", "hall-a, hall-b", "0")],
+              launcher.lan_rows)  # fmt: skip
+    [row] = launcher.lan.rows
+    launcher.lan_tree.selection_set(row)
+    launcher.root.update()  # <<TreeviewSelect>> enables Join
+    launcher.join_button.invoke()
+    assert launched.calls == [
+        ["--connect", "192.168.1.9:7000", "--connect", "[fe80::9]:7001", "--join", "#party"]
+    ]
+
+
 def test_a_hosted_rooms_web_page_is_shown_with_its_link_and_qr_code(
     launcher: LauncherApp,
 ) -> None:
