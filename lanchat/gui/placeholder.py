@@ -15,6 +15,7 @@ empty, how it selects all, and where its words sit.
 
 from __future__ import annotations
 
+import abc
 import tkinter as tk
 from collections.abc import Callable
 from tkinter import ttk
@@ -25,7 +26,7 @@ __all__ = ["PlaceholderEntry", "PlaceholderText"]
 INSET_PX = 10  # from the entry's left edge to the words: where the typed text starts
 
 
-class PlaceholderMixin(tk.Widget):
+class PlaceholderMixin(tk.Widget, metaclass=abc.ABCMeta):
     """Tk thread only. The placeholder of a field (mixed in before the field's Tk class);
     the subclass calls `_add_placeholder` once built and `_show_placeholder` when its value
     changes."""
@@ -37,19 +38,8 @@ class PlaceholderMixin(tk.Widget):
             self, text=text, style="Placeholder.TLabel", font=self.cget("font"), padding=0
         )
         self.placeholder.bind("<Button-1>", lambda _e: self.focus_set())
-        self.placeholder.bind("<<ThemeChanged>>", lambda _e: self._colour_placeholder())
-        self._colour_placeholder()
         self.bind("<Control-a>", self._select_all)
         self._show_placeholder()
-
-    def _colour_placeholder(self) -> None:
-        # The style's colours, set on the label itself: Sun Valley draws a derived label
-        # style's text in its own foreground colour, which made the words look typed.
-        style = ttk.Style(self)
-        self.placeholder.configure(
-            foreground=style.lookup("Placeholder.TLabel", "foreground"),
-            background=style.lookup("Placeholder.TLabel", "background"),
-        )
 
     def set_placeholder(self, text: str) -> None:
         """What the empty field says."""
@@ -60,13 +50,13 @@ class PlaceholderMixin(tk.Widget):
         """The placeholder as shown ("" while something is typed, or when there is none)."""
         return str(self.placeholder.cget("text")) if self.placeholder.winfo_manager() else ""
 
+    @abc.abstractmethod
     def is_empty(self) -> bool:
         """True when nothing is typed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _place(self) -> dict[str, Any]:
         """Where the words sit in the field (Tk place options)."""
-        raise NotImplementedError
 
     def _show_placeholder(self) -> None:
         if not self.is_empty() or not self.placeholder.cget("text"):
@@ -74,8 +64,9 @@ class PlaceholderMixin(tk.Widget):
         elif not self.placeholder.winfo_manager():
             self.placeholder.place(**self._place())
 
+    @abc.abstractmethod
     def _select_all(self, _event: object) -> str:
-        raise NotImplementedError
+        """Select the whole text (Ctrl+A); "break" stops Tk's own binding."""
 
 
 class PlaceholderEntry(PlaceholderMixin, ttk.Entry):
