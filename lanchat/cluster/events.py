@@ -10,7 +10,8 @@ its fields say what happened::
        g node gone, p password outcome
     n  the node that appended it
     c  the connection it is about (conn ids are unique in the cluster: node << 32 | local id)
-    v  the line, the IP, the QUIT reason, the hello's rooms, the gone node, the password detail
+    v  the line, the IP, the QUIT reason, the hello's rooms and settings (hello_data), the gone
+       node, the password detail
     f  the hello's room key, or the password outcome ("1" ok)
     s  a line whose secret was replaced (lanchat.cluster.redact): the origin's number for the
        line as sent, which only the origin kept
@@ -18,7 +19,7 @@ its fields say what happened::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from lanchat.values import value
 
@@ -34,9 +35,11 @@ __all__ = [
     "TOO_LONG",
     "Event",
     "entry_time",
+    "hello_data",
     "newer",
     "node_of",
     "password_outcome",
+    "read_hello",
     "read_password_outcome",
 ]
 
@@ -45,7 +48,7 @@ LINE = "l"  # one line the connection sent: v = the line, without CRLF
 TOO_LONG = "L"  # one line over the limits (answered 417)
 DISCONNECTED = "d"  # the connection is gone: v = the QUIT reason
 TICK = "t"  # nothing else happened for a second: time goes on (PINGs, timeouts)
-HELLO = "h"  # a node started: v = its configured rooms, one per line; f = their key
+HELLO = "h"  # a node started: v = its rooms and settings (hello_data); f = the rooms' key
 GONE = "g"  # node v is gone: its users quit with reason f
 PASSWORD = "p"  # the origin checked or hashed a password: f "1" ok, v password_outcome()
 _KINDS = frozenset({CONNECT, LINE, TOO_LONG, DISCONNECTED, TICK, HELLO, GONE, PASSWORD})
@@ -122,3 +125,19 @@ def read_password_outcome(data: bytes) -> tuple[str, str]:
     """(detail, scram keys) of a PASSWORD entry's value (password_outcome)."""
     detail, _, scram = data.decode().partition("\n")
     return detail, scram
+
+
+def hello_data(rooms: Sequence[str], settings: Mapping[str, str]) -> bytes:
+    """A HELLO entry's value: the node's configured rooms, one per line, then an empty line and
+    the digest of each setting the nodes must share (lanchat.cluster.settings), as part=digest.
+    A room name is never empty, so the empty line cannot be a room."""
+    digests = (f"{part}={digest}" for part, digest in settings.items())
+    return ("\n".join(rooms) + "\n\n" + "\n".join(digests)).encode()
+
+
+def read_hello(data: bytes) -> tuple[list[str], dict[str, str]]:
+    """(rooms, settings digests) of a HELLO entry's value (hello_data); a hello of a lanchat
+    that carried no settings gives {}."""
+    rooms, _, settings = data.decode().partition("\n\n")
+    pairs = (line.partition("=") for line in settings.split("\n") if line)
+    return [name for name in rooms.split("\n") if name], {part: digest for part, _, digest in pairs}

@@ -47,12 +47,14 @@ from lanchat.cluster.events import (
     TICK,
     TOO_LONG,
     Event,
+    hello_data,
     newer,
     password_outcome,
 )
 from lanchat.cluster.liveness import Liveness
 from lanchat.cluster.redact import redact
 from lanchat.cluster.replica import TICK_S, Replica
+from lanchat.cluster.settings import digests, refusal
 from lanchat.config import Config
 from lanchat.errors import ClusterError, ProtocolError
 from lanchat.protocol.lines import TooLong
@@ -162,11 +164,16 @@ class RedisBus:
                 )
             await self._join()
             await self._catch_up()
+            settings = await asyncio.to_thread(digests, self.config, self.cluster_id)
+            await self._outwait(settings)
             server = self.config.server
-            hello = Event(HELLO, self.node, 0, "\n".join(server.rooms).encode(), server.key)
+            hello = Event(HELLO, self.node, 0, hello_data(server.rooms, settings), server.key)
             hello_id = _text(await self.redis.xadd(LOG_KEY, hello.fields()))  # type: ignore[arg-type]
             while newer(hello_id, self.last_id):
                 await self._catch_up()
+            if others := self.replica.refused.get(self.node):
+                await self.redis.hdel(BEATS_KEY, str(self.node))
+                raise ClusterError(refusal(others))
         except (RedisError, OSError) as e:
             await self.redis.aclose()
             raise ClusterError(
@@ -191,6 +198,38 @@ class RedisBus:
         self.node = int(await self.redis.incr(NODES_KEY))
         await self._beat()
         self.hub.number_connections_from((self.node << NODE_SHIFT) + 1)
+
+    async def _outwait(self, settings: dict[str, str]) -> None:
+        """Report gone the nodes configured otherwise whose heartbeat stands still: after every
+        node stopped, even killed, a new configuration takes over (docs/cluster.md).
+
+        A live node beats within a third of node_timeout_s: its count moves, and this node's
+        hello will be refused (by every node's replica, lanchat.cluster.settings).
+        """
+        others = set(self.replica.differing_nodes(settings))
+        if not others:
+            return
+        first = await self._beats()
+        started = self.loop.time()
+        while others:
+            await asyncio.sleep(min(self.timeout_s / 3, _BLOCK_MS / 1000))
+            beats = await self._beats()
+            others -= {node for node in others if beats.get(node, 0) != first.get(node, 0)}
+            if others and self.loop.time() - started >= self.timeout_s:
+                for node in sorted(others):
+                    log.warning("cluster node %d stopped answering: its users quit", node)
+                    gone = Event(GONE, self.node, 0, str(node).encode(), self._gone_reason())
+                    await self.redis.xadd(LOG_KEY, gone.fields())  # type: ignore[arg-type]
+                await self._catch_up()
+                return
+
+    async def _beats(self) -> dict[int, int]:
+        """Each node's heartbeat count (HGETALL lanchat:beats)."""
+        beats = cast(dict[bytes, bytes], await self.redis.hgetall(BEATS_KEY))
+        return {int(node): int(count) for node, count in beats.items()}
+
+    def _gone_reason(self) -> str:
+        return f"Their server stopped answering ({self.timeout_s:g} s)"
 
     async def _catch_up(self) -> None:
         """Apply every entry after the last one applied (start-up)."""
@@ -368,16 +407,15 @@ class RedisBus:
             try:
                 await self._beat()
                 self._up()
-                beats = cast(dict[bytes, bytes], await self.redis.hgetall(BEATS_KEY))
+                counts = await self._beats()
             except (RedisError, OSError) as e:
                 self._down(e)
                 continue
-            counts = {int(node): int(count) for node, count in beats.items()}
             others = self.replica.nodes() - {self.node}
             for node in self.liveness.look(counts, others, self.loop.time()):
                 log.warning("cluster node %d stopped answering: its users quit", node)
-                why = f"Their server stopped answering ({self.timeout_s:g} s)"
-                self._submit(Event(GONE, self.node, 0, str(node).encode(), why), _dropped)
+                gone = Event(GONE, self.node, 0, str(node).encode(), self._gone_reason())
+                self._submit(gone, _dropped)
 
     def _down(self, error: BaseException) -> None:
         if not self.reachable:

@@ -17,7 +17,11 @@ the events is made the same everywhere too:
   proof too): the outcome is an entry of its own, which every node hands to the core;
 - passwords themselves are not in the log (lanchat.cluster.redact): the origin applies the
   line as sent, which it keeps (keep), every other node the redacted line, whose outcome is
-  the same without the secret.
+  the same without the secret;
+- the settings the core reads are the same on every running node: a hello carries the digests
+  of the node's (lanchat.cluster.settings), and a hello whose digests differ from those of a
+  node that said hello and is not gone is refused (its rooms are not opened, `refused` says
+  why), on every node alike; the refused node stops before it opens its ports.
 
 Effects are the core's, for every user of the cluster; the node applying them writes only to
 its own connections (a remote user is a conn_id with no connection here), and keeps Queries
@@ -40,9 +44,11 @@ from lanchat.cluster.events import (
     Event,
     entry_time,
     node_of,
+    read_hello,
     read_password_outcome,
 )
 from lanchat.cluster.redact import restore
+from lanchat.cluster.settings import differing
 from lanchat.config import Config
 from lanchat.errors import ProtocolError
 from lanchat.protocol.lines import TOO_LONG as LINE_TOO_LONG
@@ -64,7 +70,8 @@ class Replica:
 
         Args:
             config: this node's configuration; the nodes of a cluster share [limits],
-                [flood] and [accounts] (docs/cluster.md), or their replicas drift apart.
+                [accounts], [opers] and the server password (lanchat.cluster.settings),
+                or their replicas drift apart.
         """
         self.now = time.time()  # the time of the entry being applied (RPL_CREATED before one)
         self._entry = (0, 0)  # the id of the entry being applied, as (ms, seq)
@@ -81,6 +88,10 @@ class Replica:
         # (conn_id, Event.secret) -> the line as sent, of this node's redacted lines.
         self._kept: dict[tuple[int, int], bytes] = {}
         self._server_password = config.server.password
+        # The settings digests of each node that said hello and is not gone (its hello agreed).
+        self.settings: dict[int, dict[str, str]] = {}
+        # Each node whose hello was refused -> the nodes it differed from, and in which parts.
+        self.refused: dict[int, dict[int, list[str]]] = {}
 
     def keep(self, conn_id: int, secret: int, line: bytes) -> None:
         """This node appended a redacted line numbered `secret`: apply `line` in its place."""
@@ -129,8 +140,16 @@ class Replica:
         return [conn_id for conn_id in self.state.users if node_of(conn_id) == node]
 
     def nodes(self) -> set[int]:
-        """The nodes that have a connection in the cluster's state."""
-        return {node_of(conn_id) for conn_id in self.state.users}
+        """The nodes that said hello and are not gone, or have a connection in the state."""
+        return {node_of(conn_id) for conn_id in self.state.users} | set(self.settings)
+
+    def differing_nodes(self, settings: dict[str, str]) -> dict[int, list[str]]:
+        """The running nodes whose settings differ from `settings`, each with the parts that do."""
+        out = {}
+        for node, theirs in self.settings.items():
+            if parts := differing(settings, theirs):
+                out[node] = parts
+        return out
 
     def _event(self, event: Event) -> list[Effect]:
         state, kind, conn_id = self.state, event.kind, event.conn_id
@@ -152,9 +171,14 @@ class Replica:
             self._forget(conn_id)
             return state.disconnected(conn_id, event.data.decode())
         if kind == HELLO:
-            names = [name for name in event.data.decode().split("\n") if name]
+            names, settings = read_hello(event.data)
+            if others := self.differing_nodes(settings):
+                self.refused[event.node] = others
+                return []
+            self.settings[event.node] = settings
             return state.open_rooms(names, event.flag)
         if kind == GONE:
+            self.settings.pop(int(event.data), None)
             effects: list[Effect] = []
             for gone in self.users_of(int(event.data)):
                 self._passwords.pop(gone, None)
