@@ -228,8 +228,9 @@ def _add_chat(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--connect",
         metavar="HOST[:PORT]",
         action="append",
-        help="connect to this server straight away (ircs://HOST[:PORT] or port 6697: with TLS); "
-        "repeatable: the nodes of a clustered room, the next tried when one does not answer",
+        help="connect to this server straight away (ircs://HOST[:PORT] or port 6697: with TLS; "
+        "ircs://HOST:PORT?fp=SHA256 expects that certificate, as the launcher's Join passes "
+        "it); repeatable: the nodes of a clustered room, the next tried when one does not answer",
     )
     p.add_argument(
         "--join", metavar="ROOM", action="append", help="room to join after connecting (repeatable)"

@@ -36,7 +36,7 @@ from lanchat.gui.account import AccountControls
 from lanchat.gui.bars import Banner, StatusBar
 from lanchat.gui.chat import ConversationView, InputBar
 from lanchat.gui.commands import Help, UsageError, parse_input
-from lanchat.gui.dialogs import InputProblem, parse_address
+from lanchat.gui.dialogs import InputProblem, parse_connect
 from lanchat.gui.drops import accept_dropped_files
 from lanchat.gui.incoming import Incoming
 from lanchat.gui.joins import Joins
@@ -46,7 +46,7 @@ from lanchat.gui.rooms import RoomsPage
 from lanchat.gui.shares import ShareBar, add_share_controls
 from lanchat.gui.theme import Palette, apply_theme
 from lanchat.gui.thumbs import Previews
-from lanchat.gui.trust import TLS_PORT, TrustPrompts, split_scheme, uses_tls
+from lanchat.gui.trust import TrustPrompts
 from lanchat.gui.viewmodel import ChatModel, Conversation, server_label
 
 __all__ = ["ChatApp", "Network", "run"]
@@ -615,11 +615,9 @@ class ChatApp:
         self.pump.close(self.network.stop)
 
 
-def _connect_argument(text: str) -> tuple[str, int, bool]:
-    address, scheme_tls = split_scheme(text)
+def _connect_argument(text: str) -> ev.Endpoint:
     try:
-        host, port = parse_address(address, TLS_PORT if scheme_tls else 6667)
-        return host, port, uses_tls(port, scheme_tls)
+        return parse_connect(text)
     except InputProblem as e:
         from lanchat.errors import ConfigError
 
@@ -631,9 +629,10 @@ def run(nick: str | None, connect: Sequence[str], join: Sequence[str], theme: st
 
     Args:
         nick: the nickname (None: the remembered one).
-        connect: "host[:port]" to connect to at once, then the other addresses of the same
-            room (a clustered room's nodes, issue 20) to move to when one does not answer;
-            empty to start on the Rooms page.
+        connect: "host[:port]" (or an irc:// or ircs:// URL, lanchat.gui.dialogs.parse_connect)
+            to connect to at once, then the other addresses of the same room (a clustered
+            room's nodes, issue 20) to move to when one does not answer; empty to start on the
+            Rooms page.
         join: rooms to join after connecting.
         theme: "light" or "dark" (None: the remembered one).
 
@@ -668,9 +667,10 @@ def run(nick: str | None, connect: Sequence[str], join: Sequence[str], theme: st
     app = ChatApp(root, network, settings)
     app.start()
     if addresses:
-        (host, port, tls), *others = addresses
-        app.connect(host, port, settings.nick, rooms=rooms or ("#lobby",), tls=tls,
-                    alternates=[ev.Endpoint(*other) for other in others])  # fmt: skip
+        first, *others = addresses
+        app.connect(first.host, first.port, settings.nick, rooms=rooms or ("#lobby",),
+                    tls=first.tls, fingerprint=first.fingerprint, pin_key=first.pin_key,
+                    alternates=others)  # fmt: skip
     try:
         root.mainloop()
     finally:

@@ -1,8 +1,14 @@
 """Checking what people type to connect, and the small "this room needs a key" dialog.
 
-Layer: GUI; imports tkinter, lanchat.protocol (name rules) and lanchat.gui.theme. The checks
-are plain functions (IDLE's `entry_ok` pattern) so they are tested without a display; each
-problem is one sentence that says what to type instead.
+Layer: GUI; imports tkinter, lanchat.protocol (name rules), lanchat.client.events (plain
+values) and lanchat.gui.theme. The checks are plain functions (IDLE's `entry_ok` pattern) so
+they are tested without a display; each problem is one sentence that says what to type instead.
+
+`lanchat chat --connect` takes an address as the Connect manually page does, and, from the
+launcher's Join, a node of a room as the Rooms page would connect to it (connect_argument):
+`ircs://HOST:PORT?fp=SHA256&pin=NAME`, the fingerprint the room advertises (TXT fp=) and the
+name its pin is kept under, so the window checks the certificate exactly as after a Join on
+its own Rooms page (issue #17).
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import tkinter as tk
 from collections.abc import Callable
 from dataclasses import dataclass
 from tkinter import ttk
+from urllib.parse import parse_qs, urlencode
 
+from lanchat.client.events import Endpoint
 from lanchat.gui.access import name
 from lanchat.gui.trust import TLS_PORT, split_scheme, uses_tls
 from lanchat.protocol import is_valid_channel, is_valid_nick
@@ -23,7 +31,9 @@ __all__ = [
     "KeyDialog",
     "check_nick",
     "check_room",
+    "connect_argument",
     "parse_address",
+    "parse_connect",
     "validate_connect",
 ]
 
@@ -96,6 +106,41 @@ def parse_address(text: str, default_port: int = DEFAULT_PORT) -> tuple[str, int
             "Type the host: a name like alice-laptop or an address like 192.168.1.20."
         )
     return host, check_port(port_text, default_port)
+
+
+def connect_argument(endpoint: Endpoint) -> str:
+    """`endpoint` as `lanchat chat --connect` takes it (parse_connect reads it back): a plain
+    one as "host:port", a TLS one as "ircs://host:port?fp=...&pin=..." (IPv6 in brackets)."""
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    if not endpoint.tls:
+        return f"{host}:{endpoint.port}"
+    checks = {"fp": endpoint.fingerprint, "pin": endpoint.pin_key}
+    query = urlencode({k: v for k, v in checks.items() if v})
+    return f"ircs://{host}:{endpoint.port}" + (f"?{query}" if query else "")
+
+
+def parse_connect(text: str) -> Endpoint:
+    """One `lanchat chat --connect`: "host[:port]", irc:// or ircs:// URL, the latter with an
+    optional ?fp=SHA256 (the certificate to expect, as a room advertises it) and &pin=NAME
+    (whose pin to check; "host:port" when left out).
+
+    Raises:
+        InputProblem: a bad address, or a check that is not a fingerprint or needs TLS.
+    """
+    address, _, query = text.strip().partition("?")
+    address, scheme_tls = split_scheme(address)
+    host, port = parse_address(address, TLS_PORT if scheme_tls else DEFAULT_PORT)
+    tls = uses_tls(port, scheme_tls)
+    checks = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+    unknown = set(checks) - {"fp", "pin"}
+    if unknown:
+        raise InputProblem(f"Only fp= and pin= may follow the address, not {min(unknown)}=.")
+    fingerprint = checks.get("fp", "").lower()
+    if checks and not tls:
+        raise InputProblem("fp= and pin= check a certificate: use ircs:// for them.")
+    if fingerprint and (len(fingerprint) != 64 or fingerprint.strip("0123456789abcdef")):
+        raise InputProblem("fp= is the certificate's SHA-256: 64 hexadecimal digits.")
+    return Endpoint(host, port, tls, fingerprint, checks.get("pin", ""))
 
 
 def check_port(text: str, default_port: int = DEFAULT_PORT) -> int:

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from lanchat.client import events as ev
 from lanchat.discovery.events import RoomEvent, RoomRemoved
-from lanchat.discovery.records import RoomAd
 from lanchat.gui.dialogs import ConnectRequest, KeyDialog
 from lanchat.gui.viewmodel import RoomRow, conversation_key, server_label
 from lanchat.protocol import casefold
@@ -69,20 +68,13 @@ class Joins:
             self._join_row(row, nick, "")
 
     def _join_row(self, row: RoomRow, nick: str, key: str) -> None:
-        host, rooms, keys = row.connect_host(), (row.room,), (key,)
-        # A clustered room's other nodes (issue 20), tried when this one does not answer.
-        alternates = tuple(_endpoint(node, row.nodes) for node in row.nodes[1:])
-        pin_key = _pin_key(row.nodes[0], row.nodes) if row.nodes else f"lan:{row.host}"
-        if row.tls:
-            # A room that offers TLS is joined over TLS, its certificate checked against the
-            # advertised fingerprint and the pin kept for its host (issue #17).
-            server_id = self.app.connect(host, row.tls, nick, rooms=rooms, keys=keys, tls=True,
-                                         fingerprint=row.fp, pin_key=pin_key,
-                                         alternates=alternates)  # fmt: skip
-        else:
-            server_id = self.app.connect(
-                host, row.port, nick, rooms=rooms, keys=keys, alternates=alternates
-            )
+        # Over TLS when the room offers it, each node checked against its own advertised
+        # fingerprint and pin (issue #17); a clustered room's other nodes are tried when this
+        # one does not answer (issue 20).
+        first, *others = row.endpoints()
+        server_id = self.app.connect(first.host, first.port, nick, rooms=(row.room,), keys=(key,),
+                                     tls=first.tls, fingerprint=first.fingerprint,
+                                     pin_key=first.pin_key, alternates=others)  # fmt: skip
         if key:
             self._key_joins[conversation_key(server_id, row.room)] = (row, nick)
 
@@ -149,20 +141,3 @@ class Joins:
             conv = self.app.model.get(request.address, request.address)
             if conv is not None:
                 self.app.show_tab(conv)
-
-
-def _pin_key(node: RoomAd, nodes: tuple[RoomAd, ...]) -> str:
-    """Whose pin a node's certificate is checked against: its host's (issue #17). The nodes of
-    a cluster each have their own certificate, so nodes sharing a host name (several on one
-    machine) are told apart by their TLS port."""
-    if sum(other.host == node.host for other in nodes) > 1:
-        return f"lan:{node.host}:{node.tls}"
-    return f"lan:{node.host}"
-
-
-def _endpoint(node: RoomAd, nodes: tuple[RoomAd, ...]) -> ev.Endpoint:
-    """Where to reach one node of a clustered room, and how to check its certificate."""
-    host = node.addresses[0] if node.addresses else node.host
-    if node.tls:
-        return ev.Endpoint(host, node.tls, True, node.fp, _pin_key(node, nodes))
-    return ev.Endpoint(host, node.port)

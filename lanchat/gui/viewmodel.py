@@ -1,8 +1,9 @@
 """Presentation state of the chat client, as plain classes with no Tk (IDLE's testable core).
 
 Layer: GUI view-model; imports the standard library, lanchat.protocol (case mapping),
-lanchat.gui.lines and the pure parts of lanchat.discovery (records, events, clusters: how
-advertisements make room list entries) only. The tabs (one per room, private conversation or
+lanchat.gui.lines, lanchat.client.events (plain values: where Join connects) and the pure
+parts of lanchat.discovery (records, events, clusters: how advertisements make room list
+entries) only. The tabs (one per room, private conversation or
 server), their unread counts and member lists, the window title, and the rooms listed on the
 Rooms page are decided here; the widgets only copy the result onto the screen, so all of it
 is tested without a display. How a line reads is in lanchat.gui.lines, what a typed line means
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from lanchat.client.events import Endpoint
 from lanchat.discovery.clusters import Listings, RoomListing
 from lanchat.discovery.events import RoomEvent
 from lanchat.discovery.records import RoomAd
@@ -406,9 +408,21 @@ class RoomRow:
 
     def wheres(self) -> tuple[str, ...]:
         """Each node's `address:port`, the one connected to first, then the other nodes of a
-        clustered room (what `lanchat chat --connect` takes, once per address)."""
+        clustered room."""
         others = [server_label(_node_host(n), n.port) for n in self.nodes[1:]]
         return (self.where(), *others)
+
+    def endpoints(self) -> tuple[Endpoint, ...]:
+        """Where Join connects: the node connected to first, then a clustered room's other
+        nodes, tried when one does not answer (issue 20). A node that offers TLS is reached
+        over TLS, its certificate checked against its advertised fingerprint (TXT fp=) and
+        the pin kept for its host (issue #17); the Rooms page and the launcher's Join both
+        connect this way."""
+        if not self.nodes:  # a row made by hand: one node, told by the row's own fields
+            if self.tls:
+                return (Endpoint(self.connect_host(), self.tls, True, self.fp, f"lan:{self.host}"),)
+            return (Endpoint(self.connect_host(), self.port),)
+        return tuple(_endpoint(node, self.nodes) for node in self.nodes)
 
     def where_all(self) -> str:
         """`address:port` as shown: for a clustered room, each node's, comma-separated."""
@@ -421,6 +435,22 @@ class RoomRow:
 
 def _node_host(ad: RoomAd) -> str:
     return ad.addresses[0] if ad.addresses else ad.host
+
+
+def _pin_key(node: RoomAd, nodes: tuple[RoomAd, ...]) -> str:
+    """Whose pin a node's certificate is checked against: its host's (issue #17). The nodes of
+    a cluster each have their own certificate, so nodes sharing a host name (several on one
+    machine) are told apart by their TLS port."""
+    if sum(other.host == node.host for other in nodes) > 1:
+        return f"lan:{node.host}:{node.tls}"
+    return f"lan:{node.host}"
+
+
+def _endpoint(node: RoomAd, nodes: tuple[RoomAd, ...]) -> Endpoint:
+    """Where to reach one node of a room, and how to check its certificate."""
+    if node.tls:
+        return Endpoint(_node_host(node), node.tls, True, node.fp, _pin_key(node, nodes))
+    return Endpoint(_node_host(node), node.port)
 
 
 class RoomListModel:

@@ -2,8 +2,9 @@
 
 Layer: launcher UI (Tk main thread only); imports tkinter, lanchat.launcher.supervisor,
 lanchat.gui.pump / theme / viewmodel (the shared after() loop, look and room rows),
-lanchat.gui.diagnose ("Why can't I see anyone?"), lanchat.launcher.tray and, in `run()`, the
-discovery BrowserThread. Spec: lanchat issues #3 ("The launcher") and #15 (the tray icon).
+lanchat.gui.diagnose ("Why can't I see anyone?"), lanchat.gui.dialogs (Join's --connect
+arguments), lanchat.launcher.tray and, in `run()`, the discovery BrowserThread. Spec: lanchat
+issues #3 ("The launcher") and #15 (the tray icon).
 
 Nothing here waits on a child process or the network in a Tk callback: the supervisor's and
 the browser's events arrive on queues drained with after(), like the chat window's. Quitting
@@ -28,6 +29,7 @@ from lanchat.discovery.events import RoomAdded, RoomRemoved, RoomUpdated
 from lanchat.errors import LanchatError
 from lanchat.gui.access import name
 from lanchat.gui.diagnose import DiagnosisButton
+from lanchat.gui.dialogs import connect_argument
 from lanchat.gui.pump import Pump
 from lanchat.gui.theme import apply_theme
 from lanchat.gui.viewmodel import RoomListModel, RoomRow
@@ -51,13 +53,13 @@ EXIT_OK = 0
 log = logging.getLogger(__name__)
 
 
-def open_chat(args: Sequence[str] = ()) -> None:
-    """Start a chat window as its own process (`python -m lanchat chat ARGS`).
+def open_chat(args: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """Start a chat window as its own process (`python -m lanchat chat ARGS`); return it.
 
     A separate process keeps each window's Tk and network thread independent of the
     launcher, so closing a chat window never stops the rooms hosted here.
     """
-    subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "lanchat", "chat", *args],
         stdin=subprocess.DEVNULL,
         start_new_session=True,
@@ -83,7 +85,7 @@ class LauncherApp:
         supervisor: Supervisor,
         room_events: queue.SimpleQueue[Any],
         *,
-        open_chat: Callable[[Sequence[str]], None] = open_chat,
+        open_chat: Callable[[Sequence[str]], object] = open_chat,
         host_label: str | None = None,
         theme: str = "light",
         poll_ms: int = 100,
@@ -368,9 +370,13 @@ class LauncherApp:
             self.status.configure(text="Pick a room in the list first.")
             return
         row: RoomRow = self.lan.rows[chosen[0]]
-        # the address the Rooms page shows first, then a clustered room's other nodes: the
-        # chat window moves to one of them when the one it uses does not answer (issue 20)
-        connects = [arg for where in row.wheres() for arg in ("--connect", where)]
+        # Each node as the Rooms page connects to it (RoomRow.endpoints): the address it shows
+        # first, then a clustered room's other nodes, which the chat window moves to when the
+        # one it uses does not answer (issue 20); over TLS with the advertised fingerprint
+        # and pin when the room offers TLS (issue #17).
+        connects = [
+            arg for node in row.endpoints() for arg in ("--connect", connect_argument(node))
+        ]
         self._open_chat([*connects, "--join", row.room])
 
     def hosted_rows(self) -> list[tuple[str, ...]]:

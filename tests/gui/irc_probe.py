@@ -1,7 +1,8 @@
 """A plain IRC client process that reports what it receives, for tests inside a namespace.
 
-Run as `python -m tests.gui.irc_probe --port N --nick NICK --join #room` (with
-`ip netns exec NS ...`): it connects to 127.0.0.1:N, registers, joins, and prints
+Run as `python -m tests.gui.irc_probe --port N --nick NICK --join #room [--tls]` (with
+`ip netns exec NS ...`): it connects to 127.0.0.1:N (over TLS with --tls, any certificate
+taken: the probe only watches), registers, joins, and prints
 {"event": "joined"} after the end of NAMES, then {"event": "line", "line": ...} for every line
 received. It exits when stdin closes or the server hangs up.
 """
@@ -11,8 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import ssl
 import sys
 import threading
+
+from tests.support import insecure_tls_context
 
 
 def say(obj: dict[str, str]) -> None:
@@ -25,8 +29,11 @@ def main() -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--nick", required=True)
     parser.add_argument("--join", required=True)
+    parser.add_argument("--tls", action="store_true")
     args = parser.parse_args()
-    sock = socket.create_connection(("127.0.0.1", args.port), timeout=30)
+    sock: socket.socket | ssl.SSLSocket = socket.create_connection(("127.0.0.1", args.port), 30)
+    if args.tls:
+        sock = insecure_tls_context().wrap_socket(sock)
     sock.sendall(f"NICK {args.nick}\r\nUSER {args.nick} 0 * :{args.nick}\r\n".encode())
     sock.sendall(f"JOIN {args.join}\r\n".encode())
     # stdin closing is the signal to stop; shutdown() (unlike close()) wakes the recv() below

@@ -7,15 +7,17 @@ accessible names, and a real network thread whose pins live in the test's own di
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from lanchat.client import events as ev
 from lanchat.client.pins import PinStore
+from lanchat.errors import ConfigError
 from lanchat.gui.access import find, unnamed_controls
 from lanchat.gui.app import ChatApp, _connect_argument
-from lanchat.gui.dialogs import validate_connect
+from lanchat.gui.dialogs import connect_argument, parse_connect, validate_connect
 from lanchat.gui.trust import TrustDialog, grouped, split_scheme
 from lanchat.gui.viewmodel import RoomRow
 from lanchat.launcher.supervisor import HostedRoom
@@ -109,15 +111,38 @@ def test_room_advertising_another_certificate_warns_naming_both_and_cancel_keeps
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("ircs://alice-laptop", ("alice-laptop", 6697, True)),
-        ("alice-laptop:6697", ("alice-laptop", 6697, True)),
-        ("alice-laptop", ("alice-laptop", 6667, False)),
+        ("ircs://alice-laptop", ev.Endpoint("alice-laptop", 6697, True)),
+        ("alice-laptop:6697", ev.Endpoint("alice-laptop", 6697, True)),
+        ("alice-laptop", ev.Endpoint("alice-laptop", 6667, False)),
+        # The launcher's Join: a room's node as its Rooms page would connect (issue #17).
+        (f"ircs://10.0.0.5:7000?fp={ROGUE_FP}&pin=lan%3Avm",
+         ev.Endpoint("10.0.0.5", 7000, True, ROGUE_FP, "lan:vm")),
+        (f"ircs://[fe80::9]:7001?fp={ROGUE_FP.upper()}",
+         ev.Endpoint("fe80::9", 7001, True, ROGUE_FP)),
     ],
-)
+)  # fmt: skip
 def test_chat_connect_flag_uses_tls_as_the_connect_page_does(
-    text: str, expected: tuple[str, int, bool]
+    text: str, expected: ev.Endpoint
 ) -> None:
     assert _connect_argument(text) == expected
+    if expected.fingerprint or not expected.tls:
+        # what the launcher passes reads back as the same node
+        assert parse_connect(connect_argument(expected)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("10.0.0.5:7000?fp=" + "ab" * 32, "fp= and pin= check a certificate: use ircs://"),
+        ("ircs://10.0.0.5:7000?fp=abc", "fp= is the certificate's SHA-256: 64 hexadecimal"),
+        ("ircs://10.0.0.5:7000?key=x", "Only fp= and pin= may follow the address, not key=."),
+    ],
+)
+def test_a_connect_check_that_cannot_be_used_is_refused_in_plain_words(
+    text: str, problem: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(f"--connect {text!r}: {problem}")):
+        _connect_argument(text)
 
 
 def test_every_control_of_both_dialogs_has_an_accessible_name() -> None:

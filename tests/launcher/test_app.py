@@ -201,6 +201,46 @@ def test_join_of_a_clustered_room_passes_every_node_to_connect_to(
     ]
 
 
+def test_join_of_a_tls_room_passes_each_nodes_tls_port_fingerprint_and_pin(
+    launcher: LauncherApp, launched: Launched
+) -> None:
+    # Issue #17: as the Rooms page connects, each node over TLS with its own certificate.
+    for host, address, tls, fp in (
+        ("hall-b", "fe80::9", 7101, "b" * 64),
+        ("hall-a", "192.168.1.9", 7100, "a" * 64),
+    ):
+        post(
+            launcher,
+            RoomAdded(
+                RoomAd(
+                    "#party",
+                    host,
+                    tls - 100,
+                    addresses=(address,),
+                    tls=tls,
+                    fp=fp,
+                    instance=f"#party on {host}",
+                    cluster="c1",
+                )
+            ),
+        )
+    run_until(launcher.root, lambda: len(launcher.lan.rows) == 1, launcher.lan_rows)
+    [row] = launcher.lan.rows
+    launcher.lan_tree.selection_set(row)
+    launcher.root.update()
+    launcher.join_button.invoke()
+    assert launched.calls == [
+        [
+            "--connect",
+            f"ircs://192.168.1.9:7100?fp={'a' * 64}&pin=lan%3Ahall-a",
+            "--connect",
+            f"ircs://[fe80::9]:7101?fp={'b' * 64}&pin=lan%3Ahall-b",
+            "--join",
+            "#party",
+        ]
+    ]
+
+
 def test_a_hosted_rooms_web_page_is_shown_with_its_link_and_qr_code(
     launcher: LauncherApp,
 ) -> None:
