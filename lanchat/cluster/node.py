@@ -15,6 +15,9 @@ durability argument and the failure cases; in short:
   its disk), and before this node's SQLite has it.
 - Each node counts its heartbeats in Redis (HINCRBY); a node that sees another's count stand
   still for node_timeout_s appends "node gone", and every node makes that node's users quit.
+- A node's hello carries the digests of the settings every node must share
+  (lanchat.cluster.settings); every replica refuses one that differs from the running nodes',
+  and the node stops before opening a port.
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
@@ -149,7 +152,8 @@ class RedisBus:
         """Join the cluster: its id, a node number, the whole log applied, this node's hello.
 
         Raises:
-            ClusterError: Redis cannot be reached or used; one line that says what to do.
+            ClusterError: Redis cannot be reached or used, or this node's settings differ from
+                the running nodes' (its hello was refused); one line that says what to do.
         """
         try:
             await self.redis.set(ID_KEY, secrets.token_hex(8), nx=True)
