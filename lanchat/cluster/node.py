@@ -132,7 +132,8 @@ class RedisBus:
         self.url = without_password(config.cluster.url)  # as logs and errors show it
         self.timeout_s = config.cluster.node_timeout_s
         # One retry, without a pause: a connection the pool kept across a Redis restart
-        # fails once, and the retry reconnects (docs/cluster.md: a rare duplicate line).
+        # fails once, and the retry reconnects (a pipeline it repeats is applied once:
+        # Event.seq, docs/cluster.md "An XADD whose answer was lost").
         self.redis = aioredis.Redis.from_url(
             config.cluster.url,
             socket_timeout=_IO_TIMEOUT_S + _BLOCK_MS / 1000,

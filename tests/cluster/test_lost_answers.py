@@ -12,19 +12,17 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import cast
 
 import pytest
-import redis.asyncio as aioredis
 
 from lanchat.cluster.node import BACK, UNSURE
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
 from tests.cluster.test_nodes import close, joined, said
+from tests.cluster.test_secrets import stream
 from tests.support import LineClient, free_port
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
-Entries = list[tuple[bytes, dict[bytes, bytes]]]
 MARK = b"lost answer"
 
 
@@ -106,12 +104,7 @@ async def proxy(redis_server: RedisServer) -> AsyncIterator[Proxy]:
 
 async def in_log(redis_server: RedisServer, text: bytes) -> int:
     """How many entries of the whole stream hold `text`."""
-    store = aioredis.Redis.from_url(redis_server.url)
-    try:
-        entries = cast(Entries, await store.xrange("lanchat:log"))
-    finally:
-        await store.aclose()
-    return sum(text in fields.get(b"v", b"") for _, fields in entries)
+    return sum(text in fields.get(b"v", b"") for _, fields in await stream(redis_server))
 
 
 def shown(client: LineClient, text: str) -> int:

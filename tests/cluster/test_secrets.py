@@ -26,6 +26,15 @@ OPER_PASSWORD = "open sesame"
 ACCOUNT_PASSWORD = "alice-secret-1"
 
 
+async def stream(redis_server: RedisServer) -> Entries:
+    """The cluster's whole log, read back with XRANGE."""
+    store = aioredis.Redis.from_url(redis_server.url)
+    try:
+        return cast(Entries, await store.xrange("lanchat:log"))
+    finally:
+        await store.aclose()
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -132,12 +141,9 @@ async def test_no_password_reaches_the_log_and_both_nodes_agree(
         wrong.send("USER eve 0 * :eve")
         await wrong.expect_numeric("464")
 
-        store = aioredis.Redis.from_url(redis_server.url)
-        try:
-            entries = cast(Entries, await store.xrange("lanchat:log"))
-        finally:
-            await store.aclose()
-        log = b"\n".join(value for _, fields in entries for value in fields.values())
+        log = b"\n".join(
+            value for _, fields in await stream(redis_server) for value in fields.values()
+        )
         assert b"REGISTER" in log and b"OPER" in log and b"AUTHENTICATE" in log  # redacted
         secrets = (SERVER_PASSWORD, OPER_PASSWORD, ACCOUNT_PASSWORD, "not-the-word")
         for secret in secrets:
@@ -186,12 +192,9 @@ async def test_a_long_password_in_sasl_chunks_logs_in_on_every_node_and_stays_ou
             for done_with in (owner, client):
                 await done_with.close()
 
-        store = aioredis.Redis.from_url(redis_server.url)
-        try:
-            entries = cast(Entries, await store.xrange("lanchat:log"))
-        finally:
-            await store.aclose()
-        log = b"\n".join(value for _, fields in entries for value in fields.values())
+        log = b"\n".join(
+            value for _, fields in await stream(redis_server) for value in fields.values()
+        )
         assert b"AUTHENTICATE " + b64("\0long1\0*").encode() in log  # the names, redacted
         for secret in sent:
             assert secret.encode() not in log, secret
