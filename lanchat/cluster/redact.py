@@ -106,7 +106,7 @@ class SaslChunks:
         if param == "*":  # the client aborts: its chunks never reach the log
             del self._held[conn_id]
             return [Logged(line)]
-        size = sum(len(chunk) for _, _, chunk in held) + len(param.removeprefix("+"))
+        size = sum(len(chunk) for _, _, chunk in held) + len(param)  # as the core counts
         if len(param) > SASL_CHUNK_BYTES or size > MAX_SASL_BYTES:
             del self._held[conn_id]
             too_long = _with(msg, [_TOO_LONG])

@@ -139,6 +139,7 @@ def test_other_lines_pass_chunks_held_and_an_abort_or_overflow_drops_them() -> N
     )  # nothing held any more
     too_long = b"AUTHENTICATE " + TOO_LONG.encode()
     assert fed(held, [chunk] * 5) == [Logged(too_long, too_long)]  # 2,000 bytes > 1,600
+    assert fed(held, [*[chunk] * 4, b"AUTHENTICATE +"]) == [Logged(too_long, too_long)]
     assert fed(held, [chunk, b"AUTHENTICATE " + b"Q" * 401]) == [Logged(too_long, too_long)]
     held.line(2, chunk)
     held.forget(2)
@@ -165,3 +166,47 @@ def test_a_response_in_chunks_logs_both_nodes_in_and_the_origin_applies_the_chun
         assert replica.state.users[alice].sasl is None
     assert [(e.purpose, e.name) for e in asked] == [("sasl", "alice")] * 2
     assert [e.password for e in asked] == ["p" * 400, "*"]  # the origin read the chunks as sent
+
+
+LONG = b64(f"\0alice\0{'p' * 400}")  # two chunks
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        [b"AUTHENTICATE PLAIN", *chunked(LONG)],
+        [b"AUTHENTICATE PLAIN", *chunked(b64(f"\0alice\0{'p' * 1193}"))],  # 1,600 bytes, +
+        chunked(LONG),  # no mechanism chosen
+        [b"AUTHENTICATE PLAIN", chunked(LONG)[0], b"AUTHENTICATE *"],
+        [b"AUTHENTICATE PLAIN", chunked(LONG)[0], b"CAP END", chunked(LONG)[1]],
+        [b"AUTHENTICATE SCRAM-SHA-256", *chunked(b64(f"n,,n={'n' * 400},r=abc"))],
+    ],
+)
+def test_the_origin_and_the_other_nodes_end_a_sasl_exchange_alike(
+    tmp_path: Path, lines: list[bytes]
+) -> None:
+    """Whatever a client sends, the origin (the chunks as sent) and another node (the log)
+    leave the user in one state, and ask for a password check alike."""
+    config = server_config(tmp_path)
+    origin, other = Replica(config), Replica(config)
+    alice = (1 << 32) + 1
+    held = SaslChunks("")
+    opening = [b"CAP LS 302", b"NICK alice", b"USER a 0 * :a", b"CAP REQ sasl"]
+    log = [Event(CONNECT, 1, alice, b"10.0.0.1")]
+    for n, line in enumerate([*opening, *lines], start=1):
+        for part in held.line(alice, line):
+            secret = 0 if part.kept is None else n
+            if part.kept is not None:
+                origin.keep(alice, n, part.kept)
+            log.append(Event(LINE, 1, alice, part.logged, secret=secret, chunks=part.chunks))
+    outcomes = []
+    for replica in (origin, other):
+        checks = [
+            e.purpose
+            for i, event in enumerate(log)
+            for e in replica.apply(f"1000-{i}", event)
+            if isinstance(e, Password)
+        ]
+        user = replica.state.users[alice]
+        outcomes.append((user.sasl, user.password_pending, user.registered, checks))
+    assert outcomes[0] == outcomes[1]
