@@ -29,9 +29,10 @@ cores decide from the line:
 Policies a reader might question:
 
 - A line that is not AUTHENTICATE, from a client whose chunks are held, is appended at once,
-  ahead of them: a chunk alone changes nothing a reader of the log could see (no reply, no
-  state but the chunks so far), and a line's own outcome does not depend on held chunks
-  (CAP END aborts the exchange, 906, whether the chunks came before it or not).
+  ahead of them: a chunk of an exchange changes nothing but the chunks so far (no reply), and
+  a line's own outcome does not depend on them (CAP END aborts the exchange, 906, whether the
+  chunks came before it or not). Chunks sent with no exchange open are refused one by one
+  (908, 904) by the origin's core, which applies them as sent, only later.
 - A response longer than the core takes (a chunk over 400 bytes, or more than 1,600 bytes in
   all) is appended, and applied by the origin too, as one AUTHENTICATE over 400 bytes of
   placeholder, which every core refuses alike (905), as it refuses the original.
