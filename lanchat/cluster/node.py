@@ -15,15 +15,16 @@ durability argument and the failure cases; in short:
   its disk), and before this node's SQLite has it.
 - Each node counts its heartbeats in Redis (HINCRBY); a node that sees another's count stand
   still for node_timeout_s appends "node gone", and every node makes that node's users quit.
-- Each entry carries this node's sequence number. A pipeline whose answer was lost (the
-  connection broke after Redis stored it, or before it got there) is not refused: once Redis
-  answers, the node reads the stream after the position it had applied when it sent it, finds
-  which of those entries are there (node and number), and appends the others again, in order,
-  before anything newer of its own; every node applies an entry appended twice only once
-  (lanchat.cluster.replica). Senders are told only if Redis stays away for _UNSURE_S.
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
+
+Exactly once: each entry carries this node's sequence number. A pipeline whose answer was lost
+(the connection broke after Redis stored it, or before it got there) is not refused: once Redis
+answers, the node reads the stream after the position it had applied when it sent it, finds
+which of those entries are there (node and number), and appends the others again, in order,
+before anything newer of its own; every node applies an entry appended twice only once
+(lanchat.cluster.replica). Senders are told only if Redis stays away for _UNSURE_S.
 """
 
 from __future__ import annotations

@@ -13,14 +13,14 @@ the events is made the same everywhere too:
   the same msgid and server-time, and stores it under them;
 - ticks (PINGs, timeouts): run before the first entry at least a second after the last tick,
   so every node runs them at the same place in the log;
+- an entry a node appended twice (its XADD answer was lost, and the append repeated) carries
+  the same node and sequence number both times: applied the first time, skipped after, on
+  every node alike (a node's sequence numbers only grow along the log);
 - password checks and hashes (scrypt, on a thread of the node whose client asked; a SCRAM
   proof too): the outcome is an entry of its own, which every node hands to the core;
 - passwords themselves are not in the log (lanchat.cluster.redact): the origin applies the
   line as sent, which it keeps (keep), every other node the redacted line, whose outcome is
-  the same without the secret;
-- an entry a node appended twice (its XADD answer was lost, and the append repeated) carries
-  the same node and sequence number both times: applied the first time, skipped after, on
-  every node alike (a node's sequence numbers only grow along the log).
+  the same without the secret.
 
 Effects are the core's, for every user of the cluster; the node applying them writes only to
 its own connections (a remote user is a conn_id with no connection here), and keeps Queries
