@@ -15,6 +15,11 @@ its fields say what happened::
     f  the hello's room key, or the password outcome ("1" ok)
     s  a line whose secret was replaced (lanchat.cluster.redact): the origin's number for the
        line as sent, which only the origin kept
+    q  the node's own sequence number of the entry (1, 2, ...; none for the hello): an entry
+       appended twice (its XADD answer was lost, and the append was repeated) is applied once,
+       the first time (docs/cluster.md, "An XADD whose answer was lost")
+    r  a LINE that holds the lines of one SASL response sent in chunks (AUTHENTICATE, 400
+       bytes each), one a line: "1"
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ class Event:
     data: bytes = b""  # see the kinds above
     flag: str = ""
     secret: int = 0  # LINE: redacted, and the origin keeps the line as sent under this number
+    seq: int = 0  # the node's number for its entries, increasing in the log; 0: none
+    chunks: bool = False  # LINE: `data` is the lines of one SASL response, one a line
 
     def fields(self) -> dict[str, bytes]:
         """The stream entry's fields (XADD)."""
@@ -77,6 +84,10 @@ class Event:
             out["f"] = self.flag.encode()
         if self.secret:
             out["s"] = str(self.secret).encode()
+        if self.seq:
+            out["q"] = str(self.seq).encode()
+        if self.chunks:
+            out["r"] = b"1"
         return out
 
     @classmethod
@@ -96,6 +107,8 @@ class Event:
             data=fields.get(b"v", b""),
             flag=fields.get(b"f", b"").decode(),
             secret=int(fields.get(b"s", b"0")),
+            seq=int(fields.get(b"q", b"0")),
+            chunks=fields.get(b"r") == b"1",
         )
 
 

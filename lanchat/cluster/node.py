@@ -21,12 +21,21 @@ durability argument and the failure cases; in short:
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
+
+Exactly once: each entry carries this node's sequence number. A pipeline whose answer was lost
+(the connection broke after Redis stored it, or before it got there) is not refused: once Redis
+answers, the node reads the stream after the position it had applied when it sent it, finds
+which of those entries are there (node and number), and appends the others again, in order,
+before anything newer of its own; every node applies an entry appended twice only once
+(lanchat.cluster.replica). Senders are told only if Redis stays away for _UNSURE_S.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import functools
 import itertools
 import logging
 import secrets
@@ -55,7 +64,7 @@ from lanchat.cluster.events import (
     password_outcome,
 )
 from lanchat.cluster.liveness import Liveness
-from lanchat.cluster.redact import redact
+from lanchat.cluster.redact import SaslChunks
 from lanchat.cluster.replica import TICK_S, Replica
 from lanchat.cluster.settings import digests, refusal
 from lanchat.config import Config
@@ -78,6 +87,9 @@ NODES_KEY = "lanchat:nodes"  # INCR: each node (each start of one) gets the next
 
 # Stream entries as redis-py gives them (RESP2, bytes): (id, {field: value}), in order.
 _Entries: TypeAlias = Sequence[tuple[bytes, dict[bytes, bytes]]]
+# What happens to an event that will not reach the log, given the sentence for its sender
+# (None in its place: the event waits for Redis, however long).
+_Failed: TypeAlias = Callable[[str], None]
 
 
 BEATS_KEY = "lanchat:beats"  # hash: node number -> heartbeats so far (HINCRBY)
@@ -88,9 +100,16 @@ _BLOCK_MS = 1000  # XREAD BLOCK: the reader wakes at least this often
 _RETRY_S = 0.5  # pause between attempts while Redis is unreachable
 _IO_TIMEOUT_S = 5.0  # a Redis that does not answer this long is unreachable
 _CLOSE_TIMEOUT_S = 5.0  # shutdown: longest wait for the last events to reach Redis
+# How long a line whose XADD failed waits for Redis to answer again (and say whether it has the
+# line) before its sender is told: as long as a command waits for an answer.
+_UNSURE_S = _IO_TIMEOUT_S
 
 NOT_SENT = (
     "The cluster's message store is unreachable, so your message was not sent; try again shortly"
+)
+UNSURE = (
+    "The cluster's message store stopped answering while it was storing your message, so it "
+    "may or may not have been sent; look at the room before sending it again"
 )
 DOWN = (
     "The cluster's message store is unreachable: nothing can be sent until it is back "
@@ -119,7 +138,8 @@ class RedisBus:
         self.url = without_password(config.cluster.url)  # as logs and errors show it
         self.timeout_s = config.cluster.node_timeout_s
         # One retry, without a pause: a connection the pool kept across a Redis restart
-        # fails once, and the retry reconnects (docs/cluster.md: a rare duplicate line).
+        # fails once, and the retry reconnects (a pipeline it repeats is applied once:
+        # Event.seq, docs/cluster.md "An XADD whose answer was lost").
         self.redis = aioredis.Redis.from_url(
             config.cluster.url,
             socket_timeout=_IO_TIMEOUT_S + _BLOCK_MS / 1000,
@@ -136,10 +156,15 @@ class RedisBus:
         # The heartbeats heard: looked at every third of the timeout (at most a second late).
         self.liveness = Liveness(self.timeout_s, self.timeout_s / 3 + _BLOCK_MS / 1000)
         self._applied_at = 0.0  # loop time an entry was last applied
-        self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
+        self._queue: list[tuple[Event, _Failed | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
-        self._retry: list[Event] = []  # events that must reach the log once Redis is back
+        # Appended, but the answer was lost: which of them Redis has is not known yet.
+        self._unsure: list[tuple[Event, _Failed | None]] = []
+        self._unsure_after = "0-0"  # the last entry applied when they were sent
+        self._failing_since: float | None = None  # loop time the first of them failed
+        self._seqs = itertools.count(1)  # this node's numbers for its entries (Event.seq)
         self._secrets = itertools.count(1)  # numbers of redacted lines (Event.secret)
+        self._chunks = SaslChunks(config.server.password)  # SASL responses not whole yet
         self._filehosts: dict[int, str] = {}  # upload URL of connections not applied yet
         self._tasks: list[asyncio.Task[None]] = []  # reader, heartbeat (and any rejoin)
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
@@ -268,24 +293,28 @@ class RedisBus:
         """A connection of this node was accepted (its upload URL, or "")."""
         if filehost:
             self._filehosts[conn_id] = filehost
-        self._submit(Event(CONNECT, self.node, conn_id, ip.encode()), lambda: self._refuse(conn_id))
+        event = Event(CONNECT, self.node, conn_id, ip.encode())
+        self._submit(event, lambda _text: self._refuse(conn_id))
 
     def line(self, conn_id: int, line: bytes | TooLong) -> None:
-        """One line of a connection of this node (after its flood control)."""
+        """One line of a connection of this node (after its flood control); a chunk of a SASL
+        response waits for the rest of it (lanchat.cluster.redact.SaslChunks)."""
+        failed = functools.partial(self._not_sent, conn_id, line)
         if isinstance(line, TooLong):
-            event = Event(TOO_LONG, self.node, conn_id)
-        elif (redacted := redact(line, self.config.server.password)) is None:
-            event = Event(LINE, self.node, conn_id, line)
-        else:
-            logged, applied = redacted
-            secret = next(self._secrets)
-            self.replica.keep(conn_id, secret, applied)
-            event = Event(LINE, self.node, conn_id, logged, secret=secret)
-        self._submit(event, lambda: self._not_sent(conn_id, line))
+            self._submit(Event(TOO_LONG, self.node, conn_id), failed)
+            return
+        for part in self._chunks.line(conn_id, line):
+            secret = 0
+            if part.kept is not None:
+                secret = next(self._secrets)
+                self.replica.keep(conn_id, secret, part.kept)
+            event = Event(LINE, self.node, conn_id, part.logged, secret=secret, chunks=part.chunks)
+            self._submit(event, failed)
 
     def disconnected(self, conn_id: int, reason: str) -> None:
         """A connection of this node is gone."""
         self._filehosts.pop(conn_id, None)
+        self._chunks.forget(conn_id)
         self._submit(Event(DISCONNECTED, self.node, conn_id, reason.encode()), None)
 
     def password_done(self, effect: Password, ok: bool, detail: str, scram: str) -> None:
@@ -296,48 +325,101 @@ class RedisBus:
 
     def tick(self) -> None:
         """A second passed (the app's tick): time goes on in the log, if nothing else moved it."""
-        if self.loop.time() - self._applied_at >= TICK_S and not self._queue and self.reachable:
+        idle = not self._queue and not self._unsure
+        if self.loop.time() - self._applied_at >= TICK_S and idle and self.reachable:
             self._submit(Event(TICK, self.node), _dropped)
 
     # ------------------------------------------------------------------ to the stream
 
-    def _submit(self, event: Event, failed: Callable[[], None] | None) -> None:
-        """Queue `event` for the log; `failed` runs if Redis refuses it (None: retry later)."""
+    def _submit(self, event: Event, failed: _Failed | None) -> None:
+        """Queue `event` for the log, numbered; `failed` runs with the sentence for its sender
+        if it cannot be appended (None: it waits until Redis is back, however long)."""
         if self._closing and event.kind != GONE:
             return
-        self._queue.append((event, failed))
+        if not self.reachable and failed is not None:
+            self.loop.call_soon(failed, NOT_SENT)  # not even tried
+            return
+        self._queue.append((dataclasses.replace(event, seq=next(self._seqs)), failed))
         self._wake.set()
 
     async def _write(self) -> None:
-        """Append the queued events, in order, one pipeline (one round trip) per batch."""
-        while not (self._closing and not self._queue):
+        """Append the queued events, in order, one pipeline (one round trip) per batch; a
+        batch whose answer was lost is settled before anything newer is sent."""
+        while not (self._closing and not self._queue and not self._unsure):
+            if self._unsure:
+                await self._settle()
+                continue
             await self._wake.wait()
             self._wake.clear()
             batch, self._queue = self._queue, []
+            if not batch:
+                continue
+            after = self.last_id  # whatever of the batch Redis stores comes after it
             try:
                 async with self.redis.pipeline(transaction=False) as pipe:
                     for event, _ in batch:
                         pipe.xadd(LOG_KEY, event.fields())  # type: ignore[arg-type]
                     await pipe.execute()
-                self._up()
             except (RedisError, OSError) as e:
-                self._down(e)
-                for event, failed in batch:
-                    if failed is None:
-                        self._retry.append(event)
-                    else:
-                        failed()
+                if self._failing_since is not None:
+                    await asyncio.sleep(_RETRY_S)  # failed again: no busy loop
+                else:
+                    log.warning("cluster: %d events may not have reached Redis (%s)", len(batch), e)
+                    self._failing_since = self.loop.time()
+                self._unsure, self._unsure_after = batch, after
+                continue
+            self._failing_since = None
+            self._up()
+
+    async def _settle(self) -> None:
+        """Find which unsure events Redis has, by node and sequence number in the stream after
+        the position applied when they were sent; queue the others again, first, in order.
+        Redis still away: try again shortly, and past _UNSURE_S tell their senders."""
+        since = self._failing_since
+        late = since is not None and self.loop.time() - since >= _UNSURE_S
+        try:
+            stored = await self._stored_since(self._unsure_after)
+        except (RedisError, OSError) as e:
+            self._down(e)
+            if late:
+                self._unsure = _give_up(self._unsure, UNSURE)
+                if not self._unsure:
+                    self._failing_since = None
+            await asyncio.sleep(_RETRY_S)
+            return
+        self._up()
+        missing = [(event, failed) for event, failed in self._unsure if _key(event) not in stored]
+        self._unsure = []
+        if late:
+            missing = _give_up(missing, NOT_SENT)  # Redis answers, but will not take them
+        if missing:  # the next pipeline: they fail again sooner, or all is well
+            self._queue[:0] = missing
+            self._wake.set()
+        else:
+            self._failing_since = None
+
+    async def _stored_since(self, after: str) -> set[tuple[int, int]]:
+        """(node, sequence number) of the entries of the stream after entry `after`."""
+        stored: set[tuple[int, int]] = set()
+        while entries := cast(
+            _Entries, await self.redis.xrange(LOG_KEY, min=f"({after}", count=_READ_COUNT)
+        ):
+            for raw_id, fields in entries:
+                with contextlib.suppress(ValueError, KeyError):
+                    stored.add(_key(Event.from_fields(fields)))
+                after = raw_id.decode()
+        return stored
 
     def _refuse(self, conn_id: int) -> None:
         if conn_id in self.hub.connections:
             self.hub.drop(conn_id, REFUSED)
 
-    def _not_sent(self, conn_id: int, line: bytes | TooLong) -> None:
+    def _not_sent(self, conn_id: int, line: bytes | TooLong, text: str) -> None:
         command = "*"
         if isinstance(line, bytes):
             with contextlib.suppress(ProtocolError):
                 command = parse(line).command
-        self.hub.apply(self.replica.state.unavailable(conn_id, command, NOT_SENT))
+        self.hub.apply(self.replica.state.unavailable(conn_id, command, text))
 
     # ------------------------------------------------------------------ from the stream
 
@@ -425,6 +507,7 @@ class RedisBus:
         if not self.reachable:
             return
         self.reachable = False
+        self._queue = _give_up(self._queue, NOT_SENT)  # waiting behind unsure ones: not sent
         log.error(
             "lanchat: error: the cluster's Redis at %s is unreachable (%s); clients are told, "
             "retrying",
@@ -441,9 +524,7 @@ class RedisBus:
         self._beaten_at = 0.0  # beat at once
         self.liveness.forget()  # nobody could beat meanwhile: every node gets a whole timeout
         self._tell_everyone(BACK)
-        retry, self._retry = self._retry, []
-        for event in retry:
-            self._submit(event, None)
+        self._wake.set()  # what waited for Redis goes now
 
     def _tell_everyone(self, text: str) -> None:
         """A server NOTICE to every connection of this node."""
@@ -468,8 +549,24 @@ def _text(reply: object) -> str:
     return reply.decode() if isinstance(reply, bytes) else str(reply or "")
 
 
-def _dropped() -> None:
+def _dropped(_text: str) -> None:
     """What happens to a tick or a gone event Redis refused: nothing (the next one comes)."""
+
+
+def _give_up(
+    events: list[tuple[Event, _Failed | None]], text: str
+) -> list[tuple[Event, _Failed | None]]:
+    """Tell the senders of `events` (`text`) they were not taken; the events that wait for
+    Redis however long (no sender to tell) stay, in order."""
+    for _event, failed in events:
+        if failed is not None:
+            failed(text)
+    return [(event, failed) for event, failed in events if failed is None]
+
+
+def _key(event: Event) -> tuple[int, int]:
+    """An entry's node and sequence number: the same for an entry appended twice."""
+    return event.node, event.seq
 
 
 def _for_this_node(effect: Effect, local: Mapping[int, object]) -> bool:

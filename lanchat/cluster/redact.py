@@ -18,10 +18,24 @@ cores decide from the line:
   six stars (the origin hashes the real one).
 - AUTHENTICATE <response>: a SASL PLAIN response keeps its names and loses its password; a
   SCRAM client-first-message (a name and a nonce) is kept; any other response (a SCRAM proof)
-  becomes a placeholder of the same kind (base64 or not), which every core treats alike. A
-  chunk of 400 bytes (a response split in chunks: a password of about 290 characters) is
-  appended, and applied on the origin too, as "AUTHENTICATE *": the exchange is aborted (906)
-  on every node, as it could not be redacted chunk by chunk.
+  becomes a placeholder of the same kind (base64 or not), which every core treats alike.
+- A SASL response sent in chunks (sasl-3.1: 400 bytes of base64 each, the last one shorter or
+  "+"; a PLAIN password of about 290 characters and more) cannot be redacted chunk by chunk:
+  a password may straddle two chunks. The origin holds the chunks (SaslChunks) until the
+  response is whole, redacts the whole response, and appends one entry with its lines: the
+  redacted response cut in chunks again for the log, the chunks as sent kept for its own
+  replica. Every core then sees what a single server sees: chunks, then the last one.
+
+Policies a reader might question:
+
+- A line that is not AUTHENTICATE, from a client whose chunks are held, is appended at once,
+  ahead of them: a chunk of an exchange changes nothing but the chunks so far (no reply), and
+  a line's own outcome does not depend on them (CAP END aborts the exchange, 906, whether the
+  chunks came before it or not). Chunks sent with no exchange open are refused one by one
+  (908, 904) by the origin's core, which applies them as sent, only later.
+- A response longer than the core takes (a chunk over 400 bytes, or more than 1,600 bytes in
+  all) is appended, and applied by the origin too, as one AUTHENTICATE over 400 bytes of
+  placeholder, which every core refuses alike (905), as it refuses the original.
 """
 
 from __future__ import annotations
@@ -32,14 +46,101 @@ import hmac
 
 from lanchat.errors import ProtocolError
 from lanchat.protocol.message import Message, parse
-from lanchat.server.handlers.accounts import MECHANISMS, MIN_PASSWORD_CHARS, SASL_CHUNK_BYTES
+from lanchat.server.handlers.accounts import (
+    MAX_SASL_BYTES,
+    MECHANISMS,
+    MIN_PASSWORD_CHARS,
+    SASL_CHUNK_BYTES,
+)
+from lanchat.values import value
 
-__all__ = ["redact", "restore"]
+__all__ = ["Logged", "SaslChunks", "redact", "restore"]
 
 _MECHANISMS = frozenset(MECHANISMS.split(","))
 _ANY_PROOF = base64.b64encode(b"c=,r=,p=").decode("ascii")  # a SCRAM message with no secret
 _NOT_BASE64 = "!"
 _PASS_OK, _PASS_WRONG = "1", "0"
+_TOO_LONG = "A" * (SASL_CHUNK_BYTES + 1)  # a SASL response every core refuses (905)
+
+
+@value
+class Logged:
+    """What a node appends for lines of one of its clients (one LINE entry)."""
+
+    logged: bytes  # the entry's line, or lines (chunks)
+    kept: bytes | None = None  # what the origin applies instead (None: `logged`)
+    chunks: bool = False  # several AUTHENTICATE lines, one a line (Event.chunks)
+
+
+class SaslChunks:
+    """The SASL responses this node's clients are sending in chunks, held until each is whole,
+    then redacted as a whole (see the module's docstring). Pure; one per node."""
+
+    def __init__(self, server_password: str) -> None:
+        """Args:
+        server_password: this node's server password (PASS), "" for none.
+        """
+        self.server_password = server_password
+        # conn_id -> the chunks so far: each line as sent, parsed, and its chunk ("" for "+")
+        self._held: dict[int, list[tuple[bytes, Message, str]]] = {}
+
+    def line(self, conn_id: int, line: bytes) -> list[Logged]:
+        """What to append for `line` of connection `conn_id`, in order; [] while it is a
+        chunk of a SASL response that is not whole yet.
+
+        Args:
+            conn_id: the connection (this node's).
+            line: the line, without CRLF.
+        """
+        try:
+            msg = parse(line)
+        except ProtocolError:
+            msg = None
+        held = self._held.get(conn_id)
+        if msg is None or msg.verb != "AUTHENTICATE" or not msg.params:
+            return [self._single(line)]
+        param = msg.params[0]
+        if held is None:
+            if len(param) != SASL_CHUNK_BYTES:
+                return [self._single(line)]
+            held = self._held[conn_id] = []
+        if param == "*":  # the client aborts: its chunks never reach the log
+            del self._held[conn_id]
+            return [Logged(line)]
+        size = sum(len(chunk) for _, _, chunk in held) + len(param)  # as the core counts
+        if len(param) > SASL_CHUNK_BYTES or size > MAX_SASL_BYTES:
+            del self._held[conn_id]
+            too_long = _with(msg, [_TOO_LONG])
+            return [Logged(too_long, too_long)]
+        held.append((line, msg, "" if param == "+" else param))
+        if len(param) == SASL_CHUNK_BYTES:
+            return []
+        del self._held[conn_id]
+        return [self._whole(held)]
+
+    def forget(self, conn_id: int) -> None:
+        """The connection is gone: its chunks will not be completed."""
+        self._held.pop(conn_id, None)
+
+    def _single(self, line: bytes) -> Logged:
+        redacted = redact(line, self.server_password)
+        return Logged(line) if redacted is None else Logged(*redacted)
+
+    def _whole(self, held: list[tuple[bytes, Message, str]]) -> Logged:
+        """The entry of a whole response sent in chunks: its lines, redacted as a whole."""
+        sent = b"\n".join(line for line, _, _ in held)
+        response = "".join(chunk for _, _, chunk in held)
+        redacted = _sasl_response(response)
+        if redacted == response:
+            return Logged(sent, chunks=True)
+        last = held[-1][1]
+        cut = [
+            redacted[i : i + SASL_CHUNK_BYTES] for i in range(0, len(redacted), SASL_CHUNK_BYTES)
+        ]
+        if len(cut[-1]) == SASL_CHUNK_BYTES:
+            cut.append("+")
+        logged = b"\n".join(_with(last, [chunk]) for chunk in cut)
+        return Logged(logged, sent, chunks=True)
 
 
 def redact(line: bytes, server_password: str) -> tuple[bytes, bytes] | None:
@@ -70,9 +171,9 @@ def redact(line: bytes, server_password: str) -> tuple[bytes, bytes] | None:
     elif verb == "AUTHENTICATE" and params:
         if params[0] in ("*", "+") or params[0].upper() in _MECHANISMS:
             return None
-        if len(params[0]) >= SASL_CHUNK_BYTES:
-            aborted = _with(msg, ["*"])
-            return aborted, aborted
+        if len(params[0]) >= SASL_CHUNK_BYTES:  # chunks reach here only one by one
+            too_long = _with(msg, [_TOO_LONG])
+            return too_long, too_long
         params[0] = _sasl_response(params[0])
         if params[0] == msg.params[0]:
             return None

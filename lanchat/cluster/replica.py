@@ -13,6 +13,9 @@ the events is made the same everywhere too:
   the same msgid and server-time, and stores it under them;
 - ticks (PINGs, timeouts): run before the first entry at least a second after the last tick,
   so every node runs them at the same place in the log;
+- an entry a node appended twice (its XADD answer was lost, and the append repeated) carries
+  the same node and sequence number both times: applied the first time, skipped after, on
+  every node alike (a node's sequence numbers only grow along the log);
 - password checks and hashes (scrypt, on a thread of the node whose client asked; a SCRAM
   proof too): the outcome is an entry of its own, which every node hands to the core;
 - passwords themselves are not in the log (lanchat.cluster.redact): the origin applies the
@@ -85,8 +88,9 @@ class Replica:
         )
         # The Password effect each connection waits on, until its outcome entry.
         self._passwords: dict[int, Password] = {}
-        # (conn_id, Event.secret) -> the line as sent, of this node's redacted lines.
+        # (conn_id, Event.secret) -> the line as sent (or chunks), of this node's redacted lines.
         self._kept: dict[tuple[int, int], bytes] = {}
+        self._seqs: dict[int, int] = {}  # node -> the sequence number of its last entry applied
         self._server_password = config.server.password
         # The settings digests of each node that said hello and is not gone (its hello agreed).
         self.settings: dict[int, dict[str, str]] = {}
@@ -94,7 +98,8 @@ class Replica:
         self.refused: dict[int, dict[int, list[str]]] = {}
 
     def keep(self, conn_id: int, secret: int, line: bytes) -> None:
-        """This node appended a redacted line numbered `secret`: apply `line` in its place."""
+        """This node appended a redacted line numbered `secret`: apply `line` in its place
+        (the chunks as sent, one a line, for an entry of chunks)."""
         self._kept[conn_id, secret] = line
 
     def _forget(self, conn_id: int) -> None:
@@ -120,8 +125,13 @@ class Replica:
             event: the entry.
 
         Returns:
-            The effects of the tick due before it (if one is), then the entry's own.
+            The effects of the tick due before it (if one is), then the entry's own; none for
+            an entry appended twice, the second time.
         """
+        if event.seq:
+            if event.seq <= self._seqs.get(event.node, 0):
+                return []
+            self._seqs[event.node] = event.seq
         self._entry = entry_time(entry_id)
         self._serial = 0
         self.now = self._entry[0] / 1000
@@ -154,15 +164,7 @@ class Replica:
     def _event(self, event: Event) -> list[Effect]:
         state, kind, conn_id = self.state, event.kind, event.conn_id
         if kind == LINE:
-            line = event.data
-            if event.secret:
-                kept = self._kept.pop((conn_id, event.secret), None)
-                line = kept if kept is not None else restore(line, self._server_password)
-            try:
-                msg = parse(line)
-            except ProtocolError as e:
-                return state.reject_line(conn_id, e)
-            return state.receive(conn_id, msg)
+            return self._line(event)
         if kind == CONNECT:
             return state.connect(conn_id, event.data.decode())
         if kind == TOO_LONG:
@@ -189,6 +191,25 @@ class Replica:
             detail, scram = read_password_outcome(event.data)
             return self._password_done(conn_id, event.flag == "1", detail, scram)
         return []  # TICK: only time went on
+
+    def _line(self, event: Event) -> list[Effect]:
+        """A LINE: the line (or the chunks) as the origin kept it, else as logged."""
+        conn_id, data = event.conn_id, event.data
+        if event.secret:
+            kept = self._kept.pop((conn_id, event.secret), None)
+            if kept is not None:
+                data = kept
+            elif not event.chunks:
+                data = restore(data, self._server_password)
+        effects: list[Effect] = []
+        for line in data.split(b"\n") if event.chunks else (data,):
+            try:
+                msg = parse(line)
+            except ProtocolError as e:
+                effects += self.state.reject_line(conn_id, e)
+                continue
+            effects += self.state.receive(conn_id, msg)
+        return effects
 
     def _password_done(self, conn_id: int, ok: bool, detail: str, scram: str) -> list[Effect]:
         waiting = self._passwords.pop(conn_id, None)

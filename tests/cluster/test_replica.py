@@ -92,3 +92,17 @@ def test_every_node_stores_an_account_its_origin_hashed(tmp_path: Path) -> None:
     stored = [e.record for e in done if isinstance(e, Persist)]
     assert stored == [AccountRecord("alice", "alice", "scrypt$hash", 1)]
     assert "alice" in replica.state.accounts
+
+
+def test_an_entry_appended_twice_is_applied_once_on_every_node(tmp_path: Path) -> None:
+    """Its XADD's answer was lost and the append was repeated (docs/cluster.md): the same
+    node and sequence number, applied the first time only."""
+    said = Event(LINE, 1, ALICE, b"PRIVMSG #lobby :once", seq=7)
+    later = Event(LINE, 1, ALICE, b"PRIVMSG #lobby :after", seq=8)
+    other = Event(LINE, 2, BOB, b"PRIVMSG #lobby :bob's 7", seq=7)  # another node's 7
+    log = [*SESSION, ("1005-0", said), ("1005-1", other), ("1005-2", said), ("1006-0", later)]
+    log.append(("1006-1", said))
+    shown = [e.data for e in sends(feed(Replica(server_config(tmp_path)), log))]
+    to_bob = [data for data in shown if b"PRIVMSG #lobby" in data and b"bob!" not in data]
+    assert [data.split()[-1] for data in to_bob] == [b"hi", b"once", b"after"]
+    assert any(b"bob's 7" in data for data in shown)

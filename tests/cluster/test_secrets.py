@@ -26,6 +26,15 @@ OPER_PASSWORD = "open sesame"
 ACCOUNT_PASSWORD = "alice-secret-1"
 
 
+async def stream(redis_server: RedisServer) -> Entries:
+    """The cluster's whole log, read back with XRANGE."""
+    store = aioredis.Redis.from_url(redis_server.url)
+    try:
+        return cast(Entries, await store.xrange("lanchat:log"))
+    finally:
+        await store.aclose()
+
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
@@ -132,12 +141,9 @@ async def test_no_password_reaches_the_log_and_both_nodes_agree(
         wrong.send("USER eve 0 * :eve")
         await wrong.expect_numeric("464")
 
-        store = aioredis.Redis.from_url(redis_server.url)
-        try:
-            entries = cast(Entries, await store.xrange("lanchat:log"))
-        finally:
-            await store.aclose()
-        log = b"\n".join(value for _, fields in entries for value in fields.values())
+        log = b"\n".join(
+            value for _, fields in await stream(redis_server) for value in fields.values()
+        )
         assert b"REGISTER" in log and b"OPER" in log and b"AUTHENTICATE" in log  # redacted
         secrets = (SERVER_PASSWORD, OPER_PASSWORD, ACCOUNT_PASSWORD, "not-the-word")
         for secret in secrets:
@@ -153,3 +159,43 @@ async def test_no_password_reaches_the_log_and_both_nodes_agree(
                 assert (await whois(watcher, nick))["330"][2] == "alice"
         for client in (alice, planed, scrammed, bob, wrong):
             await client.close()
+
+
+def chunks_of(response: str) -> list[str]:
+    """sasl-3.1: 400-byte chunks, then "+" if the last one was exactly 400 bytes."""
+    chunks = [response[i : i + 400] for i in range(0, len(response), 400)]
+    return [*chunks, "+"] if len(chunks[-1]) == 400 else chunks
+
+
+async def test_a_long_password_in_sasl_chunks_logs_in_on_every_node_and_stays_out_of_the_log(
+    cluster_node: Node, redis_server: RedisServer
+) -> None:
+    # 293 characters: a response of exactly 400 bytes, then "+"; 450: two chunks.
+    passwords = {"long1": "x" * 286 + "-293chr", "long2": "y" * 443 + "-450chr"}
+    async with cluster_node("a") as a, cluster_node("b") as b:
+        bob = await connected(b.port, "bob")
+        sent: list[str] = []
+        for account, password in passwords.items():
+            owner = await connected(a.port, account)
+            owner.send(f"REGISTER * * {password}")
+            done = await owner.expect("REGISTER", timeout_s=SCRYPT_TIMEOUT_S)
+            assert done.params[0] == "SUCCESS", done
+            response = plain(account, password)
+            chunks = chunks_of(response)
+            assert len(chunks) == 2 and len(chunks[0]) == 400
+            client = await sasl_start(a.port, f"{account}x", "PLAIN", "")
+            for chunk in chunks:
+                client.send(f"AUTHENTICATE {chunk}")
+            await logged_in(client)
+            assert (await whois(bob, f"{account}x"))["330"][2] == account  # on node b too
+            sent += [password, b64(password), response, *chunks[:-1]]
+            for done_with in (owner, client):
+                await done_with.close()
+
+        log = b"\n".join(
+            value for _, fields in await stream(redis_server) for value in fields.values()
+        )
+        assert b"AUTHENTICATE " + b64("\0long1\0*").encode() in log  # the names, redacted
+        for secret in sent:
+            assert secret.encode() not in log, secret
+        await bob.close()
