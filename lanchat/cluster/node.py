@@ -36,6 +36,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from lanchat.cluster.compaction import Compaction
 from lanchat.cluster.events import (
     CONNECT,
     DISCONNECTED,
@@ -129,7 +130,8 @@ class RedisBus:
         self.reachable = True  # the last Redis call succeeded
         self._beaten_at = 0.0  # loop time of the last heartbeat
         # The heartbeats heard: looked at every third of the timeout (at most a second late).
-        self.liveness = Liveness(self.timeout_s, self.timeout_s / 3 + _BLOCK_MS / 1000)
+        look_every_s = self.timeout_s / 3 + _BLOCK_MS / 1000
+        self.liveness = Liveness(self.timeout_s, look_every_s)
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, Callable[[], None] | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -139,6 +141,9 @@ class RedisBus:
         self._tasks: list[asyncio.Task[None]] = []  # reader, heartbeat (and any rejoin)
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
         self._closing = False
+        # Snapshots and the log's trimming (lanchat.cluster.compaction).
+        self.compaction = Compaction(self.redis, "", config.cluster, look_every_s)
+        self._behind = False  # the log was trimmed past last_id: start over from a snapshot
         hub.cluster = self
 
     # ------------------------------------------------------------------ life cycle
@@ -160,7 +165,9 @@ class RedisBus:
                     "not this cluster's (a server on its own, or another cluster); give this "
                     "node a new --data-dir"
                 )
+            self.compaction.cluster_id = self.cluster_id
             await self._join()
+            self.last_id = await self.compaction.start(self.replica, self.node, self.position)
             await self._catch_up()
             server = self.config.server
             hello = Event(HELLO, self.node, 0, "\n".join(server.rooms).encode(), server.key)
@@ -193,7 +200,8 @@ class RedisBus:
         self.hub.number_connections_from((self.node << NODE_SHIFT) + 1)
 
     async def _catch_up(self) -> None:
-        """Apply every entry after the last one applied (start-up)."""
+        """Apply every entry after the last one applied (start-up), beating meanwhile and
+        registering the position reached (the log is not trimmed past it)."""
         while True:
             entries = cast(
                 _Entries,
@@ -202,6 +210,9 @@ class RedisBus:
             if not entries:
                 return
             self._apply(entries)
+            if self.loop.time() - self._beaten_at >= self.timeout_s / 3:
+                await self._beat()
+                await self.compaction.register(self.node, self.last_id)
 
     async def close(self, reason: str = SHUTDOWN) -> None:
         """Leave: this node's users quit everywhere now (not after the timeout); stop."""
@@ -217,6 +228,7 @@ class RedisBus:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._writer, _CLOSE_TIMEOUT_S)
                 await asyncio.wait_for(self.redis.hdel(BEATS_KEY, str(self.node)), 1.0)
+                await asyncio.wait_for(self.compaction.forget([self.node]), 1.0)
         await self.redis.aclose()
 
     # ------------------------------------------------------------------ the hub's events
@@ -301,6 +313,9 @@ class RedisBus:
     async def _read(self) -> None:
         """Apply the stream's new entries as they come; retry while Redis is unreachable."""
         while not self._closing:
+            if self._behind:
+                await self._start_over()
+                continue
             try:
                 reply = cast(
                     list[tuple[bytes, _Entries]] | None,
@@ -343,6 +358,32 @@ class RedisBus:
             self.position = self.last_id
             hub.apply([Persist(StreamPosition(self.cluster_id, self.last_id))])
         self._applied_at = self.loop.time()
+        if self.compaction.applied(len(entries), replica) and self._tasks:
+            write = self.compaction.write(replica, self.node, self.last_id)
+            self._tasks = [task for task in self._tasks if not task.done()]
+            self._tasks.append(self.loop.create_task(write, name="cluster snapshot"))
+
+    async def _start_over(self) -> None:
+        """The log was trimmed past this node's position while it was away (stopped longer
+        than node_timeout_s): its clients reconnect, and it starts from the newest snapshot
+        as a new node."""
+        log.error(
+            "lanchat: error: the cluster trimmed its log past this node's position while it "
+            "was away; it starts over from the newest snapshot and its clients reconnect"
+        )
+        for conn_id in list(self.hub.connections):
+            self.hub.drop(conn_id, EXPELLED)
+        old = self.node
+        try:
+            self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
+            await self._join()
+            await self.compaction.forget([old])
+            self.last_id = await self.compaction.start(self.replica, self.node, self.position)
+            self._behind = False
+            self._up()
+        except (RedisError, OSError, ClusterError) as e:
+            self._down(e)
+            await asyncio.sleep(_RETRY_S)
 
     def _expelled(self) -> None:
         """Another node found this one gone (its heartbeat lapsed): start over as a new node."""
@@ -373,6 +414,14 @@ class RedisBus:
                 self._down(e)
                 continue
             counts = {int(node): int(count) for node, count in beats.items()}
+            try:
+                behind = await self.compaction.look(
+                    counts, self.node, self.last_id, self.loop.time()
+                )
+            except (RedisError, OSError) as e:
+                self._down(e)
+                continue
+            self._behind = self._behind or behind
             others = self.replica.nodes() - {self.node}
             for node in self.liveness.look(counts, others, self.loop.time()):
                 log.warning("cluster node %d stopped answering: its users quit", node)
