@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.liveness import Liveness
@@ -64,6 +65,7 @@ TRIMMED_KEY = "lanchat:trimmed"
 PAGE_BYTES = 1 << 20  # a snapshot is written in pages of this size (APPEND)
 _TEMP_TTL_S = 600  # a temporary snapshot key left by a killed writer goes after this long
 LEASE_MS = 120_000  # a writer that dies holds the lease this long at most
+_RETRY_S = 5.0  # a node that did not write a due snapshot tries again after this long
 
 # Lua: stream ids compared as numbers (ms, seq), as lanchat.cluster.events.newer does.
 _BEFORE = """
@@ -132,12 +134,16 @@ class Compaction:
         self.newest_id: str | None = None  # the newest snapshot's entry, as last seen
         self.since = 0  # entries this node applied since it saw newest_id change
         self.writing = False  # this node is writing a snapshot
+        self._wait_until = 0.0  # the log's time before which this node does not try again
+        self._counting_since = 0.0  # the log's time of the first entry counted in `since`
         # Heartbeats of the nodes that registered a position (lanchat.cluster.liveness).
         self._liveness = Liveness(settings.node_timeout_s, look_every_s)
 
     # ------------------------------------------------------------------ start-up
 
-    async def start(self, replica: Replica, node: int, position: str | None) -> str:
+    async def start(
+        self, replica: Replica, node: int, position: str | None
+    ) -> tuple[str, tuple[str | None, str] | None]:
         """Where a starting node begins: the newest snapshot loaded into its (empty) replica,
         or the start of the log while the log is whole. Registers the node's position first.
 
@@ -147,7 +153,9 @@ class Compaction:
             position: the last entry its SQLite stored (None: a new data directory).
 
         Returns:
-            The last entry the replica reflects ("0-0": none); the node applies what follows.
+            The last entry the replica reflects ("0-0": none), which the node applies the
+            log after; and the entries whose messages its history lacks, (after, up to), or
+            None (lanchat.cluster.handoff copies them from another node).
 
         Raises:
             ClusterError: the log was trimmed and no snapshot can be read.
@@ -171,53 +179,56 @@ class Compaction:
             # Trimmed meanwhile, past what was read: read the newer snapshot.
         self.newest_id = snapshot.entry_id if snapshot is not None else None
         if not use or snapshot is None:
-            return start
+            return start, None
         began = time.perf_counter()
         restore(replica, snapshot.doc)
         log.info(
             "cluster: state loaded from the snapshot at entry %s (%s) in %.2f s",
             start,
-            _when(start),
+            when(start),
             time.perf_counter() - began,
         )
         if position is None or behind(start, position):
-            log.warning(
-                "cluster: this node's history lacks the cluster's messages up to %s (the log "
-                "before entry %s was trimmed%s): CHATHISTORY and search on this node start "
-                "there; the other nodes have them",
-                _when(start),
-                start,
-                "" if position is None else f"; this node had stored up to entry {position}",
-            )
-        return start
+            return start, (position, start)
+        return start, None
 
     # ------------------------------------------------------------------ while running
 
     def applied(self, count: int, replica: Replica) -> bool:
         """`count` more entries were applied; whether a snapshot is due (the settings)."""
+        if not self.since:
+            self._counting_since = replica.now
         self.since += count
-        if self.writing or not self.since:
+        if self.writing or replica.now < self._wait_until:
             return False
-        if self.since >= self.every_entries:
-            return True
-        newest = entry_time(self.newest_id or "0-0")[0] / 1000
-        return replica.now - newest >= self.every_s
+        return (
+            self.since >= self.every_entries or replica.now - self._counting_since >= self.every_s
+        )
 
-    async def write(self, replica: Replica, node: int, entry_id: str) -> None:
-        """Take the lease, write a snapshot of `replica` (at `entry_id`, its last entry) and trim
-        the log behind it; nothing if another node holds the lease or a client of this node
-        is halfway through a chunked SASL message (snapshot.holds_secrets)."""
+    async def write(self, replica: Replica, node: int, applied: Callable[[], str]) -> None:
+        """Take the lease, write a snapshot of `replica` and trim the log behind it; nothing if
+        another node holds the lease or a client of this node is halfway through a chunked
+        SASL message (snapshot.holds_secrets).
+
+        Args:
+            replica: the node's replica.
+            node: the node's number.
+            applied: the last entry the replica applied, asked when the snapshot is made (the
+                reader goes on applying entries while the lease is asked for).
+        """
         self.writing = True
+        self._wait_until = replica.now + _RETRY_S  # unless it is written: not at every entry
         try:
             if holds_secrets(replica, node) or not await self.lease(node):
                 return
             try:
                 began = time.perf_counter()
-                data = encode(replica, self.cluster_id, entry_id)  # the state at entry_id
+                entry_id = applied()  # nothing is applied until encode returns
+                data = encode(replica, self.cluster_id, entry_id)
                 encoded_s = time.perf_counter() - began
                 if not await self.store(node, data, entry_id):
                     return
-                self.newest_id, self.since = entry_id, 0
+                self.newest_id, self.since, self._wait_until = entry_id, 0, 0.0
                 least = await self.trim()
                 length = await self.redis.xlen(LOG_KEY)
             finally:
@@ -233,10 +244,12 @@ class Compaction:
                 least,
                 length,
             )
+        except (RedisError, OSError) as e:
+            log.warning("cluster: the snapshot could not be stored (%s); tried again later", e)
         finally:
             self.writing = False
 
-    async def look(self, beats: Mapping[int, int], node: int, position: str, now: float) -> bool:
+    async def look(self, beats: Mapping[int, int], node: int, position: str, now: float) -> None:
         """The heartbeat's part: register `position`, forget the positions of nodes whose
         heartbeat stood still for node_timeout_s, note a newer snapshot.
 
@@ -245,9 +258,6 @@ class Compaction:
             node: this node.
             position: the last entry this node applied.
             now: this node's monotonic clock.
-
-        Returns:
-            Whether the log was trimmed past `position` (this node must start over).
         """
         await self.register(node, position)
         others = set(await self.positions()) - {node}
@@ -255,7 +265,15 @@ class Compaction:
         newest = await self.snapshot_id()
         if newest != self.newest_id:
             self.newest_id, self.since = newest, 0
-        return behind(await self.trimmed(), position)
+
+    async def trimmed_and(self, call: Callable[[Any], object]) -> tuple[str | None, Any]:
+        """`trimmed()` and the reply of `call(pipeline)`, in one round trip: the reader's XREAD
+        comes with the trim point, so entries after a gap are never applied."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.get(TRIMMED_KEY)
+            call(pipe)
+            trimmed, reply = await pipe.execute()
+        return _text(trimmed), reply
 
     async def newest(self) -> Snapshot | None:
         """The newest snapshot of this cluster, or None (none yet, or one that cannot be read,
@@ -329,7 +347,7 @@ def behind(trimmed: str | None, position: str) -> bool:
     return trimmed is not None and entry_time(trimmed) > entry_time(position)
 
 
-def _when(entry_id: str) -> str:
+def when(entry_id: str) -> str:
     """The time of a stream entry, for the log (UTC)."""
     stamp = datetime.fromtimestamp(entry_time(entry_id)[0] / 1000, UTC)
     return stamp.strftime("%Y-%m-%d %H:%M:%S UTC")

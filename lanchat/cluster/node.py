@@ -36,7 +36,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from lanchat.cluster.compaction import Compaction
+from lanchat.cluster.compaction import Compaction, behind
 from lanchat.cluster.events import (
     CONNECT,
     DISCONNECTED,
@@ -51,6 +51,7 @@ from lanchat.cluster.events import (
     newer,
     password_outcome,
 )
+from lanchat.cluster.handoff import Handoff
 from lanchat.cluster.liveness import Liveness
 from lanchat.cluster.redact import redact
 from lanchat.cluster.replica import TICK_S, Replica
@@ -143,7 +144,8 @@ class RedisBus:
         self._closing = False
         # Snapshots and the log's trimming (lanchat.cluster.compaction).
         self.compaction = Compaction(self.redis, "", config.cluster, look_every_s)
-        self._behind = False  # the log was trimmed past last_id: start over from a snapshot
+        # History copied from a live node when this one starts past a trim (cluster.handoff).
+        self.handoff = Handoff(self.redis, hub.store, wait_s=3 * self.timeout_s)
         hub.cluster = self
 
     # ------------------------------------------------------------------ life cycle
@@ -167,7 +169,7 @@ class RedisBus:
                 )
             self.compaction.cluster_id = self.cluster_id
             await self._join()
-            self.last_id = await self.compaction.start(self.replica, self.node, self.position)
+            await self._start_from_snapshot()
             await self._catch_up()
             server = self.config.server
             hello = Event(HELLO, self.node, 0, "\n".join(server.rooms).encode(), server.key)
@@ -198,6 +200,14 @@ class RedisBus:
         self.node = int(await self.redis.incr(NODES_KEY))
         await self._beat()
         self.hub.number_connections_from((self.node << NODE_SHIFT) + 1)
+
+    async def _start_from_snapshot(self) -> None:
+        """Load the newest snapshot (lanchat.cluster.compaction), and have another node hand
+        over the history this node lacks before it (lanchat.cluster.handoff)."""
+        self.last_id, gap = await self.compaction.start(self.replica, self.node, self.position)
+        if gap is not None:
+            peers = set(await self.compaction.positions()) - {self.node}
+            await self.handoff.receive(self.node, *gap, peers=bool(peers))
 
     async def _catch_up(self) -> None:
         """Apply every entry after the last one applied (start-up), beating meanwhile and
@@ -311,24 +321,25 @@ class RedisBus:
     # ------------------------------------------------------------------ from the stream
 
     async def _read(self) -> None:
-        """Apply the stream's new entries as they come; retry while Redis is unreachable."""
+        """Apply the stream's new entries as they come; retry while Redis is unreachable.
+        Entries that follow a gap (the log was trimmed past last_id) are not applied: the node
+        starts over from the newest snapshot."""
         while not self._closing:
-            if self._behind:
-                await self._start_over()
-                continue
             try:
-                reply = cast(
-                    list[tuple[bytes, _Entries]] | None,
-                    await self.redis.xread(
+                trimmed, reply = await self.compaction.trimmed_and(
+                    lambda pipe: pipe.xread(
                         {LOG_KEY: self.last_id}, count=_READ_COUNT, block=_BLOCK_MS
-                    ),
+                    )
                 )
             except (RedisError, OSError) as e:
                 self._down(e)
                 await asyncio.sleep(_RETRY_S)
                 continue
             self._up()
-            for _stream, entries in reply or ():
+            if behind(trimmed, self.last_id):
+                await self._start_over()
+                continue
+            for _stream, entries in cast(list[tuple[bytes, _Entries]] | None, reply) or ():
                 self._apply(entries)
 
     def _apply(self, entries: _Entries) -> None:
@@ -359,7 +370,7 @@ class RedisBus:
             hub.apply([Persist(StreamPosition(self.cluster_id, self.last_id))])
         self._applied_at = self.loop.time()
         if self.compaction.applied(len(entries), replica) and self._tasks:
-            write = self.compaction.write(replica, self.node, self.last_id)
+            write = self.compaction.write(replica, self.node, lambda: self.last_id)
             self._tasks = [task for task in self._tasks if not task.done()]
             self._tasks.append(self.loop.create_task(write, name="cluster snapshot"))
 
@@ -374,16 +385,16 @@ class RedisBus:
         for conn_id in list(self.hub.connections):
             self.hub.drop(conn_id, EXPELLED)
         old = self.node
-        try:
-            self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
-            await self._join()
-            await self.compaction.forget([old])
-            self.last_id = await self.compaction.start(self.replica, self.node, self.position)
-            self._behind = False
-            self._up()
-        except (RedisError, OSError, ClusterError) as e:
-            self._down(e)
-            await asyncio.sleep(_RETRY_S)
+        self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
+        while not self._closing:
+            try:
+                await self._join()
+                await self.compaction.forget([old])
+                await self._start_from_snapshot()
+                return
+            except (RedisError, OSError, ClusterError) as e:
+                self._down(e)
+                await asyncio.sleep(_RETRY_S)
 
     def _expelled(self) -> None:
         """Another node found this one gone (its heartbeat lapsed): start over as a new node."""
@@ -415,13 +426,18 @@ class RedisBus:
                 continue
             counts = {int(node): int(count) for node, count in beats.items()}
             try:
-                behind = await self.compaction.look(
-                    counts, self.node, self.last_id, self.loop.time()
+                await self.compaction.look(counts, self.node, self.last_id, self.loop.time())
+                asked = (
+                    None
+                    if self.handoff.sending
+                    else await self.handoff.take(self.node, self.position)
                 )
             except (RedisError, OSError) as e:
                 self._down(e)
                 continue
-            self._behind = self._behind or behind
+            if asked is not None:
+                send = self.handoff.send(self.node, asked)
+                self._tasks.append(self.loop.create_task(send, name="cluster history handoff"))
             others = self.replica.nodes() - {self.node}
             for node in self.liveness.look(counts, others, self.loop.time()):
                 log.warning("cluster node %d stopped answering: its users quit", node)

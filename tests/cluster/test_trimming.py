@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import sys
@@ -10,17 +11,19 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 
 from lanchat.cluster.compaction import SNAPSHOT_ID_KEY, SNAPSHOT_KEY, TRIMMED_KEY
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.node import LOG_KEY
 from lanchat.cluster.snapshot import canonical, decode
+from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
 from tests.cluster.test_nodes import close, joined, said
-from tests.server.test_durability import history_batch
-from tests.support import LineClient
+from tests.server.test_durability import history, history_batch
+from tests.support import LineClient, run_serve_process
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
 OFTEN = {"snapshot_entries": 40, "snapshot_interval_s": 3600}
@@ -32,6 +35,11 @@ def often(
     """A node that takes a snapshot every 40 entries, with no flood control (the tests send
     as fast as they can); node_timeout_s=1.5 registers its position every half second."""
     return cluster_node(name, cluster={**OFTEN, **cluster}, flood={"enabled": False})
+
+
+def with_(nick: str) -> Callable[[Message], bool]:
+    """A reply that names `nick` (earlier replies without it stay unread)."""
+    return lambda m: nick in " ".join(m.params).replace("@", " ").split()
 
 
 async def settled(*nodes: LanchatServer) -> None:
@@ -80,12 +88,15 @@ async def test_a_node_started_after_the_log_was_trimmed_holds_what_the_others_ho
             for client in (alice, carol):
                 client.send("WHO #lobby")
                 client.send("NAMES #lobby")
-            names = [await client.expect_numeric("366") for client in (alice, carol)]
-            assert names[0].params[1:] == names[1].params[1:]
-            asked = "CHATHISTORY LATEST #lobby * 5"
-            latest = [await history_batch(client, asked) for client in (alice, carol)]
-            assert [m.tags["msgid"] for m in latest[0]] == [m.tags["msgid"] for m in latest[1]]
-            assert latest[1][-1].params[-1] == "late 4"
+            who = [await c.expect("352", lambda m: m.params[5] == "carol") for c in (alice, carol)]
+            names = [await c.expect("353", with_("carol")) for c in (alice, carol)]
+            for got in (who, names):  # as the others hold them
+                assert got[0].params[1:] == got[1].params[1:]
+            # Its history before the snapshot was handed over by a or b (cluster.handoff).
+            stored = [await history(client, "#lobby") for client in (alice, carol)]
+            assert [m.tags["msgid"] for m in stored[0]] == [m.tags["msgid"] for m in stored[1]]
+            texts = [m.params[-1] for m in stored[1]]
+            assert texts[:2] == ["early 0", "early 1"] and texts[-1] == "late 4"
             await close(carol)
         await close(alice, bob)
     await store.aclose()
@@ -146,6 +157,7 @@ async def test_the_log_is_not_trimmed_past_a_live_node_that_has_not_applied_it(
 
 WRITER = """
 import asyncio, sys
+import pytest
 import redis.asyncio as aioredis
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.compaction import Compaction
@@ -192,3 +204,72 @@ async def test_a_writer_killed_halfway_leaves_the_newest_snapshot_whole(
         await settled(a2, b)
         assert decode(before).entry_id == (await store.get(SNAPSHOT_ID_KEY)).decode()
     await store.aclose()
+
+
+async def test_a_node_paused_while_the_log_moved_on_starts_over_from_the_snapshot(
+    cluster_node: Node, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """A node stopped (SIGSTOP) past node_timeout_s: the others forget its position and trim
+    the log past it. Back, it must not apply what follows the gap: it starts over from the
+    newest snapshot as a new node, its clients reconnect, and it holds what the others hold."""
+    store = aioredis.Redis.from_url(redis_server.url)
+    config = tmp_path / "b.toml"
+    config.write_text(
+        "[cluster]\nnode_timeout_s = 2.0\nsnapshot_entries = 40\n[flood]\nenabled = false\n"
+    )
+    async with (
+        often(cluster_node, "a", node_timeout_s=2.0) as a,
+        run_serve_process(tmp_path / "b", "--cluster", redis_server.url, "--config", str(config))
+        as b,
+    ):  # fmt: skip
+        watcher = await joined(a.port, "watcher")
+        stranded = await joined(b.port, "stranded")
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            await watcher.expect("QUIT", lambda m: (m.source or "").startswith("stranded!"))
+            paused_at = await store.hgetall("lanchat:positions")  # type: ignore[misc]
+            for round_ in range(3):
+                await chat(watcher, 50, f"w{round_}")
+                await asyncio.sleep(1.0)
+            trimmed = (await store.get(TRIMMED_KEY)).decode()
+            assert all(entry_time(trimmed) > entry_time(p.decode()) for p in paused_at.values()
+                       if p != paused_at.get(b"1"))  # fmt: skip
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        goodbye = [m for m in await stranded.expect_closed(timeout_s=10) if m.command == "ERROR"]
+        assert "lost touch with the cluster for a while; connect again" in goodbye[0].params[0]
+        again = await joined(b.port, "again")
+        watcher.send("PRIVMSG #lobby :after")
+        await again.expect(said("after"))
+        for client in (watcher, again):
+            client.send("NAMES #lobby")
+        names = [await client.expect("353", with_("again")) for client in (watcher, again)]
+        assert names[0].params[-1] == names[1].params[-1] == "@watcher again"
+        stored = [await history(client, "#lobby") for client in (watcher, again)]
+        assert [m.tags["msgid"] for m in stored[0]] == [m.tags["msgid"] for m in stored[1]]
+        await close(watcher, again)
+    await store.aclose()
+
+
+async def test_a_node_with_nobody_to_hand_it_the_history_says_what_it_lacks(
+    cluster_node: Node, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with often(cluster_node, "a", node_timeout_s=1.5) as a:
+        alice = await joined(a.port, "alice")
+        await chat(alice, 60, "early")
+        await asyncio.sleep(1.0)
+        await chat(alice, 60, "more")
+        await close(alice)
+    caplog.set_level(logging.INFO, "lanchat.cluster")
+    async with often(cluster_node, "b") as b:
+        bob = await joined(b.port, "bob")
+        await chat(bob, 1, "hello")
+        stored = await history_batch(bob, "CHATHISTORY LATEST #lobby * 200")
+        texts = [m.params[-1] for m in stored]
+        assert "early 0" not in texts and texts[-1] == "hello 0"
+        await close(bob)
+    said_ = [r.getMessage() for r in caplog.records if r.name == "lanchat.cluster.handoff"]
+    assert len(said_) == 1 and said_[0].startswith(
+        "cluster: this node's history lacks the cluster's messages up to 20"
+    )
+    assert "no other node is running to hand its history over" in said_[0]
