@@ -229,6 +229,7 @@ class Compaction:
                 if not await self.store(node, data, entry_id):
                     return
                 self.newest_id, self.since, self._wait_until = entry_id, 0, 0.0
+                await self.register(node, entry_id)  # this node is there at least
                 least = await self.trim()
                 length = await self.redis.xlen(LOG_KEY)
             finally:

@@ -218,6 +218,7 @@ class RedisBus:
                 await self.redis.xrange(LOG_KEY, min=f"({self.last_id}", count=_READ_COUNT),
             )
             if not entries:
+                await self.compaction.register(self.node, self.last_id)
                 return
             self._apply(entries)
             if self.loop.time() - self._beaten_at >= self.timeout_s / 3:
