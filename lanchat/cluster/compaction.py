@@ -181,7 +181,13 @@ class Compaction:
         if not use or snapshot is None:
             return start, None
         began = time.perf_counter()
-        restore(replica, snapshot.doc)
+        try:
+            restore(replica, snapshot.doc)
+        except SnapshotError as e:
+            raise ClusterError(
+                f"the cluster's snapshot at entry {start} cannot be loaded by this lanchat "
+                f"({e}); run the same lanchat version on every node"
+            ) from None
         log.info(
             "cluster: state loaded from the snapshot at entry %s (%s) in %.2f s",
             start,

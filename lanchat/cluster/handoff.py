@@ -29,6 +29,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import redis.asyncio as aioredis
@@ -65,7 +66,15 @@ class Handoff:
         self.wait_s = wait_s
         self.sending = False  # this node is copying its history to another one
 
-    async def receive(self, node: int, after: str | None, upto: str, *, peers: bool) -> int | None:
+    async def receive(
+        self,
+        node: int,
+        after: str | None,
+        upto: str,
+        *,
+        peers: bool,
+        alive: Callable[[], Awaitable[None]],
+    ) -> int | None:
         """Ask a live node for the messages of the entries after `after` up to `upto`, and
         store them.
 
@@ -74,6 +83,7 @@ class Handoff:
             after: the last entry this node's history holds; None: it holds none.
             upto: the entry of the snapshot this node starts from.
             peers: whether another node has registered its position (is running).
+            alive: called between pages: keeps this node's heartbeat going meanwhile.
 
         Returns:
             How many messages were stored; None when no node handed them over (logged).
@@ -90,6 +100,7 @@ class Handoff:
         stored, waited, giver = 0, 0.0, ""
         try:
             while True:
+                await alive()
                 got = await self.redis.blpop([key], timeout=_BLPOP_S)
                 if got is None:
                     waited += _BLPOP_S

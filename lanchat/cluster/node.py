@@ -207,23 +207,34 @@ class RedisBus:
         self.last_id, gap = await self.compaction.start(self.replica, self.node, self.position)
         if gap is not None:
             peers = set(await self.compaction.positions()) - {self.node}
-            await self.handoff.receive(self.node, *gap, peers=bool(peers))
+            await self.handoff.receive(self.node, *gap, peers=bool(peers), alive=self._alive)
+
+    async def _alive(self) -> None:
+        """While starting (the heartbeat task is not running yet): beat and register the
+        position reached once a heartbeat is due, so that the others neither take this node
+        for gone nor trim the log past it."""
+        if self.loop.time() - self._beaten_at >= self.timeout_s / 3:
+            await self._beat()
+            await self.compaction.register(self.node, self.last_id)
 
     async def _catch_up(self) -> None:
-        """Apply every entry after the last one applied (start-up), beating meanwhile and
-        registering the position reached (the log is not trimmed past it)."""
+        """Apply every entry after the last one applied (start-up), alive meanwhile; if the
+        log was trimmed past this node all the same (it was stopped), start again from the
+        newest snapshot."""
         while True:
-            entries = cast(
-                _Entries,
-                await self.redis.xrange(LOG_KEY, min=f"({self.last_id}", count=_READ_COUNT),
+            trimmed, reply = await self.compaction.trimmed_and(
+                lambda pipe: pipe.xrange(LOG_KEY, min=f"({self.last_id}", count=_READ_COUNT)
             )
+            if behind(trimmed, self.last_id):
+                log.warning("cluster: the log was trimmed past this node while it started")
+                await self._start_from_snapshot()
+                continue
+            entries = cast(_Entries, reply)
             if not entries:
                 await self.compaction.register(self.node, self.last_id)
                 return
             self._apply(entries)
-            if self.loop.time() - self._beaten_at >= self.timeout_s / 3:
-                await self._beat()
-                await self.compaction.register(self.node, self.last_id)
+            await self._alive()
 
     async def close(self, reason: str = SHUTDOWN) -> None:
         """Leave: this node's users quit everywhere now (not after the timeout); stop."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
+import zlib
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
@@ -17,7 +19,8 @@ import redis.asyncio as aioredis
 from lanchat.cluster.compaction import SNAPSHOT_ID_KEY, SNAPSHOT_KEY, TRIMMED_KEY
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.node import LOG_KEY
-from lanchat.cluster.snapshot import canonical, decode
+from lanchat.cluster.snapshot import MAGIC, canonical, decode
+from lanchat.errors import ClusterError
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
@@ -273,3 +276,26 @@ async def test_a_node_with_nobody_to_hand_it_the_history_says_what_it_lacks(
         "cluster: this node's history lacks the cluster's messages up to 20"
     )
     assert "no other node is running to hand its history over" in said_[0]
+
+
+async def test_a_snapshot_this_lanchat_cannot_read_stops_a_starting_node_with_one_line(
+    cluster_node: Node, redis_server: RedisServer
+) -> None:
+    store = aioredis.Redis.from_url(redis_server.url)
+    async with often(cluster_node, "a", node_timeout_s=1.5) as a:
+        alice = await joined(a.port, "alice")
+        await chat(alice, 60, "early")
+        await asyncio.sleep(1.0)
+        await chat(alice, 60, "more")  # trimmed: a node cannot start without the snapshot
+        await close(alice)
+    stored = decode(await store.get(SNAPSHOT_KEY))
+    other = {"format": 1, "cluster": stored.cluster_id, "entry": stored.entry_id, "state": {}}
+    await store.set(SNAPSHOT_KEY, MAGIC + zlib.compress(json.dumps(other).encode()))
+    with pytest.raises(ClusterError, match="cannot be loaded by this lanchat"):
+        async with often(cluster_node, "b"):
+            pass
+    await store.set(SNAPSHOT_KEY, b"\x80\x04pickled")
+    with pytest.raises(ClusterError, match="the cluster's log was trimmed and its snapshot"):
+        async with often(cluster_node, "c"):
+            pass
+    await store.aclose()
