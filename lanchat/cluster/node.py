@@ -1,8 +1,9 @@
 """One node of a cluster: its events go to the Redis stream, the stream comes back to its core.
 
-Layer: asyncio edge; the only module that imports redis (an import-linter contract holds it),
-and only `lanchat serve --cluster` imports it. docs/cluster.md has the design, the ordering and
-durability argument and the failure cases; in short:
+Layer: asyncio edge; with lanchat.cluster.compaction and .handoff, the modules that import
+redis (an import-linter contract holds it), and only `lanchat serve --cluster` imports them.
+docs/cluster.md has the design, the ordering and durability argument and the failure cases;
+in short:
 
 - Whatever a connection of this node does (connects, sends a line, goes away) is appended to
   the cluster's one stream (XADD, pipelined, in the order it happened here), and nothing else:
@@ -15,6 +16,10 @@ durability argument and the failure cases; in short:
   its disk), and before this node's SQLite has it.
 - Each node counts its heartbeats in Redis (HINCRBY); a node that sees another's count stand
   still for node_timeout_s appends "node gone", and every node makes that node's users quit.
+- Now and then one node stores a snapshot of its replica and the log is trimmed behind it
+  (lanchat.cluster.compaction); a node starts from the newest snapshot, and has the history
+  before it handed over by a live node (lanchat.cluster.handoff). Each read of the log comes
+  with the trim point: a node the log was trimmed past starts over from the snapshot.
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
