@@ -64,7 +64,7 @@ from lanchat.config import Config
 from lanchat.errors import ClusterError, ProtocolError
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
-from lanchat.server.effects import Effect, Password, Persist, Query, Send
+from lanchat.server.effects import Effect, Password, Persist, Query, RoomChanged, Send
 from lanchat.server.hub import Hub
 from lanchat.store.records import StreamPosition
 
@@ -408,6 +408,8 @@ class RedisBus:
                 await self._join()
                 await self.compaction.forget([old])
                 await self._start_from_snapshot()
+                rooms = self.replica.state.room_keys()
+                self.hub.apply([RoomChanged(key) for key in rooms])  # advertised anew
                 return
             except (RedisError, OSError, ClusterError) as e:
                 self._down(e)
