@@ -144,11 +144,12 @@ class Compaction:
     async def start(
         self, replica: Replica, node: int, position: str | None
     ) -> tuple[str, tuple[str | None, str] | None]:
-        """Where a starting node begins: the newest snapshot loaded into its (empty) replica,
-        or the start of the log while the log is whole. Registers the node's position first.
+        """Where a starting node begins: the newest snapshot loaded into its replica, or the
+        start of the log while the log is whole. Registers the node's position first.
 
         Args:
-            replica: the node's replica, which applied nothing yet.
+            replica: the node's replica: empty, or (a node starting over) whatever it holds is
+                replaced by the snapshot's state.
             node: the node's number.
             position: the last entry its SQLite stored (None: a new data directory).
 
