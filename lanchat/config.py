@@ -224,6 +224,11 @@ class Cluster:
     url: str = ""  # redis://HOST:PORT/DB; empty: this server is on its own, no Redis at all
     # A node that has not renewed its heartbeat in Redis this long is gone: its users quit.
     node_timeout_s: float = 10.0
+    # A snapshot of the cluster's state is stored in Redis after this many entries of the log,
+    # or this long after the last one if the log moved at all; the log before it is trimmed
+    # (docs/cluster.md "Snapshots and trimming").
+    snapshot_entries: int = 100_000
+    snapshot_interval_s: float = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +442,8 @@ def _validate_cluster(cluster: Cluster) -> None:
             f"[cluster] url {cluster.url!r} must be a Redis URL: redis://HOST:PORT/DB "
             "(rediss:// for TLS, unix:///path/to/redis.sock)"
         )
-    _require_positive("cluster", cluster, "node_timeout_s")
+    for name in ("node_timeout_s", "snapshot_entries", "snapshot_interval_s"):
+        _require_positive("cluster", cluster, name)
 
 
 def _require_positive(section: str, settings: object, name: str) -> None:

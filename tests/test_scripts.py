@@ -101,6 +101,16 @@ def test_search_benchmark_runs_quick() -> None:
     assert "100 hits" in common  # the made-up text really holds the words searched
 
 
+def test_cluster_start_benchmark_runs_quick() -> None:
+    """scripts/bench_cluster_start.py (issue 20): every way a node starts is timed, and the
+    snapshot leaves one entry of the log."""
+    first, *_ = _quick("bench_cluster_start.py")
+    assert first.startswith("round 1: memory_before_mb ")
+    for key in ("scratch_s", "handoff_s", "snapshot_s", "ratio"):
+        assert f" {key} " in first
+    assert " xlen_after_trim 1," in first
+
+
 def test_tail_benchmark_runs_quick_with_every_probe() -> None:
     """scripts/bench_tail.py (issue 19): the latency load on a probed lanchat; no timing is
     asserted, only that every probe reports and the clients lost nothing."""

@@ -1,8 +1,9 @@
 """One node of a cluster: its events go to the Redis stream, the stream comes back to its core.
 
-Layer: asyncio edge; the only module that imports redis (an import-linter contract holds it),
-and only `lanchat serve --cluster` imports it. docs/cluster.md has the design, the ordering and
-durability argument and the failure cases; in short:
+Layer: asyncio edge; with lanchat.cluster.compaction and .handoff, the modules that import
+redis (an import-linter contract holds it), and only `lanchat serve --cluster` imports them.
+docs/cluster.md has the design, the ordering and durability argument and the failure cases;
+in short:
 
 - Whatever a connection of this node does (connects, sends a line, goes away) is appended to
   the cluster's one stream (XADD, pipelined, in the order it happened here), and nothing else:
@@ -18,6 +19,10 @@ durability argument and the failure cases; in short:
 - A node's hello carries the digests of the settings every node must share
   (lanchat.cluster.settings); every replica refuses one that differs from the running nodes',
   and the node stops before opening a port.
+- Now and then one node stores a snapshot of its replica and the log is trimmed behind it
+  (lanchat.cluster.compaction); a node starts from the newest snapshot, and has the history
+  before it handed over by a live node (lanchat.cluster.handoff). Each read of the log comes
+  with the trim point: a node the log was trimmed past starts over from the snapshot.
 - Redis unreachable: lines are refused with a sentence saying so (the core never saw them, so
   nothing anyone was shown is lost), clients are told once, and the tasks retry until Redis is
   back, then resume from the last entry applied.
@@ -48,6 +53,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from lanchat.cluster.compaction import Compaction, behind
 from lanchat.cluster.events import (
     CONNECT,
     DISCONNECTED,
@@ -63,6 +69,7 @@ from lanchat.cluster.events import (
     newer,
     password_outcome,
 )
+from lanchat.cluster.handoff import Handoff
 from lanchat.cluster.liveness import Liveness
 from lanchat.cluster.redact import SaslChunks
 from lanchat.cluster.replica import TICK_S, Replica
@@ -71,7 +78,7 @@ from lanchat.config import Config
 from lanchat.errors import ClusterError, ProtocolError
 from lanchat.protocol.lines import TooLong
 from lanchat.protocol.message import Message, parse
-from lanchat.server.effects import Effect, Password, Persist, Query, Send
+from lanchat.server.effects import Effect, Password, Persist, Query, RoomChanged, Send
 from lanchat.server.hub import Hub
 from lanchat.store.records import StreamPosition
 
@@ -154,7 +161,8 @@ class RedisBus:
         self.reachable = True  # the last Redis call succeeded
         self._beaten_at = 0.0  # loop time of the last heartbeat
         # The heartbeats heard: looked at every third of the timeout (at most a second late).
-        self.liveness = Liveness(self.timeout_s, self.timeout_s / 3 + _BLOCK_MS / 1000)
+        look_every_s = self.timeout_s / 3 + _BLOCK_MS / 1000
+        self.liveness = Liveness(self.timeout_s, look_every_s)
         self._applied_at = 0.0  # loop time an entry was last applied
         self._queue: list[tuple[Event, _Failed | None]] = []  # to append, in order
         self._wake = asyncio.Event()  # the queue has events
@@ -169,6 +177,10 @@ class RedisBus:
         self._tasks: list[asyncio.Task[None]] = []  # reader, heartbeat (and any rejoin)
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
         self._closing = False
+        # Snapshots and the log's trimming (lanchat.cluster.compaction).
+        self.compaction = Compaction(self.redis, "", config.cluster, look_every_s)
+        # History copied from a live node when this one starts past a trim (cluster.handoff).
+        self.handoff = Handoff(self.redis, hub.store, wait_s=3 * self.timeout_s)
         hub.cluster = self
 
     # ------------------------------------------------------------------ life cycle
@@ -191,7 +203,9 @@ class RedisBus:
                     "not this cluster's (a server on its own, or another cluster); give this "
                     "node a new --data-dir"
                 )
+            self.compaction.cluster_id = self.cluster_id
             await self._join()
+            await self._start_from_snapshot()
             await self._catch_up()
             settings = await asyncio.to_thread(digests, self.config, self.cluster_id)
             await self._outwait(settings)
@@ -260,16 +274,40 @@ class RedisBus:
     def _gone_reason(self) -> str:
         return f"Their server stopped answering ({self.timeout_s:g} s)"
 
+    async def _start_from_snapshot(self) -> None:
+        """Load the newest snapshot (lanchat.cluster.compaction), and have another node hand
+        over the history this node lacks before it (lanchat.cluster.handoff)."""
+        self.last_id, gap = await self.compaction.start(self.replica, self.node, self.position)
+        if gap is not None:
+            peers = set(await self.compaction.positions()) - {self.node}
+            await self.handoff.receive(self.node, *gap, peers=bool(peers), alive=self._alive)
+
+    async def _alive(self) -> None:
+        """While starting (the heartbeat task is not running yet): beat and register the
+        position reached once a heartbeat is due, so that the others neither take this node
+        for gone nor trim the log past it."""
+        if self.loop.time() - self._beaten_at >= self.timeout_s / 3:
+            await self._beat()
+            await self.compaction.register(self.node, self.last_id)
+
     async def _catch_up(self) -> None:
-        """Apply every entry after the last one applied (start-up)."""
+        """Apply every entry after the last one applied (start-up), alive meanwhile; if the
+        log was trimmed past this node all the same (it was stopped), start again from the
+        newest snapshot."""
         while True:
-            entries = cast(
-                _Entries,
-                await self.redis.xrange(LOG_KEY, min=f"({self.last_id}", count=_READ_COUNT),
+            trimmed, reply = await self.compaction.trimmed_and(
+                lambda pipe: pipe.xrange(LOG_KEY, min=f"({self.last_id}", count=_READ_COUNT)
             )
+            if behind(trimmed, self.last_id):
+                log.warning("cluster: the log was trimmed past this node while it started")
+                await self._start_from_snapshot()
+                continue
+            entries = cast(_Entries, reply)
             if not entries:
+                await self.compaction.register(self.node, self.last_id)
                 return
             self._apply(entries)
+            await self._alive()
 
     async def close(self, reason: str = SHUTDOWN) -> None:
         """Leave: this node's users quit everywhere now (not after the timeout); stop."""
@@ -285,6 +323,7 @@ class RedisBus:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._writer, _CLOSE_TIMEOUT_S)
                 await asyncio.wait_for(self.redis.hdel(BEATS_KEY, str(self.node)), 1.0)
+                await asyncio.wait_for(self.compaction.forget([self.node]), 1.0)
         await self.redis.aclose()
 
     # ------------------------------------------------------------------ the hub's events
@@ -424,21 +463,25 @@ class RedisBus:
     # ------------------------------------------------------------------ from the stream
 
     async def _read(self) -> None:
-        """Apply the stream's new entries as they come; retry while Redis is unreachable."""
+        """Apply the stream's new entries as they come; retry while Redis is unreachable.
+        Entries that follow a gap (the log was trimmed past last_id) are not applied: the node
+        starts over from the newest snapshot."""
         while not self._closing:
             try:
-                reply = cast(
-                    list[tuple[bytes, _Entries]] | None,
-                    await self.redis.xread(
+                trimmed, reply = await self.compaction.trimmed_and(
+                    lambda pipe: pipe.xread(
                         {LOG_KEY: self.last_id}, count=_READ_COUNT, block=_BLOCK_MS
-                    ),
+                    )
                 )
             except (RedisError, OSError) as e:
                 self._down(e)
                 await asyncio.sleep(_RETRY_S)
                 continue
             self._up()
-            for _stream, entries in reply or ():
+            if behind(trimmed, self.last_id):
+                await self._start_over()
+                continue
+            for _stream, entries in cast(list[tuple[bytes, _Entries]] | None, reply) or ():
                 self._apply(entries)
 
     def _apply(self, entries: _Entries) -> None:
@@ -468,6 +511,34 @@ class RedisBus:
             self.position = self.last_id
             hub.apply([Persist(StreamPosition(self.cluster_id, self.last_id))])
         self._applied_at = self.loop.time()
+        if self.compaction.applied(len(entries), replica) and self._tasks:
+            write = self.compaction.write(replica, self.node, lambda: self.last_id)
+            self._tasks = [task for task in self._tasks if not task.done()]
+            self._tasks.append(self.loop.create_task(write, name="cluster snapshot"))
+
+    async def _start_over(self) -> None:
+        """The log was trimmed past this node's position while it was away (stopped longer
+        than node_timeout_s): its clients reconnect, and it starts from the newest snapshot
+        as a new node."""
+        log.error(
+            "lanchat: error: the cluster trimmed its log past this node's position while it "
+            "was away; it starts over from the newest snapshot and its clients reconnect"
+        )
+        for conn_id in list(self.hub.connections):
+            self.hub.drop(conn_id, EXPELLED)
+        old = self.node
+        self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
+        while not self._closing:
+            try:
+                await self._join()
+                await self.compaction.forget([old])
+                await self._start_from_snapshot()
+                rooms = self.replica.state.room_keys()
+                self.hub.apply([RoomChanged(key) for key in rooms])  # advertised anew
+                return
+            except (RedisError, OSError, ClusterError) as e:
+                self._down(e)
+                await asyncio.sleep(_RETRY_S)
 
     def _expelled(self) -> None:
         """Another node found this one gone (its heartbeat lapsed): start over as a new node."""
@@ -497,6 +568,19 @@ class RedisBus:
             except (RedisError, OSError) as e:
                 self._down(e)
                 continue
+            try:
+                await self.compaction.look(counts, self.node, self.last_id, self.loop.time())
+                asked = (
+                    None
+                    if self.handoff.sending
+                    else await self.handoff.take(self.node, self.position)
+                )
+            except (RedisError, OSError) as e:
+                self._down(e)
+                continue
+            if asked is not None:
+                send = self.handoff.send(self.node, asked)
+                self._tasks.append(self.loop.create_task(send, name="cluster history handoff"))
             others = self.replica.nodes() - {self.node}
             for node in self.liveness.look(counts, others, self.loop.time()):
                 log.warning("cluster node %d stopped answering: its users quit", node)

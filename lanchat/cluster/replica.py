@@ -60,7 +60,7 @@ from lanchat.server.effects import Effect, Password, Persist
 from lanchat.server.state import ServerState
 from lanchat.store.records import AccountRecord
 
-__all__ = ["Replica"]
+__all__ = ["Replica", "entry_msgid", "last_msgid"]
 
 TICK_S = 1.0  # as lanchat.server.app.TICK_S: timeouts are whole seconds
 
@@ -114,8 +114,7 @@ class Replica:
     def new_msgid(self) -> str:
         """The next msgid of the entry being applied: time-sortable, the same on every node."""
         self._serial += 1
-        ms, seq = self._entry
-        return f"{ms:012x}{seq:05x}{self._serial:04x}"
+        return entry_msgid(self._entry, self._serial)
 
     def apply(self, entry_id: str, event: Event) -> list[Effect]:
         """Apply one entry of the log, in order; return the core's effects.
@@ -221,3 +220,16 @@ class Replica:
             record = AccountRecord(waiting.key, waiting.name, detail, waiting.created_s, scram)
             effects.append(Persist(record))
         return effects + self.state.password_done(waiting, ok, detail, scram)
+
+
+def entry_msgid(entry: tuple[int, int], serial: int) -> str:
+    """The msgid of the `serial`th message made by entry (ms, seq): hex of fixed width, so
+    msgids sort as their entries do (a node's history is handed over by msgid range:
+    lanchat.cluster.handoff)."""
+    ms, seq = entry
+    return f"{ms:012x}{seq:05x}{serial:04x}"
+
+
+def last_msgid(entry_id: str) -> str:
+    """A msgid after every message entry `entry_id` made, and before the next entry's."""
+    return entry_msgid(entry_time(entry_id), 0xFFFF)

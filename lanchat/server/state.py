@@ -19,7 +19,6 @@ Connection life cycle as the edge sees it::
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -97,7 +96,7 @@ class ServerState:
         self.registered_users = 0  # users past 001 (LUSERS)
         self.max_users = 0  # most registered users at once since start (LUSERS 265/266)
         self._invisible: tuple[float, int] | None = None  # (clock, count) of +i users, cached
-        self._batch_refs = itertools.count(1)  # batch reference ids, unique per server run
+        self.batch_serial = 0  # the last batch reference id given (new_batch_ref)
         # Wrong room keys and passwords per address (issue 13 item 6), SASL and OPER too.
         self.auth_throttle = FailureThrottle(
             max_failures=config.limits.max_auth_failures,
@@ -463,7 +462,8 @@ class ServerState:
 
     def new_batch_ref(self) -> str:
         """A batch reference unique for this server run (ircv3 batch)."""
-        return f"b{next(self._batch_refs)}"
+        self.batch_serial += 1
+        return f"b{self.batch_serial}"
 
     def neighbours(self, user: User) -> list[User]:
         """Every other user sharing at least one room with `user`, each once."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lanchat.errors import StoreError
-from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory
+from lanchat.store.chathistory import COLUMNS, SUBCOMMANDS, ChatHistory, record_from_row
 from lanchat.store.problems import corrupt, describe, make_directory, open_error
 from lanchat.store.records import (
     AccountRecord,
@@ -409,6 +409,20 @@ class HistoryDB:
             "SELECT entry_id FROM cluster_positions WHERE cluster_id = ?", (cluster_id,)
         )
         return str(rows[0][0]) if rows else None
+
+    def messages_between(self, after: str, upto: str, limit: int) -> list[HistoryRecord]:
+        """The messages whose msgid sorts after `after` and up to `upto`, in msgid order, at
+        most `limit` (a cluster node hands its history over by pages: lanchat.cluster.handoff;
+        a cluster's msgids sort as the log's entries do).
+
+        Raises:
+            StoreError: the database cannot be read.
+        """
+        rows = self._select_args(
+            f"SELECT {COLUMNS} FROM messages WHERE msgid > ? AND msgid <= ? ORDER BY msgid LIMIT ?",
+            (after, upto, limit),
+        )
+        return [record_from_row(row) for row in rows]
 
     def has_messages(self) -> bool:
         """Whether any message is stored (a cluster node's data directory must have none

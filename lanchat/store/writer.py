@@ -191,6 +191,18 @@ class StoreWriter:
         self._check_open()
         return asyncio.wrap_future(self._reader.submit(self._read_db.query, q))
 
+    def messages_between(
+        self, after: str, upto: str, limit: int
+    ) -> asyncio.Future[list[HistoryRecord]]:
+        """Loop thread only. HistoryDB.messages_between, on the reader thread.
+
+        Raises:
+            StoreError: the store is closed.
+        """
+        self._check_open()
+        read = self._reader.submit(self._read_db.messages_between, after, upto, limit)
+        return asyncio.wrap_future(read)
+
     async def close(self) -> None:
         """Loop thread only. Commit everything queued, stop both threads, close the database.
 
