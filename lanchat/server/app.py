@@ -374,6 +374,9 @@ class LanchatServer:
         tls = self.config.tls
         sock = _listen(self.config.server.host, tls.port, "--tls-port")
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # inherited
+        # Inherited too: the loops turn Nagle off on each connection they make a transport
+        # for, and TLS connections get ours (lanchat.server.tlstransport).
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.tls_listener = TlsListener(
             self.hub,
             sock,

@@ -1,7 +1,7 @@
 """The TLS port: accept, hold the handshake under a cap and a deadline, then join the Hub.
 
-Layer: asyncio edge; may import asyncio, socket, ssl, lanchat.server.connection and the pure
-lanchat.server.admission.
+Layer: asyncio edge; may import asyncio, socket, ssl, lanchat.server.connection,
+lanchat.server.tlstransport and the pure lanchat.server.admission.
 Spec: issue 17 ("TLS, on by default"; the admission cap for handshakes in progress).
 
 One connection's way in::
@@ -12,23 +12,24 @@ One connection's way in::
                          has taken a second: then the oldest such of the address holding the
                          most is closed (logged, at most one line every 10 s)
     Handshakes.begin     counted
-    connect_accepted_socket(ssl=..., ssl_handshake_timeout=[tls] handshake_timeout_s)
-                         the loop's own TLS (asyncio's sslproto, or uvloop's): a peer that
-                         says nothing, sends a ClientHello a byte at a time, or speaks plain
-                         IRC or HTTP, is cut by the deadline or at its first bad byte
-    IrcConnection        made by the loop when the handshake is done: Hub.accept and from then
+    handshake            lanchat.server.tlstransport: our own, on the socket, under [tls]
+                         handshake_timeout_s: a peer that says nothing, sends a ClientHello a
+                         byte at a time, or speaks plain IRC or HTTP, is cut by the deadline
+                         or at its first bad byte
+    IrcConnection        on a TlsTransport once the handshake is done: Hub.accept and from then
                          on like a plain TCP connection (per-address cap, flood control, SendQ)
     Handshakes.end       whatever happened
 
 Policies a reader might question:
-- The socket is accepted by our own loop over `sock_accept` and handed to
-  `connect_accepted_socket` instead of `create_server(ssl=...)`: create_server hands the
+- The socket is accepted by our own loop over `sock_accept` and its handshake run by
+  `tlstransport.handshake`, instead of `create_server(ssl=...)`: create_server hands the
   connection to the protocol only after the handshake and says nothing when one fails, so a
-  count of handshakes in progress could not know when to go down. Gating by pausing reads
-  does not work either: uvloop starts reading an accepted socket before the protocol's
-  `connection_made` runs, and the ClientHello read then is lost to the TLS layer.
-- Cancelling a handshake's task closes its socket at once on both loops (measured in
-  tests/server/test_tls.py), so closing the oldest handshake costs no waiting.
+  count of handshakes in progress could not know when to go down.
+- The loop's own TLS (connect_accepted_socket(ssl=...)) is not used at all: its memory BIOs
+  and SSL protocol made a delivery over TLS cost 1.9x one over plain TCP (issue 17; why, and
+  the numbers, in lanchat.server.tlstransport and docs/benchmarks.md).
+- Cancelling a handshake's task closes its socket at once (`handshake` closes it on the way
+  out), so closing the oldest handshake costs no waiting.
 """
 
 from __future__ import annotations
@@ -39,11 +40,11 @@ import logging
 import socket
 import ssl
 import time
-from functools import partial
 from typing import TYPE_CHECKING
 
 from lanchat.server.admission import Handshakes
 from lanchat.server.connection import IrcConnection
+from lanchat.server.tlstransport import READ_BUFFER_BYTES, TlsTransport, handshake
 
 if TYPE_CHECKING:
     from lanchat.server.hub import Hub
@@ -82,6 +83,8 @@ class TlsListener:
         self._pending: dict[int, _Pending] = {}  # handshake id -> its socket and task
         self._accepting: asyncio.Task[None] | None = None
         self._freed = asyncio.Event()  # a handshake ended: the accept loop may go on
+        # Every connection's records are read into this, then copied out (TlsTransport).
+        self._read_buffer = memoryview(bytearray(READ_BUFFER_BYTES))
 
     def start(self) -> None:
         """Start accepting connections (loop thread)."""
@@ -121,15 +124,15 @@ class TlsListener:
 
     async def _handshake(self, key: int, pending: _Pending) -> None:
         pending.started = True
+        loop = asyncio.get_running_loop()
         try:
-            await asyncio.get_running_loop().connect_accepted_socket(
-                partial(IrcConnection, self._hub),
-                pending.sock,
-                ssl=self._context,
-                ssl_handshake_timeout=self._timeout_s,
-            )
-        except (OSError, ssl.SSLError):  # timed out, reset, not TLS: the loop closed it
+            async with asyncio.timeout(self._timeout_s):
+                sock, peer = await handshake(loop, pending.sock, self._context)
+        except OSError:  # timed out, reset, not TLS (ssl.SSLError): handshake() closed it
             pass
+        else:
+            connection = IrcConnection(self._hub)
+            TlsTransport(loop, sock, peer, connection, self._read_buffer).start()
         finally:
             if self._pending.pop(key, None) is not None:
                 self.handshakes.end(key)

@@ -228,7 +228,7 @@ def run_one(
             ),
             "bigroom": lambda: fleet.run(srv.port, bigroom, cpu, hook, procs, tls=tls),
             "web": lambda: fleet.run(srv.port, web, cpu, hook, procs, tls=tls),
-            "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss)),
+            "memory": lambda: _run_async(loadgen.memory(srv.port, mem, rss, tls)),
             "storm": lambda: _run_async(loadgen.storm(srv.port, sz.storm, tls)),
             "handshake": lambda: _run_async(loadgen.handshakes(srv.port, sz.handshake, cpu, tls)),
             "history": lambda: _run_async(

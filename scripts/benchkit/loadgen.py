@@ -433,10 +433,15 @@ class Load:
     websocket: bool = False  # clients speak IRC over WebSocket (the port is a web port)
 
 
-async def memory(port: int, load: Load, rss: Callable[[], int]) -> dict[str, float]:
-    """Scenario 4: N idle registered clients in one room; server RSS growth per connection."""
+async def memory(
+    port: int, load: Load, rss: Callable[[], int], tls: bool = False
+) -> dict[str, float]:
+    """Scenario 4: N idle registered clients in one room; server RSS growth per connection.
+
+    With `tls` the clients connect over TLS (lanchat-tls: what a TLS session keeps, issue 17).
+    """
     base = rss()
-    sw = Swarm(port, load.n)
+    sw = Swarm(port, load.n, tls)
     await sw.setup(concurrency=load.setup_concurrency, timeout_s=900.0)
     try:
         await sw.sync(900.0)
