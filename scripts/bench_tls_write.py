@@ -2,21 +2,24 @@
 
 The fan-out benchmark (scripts/bench --servers lanchat,lanchat-tls --scenarios fanout) needs a
 load generator that decrypts every delivery of 200 clients; on a shared 2-core machine that
-generator, not the server, was the limit, so the server's CPU per delivery there depends on
+generator, not the server, can be the limit, so the server's CPU per delivery there depends on
 how busy the machine was. This measures the server's side alone and at fixed batch sizes: a
-writer process holds N connections (as lanchat does: uvloop, one `transport.write` per
-connection per pass, each write the lines of that pass joined) to a sink process that reads
-and discards (decrypting, over TLS). Only the writer's CPU is counted (CLOCK_PROCESS_CPUTIME_ID:
-every thread of the writer process, in nanoseconds; /proc's ticks are 10 ms), so the sink's
-decryption is not.
+writer process accepts N connections as lanchat does (uvloop) and writes each pass one
+`transport.write` of the pass's lines joined per connection, over plain TCP, over TLS on
+lanchat.server.tlstransport ("ours") and over TLS on the loop's own memory-BIO TLS ("loop",
+what lanchat used before), to a sink process that reads and discards (decrypting, over TLS). Only
+the writer's CPU is counted (CLOCK_PROCESS_CPUTIME_ID: every thread of the writer process, in
+nanoseconds; /proc's ticks are 10 ms), so the sink's decryption is not.
 
-Rounds alternate plain, TLS, plain, TLS, ... and each ratio is taken within a round (paired),
-so a busy moment of the machine weighs on both sides of it. Then the parts of one TLS write
-are measured without sockets: `SSLObject.write` of a record of one line and of 16 KiB (the
-per-record cost and the cipher's per-byte cost) and reading the record out of its memory BIO.
+Each round measures the three in turn (each first in one round of three) and each ratio is
+taken within a round (paired), so a busy moment of the machine weighs on both sides of it.
+Then the parts of one TLS write through a memory BIO (the loop's TLS) are measured without
+sockets: `SSLObject.write` of a record of one line and of 16 KiB (the per-record cost and the
+cipher's per-byte cost) and reading the record out of its memory BIO.
 
     .venv/bin/python scripts/bench_tls_write.py                 # 7 rounds, batches 1, 8, 40
     .venv/bin/python scripts/bench_tls_write.py --rounds 3 --conns 100
+    .venv/bin/python scripts/bench_tls_write.py --batches 40 --loop asyncio
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import argparse
 import asyncio
 import contextlib
 import multiprocessing
+import multiprocessing.connection
 import os
+import socket
 import ssl
 import statistics
 import sys
@@ -38,7 +43,9 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from lanchat.config import Config, Server, Store, Tls
-from lanchat.server.certificate import CERT_FILE, KEY_FILE, load_identity
+from lanchat.server.certificate import load_identity
+from lanchat.server.connection import KERNEL_SNDBUF
+from lanchat.server.tlstransport import READ_BUFFER_BYTES, TlsTransport, handshake
 
 # A delivered room message as lanchat sends it to a client with message-tags, ~130 bytes.
 LINE = (
@@ -65,29 +72,27 @@ class Discard(asyncio.Protocol):
         pass
 
 
-def sink(port_pipe: multiprocessing.connection.Connection, tls: bool) -> None:
-    """Accept connections and discard what they send (decrypting it over TLS)."""
+def sink(commands: multiprocessing.connection.Connection) -> None:
+    """On each (port, tls, conns) command: close the last connections, open `conns` new ones to
+    127.0.0.1:`port` and discard what they are sent (decrypting it over TLS)."""
 
     async def main() -> None:
-        server = await asyncio.get_running_loop().create_server(
-            Discard, "127.0.0.1", 0, ssl=client_side_server_context() if tls else None
-        )
-        port_pipe.send(server.sockets[0].getsockname()[1])
-        await asyncio.Event().wait()
+        loop = asyncio.get_running_loop()
+        transports: list[asyncio.BaseTransport] = []
+        while True:
+            port, tls, conns = await loop.run_in_executor(None, commands.recv)
+            for transport in transports:
+                transport.close()
+            context = client_context() if tls else None
+            opened = await asyncio.gather(
+                *(
+                    loop.create_connection(Discard, "127.0.0.1", port, ssl=context)
+                    for _ in range(conns)
+                )
+            )
+            transports = [transport for transport, _ in opened]
 
     uvloop.run(main())
-
-
-def client_side_server_context() -> ssl.SSLContext:
-    # The sink is the TLS *server* of each connection and the writer its client, so that the
-    # writer holds lanchat's half of the work: encrypting. Which side made the handshake does
-    # not change what a record costs to write.
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(CERT_FILES[0], CERT_FILES[1])
-    return context
-
-
-CERT_FILES: tuple[str, str] = ("", "")
 
 
 class Writer(asyncio.Protocol):
@@ -104,13 +109,46 @@ class Writer(asyncio.Protocol):
         self.resumed.set()
 
 
-async def measure(port: int, tls: bool, conns: int, batch: int, deliveries: int) -> float:
-    """Server CPU µs per delivery: `deliveries` lines to `conns` connections, `batch` a write."""
+async def accept(
+    sink_commands: multiprocessing.connection.Connection,
+    context: ssl.SSLContext | None,
+    conns: int,
+    ours: bool,
+) -> list[tuple[asyncio.Transport, Writer]]:
+    """`conns` connections from the sink, accepted as lanchat's plain or TLS port does."""
     loop = asyncio.get_running_loop()
-    context = client_context() if tls else None
-    pairs = [
-        await loop.create_connection(Writer, "127.0.0.1", port, ssl=context) for _ in range(conns)
-    ]
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SNDBUF)  # as lanchat
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener.setblocking(False)
+    sink_commands.send((listener.getsockname()[1], context is not None, conns))
+    buffer = memoryview(bytearray(READ_BUFFER_BYTES))
+    pairs: list[tuple[asyncio.Transport, Writer]] = []
+    for _ in range(conns):
+        sock, _ = await loop.sock_accept(listener)
+        writer = Writer()
+        if context is not None and ours:
+            tls, peer = await handshake(loop, sock, context)
+            transport: asyncio.Transport = TlsTransport(loop, tls, peer, writer, buffer)
+            transport.start()
+        else:
+            made, _ = await loop.connect_accepted_socket(lambda w=writer: w, sock, ssl=context)
+            transport = made
+        pairs.append((transport, writer))
+    listener.close()
+    return pairs
+
+
+async def measure(
+    sink_commands: multiprocessing.connection.Connection,
+    context: ssl.SSLContext | None,
+    conns: int,
+    batch: int,
+    deliveries: int,
+    ours: bool,
+) -> float:
+    """Server CPU µs per delivery: `deliveries` lines to `conns` connections, `batch` a write."""
+    pairs = await accept(sink_commands, context, conns, ours)
     payload = LINE * batch
     passes = max(1, deliveries // (conns * batch))
     await asyncio.sleep(0.2)
@@ -129,11 +167,12 @@ async def measure(port: int, tls: bool, conns: int, batch: int, deliveries: int)
     return spent / (passes * conns * batch) * 1e6
 
 
-def parts(batch: int) -> float:
-    """µs of one TLS write without sockets: SSLObject.write of `batch` lines, the BIO read."""
+def parts(context: ssl.SSLContext, batch: int) -> float:
+    """µs of one TLS write through memory BIOs, without sockets (the loop's TLS):
+    SSLObject.write of `batch` lines and the BIO read."""
     server, client = ssl.MemoryBIO(), ssl.MemoryBIO()
     outgoing, incoming = ssl.MemoryBIO(), ssl.MemoryBIO()
-    srv = client_side_server_context().wrap_bio(server, outgoing, server_side=True)
+    srv = context.wrap_bio(server, outgoing, server_side=True)
     cli = client_context().wrap_bio(client, incoming, server_side=False)
     for _ in range(10):  # the handshake, by hand
         for obj in (cli, srv):
@@ -150,6 +189,10 @@ def parts(batch: int) -> float:
     return (time.thread_time() - t0) / count * 1e6
 
 
+# Plain TCP; TLS on lanchat's TlsTransport; TLS on the loop's own (memory BIOs).
+VARIANTS = ("plain", "ours", "loop")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=7)
@@ -161,54 +204,56 @@ def main() -> None:
     )
     args = parser.parse_args()
     batches = [int(b) for b in args.batches.split(",")]
+    context = server_context(Path(tempfile.mkdtemp(prefix="lanchat-bench-tls-")))
 
-    global CERT_FILES
-    data_dir = Path(tempfile.mkdtemp(prefix="lanchat-bench-tls-"))
-    server_context(data_dir)  # makes cert.pem and key.pem in the data directory
-    CERT_FILES = (str(data_dir / CERT_FILE), str(data_dir / KEY_FILE))
+    here, there = multiprocessing.Pipe()
+    proc = multiprocessing.Process(target=sink, args=(there,), daemon=True)
+    proc.start()
 
-    sinks = {}
-    for tls in (False, True):
-        here, there = multiprocessing.Pipe()
-        proc = multiprocessing.Process(target=sink, args=(there, tls), daemon=True)
-        proc.start()
-        sinks[tls] = (proc, here.recv())
-
-    results: dict[tuple[int, bool], list[float]] = {}
-    ratios: dict[int, list[float]] = {b: [] for b in batches}
+    results: dict[tuple[int, str], list[float]] = {}
+    ratios: dict[tuple[int, str], list[float]] = {}
+    run = uvloop.run if args.loop == "uvloop" else asyncio.run
     for r in range(args.rounds):
+        order = VARIANTS[r % 3 :] + VARIANTS[: r % 3]  # each variant first in turn
         for batch in batches:
             got = {}
-            for tls in (False, True) if r % 2 == 0 else (True, False):
-                run = uvloop.run if args.loop == "uvloop" else asyncio.run
-                got[tls] = run(measure(sinks[tls][1], tls, args.conns, batch, args.deliveries))
-                results.setdefault((batch, tls), []).append(got[tls])
-            ratios[batch].append(got[True] / got[False])
+            for variant in order:
+                tls = context if variant != "plain" else None
+                how = measure(here, tls, args.conns, batch, args.deliveries, variant == "ours")
+                got[variant] = run(how)
+                results.setdefault((batch, variant), []).append(got[variant])
+            for name, a, b in (
+                ("ours/plain", "ours", "plain"),
+                ("loop/plain", "loop", "plain"),
+                ("ours/loop", "ours", "loop"),
+            ):
+                ratios.setdefault((batch, name), []).append(got[a] / got[b])
             print(
-                f"round {r + 1} batch {batch:>2}: plain {got[False]:.3f} µs, "
-                f"tls {got[True]:.3f} µs, {got[True] / got[False]:.2f}x "
+                f"round {r + 1} batch {batch:>2}: plain {got['plain']:.3f} µs, "
+                f"TLS ours {got['ours']:.3f} µs, TLS loop {got['loop']:.3f} µs "
                 f"(load {os.getloadavg()[0]:.1f})",
                 flush=True,
             )
-    print(f"\nserver CPU per delivery, medians of {args.rounds} paired rounds, {args.conns} conns:")
-    print("| lines per write | plain µs | TLS µs | TLS / plain (median of per-round) | range |")
-    print("|---|---|---|---|---|")
+    print(
+        f"\nserver CPU µs per delivery, medians of {args.rounds} rounds, {args.conns} conns, "
+        f"{args.loop}; ratios are medians of per-round ratios (range):"
+    )
+    print("| lines per write | plain | TLS ours | TLS loop | ours/plain | loop/plain | ours/loop |")
+    print("|---|---|---|---|---|---|---|")
     for batch in batches:
-        plain, tls = results[(batch, False)], results[(batch, True)]
-        print(
-            f"| {batch} | {statistics.median(plain):.3f} | {statistics.median(tls):.3f} | "
-            f"{statistics.median(ratios[batch]):.2f}x | "
-            f"{min(ratios[batch]):.2f}-{max(ratios[batch]):.2f} |"
-        )
-    print("\none TLS write without sockets (best of 9: the machine is shared):")
+        cells = [f"{statistics.median(results[(batch, v)]):.3f}" for v in VARIANTS]
+        for name in ("ours/plain", "loop/plain", "ours/loop"):
+            rs = ratios[(batch, name)]
+            cells.append(f"{statistics.median(rs):.2f}x ({min(rs):.2f}-{max(rs):.2f})")
+        print(f"| {batch} | " + " | ".join(cells) + " |")
+    print("\none TLS write through memory BIOs, no sockets (best of 9: the machine is shared):")
     for batch in (*batches, 16384 // len(LINE)):
-        write = min(parts(batch) for _ in range(9))
+        write = min(parts(context, batch) for _ in range(9))
         print(
             f"  {batch:>3} lines ({batch * len(LINE):>5} B): SSLObject.write and BIO read "
             f"{write:.2f} µs ({write / (batch * len(LINE)) * 1000:.2f} ns/B)"
         )
-    for proc, _ in sinks.values():
-        proc.kill()
+    proc.kill()
 
 
 if __name__ == "__main__":

@@ -225,8 +225,8 @@ class TlsTransport(asyncio.Transport):
             except OSError as exc:  # reset, broken pipe, an SSL error
                 self._force_close(exc)
                 return
-            self._sync_writer(True)
         self._buffered += len(data)
+        self._sync()  # add_writer, if these are the first bytes to wait
         if not self._paused and self._buffered > self._high:
             self._paused = True
             self._protocol.pause_writing()
@@ -299,22 +299,15 @@ class TlsTransport(asyncio.Transport):
 
     def _sync(self) -> None:
         """Turn add_reader / add_writer on or off to match what the connection waits for."""
+        loop, fd = self._loop, self._fd
         reader = self._reading and not self._closing
         if reader != self._reader_on:
             self._reader_on = reader
-            if reader:
-                self._loop.add_reader(self._fd, self._on_readable)
-            else:
-                self._loop.remove_reader(self._fd)
-        self._sync_writer(bool(self._buffered))
-
-    def _sync_writer(self, writer: bool) -> None:
+            _ = loop.add_reader(fd, self._on_readable) if reader else loop.remove_reader(fd)
+        writer = self._buffered > 0
         if writer != self._writer_on:
             self._writer_on = writer
-            if writer:
-                self._loop.add_writer(self._fd, self._flush)
-            else:
-                self._loop.remove_writer(self._fd)
+            _ = loop.add_writer(fd, self._flush) if writer else loop.remove_writer(fd)
 
     def _on_readable(self) -> None:
         view = self._view
@@ -365,14 +358,14 @@ class TlsTransport(asyncio.Transport):
             try:
                 send(data)
             except ssl.SSLWantWriteError:
-                return
+                break
             except OSError as exc:
                 self._force_close(exc)
                 return
             self._held = None
             self._buffered -= len(data)
         self._sync()
-        if self._paused and not self._closing:
+        if self._paused and self._buffered <= self._low and not self._closing:
             self._paused = False
             self._protocol.resume_writing()
         if self._closing and not self._buffered:

@@ -26,7 +26,7 @@ from lanchat.server.app import LanchatServer, running_server
 from lanchat.server.certificate import load_identity
 from lanchat.server.tlstransport import READ_BUFFER_BYTES, TlsTransport, handshake
 from tests.server.clients import registered
-from tests.support import insecure_tls_context, server_config
+from tests.support import LineClient, insecure_tls_context, server_config
 
 ALSO_ON_UVLOOP = True  # tests/conftest.py runs each test on both loops
 
@@ -151,6 +151,14 @@ def privmsgs(first: int, count: int) -> str:
 # ---------------------------------------------------------------------- through a server
 
 
+@pytest.fixture
+async def alice_and_bob(irc_server: LanchatServer) -> tuple[TlsPeer, LineClient]:
+    """alice over TLS (a TlsPeer) and bob over plain TCP, both registered and in #lobby."""
+    alice = await TlsPeer.connect(irc_server.tls_port)
+    await alice.register("alice", "#lobby")
+    return alice, await registered(irc_server.port, "bob", "#lobby")
+
+
 async def test_slow_reader_sendq_countermeasure_holds_on_tls(tmp_path: Path) -> None:
     limits = {"sendq_bytes": 64 * 1024}
     async with server_with(tmp_path, limits=limits, flood={"enabled": False}) as server:
@@ -198,11 +206,9 @@ async def test_write_that_fills_the_socket_arrives_byte_exact_once_the_reader_re
 
 
 async def test_peer_closing_in_the_middle_of_a_record_quits_as_a_closed_connection(
-    irc_server: LanchatServer,
+    irc_server: LanchatServer, alice_and_bob: tuple[TlsPeer, LineClient]
 ) -> None:
-    alice = await TlsPeer.connect(irc_server.tls_port)
-    await alice.register("alice", "#lobby")
-    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice, bob = alice_and_bob
     alice.tls.write(b"PRIVMSG #lobby :whole\r\n")
     alice.tls.write(b"PRIVMSG #lobby :cut off\r\n")
     records = alice.outgoing.read()
@@ -215,11 +221,9 @@ async def test_peer_closing_in_the_middle_of_a_record_quits_as_a_closed_connecti
 
 
 async def test_close_notify_from_the_client_is_answered_and_the_user_quits(
-    irc_server: LanchatServer,
+    alice_and_bob: tuple[TlsPeer, LineClient],
 ) -> None:
-    alice = await TlsPeer.connect(irc_server.tls_port)
-    await alice.register("alice", "#lobby")
-    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice, bob = alice_and_bob
     with pytest.raises(ssl.SSLWantReadError):  # sent; the server's is not here yet
         alice.tls.unwrap()
     await alice.send_records()
@@ -240,11 +244,9 @@ async def test_server_closes_with_close_notify_after_the_error_line(
 
 
 async def test_garbage_record_after_the_handshake_is_a_connection_error(
-    irc_server: LanchatServer,
+    irc_server: LanchatServer, alice_and_bob: tuple[TlsPeer, LineClient]
 ) -> None:
-    alice = await TlsPeer.connect(irc_server.tls_port)
-    await alice.register("alice", "#lobby")
-    bob = await registered(irc_server.port, "bob", "#lobby")
+    alice, bob = alice_and_bob
     # An application-data record whose authentication tag is wrong.
     await asyncio.get_running_loop().sock_sendall(alice.sock, b"\x17\x03\x03\x00\x20" + bytes(32))
     quit_ = await bob.expect("QUIT")
