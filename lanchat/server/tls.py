@@ -26,8 +26,8 @@ Policies a reader might question:
   connection to the protocol only after the handshake and says nothing when one fails, so a
   count of handshakes in progress could not know when to go down.
 - The loop's own TLS (connect_accepted_socket(ssl=...)) is not used at all: its memory BIOs
-  and SSL protocol made a delivery over TLS cost 1.9x one over plain TCP (issue 17; why, and
-  the numbers, in lanchat.server.tlstransport and docs/benchmarks.md).
+  and SSL protocol cost a fifth more per TLS write than OpenSSL writing to the socket itself
+  (issue 17; why, and the numbers, in lanchat.server.tlstransport and docs/benchmarks.md).
 - Cancelling a handshake's task closes its socket at once (`handshake` closes it on the way
   out), so closing the oldest handshake costs no waiting.
 """
