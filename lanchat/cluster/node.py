@@ -18,7 +18,9 @@ in short:
   still for node_timeout_s appends "node gone", and every node makes that node's users quit.
 - A node's hello carries the digests of the settings every node must share
   (lanchat.cluster.settings); every replica refuses one that differs from the running nodes',
-  and the node stops before opening a port.
+  and the node stops before opening a port. A node taken for gone (paused, cut off from
+  Redis) continues under a new number with a hello of its own; refused then, it stops too
+  (on_failure: the server shuts down and exits 2 with the same line).
 - Now and then one node stores a snapshot of its replica and the log is trimmed behind it
   (lanchat.cluster.compaction); a node starts from the newest snapshot, and has the history
   before it handed over by a live node (lanchat.cluster.handoff). Each read of the log comes
@@ -131,17 +133,27 @@ SHUTDOWN = "Server shutting down"
 class RedisBus:
     """The cluster bus over Redis (the `Bus` of lanchat.cluster). Loop thread only."""
 
-    def __init__(self, config: Config, replica: Replica, hub: Hub) -> None:
+    def __init__(
+        self,
+        config: Config,
+        replica: Replica,
+        hub: Hub,
+        on_failure: Callable[[ClusterError], None] = lambda _error: None,
+    ) -> None:
         """Prepare the node; `start()` connects.
 
         Args:
             config: the validated configuration ([cluster] url and node_timeout_s).
             replica: the node's replica; `hub` applies the effects of its core.
             hub: the node's hub, whose `cluster` becomes this bus.
+            on_failure: called, once started, when this node cannot go on (back after it was
+                taken for gone, its hello was refused: the running nodes have other
+                settings); the server then stops, with the error's one line, as at start-up.
         """
         self.config = config
         self.replica = replica
         self.hub = hub
+        self.on_failure = on_failure
         self.url = without_password(config.cluster.url)  # as logs and errors show it
         self.timeout_s = config.cluster.node_timeout_s
         # One retry, without a pause: a connection the pool kept across a Redis restart
@@ -156,6 +168,7 @@ class RedisBus:
         self.loop = asyncio.get_running_loop()
         self.cluster_id = ""  # the cluster's random id, known after start()
         self.node = 0  # this node's number, known after start()
+        self.settings: dict[str, str] = {}  # this node's settings digests, known after start()
         self.position: str | None = None  # the last entry stored in SQLite
         self.last_id = "0-0"  # the last entry applied
         self.reachable = True  # the last Redis call succeeded
@@ -177,6 +190,7 @@ class RedisBus:
         self._tasks: list[asyncio.Task[None]] = []  # reader, heartbeat (and any rejoin)
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
         self._closing = False
+        self._taken_for_gone = False  # the reader applied this node's "node gone": rejoin
         # Snapshots and the log's trimming (lanchat.cluster.compaction).
         self.compaction = Compaction(self.redis, "", config.cluster, look_every_s)
         # History copied from a live node when this one starts past a trim (cluster.handoff).
@@ -207,16 +221,9 @@ class RedisBus:
             await self._join()
             await self._start_from_snapshot()
             await self._catch_up()
-            settings = await asyncio.to_thread(digests, self.config, self.cluster_id)
-            await self._outwait(settings)
-            server = self.config.server
-            hello = Event(HELLO, self.node, 0, hello_data(server.rooms, settings), server.key)
-            hello_id = _text(await self.redis.xadd(LOG_KEY, hello.fields()))  # type: ignore[arg-type]
-            while newer(hello_id, self.last_id):
-                await self._catch_up()
-            if others := self.replica.refused.get(self.node):
-                await self.redis.hdel(BEATS_KEY, str(self.node))
-                raise ClusterError(refusal(others))
+            self.settings = await asyncio.to_thread(digests, self.config, self.cluster_id)
+            if refused := await self._hello():
+                raise ClusterError(refused)
         except (RedisError, OSError) as e:
             await self.redis.aclose()
             raise ClusterError(
@@ -241,6 +248,27 @@ class RedisBus:
         self.node = int(await self.redis.incr(NODES_KEY))
         await self._beat()
         self.hub.number_connections_from((self.node << NODE_SHIFT) + 1)
+
+    async def _hello(self) -> str | None:
+        """Append this node's hello (its configured rooms, its settings digests) and apply the
+        log up to it: at start-up, and when it continues under a new number after it was
+        taken for gone (the cluster then holds its settings against newcomers again).
+
+        Returns:
+            None: the hello was taken; else what the host is told (lanchat.cluster.settings):
+            the running nodes have other settings, and this node must stop.
+        """
+        await self._outwait(self.settings)
+        server = self.config.server
+        data = hello_data(server.rooms, self.settings)
+        hello = Event(HELLO, self.node, 0, data, server.key)
+        hello_id = _text(await self.redis.xadd(LOG_KEY, hello.fields()))  # type: ignore[arg-type]
+        while newer(hello_id, self.last_id):
+            await self._catch_up()
+        if others := self.replica.refused.get(self.node):
+            await self.redis.hdel(BEATS_KEY, str(self.node))
+            return refusal(others)
+        return None
 
     async def _outwait(self, settings: dict[str, str]) -> None:
         """Report gone the nodes configured otherwise whose heartbeat stands still: after every
@@ -465,7 +493,8 @@ class RedisBus:
     async def _read(self) -> None:
         """Apply the stream's new entries as they come; retry while Redis is unreachable.
         Entries that follow a gap (the log was trimmed past last_id) are not applied: the node
-        starts over from the newest snapshot."""
+        starts over from the newest snapshot. Taken for gone, the node continues as a new one
+        (_rejoin); the reader ends if that one's hello is refused."""
         while not self._closing:
             try:
                 trimmed, reply = await self.compaction.trimmed_and(
@@ -479,10 +508,17 @@ class RedisBus:
                 continue
             self._up()
             if behind(trimmed, self.last_id):
-                await self._start_over()
+                log.error(
+                    "lanchat: error: the cluster trimmed its log past this node's position while "
+                    "it was away; it starts over from the newest snapshot and its clients reconnect"
+                )
+                if not await self._rejoin(from_snapshot=True):
+                    return
                 continue
             for _stream, entries in cast(list[tuple[bytes, _Entries]] | None, reply) or ():
                 self._apply(entries)
+            if self._taken_for_gone and not await self._rejoin(from_snapshot=False):
+                return
 
     def _apply(self, entries: _Entries) -> None:
         """Apply entries in order; store what they changed and the position, in one commit."""
@@ -516,36 +552,47 @@ class RedisBus:
             self._tasks = [task for task in self._tasks if not task.done()]
             self._tasks.append(self.loop.create_task(write, name="cluster snapshot"))
 
-    async def _start_over(self) -> None:
-        """The log was trimmed past this node's position while it was away (stopped longer
-        than node_timeout_s): its clients reconnect, and it starts from the newest snapshot
-        as a new node."""
-        log.error(
-            "lanchat: error: the cluster trimmed its log past this node's position while it "
-            "was away; it starts over from the newest snapshot and its clients reconnect"
-        )
+    async def _rejoin(self, *, from_snapshot: bool) -> bool:
+        """Continue as a new node after the others took this one for gone (stopped or cut off
+        from Redis longer than node_timeout_s): its clients reconnect, it takes a new number
+        and says hello again, as at start-up (its rooms opened and advertised anew, its
+        settings held against newcomers); from the newest snapshot if the log was trimmed
+        past its position meanwhile.
+
+        Returns:
+            False when the hello was refused (the running nodes have other settings now):
+            `on_failure` was told, and the server stops with the refusal's one line.
+        """
+        self._taken_for_gone = False
         for conn_id in list(self.hub.connections):
             self.hub.drop(conn_id, EXPELLED)
         old = self.node
-        self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
+        if from_snapshot:  # the others may not have seen it go yet
+            self._submit(Event(GONE, old, 0, str(old).encode(), EXPELLED), _dropped)
         while not self._closing:
             try:
                 await self._join()
                 await self.compaction.forget([old])
-                await self._start_from_snapshot()
-                rooms = self.replica.state.room_keys()
-                self.hub.apply([RoomChanged(key) for key in rooms])  # advertised anew
-                return
+                if from_snapshot:
+                    await self._start_from_snapshot()
+                    rooms = self.replica.state.room_keys()
+                    self.hub.apply([RoomChanged(key) for key in rooms])  # advertised anew
+                refused = await self._hello()
             except (RedisError, OSError, ClusterError) as e:
                 self._down(e)
                 await asyncio.sleep(_RETRY_S)
+                continue
+            if refused is None:
+                log.info("cluster %s: node %d (was node %d)", self.cluster_id, self.node, old)
+                return True
+            self.on_failure(ClusterError(refused))
+            return False
+        return True
 
     def _expelled(self) -> None:
-        """Another node found this one gone (its heartbeat lapsed): start over as a new node."""
+        """Another node found this one gone (its heartbeat lapsed): the reader rejoins."""
         log.error("lanchat: error: the cluster took this node for gone; its clients reconnect")
-        for conn_id in list(self.hub.connections):
-            self.hub.drop(conn_id, EXPELLED)
-        self._tasks.append(self.loop.create_task(self._join(), name="cluster rejoin"))
+        self._taken_for_gone = True
 
     # ------------------------------------------------------------------ liveness
 

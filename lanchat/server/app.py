@@ -25,7 +25,9 @@ Shutdown (SIGINT, SIGTERM, SIGHUP; with --stop-when-stdin-closes also the end of
 input, which is how a launcher's rooms stop when the launcher ends), in this order: stop
 accepting; ServerState.shutdown (every client gets ERROR) and wait until those bytes are
 written; withdraw the rooms from mDNS (goodbye packets); close the store (everything pending
-committed); exit 0.
+committed); exit 0. A cluster node that cannot go on (LanchatServer.failed: back after it was
+taken for gone, the running nodes refused its settings) shuts down the same way, then exits 2
+with the one line it would have said at start-up.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from lanchat import __version__
 from lanchat.config import Config
 from lanchat.discovery.advertiser import Advertiser
 from lanchat.discovery.records import RoomAd
-from lanchat.errors import ConfigError
+from lanchat.errors import ConfigError, LanchatError
 from lanchat.server.certificate import Identity, load_identity
 from lanchat.server.connection import KERNEL_SNDBUF, IrcConnection
 from lanchat.server.hub import Hub
@@ -258,6 +260,10 @@ class LanchatServer:
         self.web: WebSite | None = None  # the browser client's HTTP server ([web] enabled)
         self.web_port = 0  # its bound port, known after start()
         self.cluster: RedisBus | None = None  # the cluster bus with --cluster (issue 20)
+        # Why the server cannot go on (a cluster node back under a new number, refused for
+        # its settings); `failed` is set then, and serve() stops it and exits 2 with the line.
+        self.failure: LanchatError | None = None
+        self.failed = asyncio.Event()
 
     async def start(self) -> None:
         """Open the store, restore rooms, listen, advertise, start the tick.
@@ -328,8 +334,14 @@ class LanchatServer:
             raise ConfigError(
                 "--cluster needs the redis package: pip install 'lanchat[cluster]'"
             ) from None
-        self.cluster = RedisBus(self.config, replica, self.hub)
+        self.cluster = RedisBus(self.config, replica, self.hub, on_failure=self._fail)
         await self.cluster.start()
+
+    def _fail(self, error: LanchatError) -> None:
+        """The server cannot go on: `serve` stops it cleanly, then reports `error`."""
+        log.info("stopping: %s", error)
+        self.failure = error
+        self.failed.set()
 
     async def _start_web(self) -> None:
         # Imported here: `lanchat serve --no-web` does not pay for importing aiohttp.
@@ -576,8 +588,13 @@ async def _serve(config: Config, debug: bool, stop_when_stdin_closes: bool) -> i
         _stop_when_stdin_closes(loop, stop)
     async with running_server(config, debug=debug) as server:
         _print_banner(server)
-        await stop.wait()
+        waits = [asyncio.ensure_future(event.wait()) for event in (stop, server.failed)]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
         log.info("shutting down")
+    if server.failure is not None:
+        raise server.failure  # one line, exit 2 (lanchat.cli), as at start-up
     return 0
 
 
@@ -606,6 +623,8 @@ def serve(config: Config, *, debug: bool = False, stop_when_stdin_closes: bool =
         StoreError: the history database cannot be opened.
         ConfigError: the listening socket cannot be bound (port in use, bad --host).
         DiscoveryError: mDNS advertising cannot start.
+        ClusterError: with --cluster, at start-up or, after a clean shutdown, when the node
+            came back from being taken for gone and the cluster refused its settings.
     """
     # Every message waits for the store thread's commit before anyone is shown it, and that
     # thread needs the GIL back after each SQLite call. While the loop writes a fan-out it

@@ -3,19 +3,27 @@ whose decision-relevant settings differ from the running nodes' is refused at st
 
 from __future__ import annotations
 
+import asyncio
 import re
+import signal
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
+import redis.asyncio as aioredis
+
+from lanchat.cluster.events import read_hello
+from lanchat.cluster.node import LOG_KEY
 from lanchat.passwords import ScryptParams, hash_password
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
+from tests.cluster.test_failures import NODE_TIMEOUT_S, node_process
 from tests.cluster.test_nodes import close, joined
 from tests.support import run_serve_process, serve_argv, start_lanchat
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
 OPER = hash_password("open sesame", ScryptParams(log2_n=4))
+_REFUSED_WITHIN_S = 60.0  # a node that is not refused would run on: it is killed then
 
 
 async def refused(tmp_path: Path, redis: RedisServer, toml: str) -> str:
@@ -24,7 +32,12 @@ async def refused(tmp_path: Path, redis: RedisServer, toml: str) -> str:
     config.write_text(toml)
     argv = serve_argv(tmp_path / "other", "--cluster", redis.url, "--config", str(config))
     proc = await start_lanchat(*argv)
-    out, err = await proc.communicate()
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), _REFUSED_WITHIN_S)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
     assert proc.returncode == 2, (out, err)
     assert b"ready: port" not in out
     lines = err.decode().strip().splitlines()
@@ -93,3 +106,74 @@ async def test_after_a_node_was_killed_a_new_config_waits_out_its_heartbeat(
     async with cluster_node("b", **new) as b:
         assert b.cluster is not None
         assert set(b.cluster.replica.settings) == {b.cluster.node}
+
+
+async def until(condition: Callable[[], object], timeout_s: float) -> None:
+    """Wait until `condition()` is true (polled), or fail after `timeout_s`."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.05)
+
+
+async def test_a_node_back_from_being_taken_for_gone_says_hello_again(
+    tmp_path: Path, redis_server: RedisServer, cluster_node: Node
+) -> None:
+    """Paused (SIGSTOP) past node_timeout_s, node a is taken for gone; back, it continues under
+    a new number with a hello of its own, as at start-up: its rooms opened again, and its
+    settings held against a newcomer configured otherwise once every other node stopped."""
+    async with node_process(tmp_path, "a", redis_server.url) as a:
+        async with cluster_node("b", cluster={"node_timeout_s": NODE_TIMEOUT_S}) as b:
+            assert b.cluster is not None
+            replica, b_node = b.cluster.replica, b.cluster.node
+            (old,) = set(replica.settings) - {b_node}
+            a.proc.send_signal(signal.SIGSTOP)
+            try:
+                await until(lambda: old not in replica.settings, 4 * NODE_TIMEOUT_S)
+            finally:
+                a.proc.send_signal(signal.SIGCONT)
+            await until(lambda: set(replica.settings) - {b_node}, 4 * NODE_TIMEOUT_S)
+            (new,) = set(replica.settings) - {b_node}
+            assert new > old
+            assert replica.settings[new] == replica.settings[b_node]
+        store = aioredis.Redis.from_url(redis_server.url)
+        hellos = [
+            read_hello(fields[b"v"])
+            for _, fields in await store.xrange(LOG_KEY)
+            if fields[b"k"] == b"h" and fields[b"n"] == str(new).encode()
+        ]
+        await store.aclose()
+        assert [rooms for rooms, _ in hellos] == [["#lobby"]]
+        # b stopped cleanly (it said it is gone): only the node that came back is running.
+        line = await refused(tmp_path, redis_server, "[limits]\nnicklen = 20\n")
+        assert f"(node {new}) in [limits]," in line
+        client = await joined(a.port, "back")  # the node that came back goes on
+        await close(client)
+
+
+async def test_a_node_back_from_being_taken_for_gone_stops_if_the_cluster_changed_settings(
+    tmp_path: Path, redis_server: RedisServer, cluster_node: Node
+) -> None:
+    """While node a is paused, a node with another nicklen waits out its heartbeat, reports it
+    gone and takes over; back, a's hello is refused, and a stops as at start-up: status 2 and
+    the one line that names the running node and what differs."""
+    async with node_process(tmp_path, "a", redis_server.url) as a:
+        a.proc.send_signal(signal.SIGSTOP)
+        try:
+            other = {"limits": {"nicklen": 20}, "cluster": {"node_timeout_s": NODE_TIMEOUT_S}}
+            async with cluster_node("c", **other) as c:
+                assert c.cluster is not None
+                a.proc.send_signal(signal.SIGCONT)
+                assert await a.wait(4 * NODE_TIMEOUT_S) == 2
+                lines = (await a.stderr_text()).strip().splitlines()
+                assert lines[-1] == (
+                    "lanchat: error: this node's settings differ from those of the cluster's "
+                    f"running nodes (node {c.cluster.node}) in [limits], and the nodes of a "
+                    "cluster must decide every line alike: start it with the same settings as "
+                    "theirs, or stop every node to change these settings"
+                )
+                assert set(c.cluster.replica.settings) == {c.cluster.node}
+                client = await joined(c.port, "still")
+                await close(client)
+        finally:
+            if a.proc.returncode is None:
+                a.proc.send_signal(signal.SIGCONT)
