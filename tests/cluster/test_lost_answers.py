@@ -29,20 +29,29 @@ MARK = b"lost answer"
 class Proxy:
     """127.0.0.1:port -> redis-server, breaking the connection of marked requests.
 
-    `traps` are consumed in order, one per request holding MARK: "before" closes the connection
-    without forwarding the request; "after" forwards it and closes the connection when Redis's
-    answer comes, without forwarding it; "away after" and "away before" do the same, and the
-    proxy then closes every connection and refuses new ones until `back()`.
+    `traps` are consumed in order, one per request holding `mark`: "before" closes the
+    connection without forwarding the request; "after" forwards it and closes the connection
+    when Redis's answer comes, without forwarding it; "away after" and "away before" do the
+    same, and the proxy then closes every connection and refuses new ones until `back()`;
+    "hold" keeps that request and every later one, of every connection, until `release()`
+    (the client looks paused to Redis and to the other nodes).
     """
 
-    def __init__(self, upstream_port: int) -> None:
+    def __init__(self, upstream_port: int, mark: bytes = MARK) -> None:
         self.upstream_port = upstream_port
+        self.mark = mark
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.traps: list[str] = []
         self.sprung: list[str] = []
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._flowing = asyncio.Event()  # cleared while a "hold" trap holds the requests
+        self._flowing.set()
+
+    def release(self) -> None:
+        """Forward what a "hold" trap held, and what comes next."""
+        self._flowing.set()
 
     async def back(self) -> None:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -65,15 +74,19 @@ class Proxy:
 
         async def requests() -> None:
             while data := await client_r.read(65536):
-                if MARK in data and self.traps:
+                if self.mark in data and self.traps:
                     trap = self.traps.pop(0)
                     self.sprung.append(trap)
-                    if trap.endswith("before"):
+                    if trap == "hold":
+                        self._flowing.clear()
+                    elif trap.endswith("before"):
                         cut()
                         if trap.startswith("away"):
                             self.away()
                         return
-                    drop_answer.append(trap)
+                    else:
+                        drop_answer.append(trap)
+                await self._flowing.wait()
                 redis_w.write(data)
                 await redis_w.drain()
             cut()

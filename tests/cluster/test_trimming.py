@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -16,7 +17,13 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from lanchat.cluster.compaction import SNAPSHOT_ID_KEY, SNAPSHOT_KEY, TRIMMED_KEY
+from lanchat.cluster.compaction import (
+    POSITIONS_KEY,
+    SNAPSHOT_ID_KEY,
+    SNAPSHOT_KEY,
+    TRIMMED_KEY,
+    behind,
+)
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.node import LOG_KEY
 from lanchat.cluster.snapshot import MAGIC, canonical, decode
@@ -24,6 +31,7 @@ from lanchat.errors import ClusterError
 from lanchat.protocol import Message
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
+from tests.cluster.test_lost_answers import Proxy
 from tests.cluster.test_nodes import close, joined, said
 from tests.server.test_durability import history, history_batch
 from tests.support import LineClient, run_serve_process
@@ -299,3 +307,54 @@ async def test_a_snapshot_this_lanchat_cannot_read_stops_a_starting_node_with_on
         async with often(cluster_node, "c"):
             pass
     await store.aclose()
+
+
+async def test_a_node_whose_log_was_trimmed_while_it_caught_up_starts_again_from_the_snapshot(
+    cluster_node: Node, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Node c starts from a snapshot; its first read of the log after it is held (a proxy
+    between c and Redis) until node a, hearing no heartbeat from c, forgot c's position and
+    trimmed the log past it and past a user who joined meanwhile. c must not apply what follows
+    the gap: it loads the newer snapshot, and holds what a holds."""
+    store = aioredis.Redis.from_url(redis_server.url)
+    proxy = Proxy(redis_server.port, mark=b"XRANGE")
+    proxy.traps.append("hold")
+    await proxy.back()
+    caplog.set_level(logging.WARNING, "lanchat.cluster.node")
+    async with (
+        often(cluster_node, "a", node_timeout_s=1.0) as a,
+        contextlib.AsyncExitStack() as stack,
+    ):
+        assert a.cluster is not None
+        alice = await joined(a.port, "alice")
+        await chat(alice, 60, "early")
+        while await store.get(TRIMMED_KEY) is None:  # a snapshot, the log trimmed behind it
+            await asyncio.sleep(0.05)
+        c_node = cluster_node("c", cluster={**OFTEN, "url": proxy.url}, flood={"enabled": False})
+        starting = asyncio.create_task(stack.enter_async_context(c_node))
+        while not proxy.sprung:  # c reads the log after its snapshot: held there
+            await asyncio.sleep(0.02)
+        positions = await store.hgetall(POSITIONS_KEY)  # type: ignore[misc]
+        (held_at,) = [p.decode() for n, p in positions.items() if int(n) != a.cluster.node]
+        late = await joined(a.port, "late")  # in the part of the log c will not find
+        ((joined_at, _),) = await store.xrevrange(LOG_KEY, count=1)
+        round_ = 0
+        while not behind(_text(await store.get(TRIMMED_KEY)), joined_at.decode()):
+            await chat(alice, 20, f"m{round_}")
+            round_ += 1
+        assert behind(_text(await store.get(TRIMMED_KEY)), held_at)
+        proxy.release()
+        c = await starting
+        await settled(a, c)
+        assert "cluster: the log was trimmed past this node while it started" in caplog.messages
+        carol = await joined(c.port, "carol")
+        carol.send("NAMES #lobby")
+        names = await carol.expect("353", with_("carol"))
+        assert names.params[-1].split() == ["@alice", "late", "carol"]
+        await close(alice, late, carol)
+    proxy.away()
+    await store.aclose()
+
+
+def _text(reply: bytes | None) -> str | None:
+    return reply.decode() if reply is not None else None
