@@ -2,18 +2,19 @@
 snapshot loaded (docs/cluster.md "Snapshots and trimming").
 
 Usage:
-    .venv/bin/python scripts/bench_cluster_start.py [--entries 200000] [--users 100] [--rounds 3]
-        [--quick]
+    .venv/bin/python scripts/bench_cluster_start.py [--entries 200000] [--users 100] [--rooms 1]
+        [--rounds 3] [--quick]
 
 (--quick: 3,000 entries, one round: checks that it runs.)
 
 Each round starts a redis-server of its own (appendonly yes, appendfsync always, as
 docs/cluster.md asks), fills the log with `--users` users of a node that is not running (their
-heartbeat kept going by this script) joining #lobby and saying short lines, up to `--entries`
-entries; then times, each with a new data directory:
+heartbeat kept going by this script) joining #lobby (and `--rooms` - 1 more rooms) and saying
+short lines, up to `--entries` entries; then times, each with a new data directory:
 
 1. scratch: a node that replays the whole log (and writes every message to its SQLite);
-2. that node writes a snapshot and the log is trimmed behind it (timed, with its size);
+2. that node writes a snapshot and the log is trimmed behind it (timed, with its size, and
+   the longest time its event loop was held meanwhile: block_ms, what its clients wait);
 3. handoff: a second node starts from the snapshot while the first runs, and the first hands it
    the history before the snapshot (lanchat.cluster.handoff);
 4. snapshot: with the first node stopped, a third node starts from the snapshot alone (its
@@ -45,7 +46,7 @@ import redis.asyncio as aioredis
 from lanchat.cluster.events import CONNECT, LINE, Event
 from lanchat.cluster.node import LOG_KEY, RedisBus
 from lanchat.config import load
-from lanchat.server.app import LanchatServer, running_server
+from lanchat.server.app import SWITCH_INTERVAL_S, LanchatServer, running_server
 
 FAKE_NODE = 1000  # the node the users are on: never running, its heartbeat kept by this script
 _BATCH = 2000  # XADDs per pipeline while filling
@@ -81,14 +82,16 @@ async def redis_server(directory: Path) -> AsyncIterator[str]:
         await proc.wait()
 
 
-async def fill(url: str, entries: int, users: int) -> None:
-    """The log of `users` users of FAKE_NODE in #lobby, then their lines up to `entries`."""
+async def fill(url: str, entries: int, users: int, rooms: int) -> None:
+    """The log of `users` users of FAKE_NODE in #lobby (and rooms - 1 more rooms each), then
+    their lines up to `entries`."""
     redis = aioredis.Redis.from_url(url)
     events = []
+    joins = ",".join(["#lobby", *(f"#room{n}" for n in range(2, rooms + 1))])
     for n in range(1, users + 1):
         conn = (FAKE_NODE << 32) + n
         events.append(Event(CONNECT, FAKE_NODE, conn, b"10.0.0.1"))
-        for text in (f"NICK user{n}", f"USER u{n} 0 * :User {n}", "JOIN #lobby"):
+        for text in (f"NICK user{n}", f"USER u{n} 0 * :User {n}", f"JOIN {joins}"):
             events.append(Event(LINE, FAKE_NODE, conn, text.encode()))
     for i in range(entries - len(events)):
         conn = (FAKE_NODE << 32) + 1 + i % users
@@ -135,6 +138,19 @@ async def timed_node(url: str, data_dir: Path, took: list[float]) -> AsyncIterat
         yield node
 
 
+async def longest_stall(stalls: list[float]) -> None:
+    """Append the longest time the event loop went without coming back here, until cancelled
+    (what a client of the node waits at worst meanwhile)."""
+    longest = 0.0
+    try:
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(0)
+            longest = max(longest, time.perf_counter() - began)
+    finally:
+        stalls.append(longest)
+
+
 async def used_memory(url: str) -> int:
     redis = aioredis.Redis.from_url(url)
     info = await redis.info("memory")
@@ -142,12 +158,12 @@ async def used_memory(url: str) -> int:
     return int(info["used_memory"])
 
 
-async def one_round(entries: int, users: int, work: Path) -> dict[str, float]:
+async def one_round(entries: int, users: int, rooms: int, work: Path) -> dict[str, float]:
     got: dict[str, float] = {}
     redis_dir = work / "redis"
     redis_dir.mkdir()
     async with redis_server(redis_dir) as url:
-        await fill(url, entries, users)
+        await fill(url, entries, users, rooms)
         beating = asyncio.get_running_loop().create_task(beat(url))
         got["memory_before_mb"] = await used_memory(url) / 1e6
         took: list[float] = []
@@ -155,9 +171,16 @@ async def one_round(entries: int, users: int, work: Path) -> dict[str, float]:
             got["scratch_s"] = took[-1]
             bus = first.cluster
             assert isinstance(bus, RedisBus)
+            stalls: list[float] = []
+            watching = asyncio.get_running_loop().create_task(longest_stall(stalls))
+            await asyncio.sleep(0)
             began = time.perf_counter()
             await bus.compaction.write(bus.replica, bus.node, lambda: bus.last_id)
             got["snapshot_write_s"] = time.perf_counter() - began
+            watching.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watching
+            got["block_ms"] = stalls[0] * 1000
             redis = aioredis.Redis.from_url(url)
             got["snapshot_kb"] = await redis.strlen("lanchat:snapshot") / 1000
             got["xlen_after_trim"] = await redis.xlen(LOG_KEY)
@@ -177,19 +200,24 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--rooms", type=int, default=1, help="rooms each user joins")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="3,000 entries, one round")
     args = parser.parse_args()
     if args.quick:
         args.entries, args.rounds = 3000, 1
+    sys.setswitchinterval(SWITCH_INTERVAL_S)  # as `lanchat serve` does: block_ms depends on it
     rounds = []
     for n in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="lanchat-bench-start-") as work:
-            got = await one_round(args.entries, args.users, Path(work))
+            got = await one_round(args.entries, args.users, args.rooms, Path(work))
         got["ratio"] = got["scratch_s"] / got["snapshot_s"]
         rounds.append(got)
         print(f"round {n + 1}: " + ", ".join(f"{k} {v:.3g}" for k, v in got.items()), flush=True)
-    print(f"medians of {args.rounds} rounds, {args.entries} entries, {args.users} users:")
+    print(
+        f"medians of {args.rounds} rounds, {args.entries} entries, {args.users} users in "
+        f"{args.rooms} rooms each:"
+    )
     for key in rounds[0]:
         values = [got[key] for got in rounds]
         print(

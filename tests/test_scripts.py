@@ -106,7 +106,7 @@ def test_cluster_start_benchmark_runs_quick() -> None:
     snapshot leaves one entry of the log."""
     first, *_ = _quick("bench_cluster_start.py")
     assert first.startswith("round 1: memory_before_mb ")
-    for key in ("scratch_s", "handoff_s", "snapshot_s", "ratio"):
+    for key in ("scratch_s", "block_ms", "handoff_s", "snapshot_s", "ratio"):
         assert f" {key} " in first
     assert " xlen_after_trim 1," in first
 

@@ -21,6 +21,10 @@ Policies a reader might question:
   in one script: a starting node registers its position before it trusts the snapshot it read
   (load_start), so the trim either sees that position or ran before, and then the node sees
   `lanchat:trimmed` moved past it and reads the newer snapshot.
+- The snapshot's document is built on the event loop, so that it reflects one entry, and
+  encoded (JSON, zlib) on a thread while the loop applies the next entries: the document
+  shares nothing mutable with the state (lanchat.cluster.snapshot), and the loop is held for
+  the building alone (docs/cluster.md, "How it scales").
 - A position whose node's heartbeat stood still for node_timeout_s (lanchat.cluster.liveness)
   is forgotten, so a node killed with -9 holds the log back a timeout only; if it was only
   paused and comes back behind the trim, it starts over from the newest snapshot
@@ -29,6 +33,7 @@ Policies a reader might question:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -41,7 +46,15 @@ from redis.exceptions import RedisError
 from lanchat.cluster.events import entry_time
 from lanchat.cluster.liveness import Liveness
 from lanchat.cluster.replica import Replica
-from lanchat.cluster.snapshot import Snapshot, SnapshotError, decode, encode, holds_secrets, restore
+from lanchat.cluster.snapshot import (
+    Snapshot,
+    SnapshotError,
+    decode,
+    document,
+    holds_secrets,
+    pack,
+    restore,
+)
 from lanchat.config import Cluster
 from lanchat.errors import ClusterError
 
@@ -230,9 +243,11 @@ class Compaction:
                 return
             try:
                 began = time.perf_counter()
-                entry_id = applied()  # nothing is applied until encode returns
-                data = encode(replica, self.cluster_id, entry_id)
-                encoded_s = time.perf_counter() - began
+                entry_id = applied()  # nothing is applied until the document is built
+                doc = document(replica, self.cluster_id, entry_id)
+                built_s = time.perf_counter() - began
+                data = await asyncio.to_thread(pack, doc)  # the loop applies entries meanwhile
+                encoded_s = time.perf_counter() - began - built_s
                 if not await self.store(node, data, entry_id):
                     return
                 self.newest_id, self.since, self._wait_until = entry_id, 0, 0.0
@@ -242,12 +257,14 @@ class Compaction:
             finally:
                 await self.release(node)
             log.info(
-                "cluster: snapshot at entry %s stored (%d bytes, %d users, %d rooms, encoded in "
-                "%.3f s); the log is trimmed before %s and holds %d entries",
+                "cluster: snapshot at entry %s stored (%d bytes, %d users, %d rooms, built in "
+                "%.3f s, encoded in %.3f s on a thread); the log is trimmed before %s and holds "
+                "%d entries",
                 entry_id,
                 len(data),
-                len(replica.state.users),
-                len(replica.state.rooms),
+                len(doc["state"]["users"]),
+                len(doc["state"]["rooms"]),
+                built_s,
                 encoded_s,
                 least,
                 length,

@@ -32,8 +32,10 @@ from lanchat.cluster.snapshot import (
     SnapshotError,
     canonical,
     decode,
+    document,
     encode,
     holds_secrets,
+    pack,
     restore,
 )
 from lanchat.passwords import account_secrets
@@ -122,6 +124,7 @@ def session() -> list[tuple[str, Event]]:
         line(B, "NAMES #lobby"),
         line(B, "WHOWAS eve"),
         line(A, "MONITOR L"),
+        line(A, "MODE #lobby +beI *!*@10.8.8.8 *!*@10.0.0.9 *!*@10.0.1.*"),  # the lists grow
         Event(TICK, 1),
         line(B, "LUSERS"),
         line(A, "@label=x CHATHISTORY LATEST #lobby * 10"),
@@ -159,6 +162,20 @@ def test_a_replica_restored_from_its_snapshot_behaves_as_it_does_after_any_entry
             mine, theirs = loaded.apply(entry_id, event), taken.apply(entry_id, event)
             assert same(mine, theirs, event), (split, event)
         assert canonical(loaded) == canonical(taken), split
+
+
+def test_a_document_stays_as_built_while_the_next_entries_are_applied(tmp_path: Path) -> None:
+    """The writer builds the document on the loop and encodes it on a thread while the loop
+    applies the next entries (lanchat.cluster.compaction): nothing in it may change with the
+    state. And it is encoded piece by piece into the JSON one json.dumps would give."""
+    taken = replica(tmp_path)
+    built = []
+    for entry_id, event in session():
+        taken.apply(entry_id, event)
+        doc = document(taken, "cluster", entry_id)
+        built.append((entry_id, doc, json.dumps(doc, ensure_ascii=False, separators=(",", ":"))))
+    for entry_id, doc, text in built:
+        assert zlib.decompress(pack(doc)[len(MAGIC) :]).decode() == text, entry_id
 
 
 def same(mine: list[Effect], theirs: list[Effect], event: Event) -> bool:
