@@ -138,7 +138,7 @@ class RedisBus:
         config: Config,
         replica: Replica,
         hub: Hub,
-        on_failure: Callable[[ClusterError], None] = lambda _error: None,
+        on_failure: Callable[[ClusterError], None],
     ) -> None:
         """Prepare the node; `start()` connects.
 
