@@ -126,6 +126,7 @@ DOWN = (
 )
 BACK = "The cluster's message store is back: you can send again"
 REFUSED = "the cluster's message store is unreachable; try again shortly"
+REJOINING = "this server is joining the cluster again; try again shortly"
 EXPELLED = "this server lost touch with the cluster for a while; connect again"
 SHUTDOWN = "Server shutting down"
 
@@ -191,6 +192,9 @@ class RedisBus:
         self._writer: asyncio.Task[None] | None = None  # drains the queue, also at close()
         self._closing = False
         self._taken_for_gone = False  # the reader applied this node's "node gone": rejoin
+        # Taken for gone, and its new number and hello not applied yet: new connections are
+        # refused (they would be numbered, and appended, as the gone node's).
+        self._rejoining = False
         # Snapshots and the log's trimming (lanchat.cluster.compaction).
         self.compaction = Compaction(self.redis, "", config.cluster, look_every_s)
         # History copied from a live node when this one starts past a trim (cluster.handoff).
@@ -358,6 +362,9 @@ class RedisBus:
 
     def connect(self, conn_id: int, ip: str, filehost: str) -> None:
         """A connection of this node was accepted (its upload URL, or "")."""
+        if self._rejoining:  # as at start-up: no connection before the hello is applied
+            self.loop.call_soon(self._refuse, conn_id, REJOINING)
+            return
         if filehost:
             self._filehosts[conn_id] = filehost
         event = Event(CONNECT, self.node, conn_id, ip.encode())
@@ -477,9 +484,9 @@ class RedisBus:
                 after = raw_id.decode()
         return stored
 
-    def _refuse(self, conn_id: int) -> None:
+    def _refuse(self, conn_id: int, text: str = REFUSED) -> None:
         if conn_id in self.hub.connections:
-            self.hub.drop(conn_id, REFUSED)
+            self.hub.drop(conn_id, text)
 
     def _not_sent(self, conn_id: int, line: bytes | TooLong, text: str) -> None:
         command = "*"
@@ -563,7 +570,7 @@ class RedisBus:
             False when the hello was refused (the running nodes have other settings now):
             `on_failure` was told, and the server stops with the refusal's one line.
         """
-        self._taken_for_gone = False
+        self._taken_for_gone, self._rejoining = False, True
         for conn_id in list(self.hub.connections):
             self.hub.drop(conn_id, EXPELLED)
         old = self.node
@@ -584,6 +591,7 @@ class RedisBus:
                 continue
             if refused is None:
                 log.info("cluster %s: node %d (was node %d)", self.cluster_id, self.node, old)
+                self._rejoining = False
                 return True
             self.on_failure(ClusterError(refused))
             return False
@@ -592,7 +600,7 @@ class RedisBus:
     def _expelled(self) -> None:
         """Another node found this one gone (its heartbeat lapsed): the reader rejoins."""
         log.error("lanchat: error: the cluster took this node for gone; its clients reconnect")
-        self._taken_for_gone = True
+        self._taken_for_gone = self._rejoining = True
 
     # ------------------------------------------------------------------ liveness
 

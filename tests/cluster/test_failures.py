@@ -70,6 +70,16 @@ class Sender:
                     self.refused.append(m)
 
 
+async def rejoined(port: int, nick: str) -> LineClient:
+    """`joined`, on a node that told its clients to connect again: as a client does, try again
+    while it says it is joining the cluster again (until its hello is applied)."""
+    async with asyncio.timeout(4 * NODE_TIMEOUT_S):
+        while True:
+            with contextlib.suppress(ConnectionError):
+                return await joined(port, nick)
+            await asyncio.sleep(0.2)
+
+
 def from_(nick: str) -> Callable[[Message], bool]:
     return lambda m: (m.source or "").startswith(f"{nick}!")
 
@@ -205,7 +215,7 @@ async def test_a_node_taken_for_gone_closes_its_connections_and_joins_again(
             b.proc.send_signal(signal.SIGCONT)
         goodbye = [m for m in await stranded.expect_closed(timeout_s=10) if m.command == "ERROR"]
         assert "lost touch with the cluster for a while; connect again" in goodbye[0].params[0]
-        again = await joined(b.port, "stranded")
+        again = await rejoined(b.port, "stranded")
         again.send("PRIVMSG #lobby :back again")
         await watcher.expect(said("back again"))
         await close(watcher, again)

@@ -15,11 +15,12 @@ from contextlib import AbstractAsyncContextManager
 
 import pytest
 
-from lanchat.cluster.node import BACK, UNSURE
+from lanchat.cluster.node import BACK, REJOINING, UNSURE
 from lanchat.server.app import LanchatServer
 from tests.cluster.conftest import RedisServer
 from tests.cluster.test_nodes import close, joined, said
 from tests.cluster.test_secrets import stream
+from tests.cluster.test_shared_config import until
 from tests.support import LineClient, free_port
 
 Node = Callable[..., AbstractAsyncContextManager[LanchatServer]]
@@ -186,3 +187,37 @@ async def test_a_line_whose_answer_was_lost_while_redis_went_away_is_refused_hon
             assert shown(client, "lost answer") == stored
         assert await in_log(redis_server, MARK) == stored
         await close(alice, bob)
+
+
+async def test_a_node_back_from_being_taken_for_gone_takes_no_client_before_its_hello(
+    cluster_node: Node, proxy: Proxy
+) -> None:
+    """Node a loses Redis (the proxy goes away) past node_timeout_s, and b reports it gone.
+    Back, a takes a new number (INCR, held here by the proxy) and says hello: a client that
+    connects meanwhile is told to try again, as no port is open before the hello at start-up
+    (it would be numbered, and appended, as the gone node's)."""
+    fast = {"node_timeout_s": 1.0}
+    async with (
+        cluster_node("a", cluster={"url": proxy.url, **fast}) as a,
+        cluster_node("b", cluster=fast) as b,
+    ):
+        assert a.cluster is not None and b.cluster is not None
+        old = a.cluster.node
+        proxy.away()
+        await until(lambda: old not in b.cluster.replica.settings, 15)
+        proxy.mark = b"\r\nINCRBY\r\n"  # redis-py INCR (HINCRBY is not it)
+        proxy.traps.append("hold")
+        await proxy.back()
+        await until(lambda: proxy.sprung, 15)  # a is taking its new number
+        early = await LineClient.connect(a.port)
+        goodbye = [m for m in await early.expect_closed() if m.command == "ERROR"]
+        assert REJOINING in goodbye[0].params[0]
+        proxy.release()
+        await until(lambda: set(b.cluster.replica.settings) == {a.cluster.node, b.cluster.node}, 15)
+        assert a.cluster.node != old
+        client = await joined(a.port, "later")
+        client.send("PRIVMSG #lobby :on the new number")
+        watcher = await joined(b.port, "watcher")
+        client.send("PRIVMSG #lobby :seen on b")
+        await watcher.expect(said("seen on b"))
+        await close(client, watcher)
