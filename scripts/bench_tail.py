@@ -1,19 +1,22 @@
-"""Where the latency scenario's tail comes from (issue 19): the scenario's load, with probes.
+"""Where a scenario's tail comes from (issue 19): the scenario's load, with probes.
 
 Runs lanchat in a child process as `lanchat serve` runs it (the same config as scripts/bench,
-switch interval, uvloop or the standard loop), with three probes, under the latency scenario
-of scripts/bench (200 clients in one room, 20 senders, 200 messages/s in all, one generator
-process pinned apart from the server):
+switch interval, uvloop or the standard loop), with probes, under the load of scripts/bench's
+latency scenario (200 clients in one room, 20 senders, 200 messages/s in all, one generator
+process pinned apart from the server) or, with --scenario bigroom, its big room (2,000 clients,
+20 senders, 100 messages/s, fleet.default_procs() generator processes, nothing pinned):
 
 - loop lag: a task that sleeps 1 ms and records how late each wake-up is (a callback that
   holds the loop, a stalled process or a descheduled one all show here);
-- garbage collection: gc.callbacks time every collection;
-- the stages of every message: a persist batch from its hand-off to the writer thread to its
+- garbage collection: gc.callbacks time every collection, those of generation 2 apart ("gc2");
+- the stages of every message: from the first record of a persist batch (read off a socket,
+  Hub._persist) to its hand-off to the writer thread ("read"); from the hand-off to its
   commit arriving back on the loop (Hub._commit -> Hub._committed: "commit"), made of the
   writer thread picking it up ("pickup"), the SQLite transaction there (HistoryDB.append:
   the inserts, the commit, and any WAL checkpoint it runs: "sqlite") and the result's way
-  back to a loop callback ("back"); then a pass's bytes from the first queued to the last
-  written (Delivery: on_busy -> on_pass_end: "pass").
+  back to a loop callback ("back"); from there to the end of the pass that wrote it
+  ("shown"); then a pass's bytes from the first queued to the last written (Delivery:
+  on_busy -> on_pass_end: "pass"), and the flush alone (Delivery._flush: "flush").
 
 Only the measured window counts (the generator's hook signals the child). The size of the
 WAL file at the end says whether the checkpoints kept up (SQLite restarts the WAL only after a
@@ -21,8 +24,8 @@ checkpoint caught up with every commit). Prints the clients' p50/p99/max, then e
 p50, p99, max and how many samples passed 1, 5 and 10 ms, and the machine's load average.
 
 Usage:
-    .venv/bin/python scripts/bench_tail.py [--loop asyncio|uvloop] [--runs 3] [--duration 10]
-        [--quick]
+    .venv/bin/python scripts/bench_tail.py [--loop asyncio|uvloop] [--scenario latency|bigroom]
+        [--runs 3] [--duration 10] [--quick]
 
 Nothing here asserts a timing.
 """
@@ -52,7 +55,11 @@ from benchkit.loadgen import Load
 
 LOAD = Load(n=200, senders=20, rate=200, warmup_s=1.0, drain_s=10.0)  # scripts/bench's latency
 QUICK = Load(n=20, senders=4, rate=100, duration_s=0.3, warmup_s=0.1, drain_s=3.0)
-PROBES = ("loop_lag", "gc", "commit", "pickup", "sqlite", "back", "pass")
+BIGROOM = Load(n=2000, senders=20, rate=100, warmup_s=1.0, drain_s=10.0)  # and its big room
+PROBES = (
+    *("loop_lag", "gc", "gc2", "read", "commit", "pickup", "sqlite", "back", "shown"),
+    *("pass", "flush"),
+)
 
 
 class Probes:
@@ -74,14 +81,19 @@ class Probes:
             self.add("loop_lag", loop.time() - t0 - 0.001)
 
     def install(self, hub: Any) -> None:
-        """Time gc, the commit hop and the pass's writes (instance attributes, nothing else)."""
+        """Time gc, a batch's stages and the pass's writes.
+
+        The hub's and the delivery's instance attributes are wrapped, and Delivery._flush on
+        its class (its instances are slotted): in this child process only.
+        """
         started: dict[str, float] = {}
 
-        def on_gc(phase: str, _info: dict[str, int]) -> None:
+        def on_gc(phase: str, info: dict[str, int]) -> None:
             if phase == "start":
                 started["gc"] = time.perf_counter()
             elif "gc" in started:
-                self.add("gc", time.perf_counter() - started.pop("gc"))
+                took = time.perf_counter() - started.pop("gc")
+                self.add("gc2" if info["generation"] == 2 else "gc", took)
 
         gc.callbacks.append(on_gc)
         commit, committed = hub._commit, hub._committed
@@ -90,8 +102,19 @@ class Probes:
         # hold several hand-offs (the writer takes every job waiting).
         transactions: deque[tuple[float, float]] = deque()
 
+        persist = hub._persist
+        opened: list[float] = []  # when the batch being collected got its first record
+
+        def timed_persist(record: Any) -> None:
+            if hub._batch is None:
+                opened.append(time.perf_counter())
+            persist(record)
+
         def timed_commit() -> None:
-            handed.append(time.perf_counter())
+            now = time.perf_counter()
+            if opened:
+                self.add("read", now - opened.pop())
+            handed.append(now)
             commit()
 
         def timed_committed(barrier: Any, future: Any) -> None:
@@ -103,9 +126,11 @@ class Probes:
                 start, end = transactions[0]
                 self.add("pickup", start - given)
                 self.add("back", now - end)
+            released.append(now)
             committed(barrier, future)
 
-        hub._commit, hub._committed = timed_commit, timed_committed
+        released: list[float] = []  # batches committed whose messages are not written yet
+        hub._persist, hub._commit, hub._committed = timed_persist, timed_commit, timed_committed
         write_db = hub.store._write_db
         append = write_db.append
 
@@ -127,11 +152,23 @@ class Probes:
             busy()
 
         def timed_pass_end() -> None:
+            now = time.perf_counter()
             if "pass" in started:
-                self.add("pass", time.perf_counter() - started.pop("pass"))
+                self.add("pass", now - started.pop("pass"))
+            for t in released:
+                self.add("shown", now - t)
+            released.clear()
             pass_end()
 
         delivery._on_busy, delivery._on_pass_end = timed_busy, timed_pass_end
+        flush = type(delivery)._flush
+
+        def timed_flush(instance: Any) -> None:
+            t0 = time.perf_counter()
+            flush(instance)
+            self.add("flush", time.perf_counter() - t0)
+
+        type(delivery)._flush = timed_flush  # a slotted class: its method, in this child only
 
 
 async def _serve_probed(conf: Path, port: int, data: Path, stats: Path) -> None:
@@ -195,8 +232,12 @@ def _summary(values: list[float]) -> str:
     )
 
 
-def one_run(loop_name: str, load: Load) -> dict[str, Any]:
-    """Start the probed server, run the latency load against it, return both sides."""
+def one_run(loop_name: str, load: Load, procs: int = 1) -> dict[str, Any]:
+    """Start the probed server, run `load` against it, return both sides.
+
+    With one generator process (the latency scenario) the server and the generator are pinned
+    to CPUs of their own, as scripts/bench does; with more (the big room), nothing is pinned.
+    """
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmpname:
         tmp = Path(tmpname)
         port = servers.free_port()
@@ -213,7 +254,7 @@ def one_run(loop_name: str, load: Load) -> dict[str, Any]:
             assert proc.stdout is not None
             if proc.stdout.readline() != f"ready: port {port}\n".encode():
                 raise SystemExit("the probed server did not start")
-            split = fleet.split_cpus()
+            split = fleet.split_cpus() if procs == 1 else None
             if split is not None:
                 servers.pin(proc.pid, split[0])
 
@@ -225,7 +266,7 @@ def one_run(loop_name: str, load: Load) -> dict[str, Any]:
                 load,
                 lambda: servers.cpu_seconds(proc.pid),
                 hook,
-                1,
+                procs,
                 split[1] if split else None,
             )
         finally:
@@ -242,13 +283,21 @@ def main() -> int:
         return child(sys.argv[2:])
     p = argparse.ArgumentParser(prog="scripts/bench_tail.py", description=__doc__.split("\n")[0])
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio")
+    p.add_argument(
+        "--scenario",
+        choices=("latency", "bigroom"),
+        default="latency",
+        help="the load of scripts/bench's scenario (bigroom: 2,000 clients, fleet.default_procs())",
+    )
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--quick", action="store_true", help="20 clients, 0.3 s, 1 run: it works")
     args = p.parse_args()
-    load = QUICK if args.quick else replace(LOAD, duration_s=args.duration)
+    full = BIGROOM if args.scenario == "bigroom" else LOAD
+    load = QUICK if args.quick else replace(full, duration_s=args.duration)
+    procs = fleet.default_procs() if args.scenario == "bigroom" else 1
     for run in range(1 if args.quick else args.runs):
-        r = one_run(args.loop, load)
+        r = one_run(args.loop, load, procs)
         print(
             f"run {run + 1} ({args.loop}, load average {r['loadavg_1m']:.1f}): clients "
             f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "

@@ -117,8 +117,9 @@ def test_tail_benchmark_runs_quick_with_every_probe() -> None:
     head, *probes = _quick("bench_tail.py")
     assert head.startswith("run 1 (asyncio, load average ")
     assert "lost/reordered 0/0" in head
-    names = ["loop_lag", "gc", "commit", "pickup", "sqlite", "back", "pass"]
+    names = ["loop_lag", "gc", "gc2", "read", "commit", "pickup", "sqlite", "back", "shown"]
+    names += ["pass", "flush"]
     assert [line.split()[0] for line in probes] == names
-    for name in names[2:]:  # the window saw messages
+    for name in names[3:]:  # the window saw messages
         (line,) = [p for p in probes if p.split()[0] == name]
         assert "n=" in line, line

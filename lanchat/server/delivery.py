@@ -70,8 +70,11 @@ class Outbound:
         self.ip = ip  # the peer's IP literal
         self.transport = transport
         # Bytes for this pass, joined into one write by the flush; None between passes, so an
-        # idle connection holds no list (issue #4, memory per connection).
-        self.pending: list[bytes] | None = None
+        # idle connection holds no list (issue #4, memory per connection). The first bytes
+        # are kept as they are and a list is made only for a second: most passes give a
+        # connection one run's bytes, and a list per recipient per pass was 2,000 objects for
+        # the cyclic GC per pass in a big room, whose collections then ran mid-pass (issue 19).
+        self.pending: bytes | list[bytes] | None = None
         self.closing = False  # no more bytes are queued; the transport closes soon
         # The transport buffer is above its high-water mark: set by whoever hears the
         # transport's flow control (the connection's pause_writing / resume_writing).
@@ -272,8 +275,10 @@ class Delivery:
                         continue
                 pending = out.pending
                 if pending is None:
-                    out.pending = [mine]
+                    out.pending = mine
                     dirty.append(out)
+                elif isinstance(pending, bytes):
+                    out.pending = [pending, mine]
                 else:
                     pending.append(mine)
 
@@ -299,10 +304,7 @@ class Delivery:
                 continue
             pending = out.pending
             if pending:
-                if (
-                    out.paused
-                    and sum(map(len, pending)) + transport.get_write_buffer_size() > sendq_bytes
-                ):
+                if out.paused and _size(pending) + transport.get_write_buffer_size() > sendq_bytes:
                     out.pending = None
                     self.drop(out.conn_id, SENDQ_EXCEEDED)
                     continue
@@ -316,9 +318,14 @@ class Delivery:
         pending = out.pending
         if pending is None:
             return
-        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        data = pending if isinstance(pending, bytes) else b"".join(pending)
         out.pending = None
         if self.debug:
             for line in data.splitlines():
                 log.debug("%d > %r", out.conn_id, line)
         out.transport.write(data)
+
+
+def _size(pending: bytes | list[bytes]) -> int:
+    """The bytes queued in an Outbound.pending."""
+    return len(pending) if isinstance(pending, bytes) else sum(map(len, pending))

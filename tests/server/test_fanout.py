@@ -165,6 +165,36 @@ async def test_a_dropped_member_still_gets_what_was_sent_before_its_error(
     assert not [m for m in alice.seen if m.command == "PRIVMSG"]  # the skipped sender
 
 
+async def test_a_room_message_is_queued_on_each_member_as_the_one_shared_bytes_object(
+    fast_server: LanchatServer,
+) -> None:
+    """A pass's bytes for a member are the run's bytes object itself, not a list holding it.
+
+    A list per recipient per pass was an object for the cyclic GC per member: 2,000 a pass in
+    the big room, enough to run collections in the middle of the pass (issue 19). A second
+    Send to a member in the same pass makes its list, and it reads both in order.
+    """
+    _alice, bob, carol = await _seated(fast_server, "alice", "bob", "carol")
+    hub, state = fast_server.hub, fast_server.state
+    ids = {u.nick: u.conn_id for u in state.users.values()}
+    room = state.find_room(ROOM)
+    assert room is not None
+    (group,) = room.groups().values()
+    line = b":alice!alice@127.0.0.1 PRIVMSG #fan :shared\r\n"
+    hub.apply([Send(group.conn_ids, line, ids["alice"], group=group)])
+    hub.delivery.queue()
+    outs = hub.delivery.outs
+    assert outs[ids["bob"]].pending is line
+    assert outs[ids["carol"]].pending is line
+    assert outs[ids["alice"]].pending is None  # the skipped sender
+    private = b":alice!alice@127.0.0.1 PRIVMSG carol :private\r\n"
+    hub.apply([Send((ids["carol"],), private)])
+    hub.delivery.queue()
+    assert outs[ids["carol"]].pending == [line, private]
+    assert await _texts(carol, 2) == ["shared", "private"]
+    assert await _texts(bob, 1) == ["shared"]
+
+
 async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
     fast_server: LanchatServer,
 ) -> None:
