@@ -111,6 +111,8 @@ class Probes:
             persist(record)
 
         def timed_commit() -> None:
+            if hub._batch is None:
+                return  # handed over already (Hub._committed does so)
             now = time.perf_counter()
             if opened:
                 self.add("read", now - opened.pop())

@@ -102,6 +102,7 @@ class Delivery:
 
     __slots__ = (
         "_dirty",
+        "_flush_handle",
         "_members",
         "_on_busy",
         "_on_dropped",
@@ -143,6 +144,7 @@ class Delivery:
         self._members: set[int] | None = None  # the open runs' conn_ids, once 2+ runs are open
         self._dirty: list[Outbound] = []  # connections with pending bytes this pass
         self.flush_scheduled = False  # _flush runs at the end of this loop pass
+        self._flush_handle: asyncio.Handle | None = None  # that call, while it is scheduled
 
     # ------------------------------------------------------------------ connections
 
@@ -290,11 +292,22 @@ class Delivery:
             return
         self.flush_scheduled = True
         self._on_busy()
-        self.loop.call_soon(self._flush)
+        self._flush_handle = self.loop.call_soon(self._flush)
+
+    def flush(self) -> None:
+        """Write what is queued now, as the end of the pass would (nothing if nothing is).
+
+        For the hub, once a commit released its messages: a scheduled flush would run only
+        after the next poll of the sockets, and what that poll reads waits behind the writes.
+        """
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush()
 
     def _flush(self) -> None:
         """The end of a loop pass: one write per connection with bytes, then `on_pass_end`."""
         self.flush_scheduled = False
+        self._flush_handle = None
         self.queue()
         dirty, self._dirty = self._dirty, []
         sendq_bytes = self.sendq_bytes

@@ -10,6 +10,7 @@ order. Every test runs on the standard asyncio loop and on uvloop.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -220,3 +221,34 @@ async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
     expected = ["first"] + [f"later-{i}" for i in range(BURST)]
     assert await _texts(bob, BURST + 1) == expected
     assert store.commits - before == 2
+
+
+async def test_a_commit_waits_for_the_batches_behind_it_and_one_pass_shows_them_all(
+    fast_server: LanchatServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch committed while later ones are with the writer thread is written with them.
+
+    The first line's batch is held up by SQLite, the later ones queue behind it and are
+    committed in the next transaction: the first commit comes back while they are in flight,
+    waits for them, and one pass writes every line (the room log has one record a pass), in
+    order (issue 19: in the big room each pass is 2,000 writes).
+    """
+    caplog.set_level(logging.INFO, logger="lanchat.rooms")
+    alice, bob = await _seated(fast_server, "alice", "bob")
+    store = fast_server.hub.store
+    batches = store.batches
+    blocker = sqlite3.connect(store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the writer's next transaction waits for this lock
+    try:
+        alice.send(f"PRIVMSG {ROOM} :first")
+        await _until(lambda: store.batches == batches + 1 and store.queued == 0)
+        for i in range(BURST):  # each a batch of its own, queued behind the first
+            alice.send(f"PRIVMSG {ROOM} :later-{i}")
+            await _until(lambda i=i: store.queued == i + 1)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    texts = ["first"] + [f"later-{i}" for i in range(BURST)]
+    assert await _texts(bob, BURST + 1) == texts
+    passes = [r.getMessage() for r in caplog.records if r.name == "lanchat.rooms"]
+    assert passes == ["\n".join(f"<127.0.0.1> alice {ROOM}: {text}" for text in texts)]
