@@ -25,7 +25,10 @@ p50, p99, max and how many samples passed 1, 5 and 10 ms, and the machine's load
 
 Usage:
     .venv/bin/python scripts/bench_tail.py [--loop asyncio|uvloop] [--scenario latency|bigroom]
-        [--runs 3] [--duration 10] [--quick]
+        [--runs 3] [--duration 10] [--baseline REF] [--quick]
+
+With --baseline, every run probes this tree's lanchat and then the lanchat of commit REF
+(servers.baseline_tree), so the two see the same moments of a shared machine.
 
 Nothing here asserts a timing.
 """
@@ -234,11 +237,14 @@ def _summary(values: list[float]) -> str:
     )
 
 
-def one_run(loop_name: str, load: Load, procs: int = 1) -> dict[str, Any]:
+def one_run(
+    loop_name: str, load: Load, procs: int = 1, code: Path = servers.REPO
+) -> dict[str, Any]:
     """Start the probed server, run `load` against it, return both sides.
 
     With one generator process (the latency scenario) the server and the generator are pinned
     to CPUs of their own, as scripts/bench does; with more (the big room), nothing is pinned.
+    The server runs the `lanchat` package found in `code` (servers.baseline_tree for a commit).
     """
     with tempfile.TemporaryDirectory(prefix="bench-tail-") as tmpname:
         tmp = Path(tmpname)
@@ -247,7 +253,7 @@ def one_run(loop_name: str, load: Load, procs: int = 1) -> dict[str, Any]:
         data = tmp / "data"
         data.mkdir()
         stats = tmp / "stats.json"
-        env = dict(os.environ, PYTHONPATH=f"{servers.REPO}/scripts:{servers.REPO}")
+        env = dict(os.environ, PYTHONPATH=f"{servers.REPO}/scripts:{code}")
         argv = [str(conf), str(port), str(data), str(stats), loop_name]
         proc = subprocess.Popen(
             [sys.executable, __file__, "--child", *argv], stdout=subprocess.PIPE, env=env
@@ -294,21 +300,33 @@ def main() -> int:
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="measured seconds per run")
     p.add_argument("--quick", action="store_true", help="20 clients, 0.3 s, 1 run: it works")
+    p.add_argument(
+        "--baseline",
+        metavar="REF",
+        help="also probe the lanchat of git commit REF (e.g. main), alternating run by run",
+    )
     args = p.parse_args()
     full = BIGROOM if args.scenario == "bigroom" else LOAD
     load = QUICK if args.quick else replace(full, duration_s=args.duration)
     procs = fleet.default_procs() if args.scenario == "bigroom" else 1
+    codes = [("", servers.REPO)]
+    if args.baseline:
+        codes.append((f"@{args.baseline}", servers.baseline_tree(args.baseline)))
     for run in range(1 if args.quick else args.runs):
-        r = one_run(args.loop, load, procs)
-        print(
-            f"run {run + 1} ({args.loop}, load average {r['loadavg_1m']:.1f}): clients "
-            f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "
-            f"lost/reordered {r['lost']}/{r['reordered']}, "
-            f"server CPU {r['cpu_us_per_delivery']:.2f} µs/delivery, WAL {r['wal_mib']:.1f} MiB"
-        )
-        for name in PROBES:
-            print(f"  {name:8} {_summary(r['probes'][name])}")
+        for name, code in codes:
+            _report(run, f"{args.loop}{name}", one_run(args.loop, load, procs, code))
     return 0
+
+
+def _report(run: int, what: str, r: dict[str, Any]) -> None:
+    print(
+        f"run {run + 1} ({what}, load average {r['loadavg_1m']:.1f}): clients "
+        f"p50={r['p50_ms']:.2f} p99={r['p99_ms']:.2f} max={r['max_ms']:.2f} ms, "
+        f"lost/reordered {r['lost']}/{r['reordered']}, "
+        f"server CPU {r['cpu_us_per_delivery']:.2f} µs/delivery, WAL {r['wal_mib']:.1f} MiB"
+    )
+    for name in PROBES:
+        print(f"  {name:8} {_summary(r['probes'][name])}")
 
 
 if __name__ == "__main__":
