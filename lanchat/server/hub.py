@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -100,6 +101,12 @@ def console_text(text: str) -> str:
 # Open files the server needs besides its connections: the database and its WAL, listening
 # and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
 RESERVED_FILES = 64
+# A commit that comes back while later batches are with the writer waits for them only when
+# the last pass's writes took longer than this many of its round trips (Hub._committed): the
+# wait idles the loop for about a round trip, which a pass of 2,000 writes (15-40 ms, the big
+# room) hardly notices, while with 200 recipients (1-2 ms passes, fan-out saturation) it cost
+# deliveries/s that overlapping the commit with the writes gave (docs/benchmarks.md).
+HOLD_PASS_COMMITS = 4.0
 # History answers waiting to be rendered are rendered at most this many lines a second (about
 # a quarter of the loop at ~25 us a line), and not paced at all past this many waiting lines
 # (Hub._answer_next). Scheduling, not a per-client policy: the per-client limit is the flood
@@ -142,11 +149,12 @@ class Inbound(Protocol):
 class _Barrier:
     """A place in the outbox: what follows waits until one persist batch is committed."""
 
-    __slots__ = ("done", "error")
+    __slots__ = ("done", "error", "handed_s")
 
     def __init__(self) -> None:
         self.done = False  # the batch is committed, or failed
         self.error: str | None = None  # why it failed, in a few words people can read
+        self.handed_s = 0.0  # time.perf_counter() when the batch went to the store
 
 
 class _Held:
@@ -409,20 +417,21 @@ class Hub:
         self._in_flight += 1
         self._committing += 1
         self._handed = barrier
+        barrier.handed_s = time.perf_counter()
         future = self.store.persist(records)
         future.add_done_callback(lambda f: self._committed(barrier, f))
 
     def _committed(self, barrier: _Barrier, future: asyncio.Future[None]) -> None:
-        """A batch is committed (or failed): write what it held back, with the batches after it.
+        """A batch is committed (or failed): write what it held back, maybe with the next ones.
 
-        The batches already with the writer thread when it comes back, and the one being
-        collected (handed over now), come back within about one commit; what they hold is
-        written with it, in one pass, instead of in a pass of their own after this one's
-        writes. In the big room (issue 19) a pass writes to 2,000 sockets in 15-20 ms, and a
-        batch read while the one before it was being committed waited for that pass and then
-        for its own. Only the batches handed over by then are waited for, so a steady stream
-        of commits cannot hold the writes back. Then the writes go out at once (Delivery.flush)
-        rather than after another poll of the sockets.
+        The batch being collected is handed over at once. When the passes are long (the last
+        one took over HOLD_PASS_COMMITS of this batch's round trips), the batches with the
+        writer thread by then are waited for, and what they hold is written with this one, in
+        one pass, instead of in a pass of their own after this one's writes: in the big room
+        (issue 19) a pass writes to 2,000 sockets in 15-40 ms, and a batch read while the one
+        before it was being committed waited for that pass and then for its own. Only the
+        batches handed over by then are waited for, so a steady stream of commits cannot hold
+        the writes back. The writes go out at once (Delivery.flush), not after another poll.
         """
         self._in_flight -= 1
         self._committing -= 1
@@ -434,7 +443,8 @@ class Hub:
         barrier.done = True
         if self._held_until is None:
             self._commit()  # the batch being collected, if any
-            if self._committing:
+            round_trip = time.perf_counter() - barrier.handed_s
+            if self._committing and self.delivery.last_pass_s > HOLD_PASS_COMMITS * round_trip:
                 self._held_until = self._handed
                 return
         elif barrier is not self._held_until:
