@@ -8,7 +8,10 @@ Spec: issue #2 "A message is durable before it is shown"; issue #4 (fan-out, coa
 What happens to effects::
 
     Persist      collected per loop pass and handed to StoreWriter.persist() as one batch
-                 (group commit); a barrier goes into the ordered outbox
+                 (group commit); a barrier goes into the ordered outbox; when a commit comes
+                 back the batch being collected goes at once, and after long passes the
+                 batches with the writer are waited for and written in the same pass
+                 (Hub._committed, issue 19)
     Publish      its records join that batch and it waits in the outbox behind the barrier;
                  committed: its Sends are written; failed: none are, and the sender gets
                  ServerState.undelivered() instead (the rest of the outbox goes out as usual)
@@ -102,10 +105,11 @@ def console_text(text: str) -> str:
 # and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
 RESERVED_FILES = 64
 # A commit that comes back while later batches are with the writer waits for them only when
-# the last pass's writes took longer than this many of its round trips (Hub._committed): the
-# wait idles the loop for about a round trip, which a pass of 2,000 writes (15-40 ms, the big
-# room) hardly notices, while with 200 recipients (1-2 ms passes, fan-out saturation) it cost
-# deliveries/s that overlapping the commit with the writes gave (docs/benchmarks.md).
+# the last pass's writes took longer than this many of its round trips (Hub._committed). The
+# wait idles the loop for about a round trip: nothing beside a pass of 2,000 writes (15-40 ms
+# in the big room, where it was measured to help), but with 200 recipients (1-2 ms passes,
+# fan-out saturation) it would stop the commit from overlapping the writes, as it does
+# without the wait (docs/benchmarks.md, "One delivery path").
 HOLD_PASS_COMMITS = 4.0
 # History answers waiting to be rendered are rendered at most this many lines a second (about
 # a quarter of the loop at ~25 us a line), and not paced at all past this many waiting lines
