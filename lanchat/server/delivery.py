@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 from lanchat.protocol.hostmask import host_for_ip
@@ -111,7 +110,6 @@ class Delivery:
         "_runs",
         "debug",
         "flush_scheduled",
-        "last_pass_s",
         "loop",
         "outs",
         "sendq_bytes",
@@ -147,7 +145,6 @@ class Delivery:
         self._dirty: list[Outbound] = []  # connections with pending bytes this pass
         self.flush_scheduled = False  # _flush runs at the end of this loop pass
         self._flush_handle: asyncio.Handle | None = None  # that call, while it is scheduled
-        self.last_pass_s = 0.0  # how long the last flush took (its writes, its SendQ checks)
 
     # ------------------------------------------------------------------ connections
 
@@ -311,7 +308,6 @@ class Delivery:
         """The end of a loop pass: one write per connection with bytes, then `on_pass_end`."""
         self.flush_scheduled = False
         self._flush_handle = None
-        started = time.perf_counter()
         self.queue()
         dirty, self._dirty = self._dirty, []
         sendq_bytes = self.sendq_bytes
@@ -328,7 +324,6 @@ class Delivery:
                 self._write(out)
             if out.closing:
                 self._close(out)
-        self.last_pass_s = time.perf_counter() - started
         self._on_pass_end()
 
     def _write(self, out: Outbound) -> None:

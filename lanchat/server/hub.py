@@ -8,10 +8,9 @@ Spec: issue #2 "A message is durable before it is shown"; issue #4 (fan-out, coa
 What happens to effects::
 
     Persist      collected per loop pass and handed to StoreWriter.persist() as one batch
-                 (group commit); a barrier goes into the ordered outbox; when a commit comes
-                 back the batch being collected goes at once, and after long passes the
-                 batches with the writer are waited for and written in the same pass
-                 (Hub._committed, issue 19)
+                 (group commit); a barrier goes into the ordered outbox; a commit that comes
+                 back hands over the batch being collected and waits for the batches with the
+                 writer, which are then written in the same pass (Hub._committed, issue 19)
     Publish      its records join that batch and it waits in the outbox behind the barrier;
                  committed: its Sends are written; failed: none are, and the sender gets
                  ServerState.undelivered() instead (the rest of the outbox goes out as usual)
@@ -43,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
@@ -104,13 +102,6 @@ def console_text(text: str) -> str:
 # Open files the server needs besides its connections: the database and its WAL, listening
 # and mDNS sockets, stdout, the event loop's own descriptors, with room to spare.
 RESERVED_FILES = 64
-# A commit that comes back while later batches are with the writer waits for them only when
-# the last pass's writes took longer than this many of its round trips (Hub._committed). The
-# wait idles the loop for about a round trip: nothing beside a pass of 2,000 writes (15-40 ms
-# in the big room, where it was measured to help), but with 200 recipients (1-2 ms passes,
-# fan-out saturation) it would stop the commit from overlapping the writes, as it does
-# without the wait (docs/benchmarks.md, "One delivery path").
-HOLD_PASS_COMMITS = 4.0
 # History answers waiting to be rendered are rendered at most this many lines a second (about
 # a quarter of the loop at ~25 us a line), and not paced at all past this many waiting lines
 # (Hub._answer_next). Scheduling, not a per-client policy: the per-client limit is the flood
@@ -153,12 +144,11 @@ class Inbound(Protocol):
 class _Barrier:
     """A place in the outbox: what follows waits until one persist batch is committed."""
 
-    __slots__ = ("done", "error", "handed_s")
+    __slots__ = ("done", "error")
 
     def __init__(self) -> None:
         self.done = False  # the batch is committed, or failed
         self.error: str | None = None  # why it failed, in a few words people can read
-        self.handed_s = 0.0  # time.perf_counter() when the batch went to the store
 
 
 class _Held:
@@ -421,21 +411,25 @@ class Hub:
         self._in_flight += 1
         self._committing += 1
         self._handed = barrier
-        barrier.handed_s = time.perf_counter()
         future = self.store.persist(records)
         future.add_done_callback(lambda f: self._committed(barrier, f))
 
     def _committed(self, barrier: _Barrier, future: asyncio.Future[None]) -> None:
-        """A batch is committed (or failed): write what it held back, maybe with the next ones.
+        """A batch is committed (or failed): write what it held back, with the batches after it.
 
-        The batch being collected is handed over at once. When the passes are long (the last
-        one took over HOLD_PASS_COMMITS of this batch's round trips), the batches with the
-        writer thread by then are waited for, and what they hold is written with this one, in
-        one pass, instead of in a pass of their own after this one's writes: in the big room
-        (issue 19) a pass writes to 2,000 sockets in 15-40 ms, and a batch read while the one
-        before it was being committed waited for that pass and then for its own. Only the
-        batches handed over by then are waited for, so a steady stream of commits cannot hold
-        the writes back. The writes go out at once (Delivery.flush), not after another poll.
+        The batches already with the writer thread when it comes back, and the one being
+        collected (handed over now), come back within about one commit; what they hold is
+        written with it, in one pass, instead of in a pass of their own after this one's
+        writes. In the big room (issue 19) a pass writes to 2,000 sockets in 15-40 ms, and a
+        batch read while the one before it was being committed waited for that pass and then
+        for its own. Only the batches handed over by then are waited for, so a steady stream
+        of commits cannot hold the writes back. Then the writes go out at once (Delivery.flush)
+        rather than after another poll of the sockets.
+
+        The wait idles the loop for about one commit's round trip. A wait only where passes
+        are long (4 round trips or more) was tried, for fan-out saturation's 1-2 ms passes:
+        under a busy machine's long round trips it seldom waited in the big room either, and
+        fan-out's deliveries/s did not show the loss it was meant to avoid (docs/benchmarks.md).
         """
         self._in_flight -= 1
         self._committing -= 1
@@ -447,8 +441,7 @@ class Hub:
         barrier.done = True
         if self._held_until is None:
             self._commit()  # the batch being collected, if any
-            round_trip = time.perf_counter() - barrier.handed_s
-            if self._committing and self.delivery.last_pass_s > HOLD_PASS_COMMITS * round_trip:
+            if self._committing:
                 self._held_until = self._handed
                 return
         elif barrier is not self._held_until:

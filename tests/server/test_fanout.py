@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from lanchat.server import hub as hub_module
 from lanchat.server.app import LanchatServer, running_server
 from lanchat.server.connection import EXCESS_FLOOD
 from lanchat.server.effects import Send
@@ -225,17 +224,15 @@ async def test_messages_held_up_by_the_database_are_shown_in_order_once_stored(
 
 
 async def test_a_commit_waits_for_the_batches_behind_it_and_one_pass_shows_them_all(
-    fast_server: LanchatServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    fast_server: LanchatServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A batch committed while later ones are with the writer thread is written with them.
 
     The first line's batch is held up by SQLite, the later ones queue behind it and are
     committed in the next transaction: the first commit comes back while they are in flight,
     waits for them, and one pass writes every line (the room log has one record a pass), in
-    order (issue 19: in the big room each pass is 2,000 writes). The passes here are short, so
-    the server would wait only for passes as long as a big room's: it is told to always wait.
+    order (issue 19: in the big room each pass is 2,000 writes).
     """
-    monkeypatch.setattr(hub_module, "HOLD_PASS_COMMITS", 0.0)
     caplog.set_level(logging.INFO, logger="lanchat.rooms")
     alice, bob = await _seated(fast_server, "alice", "bob")
     store = fast_server.hub.store
