@@ -80,6 +80,14 @@ async def rejoined(port: int, nick: str) -> LineClient:
             await asyncio.sleep(0.2)
 
 
+async def told_to_reconnect(stranded: LineClient, port: int, nick: str) -> LineClient:
+    """The node of `stranded` came back from being taken for gone: its clients were closed
+    with the sentence that says so, and `nick` joins on it again (`rejoined`)."""
+    goodbye = [m for m in await stranded.expect_closed(timeout_s=10) if m.command == "ERROR"]
+    assert "lost touch with the cluster for a while; connect again" in goodbye[0].params[0]
+    return await rejoined(port, nick)
+
+
 def from_(nick: str) -> Callable[[Message], bool]:
     return lambda m: (m.source or "").startswith(f"{nick}!")
 
@@ -213,9 +221,7 @@ async def test_a_node_taken_for_gone_closes_its_connections_and_joins_again(
             assert "stopped answering" in quit_.params[-1]
         finally:
             b.proc.send_signal(signal.SIGCONT)
-        goodbye = [m for m in await stranded.expect_closed(timeout_s=10) if m.command == "ERROR"]
-        assert "lost touch with the cluster for a while; connect again" in goodbye[0].params[0]
-        again = await rejoined(b.port, "stranded")
+        again = await told_to_reconnect(stranded, b.port, "stranded")
         again.send("PRIVMSG #lobby :back again")
         await watcher.expect(said("back again"))
         await close(watcher, again)
