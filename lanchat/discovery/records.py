@@ -56,6 +56,7 @@ __all__ = [
     "TXT_VALUE_MAX_BYTES",
     "RoomAd",
     "cluster_id",
+    "fingerprint",
     "fingerprint_of",
     "from_txt",
     "instance_name",
@@ -116,7 +117,9 @@ def fingerprint_of(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
 
-def _fingerprint(text: str) -> str:
+def fingerprint(text: str) -> str:
+    """`text` as a certificate fingerprint (SHA-256, 64 lowercase hex characters), or "" if it
+    is not one: TXT fp= and `lanchat chat --connect ...?fp=` are read by this one rule."""
     text = text.strip().lower()
     return text if len(text) == 64 and all(c in string.hexdigits for c in text) else ""
 
@@ -297,7 +300,7 @@ def from_txt(
     tls_port = values.get("tls", "0").strip()
     tls = int(tls_port) if tls_port.isascii() and tls_port.isdigit() else 0
     tls = tls if tls <= 65535 else 0
-    fp = _fingerprint(values.get("fp", "")) if tls else ""
+    fp = fingerprint(values.get("fp", "")) if tls else ""
     return RoomAd(
         room=room,
         host=printable(values.get("host", "")) or printable(named_host),

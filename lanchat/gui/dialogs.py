@@ -1,8 +1,9 @@
 """Checking what people type to connect, and the small "this room needs a key" dialog.
 
 Layer: GUI; imports tkinter, lanchat.protocol (name rules), lanchat.client.events (plain
-values) and lanchat.gui.theme. The checks are plain functions (IDLE's `entry_ok` pattern) so
-they are tested without a display; each problem is one sentence that says what to type instead.
+values), lanchat.discovery.records (the fingerprint rule) and lanchat.gui.theme. The checks
+are plain functions (IDLE's `entry_ok` pattern) so they are tested without a display; each
+problem is one sentence that says what to type instead.
 
 `lanchat chat --connect` takes an address as the Connect manually page does, and, from the
 launcher's Join, a node of a room as the Rooms page would connect to it (connect_argument):
@@ -20,6 +21,7 @@ from tkinter import ttk
 from urllib.parse import parse_qs, urlencode
 
 from lanchat.client.events import Endpoint
+from lanchat.discovery.records import fingerprint as check_fingerprint
 from lanchat.gui.access import name
 from lanchat.gui.trust import TLS_PORT, split_scheme, uses_tls
 from lanchat.protocol import is_valid_channel, is_valid_nick
@@ -135,10 +137,11 @@ def parse_connect(text: str) -> Endpoint:
     unknown = set(checks) - {"fp", "pin"}
     if unknown:
         raise InputProblem(f"Only fp= and pin= may follow the address, not {min(unknown)}=.")
-    fingerprint = checks.get("fp", "").lower()
+    given = checks.get("fp", "")
+    fingerprint = check_fingerprint(given)
     if checks and not tls:
         raise InputProblem("fp= and pin= check a certificate: use ircs:// for them.")
-    if fingerprint and (len(fingerprint) != 64 or fingerprint.strip("0123456789abcdef")):
+    if given and not fingerprint:
         raise InputProblem("fp= is the certificate's SHA-256: 64 hexadecimal digits.")
     return Endpoint(host, port, tls, fingerprint, checks.get("pin", ""))
 
