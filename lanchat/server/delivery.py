@@ -102,14 +102,13 @@ class Delivery:
 
     __slots__ = (
         "_dirty",
-        "_flush_handle",
         "_members",
         "_on_busy",
         "_on_dropped",
         "_on_pass_end",
         "_runs",
         "debug",
-        "flush_scheduled",
+        "flush_handle",
         "loop",
         "outs",
         "sendq_bytes",
@@ -143,8 +142,8 @@ class Delivery:
         self._runs: dict[Group | tuple[int, ...], _Run] = {}  # this pass's open runs
         self._members: set[int] | None = None  # the open runs' conn_ids, once 2+ runs are open
         self._dirty: list[Outbound] = []  # connections with pending bytes this pass
-        self.flush_scheduled = False  # _flush runs at the end of this loop pass
-        self._flush_handle: asyncio.Handle | None = None  # that call, while it is scheduled
+        # The call of _flush at the end of this loop pass, while it is scheduled.
+        self.flush_handle: asyncio.Handle | None = None
 
     # ------------------------------------------------------------------ connections
 
@@ -288,11 +287,10 @@ class Delivery:
 
     def schedule_flush(self) -> None:
         """Run the flush once, after the callbacks already queued for this loop pass."""
-        if self.flush_scheduled:
+        if self.flush_handle is not None:
             return
-        self.flush_scheduled = True
         self._on_busy()
-        self._flush_handle = self.loop.call_soon(self._flush)
+        self.flush_handle = self.loop.call_soon(self._flush)
 
     def flush(self) -> None:
         """Write what is queued now, as the end of the pass would (nothing if nothing is).
@@ -300,14 +298,13 @@ class Delivery:
         For the hub, once a commit released its messages: a scheduled flush would run only
         after the next poll of the sockets, and what that poll reads waits behind the writes.
         """
-        if self._flush_handle is not None:
-            self._flush_handle.cancel()
+        if self.flush_handle is not None:
+            self.flush_handle.cancel()
             self._flush()
 
     def _flush(self) -> None:
         """The end of a loop pass: one write per connection with bytes, then `on_pass_end`."""
-        self.flush_scheduled = False
-        self._flush_handle = None
+        self.flush_handle = None
         self.queue()
         dirty, self._dirty = self._dirty, []
         sendq_bytes = self.sendq_bytes

@@ -598,7 +598,7 @@ class Hub:
             not self._outbox
             and self._batch is None
             and not self._in_flight
-            and not self.delivery.flush_scheduled
+            and self.delivery.flush_handle is None
         ):
             self._idle.set()
 
