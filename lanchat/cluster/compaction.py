@@ -60,6 +60,7 @@ from lanchat.errors import ClusterError
 
 __all__ = [
     "LEASE_KEY",
+    "LOG_KEY",
     "POSITIONS_KEY",
     "SNAPSHOT_ID_KEY",
     "SNAPSHOT_KEY",
@@ -69,7 +70,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOG_KEY = "lanchat:log"  # as lanchat.cluster.node.LOG_KEY
+LOG_KEY = "lanchat:log"  # the stream: every node's events, in the one order of the cluster
 SNAPSHOT_KEY = "lanchat:snapshot"
 SNAPSHOT_ID_KEY = "lanchat:snapshot:id"
 LEASE_KEY = "lanchat:snapshot:lease"

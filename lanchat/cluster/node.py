@@ -55,7 +55,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from lanchat.cluster.compaction import Compaction, behind
+from lanchat.cluster.compaction import LOG_KEY, Compaction, behind
 from lanchat.cluster.events import (
     CONNECT,
     DISCONNECTED,
@@ -89,7 +89,7 @@ __all__ = ["RedisBus", "without_password"]
 log = logging.getLogger(__name__)
 
 # The keys of a cluster, in the Redis database of its URL.
-LOG_KEY = "lanchat:log"  # the stream: every node's events, in the one order of the cluster
+# LOG_KEY, the stream (lanchat.cluster.compaction: the module below this one defines it).
 ID_KEY = "lanchat:id"  # the cluster's random id (SET NX by the first node)
 NODES_KEY = "lanchat:nodes"  # INCR: each node (each start of one) gets the next number
 
