@@ -285,10 +285,14 @@ class Compaction:
             position: the last entry this node applied.
             now: this node's monotonic clock.
         """
-        await self.register(node, position)
-        others = set(await self.positions()) - {node}
+        async with self.redis.pipeline(transaction=False) as pipe:  # one round trip, not three
+            pipe.hset(POSITIONS_KEY, str(node), position)
+            pipe.hkeys(POSITIONS_KEY)
+            pipe.get(SNAPSHOT_ID_KEY)
+            _, registered, newest_raw = await pipe.execute()
+        others = {int(other) for other in cast(list[bytes], registered)} - {node}
         await self.forget(self._liveness.look(beats, others, now))
-        newest = await self.snapshot_id()
+        newest = _text(newest_raw)
         if newest != self.newest_id:
             self.newest_id, self.since = newest, 0
 
@@ -320,10 +324,6 @@ class Compaction:
     async def trimmed(self) -> str | None:
         """The MINID the log was last trimmed to (entries before it are gone); None: never."""
         return _text(await self.redis.get(TRIMMED_KEY))
-
-    async def snapshot_id(self) -> str | None:
-        """The entry the newest snapshot reflects; None: no snapshot yet."""
-        return _text(await self.redis.get(SNAPSHOT_ID_KEY))
 
     async def register(self, node: int, position: str) -> None:
         """Node `node` has applied the log up to `position`: trim nothing after it."""
