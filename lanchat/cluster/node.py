@@ -298,9 +298,16 @@ class RedisBus:
                 await self._catch_up()
                 return
 
-    async def _beats(self) -> dict[int, int]:
-        """Each node's heartbeat count (HGETALL lanchat:beats)."""
-        beats = cast(dict[bytes, bytes], await self.redis.hgetall(BEATS_KEY))
+    async def _beats(self, *, beat: bool = False) -> dict[int, int]:
+        """Each node's heartbeat count (HGETALL lanchat:beats); with `beat`, this node beats
+        first, in the same round trip."""
+        if beat:
+            self._beaten_at = self.loop.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            if beat:
+                pipe.hincrby(BEATS_KEY, str(self.node), 1)
+            pipe.hgetall(BEATS_KEY)
+            beats = cast(dict[bytes, bytes], (await pipe.execute())[-1])
         return {int(node): int(count) for node, count in beats.items()}
 
     def _gone_reason(self) -> str:
@@ -617,9 +624,8 @@ class RedisBus:
             if self.loop.time() - self._beaten_at < period:
                 continue
             try:
-                await self._beat()
+                counts = await self._beats(beat=True)
                 self._up()
-                counts = await self._beats()
             except (RedisError, OSError) as e:
                 self._down(e)
                 continue
