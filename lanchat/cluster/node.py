@@ -292,9 +292,7 @@ class RedisBus:
             others -= {node for node in others if beats.get(node, 0) != first.get(node, 0)}
             if others and self.loop.time() - started >= self.timeout_s:
                 for node in sorted(others):
-                    log.warning("cluster node %d stopped answering: its users quit", node)
-                    gone = Event(GONE, self.node, 0, str(node).encode(), self._gone_reason())
-                    await self.redis.xadd(LOG_KEY, gone.fields())  # type: ignore[arg-type]
+                    await self.redis.xadd(LOG_KEY, self._gone(node).fields())  # type: ignore[arg-type]
                 await self._catch_up()
                 return
 
@@ -310,8 +308,11 @@ class RedisBus:
             beats = cast(dict[bytes, bytes], (await pipe.execute())[-1])
         return {int(node): int(count) for node, count in beats.items()}
 
-    def _gone_reason(self) -> str:
-        return f"Their server stopped answering ({self.timeout_s:g} s)"
+    def _gone(self, node: int) -> Event:
+        """The "node gone" entry for `node`, whose heartbeat stood still (logged here)."""
+        log.warning("cluster node %d stopped answering: its users quit", node)
+        reason = f"Their server stopped answering ({self.timeout_s:g} s)"
+        return Event(GONE, self.node, 0, str(node).encode(), reason)
 
     async def _start_from_snapshot(self) -> None:
         """Load the newest snapshot (lanchat.cluster.compaction), and have another node hand
@@ -644,9 +645,7 @@ class RedisBus:
                 self._tasks.append(self.loop.create_task(send, name="cluster history handoff"))
             others = self.replica.nodes() - {self.node}
             for node in self.liveness.look(counts, others, self.loop.time()):
-                log.warning("cluster node %d stopped answering: its users quit", node)
-                gone = Event(GONE, self.node, 0, str(node).encode(), self._gone_reason())
-                self._submit(gone, _dropped)
+                self._submit(self._gone(node), _dropped)
 
     def _down(self, error: BaseException) -> None:
         if not self.reachable:
